@@ -1,0 +1,38 @@
+/**
+ * The external-runner activity: hands a child's pending turn to a configured runner.
+ * The two "no runner" cases fail non-retryably with the reference's exact texts.
+ */
+import { ApplicationFailure } from '@temporalio/activity';
+import { z } from 'zod';
+import {
+  EXTERNAL_RUNNER_NOT_CONFIGURED,
+  FailureTypes,
+  noExternalRunnerMatchedMessage,
+  SessionSchema,
+} from '../src/domain';
+import { findExternalRunner, type ExternalRunner } from '../src/runners/types';
+import { parseActivityInput } from './input';
+import { withProgressWatchdog } from './progress';
+
+const ExternalRunInputSchema = z.object({ session: SessionSchema, maxIdleSecs: z.number().int().positive() });
+
+export function createExternalActivities({ runners }: { runners: readonly ExternalRunner[] }) {
+  return {
+    async runExternalChild(rawInput: unknown): Promise<{ content: string; runner: string }> {
+      const { session, maxIdleSecs } = parseActivityInput(ExternalRunInputSchema, rawInput, 'external run input');
+      if (runners.length === 0) {
+        throw ApplicationFailure.create({ message: EXTERNAL_RUNNER_NOT_CONFIGURED, type: FailureTypes.externalRunner, nonRetryable: true });
+      }
+      const runner = findExternalRunner(runners, session.metadata);
+      if (!runner) {
+        const message = noExternalRunnerMatchedMessage(session.metadata['external.agent_id'], session.metadata['external.protocol']);
+        throw ApplicationFailure.create({ message, type: FailureTypes.externalRunner, nonRetryable: true });
+      }
+      const phase = `external ${runner.protocol}:${runner.agentId}`;
+      const content = await withProgressWatchdog({ phase, maxIdleSecs }, (progress) =>
+        runner.run(session, { signal: progress.signal, progress: (event) => progress.record(event) }),
+      );
+      return { content, runner: runner.agentId };
+    },
+  };
+}

@@ -1,0 +1,31 @@
+/**
+ * All activities, built from their dependencies. The worker wires real ones; tests wire
+ * the same factories with test providers or runners. Workflows type their proxies from
+ * `BambooActivities` with `import type` only.
+ */
+import type { Client } from '@temporalio/client';
+import type { ProviderRegistry } from '../src/providers/router';
+import type { ExternalRunner } from '../src/runners/types';
+import type { ToolRegistry } from '../src/tools/types';
+import { createExternalActivities } from './external';
+import { createModelActivities } from './model';
+import { createSessionActivities } from './sessions';
+import { createToolActivities } from './tools';
+
+export interface ActivityDeps {
+  client: Client;
+  providers: ProviderRegistry;
+  tools: ToolRegistry;
+  runners: readonly ExternalRunner[];
+}
+
+export function createActivities(deps: ActivityDeps) {
+  return {
+    ...createModelActivities(deps),
+    ...createToolActivities(deps),
+    ...createSessionActivities(deps),
+    ...createExternalActivities(deps),
+  };
+}
+
+export type BambooActivities = ReturnType<typeof createActivities>;

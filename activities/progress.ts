@@ -1,0 +1,102 @@
+/**
+ * Heartbeats and the idle watchdog for one activity attempt.
+ *
+ * Temporal's heartbeat timeout cannot tell a dead worker from a silent model, so the two
+ * are split (README, "Watchdog"):
+ *  - liveness: a heartbeat every second while the attempt runs, so a killed worker is
+ *    noticed within `heartbeatTimeout` and the attempt is retried on another worker, and
+ *    so cancellation reaches a stalled call (it is delivered in heartbeat responses);
+ *  - idle: only real progress (a streamed chunk, a runner event, a tool note) resets the
+ *    idle clock; after max_idle without it the attempt fails non-retryably with the
+ *    reference's idle-timeout message, which the workflow maps to status `timeout`.
+ * Heartbeat details carry a small progress record for the Temporal UI and `bamboo watch`;
+ * they are not written to history event by event.
+ */
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import { FailureTypes, idleTimeoutMessage } from '../src/domain';
+
+const LIVENESS_TICK_MS = 1000;
+const TAIL_CHARS = 240;
+
+export interface ProgressDetails {
+  phase: string;
+  events: number;
+  textChars: number;
+  tail: string;
+  note?: string;
+  lastProgressAt: string;
+}
+
+export interface ProgressTracker {
+  /** Aborted on cancellation or when the idle watchdog fires. */
+  readonly signal: AbortSignal;
+  /** Record one real progress event; `text` is appended to the visible tail. */
+  record(event: { text?: string; note?: string }): void;
+}
+
+export async function withProgressWatchdog<T>(
+  options: { phase: string; maxIdleSecs: number },
+  work: (tracker: ProgressTracker) => Promise<T>,
+): Promise<T> {
+  const ctx = Context.current();
+  const idleAbort = new AbortController();
+  const signal = AbortSignal.any([ctx.cancellationSignal, idleAbort.signal]);
+  let lastProgress = Date.now();
+  const details: ProgressDetails = {
+    phase: options.phase,
+    events: 0,
+    textChars: 0,
+    tail: '',
+    lastProgressAt: new Date(lastProgress).toISOString(),
+  };
+  const beat = () => ctx.heartbeat(details);
+
+  let idleTimer: NodeJS.Timeout | undefined;
+  let rejectIdle: (failure: ApplicationFailure) => void = () => undefined;
+  const idleFired = new Promise<never>((_, reject) => (rejectIdle = reject));
+  const armIdle = () => {
+    clearTimeout(idleTimer);
+    idleTimer = setTimeout(() => {
+      const idleSecs = Math.floor((Date.now() - lastProgress) / 1000);
+      const failure = ApplicationFailure.create({
+        message: idleTimeoutMessage(idleSecs, options.maxIdleSecs),
+        type: FailureTypes.idleTimeout,
+        nonRetryable: true,
+        details: [{ idleSecs, maxIdleSecs: options.maxIdleSecs, lastProgress: details }],
+      });
+      idleAbort.abort(failure);
+      rejectIdle(failure);
+    }, options.maxIdleSecs * 1000);
+  };
+
+  const tracker: ProgressTracker = {
+    signal,
+    record({ text, note }) {
+      lastProgress = Date.now();
+      details.events += 1;
+      details.lastProgressAt = new Date(lastProgress).toISOString();
+      if (text) {
+        details.textChars += text.length;
+        details.tail = (details.tail + text).slice(-TAIL_CHARS);
+      }
+      if (note !== undefined) details.note = note;
+      armIdle();
+      beat();
+    },
+  };
+
+  beat();
+  armIdle();
+  const liveness = setInterval(beat, LIVENESS_TICK_MS);
+  try {
+    const attempt = work(tracker).catch((error: unknown) => {
+      // Once aborted, the reason (idle failure or cancellation) is the truth, not the
+      // AbortError the interrupted call happened to throw.
+      throw signal.aborted ? signal.reason : error;
+    });
+    return await Promise.race([attempt, idleFired, ctx.cancelled]);
+  } finally {
+    clearInterval(liveness);
+    clearTimeout(idleTimer);
+  }
+}

@@ -1,0 +1,37 @@
+/**
+ * AgentEvent: what a session emits while it runs. `type` is the snake_case wire name
+ * (reference event names). Durable events carry a sequence number (`seq`).
+ */
+import { z } from 'zod';
+import { TerminalRunStatusSchema, UsageSchema } from './run';
+
+const base = { at: z.string() };
+
+export const AgentEventSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('token'), content: z.string(), ...base }),
+  z.object({ type: z.literal('execution_started'), sessionId: z.string(), runId: z.string(), ...base }),
+  z.object({ type: z.literal('tool_start'), toolCallId: z.string(), toolName: z.string(), ...base }),
+  z.object({ type: z.literal('tool_complete'), toolCallId: z.string(), toolName: z.string(), ...base }),
+  z.object({ type: z.literal('tool_error'), toolCallId: z.string(), toolName: z.string(), error: z.string(), ...base }),
+  z.object({ type: z.literal('runner_progress'), message: z.string(), ...base }),
+  z.object({ type: z.literal('message_merged'), count: z.number().int(), ...base }),
+  z.object({ type: z.literal('sub_session_started'), childSessionId: z.string(), title: z.string().optional(), ...base }),
+  z.object({
+    type: z.literal('sub_session_completed'),
+    childSessionId: z.string(),
+    status: TerminalRunStatusSchema,
+    error: z.string().optional(),
+    ...base,
+  }),
+  z.object({ type: z.literal('need_clarification'), question: z.string(), ...base }),
+  z.object({ type: z.literal('complete'), usage: UsageSchema.optional(), ...base }),
+  z.object({ type: z.literal('cancelled'), reason: z.string(), ...base }),
+  z.object({ type: z.literal('error'), message: z.string(), ...base }),
+]);
+export type AgentEvent = z.infer<typeof AgentEventSchema>;
+export type AgentEventType = AgentEvent['type'];
+
+export type SequencedEvent = AgentEvent & { seq: number };
+
+export const EventsQueryInputSchema = z.object({ afterSeq: z.number().int().min(0).default(0) });
+export type EventsQueryInput = z.input<typeof EventsQueryInputSchema>;

@@ -1,0 +1,57 @@
+/**
+ * One child run: its input (SpawnJob), its outcome (ChildRunResult) and the
+ * notification the parent receives (ChildCompletion). Contract names, DESIGN §3.
+ */
+import { z } from 'zod';
+import { SessionSchema } from './session';
+
+const nonEmpty = z.string().trim().min(1, 'must be a non-empty string');
+
+export const RUN_STATUSES = ['pending', 'running', 'completed', 'error', 'cancelled', 'timeout', 'skipped'] as const;
+export const RunStatusSchema = z.enum(RUN_STATUSES);
+export type RunStatus = z.infer<typeof RunStatusSchema>;
+
+export const TerminalRunStatusSchema = z.enum(['completed', 'error', 'cancelled', 'timeout', 'skipped']);
+export type TerminalRunStatus = z.infer<typeof TerminalRunStatusSchema>;
+
+export const SpawnJobSchema = z.object({
+  parentSessionId: nonEmpty,
+  childSessionId: nonEmpty,
+  model: nonEmpty,
+  disabledTools: z.array(z.string()).optional(),
+  /** The child snapshot; absent → the run loads the session's previous run result. */
+  session: SessionSchema.optional(),
+});
+export type SpawnJob = z.infer<typeof SpawnJobSchema>;
+
+export const UsageSchema = z.object({
+  inputTokens: z.number().int().min(0),
+  outputTokens: z.number().int().min(0),
+});
+export type Usage = z.infer<typeof UsageSchema>;
+
+export const ChildCompletionSchema = z.object({
+  parentSessionId: nonEmpty,
+  childSessionId: nonEmpty,
+  /** Temporal run id of the child run: with childSessionId, the idempotency key. */
+  runId: nonEmpty,
+  status: TerminalRunStatusSchema,
+  error: z.string().optional(),
+  completedAt: z.string(),
+  finalResponse: z.string().optional(),
+  usage: UsageSchema.optional(),
+});
+export type ChildCompletion = z.infer<typeof ChildCompletionSchema>;
+
+export const ChildRunResultSchema = z.object({
+  parentSessionId: z.string(),
+  childSessionId: z.string(),
+  status: TerminalRunStatusSchema,
+  error: z.string().optional(),
+  /** Final snapshot, the next run's input. null only when the session was not found. */
+  session: SessionSchema.nullable(),
+});
+export type ChildRunResult = z.infer<typeof ChildRunResultSchema>;
+
+export const InjectMessageSchema = z.object({ content: nonEmpty });
+export type InjectMessage = z.infer<typeof InjectMessageSchema>;

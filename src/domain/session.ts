@@ -1,0 +1,71 @@
+/**
+ * Sessions and messages: the conversation state a run reads and returns.
+ * Field names are part of the public contract (DESIGN §3).
+ */
+import { z } from 'zod';
+
+const nonEmpty = z.string().trim().min(1, 'must be a non-empty string');
+
+export const RoleSchema = z.enum(['system', 'user', 'assistant', 'tool']);
+export type Role = z.infer<typeof RoleSchema>;
+
+export const ToolCallSchema = z.object({
+  id: nonEmpty,
+  name: nonEmpty,
+  /** Parsed JSON arguments, as the model produced them. */
+  arguments: z.record(z.string(), z.unknown()),
+});
+export type ToolCall = z.infer<typeof ToolCallSchema>;
+
+export const MessageSchema = z.object({
+  id: nonEmpty,
+  role: RoleSchema,
+  content: z.string(),
+  toolCalls: z.array(ToolCallSchema).optional(),
+  toolCallId: z.string().optional(),
+  createdAt: z.string(),
+  metadata: z.record(z.string(), z.string()).optional(),
+});
+export type Message = z.infer<typeof MessageSchema>;
+
+export const ModelRefSchema = z.object({ provider: z.string(), model: z.string() });
+export type ModelRef = z.infer<typeof ModelRefSchema>;
+
+export const SessionKindSchema = z.enum(['root', 'child']);
+export type SessionKind = z.infer<typeof SessionKindSchema>;
+
+export const SessionSchema = z.object({
+  id: nonEmpty,
+  kind: SessionKindSchema,
+  parentSessionId: nonEmpty.optional(),
+  rootSessionId: nonEmpty,
+  spawnDepth: z.number().int().min(0),
+  title: z.string().optional(),
+  model: z.string(),
+  modelRef: ModelRefSchema.optional(),
+  messages: z.array(MessageSchema),
+  metadata: z.record(z.string(), z.string()),
+});
+export type Session = z.infer<typeof SessionSchema>;
+
+/** The last message is a user message: the session has a pending turn to run. */
+export function hasPendingUserMessage(session: Session): boolean {
+  return session.messages.at(-1)?.role === 'user';
+}
+
+/** The most recent user message's text, or '' when there is none. */
+export function lastUserText(messages: readonly Message[]): string {
+  for (let i = messages.length - 1; i >= 0; i--) {
+    if (messages[i].role === 'user') return messages[i].content;
+  }
+  return '';
+}
+
+/** The most recent assistant text (the child's "final answer"), or undefined. */
+export function lastAssistantText(messages: readonly Message[]): string | undefined {
+  for (let i = messages.length - 1; i >= 0; i--) {
+    const m = messages[i];
+    if (m.role === 'assistant' && m.content.trim() !== '') return m.content;
+  }
+  return undefined;
+}

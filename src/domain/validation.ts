@@ -1,0 +1,15 @@
+/** Turning zod failures into one readable line that names the bad field. */
+import type { z } from 'zod';
+
+export function describeZodError(error: z.ZodError): string {
+  return error.issues
+    .map((issue) => `${issue.path.length > 0 ? issue.path.join('.') : '(input)'}: ${issue.message}`)
+    .join('; ');
+}
+
+/** Parse or throw an Error whose message starts with `what` and names each bad field. */
+export function parseOrThrow<S extends z.ZodType>(schema: S, value: unknown, what: string): z.infer<S> {
+  const result = schema.safeParse(value);
+  if (!result.success) throw new Error(`invalid ${what}: ${describeZodError(result.error)}`);
+  return result.data;
+}

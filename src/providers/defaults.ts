@@ -1,0 +1,8 @@
+/** The providers every worker has without configuration: `scripted` (demo/test only) is the default. */
+import { createProviderRegistry, type ProviderRegistry } from './router';
+import { createScriptedProvider } from './scripted';
+import type { ModelProvider } from './types';
+
+export function defaultProviderRegistry(extra: ModelProvider[] = [], defaultProvider?: string): ProviderRegistry {
+  return createProviderRegistry([createScriptedProvider(), ...extra], defaultProvider);
+}

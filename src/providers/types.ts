@@ -1,0 +1,44 @@
+/**
+ * The provider interface: a provider knows its wire format and nothing about Temporal.
+ * The model activity turns its stream into heartbeats and its errors into retry decisions.
+ */
+import type { Message, ToolCall, Usage } from '../domain';
+
+export interface ToolSpec {
+  name: string;
+  description: string;
+  /** JSON Schema of the arguments object. */
+  parameters: Record<string, unknown>;
+}
+
+export interface ModelRequest {
+  model: string;
+  messages: readonly Message[];
+  tools: readonly ToolSpec[];
+  /** Aborted when the activity is cancelled or the idle watchdog fires. */
+  signal: AbortSignal;
+  /** 1 on the first try; providers may use it (the scripted `[[flaky:N]]` does). */
+  attempt: number;
+}
+
+export type ModelStreamPart =
+  | { type: 'text-delta'; text: string }
+  | { type: 'tool-call'; call: ToolCall }
+  | { type: 'usage'; usage: Usage };
+
+export interface ModelProvider {
+  readonly name: string;
+  stream(request: ModelRequest): AsyncIterable<ModelStreamPart>;
+}
+
+/** A provider failure that says whether trying again can help. */
+export class ProviderError extends Error {
+  constructor(
+    message: string,
+    readonly retryable: boolean,
+    readonly options: { status?: number; retryAfterMs?: number } = {},
+  ) {
+    super(message);
+    this.name = 'ProviderError';
+  }
+}

@@ -1,0 +1,49 @@
+/**
+ * Building a Bamboo worker: workflows from `workflows/` (or a prebuilt bundle) and the
+ * activities wired with real dependencies. Used by `npm run worker`, the demo and tests.
+ */
+import type { Client } from '@temporalio/client';
+import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { createActivities, type ActivityDeps } from '../../activities';
+import { defaultProviderRegistry } from '../providers/defaults';
+import { createToolRegistry } from '../tools/types';
+import { BUILTIN_TOOLS } from '../tools/builtin';
+
+export const WORKFLOWS_PATH = require.resolve('../../workflows');
+
+export interface BambooWorkerOptions {
+  connection: NativeConnection;
+  client: Client;
+  namespace: string;
+  taskQueue: string;
+  /** Path of a prebuilt workflow bundle; else `workflowsPath` (default: workflows/) is bundled. */
+  workflowBundlePath?: string;
+  workflowsPath?: string;
+  deps?: Partial<Omit<ActivityDeps, 'client'>>;
+  /** Extra Worker options (tests use this for tuning). */
+  tuning?: Partial<WorkerOptions>;
+}
+
+export async function createBambooWorker(options: BambooWorkerOptions): Promise<Worker> {
+  const deps: ActivityDeps = {
+    client: options.client,
+    providers: options.deps?.providers ?? defaultProviderRegistry(),
+    tools: options.deps?.tools ?? createToolRegistry(BUILTIN_TOOLS),
+    runners: options.deps?.runners ?? [],
+  };
+  const workflowSource = options.workflowBundlePath
+    ? { workflowBundle: { codePath: options.workflowBundlePath } }
+    : { workflowsPath: options.workflowsPath ?? WORKFLOWS_PATH };
+  return Worker.create({
+    connection: options.connection,
+    namespace: options.namespace,
+    taskQueue: options.taskQueue,
+    ...workflowSource,
+    activities: createActivities(deps),
+    // Cancellation and liveness travel in heartbeat responses: flush them often enough
+    // that a cancel reaches a streaming call within a couple of seconds.
+    maxHeartbeatThrottleInterval: '2s',
+    defaultHeartbeatThrottleInterval: '2s',
+    ...options.tuning,
+  });
+}

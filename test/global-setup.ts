@@ -1,0 +1,28 @@
+/**
+ * Starts one real Temporal dev server (in-memory, free port, Bamboo search attributes)
+ * and bundles the workflows once; test files start their own real workers against it.
+ */
+import { bundleWorkflowCode } from '@temporalio/worker';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { startDevServer } from '../src/temporal/dev-server';
+
+export default async function globalSetup(): Promise<void> {
+  const outDir = resolve(__dirname, '..', 'test-output');
+  mkdirSync(outDir, { recursive: true });
+  const [server, bundle] = await Promise.all([
+    startDevServer({ find: { log: (line) => console.log(line) } }),
+    bundleWorkflowCode({ workflowsPath: require.resolve('./workflows'), logger: quietLogger() }),
+  ]);
+  const bundlePath = join(outDir, 'workflow-bundle.js');
+  writeFileSync(bundlePath, bundle.code);
+  (globalThis as Record<string, unknown>).__BAMBOO_DEV_SERVER__ = server;
+  process.env.BAMBOO_TEST_TEMPORAL_ADDRESS = server.address;
+  process.env.BAMBOO_TEST_NAMESPACE = server.namespace;
+  process.env.BAMBOO_TEST_WORKFLOW_BUNDLE = bundlePath;
+}
+
+function quietLogger() {
+  const noop = () => undefined;
+  return { trace: noop, debug: noop, info: noop, warn: console.warn, error: console.error, log: noop };
+}

@@ -1,0 +1,92 @@
+/** Test helpers: real workers and clients against the dev server started by global setup. */
+import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
+import { NativeConnection, Runtime, DefaultLogger, type Worker } from '@temporalio/worker';
+import { randomUUID } from 'node:crypto';
+import type { ActivityDeps } from '../../activities';
+import { createBambooWorker } from '../../src/worker/create-worker';
+import { sessionWorkflowId } from '../../src/domain';
+import type { recordingParentWorkflow } from '../workflows/recording-parent';
+
+let runtimeInstalled = false;
+
+export function testServer() {
+  const address = process.env.BAMBOO_TEST_TEMPORAL_ADDRESS;
+  const namespace = process.env.BAMBOO_TEST_NAMESPACE ?? 'default';
+  const bundlePath = process.env.BAMBOO_TEST_WORKFLOW_BUNDLE;
+  if (!address || !bundlePath) throw new Error('the jest global setup did not start a Temporal dev server');
+  return { address, namespace, bundlePath };
+}
+
+export interface TestWorker {
+  client: Client;
+  worker: Worker;
+  taskQueue: string;
+  stop(): Promise<void>;
+}
+
+/** Starts a real worker in this process on a fresh task queue. */
+export async function startTestWorker(options: { taskQueue?: string; deps?: Partial<Omit<ActivityDeps, 'client'>> } = {}): Promise<TestWorker> {
+  if (!runtimeInstalled) {
+    Runtime.install({ logger: new DefaultLogger('ERROR') });
+    runtimeInstalled = true;
+  }
+  const { address, namespace, bundlePath } = testServer();
+  const taskQueue = options.taskQueue ?? `test-${randomUUID()}`;
+  const client = await connectTestClient();
+  const connection = await NativeConnection.connect({ address });
+  const worker = await createBambooWorker({
+    connection,
+    client,
+    namespace,
+    taskQueue,
+    workflowBundlePath: bundlePath,
+    deps: options.deps,
+  });
+  const running = worker.run();
+  return {
+    client,
+    worker,
+    taskQueue,
+    async stop() {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await running;
+      await connection.close();
+      await client.connection.close();
+    },
+  };
+}
+
+export async function connectTestClient(): Promise<Client> {
+  const { address, namespace } = testServer();
+  return new Client({ connection: await Connection.connect({ address }), namespace });
+}
+
+export function uniqueId(prefix: string): string {
+  return `${prefix}-${randomUUID().slice(0, 8)}`;
+}
+
+export type RecordingParentHandle = WorkflowHandle<typeof recordingParentWorkflow>;
+
+/** Starts the test parent that records every completion it receives. */
+export function startRecordingParent(client: Client, taskQueue: string, parentSessionId = uniqueId('parent')) {
+  return client.workflow.start<typeof recordingParentWorkflow>('recordingParentWorkflow', {
+    taskQueue,
+    workflowId: sessionWorkflowId(parentSessionId),
+  });
+}
+
+/** Polls until `check` returns a value (not undefined), or fails after `timeoutMs`. */
+export async function eventually<T>(check: () => Promise<T | undefined>, timeoutMs = 30_000, what = 'condition'): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await check();
+      if (value !== undefined) return value;
+    } catch (error) {
+      lastError = error;
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`timed out waiting for ${what}${lastError ? `: ${String(lastError)}` : ''}`);
+}

@@ -1,0 +1,127 @@
+/**
+ * childSessionWorkflow on a real dev server: every row of the DESIGN §4 table (apart from
+ * external runners), each with its exact status and text, and exactly one completion per run.
+ */
+import { WorkflowFailedError } from '@temporalio/client';
+import { startChildRun } from '../../src/client/child-runs';
+import type { ChildCompletion, ChildRunResult } from '../../src/domain';
+import { sessionIdFromWorkflowId } from '../../src/domain';
+import { receivedCompletions } from '../workflows/recording-parent';
+import { childSession, spawnJobFor } from '../helpers/sessions';
+import { eventually, startRecordingParent, startTestWorker, type RecordingParentHandle, type TestWorker } from '../helpers/temporal';
+
+let tw: TestWorker;
+let parent: RecordingParentHandle;
+let parentSessionId: string;
+
+beforeAll(async () => {
+  tw = await startTestWorker();
+  parent = await startRecordingParent(tw.client, tw.taskQueue);
+  parentSessionId = sessionIdFromWorkflowId(parent.workflowId)!;
+});
+afterAll(async () => {
+  await parent?.terminate().catch(() => undefined);
+  await tw?.stop();
+});
+
+async function completionsFor(childSessionId: string): Promise<ChildCompletion[]> {
+  return (await parent.query(receivedCompletions)).filter((c) => c.childSessionId === childSessionId);
+}
+
+/** Runs one child to its end and returns its result and the completions its parent got. */
+async function runChild(prompt: string, metadata: Record<string, string> = {}) {
+  const session = childSession(prompt, { parentSessionId, metadata });
+  const handle = await startChildRun(tw.client, spawnJobFor(session), { taskQueue: tw.taskQueue });
+  const result: ChildRunResult = await handle.result();
+  const completions = await eventually(async () => {
+    const got = await completionsFor(session.id);
+    return got.length > 0 ? got : undefined;
+  }, 10_000, 'the parent to receive the completion');
+  return { session, handle, result, completions };
+}
+
+test('a successful agent loop completes and the parent gets exactly one completion', async () => {
+  const { result, completions, handle } = await runChild('hello there');
+  expect(result.status).toBe('completed');
+  expect(result.error).toBeUndefined();
+  expect(result.session?.messages.at(-1)).toMatchObject({ role: 'assistant', content: 'echo: hello there' });
+  expect(result.session?.metadata.last_run_status).toBe('completed');
+  expect(completions).toHaveLength(1);
+  expect(completions[0]).toMatchObject({
+    status: 'completed',
+    runId: handle.firstExecutionRunId,
+    finalResponse: 'echo: hello there',
+  });
+});
+
+test('a model failure ends the run as error with the readable cause', async () => {
+  const { result, completions } = await runChild('[[fail:the model refused]]');
+  expect(result.status).toBe('error');
+  expect(result.error).toBe('the model refused');
+  expect(result.session?.metadata.last_run_error).toBe('the model refused');
+  expect(completions).toEqual([expect.objectContaining({ status: 'error', error: 'the model refused' })]);
+});
+
+test('transient provider failures are retried and the run completes', async () => {
+  const { result, completions } = await runChild('[[flaky:2]] steady now');
+  expect(result.status).toBe('completed');
+  expect(result.session?.messages.at(-1)?.content).toBe('echo: steady now');
+  expect(completions).toHaveLength(1);
+});
+
+test('a session whose last message is not a user message is skipped', async () => {
+  const session = childSession('done already', { parentSessionId });
+  session.messages.push({ id: 'a1', role: 'assistant', content: 'answered', createdAt: new Date().toISOString() });
+  const handle = await startChildRun(tw.client, spawnJobFor(session), { taskQueue: tw.taskQueue });
+  const result = await handle.result();
+  expect(result).toMatchObject({ status: 'skipped', error: 'No pending message to execute' });
+  const completions = await eventually(async () => ((await completionsFor(session.id)).length ? completionsFor(session.id) : undefined));
+  expect(completions).toEqual([expect.objectContaining({ status: 'skipped', error: 'No pending message to execute' })]);
+});
+
+test('a snapshot that is not kind=child is an error', async () => {
+  const session = { ...childSession('hi', { parentSessionId }), kind: 'root' as const };
+  const handle = await startChildRun(tw.client, spawnJobFor(session), { taskQueue: tw.taskQueue });
+  expect(await handle.result()).toMatchObject({ status: 'error', error: 'spawn job child session is not kind=child' });
+  const completions = await eventually(async () => ((await completionsFor(session.id)).length ? completionsFor(session.id) : undefined));
+  expect(completions).toEqual([expect.objectContaining({ status: 'error', error: 'spawn job child session is not kind=child' })]);
+});
+
+test('a run without a snapshot and no earlier run reports "child session not found"', async () => {
+  const childSessionId = `never-ran-${Date.now()}`;
+  const handle = await startChildRun(tw.client, { parentSessionId, childSessionId, model: 'm' }, { taskQueue: tw.taskQueue });
+  expect(await handle.result()).toMatchObject({ status: 'error', error: 'child session not found', session: null });
+  const completions = await eventually(async () => ((await completionsFor(childSessionId)).length ? completionsFor(childSessionId) : undefined));
+  expect(completions).toEqual([expect.objectContaining({ status: 'error', error: 'child session not found' })]);
+});
+
+test('a run without a snapshot continues from the session\'s previous result', async () => {
+  const first = await runChild('first question');
+  expect(first.result.status).toBe('completed');
+  // Same session, no snapshot: a follow-up run must load the previous run's final session.
+  const again = await startChildRun(
+    tw.client,
+    { parentSessionId, childSessionId: first.session.id, model: first.session.model },
+    { taskQueue: tw.taskQueue },
+  );
+  const second = await again.result();
+  expect(second.status).toBe('skipped'); // the loaded snapshot ends with the assistant's answer
+  expect(second.session?.messages.map((m) => m.content)).toEqual(first.result.session?.messages.map((m) => m.content));
+});
+
+test('invalid SpawnJob fails the workflow at once, naming the bad field', async () => {
+  const workflowId = `bamboo-session-invalid-${Date.now()}`;
+  const handle = await tw.client.workflow.start('childSessionWorkflow', {
+    taskQueue: tw.taskQueue,
+    workflowId,
+    args: [{ parentSessionId, childSessionId: 'x', model: '' }],
+  });
+  const error = await handle.result().then(() => undefined, (e: unknown) => e);
+  expect(error).toBeInstanceOf(WorkflowFailedError);
+  expect((error as WorkflowFailedError).cause?.message).toBe('invalid SpawnJob: model: must be a non-empty string');
+  // Failed in its first workflow task: no retry loop.
+  const history = await handle.fetchHistory();
+  const taskFailures = history.events?.filter((e) => e.workflowTaskFailedEventAttributes) ?? [];
+  expect(taskFailures).toHaveLength(0);
+  expect(await completionsFor('x')).toEqual([expect.objectContaining({ status: 'error', error: 'invalid SpawnJob: model: must be a non-empty string' })]);
+});

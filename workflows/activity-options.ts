@@ -1,0 +1,54 @@
+/**
+ * Activity options derived from the watchdog policy and the remaining budget.
+ *
+ * - heartbeatTimeout is the liveness window (a dead worker is noticed and the attempt
+ *   retried elsewhere); it never exceeds max_idle. Idle (no real progress) is enforced by
+ *   the activity itself and fails non-retryably (see activities/progress.ts).
+ * - scheduleToCloseTimeout is the remaining total budget plus a small grace, so the
+ *   workflow's own deadline timer normally fires first and cancels the call cleanly, and
+ *   the server still stops an attempt if the workflow worker is gone.
+ * - cancellation waits for the activity to acknowledge, so a cancelled or timed-out run
+ *   ends only after its model call has really stopped.
+ */
+import { ActivityCancellationType, type ActivityOptions } from '@temporalio/workflow';
+import type { WatchdogPolicy } from '../src/domain';
+import type { RunBudget } from './budget';
+
+const LIVENESS_TIMEOUT_SECS = 30;
+const DEADLINE_GRACE_MS = 5_000;
+/** Reference: a tool call may run at most 120 s. */
+const TOOL_TIMEOUT_MS = 120_000;
+
+export function livenessTimeoutMs(policy: WatchdogPolicy): number {
+  return Math.min(policy.maxIdleSecs, LIVENESS_TIMEOUT_SECS) * 1000;
+}
+
+export function modelCallOptions(policy: WatchdogPolicy, budget: RunBudget, summary: string): ActivityOptions {
+  return {
+    summary,
+    scheduleToCloseTimeout: budget.remainingMs() + DEADLINE_GRACE_MS,
+    heartbeatTimeout: livenessTimeoutMs(policy),
+    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+    retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 8 },
+  };
+}
+
+export function toolCallOptions(policy: WatchdogPolicy, budget: RunBudget, summary: string): ActivityOptions {
+  return {
+    summary,
+    scheduleToCloseTimeout: budget.remainingMs() + DEADLINE_GRACE_MS,
+    startToCloseTimeout: Math.min(TOOL_TIMEOUT_MS, budget.remainingMs() + DEADLINE_GRACE_MS),
+    heartbeatTimeout: livenessTimeoutMs(policy),
+    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+    // Tools may have side effects: retry only infrastructure failures, a few times.
+    retry: { initialInterval: '1s', backoffCoefficient: 2, maximumAttempts: 3 },
+  };
+}
+
+export function bookkeepingOptions(summary: string): ActivityOptions {
+  return {
+    summary,
+    startToCloseTimeout: '30s',
+    retry: { initialInterval: '1s', maximumInterval: '10s', maximumAttempts: 10 },
+  };
+}

@@ -1,0 +1,127 @@
+/**
+ * The agent loop as workflow code: model turn → tool calls → repeat, with the reference's
+ * limits. Every model call and tool call is an activity; the transcript lives in workflow
+ * state and its snapshot is the run's result.
+ */
+import { ApplicationFailure, proxyActivities, setCurrentDetails } from '@temporalio/workflow';
+import type { BambooActivities } from '../activities';
+import type { Message, ModelRef, Session, ToolCall, Usage, WatchdogPolicy } from '../src/domain';
+import { modelCallOptions, toolCallOptions } from './activity-options';
+import type { RunBudget } from './budget';
+import type { EventLog } from './event-log';
+import { newMessage } from './messages';
+
+export const AGENT_LOOP_LIMITS = {
+  maxRounds: 200,
+  maxToolCallsPerRound: 80,
+  maxConsecutiveToolFailures: 3,
+} as const;
+
+export interface AgentLoopHost {
+  session: Session;
+  model: string;
+  modelRef?: ModelRef;
+  providerName?: string;
+  disabledTools?: string[];
+  policy: WatchdogPolicy;
+  budget: RunBudget;
+  events: EventLog;
+  /** Removes and returns messages injected since the last turn boundary. */
+  takeInjected(): string[];
+  hasInjected(): boolean;
+  onTurn(turn: number): void;
+}
+
+export interface AgentLoopOutcome {
+  usage: Usage;
+  turns: number;
+}
+
+export async function runAgentLoop(host: AgentLoopHost): Promise<AgentLoopOutcome> {
+  const usage: Usage = { inputTokens: 0, outputTokens: 0 };
+  const failures = new Map<string, number>();
+  for (let turn = 1; turn <= AGENT_LOOP_LIMITS.maxRounds; turn++) {
+    mergeInjected(host);
+    host.onTurn(turn);
+    const reply = await callModel(host, turn);
+    usage.inputTokens += reply.usage.inputTokens;
+    usage.outputTokens += reply.usage.outputTokens;
+    host.session.messages.push(
+      newMessage('assistant', reply.content, reply.toolCalls.length ? { toolCalls: reply.toolCalls } : {}),
+    );
+    if (reply.toolCalls.length === 0) {
+      // A finished answer is a turn boundary: a message injected meanwhile gets its own turn.
+      if (host.hasInjected()) continue;
+      return { usage, turns: turn };
+    }
+    const toolMessages = await runToolCalls(host, reply.toolCalls, failures);
+    host.session.messages.push(...toolMessages);
+  }
+  throw ApplicationFailure.nonRetryable(
+    `Agent loop stopped after the maximum of ${AGENT_LOOP_LIMITS.maxRounds} rounds`,
+    'BambooLoopLimit',
+  );
+}
+
+function mergeInjected(host: AgentLoopHost): void {
+  const injected = host.takeInjected();
+  if (injected.length === 0) return;
+  for (const content of injected) host.session.messages.push(newMessage('user', content, { metadata: { injected: 'true' } }));
+  host.events.add({ type: 'message_merged', count: injected.length });
+}
+
+function callModel(host: AgentLoopHost, turn: number) {
+  const label = `${host.modelRef?.provider ?? host.providerName ?? 'default'}/${host.model}`;
+  setCurrentDetails(`**Turn ${turn}** · calling model \`${label}\` · ${host.session.messages.length} messages`);
+  const { callModel } = proxyActivities<BambooActivities>(
+    modelCallOptions(host.policy, host.budget, `${host.session.title ?? host.session.id} · model ${label} · turn ${turn}`),
+  );
+  return callModel({
+    sessionId: host.session.id,
+    turn,
+    model: host.model,
+    modelRef: host.modelRef,
+    providerName: host.providerName,
+    messages: host.session.messages,
+    disabledTools: host.disabledTools,
+    maxIdleSecs: host.policy.maxIdleSecs,
+  });
+}
+
+async function runToolCalls(host: AgentLoopHost, calls: ToolCall[], failures: Map<string, number>): Promise<Message[]> {
+  const allowed = calls.slice(0, AGENT_LOOP_LIMITS.maxToolCallsPerRound);
+  setCurrentDetails(`running ${allowed.length} tool call(s): ${allowed.map((c) => `\`${c.name}\``).join(', ')}`);
+  const outcomes = await Promise.all(allowed.map((call) => runToolCall(host, call)));
+  const messages = allowed.map((call, i) => newMessage('tool', outcomes[i].content, { toolCallId: call.id }));
+  for (const call of calls.slice(AGENT_LOOP_LIMITS.maxToolCallsPerRound)) {
+    const limit = `Error: more than ${AGENT_LOOP_LIMITS.maxToolCallsPerRound} tool calls in one round; this call was not run`;
+    messages.push(newMessage('tool', limit, { toolCallId: call.id }));
+  }
+  allowed.forEach((call, i) => {
+    const count = outcomes[i].ok ? 0 : (failures.get(call.name) ?? 0) + 1;
+    failures.set(call.name, count);
+    if (count >= AGENT_LOOP_LIMITS.maxConsecutiveToolFailures) {
+      throw ApplicationFailure.nonRetryable(
+        `Tool ${call.name} failed ${count} consecutive times; last error: ${outcomes[i].content}`,
+        'BambooToolFailureLimit',
+      );
+    }
+  });
+  return messages;
+}
+
+async function runToolCall(host: AgentLoopHost, call: ToolCall) {
+  host.events.add({ type: 'tool_start', toolCallId: call.id, toolName: call.name });
+  const { runTool } = proxyActivities<BambooActivities>(
+    toolCallOptions(host.policy, host.budget, `${host.session.title ?? host.session.id} · tool ${call.name}`),
+  );
+  const outcome = await runTool({
+    sessionId: host.session.id,
+    call,
+    disabledTools: host.disabledTools,
+    maxIdleSecs: host.policy.maxIdleSecs,
+  });
+  if (outcome.ok) host.events.add({ type: 'tool_complete', toolCallId: call.id, toolName: call.name });
+  else host.events.add({ type: 'tool_error', toolCallId: call.id, toolName: call.name, error: outcome.content });
+  return outcome;
+}

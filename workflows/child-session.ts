@@ -1,0 +1,257 @@
+/**
+ * childSessionWorkflow: one run of a child session (a sub-agent), end to end.
+ *
+ * Guarantees:
+ *  - every run ends in a terminal status (completed | error | cancelled | timeout | skipped)
+ *    with the reference's exact error texts, and returns a ChildRunResult whose `session`
+ *    is the next run's input;
+ *  - on every terminal status the parent (`bamboo-session-<parentSessionId>`) receives
+ *    exactly one `subSessionCompleted` signal, sent from a non-cancellable scope; a parent
+ *    that is no longer running is logged, not fatal;
+ *  - the idle and total watchdogs (WatchdogPolicy, `child_watchdog.*` overrides) end the
+ *    run as `timeout`, and a fired watchdog wins over whatever the run was doing;
+ *  - invalid input fails the workflow at once (non-retryable), naming the bad field.
+ */
+import {
+  ApplicationFailure,
+  CancellationScope,
+  log,
+  proxyActivities,
+  setCurrentDetails,
+  setHandler,
+  sleep,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { BambooActivities } from '../activities';
+import {
+  CHILD_NOT_KIND_CHILD,
+  CHILD_SESSION_NOT_FOUND,
+  ChildRunResultSchema,
+  describeZodError,
+  EventsQueryInputSchema,
+  FailureTypes,
+  hasPendingUserMessage,
+  InjectMessageSchema,
+  lastAssistantText,
+  NO_PENDING_MESSAGE,
+  SpawnJobSchema,
+  watchdogPolicyForSession,
+  type ChildCompletion,
+  type ChildRunResult,
+  type RunStatus,
+  type Session,
+  type SpawnJob,
+  type TerminalRunStatus,
+  type Usage,
+  type WatchdogPolicy,
+} from '../src/domain';
+import { modelCallOptions, bookkeepingOptions } from './activity-options';
+import { runAgentLoop } from './agent-loop';
+import { RunBudget } from './budget';
+import { events, injectMessage, state, type SessionRunState } from './definitions';
+import { EventLog } from './event-log';
+import { newMessage } from './messages';
+import { classifyFailure, type RunOutcome } from './outcome';
+import { notifyParent, upsertRunAttributes } from './run-reporting';
+
+/** Final answers carried in a completion are capped, as in the parent's resume message. */
+const FINAL_RESPONSE_CAP = 4000;
+
+class ChildRun {
+  status: RunStatus = 'pending';
+  error?: string;
+  session: Session | null = null;
+  turn = 0;
+  readonly injected: string[] = [];
+  readonly events = new EventLog();
+
+  constructor(readonly childSessionId: string) {}
+
+  snapshot(): SessionRunState {
+    return {
+      sessionId: this.childSessionId,
+      kind: 'child',
+      status: this.status,
+      lastRunStatus: this.status,
+      lastRunError: this.error,
+      messageCount: this.session?.messages.length ?? 0,
+      turn: this.turn,
+      pendingInjectedMessages: this.injected.length,
+      children: [],
+      waiting: null,
+    };
+  }
+}
+
+export async function childSessionWorkflow(input: SpawnJob): Promise<ChildRunResult> {
+  const run = new ChildRun(typeof input?.childSessionId === 'string' ? input.childSessionId : '');
+  registerHandlers(run);
+  const parsed = SpawnJobSchema.safeParse(input);
+  if (!parsed.success) return rejectInvalidJob(input, describeZodError(parsed.error));
+  const job = parsed.data;
+  run.status = 'running';
+  upsertRunAttributes({ kind: 'child', parentSessionId: job.parentSessionId, model: job.model, status: 'running' });
+  run.events.add({ type: 'execution_started', sessionId: job.childSessionId, runId: workflowInfo().runId });
+
+  const outcome = await runChild(run, job);
+  return finish(run, job, outcome);
+}
+
+function registerHandlers(run: ChildRun): void {
+  setHandler(state, () => run.snapshot());
+  setHandler(events, (query) => run.events.after(EventsQueryInputSchema.parse(query ?? {}).afterSeq));
+  setHandler(injectMessage, (payload) => {
+    const parsed = InjectMessageSchema.safeParse(payload);
+    if (!parsed.success) {
+      log.warn('ignored an invalid injectMessage signal', { error: describeZodError(parsed.error) });
+      return;
+    }
+    run.injected.push(parsed.data.content);
+  });
+}
+
+async function rejectInvalidJob(input: unknown, problem: string): Promise<never> {
+  const message = `invalid SpawnJob: ${problem}`;
+  const ids = input as Partial<SpawnJob> | undefined;
+  if (typeof ids?.parentSessionId === 'string' && ids.parentSessionId.trim() && typeof ids.childSessionId === 'string' && ids.childSessionId.trim()) {
+    await notifyParent(completionFor(ids.parentSessionId, ids.childSessionId, { status: 'error', error: message }, null));
+  }
+  throw ApplicationFailure.create({ message, type: FailureTypes.invalidInput, nonRetryable: true });
+}
+
+interface ExecutedRun extends RunOutcome {
+  usage?: Usage;
+}
+
+async function runChild(run: ChildRun, job: SpawnJob): Promise<ExecutedRun> {
+  try {
+    run.session = job.session ?? (await loadPreviousSnapshot(job.childSessionId));
+  } catch (error) {
+    return classifyFailure(error, new RunBudget(0), false);
+  }
+  const session = run.session;
+  if (!session) return { status: 'error', error: CHILD_SESSION_NOT_FOUND };
+  if (session.kind !== 'child') return { status: 'error', error: CHILD_NOT_KIND_CHILD };
+  if (!hasPendingUserMessage(session)) return { status: 'skipped', error: NO_PENDING_MESSAGE };
+
+  session.model = job.model;
+  session.metadata.last_run_status = 'running';
+  delete session.metadata.last_run_error;
+  upsertRunAttributes({ rootSessionId: session.rootSessionId, model: job.model });
+  return executeWithWatchdog(run, session, job, watchdogPolicyForSession(session));
+}
+
+function loadPreviousSnapshot(sessionId: string): Promise<Session | null> {
+  const { loadSessionSnapshot } = proxyActivities<BambooActivities>(bookkeepingOptions(`load snapshot of ${sessionId}`));
+  return loadSessionSnapshot({ sessionId, currentRunId: workflowInfo().runId });
+}
+
+/**
+ * Runs the session's pending turn under the total-time deadline. The idle watchdog lives
+ * in the activities; the total one is this timer plus each activity's schedule-to-close.
+ */
+async function executeWithWatchdog(
+  run: ChildRun,
+  session: Session,
+  job: SpawnJob,
+  policy: WatchdogPolicy,
+): Promise<ExecutedRun> {
+  const budget = new RunBudget(policy.maxTotalSecs);
+  const work = new CancellationScope();
+  const deadline = new CancellationScope();
+  let deadlineFired = false;
+  void deadline
+    .run(() => sleep(budget.remainingMs()))
+    .then(
+      () => {
+        deadlineFired = true;
+        work.cancel();
+      },
+      () => undefined, // the deadline timer was cancelled: the run ended first
+    );
+  try {
+    const usage = await work.run(() =>
+      session.metadata['runtime.kind'] === 'external'
+        ? runExternal(session, policy, budget)
+        : runAgentLoop({
+            session,
+            model: job.model,
+            modelRef: session.modelRef,
+            providerName: session.metadata.provider_name,
+            disabledTools: job.disabledTools,
+            policy,
+            budget,
+            events: run.events,
+            takeInjected: () => run.injected.splice(0),
+            hasInjected: () => run.injected.length > 0,
+            onTurn: (turn) => (run.turn = turn),
+          }).then((loop) => loop.usage),
+    );
+    return { status: 'completed', usage };
+  } catch (error) {
+    return classifyFailure(error, budget, deadlineFired);
+  } finally {
+    deadline.cancel();
+  }
+}
+
+async function runExternal(session: Session, policy: WatchdogPolicy, budget: RunBudget): Promise<Usage> {
+  const { runExternalChild } = proxyActivities<BambooActivities>(
+    modelCallOptions(policy, budget, `${session.title ?? session.id} · external runner`),
+  );
+  const reply = await runExternalChild({ session, maxIdleSecs: policy.maxIdleSecs });
+  session.messages.push(newMessage('assistant', reply.content, { metadata: { runner: reply.runner } }));
+  return { inputTokens: 0, outputTokens: 0 };
+}
+
+async function finish(run: ChildRun, job: SpawnJob, outcome: ExecutedRun): Promise<ChildRunResult> {
+  const session = run.session;
+  run.status = outcome.status;
+  run.error = outcome.error;
+  if (session) {
+    session.metadata.last_run_status = outcome.status;
+    if (outcome.error) session.metadata.last_run_error = outcome.error;
+    else delete session.metadata.last_run_error;
+  }
+  upsertRunAttributes({ status: outcome.status });
+  recordTerminalEvent(run, outcome);
+  setCurrentDetails(`**${outcome.status}**${outcome.error ? ` · ${outcome.error}` : ''}`);
+  await notifyParent(completionFor(job.parentSessionId, job.childSessionId, outcome, session, outcome.usage));
+  // Last step, so a message injected while the parent was being told is not lost.
+  if (session) {
+    for (const content of run.injected.splice(0)) session.messages.push(newMessage('user', content, { metadata: { injected: 'true' } }));
+  }
+  return ChildRunResultSchema.parse({
+    parentSessionId: job.parentSessionId,
+    childSessionId: job.childSessionId,
+    status: outcome.status,
+    error: outcome.error,
+    session,
+  });
+}
+
+function recordTerminalEvent(run: ChildRun, outcome: ExecutedRun): void {
+  if (outcome.status === 'completed') run.events.add({ type: 'complete', usage: outcome.usage });
+  else if (outcome.status === 'cancelled') run.events.add({ type: 'cancelled', reason: outcome.error ?? 'cancelled' });
+  else run.events.add({ type: 'error', message: outcome.error ?? outcome.status });
+}
+
+function completionFor(
+  parentSessionId: string,
+  childSessionId: string,
+  outcome: { status: TerminalRunStatus; error?: string },
+  session: Session | null,
+  usage?: Usage,
+): ChildCompletion {
+  const answer = session && outcome.status === 'completed' ? lastAssistantText(session.messages) : undefined;
+  return {
+    parentSessionId,
+    childSessionId,
+    runId: workflowInfo().runId,
+    status: outcome.status,
+    error: outcome.error,
+    completedAt: new Date().toISOString(),
+    finalResponse: answer?.slice(0, FINAL_RESPONSE_CAP),
+    usage,
+  };
+}

@@ -1,0 +1,39 @@
+/**
+ * Signals and queries of Bamboo's session workflows: one name, one type, imported by
+ * workflows and clients alike (contract names, DESIGN §5).
+ */
+import { defineQuery, defineSignal } from '@temporalio/workflow';
+import type { ChildCompletion, EventsQueryInput, InjectMessage, RunStatus, SequencedEvent } from '../src/domain';
+
+/**
+ * Sent by a child run to its parent, by workflow id only, so it reaches the parent's
+ * current run even after continue-as-new. Sent exactly once per child run, for every
+ * terminal status; parents must treat it idempotently by (childSessionId, runId).
+ */
+export const subSessionCompleted = defineSignal<[ChildCompletion]>('subSessionCompleted');
+
+/**
+ * Queues a user message into a running session. It is merged at the next turn boundary;
+ * if the run ends first, it is appended to the run's final session. Invalid payloads are
+ * logged and dropped (a signal cannot answer); clients validate before sending.
+ */
+export const injectMessage = defineSignal<[InjectMessage]>('injectMessage');
+
+export interface SessionRunState {
+  sessionId: string;
+  kind: 'root' | 'child';
+  status: RunStatus;
+  lastRunStatus?: RunStatus;
+  lastRunError?: string;
+  messageCount: number;
+  turn: number;
+  pendingInjectedMessages: number;
+  children: { childSessionId: string; status: RunStatus }[];
+  waiting: null | { policy: string; childSessionIds: string[]; leaseExpiresAt: string };
+}
+
+/** The run's current state; cheap, never blocks. */
+export const state = defineQuery<SessionRunState>('state');
+
+/** Durable events with sequence numbers greater than `afterSeq` (bounded window). */
+export const events = defineQuery<SequencedEvent[], [EventsQueryInput?]>('events');

@@ -1,0 +1,2 @@
+/** Workflow entry points bundled by the worker. Only deterministic code is reachable from here. */
+export { childSessionWorkflow } from './child-session';

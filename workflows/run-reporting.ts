@@ -1,0 +1,49 @@
+/** What a run tells the outside world: search attributes for the UI, the parent's completion signal. */
+import { CancellationScope, getExternalWorkflowHandle, log, upsertSearchAttributes } from '@temporalio/workflow';
+import {
+  BambooModel,
+  BambooParentSessionId,
+  BambooRootSessionId,
+  BambooRunStatus,
+  BambooSessionKind,
+  sessionWorkflowId,
+  type ChildCompletion,
+} from '../src/domain';
+import { subSessionCompleted } from './definitions';
+
+export function upsertRunAttributes(values: {
+  kind?: string;
+  parentSessionId?: string;
+  rootSessionId?: string;
+  model?: string;
+  status?: string;
+}): void {
+  const pairs = [
+    { key: BambooSessionKind, value: values.kind },
+    { key: BambooParentSessionId, value: values.parentSessionId },
+    { key: BambooRootSessionId, value: values.rootSessionId },
+    { key: BambooModel, value: values.model },
+    { key: BambooRunStatus, value: values.status },
+  ].filter((pair): pair is { key: typeof BambooRunStatus; value: string } => typeof pair.value === 'string' && pair.value !== '');
+  if (pairs.length > 0) upsertSearchAttributes(pairs);
+}
+
+/**
+ * Signals the parent by workflow id only, so it reaches the parent's current run. Runs in
+ * a non-cancellable scope: a cancelled child still reports. A parent that no longer runs
+ * is logged; it will read the child's status from the child's own result.
+ */
+export async function notifyParent(completion: ChildCompletion): Promise<void> {
+  await CancellationScope.nonCancellable(async () => {
+    try {
+      await getExternalWorkflowHandle(sessionWorkflowId(completion.parentSessionId)).signal(subSessionCompleted, completion);
+    } catch (error) {
+      log.warn('parent session is not running; completion not delivered', {
+        parentSessionId: completion.parentSessionId,
+        childSessionId: completion.childSessionId,
+        status: completion.status,
+        error: error instanceof Error ? error.message : String(error),
+      });
+    }
+  });
+}
