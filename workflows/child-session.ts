@@ -127,7 +127,7 @@ async function runChild(run: ChildRun, job: SpawnJob): Promise<ExecutedRun> {
   try {
     run.session = job.session ?? (await loadPreviousSnapshot(job.childSessionId));
   } catch (error) {
-    return classifyFailure(error, new RunBudget(0), false);
+    return classifyFailure(error, new RunBudget(0));
   }
   const session = run.session;
   if (!session) return { status: 'error', error: CHILD_SESSION_NOT_FOUND };
@@ -159,12 +159,12 @@ async function executeWithWatchdog(
   const budget = new RunBudget(policy.maxTotalSecs);
   const work = new CancellationScope();
   const deadline = new CancellationScope();
-  let deadlineFired = false;
+  let deadlineFiredAtSecs: number | undefined;
   void deadline
     .run(() => sleep(budget.remainingMs()))
     .then(
       () => {
-        deadlineFired = true;
+        deadlineFiredAtSecs = budget.elapsedSecs();
         work.cancel();
       },
       () => undefined, // the deadline timer was cancelled: the run ended first
@@ -189,7 +189,7 @@ async function executeWithWatchdog(
     );
     return { status: 'completed', usage };
   } catch (error) {
-    return classifyFailure(error, budget, deadlineFired);
+    return classifyFailure(error, budget, deadlineFiredAtSecs);
   } finally {
     deadline.cancel();
   }

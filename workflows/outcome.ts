@@ -14,24 +14,26 @@ export interface RunOutcome {
 
 export const CANCELLED_MESSAGE = 'Child session cancelled';
 
-export function classifyFailure(error: unknown, budget: RunBudget, totalDeadlineFired: boolean): RunOutcome {
-  if (totalDeadlineFired) return totalTimeout(budget);
+/**
+ * @param deadlineFiredAtSecs set when the workflow's total deadline fired: the elapsed time
+ *   at that moment is what the message reports, not the time cancellation took to finish.
+ */
+export function classifyFailure(error: unknown, budget: RunBudget, deadlineFiredAtSecs?: number): RunOutcome {
+  if (deadlineFiredAtSecs !== undefined) {
+    return { status: 'timeout', error: totalTimeoutMessage(deadlineFiredAtSecs, budget.maxTotalSecs) };
+  }
   const cause = error instanceof ActivityFailure ? error.cause : error;
   if (cause instanceof ApplicationFailure && cause.type === FailureTypes.idleTimeout) {
     return { status: 'timeout', error: cause.message };
   }
   if (cause instanceof TimeoutFailure && cause.timeoutType === TimeoutType.SCHEDULE_TO_CLOSE) {
-    return totalTimeout(budget);
+    return { status: 'timeout', error: totalTimeoutMessage(budget.elapsedSecs(), budget.maxTotalSecs) };
   }
   if (isCancellation(error)) return { status: 'cancelled', error: CANCELLED_MESSAGE };
   const message = readableMessage(cause);
   // Reference rule: an error that says it was cancelled is a cancellation.
   if (/cancelled/i.test(message)) return { status: 'cancelled', error: message };
   return { status: 'error', error: message };
-}
-
-function totalTimeout(budget: RunBudget): RunOutcome {
-  return { status: 'timeout', error: totalTimeoutMessage(budget.elapsedSecs(), budget.maxTotalSecs) };
 }
 
 function readableMessage(error: unknown): string {

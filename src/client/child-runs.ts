@@ -2,7 +2,7 @@
  * Client API for child runs: start (idempotent per session), inject, cancel, await.
  * Input is validated here too, so a bad call fails in the caller, not in a workflow.
  */
-import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy, type Client, type WorkflowHandle } from '@temporalio/client';
+import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy, type Client, type WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import {
   BambooModel,
   BambooParentSessionId,
@@ -18,7 +18,7 @@ import {
 import { injectMessage } from '../../workflows/definitions';
 import type { childSessionWorkflow } from '../../workflows';
 
-export type ChildRunHandle = WorkflowHandle<typeof childSessionWorkflow>;
+export type ChildRunHandle = WorkflowHandleWithFirstExecutionRunId<typeof childSessionWorkflow>;
 
 /**
  * Starts a run of the child session, or returns the running one: the workflow id is the

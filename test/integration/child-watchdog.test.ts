@@ -1,0 +1,79 @@
+/**
+ * The watchdog: idle and total timeouts with the reference's texts, metadata overrides,
+ * and a fired watchdog winning over the run.
+ */
+import { startChildRun } from '../../src/client/child-runs';
+import type { ChildCompletion } from '../../src/domain';
+import { sessionIdFromWorkflowId } from '../../src/domain';
+import { receivedCompletions } from '../workflows/recording-parent';
+import { childSession, spawnJobFor } from '../helpers/sessions';
+import { eventually, startRecordingParent, startTestWorker, type RecordingParentHandle, type TestWorker } from '../helpers/temporal';
+
+let tw: TestWorker;
+let parent: RecordingParentHandle;
+let parentSessionId: string;
+
+beforeAll(async () => {
+  tw = await startTestWorker();
+  parent = await startRecordingParent(tw.client, tw.taskQueue);
+  parentSessionId = sessionIdFromWorkflowId(parent.workflowId)!;
+});
+afterAll(async () => {
+  await parent?.terminate().catch(() => undefined);
+  await tw?.stop();
+});
+
+async function completionsFor(childSessionId: string): Promise<ChildCompletion[]> {
+  return eventually(async () => {
+    const got = (await parent.query(receivedCompletions)).filter((c) => c.childSessionId === childSessionId);
+    return got.length > 0 ? got : undefined;
+  }, 10_000);
+}
+
+async function timeRun(prompt: string, metadata: Record<string, string>) {
+  const session = childSession(prompt, { parentSessionId, metadata });
+  const started = Date.now();
+  const handle = await startChildRun(tw.client, spawnJobFor(session), { taskQueue: tw.taskQueue });
+  const result = await handle.result();
+  return { session, handle, result, seconds: (Date.now() - started) / 1000 };
+}
+
+test('a stalled model trips the idle watchdog within a few seconds of max_idle', async () => {
+  const { result, seconds, session } = await timeRun('[[stall:60]]', { 'child_watchdog.max_idle_secs': '3' });
+  expect(result.status).toBe('timeout');
+  expect(result.error).toBe('Child session idle timeout after 3 seconds without events (max_idle_secs=3)');
+  expect(seconds).toBeLessThan(15); // 60 s of stall never ran out: the watchdog ended it
+  expect(await completionsFor(session.id)).toEqual([
+    expect.objectContaining({ status: 'timeout', error: result.error }),
+  ]);
+});
+
+test('a run that keeps streaming past max_total times out on the total budget', async () => {
+  const { result, seconds, session, handle } = await timeRun('[[sleep:60]]', {
+    'child_watchdog.max_total_secs': '4',
+    'child_watchdog.max_idle_secs': '30',
+  });
+  expect(result.status).toBe('timeout');
+  expect(result.error).toMatch(/^Child session timed out after [45] seconds \(max_total_secs=4\)$/);
+  expect(seconds).toBeLessThan(20);
+  expect(await completionsFor(session.id)).toHaveLength(1);
+  // The fired watchdog stopped the model call: the activity acknowledged its cancellation.
+  const history = await handle.fetchHistory();
+  expect(history.events?.some((e) => e.activityTaskCanceledEventAttributes)).toBe(true);
+});
+
+test('progress keeps an otherwise long run alive past max_idle', async () => {
+  // 6 s of streaming, a token a second, with max_idle 3 s: never idle, so it completes.
+  const { result } = await timeRun('[[sleep:6]] still here', { 'child_watchdog.max_idle_secs': '3' });
+  expect(result.status).toBe('completed');
+  expect(result.session?.messages.at(-1)?.content).toContain('echo: still here');
+});
+
+test('invalid watchdog overrides are ignored and defaults apply', async () => {
+  const { result } = await timeRun('plain', {
+    'child_watchdog.max_idle_secs': '0',
+    'child_watchdog.max_total_secs': 'soon',
+    'child_watchdog.check_interval_secs': '-1',
+  });
+  expect(result.status).toBe('completed');
+});

@@ -1,0 +1,149 @@
+import { describeZodError, parseOrThrow } from '../../src/domain/validation';
+import { ChildCompletionSchema, InjectMessageSchema, SpawnJobSchema } from '../../src/domain/run';
+import { hasPendingUserMessage, lastAssistantText, lastUserText, MessageSchema, SessionSchema, type Message, type Session } from '../../src/domain/session';
+
+const at = '2024-01-01T00:00:00.000Z';
+
+function message(role: Message['role'], content: string, id = `m-${role}-${content.length}`): Message {
+  return { id, role, content, createdAt: at };
+}
+
+function childSession(overrides: Partial<Session> = {}): Session {
+  return {
+    id: 'child-1',
+    kind: 'child',
+    parentSessionId: 'root-1',
+    rootSessionId: 'root-1',
+    spawnDepth: 1,
+    model: 'scripted-model',
+    messages: [message('user', 'hello')],
+    metadata: {},
+    ...overrides,
+  };
+}
+
+function issuesOf(value: unknown): string {
+  const result = SpawnJobSchema.safeParse(value);
+  if (result.success) throw new Error('expected the spawn job to be rejected');
+  return describeZodError(result.error);
+}
+
+describe('SpawnJobSchema', () => {
+  it('accepts a minimal job (parent id, child id, model) without a session snapshot', () => {
+    const job = SpawnJobSchema.parse({ parentSessionId: 'root-1', childSessionId: 'child-1', model: 'm' });
+    expect(job).toEqual({ parentSessionId: 'root-1', childSessionId: 'child-1', model: 'm' });
+  });
+
+  it('accepts a job with a child session snapshot and disabled tools', () => {
+    const session = childSession();
+    const job = SpawnJobSchema.parse({
+      parentSessionId: 'root-1',
+      childSessionId: 'child-1',
+      model: 'm',
+      disabledTools: ['spawn_session'],
+      session,
+    });
+    expect(job.session).toEqual(session);
+    expect(job.disabledTools).toEqual(['spawn_session']);
+  });
+
+  it.each(['parentSessionId', 'childSessionId', 'model'])('rejects an empty %s with a message naming the field', (field) => {
+    const job = { parentSessionId: 'root-1', childSessionId: 'child-1', model: 'm', [field]: '' };
+    expect(issuesOf(job)).toMatch(new RegExp(`^${field}: `));
+  });
+
+  it('rejects a whitespace-only child id as empty', () => {
+    expect(issuesOf({ parentSessionId: 'root-1', childSessionId: '   ', model: 'm' })).toContain('childSessionId');
+  });
+
+  it('rejects a missing child id, naming it', () => {
+    expect(issuesOf({ parentSessionId: 'root-1', model: 'm' })).toContain('childSessionId');
+  });
+
+  it('names the nested path of a bad field inside the session snapshot', () => {
+    const session = { ...childSession(), messages: [{ ...message('user', 'x'), id: '' }] };
+    expect(issuesOf({ parentSessionId: 'root-1', childSessionId: 'child-1', model: 'm', session })).toContain(
+      'session.messages.0.id',
+    );
+  });
+
+  it('rejects a session snapshot with an unknown kind', () => {
+    const session = { ...childSession(), kind: 'grandchild' };
+    expect(issuesOf({ parentSessionId: 'root-1', childSessionId: 'child-1', model: 'm', session })).toContain(
+      'session.kind',
+    );
+  });
+
+  it('parseOrThrow prefixes the message with what was being parsed', () => {
+    expect(() => parseOrThrow(SpawnJobSchema, { parentSessionId: 'p', childSessionId: '', model: 'm' }, 'spawn job')).toThrow(
+      /^invalid spawn job: childSessionId: /,
+    );
+  });
+
+  it('describeZodError names the input itself when the whole value is wrong', () => {
+    const result = SpawnJobSchema.safeParse('not an object');
+    expect(result.success).toBe(false);
+    if (!result.success) expect(describeZodError(result.error)).toMatch(/^\(input\): /);
+  });
+});
+
+describe('MessageSchema and SessionSchema', () => {
+  it('accepts a message with just id, role, content and createdAt', () => {
+    expect(MessageSchema.parse(message('assistant', 'hi', 'a1'))).toEqual(message('assistant', 'hi', 'a1'));
+  });
+
+  it('rejects a message with an unknown role, naming the field', () => {
+    const result = MessageSchema.safeParse({ ...message('user', 'x'), role: 'robot' });
+    expect(result.success).toBe(false);
+    if (!result.success) expect(describeZodError(result.error)).toMatch(/^role: /);
+  });
+
+  it('rejects a negative spawn depth', () => {
+    const result = SessionSchema.safeParse(childSession({ spawnDepth: -1 }));
+    expect(result.success).toBe(false);
+    if (!result.success) expect(describeZodError(result.error)).toContain('spawnDepth');
+  });
+});
+
+describe('ChildCompletionSchema and InjectMessageSchema', () => {
+  it('accepts only terminal statuses in a completion', () => {
+    const completion = {
+      parentSessionId: 'root-1',
+      childSessionId: 'child-1',
+      runId: 'run-1',
+      status: 'completed',
+      completedAt: at,
+    };
+    expect(ChildCompletionSchema.safeParse(completion).success).toBe(true);
+    expect(ChildCompletionSchema.safeParse({ ...completion, status: 'running' }).success).toBe(false);
+    expect(ChildCompletionSchema.safeParse({ ...completion, runId: '' }).success).toBe(false);
+  });
+
+  it('rejects an injected message with empty content', () => {
+    expect(InjectMessageSchema.safeParse({ content: '' }).success).toBe(false);
+    expect(InjectMessageSchema.parse({ content: 'more' })).toEqual({ content: 'more' });
+  });
+});
+
+describe('session helpers', () => {
+  it('a session whose last message is from the user has a pending turn', () => {
+    expect(hasPendingUserMessage(childSession())).toBe(true);
+    expect(hasPendingUserMessage(childSession({ messages: [message('user', 'q'), message('assistant', 'a')] }))).toBe(
+      false,
+    );
+    expect(hasPendingUserMessage(childSession({ messages: [] }))).toBe(false);
+  });
+
+  it('lastUserText and lastAssistantText find the most recent non-empty text of that role', () => {
+    const messages = [
+      message('user', 'first'),
+      message('assistant', 'answer'),
+      message('user', 'second'),
+      message('assistant', '  '),
+    ];
+    expect(lastUserText(messages)).toBe('second');
+    expect(lastAssistantText(messages)).toBe('answer');
+    expect(lastUserText([])).toBe('');
+    expect(lastAssistantText([message('user', 'q')])).toBeUndefined();
+  });
+});
