@@ -1,0 +1,59 @@
+/**
+ * Durability: a worker SIGKILLed in the middle of a child's model call. Another worker
+ * picks the run up, retries the interrupted call, finishes the run, and the parent gets
+ * exactly one completion.
+ */
+import { startChildRun } from '../../src/client/child-runs';
+import { sessionIdFromWorkflowId } from '../../src/domain';
+import { receivedCompletions } from '../workflows/recording-parent';
+import { childSession, spawnJobFor } from '../helpers/sessions';
+import { eventually, startRecordingParent, startTestWorker, uniqueId, type TestWorker } from '../helpers/temporal';
+import { startWorkerProcess, type WorkerProcess } from '../helpers/worker-process';
+
+let tw: TestWorker;
+const processes: WorkerProcess[] = [];
+
+beforeAll(async () => {
+  tw = await startTestWorker(); // hosts the recording parent only
+});
+afterAll(async () => {
+  await Promise.all(processes.map((p) => p.kill('SIGKILL')));
+  await tw?.stop();
+});
+
+test('a worker killed mid-run: a new worker finishes it and the parent gets one completion', async () => {
+  const childQueue = uniqueId('crash-queue');
+  const parent = await startRecordingParent(tw.client, tw.taskQueue);
+  const parentSessionId = sessionIdFromWorkflowId(parent.workflowId)!;
+  const first = await startWorkerProcess(childQueue);
+  processes.push(first);
+
+  const session = childSession('[[sleep:6]] survived', {
+    parentSessionId,
+    metadata: { 'child_watchdog.max_idle_secs': '5' },
+  });
+  const handle = await startChildRun(tw.client, spawnJobFor(session), { taskQueue: childQueue });
+  await eventually(async () => {
+    const pending = (await handle.describe()).raw.pendingActivities ?? [];
+    return pending.some((a) => a.activityType?.name === 'callModel' && a.heartbeatDetails) ? true : undefined;
+  }, 30_000, 'the model call to stream on the first worker');
+
+  await first.kill('SIGKILL');
+  const second = await startWorkerProcess(childQueue);
+  processes.push(second);
+
+  const result = await handle.result();
+  expect(result.status).toBe('completed');
+  expect(result.session?.messages.at(-1)?.content).toContain('echo: survived');
+
+  // The interrupted call was retried (attempt 2) rather than ending the run.
+  const history = await handle.fetchHistory();
+  const started = history.events?.filter((e) => e.activityTaskStartedEventAttributes) ?? [];
+  expect(started.some((e) => (e.activityTaskStartedEventAttributes?.attempt ?? 1) > 1)).toBe(true);
+
+  await eventually(async () => ((await parent.query(receivedCompletions)).length > 0 ? true : undefined), 10_000);
+  await new Promise((r) => setTimeout(r, 1500));
+  const completions = await parent.query(receivedCompletions);
+  expect(completions).toEqual([expect.objectContaining({ childSessionId: session.id, status: 'completed' })]);
+  await parent.terminate();
+});
