@@ -60,10 +60,19 @@ function matchingClose(input: string, start: number): number {
 /** Split `TITLE|PROMPT` at the first `|` outside nested directives. */
 export function splitPipe(arg: string): [string, string] {
   let depth = 0;
-  for (let i = 0; i < arg.length; i++) {
-    if (arg.startsWith('[[', i)) depth += 1;
-    else if (arg.startsWith(']]', i)) depth -= 1;
-    else if (arg[i] === '|' && depth === 0) return [arg.slice(0, i), arg.slice(i + 1)];
+  let i = 0;
+  while (i < arg.length) {
+    if (arg.startsWith('[[', i)) {
+      depth += 1;
+      i += 2;
+    } else if (arg.startsWith(']]', i)) {
+      depth -= 1;
+      i += 2;
+    } else if (arg[i] === '|' && depth === 0) {
+      return [arg.slice(0, i), arg.slice(i + 1)];
+    } else {
+      i += 1;
+    }
   }
   return [arg, ''];
 }

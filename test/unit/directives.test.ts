@@ -90,3 +90,8 @@ describe('splitPipe', () => {
     expect(splitPipe('|prompt')).toEqual(['', 'prompt']);
   });
 });
+
+test('splitPipe steps over bracket pairs as parseDirectives does, so runs of brackets keep the prompt', () => {
+  const [directive] = parseDirectives('[[spawn:[[[x]]|y]]').directives;
+  expect(splitPipe(directive.arg)).toEqual(['[[[x]]', 'y']);
+});

@@ -1,0 +1,41 @@
+/**
+ * Every recorded workflow history replays against the current workflow code. A failure
+ * here means a change is not replay-safe: guard it with patched() and record new fixtures.
+ */
+import { defaultPayloadConverter } from '@temporalio/common';
+import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
+import { Worker } from '@temporalio/worker';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { testServer } from '../helpers/temporal';
+
+const DIR = join(__dirname, 'histories');
+const files = readdirSync(DIR).filter((f) => f.endsWith('.json')).sort();
+const histories = files.map((file) => ({
+  workflowId: file,
+  history: historyFromJSON(JSON.parse(readFileSync(join(DIR, file), 'utf8'))),
+}));
+
+/** The run's status as its result says, or 'failed' for a failed workflow execution. */
+function outcomeOf(history: ReturnType<typeof historyFromJSON>): string {
+  for (const event of history.events ?? []) {
+    if (event.workflowExecutionFailedEventAttributes) return 'failed';
+    const payload = event.workflowExecutionCompletedEventAttributes?.result?.payloads?.[0];
+    if (payload) return defaultPayloadConverter.fromPayload<{ status: string }>(payload).status;
+  }
+  return 'open';
+}
+
+test('fixtures cover every terminal status of a child run, and a failed workflow', () => {
+  const outcomes = new Set(histories.map(({ history }) => outcomeOf(history)));
+  expect([...outcomes].sort()).toEqual(['cancelled', 'completed', 'error', 'failed', 'skipped', 'timeout']);
+});
+
+test('all recorded histories replay without nondeterminism', async () => {
+  const failures: string[] = [];
+  for await (const result of Worker.runReplayHistories({ workflowBundle: { codePath: testServer().bundlePath } }, histories)) {
+    if (result.error) failures.push(`${result.workflowId}: ${result.error.message}`);
+  }
+  expect(failures).toEqual([]);
+  expect(histories.length).toBeGreaterThanOrEqual(13);
+});
