@@ -5,7 +5,9 @@
  * `retryAfterMs` becomes the next retry delay.
  */
 import { ApplicationFailure, Context, log } from '@temporalio/activity';
-import { FailureTypes, ModelTurnInputSchema, type ModelTurnResult, type ToolCall } from '../src/domain';
+import type { Client } from '@temporalio/client';
+import { FailureTypes, ModelTurnInputSchema, type Message, type ModelTurnResult, type ToolCall, type TranscriptRef } from '../src/domain';
+import { transcript } from '../workflows/definitions';
 import { resolveProvider, type ProviderRegistry } from '../src/providers/router';
 import { ProviderError, type ToolSpec } from '../src/providers/types';
 import type { ToolRegistry } from '../src/tools/types';
@@ -13,11 +15,12 @@ import { parseActivityInput } from './input';
 import { withProgressWatchdog } from './progress';
 
 export interface ModelActivityDeps {
+  client: Client;
   providers: ProviderRegistry;
   tools: ToolRegistry;
 }
 
-export function createModelActivities({ providers, tools }: ModelActivityDeps) {
+export function createModelActivities({ client, providers, tools }: ModelActivityDeps) {
   return {
     async callModel(rawInput: unknown): Promise<ModelTurnResult> {
       const input = parseActivityInput(ModelTurnInputSchema, rawInput, 'model turn input');
@@ -29,6 +32,7 @@ export function createModelActivities({ providers, tools }: ModelActivityDeps) {
         ...[...tools.values()].map((t) => t.spec).filter((spec) => !disabled.has(spec.name)),
         ...(input.workflowTools ?? []),
       ];
+      const messages = input.messages ?? (await readTranscript(client, input.transcript!));
       const phase = `model ${route.provider.name}/${route.model} (turn ${input.turn})`;
       return withProgressWatchdog({ phase, maxIdleSecs: input.maxIdleSecs }, async (progress) => {
         let content = '';
@@ -37,7 +41,7 @@ export function createModelActivities({ providers, tools }: ModelActivityDeps) {
         try {
           const stream = route.provider.stream({
             model: route.model,
-            messages: input.messages,
+            messages,
             tools: toolSpecs,
             signal: progress.signal,
             attempt: Context.current().info.attempt,
@@ -61,6 +65,18 @@ export function createModelActivities({ providers, tools }: ModelActivityDeps) {
       });
     },
   };
+}
+
+/** Reads the transcript the workflow holds, through its `transcript` query (not stored in history). */
+async function readTranscript(client: Client, ref: TranscriptRef): Promise<Message[]> {
+  const messages = await client.workflow.getHandle(ref.workflowId, ref.runId).query(transcript, { count: ref.messageCount });
+  if (messages.length !== ref.messageCount) {
+    throw ApplicationFailure.nonRetryable(
+      `transcript of ${ref.workflowId} has ${messages.length} messages, expected ${ref.messageCount}`,
+      FailureTypes.invalidInput,
+    );
+  }
+  return messages;
 }
 
 function toActivityFailure(error: unknown): unknown {

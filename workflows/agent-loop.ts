@@ -3,9 +3,9 @@
  * limits. Every model call and tool call is an activity; the transcript lives in workflow
  * state and its snapshot is the run's result.
  */
-import { ApplicationFailure, proxyActivities, setCurrentDetails } from '@temporalio/workflow';
+import { ApplicationFailure, proxyActivities, setCurrentDetails, workflowInfo } from '@temporalio/workflow';
 import type { BambooActivities } from '../activities';
-import type { Message, ModelRef, Session, ToolCall, Usage, WatchdogPolicy } from '../src/domain';
+import type { Message, ModelRef, Session, ToolCall, ToolCallOutcome, ToolSpecInput, Usage, WatchdogPolicy } from '../src/domain';
 import { modelCallOptions, toolCallOptions } from './activity-options';
 import type { RunBudget } from './budget';
 import type { EventLog } from './event-log';
@@ -30,6 +30,14 @@ export interface AgentLoopHost {
   takeInjected(): string[];
   hasInjected(): boolean;
   onTurn(turn: number): void;
+  /** Tools run by the workflow itself (spawning and managing children). */
+  workflowTools?: WorkflowToolset;
+}
+
+export interface WorkflowToolset {
+  specs: ToolSpecInput[];
+  handles(name: string): boolean;
+  run(call: ToolCall): Promise<ToolCallOutcome>;
 }
 
 export interface AgentLoopOutcome {
@@ -82,8 +90,9 @@ function callModel(host: AgentLoopHost, turn: number) {
     model: host.model,
     modelRef: host.modelRef,
     providerName: host.providerName,
-    messages: host.session.messages,
+    transcript: { workflowId: workflowInfo().workflowId, runId: workflowInfo().runId, messageCount: host.session.messages.length },
     disabledTools: host.disabledTools,
+    workflowTools: host.workflowTools?.specs,
     maxIdleSecs: host.policy.maxIdleSecs,
   });
 }
@@ -110,18 +119,19 @@ async function runToolCalls(host: AgentLoopHost, calls: ToolCall[], failures: Ma
   return messages;
 }
 
-async function runToolCall(host: AgentLoopHost, call: ToolCall) {
+async function runToolCall(host: AgentLoopHost, call: ToolCall): Promise<ToolCallOutcome> {
   host.events.add({ type: 'tool_start', toolCallId: call.id, toolName: call.name });
-  const { runTool } = proxyActivities<BambooActivities>(
-    toolCallOptions(host.policy, host.budget, `${host.session.title ?? host.session.id} · tool ${call.name}`),
-  );
-  const outcome = await runTool({
-    sessionId: host.session.id,
-    call,
-    disabledTools: host.disabledTools,
-    maxIdleSecs: host.policy.maxIdleSecs,
-  });
+  const outcome = host.workflowTools?.handles(call.name)
+    ? await host.workflowTools.run(call)
+    : await runToolActivity(host, call);
   if (outcome.ok) host.events.add({ type: 'tool_complete', toolCallId: call.id, toolName: call.name });
   else host.events.add({ type: 'tool_error', toolCallId: call.id, toolName: call.name, error: outcome.content });
   return outcome;
+}
+
+function runToolActivity(host: AgentLoopHost, call: ToolCall): Promise<ToolCallOutcome> {
+  const { runTool } = proxyActivities<BambooActivities>(
+    toolCallOptions(host.policy, host.budget, `${host.session.title ?? host.session.id} · tool ${call.name}`),
+  );
+  return runTool({ sessionId: host.session.id, call, disabledTools: host.disabledTools, maxIdleSecs: host.policy.maxIdleSecs });
 }

@@ -48,7 +48,7 @@ import {
 import { modelCallOptions, bookkeepingOptions } from './activity-options';
 import { runAgentLoop } from './agent-loop';
 import { RunBudget } from './budget';
-import { events, injectMessage, state, type SessionRunState } from './definitions';
+import { events, injectMessage, state, transcript, type SessionRunState } from './definitions';
 import { EventLog } from './event-log';
 import { newMessage } from './messages';
 import { classifyFailure, type RunOutcome } from './outcome';
@@ -99,6 +99,7 @@ export async function childSessionWorkflow(input: SpawnJob): Promise<ChildRunRes
 
 function registerHandlers(run: ChildRun): void {
   setHandler(state, () => run.snapshot());
+  setHandler(transcript, ({ count }) => run.session?.messages.slice(0, count) ?? []);
   setHandler(events, (query) => run.events.after(EventsQueryInputSchema.parse(query ?? {}).afterSeq));
   setHandler(injectMessage, (payload) => {
     const parsed = InjectMessageSchema.safeParse(payload);

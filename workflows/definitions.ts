@@ -3,7 +3,7 @@
  * workflows and clients alike (contract names, DESIGN §5).
  */
 import { defineQuery, defineSignal } from '@temporalio/workflow';
-import type { ChildCompletion, EventsQueryInput, InjectMessage, RunStatus, SequencedEvent } from '../src/domain';
+import type { ChildCompletion, EventsQueryInput, InjectMessage, Message, RunStatus, SequencedEvent } from '../src/domain';
 
 /**
  * Sent by a child run to its parent, by workflow id only, so it reaches the parent's
@@ -37,3 +37,9 @@ export const state = defineQuery<SessionRunState>('state');
 
 /** Durable events with sequence numbers greater than `afterSeq` (bounded window). */
 export const events = defineQuery<SequencedEvent[], [EventsQueryInput?]>('events');
+
+/**
+ * The first `count` messages of the session's transcript. Model activities read the
+ * transcript through it instead of carrying it in their (history-recorded) input.
+ */
+export const transcript = defineQuery<Message[], [{ count: number }]>('transcript');

@@ -6,17 +6,41 @@ import { z } from 'zod';
 import { MessageSchema, ModelRefSchema, SessionSchema, ToolCallSchema } from './session';
 import { UsageSchema } from './run';
 
+export const ToolSpecSchema = z.object({
+  name: z.string().min(1),
+  description: z.string(),
+  parameters: z.record(z.string(), z.unknown()),
+});
+export type ToolSpecInput = z.infer<typeof ToolSpecSchema>;
+
+export const TranscriptRefSchema = z.object({
+  workflowId: z.string().min(1),
+  runId: z.string().min(1),
+  messageCount: z.number().int().min(0),
+});
+export type TranscriptRef = z.infer<typeof TranscriptRefSchema>;
+
 export const ModelTurnInputSchema = z.object({
   sessionId: z.string().min(1),
   turn: z.number().int().min(1),
   model: z.string(),
   modelRef: ModelRefSchema.optional(),
   providerName: z.string().optional(),
-  messages: z.array(MessageSchema),
+  /** The transcript inline (small sessions, older histories)… */
+  messages: z.array(MessageSchema).optional(),
+  /**
+   * …or a reference to it: the activity reads the first `messageCount` messages through the
+   * workflow's `transcript` query, so history does not store the whole transcript on every
+   * turn (which would grow quadratically).
+   */
+  transcript: TranscriptRefSchema.optional(),
   disabledTools: z.array(z.string()).optional(),
   /** Tools the workflow itself handles (e.g. spawning), offered to the model beside the worker's tools. */
-  workflowTools: z.array(z.object({ name: z.string(), description: z.string(), parameters: z.record(z.string(), z.unknown()) })).optional(),
+  workflowTools: z.array(ToolSpecSchema).optional(),
   maxIdleSecs: z.number().int().positive(),
+}).refine((input) => (input.messages === undefined) !== (input.transcript === undefined), {
+  message: 'exactly one of messages or transcript must be given',
+  path: ['messages'],
 });
 export type ModelTurnInput = z.infer<typeof ModelTurnInputSchema>;
 
