@@ -12,16 +12,7 @@
  *    run as `timeout`, and a fired watchdog wins over whatever the run was doing;
  *  - invalid input fails the workflow at once (non-retryable), naming the bad field.
  */
-import {
-  ApplicationFailure,
-  CancellationScope,
-  log,
-  proxyActivities,
-  setCurrentDetails,
-  setHandler,
-  sleep,
-  workflowInfo,
-} from '@temporalio/workflow';
+import { ApplicationFailure, log, proxyActivities, setCurrentDetails, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { BambooActivities } from '../activities';
 import {
   CHILD_NOT_KIND_CHILD,
@@ -48,6 +39,7 @@ import {
 import { modelCallOptions, bookkeepingOptions } from './activity-options';
 import { runAgentLoop } from './agent-loop';
 import { RunBudget } from './budget';
+import { runWithinBudget } from './deadline';
 import { events, injectMessage, state, transcript, type SessionRunState } from './definitions';
 import { EventLog } from './event-log';
 import { newMessage } from './messages';
@@ -133,6 +125,7 @@ async function runChild(run: ChildRun, job: SpawnJob): Promise<ExecutedRun> {
   const session = run.session;
   if (!session) return { status: 'error', error: CHILD_SESSION_NOT_FOUND };
   if (session.kind !== 'child') return { status: 'error', error: CHILD_NOT_KIND_CHILD };
+  for (const content of job.appendMessages ?? []) session.messages.push(newMessage('user', content));
   if (!hasPendingUserMessage(session)) return { status: 'skipped', error: NO_PENDING_MESSAGE };
 
   session.model = job.model;
@@ -149,7 +142,7 @@ function loadPreviousSnapshot(sessionId: string): Promise<Session | null> {
 
 /**
  * Runs the session's pending turn under the total-time deadline. The idle watchdog lives
- * in the activities; the total one is this timer plus each activity's schedule-to-close.
+ * in the activities; the total one is this deadline plus each activity's schedule-to-close.
  */
 async function executeWithWatchdog(
   run: ChildRun,
@@ -158,42 +151,24 @@ async function executeWithWatchdog(
   policy: WatchdogPolicy,
 ): Promise<ExecutedRun> {
   const budget = new RunBudget(policy.maxTotalSecs);
-  const work = new CancellationScope();
-  const deadline = new CancellationScope();
-  let deadlineFiredAtSecs: number | undefined;
-  void deadline
-    .run(() => sleep(budget.remainingMs()))
-    .then(
-      () => {
-        deadlineFiredAtSecs = budget.elapsedSecs();
-        work.cancel();
-      },
-      () => undefined, // the deadline timer was cancelled: the run ended first
-    );
-  try {
-    const usage = await work.run(() =>
-      session.metadata['runtime.kind'] === 'external'
-        ? runExternal(session, policy, budget)
-        : runAgentLoop({
-            session,
-            model: job.model,
-            modelRef: session.modelRef,
-            providerName: session.metadata.provider_name,
-            disabledTools: job.disabledTools,
-            policy,
-            budget,
-            events: run.events,
-            takeInjected: () => run.injected.splice(0),
-            hasInjected: () => run.injected.length > 0,
-            onTurn: (turn) => (run.turn = turn),
-          }).then((loop) => loop.usage),
-    );
-    return { status: 'completed', usage };
-  } catch (error) {
-    return classifyFailure(error, budget, deadlineFiredAtSecs);
-  } finally {
-    deadline.cancel();
-  }
+  const result = await runWithinBudget(budget, () =>
+    session.metadata['runtime.kind'] === 'external'
+      ? runExternal(session, policy, budget)
+      : runAgentLoop({
+          session,
+          model: job.model,
+          modelRef: session.modelRef,
+          providerName: session.metadata.provider_name,
+          disabledTools: job.disabledTools,
+          policy,
+          budget,
+          events: run.events,
+          takeInjected: () => run.injected.splice(0),
+          hasInjected: () => run.injected.length > 0,
+          onTurn: (turn) => (run.turn = turn),
+        }).then((loop) => loop.usage),
+  );
+  return result.ok ? { status: 'completed', usage: result.value } : result.outcome;
 }
 
 async function runExternal(session: Session, policy: WatchdogPolicy, budget: RunBudget): Promise<Usage> {

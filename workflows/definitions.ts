@@ -3,7 +3,7 @@
  * workflows and clients alike (contract names, DESIGN §5).
  */
 import { defineQuery, defineSignal } from '@temporalio/workflow';
-import type { ChildCompletion, EventsQueryInput, InjectMessage, Message, RunStatus, SequencedEvent } from '../src/domain';
+import type { ChildCompletion, EventsQueryInput, InjectMessage, Message, RunStatus, SequencedEvent, UserMessage } from '../src/domain';
 
 /**
  * Sent by a child run to its parent, by workflow id only, so it reaches the parent's
@@ -11,6 +11,12 @@ import type { ChildCompletion, EventsQueryInput, InjectMessage, Message, RunStat
  * terminal status; parents must treat it idempotently by (childSessionId, runId).
  */
 export const subSessionCompleted = defineSignal<[ChildCompletion]>('subSessionCompleted');
+
+/**
+ * A new user message for a root session: it starts a turn when the session is idle, and is
+ * merged at the next turn boundary when a turn is running.
+ */
+export const userMessage = defineSignal<[UserMessage]>('userMessage');
 
 /**
  * Queues a user message into a running session. It is merged at the next turn boundary;
@@ -23,6 +29,8 @@ export interface SessionRunState {
   sessionId: string;
   kind: 'root' | 'child';
   status: RunStatus;
+  /** Root sessions: what the session is doing now. */
+  phase?: 'idle' | 'running' | 'waiting' | 'cancelling';
   lastRunStatus?: RunStatus;
   lastRunError?: string;
   messageCount: number;

@@ -5,9 +5,16 @@ type EventBody = AgentEvent extends infer E ? (E extends AgentEvent ? Omit<E, 'a
 
 export class EventLog {
   private readonly items: SequencedEvent[] = [];
-  private lastSeq = 0;
+  private lastSeq: number;
 
-  constructor(private readonly capacity = 500) {}
+  /** @param startSeq the last sequence number of a previous run (continue-as-new keeps numbering). */
+  constructor(startSeq = 0, private readonly capacity = 500) {
+    this.lastSeq = startSeq;
+  }
+
+  get lastSequence(): number {
+    return this.lastSeq;
+  }
 
   add(event: EventBody): void {
     this.lastSeq += 1;

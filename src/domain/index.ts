@@ -7,3 +7,4 @@ export * from './ids';
 export * from './search-attributes';
 export * from './validation';
 export * from './model-turn';
+export * from './parent';

@@ -21,6 +21,8 @@ export const SpawnJobSchema = z.object({
   disabledTools: z.array(z.string()).optional(),
   /** The child snapshot; absent → the run loads the session's previous run result. */
   session: SessionSchema.optional(),
+  /** User messages appended to the snapshot before the run (a follow-up to a finished child). */
+  appendMessages: z.array(nonEmpty).optional(),
 });
 export type SpawnJob = z.infer<typeof SpawnJobSchema>;
 

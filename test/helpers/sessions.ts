@@ -29,3 +29,17 @@ export function spawnJobFor(session: Session, overrides: Partial<SpawnJob> = {})
     ...overrides,
   };
 }
+
+export function rootSession(prompt: string, metadata: Record<string, string> = {}): Session {
+  const id = uniqueId('root');
+  return {
+    id,
+    kind: 'root',
+    rootSessionId: id,
+    spawnDepth: 0,
+    title: 'test root',
+    model: 'scripted-model',
+    metadata,
+    messages: [{ id: randomUUID(), role: 'user', content: prompt, createdAt: new Date().toISOString() }],
+  };
+}

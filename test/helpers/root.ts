@@ -1,0 +1,27 @@
+/** Observing a root session from a test, through its public queries and its children's histories. */
+import type { Client } from '@temporalio/client';
+import { sessionTranscript, sessionState } from '../../src/client/sessions';
+import { sessionWorkflowId, type Message } from '../../src/domain';
+import type { SessionRunState } from '../../workflows/definitions';
+import { eventually } from './temporal';
+
+export function resumeMessages(messages: Message[]): Message[] {
+  return messages.filter((m) => m.metadata?.runtime === 'children');
+}
+
+/** Waits until the session is idle after a turn with no wait pending, and every child has finished. */
+export async function settled(client: Client, sessionId: string, timeoutMs = 60_000): Promise<SessionRunState> {
+  return eventually(async () => {
+    const s = await sessionState(client, sessionId);
+    const childrenDone = s.children.every((c) => !['pending', 'running'].includes(c.status));
+    return s.phase === 'idle' && s.waiting === null && childrenDone && s.lastRunStatus ? s : undefined;
+  }, timeoutMs, `session ${sessionId} to settle`);
+}
+
+export { sessionTranscript, sessionState };
+
+/** How many completion signals a child run sent (from its own history). */
+export async function completionSignalsSent(client: Client, childSessionId: string): Promise<number> {
+  const history = await client.workflow.getHandle(sessionWorkflowId(childSessionId)).fetchHistory();
+  return history.events?.filter((e) => e.signalExternalWorkflowExecutionInitiatedEventAttributes).length ?? 0;
+}

@@ -1,0 +1,61 @@
+/** The parent's workflow-handled tools, bound to its session and children. */
+import type { Session, SessionOptions, ToolCall, ToolCallOutcome } from '../src/domain';
+import type { WorkflowToolset } from './agent-loop';
+import type { Children } from './children';
+import {
+  buildChildJob,
+  ManageArgsSchema,
+  MANAGE_TOOL,
+  PARENT_TOOL_SPECS,
+  parseToolArgs,
+  SpawnArgsSchema,
+  SPAWN_TOOL,
+} from './spawn-tools';
+
+export function parentToolset(session: Session, children: Children, options: SessionOptions): WorkflowToolset | undefined {
+  if (session.spawnDepth >= options.maxSpawnDepth) return undefined; // depth limit: no spawn tools at all
+  return {
+    specs: PARENT_TOOL_SPECS,
+    handles: (name) => name === SPAWN_TOOL || name === MANAGE_TOOL,
+    run: (call) => (call.name === SPAWN_TOOL ? Promise.resolve(spawn(session, children, call)) : manage(children, call)),
+  };
+}
+
+function spawn(session: Session, children: Children, call: ToolCall): ToolCallOutcome {
+  const args = parseToolArgs(SpawnArgsSchema, call.arguments, SPAWN_TOOL);
+  if (!args.ok) return { ok: false, content: `Error: ${args.error}` };
+  const job = buildChildJob(session, args.value);
+  children.enqueue(job, args.value.title);
+  return {
+    ok: true,
+    content: JSON.stringify({
+      child_session_id: job.childSessionId,
+      parent_session_id: session.id,
+      title: args.value.title,
+      model: job.model,
+      status: 'queued',
+    }),
+  };
+}
+
+async function manage(children: Children, call: ToolCall): Promise<ToolCallOutcome> {
+  const args = parseToolArgs(ManageArgsSchema, call.arguments, MANAGE_TOOL);
+  if (!args.ok) return { ok: false, content: `Error: ${args.error}` };
+  const request = args.value;
+  switch (request.action) {
+    case 'list':
+      return { ok: true, content: JSON.stringify(children.summary()) };
+    case 'get': {
+      const child = children.tracked.get(request.child_session_id);
+      return child ? { ok: true, content: JSON.stringify(child) } : { ok: false, content: `Error: no child session ${request.child_session_id}` };
+    }
+    case 'send_message': {
+      const reply = await children.sendMessage(request.child_session_id, request.message);
+      return { ok: !reply.startsWith('Error'), content: reply };
+    }
+    case 'cancel': {
+      const reply = await children.cancelOne(request.child_session_id);
+      return { ok: !reply.startsWith('Error'), content: reply };
+    }
+  }
+}

@@ -1,0 +1,242 @@
+/**
+ * sessionWorkflow: a root session — a durable conversation that runs the agent loop on
+ * user messages, spawns children through its tools, waits for them and resumes with their
+ * results.
+ *
+ * Guarantees:
+ *  - a parent is never stranded: every child run reports once by signal; the wait ends when
+ *    its policy holds (`all` | `any` | `first_error`) or its lease expires, whichever first;
+ *  - each finished child's status and answer reach the transcript exactly once, in one hidden
+ *    resume message per wake-up;
+ *  - cancelling the session cancels its children and waits (bounded) for their reports;
+ *  - long sessions continue-as-new between turns, carrying the session, the children, the
+ *    completions already applied and the messages still queued;
+ *  - the session stays open for follow-ups until it has been idle for `idleTtlSecs`.
+ */
+import {
+  ApplicationFailure,
+  CancellationScope,
+  CancelledFailure,
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  isCancellation,
+  log,
+  setCurrentDetails,
+  setHandler,
+  workflowInfo,
+} from '@temporalio/workflow';
+import {
+  ChildCompletionSchema,
+  describeZodError,
+  EventsQueryInputSchema,
+  hasPendingUserMessage,
+  SessionOptionsSchema,
+  SessionWorkflowInputSchema,
+  UserMessageSchema,
+  watchdogPolicyForSession,
+  type CarriedState,
+  type RunStatus,
+  type Session,
+  type SessionOptions,
+  type SessionWorkflowInput,
+  type SessionWorkflowResult,
+} from '../src/domain';
+import { runAgentLoop } from './agent-loop';
+import { RunBudget } from './budget';
+import { Children } from './children';
+import { runWithinBudget } from './deadline';
+import { events, injectMessage, state, subSessionCompleted, transcript, userMessage, type SessionRunState } from './definitions';
+import { EventLog } from './event-log';
+import { newMessage } from './messages';
+import { parentToolset } from './parent-tools';
+import { upsertRunAttributes } from './run-reporting';
+
+type Phase = NonNullable<SessionRunState['phase']>;
+
+class RootSession {
+  readonly events: EventLog;
+  readonly children: Children;
+  readonly pendingUser: string[];
+  phase: Phase = 'idle';
+  turn = 0;
+  lastRunStatus?: RunStatus;
+  lastRunError?: string;
+
+  constructor(
+    readonly session: Session,
+    readonly options: SessionOptions,
+    carried?: CarriedState,
+  ) {
+    this.events = new EventLog(carried?.lastEventSeq ?? 0);
+    this.children = new Children(session.id, options, this.events, carried);
+    this.pendingUser = [...(carried?.pendingUserMessages ?? [])];
+    this.lastRunStatus = carried?.lastRunStatus;
+    this.lastRunError = carried?.lastRunError;
+  }
+
+  snapshot(): SessionRunState {
+    const waiting = this.children.waiting;
+    return {
+      sessionId: this.session.id,
+      kind: 'root',
+      status: this.phase === 'running' ? 'running' : (this.lastRunStatus ?? 'pending'),
+      phase: this.phase,
+      lastRunStatus: this.lastRunStatus,
+      lastRunError: this.lastRunError,
+      messageCount: this.session.messages.length,
+      turn: this.turn,
+      pendingInjectedMessages: this.pendingUser.length,
+      children: this.children.summary(),
+      waiting: waiting
+        ? {
+            policy: waiting.policy,
+            childSessionIds: [...this.children.tracked.values()].filter((c) => c.awaited && !c.reported).map((c) => c.childSessionId),
+            leaseExpiresAt: waiting.leaseExpiresAt,
+          }
+        : null,
+    };
+  }
+
+  carried(): CarriedState {
+    return {
+      ...this.children.carried(),
+      pendingUserMessages: [...this.pendingUser],
+      lastEventSeq: this.events.lastSequence,
+      lastRunStatus: this.lastRunStatus,
+      lastRunError: this.lastRunError,
+    };
+  }
+
+  result(status: SessionWorkflowResult['status']): SessionWorkflowResult {
+    return { status, session: this.session, children: this.children.summary() };
+  }
+}
+
+export async function sessionWorkflow(input: SessionWorkflowInput): Promise<SessionWorkflowResult> {
+  const parsed = SessionWorkflowInputSchema.safeParse(input);
+  if (!parsed.success) {
+    throw ApplicationFailure.create({ message: `invalid session input: ${describeZodError(parsed.error)}`, type: 'BambooInvalidInput', nonRetryable: true });
+  }
+  const root = new RootSession(parsed.data.session, SessionOptionsSchema.parse(parsed.data.options ?? {}), parsed.data.carried);
+  registerHandlers(root);
+  upsertRunAttributes({ kind: 'root', rootSessionId: root.session.rootSessionId, model: root.session.model, status: root.lastRunStatus ?? 'pending' });
+  root.children.pump().catch((error: unknown) => {
+    if (!isCancellation(error)) throw error;
+  });
+  try {
+    await converse(root);
+    return root.result('idle_expired');
+  } catch (error) {
+    if (!isCancellation(error)) throw error;
+    return cancelSession(root);
+  }
+}
+
+function registerHandlers(root: RootSession): void {
+  const queueUserMessage = (payload: unknown, signal: string) => {
+    const parsed = UserMessageSchema.safeParse(payload);
+    if (parsed.success) root.pendingUser.push(parsed.data.content);
+    else log.warn(`ignored an invalid ${signal} signal`, { error: describeZodError(parsed.error) });
+  };
+  setHandler(userMessage, (payload) => queueUserMessage(payload, 'userMessage'));
+  setHandler(injectMessage, (payload) => queueUserMessage(payload, 'injectMessage'));
+  setHandler(subSessionCompleted, (payload) => {
+    const parsed = ChildCompletionSchema.safeParse(payload);
+    if (!parsed.success) {
+      log.warn('ignored an invalid subSessionCompleted signal', { error: describeZodError(parsed.error) });
+      return;
+    }
+    if (!root.children.onCompletion(parsed.data)) log.info('duplicate completion ignored', { childSessionId: parsed.data.childSessionId });
+  });
+  setHandler(state, () => root.snapshot());
+  setHandler(events, (query) => root.events.after(EventsQueryInputSchema.parse(query ?? {}).afterSeq));
+  setHandler(transcript, ({ count }) => root.session.messages.slice(0, count));
+}
+
+/** The session's life: turns on user messages, waits for children, resumes; ends when idle long enough. */
+async function converse(root: RootSession): Promise<void> {
+  let turnDue = hasPendingUserMessage(root.session);
+  for (;;) {
+    if (turnDue || root.pendingUser.length > 0) {
+      await runTurn(root);
+      turnDue = false;
+      root.children.beginWaitIfNeeded();
+      continue;
+    }
+    if (root.children.waiting) {
+      root.phase = 'waiting';
+      setCurrentDetails(`waiting for children (${root.children.waiting.policy}) until ${root.children.waiting.leaseExpiresAt}`);
+      const woke = await condition(
+        () => root.children.waitSatisfied() || root.pendingUser.length > 0 || continueAsNewDue(root),
+        root.children.leaseRemainingMs(),
+      );
+      if (root.children.waitSatisfied() || !woke) {
+        root.session.messages.push(newMessage('user', root.children.takeResumeMessage(!woke), { metadata: { hidden: 'true', runtime: 'children' } }));
+        turnDue = true;
+        continue;
+      }
+    } else {
+      root.phase = 'idle';
+      setCurrentDetails(`idle · ${root.session.messages.length} messages · ${root.children.tracked.size} children`);
+      const woke = await condition(() => root.pendingUser.length > 0 || continueAsNewDue(root), root.options.idleTtlSecs * 1000);
+      if (!woke && root.children.runningCount() === 0) return;
+    }
+    if (continueAsNewDue(root)) await continueAsNewNow(root);
+  }
+}
+
+async function runTurn(root: RootSession): Promise<void> {
+  const { session } = root;
+  root.phase = 'running';
+  for (const content of root.pendingUser.splice(0)) session.messages.push(newMessage('user', content));
+  upsertRunAttributes({ status: 'running' });
+  root.events.add({ type: 'execution_started', sessionId: session.id, runId: workflowInfo().runId });
+  const policy = watchdogPolicyForSession(session);
+  const budget = new RunBudget(policy.maxTotalSecs);
+  const result = await runWithinBudget(budget, () =>
+    runAgentLoop({
+      session,
+      model: session.model,
+      modelRef: session.modelRef,
+      providerName: session.metadata.provider_name,
+      policy,
+      budget,
+      events: root.events,
+      takeInjected: () => root.pendingUser.splice(0),
+      hasInjected: () => root.pendingUser.length > 0,
+      onTurn: () => (root.turn += 1),
+      workflowTools: parentToolset(session, root.children, root.options),
+    }),
+  );
+  if (CancellationScope.current().consideredCancelled) throw new CancelledFailure('session cancelled');
+  const outcome = result.ok ? { status: 'completed' as const, error: undefined } : result.outcome;
+  root.lastRunStatus = outcome.status;
+  root.lastRunError = outcome.error;
+  upsertRunAttributes({ status: outcome.status });
+  if (outcome.status === 'completed') root.events.add({ type: 'complete', usage: result.ok ? result.value.usage : undefined });
+  else root.events.add({ type: 'error', message: outcome.error ?? outcome.status });
+}
+
+function continueAsNewDue(root: RootSession): boolean {
+  if (root.children.isStarting()) return false;
+  const info = workflowInfo();
+  return info.continueAsNewSuggested || info.historyLength >= root.options.historyEventBudget;
+}
+
+async function continueAsNewNow(root: RootSession): Promise<never> {
+  await condition(allHandlersFinished);
+  log.info('continuing as new', { historyLength: workflowInfo().historyLength });
+  return continueAsNew<typeof sessionWorkflow>({ session: root.session, options: root.options, carried: root.carried() });
+}
+
+async function cancelSession(root: RootSession): Promise<SessionWorkflowResult> {
+  root.phase = 'cancelling';
+  return CancellationScope.nonCancellable(async () => {
+    await root.children.cancelAll();
+    root.lastRunStatus = 'cancelled';
+    upsertRunAttributes({ status: 'cancelled' });
+    root.events.add({ type: 'cancelled', reason: 'Session cancelled' });
+    return root.result('cancelled');
+  });
+}

@@ -1,0 +1,108 @@
+/**
+ * The tools a parent's model uses to run sub-agents, handled in workflow code:
+ * `spawn_session` (create and start a child; returns at once with status "queued") and
+ * `manage_children` (list | get | send_message | cancel). Argument names follow the reference.
+ */
+import { uuid4 } from '@temporalio/workflow';
+import { z } from 'zod';
+import { describeZodError, WATCHDOG_METADATA_KEYS, type Session, type SpawnJob, type ToolSpecInput } from '../src/domain';
+import { newMessage } from './messages';
+
+export const SPAWN_TOOL = 'spawn_session';
+export const MANAGE_TOOL = 'manage_children';
+
+export const SpawnArgsSchema = z.object({
+  title: z.string().trim().min(1),
+  responsibility: z.string().trim().min(1),
+  prompt: z.string().trim().min(1),
+  subagent_type: z.string().trim().min(1),
+  model: z.string().trim().min(1).optional(),
+  reasoning_effort: z.enum(['low', 'medium', 'high']).optional(),
+});
+export type SpawnArgs = z.infer<typeof SpawnArgsSchema>;
+
+export const ManageArgsSchema = z.discriminatedUnion('action', [
+  z.object({ action: z.literal('list') }),
+  z.object({ action: z.literal('get'), child_session_id: z.string().min(1) }),
+  z.object({ action: z.literal('send_message'), child_session_id: z.string().min(1), message: z.string().trim().min(1) }),
+  z.object({ action: z.literal('cancel'), child_session_id: z.string().min(1) }),
+]);
+export type ManageArgs = z.infer<typeof ManageArgsSchema>;
+
+export const PARENT_TOOL_SPECS: ToolSpecInput[] = [
+  {
+    name: SPAWN_TOOL,
+    description:
+      'Start a child session (a sub-agent) that works in the background on one task. Returns at once with ' +
+      'status "queued"; you are resumed with its result when it finishes.',
+    parameters: {
+      type: 'object',
+      properties: {
+        title: { type: 'string', description: 'Short title of the child session' },
+        responsibility: { type: 'string', description: 'What the child is responsible for' },
+        prompt: { type: 'string', description: 'The task brief' },
+        subagent_type: { type: 'string', description: 'Kind of sub-agent, e.g. general, researcher, coder' },
+        model: { type: 'string', description: 'Model override (default: the parent model)' },
+        reasoning_effort: { type: 'string', enum: ['low', 'medium', 'high'] },
+      },
+      required: ['title', 'responsibility', 'prompt', 'subagent_type'],
+      additionalProperties: false,
+    },
+  },
+  {
+    name: MANAGE_TOOL,
+    description: 'Manage child sessions: list them, get one, send a message to one (queued if it is running), or cancel one.',
+    parameters: {
+      type: 'object',
+      properties: {
+        action: { type: 'string', enum: ['list', 'get', 'send_message', 'cancel'] },
+        child_session_id: { type: 'string' },
+        message: { type: 'string' },
+      },
+      required: ['action'],
+      additionalProperties: false,
+    },
+  },
+];
+
+export function parseToolArgs<S extends z.ZodType>(schema: S, args: unknown, tool: string): { ok: true; value: z.infer<S> } | { ok: false; error: string } {
+  const parsed = schema.safeParse(args);
+  return parsed.success ? { ok: true, value: parsed.data } : { ok: false, error: `invalid ${tool} arguments: ${describeZodError(parsed.error)}` };
+}
+
+const CHILD_SYSTEM_PROMPT =
+  'You are a child session (a sub-agent) working on one task for a parent session. ' +
+  'Do the task in the brief and answer with the result. Do not spawn further sub-sessions.';
+
+/** The reference's child snapshot: child system prompt, the brief as one user message, metadata. */
+export function buildChildJob(parent: Session, args: SpawnArgs): SpawnJob {
+  const childSessionId = `${parent.id}-${uuid4().slice(0, 8)}`;
+  const model = args.model ?? parent.model;
+  const brief =
+    `Sub-session title: ${args.title}\nResponsibility: ${args.responsibility}\nSubagent type: ${args.subagent_type}\n\n` +
+    `Task brief:\n${args.prompt}`;
+  const inherited = Object.fromEntries(
+    Object.entries(parent.metadata).filter(([key]) => key === 'provider_name' || Object.values(WATCHDOG_METADATA_KEYS).includes(key as never)),
+  );
+  const session: Session = {
+    id: childSessionId,
+    kind: 'child',
+    parentSessionId: parent.id,
+    rootSessionId: parent.rootSessionId,
+    spawnDepth: parent.spawnDepth + 1,
+    title: args.title,
+    model,
+    modelRef: args.model ? undefined : parent.modelRef,
+    messages: [newMessage('system', CHILD_SYSTEM_PROMPT), newMessage('user', brief)],
+    metadata: {
+      ...inherited,
+      spawned_by: parent.id,
+      subagent_type: args.subagent_type,
+      responsibility: args.responsibility,
+      assignment_prompt: args.prompt,
+      last_run_status: 'pending',
+      ...(args.reasoning_effort ? { reasoning_effort: args.reasoning_effort } : {}),
+    },
+  };
+  return { parentSessionId: parent.id, childSessionId, model, session };
+}
