@@ -20,15 +20,22 @@ const histories = files.map((file) => ({
 function outcomeOf(history: ReturnType<typeof historyFromJSON>): string {
   for (const event of history.events ?? []) {
     if (event.workflowExecutionFailedEventAttributes) return 'failed';
+    if (event.workflowExecutionContinuedAsNewEventAttributes) return 'continued_as_new';
     const payload = event.workflowExecutionCompletedEventAttributes?.result?.payloads?.[0];
     if (payload) return defaultPayloadConverter.fromPayload<{ status: string }>(payload).status;
   }
   return 'open';
 }
 
+const outcomes = (prefix: string) =>
+  [...new Set(histories.filter((h) => h.workflowId.startsWith(prefix)).map(({ history }) => outcomeOf(history)))].sort();
+
 test('fixtures cover every terminal status of a child run, and a failed workflow', () => {
-  const outcomes = new Set(histories.map(({ history }) => outcomeOf(history)));
-  expect([...outcomes].sort()).toEqual(['cancelled', 'completed', 'error', 'failed', 'skipped', 'timeout']);
+  expect(outcomes('child-')).toEqual(['cancelled', 'completed', 'error', 'failed', 'skipped', 'timeout']);
+});
+
+test('fixtures cover how a root session ends: idle, cancelled, continued-as-new, failed', () => {
+  expect(outcomes('root-')).toEqual(['cancelled', 'continued_as_new', 'failed', 'idle_expired']);
 });
 
 test('all recorded histories replay without nondeterminism', async () => {
@@ -37,5 +44,5 @@ test('all recorded histories replay without nondeterminism', async () => {
     if (result.error) failures.push(`${result.workflowId}: ${result.error.message}`);
   }
   expect(failures).toEqual([]);
-  expect(histories.length).toBeGreaterThanOrEqual(13);
+  expect(histories.length).toBeGreaterThanOrEqual(24);
 });

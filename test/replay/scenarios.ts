@@ -1,0 +1,106 @@
+/** The workflow paths recorded as replay fixtures: each starts a workflow and drives it to its end. */
+import type { Client, WorkflowHandle } from '@temporalio/client';
+import { cancelSession, injectIntoSession, startChildRun } from '../../src/client/child-runs';
+import { sendUserMessage, sessionState, startSession } from '../../src/client/sessions';
+import { sessionWorkflowId, type Session, type SessionOptionsInput, type SpawnJob } from '../../src/domain';
+import { childSession, rootSession, spawnJobFor } from '../helpers/sessions';
+
+export interface Scenario {
+  name: string;
+  start(client: Client, taskQueue: string): Promise<WorkflowHandle>;
+  /** Drives the run while it is in flight (cancel, inject, follow up). */
+  during?(client: Client, handle: WorkflowHandle): Promise<void>;
+}
+
+export const RECORDING_PARENT = 'recording-parent';
+
+const child = (prompt: string, metadata: Record<string, string> = {}, extra: Partial<Session> = {}) =>
+  spawnJobFor(childSession(prompt, { parentSessionId: RECORDING_PARENT, metadata, ...extra }));
+
+const childScenario = (name: string, job: () => SpawnJob, during?: Scenario['during']): Scenario => ({
+  name: `child-${name}`,
+  start: (client, taskQueue) => startChildRun(client, job(), { taskQueue }),
+  during,
+});
+
+const rawChildScenario = (name: string, job: Record<string, unknown>): Scenario => ({
+  name: `child-${name}`,
+  start: (client, taskQueue) =>
+    client.workflow.start('childSessionWorkflow', { taskQueue, workflowId: sessionWorkflowId(String(job.childSessionId)), args: [job] }),
+});
+
+/** Root scenarios end by their idle time-to-live, so every history is complete. */
+const rootScenario = (name: string, prompt: string, options: SessionOptionsInput = {}, during?: Scenario['during'], metadata: Record<string, string> = {}): Scenario => ({
+  name: `root-${name}`,
+  start: (client, taskQueue) => startSession(client, { session: rootSession(prompt, metadata), options: { idleTtlSecs: 2, ...options } }, { taskQueue }),
+  during,
+});
+
+const idOf = (h: WorkflowHandle) => h.workflowId.replace(/^bamboo-session-/, '');
+
+async function until(check: () => Promise<boolean>, what: string): Promise<void> {
+  for (let i = 0; i < 300; i++) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`gave up waiting for ${what}`);
+}
+
+const afterStreaming = (act: (client: Client, handle: WorkflowHandle) => Promise<void>) => async (client: Client, handle: WorkflowHandle) => {
+  await until(async () => ((await handle.describe()).raw.pendingActivities ?? []).some((a) => a.heartbeatDetails), 'streaming');
+  await act(client, handle);
+};
+
+export const SCENARIOS: Scenario[] = [
+  childScenario('completed', () => child('hello')),
+  childScenario('completed-tool-call', () => child('[[tool:get_current_time|{}]] what time is it')),
+  childScenario('completed-after-retry', () => child('[[flaky:1]] try again')),
+  childScenario('error-model-failure', () => child('[[fail:the model refused]]')),
+  rawChildScenario('error-not-found', { parentSessionId: RECORDING_PARENT, childSessionId: `missing-${Date.now()}`, model: 'm' }),
+  childScenario('error-not-kind-child', () => child('hi', {}, { kind: 'root' })),
+  childScenario('error-external-not-configured', () =>
+    child('hi', { 'runtime.kind': 'external', 'external.agent_id': 'a', 'external.protocol': 'a2a_jsonrpc' }),
+  ),
+  childScenario('skipped', () => {
+    const job = child('asked');
+    job.session!.messages.push({ id: 'a', role: 'assistant', content: 'answered', createdAt: new Date().toISOString() });
+    return job;
+  }),
+  childScenario('timeout-idle', () => child('[[stall:30]]', { 'child_watchdog.max_idle_secs': '2' })),
+  childScenario('timeout-total', () => child('[[sleep:30]]', { 'child_watchdog.max_total_secs': '3' })),
+  childScenario('cancelled', () => child('[[sleep:30]]'), afterStreaming((client, h) => cancelSession(client, idOf(h)))),
+  childScenario('completed-injected-message', () => child('[[sleep:2]] first'), afterStreaming((client, h) => injectIntoSession(client, idOf(h), 'a follow-up'))),
+  rawChildScenario('failed-invalid-input', { parentSessionId: RECORDING_PARENT, childSessionId: 'bad-input', model: '' }),
+
+  rootScenario('wait-all', 'Plan. [[spawn:Alpha|write it]] [[spawn:Beta|[[fail:disk full]]]] [[spawn:Gamma|[[stall:30]]]]', {}, undefined, {
+    'child_watchdog.max_idle_secs': '2',
+  }),
+  rootScenario('wait-any', '[[spawn:Fast|[[sleep:1]] quick]] [[spawn:Slow|[[sleep:4]] slow]]', { waitPolicy: 'any' }),
+  rootScenario('wait-first-error', '[[spawn:Steady|[[sleep:3]] fine]] [[spawn:Shaky|[[fail:bad input]]]]', { waitPolicy: 'first_error' }),
+  rootScenario('wait-lease-expired', '[[spawn:Slow|[[sleep:4]] slow]]', { waitLeaseSecs: 1 }),
+  rootScenario('running-cap', '[[spawn:A|[[sleep:1]] a]] [[spawn:B|[[sleep:1]] b]] [[spawn:C|[[sleep:1]] c]]', { maxRunningChildren: 1 }),
+  rootScenario('continue-as-new', '[[spawn:One|[[sleep:3]] one]] [[spawn:Two|[[fail:nope]]]]', { historyEventBudget: 20 }),
+  rootScenario('cancelled', '[[spawn:A|[[sleep:30]]]] [[spawn:B|[[sleep:30]]]]', {}, async (client, handle) => {
+    await until(async () => (await sessionState(client, idOf(handle))).children.filter((c) => c.status === 'running').length === 2, 'running children');
+    await handle.cancel();
+  }),
+  rootScenario('follow-up-and-manage', '[[spawn:Writer|draft]] [[tool:wait|{"seconds":1}]]', { idleTtlSecs: 4 }, async (client, handle) => {
+    const id = idOf(handle);
+    await until(async () => {
+      const s = await sessionState(client, id);
+      return s.phase === 'idle' && s.children.every((c) => c.status === 'completed');
+    }, 'the first turn');
+    const [writer] = (await sessionState(client, id)).children;
+    const send = JSON.stringify({ action: 'send_message', child_session_id: writer.childSessionId, message: 'add a summary' });
+    await sendUserMessage(client, id, `[[tool:manage_children|{"action":"list"}]] [[tool:manage_children|${send}]]`);
+  }),
+  {
+    name: 'root-failed-invalid-input',
+    start: (client, taskQueue) =>
+      client.workflow.start('sessionWorkflow', {
+        taskQueue,
+        workflowId: sessionWorkflowId('bad-root'),
+        args: [{ session: { ...rootSession('x'), kind: 'child' } }],
+      }),
+  },
+];
