@@ -6,7 +6,7 @@
  */
 import { ApplicationFailure, Context, log } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
-import { FailureTypes, ModelTurnInputSchema, type Message, type ModelTurnResult, type ToolCall, type TranscriptRef } from '../src/domain';
+import { FailureTypes, ModelTurnInputSchema, WORKFLOW_TOOL_SPECS, type Message, type ModelTurnResult, type ToolCall, type TranscriptRef } from '../src/domain';
 import { transcript } from '../workflows/definitions';
 import { resolveProvider, type ProviderRegistry } from '../src/providers/router';
 import { ProviderError, type ToolSpec } from '../src/providers/types';
@@ -30,7 +30,7 @@ export function createModelActivities({ client, providers, tools }: ModelActivit
       const disabled = new Set(input.disabledTools ?? []);
       const toolSpecs: ToolSpec[] = [
         ...[...tools.values()].map((t) => t.spec).filter((spec) => !disabled.has(spec.name)),
-        ...(input.workflowTools ?? []),
+        ...workflowToolSpecs(input.workflowTools ?? []),
       ];
       const messages = input.messages ?? (await readTranscript(client, input.transcript!));
       const phase = `model ${route.provider.name}/${route.model} (turn ${input.turn})`;
@@ -65,6 +65,14 @@ export function createModelActivities({ client, providers, tools }: ModelActivit
       });
     },
   };
+}
+
+function workflowToolSpecs(names: string[]): ToolSpec[] {
+  return names.map((name) => {
+    const spec = WORKFLOW_TOOL_SPECS.find((s) => s.name === name);
+    if (!spec) throw ApplicationFailure.nonRetryable(`unknown workflow tool ${JSON.stringify(name)}`, FailureTypes.invalidInput);
+    return spec;
+  });
 }
 
 /** Reads the transcript the workflow holds, through its `transcript` query (not stored in history). */

@@ -5,7 +5,7 @@
  */
 import { ApplicationFailure, proxyActivities, setCurrentDetails, workflowInfo } from '@temporalio/workflow';
 import type { BambooActivities } from '../activities';
-import type { Message, ModelRef, Session, ToolCall, ToolCallOutcome, ToolSpecInput, Usage, WatchdogPolicy } from '../src/domain';
+import type { Message, ModelRef, Session, ToolCall, ToolCallOutcome, Usage, WatchdogPolicy } from '../src/domain';
 import { modelCallOptions, toolCallOptions } from './activity-options';
 import type { RunBudget } from './budget';
 import type { EventLog } from './event-log';
@@ -35,7 +35,8 @@ export interface AgentLoopHost {
 }
 
 export interface WorkflowToolset {
-  specs: ToolSpecInput[];
+  /** Names from WORKFLOW_TOOL_SPECS (only names travel through history). */
+  names: string[];
   handles(name: string): boolean;
   run(call: ToolCall): Promise<ToolCallOutcome>;
 }
@@ -92,7 +93,7 @@ function callModel(host: AgentLoopHost, turn: number) {
     providerName: host.providerName,
     transcript: { workflowId: workflowInfo().workflowId, runId: workflowInfo().runId, messageCount: host.session.messages.length },
     disabledTools: host.disabledTools,
-    workflowTools: host.workflowTools?.specs,
+    workflowTools: host.workflowTools?.names,
     maxIdleSecs: host.policy.maxIdleSecs,
   });
 }

@@ -6,7 +6,6 @@ import {
   buildChildJob,
   ManageArgsSchema,
   MANAGE_TOOL,
-  PARENT_TOOL_SPECS,
   parseToolArgs,
   SpawnArgsSchema,
   SPAWN_TOOL,
@@ -15,7 +14,7 @@ import {
 export function parentToolset(session: Session, children: Children, options: SessionOptions): WorkflowToolset | undefined {
   if (session.spawnDepth >= options.maxSpawnDepth) return undefined; // depth limit: no spawn tools at all
   return {
-    specs: PARENT_TOOL_SPECS,
+    names: [SPAWN_TOOL, MANAGE_TOOL],
     handles: (name) => name === SPAWN_TOOL || name === MANAGE_TOOL,
     run: (call) => (call.name === SPAWN_TOOL ? Promise.resolve(spawn(session, children, call)) : manage(children, call)),
   };

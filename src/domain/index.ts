@@ -8,3 +8,4 @@ export * from './search-attributes';
 export * from './validation';
 export * from './model-turn';
 export * from './parent';
+export * from './workflow-tool-specs';

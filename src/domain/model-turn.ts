@@ -6,12 +6,12 @@ import { z } from 'zod';
 import { MessageSchema, ModelRefSchema, SessionSchema, ToolCallSchema } from './session';
 import { UsageSchema } from './run';
 
-export const ToolSpecSchema = z.object({
-  name: z.string().min(1),
-  description: z.string(),
-  parameters: z.record(z.string(), z.unknown()),
-});
-export type ToolSpecInput = z.infer<typeof ToolSpecSchema>;
+/** A tool as offered to the model: name, description, JSON Schema of its arguments. */
+export interface ToolSpecInput {
+  name: string;
+  description: string;
+  parameters: Record<string, unknown>;
+}
 
 export const TranscriptRefSchema = z.object({
   workflowId: z.string().min(1),
@@ -35,8 +35,8 @@ export const ModelTurnInputSchema = z.object({
    */
   transcript: TranscriptRefSchema.optional(),
   disabledTools: z.array(z.string()).optional(),
-  /** Tools the workflow itself handles (e.g. spawning), offered to the model beside the worker's tools. */
-  workflowTools: z.array(ToolSpecSchema).optional(),
+  /** Names of tools the workflow itself handles (WORKFLOW_TOOL_SPECS), offered beside the worker's tools. */
+  workflowTools: z.array(z.string()).optional(),
   maxIdleSecs: z.number().int().positive(),
 }).refine((input) => (input.messages === undefined) !== (input.transcript === undefined), {
   message: 'exactly one of messages or transcript must be given',

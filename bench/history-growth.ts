@@ -1,0 +1,98 @@
+/**
+ * History growth per model turn of a root session (npm run bench:history).
+ *
+ * A session answers N user messages (one model turn each) on a real dev server; we read its
+ * history and report events and bytes per turn, and the size of the largest
+ * ActivityTaskScheduled event — which would grow with the transcript if the transcript
+ * were carried in the model activity's input (it is read through a query instead).
+ */
+import { Client, Connection } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
+import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import { randomUUID } from 'node:crypto';
+import { sendUserMessage, sessionState, startSession } from '../src/client/sessions';
+import { startDevServer } from '../src/temporal/dev-server';
+import { createBambooWorker } from '../src/worker/create-worker';
+import { transcript } from '../workflows/definitions';
+import { recordResults } from './results';
+
+const TURNS = (process.env.BENCH_TURNS ?? '1,10,50,100').split(',').map(Number);
+const TASK_QUEUE = 'bench-history';
+
+interface Row {
+  turns: number;
+  events: number;
+  bytes: number;
+  eventsPerTurn: number;
+  bytesPerTurn: number;
+  largestScheduleBytes: number;
+  transcriptBytes: number;
+}
+
+async function measure(client: Client, turns: number): Promise<Row> {
+  const id = `bench-${randomUUID().slice(0, 8)}`;
+  const session = { id, kind: 'root' as const, rootSessionId: id, spawnDepth: 0, model: 'bench', metadata: {}, messages: [] };
+  const handle = await startSession(client, { session, options: { historyEventBudget: 1_000_000 } }, { taskQueue: TASK_QUEUE });
+  for (let turn = 1; turn <= turns; turn++) {
+    // A realistic message size: ~400 characters per user message.
+    await sendUserMessage(client, id, `message ${turn}: ${'lorem ipsum dolor sit amet '.repeat(15)}`);
+    for (;;) {
+      const s = await sessionState(client, id);
+      if (s.phase === 'idle' && s.messageCount === turn * 2) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+  const history = await handle.fetchHistory();
+  const events = history.events ?? [];
+  const bytes = temporal.api.history.v1.History.encode(history).finish().length;
+  const largestScheduleBytes = Math.max(
+    ...events
+      .filter((e) => e.activityTaskScheduledEventAttributes)
+      .map((e) => temporal.api.history.v1.HistoryEvent.encode(e).finish().length),
+  );
+  const { messageCount } = await sessionState(client, id);
+  const transcriptBytes = JSON.stringify(await handle.query(transcript, { count: messageCount })).length;
+  await handle.terminate();
+  return { turns, events: events.length, bytes, eventsPerTurn: events.length / turns, bytesPerTurn: bytes / turns, largestScheduleBytes, transcriptBytes };
+}
+
+async function main(): Promise<void> {
+  Runtime.install({ logger: new DefaultLogger('ERROR') });
+  const server = await startDevServer();
+  const client = new Client({ connection: await Connection.connect({ address: server.address }) });
+  const connection = await NativeConnection.connect({ address: server.address });
+  const worker = await createBambooWorker({ connection, client, namespace: 'default', taskQueue: TASK_QUEUE });
+  const rows: Row[] = [];
+  await worker.runUntil(async () => {
+    for (const turns of TURNS) {
+      const row = await measure(client, turns);
+      rows.push(row);
+      console.log(JSON.stringify(row));
+    }
+  });
+  const marginal = rows.length > 1 ? (rows.at(-1)!.bytes - rows.at(-2)!.bytes) / (rows.at(-1)!.turns - rows.at(-2)!.turns) : rows[0].bytesPerTurn;
+  const table = [
+    '| turns | events | history bytes | events/turn | bytes/turn | largest ActivityTaskScheduled (bytes) | transcript (bytes) |',
+    '|---:|---:|---:|---:|---:|---:|---:|',
+    ...rows.map(
+      (r) =>
+        `| ${r.turns} | ${r.events} | ${r.bytes} | ${r.eventsPerTurn.toFixed(1)} | ${Math.round(r.bytesPerTurn)} | ${r.largestScheduleBytes} | ${r.transcriptBytes} |`,
+    ),
+    '',
+    `Marginal cost of one more turn between the last two sizes: ${Math.round(marginal)} bytes — constant: the model`,
+    'activity reads the transcript through the `transcript` query, so its scheduled event does not grow.',
+    `Carrying the transcript inline instead would add the whole transcript to every turn: at ${rows.at(-1)!.turns} turns the`,
+    `last turn alone would write about ${rows.at(-1)!.transcriptBytes} bytes, and the history would grow quadratically`,
+    `(about ${Math.round(rows.at(-1)!.transcriptBytes / 2 / 1024)} KiB per turn on average over those turns; an estimate from the transcript size, not a measurement).`,
+  ].join('\n');
+  console.log(`\n${table}`);
+  recordResults('history-growth', 'History growth per model turn (root session, scripted provider)', table, rows);
+  await connection.close();
+  await client.connection.close();
+  await server.stop();
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
