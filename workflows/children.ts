@@ -92,16 +92,18 @@ export class Children {
     return n;
   }
 
-  /** Starts queued runs whenever there is room; runs for the life of the workflow run. */
+  /**
+   * Starts queued runs whenever there is room, all that fit at once (their start commands go
+   * out in one workflow task); runs for the life of the workflow run.
+   */
   async pump(): Promise<never> {
+    const hasRoom = () => this.queue.length > 0 && this.runningCount() < this.options.maxRunningChildren;
     for (;;) {
-      await condition(() => this.queue.length > 0 && this.runningCount() < this.options.maxRunningChildren);
-      const job = this.queue.shift()!;
-      this.starting += 1;
-      try {
-        await this.start(job);
-      } finally {
-        this.starting -= 1;
+      await condition(hasRoom);
+      while (hasRoom()) {
+        const job = this.queue.shift()!;
+        this.starting += 1;
+        void this.start(job).finally(() => (this.starting -= 1));
       }
     }
   }

@@ -1,35 +1,31 @@
 /**
  * `npm start`: the demo on the embedded default. Starts (or reuses) the Temporal dev
- * server on :7233 with its Web UI on :8233, runs a worker in this process, and runs child
- * sessions that end each way — completed, error, idle timeout, cancelled — printing each
- * outcome with its Web UI link. Keeps the server up for browsing until Ctrl-C
- * (`npm start -- --exit` ends right away).
+ * server on :7233 with its Web UI on :8233 and a worker in this process; then a root
+ * session spawns four child sessions that end four ways — one completes, one fails, one
+ * stalls into its idle timeout, one is cancelled by the user — waits for them durably, and
+ * resumes with their results. Prints the outcome and the Web UI links, then keeps the server
+ * up for browsing until Ctrl-C (`npm start -- --exit` ends right away).
  */
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { randomUUID } from 'node:crypto';
-import { cancelSession, startChildRun } from '../client/child-runs';
-import type { ChildRunResult, Session } from '../domain';
+import { cancelSession } from '../client/child-runs';
+import { sessionState, sessionTranscript, startSession } from '../client/sessions';
+import { sessionWorkflowId, type Session } from '../domain';
 import { startEmbeddedServer, type EmbeddedServer } from '../devserver/embedded';
 import { createBambooWorker } from '../worker/create-worker';
 
 const ADDRESS = 'localhost:7233';
-const UI = 'http://localhost:8233';
+const UI = 'http://localhost:8233/namespaces/default/workflows';
 const TASK_QUEUE = 'bamboo-demo';
 
-interface DemoChild {
-  title: string;
-  prompt: string;
-  metadata?: Record<string, string>;
-  cancelAfterMs?: number;
-}
-
-const CHILDREN: DemoChild[] = [
-  { title: 'Research', prompt: '[[sleep:3]] Summarize the findings' },
-  { title: 'Broken tool', prompt: '[[fail:upstream API returned 400: bad request]]' },
-  { title: 'Stuck model', prompt: '[[stall:60]]', metadata: { 'child_watchdog.max_idle_secs': '4' } },
-  { title: 'Long job', prompt: '[[sleep:60]]', cancelAfterMs: 3000 },
-];
+const PROMPT = [
+  'Prepare the release notes.',
+  '[[spawn:Research|[[sleep:3]] Summarize the merged changes]]',
+  '[[spawn:Changelog API|[[fail:upstream API returned 400: bad request]]]]',
+  '[[spawn:Stuck model|[[stall:60]]]]',
+  '[[spawn:Long job|[[sleep:60]]]]',
+].join(' ');
 
 async function main(): Promise<void> {
   const exitWhenDone = process.argv.includes('--exit');
@@ -39,14 +35,15 @@ async function main(): Promise<void> {
   const connection = await NativeConnection.connect({ address: ADDRESS });
   console.log('Bundling workflows and starting a worker…');
   const worker = await createBambooWorker({ connection, client, namespace: 'default', taskQueue: TASK_QUEUE });
-  const parentSessionId = `demo-${randomUUID().slice(0, 8)}`;
   await worker.runUntil(async () => {
-    console.log(`\nParent session ${parentSessionId} runs ${CHILDREN.length} child sessions:\n`);
-    const results = await Promise.all(CHILDREN.map((child, i) => runDemoChild(client, parentSessionId, child, i + 1)));
-    printResults(results);
+    const session = demoSession();
+    await startSession(client, { session }, { taskQueue: TASK_QUEUE });
+    console.log(`\nRoot session ${session.id}: ${UI}/${sessionWorkflowId(session.id)}`);
+    console.log(`  user: ${PROMPT}\n`);
+    await followUntilSettled(client, session.id);
+    await printOutcome(client, session.id);
     if (!exitWhenDone) {
-      console.log(`\nBrowse them in the Temporal Web UI: ${UI}/namespaces/default/workflows`);
-      console.log(`  query: BambooParentSessionId = "${parentSessionId}"`);
+      console.log(`\nAll children in the Web UI: ${UI}?query=${encodeURIComponent(`BambooParentSessionId="${session.id}"`)}`);
       console.log('Press Ctrl-C to stop.');
       await new Promise<void>((resolve) => process.once('SIGINT', resolve));
     }
@@ -54,6 +51,70 @@ async function main(): Promise<void> {
   await connection.close();
   await client.connection.close();
   await server?.stop();
+}
+
+function demoSession(): Session {
+  const id = `demo-${randomUUID().slice(0, 8)}`;
+  return {
+    id,
+    kind: 'root',
+    rootSessionId: id,
+    spawnDepth: 0,
+    title: 'Release notes (demo)',
+    model: 'demo-model',
+    modelRef: { provider: 'scripted', model: 'demo-model' },
+    metadata: { 'child_watchdog.max_idle_secs': '4' },
+    messages: [{ id: randomUUID(), role: 'user', content: PROMPT, createdAt: new Date().toISOString() }],
+  };
+}
+
+/** Prints each child's status as it changes; plays the user who cancels "Long job" after 3 s. */
+async function followUntilSettled(client: Client, sessionId: string): Promise<void> {
+  const seen = new Map<string, string>();
+  let cancelAt: number | undefined;
+  for (;;) {
+    const state = await sessionState(client, sessionId);
+    const transcript = await sessionTranscript(client, sessionId);
+    for (const child of state.children) {
+      if (seen.get(child.childSessionId) === child.status) continue;
+      seen.set(child.childSessionId, child.status);
+      console.log(`  child ${titleOf(transcript, child.childSessionId).padEnd(14)} ${child.status}`);
+    }
+    const longJob = state.children.find((c) => titleOf(transcript, c.childSessionId) === 'Long job');
+    if (longJob?.status === 'running') {
+      cancelAt ??= Date.now() + 3000;
+      if (Date.now() >= cancelAt) {
+        console.log('  (the user cancels "Long job")');
+        await cancelSession(client, longJob.childSessionId);
+        cancelAt = Infinity;
+      }
+    }
+    const done = state.children.length === 4 && state.children.every((c) => !['pending', 'running'].includes(c.status));
+    if (done && state.phase === 'idle' && state.waiting === null) return;
+    await new Promise((r) => setTimeout(r, 300));
+  }
+}
+
+async function printOutcome(client: Client, sessionId: string): Promise<void> {
+  const transcript = await sessionTranscript(client, sessionId);
+  const resume = transcript.filter((m) => m.metadata?.runtime === 'children').at(-1);
+  console.log('\nThe parent was resumed once, with:\n');
+  console.log((resume?.content ?? '').replace(/^/gm, '  | '));
+  console.log(`\nParent's answer: ${transcript.at(-1)?.content.slice(0, 200)}`);
+}
+
+/** A child's title, read from the spawn tool's reply in the parent's transcript. */
+function titleOf(transcript: { role: string; content: string }[], childSessionId: string): string {
+  for (const m of transcript) {
+    if (m.role === 'tool' && m.content.includes(childSessionId)) {
+      try {
+        return (JSON.parse(m.content) as { title: string }).title;
+      } catch {
+        break;
+      }
+    }
+  }
+  return childSessionId;
 }
 
 async function reuseOrStartServer(): Promise<EmbeddedServer | undefined> {
@@ -65,39 +126,6 @@ async function reuseOrStartServer(): Promise<EmbeddedServer | undefined> {
   } catch {
     console.log('Starting the embedded Temporal dev server (SQLite, Web UI on :8233)…');
     return startEmbeddedServer();
-  }
-}
-
-async function runDemoChild(client: Client, parentSessionId: string, child: DemoChild, n: number) {
-  const session: Session = {
-    id: `${parentSessionId}-child-${n}`,
-    kind: 'child',
-    parentSessionId,
-    rootSessionId: parentSessionId,
-    spawnDepth: 1,
-    title: child.title,
-    model: 'demo-model',
-    modelRef: { provider: 'scripted', model: 'demo-model' },
-    metadata: child.metadata ?? {},
-    messages: [{ id: randomUUID(), role: 'user', content: child.prompt, createdAt: new Date().toISOString() }],
-  };
-  const handle = await startChildRun(
-    client,
-    { parentSessionId, childSessionId: session.id, model: session.model, session },
-    { taskQueue: TASK_QUEUE },
-  );
-  console.log(`  started ${child.title.padEnd(12)} ${UI}/namespaces/default/workflows/${handle.workflowId}/${handle.firstExecutionRunId}/history`);
-  if (child.cancelAfterMs) {
-    setTimeout(() => void cancelSession(client, session.id).catch(() => undefined), child.cancelAfterMs);
-  }
-  return { title: child.title, result: await handle.result() };
-}
-
-function printResults(results: { title: string; result: ChildRunResult }[]): void {
-  console.log('\nOutcomes:');
-  for (const { title, result } of results) {
-    const detail = result.error ?? result.session?.messages.at(-1)?.content ?? '';
-    console.log(`  ${title.padEnd(12)} ${result.status.padEnd(10)} ${detail}`);
   }
 }
 
