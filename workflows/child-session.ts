@@ -12,11 +12,22 @@
  *    run as `timeout`, and a fired watchdog wins over whatever the run was doing;
  *  - invalid input fails the workflow at once (non-retryable), naming the bad field.
  */
-import { ApplicationFailure, log, proxyActivities, setCurrentDetails, setHandler, workflowInfo } from '@temporalio/workflow';
+import {
+  ApplicationFailure,
+  CancellationScope,
+  condition,
+  isCancellation,
+  log,
+  proxyActivities,
+  setCurrentDetails,
+  setHandler,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type { BambooActivities } from '../activities';
 import {
   CHILD_NOT_KIND_CHILD,
   CHILD_SESSION_NOT_FOUND,
+  ChildCompletionSchema,
   ChildRunResultSchema,
   describeZodError,
   EventsQueryInputSchema,
@@ -25,6 +36,7 @@ import {
   InjectMessageSchema,
   lastAssistantText,
   NO_PENDING_MESSAGE,
+  SessionOptionsSchema,
   SpawnJobSchema,
   watchdogPolicyForSession,
   type ChildCompletion,
@@ -40,7 +52,9 @@ import { modelCallOptions, bookkeepingOptions } from './activity-options';
 import { runAgentLoop } from './agent-loop';
 import { RunBudget } from './budget';
 import { runWithinBudget } from './deadline';
-import { events, injectMessage, state, transcript, type SessionRunState } from './definitions';
+import { Children } from './children';
+import { events, injectMessage, state, subSessionCompleted, transcript, type SessionRunState } from './definitions';
+import { parentToolset } from './parent-tools';
 import { EventLog } from './event-log';
 import { newMessage } from './messages';
 import { classifyFailure, type RunOutcome } from './outcome';
@@ -56,6 +70,8 @@ class ChildRun {
   turn = 0;
   readonly injected: string[] = [];
   readonly events = new EventLog();
+  /** Present when this child may spawn children of its own (spawnOptions.maxSpawnDepth > its depth). */
+  children?: Children;
 
   constructor(readonly childSessionId: string) {}
 
@@ -69,7 +85,7 @@ class ChildRun {
       messageCount: this.session?.messages.length ?? 0,
       turn: this.turn,
       pendingInjectedMessages: this.injected.length,
-      children: [],
+      children: this.children?.summary() ?? [],
       waiting: null,
     };
   }
@@ -100,6 +116,11 @@ function registerHandlers(run: ChildRun): void {
       return;
     }
     run.injected.push(parsed.data.content);
+  });
+  setHandler(subSessionCompleted, (payload) => {
+    const parsed = ChildCompletionSchema.safeParse(payload);
+    if (parsed.success && run.children) run.children.onCompletion(parsed.data);
+    else log.warn('ignored a subSessionCompleted signal', { reason: parsed.success ? 'this run spawns no children' : describeZodError(parsed.error) });
   });
 }
 
@@ -132,6 +153,7 @@ async function runChild(run: ChildRun, job: SpawnJob): Promise<ExecutedRun> {
   session.metadata.last_run_status = 'running';
   delete session.metadata.last_run_error;
   upsertRunAttributes({ rootSessionId: session.rootSessionId, model: job.model });
+  run.children = childrenFor(run, session, job);
   return executeWithWatchdog(run, session, job, watchdogPolicyForSession(session));
 }
 
@@ -154,21 +176,53 @@ async function executeWithWatchdog(
   const result = await runWithinBudget(budget, () =>
     session.metadata['runtime.kind'] === 'external'
       ? runExternal(session, policy, budget)
-      : runAgentLoop({
-          session,
-          model: job.model,
-          modelRef: session.modelRef,
-          providerName: session.metadata.provider_name,
-          disabledTools: job.disabledTools,
-          policy,
-          budget,
-          events: run.events,
-          takeInjected: () => run.injected.splice(0),
-          hasInjected: () => run.injected.length > 0,
-          onTurn: (turn) => (run.turn = turn),
-        }).then((loop) => loop.usage),
+      : runAgentTurns(run, session, job, policy, budget),
   );
   return result.ok ? { status: 'completed', usage: result.value } : result.outcome;
+}
+
+/**
+ * The agent loop; for a child that spawns children of its own, also the wait for them and
+ * the resumed turns, so the child finishes only once its whole subtree has reported.
+ */
+async function runAgentTurns(run: ChildRun, session: Session, job: SpawnJob, policy: WatchdogPolicy, budget: RunBudget): Promise<Usage> {
+  const usage: Usage = { inputTokens: 0, outputTokens: 0 };
+  const { children } = run;
+  for (;;) {
+    const loop = await runAgentLoop({
+      session,
+      model: job.model,
+      modelRef: session.modelRef,
+      providerName: session.metadata.provider_name,
+      disabledTools: job.disabledTools,
+      policy,
+      budget,
+      events: run.events,
+      takeInjected: () => run.injected.splice(0),
+      hasInjected: () => run.injected.length > 0,
+      onTurn: (turn) => (run.turn = turn),
+      workflowTools: children ? parentToolset(session, children, SessionOptionsSchema.parse(job.spawnOptions)) : undefined,
+    });
+    usage.inputTokens += loop.usage.inputTokens;
+    usage.outputTokens += loop.usage.outputTokens;
+    children?.beginWaitIfNeeded();
+    if (!children?.waiting) return usage;
+    setCurrentDetails(`waiting for ${children.runningCount()} child session(s)`);
+    const woke = await condition(() => children.waitSatisfied(), children.leaseRemainingMs());
+    session.messages.push(newMessage('user', children.takeResumeMessage(!woke), { metadata: { hidden: 'true', runtime: 'children' } }));
+  }
+}
+
+/** Children may spawn only when their parent passed its options and the depth allows it. */
+function childrenFor(run: ChildRun, session: Session, job: SpawnJob): Children | undefined {
+  if (!job.spawnOptions) return undefined;
+  const options = SessionOptionsSchema.parse(job.spawnOptions);
+  if (session.spawnDepth >= options.maxSpawnDepth) return undefined;
+  const children = new Children(session.id, options, run.events);
+  children.pump().catch((error: unknown) => {
+    if (!isCancellation(error)) throw error;
+  });
+  return children;
 }
 
 async function runExternal(session: Session, policy: WatchdogPolicy, budget: RunBudget): Promise<Usage> {
@@ -188,6 +242,10 @@ async function finish(run: ChildRun, job: SpawnJob, outcome: ExecutedRun): Promi
     session.metadata.last_run_status = outcome.status;
     if (outcome.error) session.metadata.last_run_error = outcome.error;
     else delete session.metadata.last_run_error;
+  }
+  if (run.children && run.children.runningCount() > 0) {
+    // A child that ends early (timeout, cancel, error) takes its own children with it.
+    await CancellationScope.nonCancellable(() => run.children!.cancelAll());
   }
   upsertRunAttributes({ status: outcome.status });
   recordTerminalEvent(run, outcome);

@@ -16,14 +16,14 @@ export function parentToolset(session: Session, children: Children, options: Ses
   return {
     names: [SPAWN_TOOL, MANAGE_TOOL],
     handles: (name) => name === SPAWN_TOOL || name === MANAGE_TOOL,
-    run: (call) => (call.name === SPAWN_TOOL ? Promise.resolve(spawn(session, children, call)) : manage(children, call)),
+    run: (call) => (call.name === SPAWN_TOOL ? Promise.resolve(spawn(session, children, options, call)) : manage(children, call)),
   };
 }
 
-function spawn(session: Session, children: Children, call: ToolCall): ToolCallOutcome {
+function spawn(session: Session, children: Children, options: SessionOptions, call: ToolCall): ToolCallOutcome {
   const args = parseToolArgs(SpawnArgsSchema, call.arguments, SPAWN_TOOL);
   if (!args.ok) return { ok: false, content: `Error: ${args.error}` };
-  const job = buildChildJob(session, args.value);
+  const job = buildChildJob(session, args.value, options);
   children.enqueue(job, args.value.title);
   return {
     ok: true,

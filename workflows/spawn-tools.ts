@@ -5,7 +5,7 @@
  */
 import { uuid4 } from '@temporalio/workflow';
 import { z } from 'zod';
-import { describeZodError, WATCHDOG_METADATA_KEYS, type Session, type SpawnJob } from '../src/domain';
+import { describeZodError, WATCHDOG_METADATA_KEYS, type Session, type SessionOptions, type SpawnJob } from '../src/domain';
 import { newMessage } from './messages';
 
 export { MANAGE_TOOL, SPAWN_TOOL } from '../src/domain';
@@ -36,10 +36,11 @@ export function parseToolArgs<S extends z.ZodType>(schema: S, args: unknown, too
 
 const CHILD_SYSTEM_PROMPT =
   'You are a child session (a sub-agent) working on one task for a parent session. ' +
-  'Do the task in the brief and answer with the result. Do not spawn further sub-sessions.';
+  'Do the task in the brief and answer with the result.';
+const NO_RECURSIVE_SPAWN = ' Do not spawn further sub-sessions.';
 
 /** The reference's child snapshot: child system prompt, the brief as one user message, metadata. */
-export function buildChildJob(parent: Session, args: SpawnArgs): SpawnJob {
+export function buildChildJob(parent: Session, args: SpawnArgs, options: SessionOptions): SpawnJob {
   const childSessionId = `${parent.id}-${uuid4().slice(0, 8)}`;
   const model = args.model ?? parent.model;
   const brief =
@@ -57,7 +58,7 @@ export function buildChildJob(parent: Session, args: SpawnArgs): SpawnJob {
     title: args.title,
     model,
     modelRef: args.model ? undefined : parent.modelRef,
-    messages: [newMessage('system', CHILD_SYSTEM_PROMPT), newMessage('user', brief)],
+    messages: [newMessage('system', CHILD_SYSTEM_PROMPT + (parent.spawnDepth + 1 >= options.maxSpawnDepth ? NO_RECURSIVE_SPAWN : '')), newMessage('user', brief)],
     metadata: {
       ...inherited,
       spawned_by: parent.id,
@@ -68,5 +69,5 @@ export function buildChildJob(parent: Session, args: SpawnArgs): SpawnJob {
       ...(args.reasoning_effort ? { reasoning_effort: args.reasoning_effort } : {}),
     },
   };
-  return { parentSessionId: parent.id, childSessionId, model, session };
+  return { parentSessionId: parent.id, childSessionId, model, session, spawnOptions: options };
 }

@@ -9,3 +9,4 @@ export * from './validation';
 export * from './model-turn';
 export * from './parent';
 export * from './workflow-tool-specs';
+export * from './options';

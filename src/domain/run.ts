@@ -3,6 +3,7 @@
  * notification the parent receives (ChildCompletion). Contract names, DESIGN §3.
  */
 import { z } from 'zod';
+import { SessionOptionsSchema } from './options';
 import { SessionSchema } from './session';
 
 const nonEmpty = z.string().trim().min(1, 'must be a non-empty string');
@@ -23,6 +24,8 @@ export const SpawnJobSchema = z.object({
   session: SessionSchema.optional(),
   /** User messages appended to the snapshot before the run (a follow-up to a finished child). */
   appendMessages: z.array(nonEmpty).optional(),
+  /** The spawning session's options; with maxSpawnDepth > the child's depth, the child may spawn too. */
+  spawnOptions: SessionOptionsSchema.partial().optional(),
 });
 export type SpawnJob = z.infer<typeof SpawnJobSchema>;
 

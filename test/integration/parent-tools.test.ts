@@ -116,3 +116,19 @@ test('the events query serves durable, sequenced events of the session and its c
   expect(later).toHaveLength(all.length - 3);
   await handle.terminate();
 });
+
+test('with maxSpawnDepth 2 a child spawns its own child and finishes only after it reports', async () => {
+  const session = rootSession('[[spawn:Lead|[[spawn:Helper|deep work]] delegate]]');
+  const handle = await startSession(tw.client, { session, options: { maxSpawnDepth: 2 } }, { taskQueue: tw.taskQueue });
+  const final = await settled(tw.client, session.id);
+  expect(final.children).toEqual([expect.objectContaining({ status: 'completed' })]);
+  const lead: ChildRunResult = await tw.client.workflow.getHandle(sessionWorkflowId(final.children[0].childSessionId)).result();
+  const leadResumes = resumeMessages(lead.session!.messages);
+  expect(leadResumes).toHaveLength(1);
+  expect(leadResumes[0].content).toContain('(“Helper”) finished with status `completed`');
+  const helperId = /child session `([^`]+)` \(“Helper”\)/.exec(leadResumes[0].content)![1];
+  const helper: ChildRunResult = await tw.client.workflow.getHandle(sessionWorkflowId(helperId)).result();
+  expect(helper.session).toMatchObject({ parentSessionId: lead.childSessionId, rootSessionId: session.id, spawnDepth: 2 });
+  expect(resumeMessages(await sessionTranscript(tw.client, session.id))).toHaveLength(1);
+  await handle.terminate();
+});

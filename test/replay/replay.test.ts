@@ -44,5 +44,5 @@ test('all recorded histories replay without nondeterminism', async () => {
     if (result.error) failures.push(`${result.workflowId}: ${result.error.message}`);
   }
   expect(failures).toEqual([]);
-  expect(histories.length).toBeGreaterThanOrEqual(23);
+  expect(histories.length).toBeGreaterThanOrEqual(24);
 });

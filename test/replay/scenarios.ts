@@ -70,6 +70,7 @@ export const SCENARIOS: Scenario[] = [
   childScenario('timeout-total', () => child('[[sleep:30]]', { 'child_watchdog.max_total_secs': '3' })),
   childScenario('cancelled', () => child('[[sleep:30]]'), afterStreaming((client, h) => cancelSession(client, idOf(h)))),
   childScenario('completed-injected-message', () => child('[[sleep:2]] first'), afterStreaming((client, h) => injectIntoSession(client, idOf(h), 'a follow-up'))),
+  childScenario('completed-with-own-child', () => ({ ...child('[[spawn:Helper|deep work]] delegate'), spawnOptions: { maxSpawnDepth: 2 } })),
   rawChildScenario('failed-invalid-input', { parentSessionId: RECORDING_PARENT, childSessionId: 'bad-input', model: '' }),
 
   rootScenario('wait-all', 'Plan. [[spawn:Alpha|write it]] [[spawn:Beta|[[fail:disk full]]]] [[spawn:Gamma|[[stall:30]]]]', {}, undefined, {

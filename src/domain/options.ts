@@ -1,0 +1,28 @@
+/**
+ * How a session runs its children: wait policy and lease, the running cap, spawn depth,
+ * idle time-to-live, history budget. A parent passes them on to the children it spawns.
+ */
+import { z } from 'zod';
+
+export const WaitPolicySchema = z.enum(['all', 'any', 'first_error']);
+export type WaitPolicy = z.infer<typeof WaitPolicySchema>;
+
+export const SessionOptionsSchema = z.object({
+  /** When the parent resumes after spawning: all children done, any, or the first failure. */
+  waitPolicy: WaitPolicySchema.default('all'),
+  /** The wait's lease: on expiry the parent resumes; the children keep running. */
+  waitLeaseSecs: z.number().int().positive().default(6 * 60 * 60),
+  /** Children running at once; further spawns queue in the parent. */
+  maxRunningChildren: z.number().int().positive().max(1000).default(32),
+  /** Deepest spawn depth allowed (root = 0). 1: children cannot spawn, as in the reference. */
+  maxSpawnDepth: z.number().int().min(0).max(8).default(1),
+  /** An idle session (no turn, no children, no wait) ends after this long. */
+  idleTtlSecs: z.number().int().positive().default(24 * 60 * 60),
+  /** Continue-as-new once history has this many events (or when the server suggests it). */
+  historyEventBudget: z.number().int().min(20).default(10_000),
+  /** Upper bound on how long cancelling the root waits for its children to stop. */
+  cancelGraceSecs: z.number().int().positive().default(10),
+});
+export type SessionOptions = z.infer<typeof SessionOptionsSchema>;
+export type SessionOptionsInput = z.input<typeof SessionOptionsSchema>;
+
