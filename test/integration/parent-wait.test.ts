@@ -73,3 +73,16 @@ test('a child that finishes before the parent starts waiting is not missed', asy
   expect(resumes[0].content).toContain('(“Quick”) finished with status `completed`');
   await handle.terminate();
 });
+
+test('an expired wait lease resumes the parent without killing the child', async () => {
+  const session = rootSession('[[spawn:Marathon|[[sleep:6]] finished]]');
+  const handle = await startSession(tw.client, { session, options: { waitLeaseSecs: 2 } }, { taskQueue: tw.taskQueue });
+  const first = await eventually(async () => resumeMessages(await sessionTranscript(tw.client, session.id))[0], 30_000);
+  expect(first.content).toContain('the wait for child sessions expired after 2 seconds; they keep running');
+  expect((await sessionState(tw.client, session.id)).children).toEqual([expect.objectContaining({ status: 'running' })]);
+  const final = await settled(tw.client, session.id);
+  expect(final.children).toEqual([expect.objectContaining({ status: 'completed' })]);
+  const resumes = resumeMessages(await sessionTranscript(tw.client, session.id));
+  expect(resumes.filter((m) => m.content.includes('(“Marathon”) finished with status `completed`'))).toHaveLength(1);
+  await handle.terminate();
+});
