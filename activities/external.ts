@@ -2,7 +2,7 @@
  * The external-runner activity: hands a child's pending turn to a configured runner.
  * The two "no runner" cases fail non-retryably with the reference's exact texts.
  */
-import { ApplicationFailure } from '@temporalio/activity';
+import { ApplicationFailure, Context } from '@temporalio/activity';
 import { z } from 'zod';
 import {
   EXTERNAL_RUNNER_NOT_CONFIGURED,
@@ -10,7 +10,7 @@ import {
   noExternalRunnerMatchedMessage,
   SessionSchema,
 } from '../src/domain';
-import { findExternalRunner, type ExternalRunner } from '../src/runners/types';
+import { ExternalRunnerError, findExternalRunner, type ExternalRunner, type ExternalRunResult } from '../src/runners/types';
 import { parseActivityInput } from './input';
 import { withProgressWatchdog } from './progress';
 
@@ -18,7 +18,7 @@ const ExternalRunInputSchema = z.object({ session: SessionSchema, maxIdleSecs: z
 
 export function createExternalActivities({ runners }: { runners: readonly ExternalRunner[] }) {
   return {
-    async runExternalChild(rawInput: unknown): Promise<{ content: string; runner: string }> {
+    async runExternalChild(rawInput: unknown): Promise<ExternalRunResult & { runner: string }> {
       const { session, maxIdleSecs } = parseActivityInput(ExternalRunInputSchema, rawInput, 'external run input');
       if (runners.length === 0) {
         throw ApplicationFailure.create({ message: EXTERNAL_RUNNER_NOT_CONFIGURED, type: FailureTypes.externalRunner, nonRetryable: true });
@@ -29,10 +29,21 @@ export function createExternalActivities({ runners }: { runners: readonly Extern
         throw ApplicationFailure.create({ message, type: FailureTypes.externalRunner, nonRetryable: true });
       }
       const phase = `external ${runner.protocol}:${runner.agentId}`;
-      const content = await withProgressWatchdog({ phase, maxIdleSecs }, (progress) =>
-        runner.run(session, { signal: progress.signal, progress: (event) => progress.record(event) }),
-      );
-      return { content, runner: runner.agentId };
+      const result = await withProgressWatchdog({ phase, maxIdleSecs }, async (progress) => {
+        try {
+          return await runner.run(session, {
+            signal: progress.signal,
+            progress: (event) => progress.record(event),
+            attempt: Context.current().info.attempt,
+          });
+        } catch (error) {
+          if (error instanceof ExternalRunnerError) {
+            throw ApplicationFailure.create({ message: error.message, type: FailureTypes.externalRunner, nonRetryable: !error.retryable });
+          }
+          throw error;
+        }
+      });
+      return { ...result, runner: runner.agentId };
     },
   };
 }

@@ -175,7 +175,7 @@ async function executeWithWatchdog(
   const budget = new RunBudget(policy.maxTotalSecs);
   const result = await runWithinBudget(budget, () =>
     session.metadata['runtime.kind'] === 'external'
-      ? runExternal(session, policy, budget)
+      ? runExternal(session, policy, budget, run.events)
       : runAgentTurns(run, session, job, policy, budget),
   );
   return result.ok ? { status: 'completed', usage: result.value } : result.outcome;
@@ -225,12 +225,19 @@ function childrenFor(run: ChildRun, session: Session, job: SpawnJob): Children |
   return children;
 }
 
-async function runExternal(session: Session, policy: WatchdogPolicy, budget: RunBudget): Promise<Usage> {
+async function runExternal(session: Session, policy: WatchdogPolicy, budget: RunBudget, events: EventLog): Promise<Usage> {
   const { runExternalChild } = proxyActivities<BambooActivities>(
     modelCallOptions(policy, budget, `${session.title ?? session.id} · external runner`),
   );
   const reply = await runExternalChild({ session, maxIdleSecs: policy.maxIdleSecs });
+  Object.assign(session.metadata, reply.metadata ?? {});
   session.messages.push(newMessage('assistant', reply.content, { metadata: { runner: reply.runner } }));
+  if (reply.needsClarification) {
+    session.metadata.need_clarification = 'true';
+    events.add({ type: 'need_clarification', question: reply.content });
+  } else {
+    delete session.metadata.need_clarification;
+  }
   return { inputTokens: 0, outputTokens: 0 };
 }
 
