@@ -53,6 +53,8 @@ export function createModelActivities({ client, providers, tools }: ModelActivit
             } else if (part.type === 'tool-call') {
               toolCalls.push(part.call);
               progress.record({ note: `tool call ${part.call.name}` });
+            } else if (part.type === 'progress') {
+              progress.record({});
             } else {
               usage.inputTokens += part.usage.inputTokens;
               usage.outputTokens += part.usage.outputTokens;

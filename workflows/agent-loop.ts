@@ -91,6 +91,7 @@ function callModel(host: AgentLoopHost, turn: number) {
     model: host.model,
     modelRef: host.modelRef,
     providerName: host.providerName,
+    subagentType: host.session.metadata.model_override === 'true' ? undefined : host.session.metadata.subagent_type,
     transcript: { workflowId: workflowInfo().workflowId, runId: workflowInfo().runId, messageCount: host.session.messages.length },
     disabledTools: host.disabledTools,
     workflowTools: host.workflowTools?.names,

@@ -67,6 +67,7 @@ export function buildChildJob(parent: Session, args: SpawnArgs, options: Session
       assignment_prompt: args.prompt,
       last_run_status: 'pending',
       ...(args.reasoning_effort ? { reasoning_effort: args.reasoning_effort } : {}),
+      ...(args.model ? { model_override: 'true' } : {}),
     },
   };
   return { parentSessionId: parent.id, childSessionId, model, session, spawnOptions: options };

@@ -26,6 +26,8 @@ export const ModelTurnInputSchema = z.object({
   model: z.string(),
   modelRef: ModelRefSchema.optional(),
   providerName: z.string().optional(),
+  /** A spawned child's subagent_type when its model was not chosen explicitly (subagent routing). */
+  subagentType: z.string().optional(),
   /** The transcript inline (small sessions, older histories)… */
   messages: z.array(MessageSchema).optional(),
   /**

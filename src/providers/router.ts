@@ -10,9 +10,22 @@ export interface ProviderRegistry {
   readonly defaultProvider: string;
   get(name: string): ModelProvider | undefined;
   names(): string[];
+  /** The provider whose model list names this model, if any. */
+  servingModel(model: string): ModelProvider | undefined;
+  /** Provider (and model) configured for a subagent type. */
+  subagentRoute(subagentType: string): SubagentRoute | undefined;
 }
 
-export function createProviderRegistry(providers: ModelProvider[], defaultProvider?: string): ProviderRegistry {
+export interface SubagentRoute {
+  provider: string;
+  model?: string;
+}
+
+export function createProviderRegistry(
+  providers: ModelProvider[],
+  defaultProvider?: string,
+  subagentRoutes: Record<string, SubagentRoute> = {},
+): ProviderRegistry {
   const byName = new Map(providers.map((p) => [p.name, p]));
   const fallback = defaultProvider ?? providers[0]?.name;
   if (!fallback || !byName.has(fallback)) {
@@ -22,6 +35,8 @@ export function createProviderRegistry(providers: ModelProvider[], defaultProvid
     defaultProvider: fallback,
     get: (name) => byName.get(name),
     names: () => [...byName.keys()],
+    servingModel: (model) => providers.find((p) => p.models?.includes(model)),
+    subagentRoute: (type) => subagentRoutes[type],
   };
 }
 
@@ -29,6 +44,8 @@ export interface RouteRequest {
   model: string;
   modelRef?: ModelRef;
   providerName?: string;
+  /** A spawned child's subagent_type, when its model was not chosen explicitly. */
+  subagentType?: string;
 }
 
 export interface ResolvedProvider {
@@ -37,10 +54,17 @@ export interface ResolvedProvider {
   warning?: string;
 }
 
+/**
+ * Order: a configured route for the subagent type; the session's modelRef; its
+ * `provider_name`; a provider listing the model; the default provider.
+ */
 export function resolveProvider(registry: ProviderRegistry, request: RouteRequest): ResolvedProvider {
-  const wanted = requestedProviderName(request);
+  const route = request.subagentType ? registry.subagentRoute(request.subagentType) : undefined;
+  const routed = route && registry.get(route.provider);
+  if (routed) return { provider: routed, model: route.model ?? request.model };
+  const wanted = requestedProviderName(request) ?? route?.provider;
   const model = request.model;
-  if (wanted === undefined) return { provider: registry.get(registry.defaultProvider)!, model };
+  if (wanted === undefined) return { provider: registry.servingModel(model) ?? registry.get(registry.defaultProvider)!, model };
   const provider = registry.get(wanted);
   if (provider) return { provider, model };
   return {

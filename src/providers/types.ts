@@ -24,10 +24,14 @@ export interface ModelRequest {
 export type ModelStreamPart =
   | { type: 'text-delta'; text: string }
   | { type: 'tool-call'; call: ToolCall }
+  /** Progress without visible text (e.g. tool-call argument deltas): resets the idle watchdog. */
+  | { type: 'progress' }
   | { type: 'usage'; usage: Usage };
 
 export interface ModelProvider {
   readonly name: string;
+  /** Model names this provider serves; a session naming one is routed here. */
+  readonly models?: readonly string[];
   stream(request: ModelRequest): AsyncIterable<ModelStreamPart>;
 }
 

@@ -1,0 +1,192 @@
+/**
+ * The subprocess runner: runs a child's pending turn as a local agent program.
+ *
+ * The command comes only from the worker's runner profile, never from session data, and is
+ * spawned without a shell. The agent reads one JSON line on stdin —
+ * `{ sessionId, messages, metadata }` — and writes JSON lines on stdout:
+ *
+ *   {"type":"token","text":"…"}                  streamed text (accumulated, shown as progress)
+ *   {"type":"progress","note":"…"}               a status note
+ *   {"type":"complete","content":"…"}            the final answer (content defaults to the tokens)
+ *   {"type":"error","message":"…","retryable":false}   failure; retryable lets the activity retry
+ *   {"type":"need_clarification","question":"…"}      the agent needs the user's input
+ *
+ * Every stdout line is progress for the idle watchdog. The agent leads its own process
+ * group; whatever way the run ends, the runner returns only after that whole group is gone
+ * (SIGTERM, then SIGKILL after `killGraceSecs`), so no agent process outlives its run.
+ */
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { setTimeout as delay } from 'node:timers/promises';
+import { z } from 'zod';
+import type { Session } from '../domain';
+import { ExternalRunnerError, type ExternalRunContext, type ExternalRunner, type ExternalRunResult } from './types';
+
+export const SubprocessProfileSchema = z.object({
+  agentId: z.string().min(1),
+  protocol: z.literal('subprocess'),
+  /** Executable path; run directly (no shell), so nothing in it is interpreted. */
+  command: z.string().min(1),
+  args: z.array(z.string()).default([]),
+  cwd: z.string().optional(),
+  /** Extra environment variables, literal values (put no secrets in config files). */
+  env: z.record(z.string(), z.string()).optional(),
+  /** Names of worker environment variables passed through (e.g. the API key the agent needs). */
+  inheritEnv: z.array(z.string()).default([]),
+  killGraceSecs: z.number().positive().default(5),
+});
+export type SubprocessProfile = z.input<typeof SubprocessProfileSchema>;
+
+/**
+ * The worker's own environment holds credentials (provider keys, TEMPORAL_API_KEY), so an
+ * agent gets only these basics, plus `inheritEnv` by name and the profile's `env`.
+ */
+const BASE_ENV = ['PATH', 'HOME', 'USER', 'LOGNAME', 'SHELL', 'LANG', 'LC_ALL', 'LC_CTYPE', 'TZ', 'TMPDIR'];
+const STDERR_TAIL_CHARS = 4096;
+const POLL_MS = 100;
+/** After SIGKILL nothing can keep running; this only bounds the wait for the kernel. */
+const AFTER_KILL_WAIT_MS = 5000;
+
+const AgentLineSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('token'), text: z.string() }),
+  z.object({ type: z.literal('progress'), note: z.string() }),
+  z.object({ type: z.literal('complete'), content: z.string().optional() }),
+  z.object({ type: z.literal('error'), message: z.string(), retryable: z.boolean().default(false) }),
+  z.object({ type: z.literal('need_clarification'), question: z.string() }),
+]);
+
+type Outcome = { result: ExternalRunResult } | { error: ExternalRunnerError };
+
+export function createSubprocessRunner(profileInput: SubprocessProfile): ExternalRunner {
+  const profile = SubprocessProfileSchema.parse(profileInput);
+  return {
+    agentId: profile.agentId,
+    protocol: profile.protocol,
+    run: (session, context) => runAgent(profile, session, context),
+  };
+}
+
+async function runAgent(profile: z.output<typeof SubprocessProfileSchema>, session: Session, ctx: ExternalRunContext): Promise<ExternalRunResult> {
+  if (ctx.signal.aborted) throw ctx.signal.reason;
+  const name = `subprocess agent ${profile.agentId}`;
+  const child = spawn(profile.command, profile.args, {
+    cwd: profile.cwd,
+    env: agentEnv(profile),
+    shell: false,
+    detached: true, // its own process group, so the whole tree can be signalled at once
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  try {
+    await new Promise<void>((resolve, reject) => child.once('spawn', resolve).once('error', reject));
+  } catch (error) {
+    throw new ExternalRunnerError(`${name} could not start ${profile.command}: ${(error as Error).message}`, false);
+  }
+  const pgid = child.pid!;
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
+  const closed = new Promise<void>((resolve) => child.once('close', () => resolve()));
+
+  // An agent may exit without reading its brief; its exit status then says what happened.
+  child.stdin.on('error', () => undefined);
+  child.stdin.end(`${JSON.stringify({ sessionId: session.id, messages: session.messages, metadata: session.metadata })}\n`);
+
+  let stderrTail = '';
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderrTail = (stderrTail + chunk).slice(-STDERR_TAIL_CHARS)));
+
+  let text = '';
+  let outcome: Outcome | undefined;
+  let onOutcome: () => void = () => undefined;
+  const decided = new Promise<void>((resolve) => (onOutcome = resolve));
+  createInterface({ input: child.stdout, crlfDelay: Infinity }).on('line', (line) => {
+    if (ctx.signal.aborted) return;
+    const event = parseLine(line);
+    if (!event) {
+      // Not our protocol (a library's log line, a stray print): the agent is alive, so it
+      // counts as progress, but it is no part of the answer.
+      ctx.progress({ note: `ignored stdout line: ${line.slice(0, 80)}` });
+      return;
+    }
+    if (event.type === 'token') {
+      text += event.text;
+      ctx.progress({ text: event.text });
+      return;
+    }
+    ctx.progress({ note: event.type === 'progress' ? event.note : event.type });
+    if (event.type === 'progress' || outcome) return; // the first terminal event wins
+    if (event.type === 'complete') outcome = { result: { content: event.content ?? text } };
+    else if (event.type === 'need_clarification') outcome = { result: { content: event.question, needsClarification: true } };
+    else outcome = { error: new ExternalRunnerError(event.message, event.retryable) };
+    onOutcome();
+  });
+
+  let onAbort: () => void = () => undefined;
+  const aborted = new Promise<void>((resolve) => (onAbort = resolve));
+  ctx.signal.addEventListener('abort', onAbort, { once: true });
+  if (ctx.signal.aborted) onAbort(); // aborted while the process was starting
+  try {
+    await Promise.race([exited, decided, aborted]);
+    // After a terminal event the agent may exit by itself; on abort or exit, end what is left.
+    await stopProcessGroup(pgid, profile.killGraceSecs * 1000, outcome !== undefined && !ctx.signal.aborted);
+    // Read stdout to its end (a complete line may follow the exit); bounded, in case a
+    // process that left the group still holds the pipe.
+    await Promise.race([closed, delay(2000)]);
+  } finally {
+    ctx.signal.removeEventListener('abort', onAbort);
+  }
+
+  if (ctx.signal.aborted) throw ctx.signal.reason;
+  if (outcome && 'result' in outcome) return outcome.result;
+  if (outcome) throw outcome.error;
+  const { code, signal } = await exited;
+  const how = signal ? `was killed by signal ${signal}` : `exited with code ${code}`;
+  const stderr = stderrTail.trim();
+  throw new ExternalRunnerError(`${name} ${how} before completing${stderr ? `; stderr: ${stderr}` : ''}`, false);
+}
+
+function agentEnv(profile: z.output<typeof SubprocessProfileSchema>): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const key of [...BASE_ENV, ...profile.inheritEnv]) {
+    if (process.env[key] !== undefined) env[key] = process.env[key];
+  }
+  return { ...env, ...profile.env };
+}
+
+function parseLine(line: string): z.output<typeof AgentLineSchema> | undefined {
+  try {
+    const parsed = AgentLineSchema.safeParse(JSON.parse(line));
+    return parsed.success ? parsed.data : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Ends the process group `pgid`: optionally waits `graceMs` for it to exit on its own, then
+ * SIGTERM, then SIGKILL after `graceMs`. Resolves once no process of the group is left (a
+ * zombie still counts until its parent reaps it; SIGKILL is harmless to it).
+ */
+async function stopProcessGroup(pgid: number, graceMs: number, waitFirst: boolean): Promise<void> {
+  if (waitFirst && (await groupGoneWithin(pgid, graceMs))) return;
+  if (!signalGroup(pgid, 'SIGTERM') || (await groupGoneWithin(pgid, graceMs))) return;
+  if (signalGroup(pgid, 'SIGKILL')) await groupGoneWithin(pgid, AFTER_KILL_WAIT_MS);
+}
+
+/** False when the group is gone (ESRCH), or cannot be signalled by us at all (EPERM). */
+function signalGroup(pgid: number, signal: NodeJS.Signals | 0): boolean {
+  try {
+    process.kill(-pgid, signal);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function groupGoneWithin(pgid: number, ms: number): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  while (signalGroup(pgid, 0)) {
+    if (Date.now() >= deadline) return false;
+    await delay(POLL_MS);
+  }
+  return true;
+}

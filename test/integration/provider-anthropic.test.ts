@@ -1,0 +1,67 @@
+/**
+ * The Anthropic Messages provider end to end, against a local server speaking the Messages
+ * streaming format (message_start, content_block_* with text and input_json deltas, message_delta usage).
+ */
+import { startChildRun } from '../../src/client/child-runs';
+import { createConfiguredProvider } from '../../src/providers/configured';
+import { createProviderRegistry } from '../../src/providers/router';
+import { createScriptedProvider } from '../../src/providers/scripted';
+import { historyText } from '../helpers/history-text';
+import { startLlmServer, type LlmServer } from '../helpers/llm-server';
+import { childSession, spawnJobFor } from '../helpers/sessions';
+import { startTestWorker, uniqueId, type TestWorker } from '../helpers/temporal';
+
+const API_KEY = `sk-ant-test-${Math.random().toString(36).slice(2)}`;
+let llm: LlmServer;
+let tw: TestWorker;
+
+beforeAll(async () => {
+  process.env.TEST_ANTHROPIC_KEY = API_KEY;
+  llm = await startLlmServer();
+  const claude = createConfiguredProvider({ type: 'anthropic', name: 'local-claude', baseURL: `${llm.url}/v1`, apiKeyEnv: 'TEST_ANTHROPIC_KEY', models: [] });
+  tw = await startTestWorker({ deps: { providers: createProviderRegistry([createScriptedProvider(), claude], 'scripted') } });
+});
+afterAll(async () => {
+  await tw?.stop();
+  await llm?.stop();
+});
+
+/** A child routed to the provider by its modelRef. */
+function start(prompt: string) {
+  const session = childSession(prompt, { parentSessionId: uniqueId('absent-parent'), model: 'claude-test', modelRef: { provider: 'local-claude', model: 'claude-test' } });
+  return startChildRun(tw.client, spawnJobFor(session), { taskQueue: tw.taskQueue });
+}
+
+test('a streamed answer through the Messages API completes the child', async () => {
+  llm.script({ kind: 'text', chunks: ['Bonjour', ' le monde'], delayMs: 20 });
+  const before = llm.requests.length;
+  const handle = await start('greet in French');
+  const result = await handle.result();
+  expect(result.status).toBe('completed');
+  expect(result.session?.messages.at(-1)?.content).toBe('Bonjour le monde');
+  const request = llm.requests[before];
+  expect(request.path).toBe('/v1/messages');
+  expect(request.headers['x-api-key']).toBe(API_KEY);
+  expect(request.body).toMatchObject({ model: 'claude-test', stream: true });
+  expect(historyText(await handle.fetchHistory())).not.toContain(API_KEY);
+});
+
+test('a tool_use round trip: input_json deltas become a tool call, its result goes back as tool_result', async () => {
+  llm.script({ kind: 'tool', name: 'wait', args: { seconds: 1 } }, { kind: 'text', chunks: ['Waited.'] });
+  const before = llm.requests.length;
+  const handle = await start('wait a second');
+  const result = await handle.result();
+  expect(result.status).toBe('completed');
+  const [call, toolResult, answer] = result.session!.messages.slice(-3);
+  expect(call.toolCalls).toEqual([{ id: 'toolu_test_1', name: 'wait', arguments: { seconds: 1 } }]);
+  expect(toolResult).toMatchObject({ role: 'tool', content: 'waited 1 seconds' });
+  expect(answer.content).toBe('Waited.');
+  const followUp = llm.requests[before + 1].body.messages as { role: string; content: { type: string; tool_use_id?: string }[] }[];
+  expect(followUp.at(-1)?.content[0]).toMatchObject({ type: 'tool_result', tool_use_id: 'toolu_test_1' });
+});
+
+test('401 from the Messages API ends the child as error with the provider\'s message', async () => {
+  llm.script({ kind: 'status', status: 401, message: 'invalid x-api-key' });
+  const result = await (await start('hi')).result();
+  expect(result).toMatchObject({ status: 'error', error: 'local-claude returned HTTP 401: invalid x-api-key' });
+});
