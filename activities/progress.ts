@@ -13,9 +13,12 @@
  * they are not written to history event by event.
  */
 import { ApplicationFailure, Context } from '@temporalio/activity';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { FailureTypes, idleTimeoutMessage } from '../src/domain';
 
 const LIVENESS_TICK_MS = 1000;
+/** How long an aborted attempt waits for its work to stop before reporting. */
+const CLEANUP_GRACE_MS = 15_000;
 const TAIL_CHARS = 240;
 
 export interface ProgressDetails {
@@ -94,7 +97,14 @@ export async function withProgressWatchdog<T>(
       // AbortError the interrupted call happened to throw.
       throw signal.aborted ? signal.reason : error;
     });
-    return await Promise.race([attempt, idleFired, ctx.cancelled]);
+    try {
+      return await Promise.race([attempt, idleFired, ctx.cancelled]);
+    } catch (error) {
+      // Aborted: give the work a moment to clean up (close the stream, CancelTask, kill the
+      // process group) so the attempt ends only after it has really stopped.
+      if (signal.aborted) await Promise.race([attempt.catch(() => undefined), sleep(CLEANUP_GRACE_MS, undefined, { ref: false })]);
+      throw error;
+    }
   } finally {
     clearInterval(liveness);
     clearTimeout(idleTimer);

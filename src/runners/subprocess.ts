@@ -11,12 +11,15 @@
  *   {"type":"error","message":"…","retryable":false}   failure; retryable lets the activity retry
  *   {"type":"need_clarification","question":"…"}      the agent needs the user's input
  *
- * Every stdout line is progress for the idle watchdog. The agent leads its own process
+ * Every stdout line is progress for the idle watchdog; lines that are not such events are
+ * ignored. An exit without a terminal event is a non-retryable error that names the exit
+ * code or signal and the tail of stderr. The agent leads its own process
  * group; whatever way the run ends, the runner returns only after that whole group is gone
  * (SIGTERM, then SIGKILL after `killGraceSecs`), so no agent process outlives its run.
  */
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
+import type { Readable } from 'node:stream';
 import { setTimeout as delay } from 'node:timers/promises';
 import { z } from 'zod';
 import type { Session } from '../domain';
@@ -94,11 +97,40 @@ async function runAgent(profile: z.output<typeof SubprocessProfileSchema>, sessi
   let stderrTail = '';
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderrTail = (stderrTail + chunk).slice(-STDERR_TAIL_CHARS)));
 
+  const events = readAgentEvents(child.stdout, ctx);
+
+  const aborted = whenAborted(ctx.signal);
+  try {
+    await Promise.race([exited, events.decided, aborted.promise]);
+    // After a terminal event the agent may exit by itself; on abort or exit, end what is left.
+    await stopProcessGroup(pgid, profile.killGraceSecs * 1000, events.outcome() !== undefined && !ctx.signal.aborted);
+    // Read stdout to its end (a complete line may follow the exit); bounded, in case a
+    // process that left the group still holds the pipe.
+    await settledWithin(closed, 2000);
+  } finally {
+    aborted.dispose();
+  }
+
+  if (ctx.signal.aborted) throw ctx.signal.reason;
+  const outcome = events.outcome();
+  if (outcome && 'result' in outcome) return outcome.result;
+  if (outcome) throw outcome.error;
+  const { code, signal } = await exited;
+  const how = signal ? `was killed by signal ${signal}` : `exited with code ${code}`;
+  const stderr = stderrTail.trim();
+  throw new ExternalRunnerError(`${name} ${how} before completing${stderr ? `; stderr: ${stderr}` : ''}`, false);
+}
+
+/**
+ * Follows the agent's stdout: every line is progress; the first terminal event (complete,
+ * error, need_clarification) decides the outcome.
+ */
+function readAgentEvents(stdout: Readable, ctx: ExternalRunContext): { decided: Promise<void>; outcome(): Outcome | undefined } {
   let text = '';
   let outcome: Outcome | undefined;
   let onOutcome: () => void = () => undefined;
   const decided = new Promise<void>((resolve) => (onOutcome = resolve));
-  createInterface({ input: child.stdout, crlfDelay: Infinity }).on('line', (line) => {
+  createInterface({ input: stdout, crlfDelay: Infinity }).on('line', (line) => {
     if (ctx.signal.aborted) return;
     const event = parseLine(line);
     if (!event) {
@@ -113,35 +145,22 @@ async function runAgent(profile: z.output<typeof SubprocessProfileSchema>, sessi
       return;
     }
     ctx.progress({ note: event.type === 'progress' ? event.note : event.type });
-    if (event.type === 'progress' || outcome) return; // the first terminal event wins
+    if (event.type === 'progress' || outcome) return;
     if (event.type === 'complete') outcome = { result: { content: event.content ?? text } };
     else if (event.type === 'need_clarification') outcome = { result: { content: event.question, needsClarification: true } };
     else outcome = { error: new ExternalRunnerError(event.message, event.retryable) };
     onOutcome();
   });
+  return { decided, outcome: () => outcome };
+}
 
+/** Resolves when `signal` aborts, at once if it already has (e.g. while the agent started). */
+function whenAborted(signal: AbortSignal): { promise: Promise<void>; dispose(): void } {
   let onAbort: () => void = () => undefined;
-  const aborted = new Promise<void>((resolve) => (onAbort = resolve));
-  ctx.signal.addEventListener('abort', onAbort, { once: true });
-  if (ctx.signal.aborted) onAbort(); // aborted while the process was starting
-  try {
-    await Promise.race([exited, decided, aborted]);
-    // After a terminal event the agent may exit by itself; on abort or exit, end what is left.
-    await stopProcessGroup(pgid, profile.killGraceSecs * 1000, outcome !== undefined && !ctx.signal.aborted);
-    // Read stdout to its end (a complete line may follow the exit); bounded, in case a
-    // process that left the group still holds the pipe.
-    await Promise.race([closed, delay(2000)]);
-  } finally {
-    ctx.signal.removeEventListener('abort', onAbort);
-  }
-
-  if (ctx.signal.aborted) throw ctx.signal.reason;
-  if (outcome && 'result' in outcome) return outcome.result;
-  if (outcome) throw outcome.error;
-  const { code, signal } = await exited;
-  const how = signal ? `was killed by signal ${signal}` : `exited with code ${code}`;
-  const stderr = stderrTail.trim();
-  throw new ExternalRunnerError(`${name} ${how} before completing${stderr ? `; stderr: ${stderr}` : ''}`, false);
+  const promise = new Promise<void>((resolve) => (onAbort = resolve));
+  signal.addEventListener('abort', onAbort, { once: true });
+  if (signal.aborted) onAbort();
+  return { promise, dispose: () => signal.removeEventListener('abort', onAbort) };
 }
 
 function agentEnv(profile: z.output<typeof SubprocessProfileSchema>): NodeJS.ProcessEnv {
@@ -180,6 +199,12 @@ function signalGroup(pgid: number, signal: NodeJS.Signals | 0): boolean {
   } catch {
     return false;
   }
+}
+
+async function settledWithin(promise: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([promise, new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
 }
 
 async function groupGoneWithin(pgid: number, ms: number): Promise<boolean> {

@@ -3,13 +3,17 @@
  * (default localhost:7233 / default) on BAMBOO_TASK_QUEUE (default `bamboo`).
  * Stops gracefully on SIGINT/SIGTERM.
  */
-import { readEnv } from '../config';
+import { readEnv } from '../config/env';
+import { loadConfig, providersFromConfig, runnersFromConfig } from '../config/load';
 import { connectClient, connectWorkerConnection, resolveTemporalTarget } from '../temporal/connection';
 import { ensureSearchAttributes } from '../temporal/search-attributes';
 import { createBambooWorker } from './create-worker';
 
 async function main(): Promise<void> {
   const env = readEnv();
+  const config = loadConfig();
+  const providers = providersFromConfig(config);
+  const runners = runnersFromConfig(config);
   const target = resolveTemporalTarget();
   const client = await connectClient(target);
   const added = await ensureSearchAttributes(client, target.namespace).catch((error: unknown) => {
@@ -23,8 +27,10 @@ async function main(): Promise<void> {
     namespace: target.namespace,
     taskQueue: env.BAMBOO_TASK_QUEUE,
     workflowBundlePath: env.BAMBOO_WORKFLOW_BUNDLE,
+    deps: { providers, runners },
   });
   console.log(`bamboo worker: ${target.address} namespace=${target.namespace} task queue=${env.BAMBOO_TASK_QUEUE}`);
+  console.log(`  providers: ${providers.names().join(', ')} (default ${providers.defaultProvider}); external agents: ${runners.map((r) => `${r.protocol}:${r.agentId}`).join(', ') || 'none'}`);
   await worker.run();
   await client.connection.close();
 }

@@ -1,0 +1,280 @@
+/**
+ * The A2A runner end to end: a real worker runs child sessions whose runtime is an external
+ * A2A agent, a real A2A server (the SDK's own server side, on loopback) plays the agent, and
+ * a recording parent counts completions. Nothing is mocked.
+ */
+import { defaultPayloadConverter } from '@temporalio/common';
+import { randomUUID } from 'node:crypto';
+import type { ProgressDetails } from '../../activities/progress';
+import { cancelSession, startChildRun } from '../../src/client/child-runs';
+import type { ChildCompletion, ChildRunResult, Session } from '../../src/domain';
+import { sessionIdFromWorkflowId } from '../../src/domain';
+import { createA2ARunner } from '../../src/runners/a2a';
+import { events } from '../../workflows/definitions';
+import { receivedCompletions } from '../workflows/recording-parent';
+import { ASK_QUESTION, FAIL_REASON, startA2ATestServer, type A2ATestServer } from '../helpers/a2a-server';
+import { childSession, spawnJobFor } from '../helpers/sessions';
+import { eventually, startRecordingParent, startTestWorker, type RecordingParentHandle, type TestWorker } from '../helpers/temporal';
+
+const AGENT_ID = 'a2a-test-agent';
+const AUTH_AGENT_ID = 'a2a-auth-agent';
+const POLLED_AGENT_ID = 'a2a-polled-agent';
+const TOKEN = `tok-${randomUUID()}`;
+
+let agent: A2ATestServer;
+let authAgent: A2ATestServer;
+let polledAgent: A2ATestServer;
+let tw: TestWorker;
+let parent: RecordingParentHandle;
+let parentSessionId: string;
+
+beforeAll(async () => {
+  agent = await startA2ATestServer();
+  authAgent = await startA2ATestServer({ requiredBearer: TOKEN });
+  polledAgent = await startA2ATestServer({ streaming: false });
+  tw = await startTestWorker({
+    deps: {
+      runners: [
+        createA2ARunner({ agentId: AGENT_ID, protocol: 'a2a_jsonrpc', agentCardUrl: agent.agentCardUrl }),
+        createA2ARunner({ agentId: AUTH_AGENT_ID, protocol: 'a2a_jsonrpc', agentCardUrl: authAgent.agentCardUrl, authTokenEnv: 'TEST_A2A_TOKEN' }),
+        createA2ARunner({ agentId: POLLED_AGENT_ID, protocol: 'a2a_jsonrpc', agentCardUrl: polledAgent.agentCardUrl, allowPolling: true }),
+      ],
+    },
+  });
+  parent = await startRecordingParent(tw.client, tw.taskQueue);
+  parentSessionId = sessionIdFromWorkflowId(parent.workflowId)!;
+});
+afterAll(async () => {
+  await parent?.terminate().catch(() => undefined);
+  await tw?.stop();
+  await agent?.stop();
+  await authAgent?.stop();
+  await polledAgent?.stop();
+});
+afterEach(() => {
+  delete process.env.TEST_A2A_TOKEN;
+});
+
+function externalMetadata(agentId = AGENT_ID): Record<string, string> {
+  return { 'runtime.kind': 'external', 'external.protocol': 'a2a_jsonrpc', 'external.agent_id': agentId };
+}
+
+function a2aChild(prompt: string, agentId = AGENT_ID): Session {
+  return childSession(prompt, { parentSessionId, metadata: externalMetadata(agentId) });
+}
+
+/** Waits for the run's completion at the parent, then makes sure no second one follows. */
+async function expectOneCompletion(childSessionId: string, runId: string): Promise<ChildCompletion> {
+  const forRun = async () => (await parent.query(receivedCompletions)).filter((c) => c.childSessionId === childSessionId && c.runId === runId);
+  await eventually(async () => ((await forRun()).length > 0 ? true : undefined), 15_000, 'the parent to receive the completion');
+  await new Promise((r) => setTimeout(r, 1000));
+  const completions = await forRun();
+  expect(completions).toHaveLength(1);
+  return completions[0];
+}
+
+/** The agent's record of the message a session's run sent, found by its text. */
+function receivedBy(server: A2ATestServer, text: string) {
+  return server.received.filter((m) => m.text === text);
+}
+
+/** The runner activity's latest heartbeat details while the run is in it. */
+async function runnerProgress(workflowId: string): Promise<ProgressDetails | undefined> {
+  const description = await tw.client.workflow.getHandle(workflowId).describe();
+  const activity = description.raw.pendingActivities?.find((a) => a.activityType?.name === 'runExternalChild');
+  const payload = activity?.heartbeatDetails?.payloads?.[0];
+  return payload ? defaultPayloadConverter.fromPayload<ProgressDetails>(payload) : undefined;
+}
+
+/** A history as text with every payload's bytes decoded (fetchHistory gives them base64), so secrets would show. */
+function historyText(history: unknown): string {
+  const decoded: string[] = [];
+  JSON.stringify(history, (key, value: unknown) => {
+    if (key === 'data' && typeof value === 'string') decoded.push(Buffer.from(value, 'base64').toString('utf8'));
+    if (key === 'data' && value instanceof Uint8Array) decoded.push(Buffer.from(value).toString('utf8'));
+    return value;
+  });
+  return `${JSON.stringify(history)}\n${decoded.join('\n')}`;
+}
+
+test('a streamed answer completes the child; the next run of the session continues the same A2A context', async () => {
+  const session = a2aChild('stream:3');
+  const started = Date.now();
+  const first = await startChildRun(tw.client, spawnJobFor(session), { taskQueue: tw.taskQueue });
+  const result: ChildRunResult = await first.result();
+  const firstRunMs = Date.now() - started;
+
+  expect(result.status).toBe('completed');
+  expect(result.session?.messages.at(-1)).toMatchObject({ role: 'assistant', content: 'chunk1 chunk2 chunk3' });
+  const contextId = result.session?.metadata['a2a.context_id'];
+  const [sent] = receivedBy(agent, 'stream:3');
+  expect(sent.sentContextId).toBe(''); // a new conversation: the agent chose the context
+  expect(contextId).toBe(sent.contextId);
+  expect(result.session?.metadata['a2a.task_id']).toBe(sent.taskId);
+  expect(await expectOneCompletion(session.id, first.firstExecutionRunId)).toMatchObject({
+    status: 'completed',
+    finalResponse: 'chunk1 chunk2 chunk3',
+  });
+
+  // Second run of the same session, from its stored snapshot, with a new user message.
+  const second = await startChildRun(
+    tw.client,
+    { parentSessionId, childSessionId: session.id, model: session.model, appendMessages: ['stream:2'] },
+    { taskQueue: tw.taskQueue },
+  );
+  const again = await second.result();
+  expect(again.status).toBe('completed');
+  expect(again.session?.messages.at(-1)?.content).toBe('chunk1 chunk2');
+  const [followUp] = receivedBy(agent, 'stream:2');
+  expect(followUp.sentContextId).toBe(contextId);
+  expect(followUp.referenceTaskIds).toEqual([sent.taskId]);
+  expect(again.session?.metadata['a2a.context_id']).toBe(contextId);
+  await expectOneCompletion(session.id, second.firstExecutionRunId);
+  expect(firstRunMs).toBeLessThan(30_000);
+});
+
+test('input-required: the question is the answer, flagged need_clarification; the reply continues that task', async () => {
+  const session = a2aChild('ask');
+  const handle = await startChildRun(tw.client, spawnJobFor(session), { taskQueue: tw.taskQueue });
+  const result = await handle.result();
+
+  expect(result.status).toBe('completed');
+  expect(result.session?.messages.at(-1)).toMatchObject({ role: 'assistant', content: ASK_QUESTION });
+  expect(result.session?.metadata.need_clarification).toBe('true');
+  const recorded = await handle.query(events, { afterSeq: 0 });
+  expect(recorded).toContainEqual(expect.objectContaining({ type: 'need_clarification', question: ASK_QUESTION }));
+  await expectOneCompletion(session.id, handle.firstExecutionRunId);
+
+  // The user answers: the next run sends the answer into the same (interrupted) task.
+  const reply = await startChildRun(
+    tw.client,
+    { parentSessionId, childSessionId: session.id, model: session.model, appendMessages: ['Paris'] },
+    { taskQueue: tw.taskQueue },
+  );
+  const answered = await reply.result();
+  expect(answered.status).toBe('completed');
+  expect(answered.session?.messages.at(-1)?.content).toBe('thanks: Paris');
+  expect(answered.session?.metadata.need_clarification).toBeUndefined();
+  const [asked] = receivedBy(agent, 'ask');
+  const [paris] = receivedBy(agent, 'Paris');
+  expect(paris).toMatchObject({ sentTaskId: asked.taskId, sentContextId: asked.contextId });
+  await expectOneCompletion(session.id, reply.firstExecutionRunId);
+});
+
+test('cancelling the child while the agent works ends it cancelled and cancels the A2A task', async () => {
+  const session = a2aChild('hang');
+  const handle = await startChildRun(tw.client, spawnJobFor(session), { taskQueue: tw.taskQueue });
+  // The runner is following the task (its working updates show as progress).
+  await eventually(async () => ((await runnerProgress(handle.workflowId))?.events ?? 0) >= 3 ? true : undefined, 20_000, 'runner progress');
+  const [task] = receivedBy(agent, 'hang');
+  expect(agent.cancelledTaskIds).not.toContain(task.taskId);
+
+  await cancelSession(tw.client, session.id);
+  const result = await handle.result();
+  expect(result.status).toBe('cancelled');
+  expect(result.error).toContain('cancelled');
+  await eventually(async () => (agent.cancelledTaskIds.includes(task.taskId) ? true : undefined), 15_000, 'CancelTask to reach the agent');
+  expect(await expectOneCompletion(session.id, handle.firstExecutionRunId)).toMatchObject({ status: 'cancelled' });
+});
+
+test('the idle watchdog firing on a silent agent ends the run timeout and cancels the A2A task', async () => {
+  const session = childSession('silent', { parentSessionId, metadata: { ...externalMetadata(), 'child_watchdog.max_idle_secs': '2' } });
+  const handle = await startChildRun(tw.client, spawnJobFor(session), { taskQueue: tw.taskQueue });
+  const result = await handle.result();
+  expect(result.status).toBe('timeout');
+  expect(result.error).toMatch(/^Child session idle timeout after \d+ seconds without events \(max_idle_secs=2\)$/);
+  const [task] = receivedBy(agent, 'silent');
+  await eventually(async () => (agent.cancelledTaskIds.includes(task.taskId) ? true : undefined), 15_000, 'CancelTask to reach the agent');
+  expect(await expectOneCompletion(session.id, handle.firstExecutionRunId)).toMatchObject({ status: 'timeout' });
+});
+
+test('a dropped stream is recovered with GetTask: the run completes and the task is never cancelled', async () => {
+  const session = a2aChild('drop');
+  const handle = await startChildRun(tw.client, spawnJobFor(session), { taskQueue: tw.taskQueue });
+  const result = await handle.result();
+
+  expect(result.status).toBe('completed');
+  expect(result.session?.messages.at(-1)?.content).toBe('chunk1 chunk2 chunk3 chunk4 chunk5 chunk6');
+  const sent = receivedBy(agent, 'drop');
+  expect(sent).toHaveLength(1); // followed, not sent again
+  expect(agent.droppedTaskIds).toContain(sent[0].taskId);
+  expect(agent.cancelledTaskIds).not.toContain(sent[0].taskId);
+  await expectOneCompletion(session.id, handle.firstExecutionRunId);
+});
+
+test('an agent that cannot stream is sent the message and polled with GetTask until it completes', async () => {
+  const session = a2aChild('stream:3', POLLED_AGENT_ID);
+  const handle = await startChildRun(tw.client, spawnJobFor(session), { taskQueue: tw.taskQueue });
+  const result = await handle.result();
+  expect(result.status).toBe('completed');
+  expect(result.session?.messages.at(-1)?.content).toBe('chunk1 chunk2 chunk3');
+  expect(result.session?.metadata['a2a.context_id']).toBe(receivedBy(polledAgent, 'stream:3')[0].contextId);
+  expect(polledAgent.methods).toContain('SendMessage');
+  expect(polledAgent.methods).toContain('GetTask');
+  expect(polledAgent.methods).not.toContain('SendStreamingMessage');
+  await expectOneCompletion(session.id, handle.firstExecutionRunId);
+});
+
+test('a failed A2A task ends the child as error with the agent\'s reason, without retrying', async () => {
+  const session = a2aChild('fail');
+  const handle = await startChildRun(tw.client, spawnJobFor(session), { taskQueue: tw.taskQueue });
+  const result = await handle.result();
+  expect(result.status).toBe('error');
+  expect(result.error).toBe(`A2A agent ${AGENT_ID} failed the task: ${FAIL_REASON}`);
+  expect(receivedBy(agent, 'fail')).toHaveLength(1);
+  expect(await expectOneCompletion(session.id, handle.firstExecutionRunId)).toMatchObject({ status: 'error' });
+});
+
+test('the bearer token from the named variable reaches the agent and never enters history', async () => {
+  process.env.TEST_A2A_TOKEN = TOKEN;
+  const session = a2aChild('hello with auth', AUTH_AGENT_ID);
+  const handle = await startChildRun(tw.client, spawnJobFor(session), { taskQueue: tw.taskQueue });
+  const result = await handle.result();
+
+  expect(result.status).toBe('completed'); // the agent rejects requests without the token
+  expect(result.session?.messages.at(-1)?.content).toBe('echo: hello with auth');
+  expect(authAgent.authorizationHeaders.length).toBeGreaterThan(0);
+  expect(new Set(authAgent.authorizationHeaders)).toEqual(new Set([`Bearer ${TOKEN}`]));
+  const history = await handle.fetchHistory();
+  expect(JSON.stringify(history)).not.toContain(TOKEN);
+  const text = historyText(history);
+  expect(text).toContain('echo: hello with auth'); // payloads are decoded, so the check can see them
+  expect(text).not.toContain(TOKEN);
+  expect(JSON.stringify(result)).not.toContain(TOKEN);
+  await expectOneCompletion(session.id, handle.firstExecutionRunId);
+});
+
+test('a missing token variable fails the run at once, naming the variable', async () => {
+  const session = a2aChild('no token', AUTH_AGENT_ID);
+  const handle = await startChildRun(tw.client, spawnJobFor(session), { taskQueue: tw.taskQueue });
+  const result = await handle.result();
+  expect(result.status).toBe('error');
+  expect(result.error).toBe(`A2A agent ${AUTH_AGENT_ID}: the auth token variable TEST_A2A_TOKEN is not set`);
+  await expectOneCompletion(session.id, handle.firstExecutionRunId);
+});
+
+test('no A2A runner matches the child\'s agent_id: error naming agent_id and protocol', async () => {
+  const session = a2aChild('hi', 'some-other-agent');
+  const handle = await startChildRun(tw.client, spawnJobFor(session), { taskQueue: tw.taskQueue });
+  const result = await handle.result();
+  expect(result.status).toBe('error');
+  expect(result.error).toMatch(/^No external runner matched child session runtime metadata: agent_id=/);
+  expect(result.error).toBe('No external runner matched child session runtime metadata: agent_id=some-other-agent, protocol=a2a_jsonrpc');
+  await expectOneCompletion(session.id, handle.firstExecutionRunId);
+});
+
+test('a worker without external runners fails an external child with the reference text', async () => {
+  const bare = await startTestWorker();
+  try {
+    const session = a2aChild('hi');
+    const handle = await startChildRun(bare.client, spawnJobFor(session), { taskQueue: bare.taskQueue });
+    const result = await handle.result();
+    expect(result).toMatchObject({
+      status: 'error',
+      error: 'Child session requires external runtime, but no external runner is configured',
+    });
+    await expectOneCompletion(session.id, handle.firstExecutionRunId);
+  } finally {
+    await bare.stop();
+  }
+});

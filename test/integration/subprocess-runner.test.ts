@@ -1,0 +1,238 @@
+/**
+ * The subprocess runner on a real dev server and a real worker, with real agent processes
+ * (test/fixtures/agents): completion with live progress, the idle watchdog, cancellation,
+ * SIGKILL escalation, a crashing agent, and that session data cannot choose what runs.
+ * After every ending, no process of the agent's tree is left running.
+ */
+import { defaultPayloadConverter } from '@temporalio/common';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { cancelSession, startChildRun } from '../../src/client/child-runs';
+import type { ChildCompletion, RunStatus } from '../../src/domain';
+import { sessionIdFromWorkflowId } from '../../src/domain';
+import { createSubprocessRunner, type SubprocessProfile } from '../../src/runners/subprocess';
+import type { ProgressDetails } from '../../activities/progress';
+import { receivedCompletions } from '../workflows/recording-parent';
+import { childSession, spawnJobFor } from '../helpers/sessions';
+import { eventually, startRecordingParent, startTestWorker, type RecordingParentHandle, type TestWorker } from '../helpers/temporal';
+
+const AGENTS = resolve(__dirname, '..', 'fixtures', 'agents');
+/** Fixture agents append `<role> <pid>` lines here, one file per session. */
+const pidDir = mkdtempSync(join(tmpdir(), 'bamboo-agents-'));
+
+let tw: TestWorker;
+let parent: RecordingParentHandle;
+let parentSessionId: string;
+
+function profile(agentId: string, script: string, extra: Partial<SubprocessProfile> = {}): SubprocessProfile {
+  return {
+    agentId,
+    protocol: 'subprocess',
+    command: join(AGENTS, script),
+    killGraceSecs: 2,
+    ...extra,
+    env: { AGENT_PID_DIR: pidDir, ...extra.env },
+  };
+}
+
+beforeAll(async () => {
+  process.env.BAMBOO_TEST_PASSED_THROUGH = 'visible';
+  process.env.BAMBOO_TEST_WORKER_SECRET = 'must-not-leak';
+  tw = await startTestWorker({
+    deps: {
+      runners: [
+        profile('echo', 'echo-agent.mjs', { args: ['--delay-ms', '500'], env: { ECHO_PREFIX: 'subprocess echo' } }),
+        profile('echo-env', 'echo-agent.mjs', {
+          args: ['--delay-ms', '0'],
+          env: { ECHO_SHOW_ENV: 'BAMBOO_TEST_PASSED_THROUGH,BAMBOO_TEST_WORKER_SECRET,AGENT_FLAVOUR', AGENT_FLAVOUR: 'mint' },
+          inheritEnv: ['BAMBOO_TEST_PASSED_THROUGH'],
+        }),
+        profile('stalling', 'stalling-agent.mjs'),
+        profile('tree', 'sleepy-tree-agent.mjs'),
+        profile('crashing', 'crashing-agent.mjs'),
+        profile('stubborn', 'term-ignoring-agent.mjs'),
+      ].map(createSubprocessRunner),
+    },
+  });
+  parent = await startRecordingParent(tw.client, tw.taskQueue);
+  parentSessionId = sessionIdFromWorkflowId(parent.workflowId)!;
+});
+
+afterAll(async () => {
+  await parent?.terminate().catch(() => undefined);
+  await tw?.stop();
+  // Only if a test failed midway: end the agent processes this suite started, by pid.
+  for (const { pid } of allRecordedPids()) if (isRunning(pid)) process.kill(pid, 'SIGKILL');
+  rmSync(pidDir, { recursive: true, force: true });
+});
+
+function externalChild(agentId: string, prompt: string, metadata: Record<string, string> = {}) {
+  return childSession(prompt, {
+    parentSessionId,
+    metadata: { 'runtime.kind': 'external', 'external.protocol': 'subprocess', 'external.agent_id': agentId, ...metadata },
+  });
+}
+
+async function startExternalChild(agentId: string, prompt: string, metadata: Record<string, string> = {}) {
+  const session = externalChild(agentId, prompt, metadata);
+  const startedAt = Date.now();
+  const handle = await startChildRun(tw.client, spawnJobFor(session), { taskQueue: tw.taskQueue });
+  return { session, handle, startedAt };
+}
+
+/** Waits for the run's completion at the parent, then makes sure no second one follows. */
+async function expectOneCompletion(childSessionId: string, status: RunStatus): Promise<ChildCompletion> {
+  const forChild = async () => (await parent.query(receivedCompletions)).filter((c) => c.childSessionId === childSessionId);
+  await eventually(async () => ((await forChild()).length > 0 ? true : undefined), 10_000, 'the parent to receive the completion');
+  await new Promise((r) => setTimeout(r, 1000));
+  const completions = await forChild();
+  expect(completions).toEqual([expect.objectContaining({ status })]);
+  return completions[0];
+}
+
+/** The runner activity's latest heartbeat details, while the run is in it. */
+async function runnerProgress(workflowId: string): Promise<ProgressDetails | undefined> {
+  const description = await tw.client.workflow.getHandle(workflowId).describe();
+  const activity = description.raw.pendingActivities?.find((a) => a.activityType?.name === 'runExternalChild');
+  const payload = activity?.heartbeatDetails?.payloads?.[0];
+  return payload ? defaultPayloadConverter.fromPayload<ProgressDetails>(payload) : undefined;
+}
+
+function recordedPids(sessionId: string): { role: string; pid: number }[] {
+  const file = join(pidDir, sessionId);
+  if (!existsSync(file)) return [];
+  return readFileSync(file, 'utf8')
+    .trim()
+    .split('\n')
+    .map((line) => {
+      const [role, pid] = line.split(' ');
+      return { role, pid: Number(pid) };
+    });
+}
+
+function allRecordedPids() {
+  return existsSync(pidDir) ? readdirSync(pidDir).flatMap((sessionId) => recordedPids(sessionId)) : [];
+}
+
+function pidsOf(sessionId: string, role: string): number[] {
+  return recordedPids(sessionId)
+    .filter((r) => r.role === role)
+    .map((r) => r.pid);
+}
+
+/** process.kill(pid, 0) throws ESRCH once no such process exists (a zombie still exists). */
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code !== 'ESRCH';
+  }
+}
+
+async function expectAllGone(pids: number[], what: string): Promise<void> {
+  expect(pids.length).toBeGreaterThan(0);
+  await eventually(async () => (pids.every((pid) => !isRunning(pid)) ? true : undefined), 30_000, `${what} (pids ${pids.join(', ')}) to be gone`);
+}
+
+test('an agent that completes streams progress into heartbeats and its answer ends the run', async () => {
+  const prompt = 'please summarise the quarterly report for the board today';
+  const { session, handle, startedAt } = await startExternalChild('echo', prompt);
+
+  // Live progress, as the Web UI's pending-activity view shows it.
+  const progress = await eventually(async () => {
+    const details = await runnerProgress(handle.workflowId);
+    return details && details.events > 0 && details.tail.includes('please') ? details : undefined;
+  }, 30_000, 'heartbeat details with the streamed tokens');
+  expect(progress.phase).toBe('external subprocess:echo');
+
+  const result = await handle.result();
+  const seconds = (Date.now() - startedAt) / 1000;
+  expect(result.status).toBe('completed');
+  expect(result.error).toBeUndefined();
+  const answer = `subprocess echo: ${prompt}`;
+  expect(result.session?.messages.at(-1)).toMatchObject({ role: 'assistant', content: answer, metadata: { runner: 'echo' } });
+  expect(result.session?.metadata.last_run_status).toBe('completed');
+  expect(await expectOneCompletion(session.id, 'completed')).toMatchObject({ finalResponse: answer, runId: handle.firstExecutionRunId });
+  await expectAllGone(pidsOf(session.id, 'agent'), 'the agent');
+  expect(seconds).toBeLessThan(60);
+});
+
+test('a silent agent trips the idle watchdog, and its process is gone', async () => {
+  const { session, handle, startedAt } = await startExternalChild('stalling', 'take your time', { 'child_watchdog.max_idle_secs': '2' });
+  const result = await handle.result();
+  const seconds = (Date.now() - startedAt) / 1000;
+  expect(result.status).toBe('timeout');
+  expect(result.error).toBe('Child session idle timeout after 2 seconds without events (max_idle_secs=2)');
+  await expectOneCompletion(session.id, 'timeout');
+  await expectAllGone(pidsOf(session.id, 'agent'), 'the stalled agent');
+  expect(seconds).toBeLessThan(30); // the agent would have stalled for 300 s
+});
+
+test('cancelling a run mid-way ends it cancelled and kills the agent and its grandchild', async () => {
+  const { session, handle } = await startExternalChild('tree', 'start a background job');
+  // The agent reports its grandchild's pid as a progress note, visible in heartbeat details.
+  const note = await eventually(
+    async () => (await runnerProgress(handle.workflowId))?.note?.match(/grandchild pid (\d+)/) ?? undefined,
+    30_000,
+    'the grandchild pid note',
+  );
+  const grandchild = Number(note[1]);
+  expect(pidsOf(session.id, 'grandchild')).toEqual([grandchild]);
+  const agent = pidsOf(session.id, 'agent');
+  expect([...agent, grandchild].every(isRunning)).toBe(true);
+
+  await cancelSession(tw.client, session.id);
+  const result = await handle.result();
+  expect(result.status).toBe('cancelled');
+  expect(result.error).toContain('cancelled');
+  await expectOneCompletion(session.id, 'cancelled');
+  await expectAllGone([...agent, grandchild], 'the agent and its grandchild');
+});
+
+test('an agent that ignores SIGTERM is killed with SIGKILL after the grace period', async () => {
+  const { session, handle } = await startExternalChild('stubborn', 'never stop');
+  await eventually(async () => (pidsOf(session.id, 'agent').length ? true : undefined), 30_000, 'the agent to start');
+  const agent = pidsOf(session.id, 'agent');
+
+  await cancelSession(tw.client, session.id);
+  expect((await handle.result()).status).toBe('cancelled');
+  await expectOneCompletion(session.id, 'cancelled');
+  // It got SIGTERM and survived it; it is gone all the same.
+  await eventually(async () => (pidsOf(session.id, 'ignored-sigterm').length ? true : undefined), 30_000, 'the agent to see SIGTERM');
+  await expectAllGone(agent, 'the SIGTERM-ignoring agent');
+});
+
+test('an agent that crashes ends the run as error with its exit code and stderr', async () => {
+  const { session, handle } = await startExternalChild('crashing', 'do the thing');
+  const result = await handle.result();
+  expect(result.status).toBe('error');
+  expect(result.error).toContain('exited with code 3');
+  expect(result.error).toContain('fatal: the widget index is corrupt');
+  expect(await expectOneCompletion(session.id, 'error')).toMatchObject({ error: result.error });
+  // Not retried: one process was started for the run.
+  expect(pidsOf(session.id, 'agent')).toHaveLength(1);
+});
+
+test('session metadata cannot choose the command: the profile\'s command runs', async () => {
+  const { session, handle } = await startExternalChild('echo', 'who runs here', {
+    'external.command': join(AGENTS, 'crashing-agent.mjs'),
+    'external.args': '["--delay-ms","0"]',
+    command: join(AGENTS, 'crashing-agent.mjs'),
+  });
+  const result = await handle.result();
+  expect(result.status).toBe('completed');
+  expect(result.session?.messages.at(-1)?.content).toBe('subprocess echo: who runs here');
+  await expectOneCompletion(session.id, 'completed');
+});
+
+test('the agent sees only a basic environment, the profile\'s env and the variables it inherits by name', async () => {
+  const { session, handle } = await startExternalChild('echo-env', 'env check');
+  const result = await handle.result();
+  expect(result.status).toBe('completed');
+  expect(result.session?.messages.at(-1)?.content).toBe(
+    'echo-agent: env check [BAMBOO_TEST_PASSED_THROUGH=visible BAMBOO_TEST_WORKER_SECRET=<unset> AGENT_FLAVOUR=mint]',
+  );
+  await expectOneCompletion(session.id, 'completed');
+});

@@ -1,0 +1,58 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfig, providersFromConfig, runnersFromConfig } from '../../src/config/load';
+import { resolveProvider } from '../../src/providers/router';
+
+function writeConfig(value: unknown): string {
+  const file = join(mkdtempSync(join(tmpdir(), 'bamboo-config-')), 'bamboo.config.json');
+  writeFileSync(file, typeof value === 'string' ? value : JSON.stringify(value));
+  return file;
+}
+
+test('no config file: only the scripted provider, and it is the default', () => {
+  const registry = providersFromConfig(loadConfig(undefined));
+  expect(registry.names()).toEqual(['scripted']);
+  expect(registry.defaultProvider).toBe('scripted');
+});
+
+test('a full config builds providers, routes by model list and by subagent type, and runners', () => {
+  const config = loadConfig(
+    writeConfig({
+      providers: [
+        { type: 'openai-compatible', name: 'ollama', baseURL: 'http://127.0.0.1:11434/v1', models: ['llama3'] },
+        { type: 'anthropic', name: 'claude', apiKeyEnv: 'ANTHROPIC_API_KEY', models: ['claude-sonnet'] },
+      ],
+      defaultProvider: 'ollama',
+      subagents: { researcher: { provider: 'claude', model: 'claude-sonnet' } },
+      externalAgents: [{ protocol: 'subprocess', agentId: 'local-coder', command: '/usr/bin/env', args: ['node', 'agent.js'] }],
+    }),
+  );
+  const registry = providersFromConfig(config);
+  expect(registry.names()).toEqual(['scripted', 'ollama', 'claude']);
+  expect(resolveProvider(registry, { model: 'claude-sonnet' }).provider.name).toBe('claude');
+  expect(resolveProvider(registry, { model: 'unknown-model' }).provider.name).toBe('ollama');
+  expect(resolveProvider(registry, { model: 'llama3', subagentType: 'researcher' })).toMatchObject({ model: 'claude-sonnet' });
+  expect(runnersFromConfig(config).map((r) => `${r.protocol}:${r.agentId}`)).toEqual(['subprocess:local-coder']);
+});
+
+test('a bad config names the file and the field', () => {
+  const file = writeConfig({ providers: [{ type: 'openai-compatible', name: 'x', baseURL: 'not a url', apiKeyEnv: 'has space' }] });
+  expect(() => loadConfig(file)).toThrow(new RegExp(`^invalid config ${file}: .*providers\\.0\\.baseURL.*providers\\.0\\.apiKeyEnv`));
+});
+
+test('a default or subagent route naming an unknown provider is rejected', () => {
+  const file = writeConfig({ defaultProvider: 'nope', subagents: { coder: { provider: 'ghost' } } });
+  expect(() => loadConfig(file)).toThrow(/defaultProvider: unknown provider "nope".*subagents\.coder\.provider: unknown provider "ghost"/);
+});
+
+test('a config file that is not JSON gets a readable error', () => {
+  const file = writeConfig('{ providers: ');
+  expect(() => loadConfig(file)).toThrow(new RegExp(`^cannot read config ${file}`));
+});
+
+test('the example config in the repository is valid', () => {
+  const config = loadConfig(join(__dirname, '..', '..', 'bamboo.config.example.json'));
+  expect(providersFromConfig(config).names()).toEqual(['scripted', 'openai', 'ollama', 'claude']);
+  expect(runnersFromConfig(config).map((r) => r.agentId)).toEqual(['remote-planner', 'local-coder']);
+});
