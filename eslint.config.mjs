@@ -6,7 +6,7 @@ import { builtinModules } from 'node:module';
 const nodeBuiltins = builtinModules.flatMap((m) => [m, `node:${m}`]);
 
 export default tseslint.config(
-  { ignores: ['node_modules', '.cache', 'coverage', 'test-output', 'dist', 'eslint.config.mjs', 'jest.config.js'] },
+  { ignores: ['node_modules', '.cache', 'coverage', 'test-output', 'dist', 'eslint.config.mjs', 'jest.config.js', 'bin'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -4,7 +4,7 @@
  * session spawns four child sessions that end four ways — one completes, one fails, one
  * stalls into its idle timeout, one is cancelled by the user — waits for them durably, and
  * resumes with their results. Prints the outcome and the Web UI links, then keeps the server
- * up for browsing until Ctrl-C (`npm start -- --exit` ends right away).
+ * up for browsing until Ctrl-C (`npm start -- --exit` ends right away). `bamboo demo` runs it.
  */
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
@@ -27,8 +27,8 @@ const PROMPT = [
   '[[spawn:Long job|[[sleep:60]]]]',
 ].join(' ');
 
-async function main(): Promise<void> {
-  const exitWhenDone = process.argv.includes('--exit');
+/** Runs the demo; with `exitWhenDone` false, keeps the server and worker up until Ctrl-C. */
+export async function runDemo({ exitWhenDone }: { exitWhenDone: boolean }): Promise<void> {
   Runtime.install({ logger: new DefaultLogger('ERROR') });
   const server = await reuseOrStartServer();
   const client = new Client({ connection: await Connection.connect({ address: ADDRESS }) });
@@ -128,8 +128,3 @@ async function reuseOrStartServer(): Promise<EmbeddedServer | undefined> {
     return startEmbeddedServer();
   }
 }
-
-main().catch((error: unknown) => {
-  console.error(error instanceof Error ? error.message : error);
-  process.exit(1);
-});

@@ -14,7 +14,7 @@ export interface WorkerProcess {
 export async function startWorkerProcess(taskQueue: string): Promise<WorkerProcess> {
   const { address, namespace, bundlePath } = testServer();
   // node --import tsx (not the tsx CLI) keeps it one process: SIGKILL hits the worker itself.
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/worker/main.ts'], {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'worker'], {
     cwd: ROOT,
     env: {
       ...process.env,

@@ -1,0 +1,210 @@
+/** Session commands: run, spawn, send, cancel, show, watch, ls. */
+import type { Command } from 'commander';
+import { randomUUID } from 'node:crypto';
+import { cancelSession, injectIntoSession, startChildRun } from '../../client/child-runs';
+import { sendUserMessage, sessionState, sessionTranscript, startSession } from '../../client/sessions';
+import { taskQueue } from '../../config/env';
+import { WaitPolicySchema, type Session } from '../../domain';
+import { CliError, ExitCode, print, withClient, type GlobalOptions } from '../context';
+import { describeState, table, truncate } from '../format';
+import { describeSession, viewSession } from '../sessions-api';
+import { followSession } from './follow';
+import { listSessions } from './list';
+import { watchSession } from './watch';
+
+type Globals = () => GlobalOptions;
+
+export function registerSessionCommands(program: Command, globals: Globals): void {
+  program
+    .command('run')
+    .description('start a root session with a prompt and follow it until it is idle')
+    .argument('<prompt>', 'the first user message')
+    .option('--session-id <id>', 'session id (default: generated)')
+    .option('--model <model>', 'model name', 'scripted-model')
+    .option('--provider <name>', 'provider name (default: routing, then the default provider)')
+    .option('--wait-policy <policy>', 'all | any | first_error', 'all')
+    .option('--max-running-children <n>', 'children running at once', parsePositive)
+    .option('--metadata <key=value...>', 'session metadata (repeatable)', collectMetadata, {})
+    .option('--no-follow', 'start and return at once')
+    .action(async (prompt: string, opts) => {
+      const waitPolicy = WaitPolicySchema.safeParse(opts.waitPolicy);
+      if (!waitPolicy.success) throw new CliError(`--wait-policy must be all, any or first_error (got ${opts.waitPolicy})`, ExitCode.usage);
+      const session = rootSessionFrom(prompt, opts);
+      await withClient(globals(), async (client) => {
+        const handle = await startSession(
+          client,
+          { session, options: { waitPolicy: waitPolicy.data, ...(opts.maxRunningChildren ? { maxRunningChildren: opts.maxRunningChildren } : {}) } },
+          { taskQueue: taskQueue() },
+        );
+        if (!opts.follow) {
+          print(globals(), { sessionId: session.id, workflowId: handle.workflowId, runId: handle.firstExecutionRunId }, () => `started ${session.id} (${handle.workflowId})`);
+          return;
+        }
+        await followSession(client, session.id, globals());
+      });
+    });
+
+  program
+    .command('spawn')
+    .description('start a child session run under a parent session')
+    .requiredOption('--parent <id>', 'parent session id')
+    .requiredOption('--prompt <text>', 'the task brief')
+    .option('--title <title>', 'child title', 'child')
+    .option('--child-id <id>', 'child session id (default: generated)')
+    .option('--model <model>', 'model name', 'scripted-model')
+    .option('--metadata <key=value...>', 'child metadata (repeatable)', collectMetadata, {})
+    .option('--wait', 'wait for the run to end and print its result')
+    .action(async (opts) => {
+      const id = opts.childId ?? `${opts.parent}-${randomUUID().slice(0, 8)}`;
+      const session: Session = {
+        id,
+        kind: 'child',
+        parentSessionId: opts.parent,
+        rootSessionId: opts.parent,
+        spawnDepth: 1,
+        title: opts.title,
+        model: opts.model,
+        metadata: opts.metadata,
+        messages: [{ id: randomUUID(), role: 'user', content: opts.prompt, createdAt: new Date().toISOString() }],
+      };
+      await withClient(globals(), async (client) => {
+        const handle = await startChildRun(client, { parentSessionId: opts.parent, childSessionId: id, model: opts.model, session }, { taskQueue: taskQueue() });
+        if (!opts.wait) {
+          print(globals(), { sessionId: id, workflowId: handle.workflowId, runId: handle.firstExecutionRunId }, () => `started child ${id} (${handle.workflowId})`);
+          return;
+        }
+        const result = await handle.result();
+        print(globals(), result, () => `${id}  ${result.status}${result.error ? `  ${result.error}` : ''}\n${result.session?.messages.at(-1)?.content ?? ''}`);
+        if (result.status !== 'completed') process.exitCode = ExitCode.failed;
+      });
+    });
+
+  program
+    .command('send')
+    .description('send a message to a running session (a user message to a root, an injected message to a child)')
+    .argument('<id>', 'session id')
+    .argument('<message>', 'message text')
+    .action(async (id: string, message: string) => {
+      await withClient(globals(), async (client) => {
+        const view = await viewSession(client, id);
+        if (view.executionStatus !== 'RUNNING') throw new CliError(`session ${id} is not running (${view.executionStatus.toLowerCase()})`, ExitCode.failed);
+        if (view.kind === 'root') await sendUserMessage(client, id, message);
+        else await injectIntoSession(client, id, message);
+        print(globals(), { sessionId: id, sent: true }, () => `sent to ${id}`);
+      });
+    });
+
+  program
+    .command('cancel')
+    .description('cancel a running session (a root session cancels its children too)')
+    .argument('<id>', 'session id')
+    .action(async (id: string) => {
+      await withClient(globals(), async (client) => {
+        const description = await describeSession(client, id);
+        if (description.status.name !== 'RUNNING') throw new CliError(`session ${id} is not running (${description.status.name.toLowerCase()})`, ExitCode.failed);
+        await cancelSession(client, id);
+        print(globals(), { sessionId: id, cancelRequested: true }, () => `cancellation of ${id} requested`);
+      });
+    });
+
+  program
+    .command('show')
+    .description('show a session: state, children, result')
+    .argument('<id>', 'session id')
+    .action(async (id: string) => {
+      await withClient(globals(), async (client) => {
+        const view = await viewSession(client, id);
+        print(globals(), view, () => {
+          const lines = [`${view.workflowId}  ${view.executionStatus.toLowerCase()}  (${view.kind})`, view.summary ?? ''];
+          if (view.state) lines.push(describeState(view.state));
+          if (view.result) {
+            const result = view.result;
+            lines.push(`result    ${result.status}${'error' in result && result.error ? ` · ${result.error}` : ''}`);
+            const last = result.session?.messages.at(-1);
+            if (last) lines.push(`last      ${last.role}: ${truncate(last.content, 200)}`);
+          }
+          for (const live of view.live ?? []) lines.push(`live      ${live.activity} (attempt ${live.attempt}) ${live.details ? `${live.details.phase} · ${live.details.textChars} chars · "${truncate(live.details.tail, 80)}"` : ''}`);
+          return lines.filter(Boolean).join('\n');
+        });
+      });
+    });
+
+  program
+    .command('watch')
+    .description('follow a session live: status, children, token progress from heartbeats')
+    .argument('<id>', 'session id')
+    .option('--tree', 'also follow its children')
+    .option('--interval <ms>', 'poll interval', parsePositive, 1000)
+    .action(async (id: string, opts) => {
+      await withClient(globals(), (client) => watchSession(client, id, { tree: Boolean(opts.tree), intervalMs: opts.interval }, globals()));
+    });
+
+  program
+    .command('ls')
+    .description('list sessions through visibility (search attributes)')
+    .option('--status <status>', 'BambooRunStatus: pending | running | completed | error | cancelled | timeout | skipped')
+    .option('--parent <id>', 'children of this session')
+    .option('--kind <kind>', 'root | child')
+    .option('--limit <n>', 'at most this many', parsePositive, 50)
+    .action(async (opts) => {
+      await withClient(globals(), async (client) => {
+        const rows = await listSessions(client, opts);
+        print(globals(), rows, () =>
+          rows.length === 0
+            ? 'no sessions'
+            : table([['SESSION', 'KIND', 'STATUS', 'PARENT', 'STARTED'], ...rows.map((r) => [r.sessionId, r.kind, r.status, r.parentSessionId ?? '-', r.startTime])]),
+        );
+      });
+    });
+
+  program
+    .command('state')
+    .description('print the live state query of a running session')
+    .argument('<id>', 'session id')
+    .action(async (id: string) => {
+      await withClient(globals(), async (client) => {
+        await describeSession(client, id);
+        const s = await sessionState(client, id);
+        print(globals(), s, () => describeState(s));
+      });
+    });
+
+  program
+    .command('transcript')
+    .description('print the transcript of a running session')
+    .argument('<id>', 'session id')
+    .action(async (id: string) => {
+      await withClient(globals(), async (client) => {
+        await describeSession(client, id);
+        const messages = await sessionTranscript(client, id);
+        print(globals(), messages, () => messages.map((m) => `${m.role.padEnd(9)} ${m.content}`).join('\n'));
+      });
+    });
+}
+
+function rootSessionFrom(prompt: string, opts: { sessionId?: string; model: string; provider?: string; metadata: Record<string, string> }): Session {
+  const id = opts.sessionId ?? `s-${randomUUID().slice(0, 8)}`;
+  return {
+    id,
+    kind: 'root',
+    rootSessionId: id,
+    spawnDepth: 0,
+    title: truncate(prompt, 60),
+    model: opts.model,
+    ...(opts.provider ? { modelRef: { provider: opts.provider, model: opts.model } } : {}),
+    metadata: opts.metadata,
+    messages: [{ id: randomUUID(), role: 'user', content: prompt, createdAt: new Date().toISOString() }],
+  };
+}
+
+export function parsePositive(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new CliError(`expected a positive integer, got ${JSON.stringify(value)}`, ExitCode.usage);
+  return n;
+}
+
+function collectMetadata(value: string, previous: Record<string, string>): Record<string, string> {
+  const eq = value.indexOf('=');
+  if (eq <= 0) throw new CliError(`--metadata expects key=value, got ${JSON.stringify(value)}`, ExitCode.usage);
+  return { ...previous, [value.slice(0, eq)]: value.slice(eq + 1) };
+}
