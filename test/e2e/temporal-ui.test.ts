@@ -1,0 +1,162 @@
+/**
+ * End to end in a real browser: a root session spawns two children on a real worker, and the
+ * Temporal Web UI (embedded in the dev server) lists them by the `BambooParentSessionId`
+ * search attribute and shows a child's workflow type and static summary.
+ *
+ * This file starts its own dev server with the Web UI on a free port (the shared one from
+ * the global setup has no UI). It needs a system Chromium (`apt-get install -y chromium`):
+ * without one it fails, with that instruction, instead of skipping.
+ */
+import { Client, Connection } from '@temporalio/client';
+import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
+import { mkdirSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join, resolve } from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { startSession } from '../../src/client/sessions';
+import { sessionWorkflowId } from '../../src/domain';
+import { startDevServer, type DevServer } from '../../src/temporal/dev-server';
+import { createBambooWorker } from '../../src/worker/create-worker';
+import { events } from '../../workflows/definitions';
+import { settled } from '../helpers/root';
+import { rootSession } from '../helpers/sessions';
+import { eventually, uniqueId } from '../helpers/temporal';
+import { launchChromium } from './browser';
+
+const SCREENSHOTS = resolve(__dirname, '..', '..', 'test-output', 'e2e');
+/** Generous: the machine is small and shared, and the UI is a single-page app that loads lazily. */
+const UI_TIMEOUT_MS = 60_000;
+
+function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, () => {
+      const address = probe.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      probe.close(() => (port ? resolvePort(port) : reject(new Error('no free port'))));
+    });
+  });
+}
+
+let browser: Browser | undefined;
+let server: DevServer | undefined;
+let client: Client | undefined;
+let workerConnection: NativeConnection | undefined;
+let worker: Worker | undefined;
+let workerRun: Promise<void> | undefined;
+
+const root = rootSession('Delegate. [[spawn:Alpha|alpha work]] [[spawn:Beta|beta work]]');
+const children: { id: string; title: string }[] = [];
+
+beforeAll(async () => {
+  // The browser first: without Chromium this fails at once, with how to install it.
+  browser = await launchChromium();
+  mkdirSync(SCREENSHOTS, { recursive: true });
+
+  const bundlePath = process.env.BAMBOO_TEST_WORKFLOW_BUNDLE;
+  if (!bundlePath) throw new Error('the jest global setup did not bundle the workflows (BAMBOO_TEST_WORKFLOW_BUNDLE is unset)');
+  Runtime.install({ logger: new DefaultLogger('ERROR') });
+  server = await startDevServer({ uiPort: await freePort() });
+  client = new Client({ connection: await Connection.connect({ address: server.address }), namespace: server.namespace });
+  workerConnection = await NativeConnection.connect({ address: server.address });
+  const taskQueue = uniqueId('e2e-ui');
+  worker = await createBambooWorker({ connection: workerConnection, client, namespace: server.namespace, taskQueue, workflowBundlePath: bundlePath });
+  workerRun = worker.run();
+
+  await startSession(client, { session: root }, { taskQueue });
+  const final = await settled(client, root.id, 90_000);
+  expect(final.children.map((c) => c.status)).toEqual(['completed', 'completed']);
+
+  // Which child is which title, from the root's durable events.
+  const started = await client.workflow.getHandle(sessionWorkflowId(root.id)).query(events, { afterSeq: 0 });
+  for (const e of started) if (e.type === 'sub_session_started') children.push({ id: e.childSessionId, title: e.title ?? '' });
+  expect(children.map((c) => c.title).sort()).toEqual(['Alpha', 'Beta']);
+
+  // The UI lists what visibility returns: make sure both children are indexed before looking.
+  const query = `BambooParentSessionId="${root.id}"`;
+  await eventually(async () => ((await client!.workflow.count(query)).count === 2 ? true : undefined), 30_000, 'both children in visibility');
+}, 240_000);
+
+afterAll(async () => {
+  await browser?.close();
+  if (worker?.getState() === 'RUNNING') worker.shutdown();
+  await workerRun;
+  await workerConnection?.close();
+  await client?.connection.close();
+  await server?.stop();
+}, 60_000);
+
+function listUrl(): string {
+  const query = encodeURIComponent(`BambooParentSessionId="${root.id}"`);
+  return `${server!.uiUrl}/namespaces/default/workflows?query=${query}`;
+}
+
+function childLink(page: Page, sessionId: string) {
+  return page.locator(`a[href*="/workflows/${sessionWorkflowId(sessionId)}/"]`).first();
+}
+
+async function openPage(height = 1000): Promise<Page> {
+  const page = await browser!.newPage({ viewport: { width: 1600, height } });
+  page.setDefaultTimeout(UI_TIMEOUT_MS);
+  page.setDefaultNavigationTimeout(UI_TIMEOUT_MS);
+  return page;
+}
+
+test('the workflow list, filtered by BambooParentSessionId, shows exactly the two children', async () => {
+  const page = await openPage();
+  try {
+    await page.goto(listUrl(), { waitUntil: 'domcontentloaded' });
+    // The query was applied: it shows as a filter chip naming the root session.
+    const chip = page.locator('button[aria-controls="dropdown-filter-chip-BambooParentSessionId-0"]');
+    await chip.waitFor();
+    expect(await chip.textContent()).toContain(root.id);
+
+    for (const child of children) await childLink(page, child.id).waitFor();
+    const rows = page.getByTestId('workflows-summary-configurable-table-row');
+    expect(await rows.count()).toBe(2);
+    const rowTexts = await rows.allTextContents();
+    for (const child of children) {
+      const row = rowTexts.find((text) => text.includes(sessionWorkflowId(child.id)));
+      expect(row).toBeDefined();
+      expect(row).toContain('childSessionWorkflow');
+      expect(row).toContain('Completed');
+    }
+    // The root session itself is not a child of itself.
+    expect(await page.locator(`a[href*="/workflows/${sessionWorkflowId(root.id)}/"]`).count()).toBe(0);
+    await page.screenshot({ path: join(SCREENSHOTS, 'temporal-ui-list.png'), fullPage: true });
+  } finally {
+    await page.close();
+  }
+});
+
+test('a child’s workflow page shows its type, its parent and its static summary', async () => {
+  const alpha = children.find((c) => c.title === 'Alpha')!;
+  const summary = `child session “Alpha” (${alpha.id}) of ${root.id} · scripted-model`;
+  const page = await openPage(1800); // tall enough for the whole event history
+  try {
+    await page.goto(listUrl(), { waitUntil: 'domcontentloaded' });
+    await childLink(page, alpha.id).click();
+
+    const heading = page.getByTestId('workflow-id-heading');
+    await heading.waitFor();
+    expect(await heading.textContent()).toContain(sessionWorkflowId(alpha.id));
+    await page.getByText('childSessionWorkflow', { exact: true }).first().waitFor();
+    // The parent link points at the root session's workflow.
+    await page.locator(`a[href*="/workflows/${sessionWorkflowId(root.id)}/"]`).first().waitFor();
+    // History tab: the Workflow Execution Started event carries the summary.
+    await page.getByTestId('event-summary-row').first().waitFor();
+    await page.getByText(summary, { exact: true }).first().waitFor();
+    await page.screenshot({ path: join(SCREENSHOTS, 'temporal-ui-child-history.png'), fullPage: true });
+
+    // User Metadata tab: the summary in full, on its own (rendered as markdown in an iframe).
+    await page.getByTestId('user-metadata-tab').click();
+    await page.waitForURL(/\/user-metadata$/);
+    await page.getByTestId('user-metadata-summary-heading').first().waitFor();
+    await page.frameLocator('iframe[title="output"]').first().getByText(summary, { exact: true }).waitFor();
+    await page.setViewportSize({ width: 1600, height: 1000 });
+    await page.screenshot({ path: join(SCREENSHOTS, 'temporal-ui-child.png'), fullPage: true });
+  } finally {
+    await page.close();
+  }
+});
