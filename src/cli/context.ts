@@ -3,6 +3,7 @@
  * output in text or `--json`, and errors that map to documented exit codes.
  */
 import { Client, Connection } from '@temporalio/client';
+import { dataConverterFromEnv } from '../codec/aes-gcm';
 import { resolveTemporalTarget } from '../temporal/connection';
 
 /** Exit codes (README, "CLI"). */
@@ -27,9 +28,10 @@ export async function connect(options: GlobalOptions): Promise<Client> {
   const target = resolveTemporalTarget();
   const address = options.address ?? target.address;
   const namespace = options.namespace ?? target.namespace;
+  const dataConverter = dataConverterFromEnv(); // outside the try: a malformed key is not "unreachable"
   try {
     const connection = await Connection.connect({ ...target.connectionOptions, address, connectTimeout: 5000 } as Parameters<typeof Connection.connect>[0]);
-    return new Client({ connection, namespace });
+    return new Client({ connection, namespace, dataConverter });
   } catch (error) {
     throw new CliError(
       `cannot reach the Temporal server at ${address} (${error instanceof Error ? error.message : String(error)}); ` +

@@ -10,6 +10,7 @@ import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { randomUUID } from 'node:crypto';
 import { cancelSession } from '../client/child-runs';
+import { dataConverterFromEnv } from '../codec/aes-gcm';
 import { sessionState, sessionTranscript, startSession } from '../client/sessions';
 import { sessionWorkflowId, type Session } from '../domain';
 import { startEmbeddedServer, type EmbeddedServer } from '../devserver/embedded';
@@ -31,10 +32,11 @@ const PROMPT = [
 export async function runDemo({ exitWhenDone }: { exitWhenDone: boolean }): Promise<void> {
   Runtime.install({ logger: new DefaultLogger('ERROR') });
   const server = await reuseOrStartServer();
-  const client = new Client({ connection: await Connection.connect({ address: ADDRESS }) });
+  const dataConverter = dataConverterFromEnv();
+  const client = new Client({ connection: await Connection.connect({ address: ADDRESS }), dataConverter });
   const connection = await NativeConnection.connect({ address: ADDRESS });
   console.log('Bundling workflows and starting a worker…');
-  const worker = await createBambooWorker({ connection, client, namespace: 'default', taskQueue: TASK_QUEUE });
+  const worker = await createBambooWorker({ connection, client, namespace: 'default', taskQueue: TASK_QUEUE, dataConverter });
   await worker.runUntil(async () => {
     const session = demoSession();
     await startSession(client, { session }, { taskQueue: TASK_QUEUE });

@@ -10,15 +10,13 @@
  * (CLI, curl) are served. It listens on 127.0.0.1 by default: anyone who can reach it can
  * decrypt payloads, so put authentication in front of it before exposing it further.
  *
- * Run it: `BAMBOO_ENCRYPTION_KEY=... npx tsx src/codec/server.ts [--port 8888] [--host 127.0.0.1]
+ * Run it: `BAMBOO_ENCRYPTION_KEY=... bamboo codec-server [--port 8888] [--host 127.0.0.1]
  * [--cors-origin http://localhost:8233 ...]`, then set the codec endpoint in the Web UI (or
- * start the dev server with `--ui-codec-endpoint http://127.0.0.1:8888`).
+ * start `bamboo dev --ui-codec-endpoint http://127.0.0.1:8888`).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { parseArgs } from 'node:util';
 import type { Payload, PayloadCodec } from '@temporalio/common';
-import { encryptionCodecFromEnv, KEY_ENV } from './aes-gcm';
 
 export const DEFAULT_CORS_ORIGINS = ['http://localhost:8233', 'http://127.0.0.1:8233'];
 export const DEFAULT_CODEC_SERVER_PORT = 8888;
@@ -212,32 +210,4 @@ export async function startCodecServer(options: CodecServerOptions): Promise<Cod
         server.closeAllConnections();
       }),
   };
-}
-
-async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
-      port: { type: 'string', default: String(DEFAULT_CODEC_SERVER_PORT) },
-      host: { type: 'string', default: '127.0.0.1' },
-      'cors-origin': { type: 'string', multiple: true },
-    },
-  });
-  const port = Number(values.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be a port number (got ${values.port})`);
-  const codec = encryptionCodecFromEnv();
-  if (!codec) throw new Error(`${KEY_ENV} is not set: the codec server needs the same key as the workers`);
-  const server = await startCodecServer({ port, host: values.host, codec, corsOrigins: values['cors-origin'] });
-  console.log(`bamboo codec server on ${server.url} (key id ${codec.keyId})`);
-  console.log(`  Web UI: set the codec endpoint to ${server.url}, or start the dev server with --ui-codec-endpoint ${server.url}`);
-  console.log(`  CLI:    temporal workflow show --codec-endpoint ${server.url} --workflow-id ...`);
-  const stop = () => void server.stop().then(() => process.exit(0));
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
-}
-
-if (require.main === module) {
-  main().catch((error: unknown) => {
-    console.error(error instanceof Error ? error.message : error);
-    process.exit(1);
-  });
 }

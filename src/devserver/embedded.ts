@@ -9,12 +9,14 @@ export interface EmbeddedServer extends DevServer {
   dbFilename: string;
 }
 
-export async function startEmbeddedServer(options: { port?: number; uiPort?: number; dbFilename?: string } = {}): Promise<EmbeddedServer> {
+export async function startEmbeddedServer(
+  options: { port?: number; uiPort?: number; dbFilename?: string; uiCodecEndpoint?: string } = {},
+): Promise<EmbeddedServer> {
   const dbFilename = options.dbFilename ?? process.env.BAMBOO_DEV_DB ?? DEFAULT_DB_FILE;
   mkdirSync(dirname(dbFilename), { recursive: true });
   const port = options.port ?? 7233;
   try {
-    const server = await startDevServer({ dbFilename, port, uiPort: options.uiPort ?? 8233, find: { log: console.log } });
+    const server = await startDevServer({ dbFilename, port, uiPort: options.uiPort ?? 8233, uiCodecEndpoint: options.uiCodecEndpoint, find: { log: console.log } });
     return { ...server, dbFilename };
   } catch (error) {
     throw new Error(

@@ -5,6 +5,8 @@
 import { Client, Connection } from '@temporalio/client';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import { NativeConnection } from '@temporalio/worker';
+import type { DataConverter } from '@temporalio/common';
+import { dataConverterFromEnv } from '../codec/aes-gcm';
 
 export interface TemporalTarget {
   address: string;
@@ -22,9 +24,13 @@ export function resolveTemporalTarget(): TemporalTarget {
   };
 }
 
-export async function connectClient(target = resolveTemporalTarget()): Promise<Client> {
+/** `dataConverter` defaults to payload encryption from BAMBOO_ENCRYPTION_KEY (none when unset). */
+export async function connectClient(
+  target = resolveTemporalTarget(),
+  dataConverter: DataConverter | undefined = dataConverterFromEnv(),
+): Promise<Client> {
   const connection = await Connection.connect(target.connectionOptions as Parameters<typeof Connection.connect>[0]);
-  return new Client({ connection, namespace: target.namespace });
+  return new Client({ connection, namespace: target.namespace, dataConverter });
 }
 
 export async function connectWorkerConnection(target = resolveTemporalTarget()): Promise<NativeConnection> {

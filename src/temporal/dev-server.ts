@@ -15,6 +15,8 @@ export interface DevServerOptions {
   /** Web UI port; omit for no UI. */
   uiPort?: number;
   namespace?: string;
+  /** Codec server for the Web UI (payload encryption). */
+  uiCodecEndpoint?: string;
   find?: FindOptions;
 }
 
@@ -39,6 +41,7 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
       ui: options.uiPort !== undefined,
       uiPort: options.uiPort,
       searchAttributes: [...BAMBOO_SEARCH_ATTRIBUTES],
+      extraArgs: options.uiCodecEndpoint ? ['--ui-codec-endpoint', options.uiCodecEndpoint] : [],
     },
   });
   const address = env.address;

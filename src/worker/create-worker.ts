@@ -3,6 +3,7 @@
  * activities wired with real dependencies. Used by `npm run worker`, the demo and tests.
  */
 import type { Client } from '@temporalio/client';
+import type { DataConverter } from '@temporalio/common';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../../activities';
 import { defaultProviderRegistry } from '../providers/defaults';
@@ -20,6 +21,8 @@ export interface BambooWorkerOptions {
   workflowBundlePath?: string;
   workflowsPath?: string;
   deps?: Partial<Omit<ActivityDeps, 'client'>>;
+  /** Payload codecs (e.g. encryption). `client` must use the same: activities read through it. */
+  dataConverter?: DataConverter;
   /** Extra Worker options (tests use this for tuning). */
   tuning?: Partial<WorkerOptions>;
 }
@@ -40,6 +43,7 @@ export async function createBambooWorker(options: BambooWorkerOptions): Promise<
     taskQueue: options.taskQueue,
     ...workflowSource,
     activities: createActivities(deps),
+    dataConverter: options.dataConverter,
     // Cancellation and liveness travel in heartbeat responses: flush them often enough
     // that a cancel reaches a streaming call within a couple of seconds.
     maxHeartbeatThrottleInterval: '2s',

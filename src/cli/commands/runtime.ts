@@ -3,7 +3,9 @@ import type { Command } from 'commander';
 import { startEmbeddedServer } from '../../devserver/embedded';
 import { runWorker } from '../../worker/run';
 import { runDemo } from '../demo';
-import type { GlobalOptions } from '../context';
+import { CliError, ExitCode, type GlobalOptions } from '../context';
+import { encryptionCodecFromEnv, KEY_ENV } from '../../codec/aes-gcm';
+import { DEFAULT_CODEC_SERVER_PORT, startCodecServer } from '../../codec/server';
 import { parsePositive } from './sessions';
 
 export function registerRuntimeCommands(program: Command, globals: () => GlobalOptions): void {
@@ -13,8 +15,9 @@ export function registerRuntimeCommands(program: Command, globals: () => GlobalO
     .option('--port <port>', 'gRPC port', parsePositive, 7233)
     .option('--ui-port <port>', 'Web UI port', parsePositive, 8233)
     .option('--db <file>', 'SQLite file (default .cache/dev-server/bamboo.sqlite)')
+    .option('--ui-codec-endpoint <url>', 'codec server the Web UI uses to show encrypted payloads (see codec-server)')
     .action(async (opts) => {
-      const server = await startEmbeddedServer({ port: opts.port, uiPort: opts.uiPort, dbFilename: opts.db });
+      const server = await startEmbeddedServer({ port: opts.port, uiPort: opts.uiPort, dbFilename: opts.db, uiCodecEndpoint: opts.uiCodecEndpoint });
       console.log(`Temporal dev server ${server.address} · Web UI ${server.uiUrl} · ${server.dbFilename}`);
       try {
         await runWorker({ ...globals(), address: server.address });
@@ -27,6 +30,26 @@ export function registerRuntimeCommands(program: Command, globals: () => GlobalO
     .command('worker')
     .description('a worker for TEMPORAL_ADDRESS / TEMPORAL_NAMESPACE on BAMBOO_TASK_QUEUE; Ctrl-C stops it gracefully')
     .action(() => runWorker(globals()));
+
+  program
+    .command('codec-server')
+    .description('decode encrypted payloads for the Temporal Web UI and CLI (needs BAMBOO_ENCRYPTION_KEY)')
+    .option('--port <port>', 'port', parsePositive, DEFAULT_CODEC_SERVER_PORT)
+    .option('--host <host>', 'interface', '127.0.0.1')
+    .option('--cors-origin <origin...>', 'Web UI origins allowed to call it (default http://localhost:8233)')
+    .action(async (opts) => {
+      const codec = encryptionCodecFromEnv();
+      if (!codec) throw new CliError(`${KEY_ENV} is not set: the codec server needs the same key as the workers`, ExitCode.usage);
+      const server = await startCodecServer({ port: opts.port, host: opts.host, codec, corsOrigins: opts.corsOrigin });
+      console.log(`bamboo codec server on ${server.url} (key id ${codec.keyId})`);
+      console.log(`  Web UI: bamboo dev --ui-codec-endpoint ${server.url} (or set it in the UI's data encoder settings)`);
+      console.log(`  CLI:    temporal workflow show --codec-endpoint ${server.url} --workflow-id …`);
+      await new Promise<void>((resolve) => {
+        process.once('SIGINT', resolve);
+        process.once('SIGTERM', resolve);
+      });
+      await server.stop();
+    });
 
   program
     .command('demo')

@@ -1,0 +1,204 @@
+/**
+ * Payload encryption on a real dev server: a worker and client with the AES-256-GCM codec run
+ * a child to completion; the codec-aware client reads the plain result while the raw history
+ * (fetched without the codec) holds no plaintext anywhere, unlike an unencrypted control run
+ * whose history shows its marker; the codec server decrypts a raw payload from that history
+ * for the Web UI; a wrong key fails with a clear error.
+ */
+import { Client, Connection } from '@temporalio/client';
+import { defaultPayloadConverter, type DataConverter, type Payload } from '@temporalio/common';
+import { payloadToJSON } from '@temporalio/common/lib/proto-utils';
+import { NativeConnection, Worker } from '@temporalio/worker';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { createEncryptionCodec, ENCRYPTED_ENCODING, type EncryptionCodec } from '../../src/codec/aes-gcm';
+import { startCodecServer, type CodecServer } from '../../src/codec/server';
+import { startChildRun } from '../../src/client/child-runs';
+import { sessionIdFromWorkflowId } from '../../src/domain';
+import { createBambooWorker } from '../../src/worker/create-worker';
+import { receivedCompletions, stopRecording } from '../workflows/recording-parent';
+import { historyText } from '../helpers/history-text';
+import { childSession, spawnJobFor } from '../helpers/sessions';
+import { eventually, startRecordingParent, startTestWorker, testServer, type RecordingParentHandle, type TestWorker } from '../helpers/temporal';
+
+jest.setTimeout(240_000);
+
+const key = randomBytes(32);
+const codec: EncryptionCodec = createEncryptionCodec({ key });
+const dataConverter: DataConverter = { payloadCodecs: [codec] };
+
+let plain: TestWorker; // unencrypted worker + client (also installs the test Runtime)
+let encryptedClient: Client;
+let rawClient: Client; // no codec: sees what the server stores
+let workerConnection: NativeConnection;
+let encryptedWorker: Worker;
+let encryptedWorkerRunning: Promise<void>;
+let encryptedTaskQueue: string;
+let codecServer: CodecServer;
+
+beforeAll(async () => {
+  plain = await startTestWorker();
+  const { address, namespace, bundlePath } = testServer();
+  encryptedClient = new Client({ connection: await Connection.connect({ address }), namespace, dataConverter });
+  rawClient = new Client({ connection: await Connection.connect({ address }), namespace });
+  workerConnection = await NativeConnection.connect({ address });
+  encryptedTaskQueue = `test-encrypted-${randomUUID()}`;
+  // The activities' own client (transcript query, snapshot loading) must share the codec.
+  encryptedWorker = await createBambooWorker({
+    connection: workerConnection,
+    client: encryptedClient,
+    namespace,
+    taskQueue: encryptedTaskQueue,
+    workflowBundlePath: bundlePath,
+    dataConverter,
+  });
+  encryptedWorkerRunning = encryptedWorker.run();
+  codecServer = await startCodecServer({ port: 0, codec });
+});
+
+afterAll(async () => {
+  await codecServer?.stop();
+  if (encryptedWorker?.getState() === 'RUNNING') encryptedWorker.shutdown();
+  await encryptedWorkerRunning;
+  await workerConnection?.close();
+  await encryptedClient?.connection.close();
+  await rawClient?.connection.close();
+  await plain?.stop();
+});
+
+/** Runs one child to completion on the given worker; the recording parent lives on the same queue. */
+async function runChild(client: Client, taskQueue: string, marker: string) {
+  const parent: RecordingParentHandle = await startRecordingParent(client, taskQueue);
+  const parentSessionId = sessionIdFromWorkflowId(parent.workflowId)!;
+  const session = childSession(`please remember ${marker}`, { parentSessionId, title: `child ${marker}` });
+  const handle = await startChildRun(client, spawnJobFor(session), { taskQueue });
+  const result = await handle.result();
+  const completions = await eventually(async () => {
+    const got = (await parent.query(receivedCompletions)).filter((c) => c.childSessionId === session.id);
+    return got.length > 0 ? got : undefined;
+  }, 30_000, 'the parent to receive the completion');
+  await parent.signal(stopRecording);
+  await parent.result();
+  return { parent, handle, result, completions };
+}
+
+/** Every Payload-shaped object in a raw history, outside search attributes (never encoded by codecs). */
+function payloadsIn(value: unknown, found: Payload[] = []): Payload[] {
+  if (Array.isArray(value)) value.forEach((v) => payloadsIn(v, found));
+  else if (value && typeof value === 'object') {
+    const record = value as Record<string, unknown>;
+    if (record.metadata && typeof record.metadata === 'object' && 'data' in record) found.push(record as Payload);
+    for (const [k, inner] of Object.entries(record)) if (k !== 'searchAttributes' && k !== 'metadata') payloadsIn(inner, found);
+  }
+  return found;
+}
+const text = (bytes: Uint8Array | null | undefined) => Buffer.from(bytes ?? []).toString('utf8');
+
+describe('payload encryption', () => {
+  const marker = `encrypted-marker-${randomUUID()}`;
+  const controlMarker = `plain-marker-${randomUUID()}`;
+  let encrypted: Awaited<ReturnType<typeof runChild>>;
+  let control: Awaited<ReturnType<typeof runChild>>;
+
+  beforeAll(async () => {
+    [encrypted, control] = await Promise.all([
+      runChild(encryptedClient, encryptedTaskQueue, marker),
+      runChild(plain.client, plain.taskQueue, controlMarker),
+    ]);
+  });
+
+  test('an encrypted child run completes and the codec-aware client reads the plain result', async () => {
+    expect(encrypted.result.status).toBe('completed');
+    expect(encrypted.result.session?.messages.at(-1)).toMatchObject({ role: 'assistant', content: `echo: please remember ${marker}` });
+    expect(encrypted.completions).toEqual([expect.objectContaining({ status: 'completed', finalResponse: `echo: please remember ${marker}` })]);
+    // The codec leaves unencrypted payloads alone: the same client reads the control run too.
+    const controlResult = await encryptedClient.workflow.getHandle(control.handle.workflowId, control.handle.firstExecutionRunId).result();
+    expect(controlResult.session?.messages.at(-1)?.content).toBe(`echo: please remember ${controlMarker}`);
+  });
+
+  test('the raw encrypted history holds no plaintext; the unencrypted control history does', async () => {
+    const childHistory = await rawClient.workflow.getHandle(encrypted.handle.workflowId, encrypted.handle.firstExecutionRunId).fetchHistory();
+    const parentHistory = await rawClient.workflow.getHandle(encrypted.parent.workflowId).fetchHistory();
+    const controlHistory = await rawClient.workflow.getHandle(control.handle.workflowId, control.handle.firstExecutionRunId).fetchHistory();
+
+    // The check can see plaintext: the control run's marker is in its history (input, result, summaries).
+    expect(historyText(controlHistory)).toContain(controlMarker);
+    // Nothing of the encrypted run's marker, in the child or in the parent that got its completion.
+    expect(historyText(childHistory)).not.toContain(marker);
+    expect(historyText(parentHistory)).not.toContain(marker);
+    // Not in base64 either (the marker at any of the three base64 alignments).
+    const raw = JSON.stringify(childHistory, (_k, v: unknown) => (v instanceof Uint8Array ? Buffer.from(v).toString('base64') : v));
+    for (const shift of ['', 'x', 'xx']) expect(raw).not.toContain(Buffer.from(shift + marker).toString('base64').slice(4, 24));
+
+    // Every payload in the child's history (inputs, results, activity I/O, summaries) is encrypted under our key id.
+    const payloads = payloadsIn(childHistory.events);
+    expect(payloads.length).toBeGreaterThan(5);
+    for (const p of payloads) {
+      expect(text(p.metadata?.encoding)).toBe(ENCRYPTED_ENCODING);
+      expect(text(p.metadata?.['encryption-key-id'])).toBe(codec.keyId);
+    }
+    // And the control run's payloads are plain JSON.
+    expect(payloadsIn(controlHistory.events).some((p) => text(p.metadata?.encoding) === 'json/plain')).toBe(true);
+  });
+
+  test('the codec server decodes a raw payload from the history into the plaintext JSON', async () => {
+    const history = await rawClient.workflow.getHandle(encrypted.handle.workflowId, encrypted.handle.firstExecutionRunId).fetchHistory();
+    const completedEvent = history.events?.find((e) => e.workflowExecutionCompletedEventAttributes);
+    const rawResult = completedEvent?.workflowExecutionCompletedEventAttributes?.result?.payloads?.[0];
+    expect(rawResult).toBeDefined();
+    expect(text(rawResult!.metadata?.encoding)).toBe(ENCRYPTED_ENCODING);
+
+    // As the Web UI calls it: preflight, then POST /decode with the UI's headers.
+    const preflight = await fetch(`${codecServer.url}/decode`, {
+      method: 'OPTIONS',
+      headers: { origin: 'http://localhost:8233', 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type,x-namespace' },
+    });
+    expect(preflight.status).toBe(204);
+    expect(preflight.headers.get('access-control-allow-origin')).toBe('http://localhost:8233');
+    const res = await fetch(`${codecServer.url}/decode`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-namespace': testServer().namespace, origin: 'http://localhost:8233' },
+      body: JSON.stringify({ payloads: [payloadToJSON(rawResult!)] }),
+    });
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { payloads: Array<{ metadata: Record<string, string>; data: string }> };
+    expect(Buffer.from(body.payloads[0]!.metadata.encoding!, 'base64').toString()).toBe('json/plain');
+    const json = JSON.parse(Buffer.from(body.payloads[0]!.data, 'base64').toString('utf8')) as { status: string; session: { messages: Array<{ content: string }> } };
+    expect(json.status).toBe('completed');
+    expect(json.session.messages.at(-1)?.content).toBe(`echo: please remember ${marker}`);
+  });
+
+  test('a wrong key fails decoding with a clear error', async () => {
+    const history = await rawClient.workflow.getHandle(encrypted.handle.workflowId, encrypted.handle.firstExecutionRunId).fetchHistory();
+    const rawInput = history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
+    expect(rawInput).toBeDefined();
+    // Our codec reads it back into the SpawnJob that started the run.
+    const [decodedInput] = await codec.decode([rawInput!]);
+    expect(defaultPayloadConverter.fromPayload<{ session: { id: string } }>(decodedInput!).session.id).toBe(sessionIdFromWorkflowId(encrypted.handle.workflowId));
+
+    // Another key (derived id differs): unknown key id.
+    const otherKey = createEncryptionCodec({ key: randomBytes(32) });
+    await expect(otherKey.decode([rawInput!])).rejects.toThrow(`unknown encryption key id "${codec.keyId}"`);
+    // Another key under the same id: authentication fails.
+    const sameIdWrongKey = createEncryptionCodec({ key: randomBytes(32), keyId: codec.keyId });
+    await expect(sameIdWrongKey.decode([rawInput!])).rejects.toThrow(`cannot decrypt payload with key id "${codec.keyId}": authentication failed`);
+
+    // End to end: a client with the wrong key cannot read the result, and says why.
+    const { address, namespace } = testServer();
+    const wrongClient = new Client({ connection: await Connection.connect({ address }), namespace, dataConverter: { payloadCodecs: [otherKey] } });
+    try {
+      await expect(wrongClient.workflow.getHandle(encrypted.handle.workflowId, encrypted.handle.firstExecutionRunId).result()).rejects.toThrow(
+        /unknown encryption key id/,
+      );
+    } finally {
+      await wrongClient.connection.close();
+    }
+    // And a client without any codec cannot read it either (it is not JSON to it).
+    await expect(rawClient.workflow.getHandle(encrypted.handle.workflowId, encrypted.handle.firstExecutionRunId).result()).rejects.toThrow(/binary\/encrypted/);
+  });
+
+  test('encrypted histories replay against the workflow code with the codec (what `bamboo replay` needs)', async () => {
+    const { bundlePath } = testServer();
+    const history = await rawClient.workflow.getHandle(encrypted.handle.workflowId, encrypted.handle.firstExecutionRunId).fetchHistory();
+    await Worker.runReplayHistory({ workflowBundle: { codePath: bundlePath }, dataConverter }, history, encrypted.handle.workflowId);
+  });
+});

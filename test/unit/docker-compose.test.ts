@@ -1,0 +1,378 @@
+/**
+ * docker-compose.yml, Dockerfile and .dockerignore as an operator relies on them, without a
+ * Docker engine: the services and their order, pinned images, published ports, the worker's
+ * connection and secrets, and the search-attribute registration (which must name exactly
+ * BAMBOO_SEARCH_ATTRIBUTES). The registration script itself also runs, for real, against the
+ * dev server that the Jest global setup started.
+ */
+import { Connection } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { delimiter, join, resolve } from 'node:path';
+import { parse } from 'yaml';
+import { DEFAULT_TASK_QUEUE } from '../../src/domain/ids';
+import { BAMBOO_SEARCH_ATTRIBUTES } from '../../src/domain/search-attributes';
+import { findTemporalCli } from '../../src/temporal/cli-binary';
+
+const ROOT = resolve(__dirname, '..', '..');
+const SERVICES = ['postgresql', 'temporal', 'bamboo-search-attributes', 'temporal-ui', 'bamboo-worker'] as const;
+const INIT = 'bamboo-search-attributes';
+const KEYWORD = temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD;
+
+interface Service {
+  image?: string;
+  build?: string | { context?: string; dockerfile?: string };
+  environment?: Record<string, string | number | boolean | null> | string[];
+  ports?: (string | number | { target: number; published?: string | number })[];
+  depends_on?: string[] | Record<string, { condition?: string }>;
+  healthcheck?: { test?: string | string[] };
+  entrypoint?: string | string[];
+  command?: string | string[];
+  volumes?: (string | { type?: string; source?: string; target?: string })[];
+  deploy?: { replicas?: number };
+  container_name?: string;
+}
+interface Compose {
+  services: Record<string, Service>;
+  volumes?: Record<string, unknown>;
+}
+
+// ---- helpers: each returns what it found, so the checks below can be shown to fail -----
+
+function loadCompose(text = readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8')): Compose {
+  return parse(text) as Compose;
+}
+
+function service(compose: Compose, name: string): Service {
+  const found = compose.services[name];
+  if (!found) throw new Error(`docker-compose.yml has no service ${name}`);
+  return found;
+}
+
+function environment(svc: Service): Record<string, string> {
+  const env = svc.environment ?? {};
+  if (Array.isArray(env)) {
+    return Object.fromEntries(env.map((entry) => [entry.split('=')[0], entry.includes('=') ? entry.slice(entry.indexOf('=') + 1) : '']));
+  }
+  return Object.fromEntries(Object.entries(env).map(([key, value]) => [key, value === null ? '' : String(value)]));
+}
+
+function dependsOn(svc: Service): Record<string, string> {
+  const deps = svc.depends_on ?? {};
+  if (Array.isArray(deps)) return Object.fromEntries(deps.map((name) => [name, 'service_started']));
+  return Object.fromEntries(Object.entries(deps).map(([name, dep]) => [name, dep.condition ?? 'service_started']));
+}
+
+/** Published ports as `host -> container`. */
+function publishedPorts(svc: Service): { host: string; container: string }[] {
+  return (svc.ports ?? []).map((port) => {
+    if (typeof port === 'object') return { host: String(port.published ?? ''), container: String(port.target) };
+    const parts = String(port).split(':');
+    const container = parts[parts.length - 1].replace(/\/(tcp|udp)$/, '');
+    return { host: parts.length > 1 ? parts[parts.length - 2] : '', container };
+  });
+}
+
+/** Images that are not pinned to an explicit, literal, non-`latest` tag. */
+function unpinnedImages(compose: Compose): string[] {
+  const problems: string[] = [];
+  for (const [name, svc] of Object.entries(compose.services)) {
+    if (!svc.image) {
+      if (!svc.build) problems.push(`${name}: neither image nor build`);
+      continue;
+    }
+    problems.push(...imageTagProblems(svc.image).map((p) => `${name}: ${p}`));
+  }
+  return problems;
+}
+
+function imageTagProblems(image: string): string[] {
+  if (image.includes('$')) return [`${image} is interpolated, not pinned`];
+  if (image.includes('@sha256:')) return [];
+  const lastSegment = image.split('/').pop() ?? image;
+  if (!lastSegment.includes(':')) return [`${image} has no tag`];
+  const tag = lastSegment.split(':')[1];
+  if (!tag || /^(latest|stable|main|master|edge)$/i.test(tag)) return [`${image} is not pinned (tag ${tag || 'empty'})`];
+  return [];
+}
+
+/** The script of the one-shot registration service, as its shell sees it. */
+function registrationScript(svc: Service): string {
+  const command = Array.isArray(svc.command) ? svc.command : [svc.command ?? ''];
+  if (command.length !== 1) throw new Error(`${INIT}: command must be one script for bash -c`);
+  return command[0].replace(/\$\$/g, '$');
+}
+
+/** `$` that Compose would interpolate on the host instead of leaving to the container. */
+function hostInterpolations(raw: string): string[] {
+  return raw.replace(/\$\$/g, '').match(/\$\{?[A-Za-z_][A-Za-z0-9_]*/g) ?? [];
+}
+
+/** `--name X --type Y` pairs of every `temporal operator search-attribute create`. */
+function registeredAttributes(script: string): { name: string; type: string }[] {
+  const commands = script.replace(/\\\n/g, ' ').split('\n').filter((line) => /temporal\s+operator\s+search-attribute\s+create\b/.test(line));
+  const pairs: { name: string; type: string }[] = [];
+  for (const command of commands) {
+    for (const match of command.matchAll(/--name[ =]"?([A-Za-z0-9_]+)"?\s+--type[ =]"?([A-Za-z]+)"?/g)) pairs.push({ name: match[1], type: match[2] });
+  }
+  return pairs;
+}
+
+const SENSITIVE = /(KEY|TOKEN|SECRET|PASSWORD|PWD|CREDENTIAL)/i;
+
+/** Sensitive variables whose value is not exactly `${SAME_NAME}` / `${SAME_NAME:-}` (worker rule). */
+function literalSecrets(env: Record<string, string>): string[] {
+  return Object.entries(env)
+    .filter(([key]) => SENSITIVE.test(key))
+    .filter(([key, value]) => !new RegExp(`^\\$\\{${key}(:?-)?\\}$`).test(value))
+    .map(([key, value]) => `${key}=${value}`);
+}
+
+interface DockerInstruction {
+  op: string;
+  args: string;
+}
+
+function dockerfile(path = join(ROOT, 'Dockerfile')): DockerInstruction[] {
+  return readFileSync(path, 'utf8')
+    .replace(/\\\r?\n/g, ' ')
+    .split(/\r?\n/)
+    .map((line) => line.trim())
+    .filter((line) => line && !line.startsWith('#'))
+    .map((line) => {
+      const [op, ...rest] = line.split(/\s+/);
+      return { op: op.toUpperCase(), args: rest.join(' ') };
+    });
+}
+
+function execForm(args: string): string[] {
+  const parsed = JSON.parse(args) as unknown;
+  if (!Array.isArray(parsed) || !parsed.every((part) => typeof part === 'string')) throw new Error(`not an exec-form array: ${args}`);
+  return parsed as string[];
+}
+
+// ---- the compose file ------------------------------------------------------------------------
+
+const compose = loadCompose();
+
+test('the five services exist, and nothing else', () => {
+  expect(Object.keys(compose.services).sort()).toEqual([...SERVICES].sort());
+});
+
+test('every image is pinned to an explicit tag (no latest), and versions agree', () => {
+  expect(unpinnedImages(compose)).toEqual([]);
+  const tag = (name: string) => (service(compose, name).image ?? '').split(':').pop() ?? '';
+  expect(service(compose, 'temporal').image).toMatch(/^temporalio\/auto-setup:1\.29\.\d+$/);
+  expect(service(compose, 'postgresql').image).toMatch(/^postgres:\d+(\.\d+)?$/);
+  expect(service(compose, 'temporal-ui').image).toMatch(/^temporalio\/ui:\d+\.\d+\.\d+$/);
+  // admin-tools tags are `<server version>-tctl-…-cli-…`: the same server release as auto-setup.
+  expect(service(compose, INIT).image).toMatch(/^temporalio\/admin-tools:/);
+  expect(tag(INIT).startsWith(`${tag('temporal')}-`) || tag(INIT) === tag('temporal')).toBe(true);
+});
+
+test('ports: Temporal gRPC on 7233 and the Web UI on 8080; workers publish none (they scale)', () => {
+  expect(publishedPorts(service(compose, 'temporal'))).toContainEqual({ host: '7233', container: '7233' });
+  expect(publishedPorts(service(compose, 'temporal-ui'))).toContainEqual({ host: '8080', container: '8080' });
+  const worker = service(compose, 'bamboo-worker');
+  expect(worker.ports ?? []).toEqual([]);
+  expect(worker.container_name).toBeUndefined();
+  expect(worker.deploy?.replicas).toBeGreaterThanOrEqual(2);
+});
+
+test('the worker connects to the temporal service, on task queue bamboo, in the registered namespace', () => {
+  const env = environment(service(compose, 'bamboo-worker'));
+  const [host, port] = env.TEMPORAL_ADDRESS.split(':');
+  expect(host).toBe('temporal');
+  expect(compose.services[host]).toBeDefined();
+  expect(publishedPorts(service(compose, host)).map((p) => p.container)).toContain(port);
+  expect(env.BAMBOO_TASK_QUEUE).toBe(DEFAULT_TASK_QUEUE);
+  expect(env.BAMBOO_TASK_QUEUE).toBe('bamboo');
+  expect(env.TEMPORAL_NAMESPACE).toBe(environment(service(compose, INIT)).TEMPORAL_NAMESPACE);
+  expect(environment(service(compose, INIT)).TEMPORAL_ADDRESS).toBe(env.TEMPORAL_ADDRESS);
+});
+
+test('the worker holds no literal secret: keys pass through by name, and no TEMPORAL_API_KEY (it would force TLS)', () => {
+  const env = environment(service(compose, 'bamboo-worker'));
+  expect(literalSecrets(env)).toEqual([]);
+  expect(env).toMatchObject({ OPENAI_API_KEY: expect.stringMatching(/^\$\{OPENAI_API_KEY/), ANTHROPIC_API_KEY: expect.stringMatching(/^\$\{ANTHROPIC_API_KEY/) });
+  expect(Object.keys(env).filter((key) => key === 'TEMPORAL_API_KEY' || key.startsWith('TEMPORAL_TLS'))).toEqual([]);
+  // Every API key the example configuration names reaches the worker.
+  const example = JSON.parse(readFileSync(join(ROOT, 'bamboo.config.example.json'), 'utf8')) as { providers: { apiKeyEnv?: string }[] };
+  for (const { apiKeyEnv } of example.providers) if (apiKeyEnv) expect(Object.keys(env)).toContain(apiKeyEnv);
+  // No other service carries a bare literal secret either (defaults inside ${…} are the operator's to override).
+  for (const [name, svc] of Object.entries(compose.services)) {
+    for (const [key, value] of Object.entries(environment(svc))) {
+      if (SENSITIVE.test(key)) expect(`${name}: ${key}=${value}`).toMatch(/=\$\{[A-Za-z_][A-Za-z0-9_]*(:?[-?][^}]*)?\}$/);
+    }
+  }
+});
+
+test('the worker configuration file is optional and, when used, mounted where BAMBOO_CONFIG points', () => {
+  const worker = service(compose, 'bamboo-worker');
+  const config = environment(worker).BAMBOO_CONFIG;
+  // `${BAMBOO_CONFIG_FILE:+/config/bamboo.config.json}`: empty (built-in default) unless the operator names a file.
+  const match = /^\$\{([A-Za-z_][A-Za-z0-9_]*):\+(\/[^}]+)\}$/.exec(config);
+  expect(match).not.toBeNull();
+  const [, variable, path] = match!;
+  const mount = (worker.volumes ?? []).find((v) => typeof v === 'object' && v.target === path);
+  expect(mount).toMatchObject({ type: 'bind', source: expect.stringContaining(`\${${variable}:-`) });
+  const fallback = /:-([^}]+)\}/.exec((mount as { source: string }).source)?.[1] ?? '';
+  expect(existsSync(resolve(ROOT, fallback))).toBe(true);
+});
+
+test('registration names exactly BAMBOO_SEARCH_ATTRIBUTES, all Keyword, in a script Compose leaves alone', () => {
+  const init = service(compose, INIT);
+  expect(init.entrypoint).toEqual(['/bin/bash', '-c']);
+  const raw = (Array.isArray(init.command) ? init.command : [init.command ?? '']).join('\n');
+  expect(hostInterpolations(raw)).toEqual([]);
+  const pairs = registeredAttributes(registrationScript(init));
+  expect(pairs.map((p) => p.name).sort()).toEqual(BAMBOO_SEARCH_ATTRIBUTES.map((key) => key.name).sort());
+  expect(pairs.map((p) => p.type.toUpperCase())).toEqual(BAMBOO_SEARCH_ATTRIBUTES.map(() => 'KEYWORD'));
+  expect(BAMBOO_SEARCH_ATTRIBUTES.every((key) => key.type === 'KEYWORD')).toBe(true);
+});
+
+test('start order: postgres healthy → temporal healthy → registration done → workers; UI after temporal', () => {
+  expect(service(compose, 'postgresql').healthcheck?.test).toBeDefined();
+  expect(service(compose, 'temporal').healthcheck?.test).toBeDefined();
+  expect(dependsOn(service(compose, 'temporal'))).toMatchObject({ postgresql: 'service_healthy' });
+  expect(dependsOn(service(compose, INIT))).toMatchObject({ temporal: 'service_healthy' });
+  expect(dependsOn(service(compose, 'bamboo-worker'))).toMatchObject({ [INIT]: 'service_completed_successfully' });
+  expect(dependsOn(service(compose, 'temporal-ui'))).toHaveProperty('temporal');
+  const postgresVolume = (service(compose, 'postgresql').volumes ?? []).find((v) => typeof v === 'string' && v.endsWith(':/var/lib/postgresql/data'));
+  expect(compose.volumes ?? {}).toHaveProperty(String(postgresVolume).split(':')[0]);
+});
+
+test('the Web UI talks to the temporal service; the codec endpoint is optional and env-driven', () => {
+  const env = environment(service(compose, 'temporal-ui'));
+  expect(env.TEMPORAL_ADDRESS).toBe(environment(service(compose, 'bamboo-worker')).TEMPORAL_ADDRESS);
+  expect(env.TEMPORAL_CORS_ORIGINS).toBeTruthy();
+  expect(env.TEMPORAL_CODEC_ENDPOINT).toMatch(/^\$\{TEMPORAL_CODEC_ENDPOINT(:?-)?\}$/);
+});
+
+// ---- the image ---------------------------------------------------------------------------------
+
+test('the worker is built from a Dockerfile that exists and runs `npm run worker`', () => {
+  const build = service(compose, 'bamboo-worker').build;
+  const context = typeof build === 'string' ? build : (build?.context ?? '.');
+  const file = typeof build === 'string' ? 'Dockerfile' : (build?.dockerfile ?? 'Dockerfile');
+  const path = resolve(ROOT, context, file);
+  expect(existsSync(path)).toBe(true);
+  const steps = dockerfile(path);
+  const from = steps.filter((s) => s.op === 'FROM');
+  expect(from).toHaveLength(1);
+  expect(imageTagProblems(from[0].args)).toEqual([]);
+  expect(from[0].args).toMatch(/^node:(20|22|24)[.-]/); // package.json engines: node >= 20.3
+  expect(steps.filter((s) => s.op === 'ENTRYPOINT')).toEqual([]);
+  const cmd = steps.filter((s) => s.op === 'CMD').pop();
+  expect(execForm(cmd?.args ?? '[]')).toEqual(['npm', 'run', 'worker']);
+  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+  expect(pkg.scripts.worker).toBeTruthy();
+  // The worker only: no Temporal dev server, no demo.
+  expect(steps.map((s) => s.args).join('\n')).not.toMatch(/start-dev|dev-server|npm (start|run (start|dev-server))/);
+  // The prebuilt workflow bundle the worker is told about is the one the build writes.
+  const bundle = steps.find((s) => s.op === 'ENV' && s.args.includes('BAMBOO_WORKFLOW_BUNDLE='))?.args.match(/BAMBOO_WORKFLOW_BUNDLE=(\S+)/)?.[1];
+  if (bundle) expect(steps.some((s) => s.op === 'RUN' && s.args.includes(bundle))).toBe(true);
+});
+
+test('.dockerignore lets in exactly what the Dockerfile copies, and keeps local config, secrets and caches out', () => {
+  const lines = readFileSync(join(ROOT, '.dockerignore'), 'utf8')
+    .split(/\r?\n/)
+    .map((line) => line.trim())
+    .filter((line) => line && !line.startsWith('#'));
+  expect(lines[0]).toBe('*');
+  const allowed = lines.filter((line) => line.startsWith('!')).map((line) => line.slice(1).replace(/\/$/, ''));
+  const copied = dockerfile()
+    .filter((s) => s.op === 'COPY' && !s.args.includes('--from'))
+    .flatMap((s) => s.args.split(/\s+/).filter((arg) => !arg.startsWith('--')).slice(0, -1))
+    .map((source) => source.replace(/^\.\//, '').replace(/\/$/, ''));
+  expect(copied.sort()).toEqual([...allowed].sort());
+  for (const secretish of ['bamboo.config.json', '.env', '.cache', 'node_modules', 'test']) expect(allowed).not.toContain(secretish);
+});
+
+// ---- the checks can fail -------------------------------------------------------------------------
+
+test('the checks catch a missing attribute, a latest tag, an untagged image, a literal secret and a host $', () => {
+  const text = readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8');
+
+  const missing = loadCompose(text.replace(/\n\s*--name BambooModel --type Keyword( \\)?/, ''));
+  const names = registeredAttributes(registrationScript(service(missing, INIT))).map((p) => p.name);
+  expect(names).toHaveLength(BAMBOO_SEARCH_ATTRIBUTES.length - 1);
+  expect(names).not.toContain('BambooModel');
+
+  const latest = loadCompose(text.replace(/temporalio\/ui:[^\s"]+/, 'temporalio/ui:latest'));
+  expect(unpinnedImages(latest)).toEqual(['temporal-ui: temporalio/ui:latest is not pinned (tag latest)']);
+  const untagged = loadCompose(text.replace(/image: postgres:\S+/, 'image: postgres'));
+  expect(unpinnedImages(untagged)).toEqual(['postgresql: postgres has no tag']);
+  expect(imageTagProblems('registry.example.com:5000/team/worker')).toEqual(['registry.example.com:5000/team/worker has no tag']);
+
+  expect(literalSecrets({ OPENAI_API_KEY: 'sk-live-123' })).toEqual(['OPENAI_API_KEY=sk-live-123']);
+  expect(literalSecrets({ OPENAI_API_KEY: '${ANTHROPIC_API_KEY:-}' })).toHaveLength(1);
+  expect(literalSecrets({ OPENAI_API_KEY: '${OPENAI_API_KEY:-sk-default}' })).toHaveLength(1);
+  expect(literalSecrets({ OPENAI_API_KEY: '${OPENAI_API_KEY:-}', TEMPORAL_ADDRESS: 'temporal:7233' })).toEqual([]);
+
+  expect(hostInterpolations('echo "$$ns $$(date)"')).toEqual([]);
+  expect(hostInterpolations('echo "$ns ${TEMPORAL_ADDRESS}"')).toEqual(['$ns', '${TEMPORAL_ADDRESS']);
+});
+
+// ---- the registration script, run ------------------------------------------------------------------
+
+describe('the registration script against a real Temporal server', () => {
+  const address = process.env.BAMBOO_TEST_TEMPORAL_ADDRESS;
+  let connection: Connection;
+  let binDir: string;
+
+  beforeAll(async () => {
+    if (!address) throw new Error('the jest global setup did not start a Temporal dev server');
+    const cli = findTemporalCli({ build: false, allowDownload: false });
+    if (cli.type !== 'existing-path') throw new Error('no temporal CLI binary to run the script with');
+    binDir = mkdtempSync(join(tmpdir(), 'bamboo-compose-cli-'));
+    symlinkSync(cli.path, join(binDir, 'temporal'));
+    connection = await Connection.connect({ address });
+  });
+  afterAll(async () => {
+    await connection?.close();
+    if (binDir) rmSync(binDir, { recursive: true, force: true });
+  });
+
+  function cleanEnv(namespace: string): NodeJS.ProcessEnv {
+    const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('TEMPORAL_')));
+    return { ...env, PATH: `${binDir}${delimiter}${process.env.PATH ?? ''}`, TEMPORAL_ADDRESS: address, TEMPORAL_NAMESPACE: namespace };
+  }
+
+  function temporalCli(args: string[]) {
+    const result = spawnSync(join(binDir, 'temporal'), [...args, '--address', address!], { encoding: 'utf8', env: cleanEnv('default') });
+    if (result.status !== 0) throw new Error(`temporal ${args.join(' ')}: ${result.stderr}`);
+  }
+
+  function runScript(namespace: string) {
+    const script = registrationScript(service(compose, INIT));
+    return spawnSync('bash', ['-c', script], { encoding: 'utf8', env: cleanEnv(namespace), timeout: 100_000 });
+  }
+
+  async function customAttributes(namespace: string) {
+    const response = await connection.operatorService.listSearchAttributes({ namespace });
+    return response.customAttributes ?? {};
+  }
+
+  test('registers the five attributes as Keyword in a fresh namespace, and a second run succeeds too', async () => {
+    const namespace = `compose-sa-${process.pid}-${Date.now()}`;
+    temporalCli(['operator', 'namespace', 'create', '--namespace', namespace]);
+    for (const run of [1, 2]) {
+      const result = runScript(namespace);
+      expect({ run, status: result.status, stderr: result.stderr }).toMatchObject({ run, status: 0 });
+    }
+    const registered = await customAttributes(namespace);
+    for (const key of BAMBOO_SEARCH_ATTRIBUTES) expect({ [key.name]: registered[key.name] }).toEqual({ [key.name]: KEYWORD });
+  });
+
+  test('fails, naming the attribute, when one exists with another type', async () => {
+    const namespace = `compose-sa-conflict-${process.pid}-${Date.now()}`;
+    temporalCli(['operator', 'namespace', 'create', '--namespace', namespace]);
+    temporalCli(['operator', 'search-attribute', 'create', '--namespace', namespace, '--name', 'BambooModel', '--type', 'Text']);
+    const result = runScript(namespace);
+    expect(result.status).not.toBe(0);
+    expect(result.stderr).toMatch(/BambooModel already exists and has different type/);
+  });
+});
