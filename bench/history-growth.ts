@@ -19,8 +19,10 @@ import { recordResults } from './results';
 const TURNS = (process.env.BENCH_TURNS ?? '1,10,50,100').split(',').map(Number);
 const TASK_QUEUE = 'bench-history';
 
-interface Row {
+export interface Row {
   turns: number;
+  /** Runs in the continue-as-new chain. */
+  runs: number;
   events: number;
   bytes: number;
   eventsPerTurn: number;
@@ -29,10 +31,18 @@ interface Row {
   transcriptBytes: number;
 }
 
-async function measure(client: Client, turns: number): Promise<Row> {
+/**
+ * One session answering `turns` user messages. With `historyEventBudget` unset the default
+ * budget applies and long sessions continue-as-new; every run of the chain is counted.
+ */
+export async function measure(client: Client, turns: number, options: { taskQueue?: string; historyEventBudget?: number } = {}): Promise<Row> {
   const id = `bench-${randomUUID().slice(0, 8)}`;
   const session = { id, kind: 'root' as const, rootSessionId: id, spawnDepth: 0, model: 'bench', metadata: {}, messages: [] };
-  const handle = await startSession(client, { session, options: { historyEventBudget: 1_000_000 } }, { taskQueue: TASK_QUEUE });
+  const handle = await startSession(
+    client,
+    { session, options: options.historyEventBudget ? { historyEventBudget: options.historyEventBudget } : {} },
+    { taskQueue: options.taskQueue ?? TASK_QUEUE },
+  );
   for (let turn = 1; turn <= turns; turn++) {
     // A realistic message size: ~400 characters per user message.
     await sendUserMessage(client, id, `message ${turn}: ${'lorem ipsum dolor sit amet '.repeat(15)}`);
@@ -42,9 +52,11 @@ async function measure(client: Client, turns: number): Promise<Row> {
       await new Promise((r) => setTimeout(r, 20));
     }
   }
-  const history = await handle.fetchHistory();
-  const events = history.events ?? [];
-  const bytes = temporal.api.history.v1.History.encode(history).finish().length;
+  const runs: string[] = [];
+  for await (const run of client.workflow.list({ query: `WorkflowId = "${handle.workflowId}"` })) runs.push(run.runId);
+  const histories = await Promise.all(runs.map((runId) => client.workflow.getHandle(handle.workflowId, runId).fetchHistory()));
+  const events = histories.flatMap((h) => h.events ?? []);
+  const bytes = histories.reduce((n, h) => n + temporal.api.history.v1.History.encode(h).finish().length, 0);
   const largestScheduleBytes = Math.max(
     ...events
       .filter((e) => e.activityTaskScheduledEventAttributes)
@@ -53,7 +65,7 @@ async function measure(client: Client, turns: number): Promise<Row> {
   const { messageCount } = await sessionState(client, id);
   const transcriptBytes = JSON.stringify(await handle.query(transcript, { count: messageCount })).length;
   await handle.terminate();
-  return { turns, events: events.length, bytes, eventsPerTurn: events.length / turns, bytesPerTurn: bytes / turns, largestScheduleBytes, transcriptBytes };
+  return { turns, runs: runs.length, events: events.length, bytes, eventsPerTurn: events.length / turns, bytesPerTurn: bytes / turns, largestScheduleBytes, transcriptBytes };
 }
 
 async function main(): Promise<void> {
@@ -65,7 +77,7 @@ async function main(): Promise<void> {
   const rows: Row[] = [];
   await worker.runUntil(async () => {
     for (const turns of TURNS) {
-      const row = await measure(client, turns);
+      const row = await measure(client, turns, { historyEventBudget: 1_000_000 });
       rows.push(row);
       console.log(JSON.stringify(row));
     }
@@ -92,7 +104,9 @@ async function main(): Promise<void> {
   await server.stop();
 }
 
-main().catch((error: unknown) => {
-  console.error(error);
-  process.exit(1);
-});
+if (require.main === module) {
+  main().catch((error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  });
+}

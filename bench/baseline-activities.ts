@@ -1,0 +1,2 @@
+/** The baseline's only activity. */
+export async function noop(): Promise<void> {}

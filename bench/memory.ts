@@ -1,0 +1,77 @@
+/** Worker RSS while N child runs are open at once (scripted `[[sleep:S]]`, one model call each). */
+import type { Client } from '@temporalio/client';
+import { randomUUID } from 'node:crypto';
+import { startChildRun } from '../src/client/child-runs';
+import type { WorkerProcess } from './harness';
+import { mapLimit } from './harness';
+
+export interface MemoryResult {
+  children: number;
+  idleRssMb: number;
+  peakRssMb: number;
+  perChildKb: number;
+  allCompleted: boolean;
+  seconds: number;
+}
+
+export async function workerMemory(client: Client, taskQueue: string, worker: WorkerProcess, children: number, sleepSecs: number): Promise<MemoryResult> {
+  const idleRssMb = worker.rssMb();
+  let peakRssMb = idleRssMb;
+  const sampler = setInterval(() => (peakRssMb = Math.max(peakRssMb, worker.rssMb())), 500);
+  const parent = `mem-${randomUUID().slice(0, 8)}`;
+  const started = Date.now();
+  const handles = await mapLimit(Array.from({ length: children }, (_, i) => i), 50, (i) => {
+    const id = `${parent}-${i}`;
+    return startChildRun(
+      client,
+      {
+        parentSessionId: parent,
+        childSessionId: id,
+        model: 'bench',
+        session: { id, kind: 'child', parentSessionId: parent, rootSessionId: parent, spawnDepth: 1, model: 'bench', metadata: {}, messages: [{ id: 'u', role: 'user', content: `[[sleep:${sleepSecs}]] run ${i}`, createdAt: new Date().toISOString() }] },
+      },
+      { taskQueue },
+    );
+  });
+  const results = await Promise.all(handles.map((h) => h.result()));
+  clearInterval(sampler);
+  return {
+    children,
+    idleRssMb,
+    peakRssMb,
+    perChildKb: ((peakRssMb - idleRssMb) * 1024) / children,
+    allCompleted: results.every((r) => r.status === 'completed'),
+    seconds: (Date.now() - started) / 1000,
+  };
+}
+
+/** Plain child runs started as fast as the client can, at growing batch sizes: where does the server flatten? */
+export async function serverRamp(client: Client, taskQueue: string, sizes: number[]): Promise<{ runs: number; seconds: number; runsPerSec: number; errors: number }[]> {
+  const rows = [];
+  for (const size of sizes) {
+    const parent = `ramp-${randomUUID().slice(0, 8)}`;
+    const started = Date.now();
+    let errors = 0;
+    await mapLimit(Array.from({ length: size }, (_, i) => i), 100, async (i) => {
+      const id = `${parent}-${i}`;
+      try {
+        const handle = await startChildRun(
+          client,
+          {
+            parentSessionId: parent,
+            childSessionId: id,
+            model: 'bench',
+            session: { id, kind: 'child', parentSessionId: parent, rootSessionId: parent, spawnDepth: 1, model: 'bench', metadata: {}, messages: [{ id: 'u', role: 'user', content: `ramp ${i}`, createdAt: new Date().toISOString() }] },
+          },
+          { taskQueue },
+        );
+        await handle.result();
+      } catch {
+        errors += 1;
+      }
+    });
+    const seconds = (Date.now() - started) / 1000;
+    rows.push({ runs: size, seconds, runsPerSec: size / seconds, errors });
+  }
+  return rows;
+}

@@ -1,0 +1,37 @@
+/**
+ * A bench worker process: Bamboo's activities plus the baseline's no-op, on the bench
+ * bundle. Args via env: TEMPORAL_ADDRESS, BENCH_TASK_QUEUE, BENCH_BUNDLE.
+ */
+import { Client, Connection } from '@temporalio/client';
+import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { createActivities } from '../activities';
+import { defaultProviderRegistry } from '../src/providers/defaults';
+import { BUILTIN_TOOLS } from '../src/tools/builtin';
+import { createToolRegistry } from '../src/tools/types';
+import * as baseline from './baseline-activities';
+
+async function main(): Promise<void> {
+  Runtime.install({ logger: new DefaultLogger('ERROR') });
+  const address = process.env.TEMPORAL_ADDRESS!;
+  const client = new Client({ connection: await Connection.connect({ address }) });
+  const worker = await Worker.create({
+    connection: await NativeConnection.connect({ address }),
+    taskQueue: process.env.BENCH_TASK_QUEUE!,
+    workflowBundle: { codePath: process.env.BENCH_BUNDLE! },
+    activities: {
+      ...createActivities({ client, providers: defaultProviderRegistry(), tools: createToolRegistry(BUILTIN_TOOLS), runners: [] }),
+      ...baseline,
+    },
+    maxHeartbeatThrottleInterval: '2s',
+    defaultHeartbeatThrottleInterval: '2s',
+    maxConcurrentActivityTaskExecutions: Number(process.env.BENCH_MAX_ACTIVITIES ?? 1000),
+    maxCachedWorkflows: Number(process.env.BENCH_MAX_CACHED ?? 2000),
+  });
+  console.log('bench worker ready');
+  await worker.run();
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});

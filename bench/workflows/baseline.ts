@@ -1,0 +1,34 @@
+/**
+ * The baseline: the same shapes as Bamboo's parent/child without Bamboo's logic. A bare
+ * parent starts N bare children (ABANDON, by workflow id); each runs one no-op activity and
+ * signals the parent; the parent completes when all N have signalled.
+ */
+import { condition, defineSignal, getExternalWorkflowHandle, ParentClosePolicy, proxyActivities, setHandler, startChild, workflowInfo } from '@temporalio/workflow';
+import type * as activities from '../baseline-activities';
+
+export const childDone = defineSignal<[string]>('childDone');
+
+const { noop } = proxyActivities<typeof activities>({ startToCloseTimeout: '1 minute' });
+
+export async function baselineParentWorkflow(children: number): Promise<number> {
+  let done = 0;
+  setHandler(childDone, () => void (done += 1));
+  const { workflowId, taskQueue } = workflowInfo();
+  await Promise.all(
+    Array.from({ length: children }, (_, i) =>
+      startChild(baselineChildWorkflow, {
+        workflowId: `${workflowId}-child-${i}`,
+        taskQueue,
+        args: [workflowId],
+        parentClosePolicy: ParentClosePolicy.ABANDON,
+      }),
+    ),
+  );
+  await condition(() => done === children);
+  return done;
+}
+
+export async function baselineChildWorkflow(parentWorkflowId: string): Promise<void> {
+  await noop();
+  await getExternalWorkflowHandle(parentWorkflowId).signal(childDone, workflowInfo().workflowId);
+}

@@ -1,0 +1,3 @@
+/** The bench bundle: Bamboo's workflows plus the bare baseline. */
+export * from '../../workflows';
+export * from './baseline';
