@@ -3,7 +3,8 @@
  * ephemeral dev server in one run (so ratios hold on a noisy machine). Writes
  * bench/results/bench.json and the "bench" section of bench/RESULTS.md.
  * Sizes via env: BENCH_PARENTS (25), BENCH_CHILDREN (20), BENCH_MEMORY_CHILDREN (1000),
- * BENCH_TURNS (1,10,100,1000), BENCH_RAMP (200,600,1200).
+ * BENCH_TURNS (1,10,100,1000), BENCH_RAMP (200,600); BENCH_ONLY=throughput runs
+ * just the first comparison (for quick A/B of a change; it records nothing).
  */
 import { Client, Connection } from '@temporalio/client';
 import { startDevServer } from '../src/temporal/dev-server';
@@ -32,6 +33,14 @@ async function main(): Promise<void> {
   const bamboo = await bambooThroughput(client, 'bench-1', parents, children);
   log(JSON.stringify(bamboo));
 
+  if (process.env.BENCH_ONLY === 'throughput') {
+    // Quick A/B of a change: throughput and latency only, nothing recorded.
+    await Promise.all(workers.map((w) => w.stop()));
+    await client.connection.close();
+    await server.stop();
+    return;
+  }
+
   const memoryChildren = num('BENCH_MEMORY_CHILDREN', 1000);
   log(`worker memory with ${memoryChildren} children open at once`);
   const memory = await workerMemory(client, 'bench-1', workers[0], memoryChildren, 20);
@@ -45,7 +54,7 @@ async function main(): Promise<void> {
   }
 
   log('dev server ramp: plain child runs at growing batch sizes');
-  const ramp = await serverRamp(client, 'bench-1', list('BENCH_RAMP', '200,600,1200'));
+  const ramp = await serverRamp(client, 'bench-1', list('BENCH_RAMP', '200,600'));
   log(JSON.stringify(ramp));
   await Promise.all(workers.map((w) => w.stop()));
 
