@@ -5,7 +5,7 @@
  */
 import { ApplicationFailure, proxyActivities, setCurrentDetails, workflowInfo } from '@temporalio/workflow';
 import type { BambooActivities } from '../activities';
-import type { Message, ModelRef, Session, ToolCall, ToolCallOutcome, Usage, WatchdogPolicy } from '../src/domain';
+import type { Message, ModelRef, ModelTurnInput, Session, ToolCall, ToolCallOutcome, Usage, WatchdogPolicy } from '../src/domain';
 import { modelCallOptions, toolCallOptions } from './activity-options';
 import type { RunBudget } from './budget';
 import type { EventLog } from './event-log';
@@ -92,11 +92,24 @@ function callModel(host: AgentLoopHost, turn: number) {
     modelRef: host.modelRef,
     providerName: host.providerName,
     subagentType: host.session.metadata.model_override === 'true' ? undefined : host.session.metadata.subagent_type,
-    transcript: { workflowId: workflowInfo().workflowId, runId: workflowInfo().runId, messageCount: host.session.messages.length },
+    ...transcriptFor(host.session.messages),
     disabledTools: host.disabledTools,
     workflowTools: host.workflowTools?.names,
     maxIdleSecs: host.policy.maxIdleSecs,
   });
+}
+
+/**
+ * Small transcripts travel inline (one less round trip per model call); past
+ * INLINE_TRANSCRIPT_BYTES the activity reads them through the `transcript` query instead, so
+ * a turn's history never grows with the transcript (bench/RESULTS.md has both figures).
+ */
+export const INLINE_TRANSCRIPT_BYTES = 4 * 1024;
+
+function transcriptFor(messages: Message[]): Pick<ModelTurnInput, 'messages' | 'transcript'> {
+  if (JSON.stringify(messages).length <= INLINE_TRANSCRIPT_BYTES) return { messages };
+  const { workflowId, runId } = workflowInfo();
+  return { transcript: { workflowId, runId, messageCount: messages.length } };
 }
 
 async function runToolCalls(host: AgentLoopHost, calls: ToolCall[], failures: Map<string, number>): Promise<Message[]> {

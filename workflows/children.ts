@@ -22,11 +22,7 @@ import {
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import {
-  BambooModel,
-  BambooParentSessionId,
-  BambooRootSessionId,
-  BambooRunStatus,
-  BambooSessionKind,
+  childStartSearchAttributes,
   sessionWorkflowId,
   type CarriedState,
   type ChildCompletion,
@@ -115,7 +111,6 @@ export class Children {
 
   private async start(job: SpawnJob): Promise<void> {
     const child = this.tracked.get(job.childSessionId)!;
-    const session = job.session;
     try {
       const handle = await startChild<typeof childSessionWorkflow>('childSessionWorkflow', {
         workflowId: sessionWorkflowId(job.childSessionId),
@@ -127,13 +122,7 @@ export class Children {
         cancellationType: ChildWorkflowCancellationType.ABANDON,
         workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
         staticSummary: `child session “${child.title}” (${job.childSessionId}) of ${job.parentSessionId} · ${job.model}`,
-        typedSearchAttributes: [
-          { key: BambooSessionKind, value: 'child' },
-          { key: BambooParentSessionId, value: job.parentSessionId },
-          { key: BambooModel, value: job.model },
-          { key: BambooRunStatus, value: 'pending' },
-          ...(session ? [{ key: BambooRootSessionId, value: session.rootSessionId }] : []),
-        ],
+        typedSearchAttributes: childStartSearchAttributes(job),
       });
       // The child reports by signal; its result is also its own history.
       handle.result().catch(() => undefined);

@@ -4,11 +4,7 @@
  */
 import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy, type Client, type WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import {
-  BambooModel,
-  BambooParentSessionId,
-  BambooRootSessionId,
-  BambooRunStatus,
-  BambooSessionKind,
+  childStartSearchAttributes,
   InjectMessageSchema,
   parseOrThrow,
   sessionWorkflowId,
@@ -35,13 +31,7 @@ export async function startChildRun(client: Client, job: SpawnJob, options: { ta
     workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
     workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
     staticSummary: `child session ${session?.title ? `“${session.title}” ` : ''}(${valid.childSessionId}) of ${valid.parentSessionId} · ${valid.model}`,
-    typedSearchAttributes: [
-      { key: BambooSessionKind, value: 'child' },
-      { key: BambooParentSessionId, value: valid.parentSessionId },
-      { key: BambooModel, value: valid.model },
-      { key: BambooRunStatus, value: 'pending' },
-      ...(session ? [{ key: BambooRootSessionId, value: session.rootSessionId }] : []),
-    ],
+    typedSearchAttributes: childStartSearchAttributes(valid),
   });
 }
 

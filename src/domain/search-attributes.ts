@@ -14,3 +14,14 @@ export const BAMBOO_SEARCH_ATTRIBUTES = [
   BambooRunStatus,
   BambooModel,
 ] as const;
+
+/** The search attributes a child run starts with (before its workflow upserts `running`). */
+export function childStartSearchAttributes(job: { parentSessionId: string; model: string; session?: { rootSessionId: string } }) {
+  return [
+    { key: BambooSessionKind, value: 'child' },
+    { key: BambooParentSessionId, value: job.parentSessionId },
+    { key: BambooModel, value: job.model },
+    { key: BambooRunStatus, value: 'pending' },
+    ...(job.session ? [{ key: BambooRootSessionId, value: job.session.rootSessionId }] : []),
+  ];
+}

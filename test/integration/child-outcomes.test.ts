@@ -4,39 +4,18 @@
  */
 import { WorkflowFailedError } from '@temporalio/client';
 import { startChildRun } from '../../src/client/child-runs';
-import type { ChildCompletion, ChildRunResult } from '../../src/domain';
-import { sessionIdFromWorkflowId } from '../../src/domain';
-import { receivedCompletions } from '../workflows/recording-parent';
+import type { ChildRunResult } from '../../src/domain';
 import { childSession, spawnJobFor } from '../helpers/sessions';
-import { eventually, startRecordingParent, startTestWorker, type RecordingParentHandle, type TestWorker } from '../helpers/temporal';
+import { withRecordingParent } from '../helpers/recording-suite';
 
-let tw: TestWorker;
-let parent: RecordingParentHandle;
-let parentSessionId: string;
-
-beforeAll(async () => {
-  tw = await startTestWorker();
-  parent = await startRecordingParent(tw.client, tw.taskQueue);
-  parentSessionId = sessionIdFromWorkflowId(parent.workflowId)!;
-});
-afterAll(async () => {
-  await parent?.terminate().catch(() => undefined);
-  await tw?.stop();
-});
-
-async function completionsFor(childSessionId: string): Promise<ChildCompletion[]> {
-  return (await parent.query(receivedCompletions)).filter((c) => c.childSessionId === childSessionId);
-}
+const suite = withRecordingParent();
 
 /** Runs one child to its end and returns its result and the completions its parent got. */
 async function runChild(prompt: string, metadata: Record<string, string> = {}) {
-  const session = childSession(prompt, { parentSessionId, metadata });
-  const handle = await startChildRun(tw.client, spawnJobFor(session), { taskQueue: tw.taskQueue });
+  const session = childSession(prompt, { parentSessionId: suite.parentSessionId, metadata });
+  const handle = await startChildRun(suite.tw.client, spawnJobFor(session), { taskQueue: suite.tw.taskQueue });
   const result: ChildRunResult = await handle.result();
-  const completions = await eventually(async () => {
-    const got = await completionsFor(session.id);
-    return got.length > 0 ? got : undefined;
-  }, 10_000, 'the parent to receive the completion');
+  const completions = await suite.completionsFor(session.id);
   return { session, handle, result, completions };
 }
 
@@ -70,28 +49,28 @@ test('transient provider failures are retried and the run completes', async () =
 });
 
 test('a session whose last message is not a user message is skipped', async () => {
-  const session = childSession('done already', { parentSessionId });
+  const session = childSession('done already', { parentSessionId: suite.parentSessionId });
   session.messages.push({ id: 'a1', role: 'assistant', content: 'answered', createdAt: new Date().toISOString() });
-  const handle = await startChildRun(tw.client, spawnJobFor(session), { taskQueue: tw.taskQueue });
+  const handle = await startChildRun(suite.tw.client, spawnJobFor(session), { taskQueue: suite.tw.taskQueue });
   const result = await handle.result();
   expect(result).toMatchObject({ status: 'skipped', error: 'No pending message to execute' });
-  const completions = await eventually(async () => ((await completionsFor(session.id)).length ? completionsFor(session.id) : undefined));
+  const completions = await suite.completionsFor(session.id);
   expect(completions).toEqual([expect.objectContaining({ status: 'skipped', error: 'No pending message to execute' })]);
 });
 
 test('a snapshot that is not kind=child is an error', async () => {
-  const session = { ...childSession('hi', { parentSessionId }), kind: 'root' as const };
-  const handle = await startChildRun(tw.client, spawnJobFor(session), { taskQueue: tw.taskQueue });
+  const session = { ...childSession('hi', { parentSessionId: suite.parentSessionId }), kind: 'root' as const };
+  const handle = await startChildRun(suite.tw.client, spawnJobFor(session), { taskQueue: suite.tw.taskQueue });
   expect(await handle.result()).toMatchObject({ status: 'error', error: 'spawn job child session is not kind=child' });
-  const completions = await eventually(async () => ((await completionsFor(session.id)).length ? completionsFor(session.id) : undefined));
+  const completions = await suite.completionsFor(session.id);
   expect(completions).toEqual([expect.objectContaining({ status: 'error', error: 'spawn job child session is not kind=child' })]);
 });
 
 test('a run without a snapshot and no earlier run reports "child session not found"', async () => {
   const childSessionId = `never-ran-${Date.now()}`;
-  const handle = await startChildRun(tw.client, { parentSessionId, childSessionId, model: 'm' }, { taskQueue: tw.taskQueue });
+  const handle = await startChildRun(suite.tw.client, { parentSessionId: suite.parentSessionId, childSessionId, model: 'm' }, { taskQueue: suite.tw.taskQueue });
   expect(await handle.result()).toMatchObject({ status: 'error', error: 'child session not found', session: null });
-  const completions = await eventually(async () => ((await completionsFor(childSessionId)).length ? completionsFor(childSessionId) : undefined));
+  const completions = await suite.completionsFor(childSessionId);
   expect(completions).toEqual([expect.objectContaining({ status: 'error', error: 'child session not found' })]);
 });
 
@@ -100,9 +79,9 @@ test('a run without a snapshot continues from the session\'s previous result', a
   expect(first.result.status).toBe('completed');
   // Same session, no snapshot: a follow-up run must load the previous run's final session.
   const again = await startChildRun(
-    tw.client,
-    { parentSessionId, childSessionId: first.session.id, model: first.session.model },
-    { taskQueue: tw.taskQueue },
+    suite.tw.client,
+    { parentSessionId: suite.parentSessionId, childSessionId: first.session.id, model: first.session.model },
+    { taskQueue: suite.tw.taskQueue },
   );
   const second = await again.result();
   expect(second.status).toBe('skipped'); // the loaded snapshot ends with the assistant's answer
@@ -111,10 +90,10 @@ test('a run without a snapshot continues from the session\'s previous result', a
 
 test('invalid SpawnJob fails the workflow at once, naming the bad field', async () => {
   const workflowId = `bamboo-session-invalid-${Date.now()}`;
-  const handle = await tw.client.workflow.start('childSessionWorkflow', {
-    taskQueue: tw.taskQueue,
+  const handle = await suite.tw.client.workflow.start('childSessionWorkflow', {
+    taskQueue: suite.tw.taskQueue,
     workflowId,
-    args: [{ parentSessionId, childSessionId: 'x', model: '' }],
+    args: [{ parentSessionId: suite.parentSessionId, childSessionId: 'x', model: '' }],
   });
   const error = await handle.result().then(() => undefined, (e: unknown) => e);
   expect(error).toBeInstanceOf(WorkflowFailedError);
@@ -123,5 +102,5 @@ test('invalid SpawnJob fails the workflow at once, naming the bad field', async 
   const history = await handle.fetchHistory();
   const taskFailures = history.events?.filter((e) => e.workflowTaskFailedEventAttributes) ?? [];
   expect(taskFailures).toHaveLength(0);
-  expect(await completionsFor('x')).toEqual([expect.objectContaining({ status: 'error', error: 'invalid SpawnJob: model: must be a non-empty string' })]);
+  expect(await suite.completionsFor('x')).toEqual([expect.objectContaining({ status: 'error', error: 'invalid SpawnJob: model: must be a non-empty string' })]);
 });

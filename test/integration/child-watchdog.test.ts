@@ -3,37 +3,15 @@
  * and a fired watchdog winning over the run.
  */
 import { startChildRun } from '../../src/client/child-runs';
-import type { ChildCompletion } from '../../src/domain';
-import { sessionIdFromWorkflowId } from '../../src/domain';
-import { receivedCompletions } from '../workflows/recording-parent';
 import { childSession, spawnJobFor } from '../helpers/sessions';
-import { eventually, startRecordingParent, startTestWorker, type RecordingParentHandle, type TestWorker } from '../helpers/temporal';
+import { withRecordingParent } from '../helpers/recording-suite';
 
-let tw: TestWorker;
-let parent: RecordingParentHandle;
-let parentSessionId: string;
-
-beforeAll(async () => {
-  tw = await startTestWorker();
-  parent = await startRecordingParent(tw.client, tw.taskQueue);
-  parentSessionId = sessionIdFromWorkflowId(parent.workflowId)!;
-});
-afterAll(async () => {
-  await parent?.terminate().catch(() => undefined);
-  await tw?.stop();
-});
-
-async function completionsFor(childSessionId: string): Promise<ChildCompletion[]> {
-  return eventually(async () => {
-    const got = (await parent.query(receivedCompletions)).filter((c) => c.childSessionId === childSessionId);
-    return got.length > 0 ? got : undefined;
-  }, 10_000);
-}
+const suite = withRecordingParent();
 
 async function timeRun(prompt: string, metadata: Record<string, string>) {
-  const session = childSession(prompt, { parentSessionId, metadata });
+  const session = childSession(prompt, { parentSessionId: suite.parentSessionId, metadata });
   const started = Date.now();
-  const handle = await startChildRun(tw.client, spawnJobFor(session), { taskQueue: tw.taskQueue });
+  const handle = await startChildRun(suite.tw.client, spawnJobFor(session), { taskQueue: suite.tw.taskQueue });
   const result = await handle.result();
   return { session, handle, result, seconds: (Date.now() - started) / 1000 };
 }
@@ -43,7 +21,7 @@ test('a stalled model trips the idle watchdog within a few seconds of max_idle',
   expect(result.status).toBe('timeout');
   expect(result.error).toBe('Child session idle timeout after 3 seconds without events (max_idle_secs=3)');
   expect(seconds).toBeLessThan(15); // 60 s of stall never ran out: the watchdog ended it
-  expect(await completionsFor(session.id)).toEqual([
+  expect(await suite.completionsFor(session.id)).toEqual([
     expect.objectContaining({ status: 'timeout', error: result.error }),
   ]);
 });
@@ -56,7 +34,7 @@ test('a run that keeps streaming past max_total times out on the total budget', 
   expect(result.status).toBe('timeout');
   expect(result.error).toMatch(/^Child session timed out after [45] seconds \(max_total_secs=4\)$/);
   expect(seconds).toBeLessThan(20);
-  expect(await completionsFor(session.id)).toHaveLength(1);
+  expect(await suite.completionsFor(session.id)).toHaveLength(1);
   // The fired watchdog stopped the model call: the activity acknowledged its cancellation.
   const history = await handle.fetchHistory();
   expect(history.events?.some((e) => e.activityTaskCanceledEventAttributes)).toBe(true);
