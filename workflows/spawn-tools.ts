@@ -15,7 +15,7 @@ export const SpawnArgsSchema = z.object({
   responsibility: z.string().trim().min(1),
   prompt: z.string().trim().min(1),
   subagent_type: z.string().trim().min(1),
-  model: z.string().trim().min(1).optional(),
+  model: z.string().trim().min(1).max(200).optional(),
   reasoning_effort: z.enum(['low', 'medium', 'high']).optional(),
 });
 export type SpawnArgs = z.infer<typeof SpawnArgsSchema>;
@@ -41,7 +41,8 @@ const NO_RECURSIVE_SPAWN = ' Do not spawn further sub-sessions.';
 
 /** The reference's child snapshot: child system prompt, the brief as one user message, metadata. */
 export function buildChildJob(parent: Session, args: SpawnArgs, options: SessionOptions): SpawnJob {
-  const childSessionId = `${parent.id}-${uuid4().slice(0, 8)}`;
+  // Parent id + suffix stays within SessionIdSchema's 200 characters.
+  const childSessionId = `${parent.id.slice(0, 191)}-${uuid4().slice(0, 8)}`;
   const model = args.model ?? parent.model;
   const brief =
     `Sub-session title: ${args.title}\nResponsibility: ${args.responsibility}\nSubagent type: ${args.subagent_type}\n\n` +

@@ -3,6 +3,8 @@
  * output in text or `--json`, and errors that map to documented exit codes.
  */
 import { Client, Connection } from '@temporalio/client';
+import type { z } from 'zod';
+import { describeZodError } from '../domain';
 import { dataConverterFromEnv } from '../codec/aes-gcm';
 import { resolveTemporalTarget } from '../temporal/connection';
 
@@ -53,4 +55,11 @@ export async function withClient<T>(options: GlobalOptions, body: (client: Clien
   } finally {
     await client.connection.close();
   }
+}
+
+/** Validates what a command is about to send, before connecting: bad values are bad usage (exit 2). */
+export function validated<S extends z.ZodType>(schema: S, value: unknown, what: string): z.infer<S> {
+  const result = schema.safeParse(value);
+  if (!result.success) throw new CliError(`invalid ${what}: ${describeZodError(result.error)}`, ExitCode.usage);
+  return result.data;
 }

@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { SessionOptionsSchema } from './options';
-import { SessionSchema } from './session';
+import { SessionIdSchema, SessionSchema } from './session';
 
 const nonEmpty = z.string().trim().min(1, 'must be a non-empty string');
 
@@ -16,9 +16,9 @@ export const TerminalRunStatusSchema = z.enum(['completed', 'error', 'cancelled'
 export type TerminalRunStatus = z.infer<typeof TerminalRunStatusSchema>;
 
 export const SpawnJobSchema = z.object({
-  parentSessionId: nonEmpty,
-  childSessionId: nonEmpty,
-  model: nonEmpty,
+  parentSessionId: SessionIdSchema,
+  childSessionId: SessionIdSchema,
+  model: nonEmpty.max(200, 'must be at most 200 characters'),
   disabledTools: z.array(z.string()).optional(),
   /** The child snapshot; absent → the run loads the session's previous run result. */
   session: SessionSchema.optional(),

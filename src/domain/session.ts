@@ -6,6 +6,18 @@ import { z } from 'zod';
 
 const nonEmpty = z.string().trim().min(1, 'must be a non-empty string');
 
+/**
+ * Session ids become workflow ids (`bamboo-session-<id>`, at most 1,000 characters, child ids
+ * add a suffix) and visibility-query literals (no quotes, backslashes or control characters).
+ */
+function isQuerySafe(id: string): boolean {
+  return ![...id].some((c) => c === '"' || c === '\\' || c.charCodeAt(0) < 32 || c.charCodeAt(0) === 127);
+}
+
+export const SessionIdSchema = nonEmpty
+  .max(200, 'must be at most 200 characters')
+  .refine(isQuerySafe, 'must not contain quotes, backslashes or control characters');
+
 export const RoleSchema = z.enum(['system', 'user', 'assistant', 'tool']);
 export type Role = z.infer<typeof RoleSchema>;
 
@@ -35,13 +47,13 @@ export const SessionKindSchema = z.enum(['root', 'child']);
 export type SessionKind = z.infer<typeof SessionKindSchema>;
 
 export const SessionSchema = z.object({
-  id: nonEmpty,
+  id: SessionIdSchema,
   kind: SessionKindSchema,
-  parentSessionId: nonEmpty.optional(),
-  rootSessionId: nonEmpty,
+  parentSessionId: SessionIdSchema.optional(),
+  rootSessionId: SessionIdSchema,
   spawnDepth: z.number().int().min(0),
   title: z.string().optional(),
-  model: z.string(),
+  model: z.string().max(200, 'must be at most 200 characters'),
   modelRef: ModelRefSchema.optional(),
   messages: z.array(MessageSchema),
   metadata: z.record(z.string(), z.string()),

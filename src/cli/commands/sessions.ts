@@ -4,8 +4,8 @@ import { randomUUID } from 'node:crypto';
 import { cancelSession, injectIntoSession, startChildRun } from '../../client/child-runs';
 import { sendUserMessage, sessionState, sessionTranscript, startSession } from '../../client/sessions';
 import { taskQueue } from '../../config/env';
-import { WaitPolicySchema, type Session } from '../../domain';
-import { CliError, ExitCode, print, withClient, type GlobalOptions } from '../context';
+import { SessionSchema, SpawnJobSchema, WaitPolicySchema, type Session } from '../../domain';
+import { CliError, ExitCode, print, validated, withClient, type GlobalOptions } from '../context';
 import { describeState, table, truncate } from '../format';
 import { describeSession, viewSession } from '../sessions-api';
 import { followSession } from './follow';
@@ -29,7 +29,7 @@ export function registerSessionCommands(program: Command, globals: Globals): voi
     .action(async (prompt: string, opts) => {
       const waitPolicy = WaitPolicySchema.safeParse(opts.waitPolicy);
       if (!waitPolicy.success) throw new CliError(`--wait-policy must be all, any or first_error (got ${opts.waitPolicy})`, ExitCode.usage);
-      const session = rootSessionFrom(prompt, opts);
+      const session = validated(SessionSchema, rootSessionFrom(prompt, opts), 'session');
       await withClient(globals(), async (client) => {
         const handle = await startSession(
           client,
@@ -67,8 +67,9 @@ export function registerSessionCommands(program: Command, globals: Globals): voi
         metadata: opts.metadata,
         messages: [{ id: randomUUID(), role: 'user', content: opts.prompt, createdAt: new Date().toISOString() }],
       };
+      const job = validated(SpawnJobSchema, { parentSessionId: opts.parent, childSessionId: id, model: opts.model, session }, 'child run');
       await withClient(globals(), async (client) => {
-        const handle = await startChildRun(client, { parentSessionId: opts.parent, childSessionId: id, model: opts.model, session }, { taskQueue: taskQueue() });
+        const handle = await startChildRun(client, job, { taskQueue: taskQueue() });
         if (!opts.wait) {
           print(globals(), { sessionId: id, workflowId: handle.workflowId, runId: handle.firstExecutionRunId }, () => `started child ${id} (${handle.workflowId})`);
           return;

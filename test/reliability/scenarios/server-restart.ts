@@ -1,0 +1,86 @@
+/**
+ * 2 · Server restart: a dev server on a SQLite file (the product's startDevServer) is stopped
+ * while children run, and started again on the same port and file. The worker process is
+ * kept (restarted only if it died, which is reported). Nothing may be lost.
+ */
+import { join } from 'node:path';
+import { sessionWorkflowId } from '../../../src/domain';
+import { startDevServer, type DevServer } from '../../../src/temporal/dev-server';
+import { uniqueId } from '../../helpers/temporal';
+import { clientFor, registerServer, useQueue } from '../support/context';
+import { RELIABILITY_OUT } from '../support/paths';
+import { startWorker, type ManagedProcess } from '../support/processes';
+import { beginScenario, finishScenario } from '../support/summary';
+import { checkTrees, childrenInFlight, historyCounts, startTrees, summarizeReport, terminateRoots } from '../support/trees';
+import { freePort, pollUntil, randomInt, sleep } from '../support/util';
+
+const ROOTS = 3;
+const CHILDREN_PER_ROOT = 10;
+
+export function serverRestartScenario(): void {
+  test('2 · server restart: the SQLite dev server stopped mid-run and started again on the same port and file', async () => {
+    const record = beginScenario('2-server-restart', `server restart: ${ROOTS * CHILDREN_PER_ROOT} children, SQLite dev server stopped and restarted`);
+    let passed = false;
+    const dbFilename = join(RELIABILITY_OUT, 'server-restart.sqlite');
+    const port = await freePort();
+    let server: DevServer = await startDevServer({ dbFilename, port });
+    const known = registerServer({ label: 'sqlite (server restart)', address: server.address, namespace: server.namespace, taskQueues: new Map(), stop: () => server.stop() });
+    const taskQueue = useQueue(known, uniqueId('rel-restart'), record.id);
+    const client = await clientFor(server.address, server.namespace);
+    const workers: ManagedProcess[] = [];
+    let rootIds: string[] = [];
+    try {
+      workers.push(await startWorker({ address: server.address, taskQueue, label: 'restart-worker' }));
+      const tree = await startTrees(client, taskQueue, {
+        roots: ROOTS,
+        childrenPerRoot: CHILDREN_PER_ROOT,
+        sleepSecs: [4, 10],
+        metadata: { 'child_watchdog.max_idle_secs': '10' },
+      }, 'restart');
+      rootIds = tree.rootIds;
+      record.runs = ROOTS + ROOTS * CHILDREN_PER_ROOT;
+      await pollUntil(async () => ((await childrenInFlight(client, rootIds)).known >= ROOTS * CHILDREN_PER_ROOT ? true : undefined), 120_000);
+      await sleep(randomInt(0, 3000));
+      const before = await childrenInFlight(client, rootIds);
+
+      const stoppedAt = Date.now();
+      await server.stop();
+      record.faults += 1;
+      const outageMs = randomInt(3000, 8000);
+      await sleep(outageMs);
+      server = await startDevServer({ dbFilename, port });
+      const downSecs = Math.round((Date.now() - stoppedAt) / 100) / 10;
+      record.details.outage = { childrenInFlight: before.running, childrenFinished: before.terminal, downSecs, samePort: server.address.endsWith(`:${port}`) };
+
+      if (!workers[0].alive()) {
+        record.notes.push(`the worker process exited while the server was down (${workers[0].child.exitCode ?? workers[0].child.signalCode}); restarted`);
+        workers.push(await startWorker({ address: server.address, taskQueue, label: 'restart-worker-2' }));
+      } else {
+        record.notes.push('the worker process stayed up through the outage and reconnected by itself');
+      }
+
+      const report = await checkTrees(client, tree, 300_000);
+      const counts = await historyCounts(client, [...rootIds, ...report.childIds].map(sessionWorkflowId));
+      record.lost = report.lost.length;
+      record.duplicated = report.duplicated.length;
+      record.serverErrors = counts.workflowTaskFailed;
+      record.details = { ...record.details, ...summarizeReport(report), histories: counts };
+      record.notes.push('serverErrors = WorkflowTaskFailed events in the sessions\' histories');
+
+      expect(report.problems).toEqual([]);
+      expect(report.lost).toEqual([]);
+      expect(report.duplicated).toEqual([]);
+      expect(report.children).toBe(ROOTS * CHILDREN_PER_ROOT);
+      expect(report.statuses).toEqual({ completed: ROOTS * CHILDREN_PER_ROOT });
+      expect(report.rootsResumed).toBe(ROOTS);
+      expect(report.resumeMessages).toBe(ROOTS); // wait policy `all`: each parent resumed exactly once
+      expect(counts.workflowTaskFailed).toBe(0);
+      passed = true;
+    } finally {
+      finishScenario(record, passed);
+      await terminateRoots(client, rootIds);
+      await Promise.all(workers.map((w) => w.kill('SIGTERM')));
+      // The server stays up: the secrets scenario exports its histories, the suite stops it.
+    }
+  }, 600_000);
+}

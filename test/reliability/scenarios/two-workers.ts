@@ -1,0 +1,88 @@
+/**
+ * 3 · Two workers, one killed: two worker processes on one task queue share the sessions; one
+ * is SIGKILLed mid-run and never restarted. The other must finish everything.
+ */
+import type { Client } from '@temporalio/client';
+import { sessionWorkflowId } from '../../../src/domain';
+import { uniqueId } from '../../helpers/temporal';
+import { mainClient, mainServer, useQueue } from '../support/context';
+import { startWorker, type ManagedProcess } from '../support/processes';
+import { beginScenario, finishScenario } from '../support/summary';
+import { checkTrees, childrenInFlight, historyCounts, startTrees, summarizeReport, terminateRoots } from '../support/trees';
+import { mapLimit, pick, pollUntil, randomInt, sleep } from '../support/util';
+
+const ROOTS = 3;
+const CHILDREN_PER_ROOT = 10;
+
+/** Which worker (by pid) started the activity attempts recorded after `afterMs`. */
+async function activityIdentities(client: Client, workflowIds: string[], afterMs: number): Promise<Record<string, number>> {
+  const identities: Record<string, number> = {};
+  await mapLimit(workflowIds, 8, async (id) => {
+    const history = await client.workflow.getHandle(id).fetchHistory();
+    for (const e of history.events ?? []) {
+      const started = e.activityTaskStartedEventAttributes;
+      const at = Number(e.eventTime?.seconds ?? 0) * 1000;
+      if (started?.identity && at >= afterMs) identities[started.identity] = (identities[started.identity] ?? 0) + 1;
+    }
+  });
+  return identities;
+}
+
+export function twoWorkersScenario(): void {
+  test('3 · two workers on one queue, one SIGKILLed mid-run: the other finishes everything', async () => {
+    const record = beginScenario('3-two-workers', `two workers, one SIGKILLed: ${ROOTS * CHILDREN_PER_ROOT} children`);
+    let passed = false;
+    const client = await mainClient();
+    const server = mainServer();
+    const taskQueue = useQueue(server, uniqueId('rel-two'), record.id);
+    const workers: ManagedProcess[] = [];
+    let rootIds: string[] = [];
+    try {
+      workers.push(...(await Promise.all([1, 2].map((n) => startWorker({ address: server.address, taskQueue, label: `two-workers-${n}` })))));
+      const tree = await startTrees(client, taskQueue, {
+        roots: ROOTS,
+        childrenPerRoot: CHILDREN_PER_ROOT,
+        sleepSecs: [4, 10],
+        metadata: { 'child_watchdog.max_idle_secs': '10' },
+      }, 'two');
+      rootIds = tree.rootIds;
+      record.runs = ROOTS + ROOTS * CHILDREN_PER_ROOT;
+      await pollUntil(async () => ((await childrenInFlight(client, rootIds)).known >= ROOTS * CHILDREN_PER_ROOT ? true : undefined), 120_000);
+      await sleep(randomInt(0, 3000));
+      const victim = pick(workers);
+      const survivor = workers.find((w) => w !== victim)!;
+      const flight = await childrenInFlight(client, rootIds);
+      const killedAt = Date.now();
+      await victim.kill('SIGKILL');
+      record.faults += 1;
+      record.details.kill = { victim: victim.label, childrenInFlight: flight.running, childrenFinished: flight.terminal };
+
+      const report = await checkTrees(client, tree, 300_000);
+      const ids = [...rootIds, ...report.childIds].map(sessionWorkflowId);
+      const counts = await historyCounts(client, ids);
+      // Activity attempts started after the kill (with a second's slack): only the survivor's pid.
+      const identities = await activityIdentities(client, ids, killedAt + 1000);
+      record.lost = report.lost.length;
+      record.duplicated = report.duplicated.length;
+      record.serverErrors = counts.workflowTaskFailed;
+      record.details = { ...record.details, ...summarizeReport(report), histories: counts, activityStartsAfterKill: identities };
+      record.notes.push('serverErrors = WorkflowTaskFailed events in the sessions\' histories');
+
+      expect(survivor.alive()).toBe(true);
+      expect(report.problems).toEqual([]);
+      expect(report.lost).toEqual([]);
+      expect(report.duplicated).toEqual([]);
+      expect(report.children).toBe(ROOTS * CHILDREN_PER_ROOT);
+      expect(report.statuses).toEqual({ completed: ROOTS * CHILDREN_PER_ROOT });
+      expect(report.rootsResumed).toBe(ROOTS);
+      expect(report.resumeMessages).toBe(ROOTS); // wait policy `all`: each parent resumed exactly once
+      expect(counts.workflowTaskFailed).toBe(0);
+      expect(Object.keys(identities).every((identity) => identity.startsWith(`${survivor.pid}@`))).toBe(true);
+      passed = true;
+    } finally {
+      finishScenario(record, passed);
+      await terminateRoots(client, rootIds);
+      await Promise.all(workers.map((w) => w.kill('SIGTERM')));
+    }
+  }, 600_000);
+}

@@ -1,0 +1,80 @@
+/**
+ * 1 · Worker crashes: 100 children in flight across five root sessions on a worker process
+ * that is SIGKILLed three times at random moments and restarted each time. Every child must
+ * reach a terminal status, send exactly one completion, and be reported exactly once in its
+ * parent's transcript; every parent must resume.
+ */
+import { sessionWorkflowId } from '../../../src/domain';
+import { uniqueId } from '../../helpers/temporal';
+import { startWorker, type ManagedProcess } from '../support/processes';
+import { beginScenario, finishScenario } from '../support/summary';
+import { mainClient, mainServer, useQueue } from '../support/context';
+import { checkTrees, childrenInFlight, historyCounts, startTrees, summarizeReport, terminateRoots } from '../support/trees';
+import { pollUntil, randomInt, sleep } from '../support/util';
+
+const ROOTS = 5;
+const CHILDREN_PER_ROOT = 20;
+const KILLS = 3;
+
+export function workerCrashScenario(): void {
+  test('1 · worker crashes: 100 children in flight, the worker SIGKILLed 3 times at random moments', async () => {
+    const record = beginScenario('1-worker-crashes', `worker crashes: ${ROOTS * CHILDREN_PER_ROOT} children, worker SIGKILLed ×${KILLS}`);
+    let passed = false;
+    const client = await mainClient();
+    const server = mainServer();
+    const taskQueue = useQueue(server, uniqueId('rel-crash'), record.id);
+    const workers: ManagedProcess[] = [];
+    let rootIds: string[] = [];
+    try {
+      workers.push(await startWorker({ address: server.address, taskQueue, label: 'crash-worker-1' }));
+      const t0 = Date.now();
+      // max_idle 10 s: the liveness (heartbeat) timeout is min(max_idle, 30 s), so an attempt on a
+      // killed worker is retried after ~10 s instead of 30 s. The children stream a token a second.
+      const tree = await startTrees(client, taskQueue, {
+        roots: ROOTS,
+        childrenPerRoot: CHILDREN_PER_ROOT,
+        sleepSecs: [3, 10],
+        metadata: { 'child_watchdog.max_idle_secs': '10' },
+        options: { maxRunningChildren: 50 },
+      }, 'crash');
+      rootIds = tree.rootIds;
+      record.runs = ROOTS + ROOTS * CHILDREN_PER_ROOT;
+
+      // The first kill comes once at least half the children have been started, the others at
+      // random moments after each restart (whatever the parents and children are doing then).
+      await pollUntil(async () => ((await childrenInFlight(client, rootIds)).known >= (ROOTS * CHILDREN_PER_ROOT) / 2 ? true : undefined), 120_000);
+      const kills: { atSecs: number; childrenInFlight: number; childrenFinished: number }[] = [];
+      for (let k = 0; k < KILLS; k++) {
+        await sleep(randomInt(k === 0 ? 0 : 1000, k === 0 ? 4000 : 8000));
+        const flight = await childrenInFlight(client, rootIds).catch(() => ({ running: -1, terminal: -1 }));
+        await workers.at(-1)!.kill('SIGKILL');
+        record.faults += 1;
+        kills.push({ atSecs: Math.round((Date.now() - t0) / 100) / 10, childrenInFlight: flight.running, childrenFinished: flight.terminal });
+        workers.push(await startWorker({ address: server.address, taskQueue, label: `crash-worker-${k + 2}` }));
+      }
+      record.details.kills = kills;
+
+      const report = await checkTrees(client, tree, 300_000);
+      const counts = await historyCounts(client, [...rootIds, ...report.childIds].map(sessionWorkflowId));
+      record.lost = report.lost.length;
+      record.duplicated = report.duplicated.length;
+      record.serverErrors = counts.workflowTaskFailed;
+      record.details = { ...record.details, ...summarizeReport(report), histories: counts, totalSecs: Math.round((Date.now() - t0) / 1000) };
+      record.notes.push('serverErrors = WorkflowTaskFailed events in the parents\' and children\'s histories (timed-out workflow tasks and retried activities of killed workers are expected: see details)');
+
+      expect(report.problems).toEqual([]);
+      expect(report.lost).toEqual([]);
+      expect(report.duplicated).toEqual([]);
+      expect(report.children).toBe(ROOTS * CHILDREN_PER_ROOT);
+      expect(report.statuses).toEqual({ completed: ROOTS * CHILDREN_PER_ROOT });
+      expect(report.rootsResumed).toBe(ROOTS);
+      expect(report.resumeMessages).toBe(ROOTS); // wait policy `all`: each parent resumed exactly once
+      expect(counts.workflowTaskFailed).toBe(0);
+      passed = true;
+    } finally {
+      finishScenario(record, passed);
+      await terminateRoots(client, rootIds);
+      await Promise.all(workers.map((w) => w.kill('SIGTERM')));
+    }
+  }, 600_000);
+}

@@ -1,0 +1,164 @@
+/**
+ * Starting root sessions whose scripted turns spawn children, and checking the promise the
+ * engine makes about them: every child reaches a terminal status, every child run sends
+ * exactly one completion signal, each parent's transcript reports every child exactly once,
+ * and every parent resumes (idle, no wait).
+ */
+import type { Client } from '@temporalio/client';
+import { startSession } from '../../../src/client/sessions';
+import { sessionWorkflowId, type SessionOptionsInput } from '../../../src/domain';
+import type { SessionRunState } from '../../../workflows/definitions';
+import { completionSignalsSent, resumeMessages, sessionState, sessionTranscript } from '../../helpers/root';
+import { rootSession } from '../../helpers/sessions';
+import { mapLimit, pollUntil, randomInt } from './util';
+
+const TERMINAL = new Set(['completed', 'error', 'cancelled', 'timeout', 'skipped']);
+
+export interface TreeSpec {
+  roots: number;
+  childrenPerRoot: number;
+  /** Each child sleeps a random whole number of seconds in [min, max] (one token a second). */
+  sleepSecs: [number, number];
+  metadata?: Record<string, string>;
+  options?: SessionOptionsInput;
+}
+
+export interface StartedTree {
+  rootIds: string[];
+  childrenPerRoot: number;
+}
+
+export async function startTrees(client: Client, taskQueue: string, spec: TreeSpec, label: string): Promise<StartedTree> {
+  const rootIds: string[] = [];
+  await mapLimit(Array.from({ length: spec.roots }, (_, r) => r), 4, async (r) => {
+    const prompt = Array.from({ length: spec.childrenPerRoot }, (_, i) => `[[spawn:${label}-${r}-${i}|[[sleep:${randomInt(...spec.sleepSecs)}]] part ${r}.${i}]]`).join(' ');
+    const session = rootSession(`${prompt} plan ${label} ${r}`, spec.metadata ?? {});
+    await startSession(client, { session, options: { maxRunningChildren: Math.max(spec.childrenPerRoot, 32), ...spec.options } }, { taskQueue });
+    rootIds.push(session.id);
+  });
+  return { rootIds, childrenPerRoot: spec.childrenPerRoot };
+}
+
+/** How many children of these roots are running now (by the roots' state queries). */
+export async function childrenInFlight(client: Client, rootIds: string[]): Promise<{ running: number; known: number; terminal: number }> {
+  const states = await Promise.all(rootIds.map((id) => sessionState(client, id).catch(() => undefined)));
+  let running = 0;
+  let known = 0;
+  let terminal = 0;
+  for (const s of states) {
+    for (const c of s?.children ?? []) {
+      known += 1;
+      if (c.status === 'running' || c.status === 'pending') running += 1;
+      if (TERMINAL.has(c.status)) terminal += 1;
+    }
+  }
+  return { running, known, terminal };
+}
+
+export interface TreeReport {
+  roots: number;
+  rootsResumed: number;
+  children: number;
+  expectedChildren: number;
+  statuses: Record<string, number>;
+  /** Children missing, not terminal, never reported to the parent, or that sent no completion. */
+  lost: string[];
+  /** Children that sent more than one completion, or were reported more than once. */
+  duplicated: string[];
+  resumeMessages: number;
+  completionSignals: number;
+  problems: string[];
+  childIds: string[];
+}
+
+function isSettled(s: SessionRunState, expected: number): boolean {
+  return (
+    s.phase === 'idle' &&
+    s.waiting === null &&
+    s.children.length >= expected &&
+    s.children.every((c) => TERMINAL.has(c.status)) &&
+    s.lastRunStatus !== undefined
+  );
+}
+
+/** Waits (up to `timeoutMs`) for every root to settle, then checks the whole tree. Never throws on a timeout: it reports. */
+export async function checkTrees(client: Client, tree: StartedTree, timeoutMs: number): Promise<TreeReport> {
+  const report: TreeReport = {
+    roots: tree.rootIds.length,
+    rootsResumed: 0,
+    children: 0,
+    expectedChildren: tree.rootIds.length * tree.childrenPerRoot,
+    statuses: {},
+    lost: [],
+    duplicated: [],
+    resumeMessages: 0,
+    completionSignals: 0,
+    problems: [],
+    childIds: [],
+  };
+  const deadline = Date.now() + timeoutMs;
+  for (const rootId of tree.rootIds) {
+    let last: SessionRunState | undefined;
+    const settled = await pollUntil(async () => {
+      last = await sessionState(client, rootId);
+      return isSettled(last, tree.childrenPerRoot) ? last : undefined;
+    }, Math.max(1000, deadline - Date.now()), 1000);
+    const state = settled ?? last;
+    if (!settled) report.problems.push(`root ${rootId} did not settle: ${JSON.stringify({ phase: last?.phase, waiting: last?.waiting, children: last?.children.length })}`);
+    const children = state?.children ?? [];
+    report.children += children.length;
+    report.childIds.push(...children.map((c) => c.childSessionId));
+    for (let missing = children.length; missing < tree.childrenPerRoot; missing++) report.lost.push(`${rootId}: child #${missing + 1} never spawned`);
+
+    const transcript = await sessionTranscript(client, rootId).catch(() => []);
+    const resumes = resumeMessages(transcript);
+    report.resumeMessages += resumes.length;
+    const resumed = settled !== undefined && resumes.length > 0 && transcript.at(-1)?.role === 'assistant';
+    if (resumed) report.rootsResumed += 1;
+    else report.problems.push(`root ${rootId} did not resume (resume messages ${resumes.length}, last message ${transcript.at(-1)?.role})`);
+
+    const signals = await mapLimit(children, 8, (c) => completionSignalsSent(client, c.childSessionId).catch(() => -1));
+    children.forEach((child, i) => {
+      report.statuses[child.status] = (report.statuses[child.status] ?? 0) + 1;
+      const reported = resumes.reduce((n, m) => n + (m.content.split(`child session \`${child.childSessionId}\``).length - 1), 0);
+      report.completionSignals += Math.max(0, signals[i]);
+      const tag = `${child.childSessionId} (status ${child.status}, signals ${signals[i]}, reported ${reported})`;
+      if (!TERMINAL.has(child.status) || reported === 0 || signals[i] < 1) report.lost.push(tag);
+      else if (reported > 1 || signals[i] > 1) report.duplicated.push(tag);
+    });
+  }
+  return report;
+}
+
+export async function terminateRoots(client: Client, rootIds: string[]): Promise<void> {
+  await Promise.all(rootIds.map((id) => client.workflow.getHandle(sessionWorkflowId(id)).terminate('reliability scenario done').catch(() => undefined)));
+}
+
+/** Event counts of interest in a set of histories (failed / timed-out workflow tasks, activity retries). */
+export async function historyCounts(client: Client, workflowIds: string[]): Promise<{ workflowTaskFailed: number; workflowTaskTimedOut: number; activityRetries: number; activityTimedOut: number }> {
+  const counts = { workflowTaskFailed: 0, workflowTaskTimedOut: 0, activityRetries: 0, activityTimedOut: 0 };
+  await mapLimit(workflowIds, 8, async (workflowId) => {
+    const history = await client.workflow.getHandle(workflowId).fetchHistory().catch(() => undefined);
+    for (const e of history?.events ?? []) {
+      if (e.workflowTaskFailedEventAttributes) counts.workflowTaskFailed += 1;
+      if (e.workflowTaskTimedOutEventAttributes) counts.workflowTaskTimedOut += 1;
+      if (e.activityTaskTimedOutEventAttributes) counts.activityTimedOut += 1;
+      if ((e.activityTaskStartedEventAttributes?.attempt ?? 1) > 1) counts.activityRetries += 1;
+    }
+  });
+  return counts;
+}
+
+export function summarizeReport(report: TreeReport): Record<string, unknown> {
+  return {
+    roots: report.roots,
+    rootsResumed: report.rootsResumed,
+    children: `${report.children}/${report.expectedChildren}`,
+    statuses: report.statuses,
+    completionSignals: report.completionSignals,
+    resumeMessages: report.resumeMessages,
+    lost: report.lost.slice(0, 10),
+    duplicated: report.duplicated.slice(0, 10),
+    problems: report.problems.slice(0, 10),
+  };
+}
