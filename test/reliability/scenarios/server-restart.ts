@@ -4,14 +4,13 @@
  * kept (restarted only if it died, which is reported). Nothing may be lost.
  */
 import { join } from 'node:path';
-import { sessionWorkflowId } from '../../../src/domain';
 import { startDevServer, type DevServer } from '../../../src/temporal/dev-server';
 import { uniqueId } from '../../helpers/temporal';
 import { clientFor, registerServer, useQueue } from '../support/context';
 import { RELIABILITY_OUT } from '../support/paths';
 import { startWorker, type ManagedProcess } from '../support/processes';
 import { beginScenario, finishScenario } from '../support/summary';
-import { checkTrees, childrenInFlight, historyCounts, startTrees, summarizeReport, terminateRoots } from '../support/trees';
+import { childrenInFlight, expectTreesKept, startTrees, terminateRoots } from '../support/trees';
 import { freePort, pollUntil, randomInt, sleep } from '../support/util';
 
 const ROOTS = 3;
@@ -59,22 +58,7 @@ export function serverRestartScenario(): void {
         record.notes.push('the worker process stayed up through the outage and reconnected by itself');
       }
 
-      const report = await checkTrees(client, tree, 300_000);
-      const counts = await historyCounts(client, [...rootIds, ...report.childIds].map(sessionWorkflowId));
-      record.lost = report.lost.length;
-      record.duplicated = report.duplicated.length;
-      record.serverErrors = counts.workflowTaskFailed;
-      record.details = { ...record.details, ...summarizeReport(report), histories: counts };
-      record.notes.push('serverErrors = WorkflowTaskFailed events in the sessions\' histories');
-
-      expect(report.problems).toEqual([]);
-      expect(report.lost).toEqual([]);
-      expect(report.duplicated).toEqual([]);
-      expect(report.children).toBe(ROOTS * CHILDREN_PER_ROOT);
-      expect(report.statuses).toEqual({ completed: ROOTS * CHILDREN_PER_ROOT });
-      expect(report.rootsResumed).toBe(ROOTS);
-      expect(report.resumeMessages).toBe(ROOTS); // wait policy `all`: each parent resumed exactly once
-      expect(counts.workflowTaskFailed).toBe(0);
+      await expectTreesKept(client, tree, record, ROOTS * CHILDREN_PER_ROOT, 'serverErrors = WorkflowTaskFailed events in the sessions\' histories');
       passed = true;
     } finally {
       finishScenario(record, passed);

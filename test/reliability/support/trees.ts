@@ -10,6 +10,7 @@ import { sessionWorkflowId, type SessionOptionsInput } from '../../../src/domain
 import type { SessionRunState } from '../../../workflows/definitions';
 import { completionSignalsSent, resumeMessages, sessionState, sessionTranscript } from '../../helpers/root';
 import { rootSession } from '../../helpers/sessions';
+import type { ScenarioRecord } from './summary';
 import { mapLimit, pollUntil, randomInt } from './util';
 
 const TERMINAL = new Set(['completed', 'error', 'cancelled', 'timeout', 'skipped']);
@@ -161,4 +162,36 @@ export function summarizeReport(report: TreeReport): Record<string, unknown> {
     duplicated: report.duplicated.slice(0, 10),
     problems: report.problems.slice(0, 10),
   };
+}
+
+/**
+ * Waits for the trees to settle, records lost / duplicated / failed-task counts on the
+ * scenario, and asserts the engine's promise: `expectedChildren` children, all completed,
+ * none lost or doubled, each parent resumed exactly once, no failed workflow task.
+ */
+export async function expectTreesKept(
+  client: Client,
+  tree: StartedTree,
+  record: ScenarioRecord,
+  expectedChildren: number,
+  note: string,
+): Promise<{ report: TreeReport; counts: Awaited<ReturnType<typeof historyCounts>>; workflowIds: string[] }> {
+  const report = await checkTrees(client, tree, 300_000);
+  const workflowIds = [...tree.rootIds, ...report.childIds].map(sessionWorkflowId);
+  const counts = await historyCounts(client, workflowIds);
+  record.lost = report.lost.length;
+  record.duplicated = report.duplicated.length;
+  record.serverErrors = counts.workflowTaskFailed;
+  record.details = { ...record.details, ...summarizeReport(report), histories: counts };
+  record.notes.push(note);
+
+  expect(report.problems).toEqual([]);
+  expect(report.lost).toEqual([]);
+  expect(report.duplicated).toEqual([]);
+  expect(report.children).toBe(expectedChildren);
+  expect(report.statuses).toEqual({ completed: expectedChildren });
+  expect(report.rootsResumed).toBe(tree.rootIds.length);
+  expect(report.resumeMessages).toBe(tree.rootIds.length); // wait policy `all`: each parent resumed exactly once
+  expect(counts.workflowTaskFailed).toBe(0);
+  return { report, counts, workflowIds };
 }
