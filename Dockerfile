@@ -18,7 +18,7 @@ COPY workflows ./workflows
 COPY activities ./activities
 
 # Bundle the workflow code once, at build time, instead of in every replica at start.
-RUN node -e "require('@temporalio/worker').bundleWorkflowCode({ workflowsPath: require('node:path').resolve('workflows') }).then((b) => require('node:fs').writeFileSync('/app/workflow-bundle.js', b.code))"
+RUN npm run bundle-workflows -- /app/workflow-bundle.js
 ENV BAMBOO_WORKFLOW_BUNDLE=/app/workflow-bundle.js
 
 # Connection (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TLS) is read by

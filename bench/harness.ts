@@ -4,6 +4,7 @@ import type { Client } from '@temporalio/client';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { WORKFLOW_BUNDLE_CONVERTERS } from '../src/codec/worker-data-converter';
 
 const ROOT = resolve(__dirname, '..');
 
@@ -11,6 +12,7 @@ export async function buildBenchBundle(): Promise<string> {
   const noop = () => undefined;
   const { code } = await bundleWorkflowCode({
     workflowsPath: require.resolve('./workflows'),
+    ...WORKFLOW_BUNDLE_CONVERTERS,
     logger: { trace: noop, debug: noop, info: noop, warn: noop, error: console.error, log: noop },
   });
   mkdirSync(join(ROOT, 'test-output'), { recursive: true });

@@ -9,6 +9,7 @@ import { defaultProviderRegistry } from '../src/providers/defaults';
 import { BUILTIN_TOOLS } from '../src/tools/builtin';
 import { createToolRegistry } from '../src/tools/types';
 import * as baseline from './baseline-activities';
+import { workerDataConverter } from '../src/codec/worker-data-converter';
 
 async function main(): Promise<void> {
   Runtime.install({ logger: new DefaultLogger('ERROR') });
@@ -18,6 +19,7 @@ async function main(): Promise<void> {
     connection: await NativeConnection.connect({ address }),
     taskQueue: process.env.BENCH_TASK_QUEUE!,
     workflowBundle: { codePath: process.env.BENCH_BUNDLE! },
+    dataConverter: workerDataConverter(),
     activities: {
       ...createActivities({ client, providers: defaultProviderRegistry(), tools: createToolRegistry(BUILTIN_TOOLS), runners: [] }),
       ...baseline,

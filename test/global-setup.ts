@@ -5,6 +5,7 @@
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { WORKFLOW_BUNDLE_CONVERTERS } from '../src/codec/worker-data-converter';
 import { startDevServer } from '../src/temporal/dev-server';
 
 export default async function globalSetup(): Promise<void> {
@@ -12,7 +13,7 @@ export default async function globalSetup(): Promise<void> {
   mkdirSync(outDir, { recursive: true });
   const [server, bundle] = await Promise.all([
     startDevServer({ find: { log: (line) => console.log(line) } }),
-    bundleWorkflowCode({ workflowsPath: require.resolve('./workflows'), logger: quietLogger() }),
+    bundleWorkflowCode({ workflowsPath: require.resolve('./workflows'), ...WORKFLOW_BUNDLE_CONVERTERS, logger: quietLogger() }),
   ]);
   const bundlePath = join(outDir, 'workflow-bundle.js');
   writeFileSync(bundlePath, bundle.code);

@@ -29,7 +29,7 @@ import {
   CHILD_SESSION_NOT_FOUND,
   ChildCompletionSchema,
   ChildRunResultSchema,
-  describeZodError,
+  describeRejected,
   EventsQueryInputSchema,
   FailureTypes,
   hasPendingUserMessage,
@@ -95,7 +95,7 @@ export async function childSessionWorkflow(input: SpawnJob): Promise<ChildRunRes
   const run = new ChildRun(typeof input?.childSessionId === 'string' ? input.childSessionId : '');
   registerHandlers(run);
   const parsed = SpawnJobSchema.safeParse(input);
-  if (!parsed.success) return rejectInvalidJob(input, describeZodError(parsed.error));
+  if (!parsed.success) return rejectInvalidJob(input, describeRejected(input, parsed.error));
   const job = parsed.data;
   run.status = 'running';
   upsertRunAttributes({ kind: 'child', parentSessionId: job.parentSessionId, model: job.model, status: 'running' });
@@ -112,7 +112,7 @@ function registerHandlers(run: ChildRun): void {
   setHandler(injectMessage, (payload) => {
     const parsed = InjectMessageSchema.safeParse(payload);
     if (!parsed.success) {
-      log.warn('ignored an invalid injectMessage signal', { error: describeZodError(parsed.error) });
+      log.warn('ignored an invalid injectMessage signal', { error: describeRejected(payload, parsed.error) });
       return;
     }
     run.injected.push(parsed.data.content);
@@ -120,7 +120,7 @@ function registerHandlers(run: ChildRun): void {
   setHandler(subSessionCompleted, (payload) => {
     const parsed = ChildCompletionSchema.safeParse(payload);
     if (parsed.success && run.children) run.children.onCompletion(parsed.data);
-    else log.warn('ignored a subSessionCompleted signal', { reason: parsed.success ? 'this run spawns no children' : describeZodError(parsed.error) });
+    else log.warn('ignored a subSessionCompleted signal', { reason: parsed.success ? 'this run spawns no children' : describeRejected(payload, parsed.error) });
   });
 }
 

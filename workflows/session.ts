@@ -28,7 +28,7 @@ import {
 } from '@temporalio/workflow';
 import {
   ChildCompletionSchema,
-  describeZodError,
+  describeRejected,
   EventsQueryInputSchema,
   hasPendingUserMessage,
   SessionOptionsSchema,
@@ -116,7 +116,7 @@ class RootSession {
 export async function sessionWorkflow(input: SessionWorkflowInput): Promise<SessionWorkflowResult> {
   const parsed = SessionWorkflowInputSchema.safeParse(input);
   if (!parsed.success) {
-    throw ApplicationFailure.create({ message: `invalid session input: ${describeZodError(parsed.error)}`, type: 'BambooInvalidInput', nonRetryable: true });
+    throw ApplicationFailure.create({ message: `invalid session input: ${describeRejected(input, parsed.error)}`, type: 'BambooInvalidInput', nonRetryable: true });
   }
   const root = new RootSession(parsed.data.session, SessionOptionsSchema.parse(parsed.data.options ?? {}), parsed.data.carried);
   registerHandlers(root);
@@ -137,14 +137,14 @@ function registerHandlers(root: RootSession): void {
   const queueUserMessage = (payload: unknown, signal: string) => {
     const parsed = UserMessageSchema.safeParse(payload);
     if (parsed.success) root.pendingUser.push(parsed.data.content);
-    else log.warn(`ignored an invalid ${signal} signal`, { error: describeZodError(parsed.error) });
+    else log.warn(`ignored an invalid ${signal} signal`, { error: describeRejected(payload, parsed.error) });
   };
   setHandler(userMessage, (payload) => queueUserMessage(payload, 'userMessage'));
   setHandler(injectMessage, (payload) => queueUserMessage(payload, 'injectMessage'));
   setHandler(subSessionCompleted, (payload) => {
     const parsed = ChildCompletionSchema.safeParse(payload);
     if (!parsed.success) {
-      log.warn('ignored an invalid subSessionCompleted signal', { error: describeZodError(parsed.error) });
+      log.warn('ignored an invalid subSessionCompleted signal', { error: describeRejected(payload, parsed.error) });
       return;
     }
     if (!root.children.onCompletion(parsed.data)) log.info('duplicate completion ignored', { childSessionId: parsed.data.childSessionId });

@@ -10,3 +10,4 @@ export * from './model-turn';
 export * from './parent';
 export * from './workflow-tool-specs';
 export * from './options';
+export * from './undecodable';

@@ -9,6 +9,7 @@ import { createActivities, type ActivityDeps } from '../../activities';
 import { defaultProviderRegistry } from '../providers/defaults';
 import { createToolRegistry } from '../tools/types';
 import { BUILTIN_TOOLS } from '../tools/builtin';
+import { workerDataConverter } from '../codec/worker-data-converter';
 
 export const WORKFLOWS_PATH = require.resolve('../../workflows');
 
@@ -21,7 +22,8 @@ export interface BambooWorkerOptions {
   workflowBundlePath?: string;
   workflowsPath?: string;
   deps?: Partial<Omit<ActivityDeps, 'client'>>;
-  /** Payload codecs (e.g. encryption). `client` must use the same: activities read through it. */
+  /** Payload codecs (e.g. encryption). `client` must use the same: activities read through it.
+   *  The worker always adds the lenient payload converter (src/codec/worker-data-converter.ts). */
   dataConverter?: DataConverter;
   /** Extra Worker options (tests use this for tuning). */
   tuning?: Partial<WorkerOptions>;
@@ -43,7 +45,7 @@ export async function createBambooWorker(options: BambooWorkerOptions): Promise<
     taskQueue: options.taskQueue,
     ...workflowSource,
     activities: createActivities(deps),
-    dataConverter: options.dataConverter,
+    dataConverter: workerDataConverter(options.dataConverter),
     // Cancellation and liveness travel in heartbeat responses: flush them often enough
     // that a cancel reaches a streaming call within a couple of seconds.
     maxHeartbeatThrottleInterval: '2s',

@@ -3,7 +3,8 @@
  * a child to completion; the codec-aware client reads the plain result while the raw history
  * (fetched without the codec) holds no plaintext anywhere, unlike an unencrypted control run
  * whose history shows its marker; the codec server decrypts a raw payload from that history
- * for the Web UI; a wrong key fails with a clear error.
+ * for the Web UI; a wrong key fails with a clear error; a signal encrypted with another key is
+ * ignored by the session, which goes on.
  */
 import { Client, Connection } from '@temporalio/client';
 import { defaultPayloadConverter, type DataConverter, type Payload } from '@temporalio/common';
@@ -13,11 +14,12 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { createEncryptionCodec, ENCRYPTED_ENCODING, type EncryptionCodec } from '../../src/codec/aes-gcm';
 import { startCodecServer, type CodecServer } from '../../src/codec/server';
 import { startChildRun } from '../../src/client/child-runs';
+import { sendUserMessage, sessionState, sessionTranscript, startSession } from '../../src/client/sessions';
 import { sessionIdFromWorkflowId } from '../../src/domain';
 import { createBambooWorker } from '../../src/worker/create-worker';
 import { receivedCompletions, stopRecording } from '../workflows/recording-parent';
 import { historyText } from '../helpers/history-text';
-import { childSession, spawnJobFor } from '../helpers/sessions';
+import { childSession, rootSession, spawnJobFor } from '../helpers/sessions';
 import { eventually, startRecordingParent, startTestWorker, testServer, type RecordingParentHandle, type TestWorker } from '../helpers/temporal';
 
 jest.setTimeout(240_000);
@@ -201,4 +203,31 @@ describe('payload encryption', () => {
     const history = await rawClient.workflow.getHandle(encrypted.handle.workflowId, encrypted.handle.firstExecutionRunId).fetchHistory();
     await Worker.runReplayHistory({ workflowBundle: { codePath: bundlePath }, dataConverter }, history, encrypted.handle.workflowId);
   });
+});
+
+test('a message encrypted with another key is ignored: no workflow task fails and the session answers the next one', async () => {
+  const { address, namespace } = testServer();
+  const session = rootSession('first question');
+  const handle = await startSession(encryptedClient, { session }, { taskQueue: encryptedTaskQueue });
+  const strangerClient = new Client({
+    connection: await Connection.connect({ address }),
+    namespace,
+    dataConverter: { payloadCodecs: [createEncryptionCodec({ key: randomBytes(32), keyId: 'stranger' })] },
+  });
+  try {
+    await eventually(async () => ((await sessionState(encryptedClient, session.id)).lastRunStatus === 'completed' ? true : undefined), 60_000, 'the first turn');
+    await sendUserMessage(strangerClient, session.id, 'from a client with the wrong key');
+    await sendUserMessage(encryptedClient, session.id, 'second question');
+    const transcript = await eventually(async () => {
+      const messages = await sessionTranscript(encryptedClient, session.id);
+      return messages.some((m) => m.role === 'assistant' && m.content.includes('second question')) ? messages : undefined;
+    }, 60_000, 'the answer to the second question');
+    expect(transcript.map((m) => m.content).join('\n')).not.toContain('wrong key');
+    const history = await handle.fetchHistory();
+    expect(history.events?.filter((e) => e.workflowTaskFailedEventAttributes)).toHaveLength(0);
+    expect(history.events?.filter((e) => e.workflowExecutionSignaledEventAttributes)).toHaveLength(2);
+  } finally {
+    await handle.terminate().catch(() => undefined);
+    await strangerClient.connection.close();
+  }
 });

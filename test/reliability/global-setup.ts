@@ -9,6 +9,7 @@ import { bundleWorkflowCode } from '@temporalio/worker';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { WORKFLOW_BUNDLE_CONVERTERS } from '../../src/codec/worker-data-converter';
 import { startDevServer } from '../../src/temporal/dev-server';
 import { PROVIDER_KEY_ENV, A2A_TOKEN_ENV, RELIABILITY_OUT } from './support/paths';
 
@@ -17,7 +18,7 @@ export default async function globalSetup(): Promise<void> {
   mkdirSync(RELIABILITY_OUT, { recursive: true });
   const [server, bundle] = await Promise.all([
     startDevServer({ find: { log: (line) => console.log(line) } }),
-    bundleWorkflowCode({ workflowsPath: require.resolve('../workflows'), logger: quietLogger() }),
+    bundleWorkflowCode({ workflowsPath: require.resolve('../workflows'), ...WORKFLOW_BUNDLE_CONVERTERS, logger: quietLogger() }),
   ]);
   const bundlePath = join(RELIABILITY_OUT, 'workflow-bundle.js');
   writeFileSync(bundlePath, bundle.code);

@@ -7,6 +7,7 @@ import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { Worker } from '@temporalio/worker';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { workerDataConverter } from '../../src/codec/worker-data-converter';
 import { testServer } from '../helpers/temporal';
 
 const DIR = join(__dirname, 'histories');
@@ -40,7 +41,7 @@ test('fixtures cover how a root session ends: idle, cancelled, continued-as-new,
 
 test('all recorded histories replay without nondeterminism', async () => {
   const failures: string[] = [];
-  for await (const result of Worker.runReplayHistories({ workflowBundle: { codePath: testServer().bundlePath } }, histories)) {
+  for await (const result of Worker.runReplayHistories({ workflowBundle: { codePath: testServer().bundlePath }, dataConverter: workerDataConverter() }, histories)) {
     if (result.error) failures.push(`${result.workflowId}: ${result.error.message}`);
   }
   expect(failures).toEqual([]);

@@ -1,0 +1,16 @@
+/**
+ * What a payload that could not be decoded turns into (see src/codec/lenient-payload-converter).
+ * It fails every input schema, so the handler that receives it rejects it with a clear reason
+ * instead of the workflow task failing on every retry.
+ */
+export interface UndecodablePayload {
+  readonly bambooUndecodablePayload: string;
+}
+
+export function undecodablePayload(reason: string): UndecodablePayload {
+  return { bambooUndecodablePayload: reason };
+}
+
+export function isUndecodablePayload(value: unknown): value is UndecodablePayload {
+  return typeof value === 'object' && value !== null && typeof (value as UndecodablePayload).bambooUndecodablePayload === 'string';
+}
