@@ -16,6 +16,11 @@
  * code or signal and the tail of stderr. The agent leads its own process
  * group; whatever way the run ends, the runner returns only after that whole group is gone
  * (SIGTERM, then SIGKILL after `killGraceSecs`), so no agent process outlives its run.
+ *
+ * If the worker itself dies (SIGKILL, OOM) none of that runs, so each agent also gets a
+ * guard process (process-guard.ts) that ends the group when the worker's end of a pipe
+ * closes, which the kernel does for any death. Left open: a worker killed in the moment
+ * between spawning the agent and spawning its guard orphans that agent.
  */
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
@@ -23,6 +28,7 @@ import type { Readable } from 'node:stream';
 import { setTimeout as delay } from 'node:timers/promises';
 import { z } from 'zod';
 import type { Session } from '../domain';
+import { guardProcessGroup } from './process-guard';
 import { ExternalRunnerError, type ExternalRunContext, type ExternalRunner, type ExternalRunResult } from './types';
 
 export const SubprocessProfileSchema = z.object({
@@ -79,9 +85,12 @@ async function runAgent(profile: z.output<typeof SubprocessProfileSchema>, sessi
     detached: true, // its own process group, so the whole tree can be signalled at once
     stdio: ['pipe', 'pipe', 'pipe'],
   });
+  // At once (a pid means it started), to keep the unguarded moment as short as can be.
+  const guard = child.pid === undefined ? undefined : guardProcessGroup(child.pid, profile.killGraceSecs);
   try {
     await new Promise<void>((resolve, reject) => child.once('spawn', resolve).once('error', reject));
   } catch (error) {
+    guard?.release();
     throw new ExternalRunnerError(`${name} could not start ${profile.command}: ${(error as Error).message}`, false);
   }
   const pgid = child.pid!;
@@ -109,6 +118,7 @@ async function runAgent(profile: z.output<typeof SubprocessProfileSchema>, sessi
     await settledWithin(closed, 2000);
   } finally {
     aborted.dispose();
+    guard?.release();
   }
 
   if (ctx.signal.aborted) throw ctx.signal.reason;

@@ -2,9 +2,11 @@
  * The subprocess runner on a real dev server and a real worker, with real agent processes
  * (test/fixtures/agents): completion with live progress, the idle watchdog, cancellation,
  * SIGKILL escalation, a crashing agent, and that session data cannot choose what runs.
- * After every ending, no process of the agent's tree is left running.
+ * After every ending, no process of the agent's tree is left running, not even when the
+ * worker running it is SIGKILLed.
  */
 import { defaultPayloadConverter } from '@temporalio/common';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -15,8 +17,9 @@ import { createSubprocessRunner, type SubprocessProfile } from '../../src/runner
 import type { ProgressDetails } from '../../activities/progress';
 import { receivedCompletions } from '../workflows/recording-parent';
 import { childSession, spawnJobFor } from '../helpers/sessions';
-import { eventually, startRecordingParent, startTestWorker, type RecordingParentHandle, type TestWorker } from '../helpers/temporal';
+import { eventually, startRecordingParent, startTestWorker, uniqueId, type RecordingParentHandle, type TestWorker } from '../helpers/temporal';
 
+const ROOT = resolve(__dirname, '..', '..');
 const AGENTS = resolve(__dirname, '..', 'fixtures', 'agents');
 /** Fixture agents append `<role> <pid>` lines here, one file per session. */
 const pidDir = mkdtempSync(join(tmpdir(), 'bamboo-agents-'));
@@ -131,9 +134,17 @@ function isRunning(pid: number): boolean {
   }
 }
 
-async function expectAllGone(pids: number[], what: string): Promise<void> {
+async function expectAllGone(pids: number[], what: string, timeoutMs = 30_000): Promise<void> {
   expect(pids.length).toBeGreaterThan(0);
-  await eventually(async () => (pids.every((pid) => !isRunning(pid)) ? true : undefined), 30_000, `${what} (pids ${pids.join(', ')}) to be gone`);
+  await eventually(async () => (pids.every((pid) => !isRunning(pid)) ? true : undefined), timeoutMs, `${what} (pids ${pids.join(', ')}) to be gone`);
+}
+
+/** Pids of the guard processes watching the agent group `pgid` (see src/runners/process-guard.ts). */
+function guardsOf(pgid: number): number[] {
+  return execFileSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' })
+    .split('\n')
+    .filter((line) => new RegExp(`bamboo-agent-guard ${pgid} \\d+$`).test(line.trim()))
+    .map((line) => Number(line.trim().split(' ')[0]));
 }
 
 test('an agent that completes streams progress into heartbeats and its answer ends the run', async () => {
@@ -235,4 +246,48 @@ test('the agent sees only a basic environment, the profile\'s env and the variab
     'echo-agent: env check [BAMBOO_TEST_PASSED_THROUGH=visible BAMBOO_TEST_WORKER_SECRET=<unset> AGENT_FLAVOUR=mint]',
   );
   await expectOneCompletion(session.id, 'completed');
+});
+
+test('a worker SIGKILLed while its agent runs leaves no agent process behind', async () => {
+  // The runner in a process of its own, standing in for the worker.
+  const sessionId = uniqueId('orphan');
+  const runner = spawn(process.execPath, ['--import', 'tsx', 'test/fixtures/run-subprocess-agent.ts', join(AGENTS, 'sleepy-tree-agent.mjs'), pidDir, sessionId], {
+    cwd: ROOT,
+    stdio: 'ignore',
+  });
+  const runnerExited = new Promise((r) => runner.once('exit', r));
+  try {
+    await eventually(async () => (pidsOf(sessionId, 'grandchild').length ? true : undefined), 60_000, 'the agent and its grandchild to start');
+    const [agent] = pidsOf(sessionId, 'agent');
+    const tree = [agent, ...pidsOf(sessionId, 'grandchild')];
+    expect(tree.every(isRunning)).toBe(true);
+    expect(guardsOf(agent)).toHaveLength(1);
+
+    runner.kill('SIGKILL');
+    await runnerExited;
+    // No cleanup code of the runner ran; the agent answers the guard's SIGTERM at once.
+    await expectAllGone(tree, 'the agent and its grandchild', 5000);
+    await eventually(async () => (guardsOf(agent).length === 0 ? true : undefined), 5000, 'the guard to exit');
+  } finally {
+    runner.kill('SIGKILL');
+  }
+});
+
+test('a run that ends normally leaves no guard process behind', async () => {
+  const session = externalChild('echo-direct', 'hello there');
+  let guardsSeen: number[] = [];
+  const runner = createSubprocessRunner(profile('echo-direct', 'echo-agent.mjs', { args: ['--delay-ms', '0'] }));
+  const result = await runner.run(session, {
+    signal: new AbortController().signal,
+    progress: () => {
+      const [agent] = pidsOf(session.id, 'agent');
+      if (agent && !guardsSeen.length) guardsSeen = guardsOf(agent);
+    },
+    attempt: 1,
+  });
+  expect(result.content).toBe('echo-agent: hello there');
+  const [agent] = pidsOf(session.id, 'agent');
+  expect(guardsSeen).toHaveLength(1);
+  expect(isRunning(agent)).toBe(false);
+  await eventually(async () => (guardsOf(agent).length === 0 ? true : undefined), 5000, 'the guard to exit');
 });
