@@ -7,6 +7,7 @@ import { z } from 'zod';
 import {
   EXTERNAL_RUNNER_NOT_CONFIGURED,
   FailureTypes,
+  fitText,
   noExternalRunnerMatchedMessage,
   SessionSchema,
 } from '../src/domain';
@@ -43,7 +44,7 @@ export function createExternalActivities({ runners }: { runners: readonly Extern
           throw error;
         }
       });
-      return { ...result, runner: runner.agentId };
+      return { ...result, content: fitText(result.content), runner: runner.agentId };
     },
   };
 }

@@ -6,7 +6,7 @@
  */
 import { ApplicationFailure, Context, log } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
-import { FailureTypes, ModelTurnInputSchema, WORKFLOW_TOOL_SPECS, type Message, type ModelTurnResult, type ToolCall, type TranscriptRef } from '../src/domain';
+import { FailureTypes, fitText, ModelTurnInputSchema, WORKFLOW_TOOL_SPECS, type Message, type ModelTurnResult, type ToolCall, type TranscriptRef } from '../src/domain';
 import { transcript } from '../workflows/definitions';
 import { resolveProvider, type ProviderRegistry } from '../src/providers/router';
 import { ProviderError, type ToolSpec } from '../src/providers/types';
@@ -63,7 +63,7 @@ export function createModelActivities({ client, providers, tools }: ModelActivit
         } catch (error) {
           throw toActivityFailure(error);
         }
-        return { content, toolCalls, usage, provider: route.provider.name, warnings };
+        return { content: fitText(content), toolCalls, usage, provider: route.provider.name, warnings };
       });
     },
   };

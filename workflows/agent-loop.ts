@@ -10,6 +10,7 @@ import { modelCallOptions, toolCallOptions } from './activity-options';
 import type { RunBudget } from './budget';
 import type { EventLog } from './event-log';
 import { newMessage } from './messages';
+import { keepSnapshotSmall } from './snapshot-size';
 
 export const AGENT_LOOP_LIMITS = {
   maxRounds: 200,
@@ -51,6 +52,7 @@ export async function runAgentLoop(host: AgentLoopHost): Promise<AgentLoopOutcom
   const failures = new Map<string, number>();
   for (let turn = 1; turn <= AGENT_LOOP_LIMITS.maxRounds; turn++) {
     mergeInjected(host);
+    keepSnapshotSmall(host.session, host.events); // also bounds what the transcript query returns
     host.onTurn(turn);
     const reply = await callModel(host, turn);
     usage.inputTokens += reply.usage.inputTokens;

@@ -54,6 +54,7 @@ import { RunBudget } from './budget';
 import { runWithinBudget } from './deadline';
 import { Children } from './children';
 import { events, injectMessage, state, subSessionCompleted, transcript, type SessionRunState } from './definitions';
+import { keepSnapshotSmall } from './snapshot-size';
 import { parentToolset } from './parent-tools';
 import { EventLog } from './event-log';
 import { newMessage } from './messages';
@@ -261,6 +262,7 @@ async function finish(run: ChildRun, job: SpawnJob, outcome: ExecutedRun): Promi
   // Last step, so a message injected while the parent was being told is not lost.
   if (session) {
     for (const content of run.injected.splice(0)) session.messages.push(newMessage('user', content, { metadata: { injected: 'true' } }));
+    keepSnapshotSmall(session, run.events); // the result is the next run's input: it must fit
   }
   return ChildRunResultSchema.parse({
     parentSessionId: job.parentSessionId,

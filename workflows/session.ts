@@ -47,6 +47,7 @@ import { RunBudget } from './budget';
 import { Children } from './children';
 import { runWithinBudget } from './deadline';
 import { events, injectMessage, state, subSessionCompleted, transcript, userMessage, type SessionRunState } from './definitions';
+import { keepSnapshotSmall } from './snapshot-size';
 import { EventLog } from './event-log';
 import { newMessage } from './messages';
 import { parentToolset } from './parent-tools';
@@ -216,6 +217,7 @@ async function runTurn(root: RootSession): Promise<void> {
   upsertRunAttributes({ status: outcome.status });
   if (outcome.status === 'completed') root.events.add({ type: 'complete', usage: result.ok ? result.value.usage : undefined });
   else root.events.add({ type: 'error', message: outcome.error ?? outcome.status });
+  keepSnapshotSmall(session, root.events); // continue-as-new and the result carry it whole
 }
 
 function continueAsNewDue(root: RootSession): boolean {

@@ -15,6 +15,14 @@ export const AgentEventSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('tool_error'), toolCallId: z.string(), toolName: z.string(), error: z.string(), ...base }),
   z.object({ type: z.literal('runner_progress'), message: z.string(), ...base }),
   z.object({ type: z.literal('message_merged'), count: z.number().int(), ...base }),
+  z.object({
+    type: z.literal('transcript_compacted'),
+    messagesCut: z.number().int(),
+    messagesDropped: z.number().int(),
+    bytesBefore: z.number().int(),
+    bytesAfter: z.number().int(),
+    ...base,
+  }),
   z.object({ type: z.literal('sub_session_started'), childSessionId: z.string(), title: z.string().optional(), ...base }),
   z.object({
     type: z.literal('sub_session_completed'),

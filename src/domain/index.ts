@@ -11,3 +11,4 @@ export * from './parent';
 export * from './workflow-tool-specs';
 export * from './options';
 export * from './undecodable';
+export * from './compaction';

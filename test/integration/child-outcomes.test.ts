@@ -88,6 +88,28 @@ test('a run without a snapshot continues from the session\'s previous result', a
   expect(second.session?.messages.map((m) => m.content)).toEqual(first.result.session?.messages.map((m) => m.content));
 });
 
+test('a transcript that outgrows Temporal\'s 2 MB payload limit is compacted: the run completes and the next run continues from it', async () => {
+  const prompt = `BEGIN ${'z'.repeat(1_900_000)} END`; // echoed back: 3.8 MB of transcript
+  const first = await runChild(prompt);
+  expect(first.result.status).toBe('completed');
+  expect((await first.handle.describe()).status.name).toBe('COMPLETED');
+  expect(first.completions).toHaveLength(1);
+  const snapshot = first.result.session!;
+  expect(Buffer.byteLength(JSON.stringify(snapshot))).toBeLessThanOrEqual(1024 * 1024);
+  expect(snapshot.messages.map((m) => m.role)).toEqual(['system', 'user', 'assistant']);
+  expect(snapshot.messages[2].content).toMatch(/^echo: BEGIN z+\n\[… \d+ characters cut to keep the session under Temporal's payload limit …\]\nz+ END$/);
+  expect(snapshot.metadata.transcript_compacted).toMatch(/^2 message\(s\) cut, 0 dropped to fit 1048576 bytes/);
+
+  const again = await startChildRun(
+    suite.tw.client,
+    { parentSessionId: suite.parentSessionId, childSessionId: first.session.id, model: first.session.model, appendMessages: ['and now?'] },
+    { taskQueue: suite.tw.taskQueue },
+  );
+  const second = await again.result();
+  expect(second.status).toBe('completed');
+  expect(second.session?.messages.slice(-2).map((m) => m.content)).toEqual(['and now?', 'echo: and now?']);
+});
+
 test('invalid SpawnJob fails the workflow at once, naming the bad field', async () => {
   const workflowId = `bamboo-session-invalid-${Date.now()}`;
   const handle = await suite.tw.client.workflow.start('childSessionWorkflow', {

@@ -1,10 +1,10 @@
 /**
  * A root session's children under pressure: cascade cancellation, the running-children cap,
- * and continue-as-new while children run.
+ * continue-as-new while children run, and a transcript too large for one payload.
  */
-import { startSession } from '../../src/client/sessions';
 import { sessionWorkflowId } from '../../src/domain';
 import { completionSignalsSent, resumeMessages, sessionState, sessionTranscript, settled } from '../helpers/root';
+import { sendUserMessage, startSession } from '../../src/client/sessions';
 import { rootSession } from '../helpers/sessions';
 import { eventually, startTestWorker, type TestWorker } from '../helpers/temporal';
 
@@ -70,5 +70,23 @@ test('a session that continues-as-new while its children run loses no completion
   const reported = resumeMessages(await sessionTranscript(tw.client, session.id)).map((m) => m.content).join('\n');
   expect(reported.match(/finished with status/g)).toHaveLength(3);
   for (const child of final.children) expect(reported.split(child.childSessionId)).toHaveLength(2);
+  await handle.terminate();
+});
+
+test('a root transcript past the payload limit is compacted, so continue-as-new carries it and the session goes on', async () => {
+  const session = rootSession(`BEGIN ${'q'.repeat(1_900_000)} END`); // echoed: 3.8 MB
+  const handle = await startSession(tw.client, { session, options: { historyEventBudget: 20 } }, { taskQueue: tw.taskQueue });
+  await settled(tw.client, session.id, 60_000);
+  await sendUserMessage(tw.client, session.id, 'still there?');
+  const transcript = await eventually(async () => {
+    const messages = await sessionTranscript(tw.client, session.id);
+    return messages.at(-1)?.content === 'echo: still there?' ? messages : undefined;
+  }, 60_000, 'the answer after compaction');
+  expect(Buffer.byteLength(JSON.stringify(transcript))).toBeLessThanOrEqual(1024 * 1024);
+  expect(transcript.find((m) => m.role === 'assistant')?.content).toMatch(/^echo: BEGIN q+\n\[… \d+ characters cut/);
+  const runs: string[] = [];
+  for await (const run of tw.client.workflow.list({ query: `WorkflowId = "${handle.workflowId}"` })) runs.push(run.status.name);
+  expect(runs).toContain('CONTINUED_AS_NEW');
+  expect(runs).not.toContain('TERMINATED');
   await handle.terminate();
 });

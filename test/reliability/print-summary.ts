@@ -72,7 +72,7 @@ lines.push(
 );
 if (summary.knownBugs.length > 0) {
   lines.push('');
-  lines.push('Product bugs the suite reproduces (their tests are test.failing: they assert the right behaviour and fail until fixed):');
+  lines.push('Product bugs the suite found (each has a test asserting the fix; REPRODUCED means it is back):');
   for (const b of summary.knownBugs) {
     lines.push(`  [${b.reproduced ? 'REPRODUCED' : 'not seen'}] ${b.id}: ${b.title}`);
     lines.push(`      where: ${b.where}`);

@@ -6,7 +6,7 @@
  * payloads (ignored; the session keeps working), the CLI (exit 2 or 3 with a message), payloads
  * over Temporal's 2 MB limit (a clear error, no workflow left behind), and valid-but-hostile
  * values (injection strings, unknown providers, bad watchdog values: the run completes).
- * Healthy sessions run meanwhile and must finish. Known product bugs are `test.failing`.
+ * Healthy sessions run meanwhile and must finish. Product bugs it found have `FIXED ·` tests.
  */
 import { WorkflowFailedError, type Client } from '@temporalio/client';
 import { randomUUID } from 'node:crypto';
@@ -453,7 +453,7 @@ export function badInputScenario(): void {
       record.notes.push('serverErrors = WorkflowTaskFailed events in the healthy sessions\' and signal targets\' histories');
     });
 
-    // ── product bugs this suite found (the tests assert the right behaviour; they fail until fixed) ──
+    // ── product bugs this suite found, now fixed (the tests assert the right behaviour) ──
 
     test('FIXED · a session id holding `"`, `\\`, a tab or NUL is rejected up front, naming the field (it could not be looked up later)', async () => {
       for (const id of [`rel-quote-"-${randomUUID().slice(0, 4)}`, `rel-backslash-\\-${randomUUID().slice(0, 4)}`, `rel-tab-\t-${randomUUID().slice(0, 4)}`, `rel-nul-\u0000-${randomUUID().slice(0, 4)}`]) {
@@ -531,7 +531,7 @@ export function badInputScenario(): void {
       });
     }, 120_000);
 
-    test.failing('KNOWN BUG · a child run whose result passes 2 MB (1.9 MB prompt, echoed) must still complete with its snapshot', async () => {
+    test('FIXED · a child run whose transcript passes 2 MB (1.9 MB prompt, echoed) completes with a compacted snapshot the next run continues from', async () => {
       const session = childSession('z'.repeat(1.9 * MB), { parentSessionId });
       const handle = await startChildRun(client, spawnJobFor(session), { taskQueue: tw.taskQueue });
       count('payload size');
@@ -543,17 +543,17 @@ export function badInputScenario(): void {
       record.runs += 1;
       recordBug({
         id: 'child-result-over-2mb',
-        title: 'a child run whose ChildRunResult passes 2 MB is TERMINATED by the server after it told its parent; its snapshot is lost',
-        where: 'workflows/child-session.ts finish() returns the whole session as the result',
-        reproduced: status === 'TERMINATED',
+        title: 'a child run whose ChildRunResult passed 2 MB was TERMINATED by the server after it told its parent, losing its snapshot; fixed: snapshots are compacted to 1 MiB',
+        where: 'src/domain/compaction.ts, called by workflows/snapshot-size.ts',
+        reproduced: status !== 'COMPLETED' || followUp.status !== 'completed',
         evidence: `execution ${status} (${ended && 'error' in ended ? errorText(ended.error).slice(0, 120) : 'result ok'}); parent got ${completions.length} completion(s); follow-up run: ${followUp.status} ${followUp.error ?? ''}`,
       });
-      expect(completions).toHaveLength(1); // the parent is not stranded: this part holds
+      expect(completions).toHaveLength(1);
       expect(status).toBe('COMPLETED');
       expect(followUp.status).toBe('completed');
     }, 180_000);
 
-    test('a signal whose payload cannot be decoded is dropped: no workflow task fails and the session answers the next message', async () => {
+    test('FIXED · a signal whose payload cannot be decoded is dropped: no workflow task fails and the session answers the next message', async () => {
       const session = rootSession('hello');
       const handle = await startSession(client, { session }, { taskQueue: tw.taskQueue });
       count('signals');
@@ -574,8 +574,8 @@ export function badInputScenario(): void {
         const failed = await workflowTaskFailures(client, handle.workflowId);
         recordBug({
           id: 'undecodable-signal-payload',
-          title: 'a signal with an undecodable payload (unknown encoding, or encrypted with another key) fails the session\'s workflow task forever',
-          where: 'workers now decode leniently (src/codec/lenient-payload-converter.ts); handlers reject the value',
+          title: 'a signal with an undecodable payload (unknown encoding, or encrypted with another key) failed the session\'s workflow task forever; fixed: workers decode leniently and the handler rejects it',
+          where: 'src/codec/lenient-payload-converter.ts, src/codec/worker-data-converter.ts',
           reproduced: failed > 0 || !answered,
           evidence: `${failed} WorkflowTaskFailed events; next message answered: ${answered}`,
         });

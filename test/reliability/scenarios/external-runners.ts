@@ -202,16 +202,13 @@ export function externalRunnersScenario(): void {
         await parentHandle.terminate().catch(() => undefined);
         await sleep(3000);
         orphans = firstAttempt.filter(isRunning);
-        // Fixed: listed among the suite's bugs only if it comes back.
-        if (orphans.length > 0) {
-          recordBug({
-            id: 'orphaned-agent-on-worker-kill',
-            title: 'a SIGKILLed worker leaves its subprocess agent (and the agent\'s children) running',
-            where: 'src/runners/subprocess.ts runAgent, src/runners/process-guard.ts',
-            reproduced: true,
-            evidence: `run ended ${result?.status ?? '?'}; ${orphans.length} of ${firstAttempt.length} processes of the killed worker's attempt still running`,
-          });
-        }
+        recordBug({
+          id: 'orphaned-agent-on-worker-kill',
+          title: 'a SIGKILLed worker left its subprocess agent (and the agent\'s children) running; fixed: a guard process ends the group when the worker dies',
+          where: 'src/runners/subprocess.ts runAgent, src/runners/process-guard.ts',
+          reproduced: orphans.length > 0,
+          evidence: `run ended ${result?.status ?? '?'}; ${orphans.length} of ${firstAttempt.length} processes of the killed worker's attempt still running`,
+        });
         expect(result && terminal(result.status)).toBe(true);
         expect(orphans).toEqual([]);
       } finally {

@@ -1,0 +1,12 @@
+/** Keeps a session small enough to leave the workflow as one payload (see src/domain/compaction.ts). */
+import { log } from '@temporalio/workflow';
+import { compactSession, type Session } from '../src/domain';
+import type { EventLog } from './event-log';
+
+/** Compacts `session` in place if it has outgrown the snapshot budget, and says so. */
+export function keepSnapshotSmall(session: Session, events: EventLog): void {
+  const compaction = compactSession(session);
+  if (!compaction) return;
+  log.warn('session compacted to stay under the payload limit', { sessionId: session.id, ...compaction });
+  events.add({ type: 'transcript_compacted', ...compaction });
+}
