@@ -79,7 +79,7 @@ export function secretsScenario(): void {
         openWorkflowsWithAFailingTask: scan.openWithFailingTask.slice(0, 10),
       };
       record.notes.push('serverErrors = workflows still open with a failing workflow task, on any server, at the end of the suite');
-      record.notes.push('failed workflow tasks in the export come from the known-bug tests (then terminated) and FORCE_CLOSE_COMMAND (a task in flight when the test terminated its workflow)');
+      record.notes.push('failed workflow tasks in the export are expected only as FORCE_CLOSE_COMMAND (a task in flight when a test terminated its workflow)');
       record.serverErrors = scan.openWithFailingTask.length;
       // Let each scenario's line show its failed workflow tasks as seen in the full export.
       for (const [scenario, n] of Object.entries(scan.taskFailuresByScenario)) {
