@@ -17,8 +17,11 @@ COPY src ./src
 COPY workflows ./workflows
 COPY activities ./activities
 
-# Bundle the workflow code once, at build time, instead of in every replica at start.
-RUN npm run bundle-workflows -- /app/workflow-bundle.js
+# Bundle the workflow code once, at build time, instead of in every replica at start. Workers
+# that encrypt payloads (BAMBOO_ENCRYPTION_KEY) need the second bundle: set
+# BAMBOO_WORKFLOW_BUNDLE=/app/workflow-bundle.encoded-failures.js (else they bundle at start).
+RUN npm run bundle-workflows -- /app/workflow-bundle.js \
+ && npm run bundle-workflows -- --encode-failures /app/workflow-bundle.encoded-failures.js
 ENV BAMBOO_WORKFLOW_BUNDLE=/app/workflow-bundle.js
 
 # Connection (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TLS) is read by

@@ -1,18 +1,17 @@
 /** Bench plumbing: the dev server, the bundle, worker processes, histories, percentiles. */
-import { bundleWorkflowCode } from '@temporalio/worker';
 import type { Client } from '@temporalio/client';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { WORKFLOW_BUNDLE_CONVERTERS } from '../src/codec/worker-data-converter';
+import { buildWorkflowBundle } from '../src/worker/bundle';
 
 const ROOT = resolve(__dirname, '..');
 
 export async function buildBenchBundle(): Promise<string> {
   const noop = () => undefined;
-  const { code } = await bundleWorkflowCode({
+  const code = await buildWorkflowBundle({
     workflowsPath: require.resolve('./workflows'),
-    ...WORKFLOW_BUNDLE_CONVERTERS,
+    encodeFailures: false,
     logger: { trace: noop, debug: noop, info: noop, warn: noop, error: console.error, log: noop },
   });
   mkdirSync(join(ROOT, 'test-output'), { recursive: true });

@@ -2,21 +2,20 @@
  * Starts one real Temporal dev server (in-memory, free port, Bamboo search attributes)
  * and bundles the workflows once; test files start their own real workers against it.
  */
-import { bundleWorkflowCode } from '@temporalio/worker';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { WORKFLOW_BUNDLE_CONVERTERS } from '../src/codec/worker-data-converter';
 import { startDevServer } from '../src/temporal/dev-server';
+import { buildWorkflowBundle } from '../src/worker/bundle';
 
 export default async function globalSetup(): Promise<void> {
   const outDir = resolve(__dirname, '..', 'test-output');
   mkdirSync(outDir, { recursive: true });
   const [server, bundle] = await Promise.all([
     startDevServer({ find: { log: (line) => console.log(line) } }),
-    bundleWorkflowCode({ workflowsPath: require.resolve('./workflows'), ...WORKFLOW_BUNDLE_CONVERTERS, logger: quietLogger() }),
+    buildWorkflowBundle({ workflowsPath: require.resolve('./workflows'), encodeFailures: false, logger: quietLogger() }),
   ]);
   const bundlePath = join(outDir, 'workflow-bundle.js');
-  writeFileSync(bundlePath, bundle.code);
+  writeFileSync(bundlePath, bundle);
   (globalThis as Record<string, unknown>).__BAMBOO_DEV_SERVER__ = server;
   process.env.BAMBOO_TEST_TEMPORAL_ADDRESS = server.address;
   process.env.BAMBOO_TEST_NAMESPACE = server.namespace;

@@ -17,8 +17,8 @@
  * - `BAMBOO_ENCRYPTION_KEY_ID`: optional; default the first 8 hex characters of SHA-256(key).
  *
  * What is NOT encrypted by a payload codec (Temporal design): workflow/activity ids and
- * types, signal/query names, search attributes, and failure messages and stack traces
- * (the default failure converter keeps those in plain text).
+ * types, signal/query names, search attributes. Failure messages and stack traces are
+ * moved into a payload (and so sealed) by encoded-failure-converter.ts on encrypting workers.
  */
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
 import type { DataConverter, Payload, PayloadCodec } from '@temporalio/common';

@@ -3,17 +3,29 @@
  * converter, and the configured codecs made lenient too, so that a payload nobody can decode
  * is rejected by the handler that receives it instead of failing the workflow task forever.
  * Clients keep the strict converter: a client that cannot read a result should say so.
+ * When payloads are encrypted, failure messages are encoded too (so the codec seals them).
  */
 import type { DataConverter, Payload, PayloadCodec } from '@temporalio/common';
 import { DECODE_ERROR_METADATA_KEY } from './lenient-payload-converter';
 
 export const PAYLOAD_CONVERTER_PATH = require.resolve('./lenient-payload-converter');
+export const ENCODED_FAILURE_CONVERTER_PATH = require.resolve('./encoded-failure-converter');
 
-/** Spread into every `bundleWorkflowCode(...)` call: a bundle's converter is fixed at build time. */
-export const WORKFLOW_BUNDLE_CONVERTERS = { payloadConverterPath: PAYLOAD_CONVERTER_PATH } as const;
+/**
+ * The converter paths a workflow bundle is built with. They are fixed at build time, so a
+ * bundle is either for workers that encrypt payloads (`encodeFailures`) or for those that don't.
+ */
+export function workflowBundleConverters({ encodeFailures }: { encodeFailures: boolean }): Pick<DataConverter, 'payloadConverterPath' | 'failureConverterPath'> {
+  return { payloadConverterPath: PAYLOAD_CONVERTER_PATH, ...(encodeFailures ? { failureConverterPath: ENCODED_FAILURE_CONVERTER_PATH } : {}) };
+}
+
+/** Payloads are encrypted (some codec is configured): failure messages are encoded as well. */
+export function encodesFailures(base: DataConverter = {}): boolean {
+  return (base.payloadCodecs?.length ?? 0) > 0;
+}
 
 export function workerDataConverter(base: DataConverter = {}): DataConverter {
-  return { ...base, payloadConverterPath: PAYLOAD_CONVERTER_PATH, payloadCodecs: base.payloadCodecs?.map(keepingUndecodable) };
+  return { ...base, ...workflowBundleConverters({ encodeFailures: encodesFailures(base) }), payloadCodecs: base.payloadCodecs?.map(keepingUndecodable) };
 }
 
 /**

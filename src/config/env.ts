@@ -4,7 +4,7 @@ import { DEFAULT_TASK_QUEUE, describeZodError } from '../domain';
 
 const EnvSchema = z.object({
   BAMBOO_TASK_QUEUE: z.string().trim().min(1).default(DEFAULT_TASK_QUEUE),
-  /** Optional prebuilt workflow bundle (see `npm run bundle`); speeds up worker start. */
+  /** Optional prebuilt workflow bundle (`npm run bundle-workflows`); speeds up worker start. */
   BAMBOO_WORKFLOW_BUNDLE: z.string().trim().min(1).optional(),
 });
 

@@ -9,7 +9,8 @@ import { createActivities, type ActivityDeps } from '../../activities';
 import { defaultProviderRegistry } from '../providers/defaults';
 import { createToolRegistry } from '../tools/types';
 import { BUILTIN_TOOLS } from '../tools/builtin';
-import { workerDataConverter } from '../codec/worker-data-converter';
+import { encodesFailures, workerDataConverter } from '../codec/worker-data-converter';
+import { bundleEncodesFailures } from './bundle';
 
 export const WORKFLOWS_PATH = require.resolve('../../workflows');
 
@@ -36,6 +37,7 @@ export async function createBambooWorker(options: BambooWorkerOptions): Promise<
     tools: options.deps?.tools ?? createToolRegistry(BUILTIN_TOOLS),
     runners: options.deps?.runners ?? [],
   };
+  if (options.workflowBundlePath) checkBundle(options.workflowBundlePath, encodesFailures(options.dataConverter));
   const workflowSource = options.workflowBundlePath
     ? { workflowBundle: { codePath: options.workflowBundlePath } }
     : { workflowsPath: options.workflowsPath ?? WORKFLOWS_PATH };
@@ -52,4 +54,14 @@ export async function createBambooWorker(options: BambooWorkerOptions): Promise<
     defaultHeartbeatThrottleInterval: '2s',
     ...options.tuning,
   });
+}
+
+/** A prebuilt bundle's failure converter is fixed: it must be the one this worker uses. */
+function checkBundle(path: string, encodeFailures: boolean): void {
+  if (bundleEncodesFailures(path) === encodeFailures) return;
+  throw new Error(
+    `the workflow bundle ${path} was built ${encodeFailures ? 'without' : 'with'} failure encoding, but this worker ` +
+      `${encodeFailures ? 'encrypts' : 'does not encrypt'} payloads: build it with \`npm run bundle-workflows -- ` +
+      `${encodeFailures ? '--encode-failures ' : ''}<out.js>\`, or leave BAMBOO_WORKFLOW_BUNDLE unset to bundle at start`,
+  );
 }

@@ -7,6 +7,7 @@ import { loadConfig, providersFromConfig, runnersFromConfig } from '../config/lo
 import { readEnv } from '../config/env';
 import { connectClient, connectWorkerConnection, resolveTemporalTarget } from '../temporal/connection';
 import { ensureSearchAttributes } from '../temporal/search-attributes';
+import { bundleEncodesFailures } from './bundle';
 import { createBambooWorker } from './create-worker';
 
 export async function runWorker(options: { address?: string; namespace?: string } = {}): Promise<void> {
@@ -26,7 +27,7 @@ export async function runWorker(options: { address?: string; namespace?: string 
     client,
     namespace: resolved.namespace,
     taskQueue: env.BAMBOO_TASK_QUEUE,
-    workflowBundlePath: env.BAMBOO_WORKFLOW_BUNDLE,
+    workflowBundlePath: matchingBundle(env.BAMBOO_WORKFLOW_BUNDLE, codec !== undefined),
     deps: { providers, runners },
     dataConverter,
   });
@@ -35,4 +36,15 @@ export async function runWorker(options: { address?: string; namespace?: string 
   console.log(`  payload encryption: ${codec ? `on (AES-256-GCM, key id ${codec.keyId})` : 'off'}`);
   await worker.run();
   await client.connection.close();
+}
+
+/**
+ * The prebuilt bundle if it was built for this worker's encryption setting; else undefined
+ * (the worker bundles at start, a few seconds), with a warning that says how to avoid it.
+ */
+function matchingBundle(path: string | undefined, encrypted: boolean): string | undefined {
+  if (!path || bundleEncodesFailures(path) === encrypted) return path;
+  const fix = encrypted ? 'npm run bundle-workflows -- --encode-failures <out.js>' : 'npm run bundle-workflows -- <out.js>';
+  console.warn(`BAMBOO_WORKFLOW_BUNDLE ${path} was built for workers that ${encrypted ? 'do not encrypt' : 'encrypt'} payloads; bundling at start instead (build a matching one with \`${fix}\`)`);
+  return undefined;
 }

@@ -4,9 +4,9 @@
  * (fetched without the codec) holds no plaintext anywhere, unlike an unencrypted control run
  * whose history shows its marker; the codec server decrypts a raw payload from that history
  * for the Web UI; a wrong key fails with a clear error; a signal encrypted with another key is
- * ignored by the session, which goes on.
+ * ignored by the session, which goes on; failure messages are sealed too.
  */
-import { Client, Connection } from '@temporalio/client';
+import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
 import { defaultPayloadConverter, type DataConverter, type Payload } from '@temporalio/common';
 import { payloadToJSON } from '@temporalio/common/lib/proto-utils';
 import { NativeConnection, Worker } from '@temporalio/worker';
@@ -39,18 +39,19 @@ let codecServer: CodecServer;
 
 beforeAll(async () => {
   plain = await startTestWorker();
-  const { address, namespace, bundlePath } = testServer();
+  const { address, namespace } = testServer();
   encryptedClient = new Client({ connection: await Connection.connect({ address }), namespace, dataConverter });
   rawClient = new Client({ connection: await Connection.connect({ address }), namespace });
   workerConnection = await NativeConnection.connect({ address });
   encryptedTaskQueue = `test-encrypted-${randomUUID()}`;
   // The activities' own client (transcript query, snapshot loading) must share the codec.
+  // Bundled here, not the suite's prebuilt bundle: an encrypting worker's bundle also encodes failures.
   encryptedWorker = await createBambooWorker({
     connection: workerConnection,
     client: encryptedClient,
     namespace,
     taskQueue: encryptedTaskQueue,
-    workflowBundlePath: bundlePath,
+    workflowsPath: require.resolve('../workflows'),
     dataConverter,
   });
   encryptedWorkerRunning = encryptedWorker.run();
@@ -231,3 +232,49 @@ test('a message encrypted with another key is ignored: no workflow task fails an
     await strangerClient.connection.close();
   }
 });
+
+test('failure messages are sealed too: the raw history says "Encoded failure", the codec-aware client reads the cause', async () => {
+  const marker = `failure-marker-${randomUUID()}`;
+  const parent = await startRecordingParent(encryptedClient, encryptedTaskQueue);
+  const session = childSession(`[[fail:upstream said ${marker}]]`, { parentSessionId: sessionIdFromWorkflowId(parent.workflowId)! });
+  const handle = await startChildRun(encryptedClient, spawnJobFor(session), { taskQueue: encryptedTaskQueue });
+  try {
+    const result = await handle.result();
+    expect(result).toMatchObject({ status: 'error', error: `upstream said ${marker}` });
+    const raw = await rawClient.workflow.getHandle(handle.workflowId, handle.firstExecutionRunId).fetchHistory();
+    const failures = raw.events?.flatMap((e) => (e.activityTaskFailedEventAttributes?.failure ? [e.activityTaskFailedEventAttributes.failure] : [])) ?? [];
+    expect(failures.length).toBeGreaterThan(0);
+    for (const failure of failures) {
+      expect(failure.message).toBe('Encoded failure');
+      expect(text(failure.encodedAttributes?.metadata?.encoding)).toBe(ENCRYPTED_ENCODING);
+    }
+    expect(historyText(raw)).not.toContain(marker);
+  } finally {
+    await parent.signal(stopRecording);
+    await parent.result();
+  }
+});
+
+test('a workflow\'s own failure is sealed in history and decoded by the codec-aware client', async () => {
+  const workflowId = `bamboo-session-encrypted-invalid-${randomUUID()}`;
+  const handle = await encryptedClient.workflow.start('childSessionWorkflow', {
+    taskQueue: encryptedTaskQueue,
+    workflowId,
+    args: [{ parentSessionId: 'p', childSessionId: 'c', model: '   ' }],
+  });
+  const error = await handle.result().then(() => undefined, (e: unknown) => e);
+  expect(error).toBeInstanceOf(WorkflowFailedError);
+  expect((error as WorkflowFailedError).cause?.message).toMatch(/^invalid SpawnJob: model: /);
+  const raw = await rawClient.workflow.getHandle(workflowId).fetchHistory();
+  const failure = raw.events?.find((e) => e.workflowExecutionFailedEventAttributes)?.workflowExecutionFailedEventAttributes?.failure;
+  expect(failure?.message).toBe('Encoded failure');
+  expect(historyText(raw)).not.toContain('invalid SpawnJob');
+});
+
+test('an encrypting worker refuses a prebuilt bundle built without failure encoding, and says how to build one', async () => {
+  const { namespace, bundlePath } = testServer();
+  await expect(
+    createBambooWorker({ connection: workerConnection, client: encryptedClient, namespace, taskQueue: `unused-${randomUUID()}`, workflowBundlePath: bundlePath, dataConverter }),
+  ).rejects.toThrow(/was built without failure encoding, but this worker encrypts payloads: build it with `npm run bundle-workflows -- --encode-failures <out\.js>`/);
+});
+

@@ -5,12 +5,11 @@
  * bearer token, set in the environment that every worker (in process and subprocess) inherits.
  * The bundle goes to test-output/reliability/, apart from the main suite's.
  */
-import { bundleWorkflowCode } from '@temporalio/worker';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { WORKFLOW_BUNDLE_CONVERTERS } from '../../src/codec/worker-data-converter';
 import { startDevServer } from '../../src/temporal/dev-server';
+import { buildWorkflowBundle } from '../../src/worker/bundle';
 import { PROVIDER_KEY_ENV, A2A_TOKEN_ENV, RELIABILITY_OUT } from './support/paths';
 
 export default async function globalSetup(): Promise<void> {
@@ -18,10 +17,10 @@ export default async function globalSetup(): Promise<void> {
   mkdirSync(RELIABILITY_OUT, { recursive: true });
   const [server, bundle] = await Promise.all([
     startDevServer({ find: { log: (line) => console.log(line) } }),
-    bundleWorkflowCode({ workflowsPath: require.resolve('../workflows'), ...WORKFLOW_BUNDLE_CONVERTERS, logger: quietLogger() }),
+    buildWorkflowBundle({ workflowsPath: require.resolve('../workflows'), encodeFailures: false, logger: quietLogger() }),
   ]);
   const bundlePath = join(RELIABILITY_OUT, 'workflow-bundle.js');
-  writeFileSync(bundlePath, bundle.code);
+  writeFileSync(bundlePath, bundle);
   (globalThis as Record<string, unknown>).__BAMBOO_DEV_SERVER__ = server; // stopped by test/global-teardown.ts
   process.env.BAMBOO_TEST_TEMPORAL_ADDRESS = server.address;
   process.env.BAMBOO_TEST_NAMESPACE = server.namespace;

@@ -276,6 +276,17 @@ test('the worker is built from a Dockerfile that exists and runs `npm run worker
   if (bundle) expect(steps.some((s) => s.op === 'RUN' && s.args.includes(bundle))).toBe(true);
 });
 
+test('the compose worker loads the image bundle built for its encryption setting', () => {
+  // `/app/workflow-bundle${BAMBOO_ENCRYPTION_KEY:+.encoded-failures}.js`: the plain bundle, or with a key the one that encodes failures.
+  const value = environment(service(compose, 'bamboo-worker')).BAMBOO_WORKFLOW_BUNDLE;
+  const match = /^([^$]*)\$\{BAMBOO_ENCRYPTION_KEY:\+([^}]*)\}([^$]*)$/.exec(value);
+  expect(match).not.toBeNull();
+  const [, before, infix, after] = match!;
+  const runs = dockerfile().filter((s) => s.op === 'RUN').map((s) => ` ${s.args} `).join('\n');
+  expect(runs).toContain(` npm run bundle-workflows -- ${before}${after} `);
+  expect(runs).toContain(` npm run bundle-workflows -- --encode-failures ${before}${infix}${after} `);
+});
+
 test('.dockerignore lets in exactly what the Dockerfile copies, and keeps local config, secrets and caches out', () => {
   const lines = readFileSync(join(ROOT, '.dockerignore'), 'utf8')
     .split(/\r?\n/)

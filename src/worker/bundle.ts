@@ -1,0 +1,31 @@
+/**
+ * Building workflow bundles ahead of time, marked with how they encode failures, so a worker
+ * can tell whether a prebuilt bundle matches its own data converter (see worker-data-converter.ts).
+ */
+import { bundleWorkflowCode, type BundleOptions } from '@temporalio/worker';
+import { closeSync, openSync, readSync } from 'node:fs';
+import { workflowBundleConverters } from '../codec/worker-data-converter';
+
+/** A comment put before the first line (a new line would shift the inline source map; the worker reads that map from the end). */
+const MARKER = '/* bamboo-workflow-bundle encode-failures=';
+
+export async function buildWorkflowBundle(options: { workflowsPath: string; encodeFailures: boolean; logger?: BundleOptions['logger'] }): Promise<string> {
+  const { code } = await bundleWorkflowCode({
+    workflowsPath: options.workflowsPath,
+    ...workflowBundleConverters({ encodeFailures: options.encodeFailures }),
+    logger: options.logger,
+  });
+  return `${MARKER}${options.encodeFailures} */ ${code}`;
+}
+
+/** Whether the bundle at `path` encodes failures (false for bundles built some other way). */
+export function bundleEncodesFailures(path: string): boolean {
+  const head = Buffer.alloc(128);
+  const fd = openSync(path, 'r');
+  try {
+    readSync(fd, head, 0, head.length, 0);
+  } finally {
+    closeSync(fd);
+  }
+  return head.toString('utf8').startsWith(`${MARKER}true `);
+}
