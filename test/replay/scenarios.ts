@@ -95,6 +95,18 @@ export const SCENARIOS: Scenario[] = [
     const send = JSON.stringify({ action: 'send_message', child_session_id: writer.childSessionId, message: 'add a summary' });
     await sendUserMessage(client, id, `[[tool:manage_children|{"action":"list"}]] [[tool:manage_children|${send}]]`);
   }),
+  rootScenario('undecodable-signal', 'hello', { idleTtlSecs: 3 }, async (client, handle) => {
+    const id = idOf(handle);
+    await until(async () => (await sessionState(client, id)).lastRunStatus === 'completed', 'the first turn');
+    // A payload no worker can decode, then a valid message: the first is rejected, the second answered.
+    await client.workflowService.signalWorkflowExecution({
+      namespace: client.options.namespace,
+      workflowExecution: { workflowId: handle.workflowId },
+      signalName: 'userMessage',
+      input: { payloads: [{ metadata: { encoding: new TextEncoder().encode('binary/unknown') }, data: new TextEncoder().encode('?') }] },
+    });
+    await sendUserMessage(client, id, 'and a readable one');
+  }),
   {
     name: 'root-failed-invalid-input',
     start: (client, taskQueue) =>
