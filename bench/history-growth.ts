@@ -13,7 +13,7 @@ import { randomUUID } from 'node:crypto';
 import { sendUserMessage, sessionState, startSession } from '../src/client/sessions';
 import { startDevServer } from '../src/temporal/dev-server';
 import { createBambooWorker } from '../src/worker/create-worker';
-import { transcript } from '../workflows/definitions';
+import { events as eventsQuery, transcript } from '../workflows/definitions';
 import { recordResults } from './results';
 
 const TURNS = (process.env.BENCH_TURNS ?? '1,10,50,100').split(',').map(Number);
@@ -43,12 +43,17 @@ export async function measure(client: Client, turns: number, options: { taskQueu
     { session, options: options.historyEventBudget ? { historyEventBudget: options.historyEventBudget } : {} },
     { taskQueue: options.taskQueue ?? TASK_QUEUE },
   );
+  // The latest run (queries follow continue-as-new); a turn ends with its `complete` event.
+  // (Not by counting messages: past 1 MiB the session is compacted and drops its oldest.)
+  const latest = client.workflow.getHandle(handle.workflowId);
+  let afterSeq = 0;
   for (let turn = 1; turn <= turns; turn++) {
     // A realistic message size: ~400 characters per user message.
     await sendUserMessage(client, id, `message ${turn}: ${'lorem ipsum dolor sit amet '.repeat(15)}`);
     for (;;) {
-      const s = await sessionState(client, id);
-      if (s.phase === 'idle' && s.messageCount === turn * 2) break;
+      const fresh = await latest.query(eventsQuery, { afterSeq });
+      afterSeq = fresh.at(-1)?.seq ?? afterSeq;
+      if (fresh.some((e) => e.type === 'complete' || e.type === 'error')) break;
       await new Promise((r) => setTimeout(r, 20));
     }
   }

@@ -4,7 +4,8 @@
  * bench/results/bench.json and the "bench" section of bench/RESULTS.md.
  * Sizes via env: BENCH_PARENTS (25), BENCH_CHILDREN (20), BENCH_MEMORY_CHILDREN (1000),
  * BENCH_TURNS (1,10,100,1000), BENCH_RAMP (200,600); BENCH_ONLY=throughput runs
- * just the first comparison (for quick A/B of a change; it records nothing).
+ * just the first comparison, BENCH_ONLY=memory just the worker-memory phase on a fresh
+ * worker (for quick A/B of a change; they record nothing).
  */
 import { Client, Connection } from '@temporalio/client';
 import { startDevServer } from '../src/temporal/dev-server';
@@ -26,8 +27,18 @@ async function main(): Promise<void> {
   const client = new Client({ connection: await Connection.connect({ address: server.address }) });
   const env = (queue: string) => ({ TEMPORAL_ADDRESS: server.address, BENCH_TASK_QUEUE: queue, BENCH_BUNDLE: bundle });
 
-  log(`throughput with 1 worker: baseline then bamboo, ${parents} parents × ${children} children`);
   let workers = await startWorkers(1, env('bench-1'));
+  if (process.env.BENCH_ONLY === 'memory') {
+    const memoryChildren = num('BENCH_MEMORY_CHILDREN', 1000);
+    log(`worker memory with ${memoryChildren} children open at once (fresh worker)`);
+    log(JSON.stringify(await workerMemory(client, 'bench-1', workers[0], memoryChildren, 20)));
+    await Promise.all(workers.map((w) => w.stop()));
+    await client.connection.close();
+    await server.stop();
+    return;
+  }
+
+  log(`throughput with 1 worker: baseline then bamboo, ${parents} parents × ${children} children`);
   const baseline = await baselineThroughput(client, 'bench-1', parents, children);
   log(JSON.stringify(baseline));
   const bamboo = await bambooThroughput(client, 'bench-1', parents, children);
