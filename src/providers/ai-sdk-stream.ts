@@ -9,9 +9,15 @@ import { classifyProviderError } from './provider-errors';
 import type { ModelRequest, ModelStreamPart, ToolSpec } from './types';
 
 export async function* streamWithAiSdk(model: LanguageModel, request: ModelRequest, provider: string): AsyncGenerator<ModelStreamPart> {
+  // The session's leading system messages are its instructions: the AI SDK wants them in
+  // `system` (it warns about system messages among the others, a prompt-injection risk).
+  const leading = request.messages.findIndex((m) => m.role !== 'system');
+  const split = leading === -1 ? request.messages.length : leading;
+  const system = request.messages.slice(0, split).map((m) => m.content).join('\n\n');
   const result = streamText({
     model,
-    messages: toModelMessages(request.messages),
+    system: system || undefined,
+    messages: toModelMessages(request.messages.slice(split)),
     tools: toToolSet(request.tools),
     abortSignal: request.signal,
     maxRetries: 0,

@@ -11,7 +11,7 @@ export interface WorkerProcess {
   kill(signal: NodeJS.Signals): Promise<void>;
 }
 
-export async function startWorkerProcess(taskQueue: string): Promise<WorkerProcess> {
+export async function startWorkerProcess(taskQueue: string, extraEnv: Record<string, string> = {}): Promise<WorkerProcess> {
   const { address, namespace, bundlePath } = testServer();
   // node --import tsx (not the tsx CLI) keeps it one process: SIGKILL hits the worker itself.
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'worker'], {
@@ -22,6 +22,7 @@ export async function startWorkerProcess(taskQueue: string): Promise<WorkerProce
       TEMPORAL_NAMESPACE: namespace,
       BAMBOO_TASK_QUEUE: taskQueue,
       BAMBOO_WORKFLOW_BUNDLE: bundlePath,
+      ...extraEnv,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

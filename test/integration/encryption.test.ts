@@ -19,6 +19,7 @@ import { sessionIdFromWorkflowId } from '../../src/domain';
 import { createBambooWorker } from '../../src/worker/create-worker';
 import { receivedCompletions, stopRecording } from '../workflows/recording-parent';
 import { historyText } from '../helpers/history-text';
+import { startWorkerProcess } from '../helpers/worker-process';
 import { childSession, rootSession, spawnJobFor } from '../helpers/sessions';
 import { eventually, startRecordingParent, startTestWorker, testServer, type RecordingParentHandle, type TestWorker } from '../helpers/temporal';
 
@@ -276,5 +277,19 @@ test('an encrypting worker refuses a prebuilt bundle built without failure encod
   await expect(
     createBambooWorker({ connection: workerConnection, client: encryptedClient, namespace, taskQueue: `unused-${randomUUID()}`, workflowBundlePath: bundlePath, dataConverter }),
   ).rejects.toThrow(/was built without failure encoding, but this worker encrypts payloads: build it with `npm run bundle-workflows -- --encode-failures <out\.js>`/);
+});
+
+test('`bamboo worker` with a key and a bundle built without failure encoding bundles at start instead, and serves encrypted runs', async () => {
+  const taskQueue = `test-encrypted-cli-${randomUUID()}`;
+  const worker = await startWorkerProcess(taskQueue, { BAMBOO_ENCRYPTION_KEY: key.toString('base64') });
+  try {
+    expect(worker.output()).toContain('was built for workers that do not encrypt payloads; bundling at start instead');
+    await eventually(async () => (worker.output().includes(`payload encryption: on (AES-256-GCM, key id ${codec.keyId})`) ? true : undefined), 10_000, 'the encryption line');
+    const session = childSession('through the CLI worker', { parentSessionId: `absent-${randomUUID()}` });
+    const result = await (await startChildRun(encryptedClient, spawnJobFor(session), { taskQueue })).result();
+    expect(result).toMatchObject({ status: 'completed', session: { messages: expect.arrayContaining([expect.objectContaining({ content: 'echo: through the CLI worker' })]) } });
+  } finally {
+    await worker.kill('SIGTERM');
+  }
 });
 

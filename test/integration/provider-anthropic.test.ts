@@ -43,6 +43,9 @@ test('a streamed answer through the Messages API completes the child', async () 
   expect(request.path).toBe('/v1/messages');
   expect(request.headers['x-api-key']).toBe(API_KEY);
   expect(request.body).toMatchObject({ model: 'claude-test', stream: true });
+  // The session's system message is Anthropic's top-level `system`, not a message.
+  expect(JSON.stringify(request.body.system)).toContain('You are a child session.');
+  expect((request.body.messages as { role: string }[]).map((m) => m.role)).toEqual(['user']);
   expect(historyText(await handle.fetchHistory())).not.toContain(API_KEY);
 });
 

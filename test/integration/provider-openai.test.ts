@@ -63,7 +63,10 @@ test('a streamed answer completes the child, with usage, authenticated by the ke
   expect(request.path).toBe('/v1/chat/completions');
   expect(request.headers.authorization).toBe(`Bearer ${API_KEY}`);
   expect(request.body).toMatchObject({ model: 'gpt-test', stream: true });
-  expect(request.body.messages).toEqual(expect.arrayContaining([{ role: 'user', content: 'say hello' }]));
+  expect(request.body.messages).toEqual([
+    { role: 'system', content: 'You are a child session.' },
+    { role: 'user', content: 'say hello' },
+  ]);
   expect(await completions(session.id)).toEqual([
     expect.objectContaining({ status: 'completed', finalResponse: 'Hello, world', usage: { inputTokens: 12, outputTokens: 7 } }),
   ]);
