@@ -6,7 +6,7 @@
  */
 import { ApplicationFailure, Context, log } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
-import { FailureTypes, fitText, ModelTurnInputSchema, WORKFLOW_TOOL_SPECS, type Message, type ModelTurnResult, type ToolCall, type TranscriptRef } from '../src/domain';
+import { FailureTypes, fitText, readTranscriptPages, ModelTurnInputSchema, WORKFLOW_TOOL_SPECS, type Message, type ModelTurnResult, type ToolCall, type TranscriptRef } from '../src/domain';
 import { transcript } from '../workflows/definitions';
 import { resolveProvider, type ProviderRegistry } from '../src/providers/router';
 import { ProviderError, type ToolSpec } from '../src/providers/types';
@@ -79,7 +79,8 @@ function workflowToolSpecs(names: string[]): ToolSpec[] {
 
 /** Reads the transcript the workflow holds, through its `transcript` query (not stored in history). */
 async function readTranscript(client: Client, ref: TranscriptRef): Promise<Message[]> {
-  const messages = await client.workflow.getHandle(ref.workflowId, ref.runId).query(transcript, { count: ref.messageCount });
+  const handle = client.workflow.getHandle(ref.workflowId, ref.runId);
+  const messages = await readTranscriptPages(ref.messageCount, (page) => handle.query(transcript, page));
   if (messages.length !== ref.messageCount) {
     throw ApplicationFailure.nonRetryable(
       `transcript of ${ref.workflowId} has ${messages.length} messages, expected ${ref.messageCount}`,

@@ -47,6 +47,7 @@ import {
   type TerminalRunStatus,
   type Usage,
   type WatchdogPolicy,
+  transcriptPage,
 } from '../src/domain';
 import { modelCallOptions, bookkeepingOptions } from './activity-options';
 import { runAgentLoop } from './agent-loop';
@@ -108,7 +109,7 @@ export async function childSessionWorkflow(input: SpawnJob): Promise<ChildRunRes
 
 function registerHandlers(run: ChildRun): void {
   setHandler(state, () => run.snapshot());
-  setHandler(transcript, ({ count }) => run.session?.messages.slice(0, count) ?? []);
+  setHandler(transcript, (query) => transcriptPage(run.session?.messages ?? [], query));
   setHandler(events, (query) => run.events.after(EventsQueryInputSchema.parse(query ?? {}).afterSeq));
   setHandler(injectMessage, (payload) => {
     const parsed = InjectMessageSchema.safeParse(payload);

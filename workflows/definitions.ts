@@ -3,7 +3,7 @@
  * workflows and clients alike (contract names, DESIGN §5).
  */
 import { defineQuery, defineSignal } from '@temporalio/workflow';
-import type { ChildCompletion, EventsQueryInput, InjectMessage, Message, RunStatus, SequencedEvent, UserMessage } from '../src/domain';
+import type { ChildCompletion, EventsQueryInput, InjectMessage, Message, RunStatus, SequencedEvent, TranscriptQuery, UserMessage } from '../src/domain';
 
 /**
  * Sent by a child run to its parent, by workflow id only, so it reaches the parent's
@@ -47,7 +47,8 @@ export const state = defineQuery<SessionRunState>('state');
 export const events = defineQuery<SequencedEvent[], [EventsQueryInput?]>('events');
 
 /**
- * The first `count` messages of the session's transcript. Model activities read the
- * transcript through it instead of carrying it in their (history-recorded) input.
+ * Messages [from, count) of the session's transcript, at most `maxBytes` of them (see
+ * src/domain/transcript-page.ts). Model activities read long transcripts through it instead
+ * of carrying them in their (history-recorded) input.
  */
-export const transcript = defineQuery<Message[], [{ count: number }]>('transcript');
+export const transcript = defineQuery<Message[], [TranscriptQuery]>('transcript');

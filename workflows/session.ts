@@ -41,6 +41,7 @@ import {
   type SessionOptions,
   type SessionWorkflowInput,
   type SessionWorkflowResult,
+  transcriptPage,
 } from '../src/domain';
 import { runAgentLoop } from './agent-loop';
 import { RunBudget } from './budget';
@@ -152,7 +153,7 @@ function registerHandlers(root: RootSession): void {
   });
   setHandler(state, () => root.snapshot());
   setHandler(events, (query) => root.events.after(EventsQueryInputSchema.parse(query ?? {}).afterSeq));
-  setHandler(transcript, ({ count }) => root.session.messages.slice(0, count));
+  setHandler(transcript, (query) => transcriptPage(root.session.messages, query));
 }
 
 /** The session's life: turns on user messages, waits for children, resumes; ends when idle long enough. */

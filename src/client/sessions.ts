@@ -14,6 +14,7 @@ import {
   UserMessageSchema,
   type Message,
   type SessionWorkflowInput,
+  readTranscriptPages,
 } from '../domain';
 import { state, transcript, userMessage, type SessionRunState } from '../../workflows/definitions';
 import type { sessionWorkflow } from '../../workflows';
@@ -52,5 +53,5 @@ export async function sessionState(client: Client, sessionId: string): Promise<S
 export async function sessionTranscript(client: Client, sessionId: string): Promise<Message[]> {
   const handle = client.workflow.getHandle(sessionWorkflowId(sessionId));
   const { messageCount } = await handle.query(state);
-  return handle.query(transcript, { count: messageCount });
+  return readTranscriptPages(messageCount, (page) => handle.query(transcript, page));
 }

@@ -12,3 +12,4 @@ export * from './workflow-tool-specs';
 export * from './options';
 export * from './undecodable';
 export * from './compaction';
+export * from './transcript-page';
