@@ -17,6 +17,8 @@ export interface DevServerOptions {
   namespace?: string;
   /** Codec server for the Web UI (payload encryption). */
   uiCodecEndpoint?: string;
+  /** SQLite pragmas for the file store, as `name=value` (e.g. `journal_mode=wal`). */
+  sqlitePragmas?: string[];
   find?: FindOptions;
 }
 
@@ -41,7 +43,10 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
       ui: options.uiPort !== undefined,
       uiPort: options.uiPort,
       searchAttributes: [...BAMBOO_SEARCH_ATTRIBUTES],
-      extraArgs: options.uiCodecEndpoint ? ['--ui-codec-endpoint', options.uiCodecEndpoint] : [],
+      extraArgs: [
+        ...(options.uiCodecEndpoint ? ['--ui-codec-endpoint', options.uiCodecEndpoint] : []),
+        ...(options.sqlitePragmas ?? []).flatMap((pragma) => ['--sqlite-pragma', pragma]),
+      ],
     },
   });
   const address = env.address;
