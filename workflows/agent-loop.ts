@@ -26,6 +26,8 @@ export interface AgentLoopHost {
   disabledTools?: string[];
   policy: WatchdogPolicy;
   budget: RunBudget;
+  /** SessionOptions.transcriptBudgetBytes: the session is compacted to it before each model call. */
+  transcriptBudgetBytes: number;
   events: EventLog;
   /** Removes and returns messages injected since the last turn boundary. */
   takeInjected(): string[];
@@ -52,7 +54,7 @@ export async function runAgentLoop(host: AgentLoopHost): Promise<AgentLoopOutcom
   const failures = new Map<string, number>();
   for (let turn = 1; turn <= AGENT_LOOP_LIMITS.maxRounds; turn++) {
     mergeInjected(host);
-    keepSnapshotSmall(host.session, host.events); // also bounds what the transcript query returns
+    keepSnapshotSmall(host.session, host.events, host.transcriptBudgetBytes); // also bounds what the transcript query returns
     host.onTurn(turn);
     const reply = await callModel(host, turn);
     usage.inputTokens += reply.usage.inputTokens;

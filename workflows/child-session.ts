@@ -199,6 +199,7 @@ async function runAgentTurns(run: ChildRun, session: Session, job: SpawnJob, pol
       disabledTools: job.disabledTools,
       policy,
       budget,
+      transcriptBudgetBytes: transcriptBudgetOf(job),
       events: run.events,
       takeInjected: () => run.injected.splice(0),
       hasInjected: () => run.injected.length > 0,
@@ -213,6 +214,11 @@ async function runAgentTurns(run: ChildRun, session: Session, job: SpawnJob, pol
     const woke = await condition(() => children.waitSatisfied(), children.leaseRemainingMs());
     session.messages.push(newMessage('user', children.takeResumeMessage(!woke), { metadata: { hidden: 'true', runtime: 'children' } }));
   }
+}
+
+/** The parent's SessionOptions (or the defaults) decide how large this session may grow. */
+function transcriptBudgetOf(job: SpawnJob): number {
+  return SessionOptionsSchema.parse(job.spawnOptions ?? {}).transcriptBudgetBytes;
 }
 
 /** Children may spawn only when their parent passed its options and the depth allows it. */
@@ -263,7 +269,7 @@ async function finish(run: ChildRun, job: SpawnJob, outcome: ExecutedRun): Promi
   // Last step, so a message injected while the parent was being told is not lost.
   if (session) {
     for (const content of run.injected.splice(0)) session.messages.push(newMessage('user', content, { metadata: { injected: 'true' } }));
-    keepSnapshotSmall(session, run.events); // the result is the next run's input: it must fit
+    keepSnapshotSmall(session, run.events, transcriptBudgetOf(job)); // the result is the next run's input: it must fit
   }
   return ChildRunResultSchema.parse({
     parentSessionId: job.parentSessionId,

@@ -204,6 +204,7 @@ async function runTurn(root: RootSession): Promise<void> {
       providerName: session.metadata.provider_name,
       policy,
       budget,
+      transcriptBudgetBytes: root.options.transcriptBudgetBytes,
       events: root.events,
       takeInjected: () => root.pendingUser.splice(0),
       hasInjected: () => root.pendingUser.length > 0,
@@ -218,7 +219,7 @@ async function runTurn(root: RootSession): Promise<void> {
   upsertRunAttributes({ status: outcome.status });
   if (outcome.status === 'completed') root.events.add({ type: 'complete', usage: result.ok ? result.value.usage : undefined });
   else root.events.add({ type: 'error', message: outcome.error ?? outcome.status });
-  keepSnapshotSmall(session, root.events); // continue-as-new and the result carry it whole
+  keepSnapshotSmall(session, root.events, root.options.transcriptBudgetBytes); // continue-as-new and the result carry it whole
 }
 
 function continueAsNewDue(root: RootSession): boolean {

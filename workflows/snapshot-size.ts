@@ -3,9 +3,9 @@ import { log } from '@temporalio/workflow';
 import { compactSession, type Session } from '../src/domain';
 import type { EventLog } from './event-log';
 
-/** Compacts `session` in place if it has outgrown the snapshot budget, and says so. */
-export function keepSnapshotSmall(session: Session, events: EventLog): void {
-  const compaction = compactSession(session);
+/** Compacts `session` in place if it has outgrown `budgetBytes` (SessionOptions.transcriptBudgetBytes), and says so. */
+export function keepSnapshotSmall(session: Session, events: EventLog, budgetBytes: number): void {
+  const compaction = compactSession(session, budgetBytes);
   if (!compaction) return;
   log.warn('session compacted to stay under the payload limit', { sessionId: session.id, ...compaction });
   events.add({ type: 'transcript_compacted', ...compaction });

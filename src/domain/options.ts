@@ -1,8 +1,10 @@
 /**
  * How a session runs its children: wait policy and lease, the running cap, spawn depth,
- * idle time-to-live, history budget. A parent passes them on to the children it spawns.
+ * idle time-to-live, history and transcript budgets. A parent passes them on to the children
+ * it spawns.
  */
 import { z } from 'zod';
+import { SNAPSHOT_BUDGET_BYTES } from './compaction';
 
 export const WaitPolicySchema = z.enum(['all', 'any', 'first_error']);
 export type WaitPolicy = z.infer<typeof WaitPolicySchema>;
@@ -22,6 +24,11 @@ export const SessionOptionsSchema = z.object({
   historyEventBudget: z.number().int().min(20).default(10_000),
   /** Upper bound on how long cancelling the root waits for its children to stop. */
   cancelGraceSecs: z.number().int().positive().default(10),
+  /**
+   * A session's JSON is compacted to this many bytes (see compaction.ts): it leaves the
+   * workflow as one payload, and Temporal rejects payloads over 2 MB.
+   */
+  transcriptBudgetBytes: z.number().int().min(16 * 1024).max(1536 * 1024).default(SNAPSHOT_BUDGET_BYTES),
 });
 export type SessionOptions = z.infer<typeof SessionOptionsSchema>;
 export type SessionOptionsInput = z.input<typeof SessionOptionsSchema>;

@@ -71,6 +71,8 @@ export const SCENARIOS: Scenario[] = [
   childScenario('cancelled', () => child('[[sleep:30]]'), afterStreaming((client, h) => cancelSession(client, idOf(h)))),
   childScenario('completed-injected-message', () => child('[[sleep:2]] first'), afterStreaming((client, h) => injectIntoSession(client, idOf(h), 'a follow-up'))),
   childScenario('completed-with-own-child', () => ({ ...child('[[spawn:Helper|deep work]] delegate'), spawnOptions: { maxSpawnDepth: 2 } })),
+  // A small transcript budget, so compaction runs on a small history: 40 KB echoed back.
+  childScenario('completed-compacted', () => ({ ...child(`BEGIN ${'long brief '.repeat(4000)} END`), spawnOptions: { transcriptBudgetBytes: 16 * 1024 } })),
   rawChildScenario('failed-invalid-input', { parentSessionId: RECORDING_PARENT, childSessionId: 'bad-input', model: '' }),
 
   rootScenario('wait-all', 'Plan. [[spawn:Alpha|write it]] [[spawn:Beta|[[fail:disk full]]]] [[spawn:Gamma|[[stall:30]]]]', {}, undefined, {
@@ -94,6 +96,11 @@ export const SCENARIOS: Scenario[] = [
     const [writer] = (await sessionState(client, id)).children;
     const send = JSON.stringify({ action: 'send_message', child_session_id: writer.childSessionId, message: 'add a summary' });
     await sendUserMessage(client, id, `[[tool:manage_children|{"action":"list"}]] [[tool:manage_children|${send}]]`);
+  }),
+  rootScenario('compacted', `BEGIN ${'long question '.repeat(3000)} END`, { transcriptBudgetBytes: 16 * 1024 }, async (client, handle) => {
+    const id = idOf(handle);
+    await until(async () => (await sessionState(client, id)).lastRunStatus === 'completed', 'the first turn');
+    await sendUserMessage(client, id, 'after compaction');
   }),
   rootScenario('undecodable-signal', 'hello', { idleTtlSecs: 3 }, async (client, handle) => {
     const id = idOf(handle);

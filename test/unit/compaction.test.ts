@@ -1,6 +1,6 @@
 /** Session compaction: a snapshot that outgrows the budget is cut to fit, saying what was cut. */
 import { randomUUID } from 'node:crypto';
-import { COMPACTION_METADATA_KEY, compactSession, fitText, utf8Bytes, type Message, type Session } from '../../src/domain';
+import { COMPACTION_METADATA_KEY, compactSession, fitText, SessionOptionsSchema, utf8Bytes, type Message, type Session } from '../../src/domain';
 
 const jsonBytes = (value: unknown) => Buffer.byteLength(JSON.stringify(value), 'utf8');
 
@@ -71,4 +71,10 @@ test('fitText bounds a reply in bytes and keeps both ends', () => {
   expect(fitted.startsWith('A')).toBe(true);
   expect(fitted.endsWith('Z')).toBe(true);
   expect(fitted).toContain('characters cut');
+});
+
+test('the budget is a session option: 1 MiB by default, between 16 KiB and 1.5 MiB', () => {
+  expect(SessionOptionsSchema.parse({}).transcriptBudgetBytes).toBe(1024 * 1024);
+  expect(SessionOptionsSchema.parse({ transcriptBudgetBytes: 64 * 1024 }).transcriptBudgetBytes).toBe(64 * 1024);
+  for (const bad of [1024, 2 * 1024 * 1024, 100.5, '1MB']) expect(SessionOptionsSchema.safeParse({ transcriptBudgetBytes: bad }).success).toBe(false);
 });

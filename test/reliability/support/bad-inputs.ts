@@ -51,6 +51,7 @@ const OPTIONS_BAD: Bad[] = [
   { maxRunningChildren: 0 }, { maxRunningChildren: 1001 }, { maxRunningChildren: 2.5 }, { maxRunningChildren: '4' },
   { maxSpawnDepth: 9 }, { maxSpawnDepth: -1 }, { waitPolicy: 'sometimes' }, { waitPolicy: HOSTILE_STRINGS[0] },
   { historyEventBudget: 5 }, { waitLeaseSecs: 0 }, { cancelGraceSecs: 1.5 }, { idleTtlSecs: '1' }, { idleTtlSecs: -5 },
+  { transcriptBudgetBytes: 1024 }, { transcriptBudgetBytes: 3 * 1024 * 1024 }, { transcriptBudgetBytes: '1MB' },
 ];
 const MESSAGES_BAD: Bad[] = ['x', null, {}, [5], [{}], [null], [{ role: 'user', content: 'no id' }]];
 const TOOL_CALLS_BAD: Bad[] = [
