@@ -18,6 +18,7 @@ import type { ProgressDetails } from '../../activities/progress';
 import { receivedCompletions } from '../workflows/recording-parent';
 import { childSession, spawnJobFor } from '../helpers/sessions';
 import { eventually, startRecordingParent, startTestWorker, uniqueId, type RecordingParentHandle, type TestWorker } from '../helpers/temporal';
+import { isRunning } from '../helpers/processes';
 
 const ROOT = resolve(__dirname, '..', '..');
 const AGENTS = resolve(__dirname, '..', 'fixtures', 'agents');
@@ -124,15 +125,6 @@ function pidsOf(sessionId: string, role: string): number[] {
     .map((r) => r.pid);
 }
 
-/** process.kill(pid, 0) throws ESRCH once no such process exists (a zombie still exists). */
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code !== 'ESRCH';
-  }
-}
 
 async function expectAllGone(pids: number[], what: string, timeoutMs = 30_000): Promise<void> {
   expect(pids.length).toBeGreaterThan(0);

@@ -21,6 +21,7 @@ import { A2A_TOKEN_ENV, RELIABILITY_OUT, ROOT } from '../support/paths';
 import { startA2AAgentProcess, startWorker, type ManagedProcess } from '../support/processes';
 import { beginScenario, finishScenario, recordBug } from '../support/summary';
 import { pollUntil, sleep, within } from '../support/util';
+import { isRunning } from '../../helpers/processes';
 
 const AGENTS = resolve(ROOT, 'test', 'fixtures', 'agents');
 const PID_DIR = join(RELIABILITY_OUT, 'agent-pids');
@@ -34,14 +35,6 @@ function recordedPids(sessionId: string): { role: string; pid: number }[] {
   });
 }
 
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code !== 'ESRCH';
-  }
-}
 
 /** Agent processes of a session still running after `graceMs`. */
 async function leftovers(sessionId: string, graceMs = 15_000): Promise<number[]> {
