@@ -10,8 +10,8 @@ import { clientFor, registerServer, useQueue } from '../support/context';
 import { RELIABILITY_OUT } from '../support/paths';
 import { startWorker, type ManagedProcess } from '../support/processes';
 import { beginScenario, finishScenario } from '../support/summary';
-import { childrenInFlight, expectTreesKept, startTrees, terminateRoots } from '../support/trees';
-import { freePort, pollUntil, randomInt, sleep } from '../support/util';
+import { childrenInFlight, expectTreesKept, startTreesInFlight, terminateRoots } from '../support/trees';
+import { freePort, randomInt, sleep } from '../support/util';
 
 const ROOTS = 3;
 const CHILDREN_PER_ROOT = 10;
@@ -30,16 +30,9 @@ export function serverRestartScenario(): void {
     let rootIds: string[] = [];
     try {
       workers.push(await startWorker({ address: server.address, taskQueue, label: 'restart-worker' }));
-      const tree = await startTrees(client, taskQueue, {
-        roots: ROOTS,
-        childrenPerRoot: CHILDREN_PER_ROOT,
-        sleepSecs: [4, 10],
-        metadata: { 'child_watchdog.max_idle_secs': '10' },
-      }, 'restart');
+      const tree = await startTreesInFlight(client, taskQueue, ROOTS, CHILDREN_PER_ROOT, 'restart');
       rootIds = tree.rootIds;
       record.runs = ROOTS + ROOTS * CHILDREN_PER_ROOT;
-      await pollUntil(async () => ((await childrenInFlight(client, rootIds)).known >= ROOTS * CHILDREN_PER_ROOT ? true : undefined), 120_000);
-      await sleep(randomInt(0, 3000));
       const before = await childrenInFlight(client, rootIds);
 
       const stoppedAt = Date.now();

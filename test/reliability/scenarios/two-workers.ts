@@ -7,8 +7,8 @@ import { uniqueId } from '../../helpers/temporal';
 import { mainClient, mainServer, useQueue } from '../support/context';
 import { startWorker, type ManagedProcess } from '../support/processes';
 import { beginScenario, finishScenario } from '../support/summary';
-import { childrenInFlight, expectTreesKept, startTrees, terminateRoots } from '../support/trees';
-import { mapLimit, pick, pollUntil, randomInt, sleep } from '../support/util';
+import { childrenInFlight, expectTreesKept, startTreesInFlight, terminateRoots } from '../support/trees';
+import { mapLimit, pick } from '../support/util';
 
 const ROOTS = 3;
 const CHILDREN_PER_ROOT = 10;
@@ -38,16 +38,9 @@ export function twoWorkersScenario(): void {
     let rootIds: string[] = [];
     try {
       workers.push(...(await Promise.all([1, 2].map((n) => startWorker({ address: server.address, taskQueue, label: `two-workers-${n}` })))));
-      const tree = await startTrees(client, taskQueue, {
-        roots: ROOTS,
-        childrenPerRoot: CHILDREN_PER_ROOT,
-        sleepSecs: [4, 10],
-        metadata: { 'child_watchdog.max_idle_secs': '10' },
-      }, 'two');
+      const tree = await startTreesInFlight(client, taskQueue, ROOTS, CHILDREN_PER_ROOT, 'two');
       rootIds = tree.rootIds;
       record.runs = ROOTS + ROOTS * CHILDREN_PER_ROOT;
-      await pollUntil(async () => ((await childrenInFlight(client, rootIds)).known >= ROOTS * CHILDREN_PER_ROOT ? true : undefined), 120_000);
-      await sleep(randomInt(0, 3000));
       const victim = pick(workers);
       const survivor = workers.find((w) => w !== victim)!;
       const flight = await childrenInFlight(client, rootIds);

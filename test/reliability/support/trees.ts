@@ -11,7 +11,7 @@ import type { SessionRunState } from '../../../workflows/definitions';
 import { completionSignalsSent, resumeMessages, sessionState, sessionTranscript } from '../../helpers/root';
 import { rootSession } from '../../helpers/sessions';
 import type { ScenarioRecord } from './summary';
-import { mapLimit, pollUntil, randomInt } from './util';
+import { mapLimit, pollUntil, randomInt, sleep } from './util';
 
 const TERMINAL = new Set(['completed', 'error', 'cancelled', 'timeout', 'skipped']);
 
@@ -38,6 +38,17 @@ export async function startTrees(client: Client, taskQueue: string, spec: TreeSp
     rootIds.push(session.id);
   });
   return { rootIds, childrenPerRoot: spec.childrenPerRoot };
+}
+
+/**
+ * Roots whose children sleep 4–10 s (idle watchdog 10 s), returned once every child has
+ * started and a random 0–3 s later: the moment a fault scenario strikes.
+ */
+export async function startTreesInFlight(client: Client, taskQueue: string, roots: number, childrenPerRoot: number, label: string): Promise<StartedTree> {
+  const tree = await startTrees(client, taskQueue, { roots, childrenPerRoot, sleepSecs: [4, 10], metadata: { 'child_watchdog.max_idle_secs': '10' } }, label);
+  await pollUntil(async () => ((await childrenInFlight(client, tree.rootIds)).known >= roots * childrenPerRoot ? true : undefined), 120_000);
+  await sleep(randomInt(0, 3000));
+  return tree;
 }
 
 /** How many children of these roots are running now (by the roots' state queries). */
