@@ -1,7 +1,11 @@
 /**
- * The data converter every Bamboo worker and workflow bundle uses: the lenient payload
- * converter, and the configured codecs made lenient too, so that a payload nobody can decode
- * is rejected by the handler that receives it instead of failing the workflow task forever.
+ * The data converter every Bamboo worker and workflow bundle uses: the configured codecs
+ * made to pass on (marked) what they cannot decode, and a payload converter that is lenient
+ * for signal arguments only (lenient-payload-converter.ts), flagged as such by the workflow
+ * interceptor every bundle includes (lenient-signals-interceptor.ts). So a signal nobody can
+ * decode is rejected by its handler instead of failing the workflow task forever, while an
+ * undecodable workflow input (say, encrypted under a key this worker lacks) fails the
+ * workflow task — retried until a worker that can decode it picks it up.
  * Clients keep the strict converter: a client that cannot read a result should say so.
  * When payloads are encrypted, failure messages are encoded too (so the codec seals them).
  */
@@ -10,6 +14,8 @@ import { DECODE_ERROR_METADATA_KEY } from './lenient-payload-converter';
 
 export const PAYLOAD_CONVERTER_PATH = require.resolve('./lenient-payload-converter');
 export const ENCODED_FAILURE_CONVERTER_PATH = require.resolve('./encoded-failure-converter');
+/** Workflow interceptor modules every Bamboo workflow bundle includes (bundled at build time). */
+export const WORKFLOW_INTERCEPTOR_MODULES: readonly string[] = [require.resolve('./lenient-signals-interceptor')];
 
 /**
  * The converter paths a workflow bundle is built with. They are fixed at build time, so a
@@ -30,7 +36,8 @@ export function workerDataConverter(base: DataConverter = {}): DataConverter {
 
 /**
  * `codec`, except that a payload it cannot decode (e.g. encrypted under a key this worker
- * does not hold) is passed on as it is, marked with the reason, for the lenient converter.
+ * does not hold) is passed on as it is, marked with the reason, for the payload converter:
+ * a signal argument becomes an `UndecodablePayload`, anything else fails with that reason.
  */
 export function keepingUndecodable(codec: PayloadCodec): PayloadCodec {
   const decodeOne = async (payload: Payload): Promise<Payload> => {

@@ -1,10 +1,12 @@
 /**
  * Building workflow bundles ahead of time, marked with how they encode failures, so a worker
  * can tell whether a prebuilt bundle matches its own data converter (see worker-data-converter.ts).
+ * Every bundle includes Bamboo's payload converter and workflow interceptors (signal-only
+ * lenient decoding), as a worker bundling at start does (create-worker.ts).
  */
 import { bundleWorkflowCode, type BundleOptions } from '@temporalio/worker';
 import { closeSync, openSync, readSync } from 'node:fs';
-import { workflowBundleConverters } from '../codec/worker-data-converter';
+import { WORKFLOW_INTERCEPTOR_MODULES, workflowBundleConverters } from '../codec/worker-data-converter';
 
 /** A comment put before the first line (a new line would shift the inline source map; the worker reads that map from the end). */
 const MARKER = '/* bamboo-workflow-bundle encode-failures=';
@@ -13,6 +15,7 @@ export async function buildWorkflowBundle(options: { workflowsPath: string; enco
   const { code } = await bundleWorkflowCode({
     workflowsPath: options.workflowsPath,
     ...workflowBundleConverters({ encodeFailures: options.encodeFailures }),
+    workflowInterceptorModules: [...WORKFLOW_INTERCEPTOR_MODULES],
     logger: options.logger,
   });
   return `${MARKER}${options.encodeFailures} */ ${code}`;

@@ -9,7 +9,7 @@ import { createActivities, type ActivityDeps } from '../../activities';
 import { defaultProviderRegistry } from '../providers/defaults';
 import { createToolRegistry } from '../tools/types';
 import { BUILTIN_TOOLS } from '../tools/builtin';
-import { encodesFailures, workerDataConverter } from '../codec/worker-data-converter';
+import { encodesFailures, workerDataConverter, WORKFLOW_INTERCEPTOR_MODULES } from '../codec/worker-data-converter';
 import { bundleEncodesFailures } from './bundle';
 
 export const WORKFLOWS_PATH = require.resolve('../../workflows');
@@ -24,7 +24,8 @@ export interface BambooWorkerOptions {
   workflowsPath?: string;
   deps?: Partial<Omit<ActivityDeps, 'client'>>;
   /** Payload codecs (e.g. encryption). `client` must use the same: activities read through it.
-   *  The worker always adds the lenient payload converter (src/codec/worker-data-converter.ts). */
+   *  The worker always adds Bamboo's payload converter, lenient for signal arguments only, and
+   *  the workflow interceptor that makes it so (src/codec/worker-data-converter.ts). */
   dataConverter?: DataConverter;
   /** Extra Worker options (tests use this for tuning). */
   tuning?: Partial<WorkerOptions>;
@@ -40,7 +41,8 @@ export async function createBambooWorker(options: BambooWorkerOptions): Promise<
   if (options.workflowBundlePath) checkBundle(options.workflowBundlePath, encodesFailures(options.dataConverter));
   const workflowSource = options.workflowBundlePath
     ? { workflowBundle: { codePath: options.workflowBundlePath } }
-    : { workflowsPath: options.workflowsPath ?? WORKFLOWS_PATH };
+    : // A prebuilt bundle has the interceptors built in (bundle.ts); here they are bundled at start.
+      { workflowsPath: options.workflowsPath ?? WORKFLOWS_PATH, interceptors: { workflowModules: [...WORKFLOW_INTERCEPTOR_MODULES] } };
   return Worker.create({
     connection: options.connection,
     namespace: options.namespace,
