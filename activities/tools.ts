@@ -1,10 +1,21 @@
 /**
- * The tool activity: runs one tool call from the worker's registry. A tool's own failure
- * is an answer the model reads (ok: false), not an activity failure: the workflow counts
- * consecutive failures per tool, as the reference does.
+ * The tool activity: runs one tool call from the worker's registry. Every way a call can end
+ * short of an answer is still an answer the model reads (ok: false), not an activity failure:
+ * the workflow counts consecutive failures per tool, as the reference does.
+ *
+ * - A tool's own error → `Error: <message>`.
+ * - Past its time limit (120 s, or the tool's shorter `timeoutSecs`) the tool's signal is
+ *   aborted and the call answers `Error: tool X timed out after N seconds` at once; the
+ *   activity's server-side start-to-close timeout is only a backstop (workflows/activity-options.ts).
+ * - A retried attempt means the previous one was cut short (its worker died or stopped
+ *   responding) after it may have run the tool: a non-idempotent tool is not run again and
+ *   answers "outcome unknown"; an idempotent one runs again.
+ * Cancellation and the idle watchdog still end the attempt with a failure: they end the run.
  */
+import { Context } from '@temporalio/activity';
 import { ToolCallInputSchema, type ToolCallOutcome } from '../src/domain';
-import type { ToolRegistry } from '../src/tools/types';
+import { toolOutcomeUnknownMessage, toolTimedOutMessage } from '../src/domain/tool-outcomes';
+import { toolTimeoutSecs, type ToolContext, type ToolDefinition, type ToolRegistry } from '../src/tools/types';
 import { parseActivityInput } from './input';
 import { withProgressWatchdog } from './progress';
 
@@ -22,20 +33,42 @@ export function createToolActivities({ tools }: { tools: ToolRegistry }) {
       if (!tool || input.disabledTools?.includes(call.name)) {
         return { ok: false, content: `Error: unknown tool ${JSON.stringify(call.name)}` };
       }
+      if (Context.current().info.attempt > 1 && !tool.idempotent) {
+        return { ok: false, content: toolOutcomeUnknownMessage(call.name) };
+      }
+      const limitSecs = toolTimeoutSecs(tool);
+      const timedOut: ToolCallOutcome = { ok: false, content: toolTimedOutMessage(call.name, limitSecs) };
       return withProgressWatchdog({ phase: `tool ${call.name}`, maxIdleSecs: input.maxIdleSecs }, async (progress) => {
+        const limit = new AbortController();
+        let answered = false;
+        const limitReached = new Promise<ToolCallOutcome>((resolve) => limit.signal.addEventListener('abort', () => resolve(timedOut), { once: true }));
+        const timer = setTimeout(() => limit.abort(new Error(timedOut.content)), limitSecs * 1000);
+        const execution = runOnce(tool, call.arguments, {
+          signal: AbortSignal.any([progress.signal, limit.signal]),
+          // A tool still running after the call answered (it ignored its signal) reports nothing more.
+          progress: (note) => {
+            if (!answered) progress.record({ note });
+          },
+        });
         try {
-          const output = await tool.execute(call.arguments, {
-            signal: progress.signal,
-            progress: (note) => progress.record({ note }),
-          });
-          return { ok: true, content: truncateToolOutput(output) };
-        } catch (error) {
-          if (progress.signal.aborted) throw error;
-          return { ok: false, content: `Error: ${error instanceof Error ? error.message : String(error)}` };
+          const outcome = await Promise.race([execution, limitReached]);
+          if (progress.signal.aborted) throw progress.signal.reason; // cancelled or idle: that ends the run
+          return !outcome.ok && limit.signal.aborted ? timedOut : outcome;
+        } finally {
+          answered = true;
+          clearTimeout(timer);
         }
       });
     },
   };
+}
+
+async function runOnce(tool: ToolDefinition, args: Record<string, unknown>, context: ToolContext): Promise<ToolCallOutcome> {
+  try {
+    return { ok: true, content: truncateToolOutput(await tool.execute(args, context)) };
+  } catch (error) {
+    return { ok: false, content: `Error: ${error instanceof Error ? error.message : String(error)}` };
+  }
 }
 
 export function truncateToolOutput(text: string): string {

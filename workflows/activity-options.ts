@@ -12,12 +12,17 @@
  */
 import { ActivityCancellationType, type ActivityOptions } from '@temporalio/workflow';
 import type { WatchdogPolicy } from '../src/domain';
+import { MAX_TOOL_TIMEOUT_SECS } from '../src/domain/tool-outcomes';
 import type { RunBudget } from './budget';
 
 const LIVENESS_TIMEOUT_SECS = 30;
 const DEADLINE_GRACE_MS = 5_000;
-/** Reference: a tool call may run at most 120 s. */
-const TOOL_TIMEOUT_MS = 120_000;
+/**
+ * A tool call's 120 s limit is enforced inside the activity (it answers the model with an error
+ * result); the server's start-to-close timeout, a little later, is only a backstop for an
+ * attempt that keeps heartbeating but never answers.
+ */
+const TOOL_BACKSTOP_MS = (MAX_TOOL_TIMEOUT_SECS + 10) * 1000;
 
 export function livenessTimeoutMs(policy: WatchdogPolicy): number {
   return Math.min(policy.maxIdleSecs, LIVENESS_TIMEOUT_SECS) * 1000;
@@ -37,10 +42,12 @@ export function toolCallOptions(policy: WatchdogPolicy, budget: RunBudget, summa
   return {
     summary,
     scheduleToCloseTimeout: budget.remainingMs() + DEADLINE_GRACE_MS,
-    startToCloseTimeout: Math.min(TOOL_TIMEOUT_MS, budget.remainingMs() + DEADLINE_GRACE_MS),
+    startToCloseTimeout: Math.min(TOOL_BACKSTOP_MS, budget.remainingMs() + DEADLINE_GRACE_MS),
     heartbeatTimeout: livenessTimeoutMs(policy),
     cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-    // Tools may have side effects: retry only infrastructure failures, a few times.
+    // Only infrastructure failures (a worker that died or stopped responding) are retried, a
+    // few times; a retried attempt runs the tool again only if the tool is idempotent
+    // (activities/tools.ts). What fails after that is an error result (workflows/agent-loop.ts).
     retry: { initialInterval: '1s', backoffCoefficient: 2, maximumAttempts: 3 },
   };
 }

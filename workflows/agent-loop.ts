@@ -3,9 +3,20 @@
  * limits. Every model call and tool call is an activity; the transcript lives in workflow
  * state and its snapshot is the run's result.
  */
-import { ApplicationFailure, proxyActivities, setCurrentDetails, workflowInfo } from '@temporalio/workflow';
+import { TimeoutType } from '@temporalio/common';
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  isCancellation,
+  patched,
+  proxyActivities,
+  setCurrentDetails,
+  TimeoutFailure,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type { BambooActivities } from '../activities';
-import type { Message, ModelRef, ModelTurnInput, Session, ToolCall, ToolCallOutcome, Usage, WatchdogPolicy } from '../src/domain';
+import { FailureTypes, type Message, type ModelRef, type ModelTurnInput, type Session, type ToolCall, type ToolCallOutcome, type Usage, type WatchdogPolicy } from '../src/domain';
+import { MAX_TOOL_TIMEOUT_SECS, toolFailedMessage, toolTimedOutMessage, toolWorkerLostMessage } from '../src/domain/tool-outcomes';
 import { modelCallOptions, toolCallOptions } from './activity-options';
 import type { RunBudget } from './budget';
 import type { EventLog } from './event-log';
@@ -148,9 +159,41 @@ async function runToolCall(host: AgentLoopHost, call: ToolCall): Promise<ToolCal
   return outcome;
 }
 
-function runToolActivity(host: AgentLoopHost, call: ToolCall): Promise<ToolCallOutcome> {
+/**
+ * Patch id: a tool activity that fails (its workers died on every attempt, the server's
+ * start-to-close backstop, bad input) answers the model with an error result instead of
+ * failing the run. Histories from before it replay the old way (the run failed there).
+ */
+export const TOOL_FAILURE_AS_RESULT_PATCH = 'tool-failure-as-result';
+
+async function runToolActivity(host: AgentLoopHost, call: ToolCall): Promise<ToolCallOutcome> {
   const { runTool } = proxyActivities<BambooActivities>(
     toolCallOptions(host.policy, host.budget, `${host.session.title ?? host.session.id} · tool ${call.name}`),
   );
-  return runTool({ sessionId: host.session.id, call, disabledTools: host.disabledTools, maxIdleSecs: host.policy.maxIdleSecs });
+  try {
+    return await runTool({ sessionId: host.session.id, call, disabledTools: host.disabledTools, maxIdleSecs: host.policy.maxIdleSecs });
+  } catch (error) {
+    // Cancellation, the idle watchdog and the run's total budget end the run, not the call.
+    if (!(error instanceof ActivityFailure) || endsTheRun(error)) throw error;
+    if (!patched(TOOL_FAILURE_AS_RESULT_PATCH)) throw error;
+    return { ok: false, content: toolFailureText(call.name, error.cause) };
+  }
+}
+
+function endsTheRun(error: ActivityFailure): boolean {
+  const { cause } = error;
+  return (
+    isCancellation(error) ||
+    (cause instanceof ApplicationFailure && cause.type === FailureTypes.idleTimeout) ||
+    (cause instanceof TimeoutFailure && cause.timeoutType === TimeoutType.SCHEDULE_TO_CLOSE)
+  );
+}
+
+function toolFailureText(toolName: string, cause: Error | undefined): string {
+  if (cause instanceof TimeoutFailure) {
+    return cause.timeoutType === TimeoutType.START_TO_CLOSE
+      ? toolTimedOutMessage(toolName, MAX_TOOL_TIMEOUT_SECS)
+      : toolWorkerLostMessage(toolName);
+  }
+  return toolFailedMessage(toolName, cause?.message || 'the tool activity failed');
 }

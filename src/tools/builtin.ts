@@ -13,6 +13,7 @@ export const currentTimeTool: ToolDefinition = {
     description: 'Returns the current date and time as an ISO-8601 string (UTC).',
     parameters: { type: 'object', properties: {}, additionalProperties: false },
   },
+  idempotent: true,
   execute: () => Promise.resolve(new Date().toISOString()),
 };
 
@@ -29,6 +30,7 @@ export const waitTool: ToolDefinition = {
       additionalProperties: false,
     },
   },
+  idempotent: true,
   async execute(args, { signal, progress }) {
     const parsed = WaitArgs.safeParse(args);
     if (!parsed.success) throw new Error(`invalid arguments: ${describeZodError(parsed.error)}`);
