@@ -1,39 +1,127 @@
 /**
- * Loading a session's latest snapshot. Temporal history is the store: the snapshot is the
- * result of the session's most recent closed run (`ChildRunResult.session`).
+ * Session bookkeeping through the Temporal client. History is the store: a session's
+ * snapshot is the result of one of its closed runs (`ChildRunResult.session`), and how a run
+ * ended is in its close event.
  */
-import type { Client } from '@temporalio/client';
-import { ChildRunResultSchema, LoadSnapshotInputSchema, sessionWorkflowId, type Session } from '../src/domain';
+import { Context } from '@temporalio/activity';
+import { WorkflowContinuedAsNewError, WorkflowFailedError, type Client } from '@temporalio/client';
+import { TerminatedFailure } from '@temporalio/common';
+import {
+  ChildRunResultSchema,
+  LoadSnapshotInputSchema,
+  outcomeOfFailure,
+  outcomeOfResult,
+  SessionRunRefSchema,
+  sessionWorkflowId,
+  type RunCloseReport,
+  type Session,
+} from '../src/domain';
 import { sleep } from '../src/util/sleep';
 import { parseActivityInput } from './input';
 
 /** Visibility is eventually consistent: look once more before saying "not found". */
 const VISIBILITY_RECHECK_MS = 1000;
+/** Heartbeats while a close is awaited: liveness for the server, and where cancellation arrives. */
+const WAIT_HEARTBEAT_MS = 5000;
 
 export function createSessionActivities({ client }: { client: Client }) {
   return {
+    /**
+     * The snapshot a session's next run continues from: the result of `snapshotRunId` (the run
+     * that reported, following continue-as-new) when given; else, or when that run left no
+     * snapshot (terminated, not found), the newest earlier run that did. Null: none has.
+     */
     async loadSessionSnapshot(rawInput: unknown): Promise<Session | null> {
       const input = parseActivityInput(LoadSnapshotInputSchema, rawInput, 'snapshot request');
       const workflowId = sessionWorkflowId(input.sessionId);
-      let runId = await latestClosedRun(client, workflowId, input.currentRunId);
-      if (!runId) {
-        await sleep(VISIBILITY_RECHECK_MS);
-        runId = await latestClosedRun(client, workflowId, input.currentRunId);
+      if (input.snapshotRunId) {
+        const session = await snapshotOf(client, workflowId, input.snapshotRunId);
+        if (session) return session;
       }
-      if (!runId) return null;
-      const result = ChildRunResultSchema.safeParse(await client.workflow.getHandle(workflowId, runId).result());
-      return result.success ? result.data.session : null;
+      let session = await newestSnapshot(client, workflowId, input.currentRunId);
+      if (!session) {
+        await sleep(VISIBILITY_RECHECK_MS);
+        session = await newestSnapshot(client, workflowId, input.currentRunId);
+      }
+      return session;
+    },
+
+    /**
+     * Waits until a session's run closes and says how: by its result, or by the failure that
+     * closed it (terminated, timed out, failed, cancelled). Follows continue-as-new and reset
+     * to the run that replaces it. Without `runId`, watches the session's current run.
+     * Long-running: heartbeats, and returns early (cancelled) when the workflow stops waiting.
+     */
+    async awaitSessionRunClose(rawInput: unknown): Promise<RunCloseReport> {
+      const input = parseActivityInput(SessionRunRefSchema, rawInput, 'session run reference');
+      const context = Context.current();
+      const beat = setInterval(() => context.heartbeat(), WAIT_HEARTBEAT_MS);
+      try {
+        return await Promise.race([closeOf(client, sessionWorkflowId(input.sessionId), input.runId), context.cancelled]);
+      } finally {
+        clearInterval(beat);
+      }
     },
   };
 }
 
-async function latestClosedRun(client: Client, workflowId: string, excludeRunId: string): Promise<string | undefined> {
-  let best: { runId: string; closedAt: number } | undefined;
+async function snapshotOf(client: Client, workflowId: string, runId: string): Promise<Session | null> {
+  try {
+    const result = ChildRunResultSchema.safeParse(await client.workflow.getHandle(workflowId, runId).result());
+    return result.success ? result.data.session : null;
+  } catch (error) {
+    if (error instanceof WorkflowFailedError) return null; // closed without a result: no snapshot
+    throw error;
+  }
+}
+
+/** The newest closed run with a snapshot: a run that ended without one never hides earlier ones. */
+async function newestSnapshot(client: Client, workflowId: string, excludeRunId: string): Promise<Session | null> {
+  const runs: { runId: string; closedAt: number }[] = [];
   const query = `WorkflowId = ${JSON.stringify(workflowId)} AND ExecutionStatus = "Completed"`;
   for await (const execution of client.workflow.list({ query })) {
-    if (execution.runId === excludeRunId) continue;
-    const closedAt = execution.closeTime?.getTime() ?? 0;
-    if (!best || closedAt > best.closedAt) best = { runId: execution.runId, closedAt };
+    if (execution.runId !== excludeRunId) runs.push({ runId: execution.runId, closedAt: execution.closeTime?.getTime() ?? 0 });
   }
-  return best?.runId;
+  runs.sort((a, b) => b.closedAt - a.closedAt);
+  for (const run of runs) {
+    const session = await snapshotOf(client, workflowId, run.runId);
+    if (session) return session;
+  }
+  return null;
+}
+
+async function closeOf(client: Client, workflowId: string, firstRunId: string | undefined): Promise<RunCloseReport> {
+  const chain = firstRunId ?? (await currentRun(client, workflowId)).firstRunId;
+  let runId = chain;
+  for (;;) {
+    try {
+      const result = await client.workflow.getHandle(workflowId, runId, { followRuns: false }).result();
+      return { runId: chain, outcome: outcomeOfResult(result) };
+    } catch (error) {
+      if (error instanceof WorkflowContinuedAsNewError) {
+        runId = error.newExecutionRunId;
+        continue;
+      }
+      if (!(error instanceof WorkflowFailedError)) throw error; // unreachable server etc.: the activity retries
+      if (error.cause instanceof TerminatedFailure) {
+        const successor = await resetSuccessor(client, workflowId, chain, runId);
+        if (successor) {
+          runId = successor;
+          continue;
+        }
+      }
+      return { runId: chain, outcome: outcomeOfFailure(error.cause) };
+    }
+  }
+}
+
+async function currentRun(client: Client, workflowId: string): Promise<{ runId: string; firstRunId: string }> {
+  const description = await client.workflow.getHandle(workflowId).describe();
+  return { runId: description.runId, firstRunId: description.raw.workflowExecutionInfo?.firstRunId || description.runId };
+}
+
+/** A reset terminates the run it replaces; the new run keeps the chain's first run id. */
+async function resetSuccessor(client: Client, workflowId: string, chain: string, terminatedRunId: string): Promise<string | undefined> {
+  const latest = await currentRun(client, workflowId);
+  return latest.firstRunId === chain && latest.runId !== terminatedRunId ? latest.runId : undefined;
 }

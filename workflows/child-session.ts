@@ -30,7 +30,9 @@ import {
   ChildCompletionSchema,
   ChildRunResultSchema,
   describeRejected,
+  describeZodError,
   EventsQueryInputSchema,
+  FINAL_RESPONSE_CAP,
   FailureTypes,
   hasPendingUserMessage,
   InjectMessageSchema,
@@ -61,9 +63,6 @@ import { EventLog } from './event-log';
 import { newMessage } from './messages';
 import { classifyFailure, type RunOutcome } from './outcome';
 import { notifyParent, upsertRunAttributes } from './run-reporting';
-
-/** Final answers carried in a completion are capped, as in the parent's resume message. */
-const FINAL_RESPONSE_CAP = 4000;
 
 class ChildRun {
   status: RunStatus = 'pending';
@@ -141,7 +140,7 @@ interface ExecutedRun extends RunOutcome {
 
 async function runChild(run: ChildRun, job: SpawnJob): Promise<ExecutedRun> {
   try {
-    run.session = job.session ?? (await loadPreviousSnapshot(job.childSessionId));
+    run.session = job.session ?? (await loadPreviousSnapshot(job));
   } catch (error) {
     return classifyFailure(error, new RunBudget(0));
   }
@@ -159,9 +158,11 @@ async function runChild(run: ChildRun, job: SpawnJob): Promise<ExecutedRun> {
   return executeWithWatchdog(run, session, job, watchdogPolicyForSession(session));
 }
 
-function loadPreviousSnapshot(sessionId: string): Promise<Session | null> {
+/** The snapshot of the run that reported to the parent (job.snapshotRunId), else the newest one. */
+function loadPreviousSnapshot(job: SpawnJob): Promise<Session | null> {
+  const sessionId = job.childSessionId;
   const { loadSessionSnapshot } = proxyActivities<BambooActivities>(bookkeepingOptions(`load snapshot of ${sessionId}`));
-  return loadSessionSnapshot({ sessionId, currentRunId: workflowInfo().runId });
+  return loadSessionSnapshot({ sessionId, currentRunId: workflowInfo().runId, snapshotRunId: job.snapshotRunId });
 }
 
 /**
@@ -212,6 +213,7 @@ async function runAgentTurns(run: ChildRun, session: Session, job: SpawnJob, pol
     if (!children?.waiting) return usage;
     setCurrentDetails(`waiting for ${children.runningCount()} child session(s)`);
     const woke = await condition(() => children.waitSatisfied(), children.leaseRemainingMs());
+    if (!woke) children.watchUnwatched();
     session.messages.push(newMessage('user', children.takeResumeMessage(!woke), { metadata: { hidden: 'true', runtime: 'children' } }));
   }
 }
@@ -249,10 +251,9 @@ async function runExternal(session: Session, policy: WatchdogPolicy, budget: Run
   return { inputTokens: 0, outputTokens: 0 };
 }
 
-async function finish(run: ChildRun, job: SpawnJob, outcome: ExecutedRun): Promise<ChildRunResult> {
+async function finish(run: ChildRun, job: SpawnJob, executed: ExecutedRun): Promise<ChildRunResult> {
   const session = run.session;
-  run.status = outcome.status;
-  run.error = outcome.error;
+  let outcome = executed;
   if (session) {
     session.metadata.last_run_status = outcome.status;
     if (outcome.error) session.metadata.last_run_error = outcome.error;
@@ -262,22 +263,36 @@ async function finish(run: ChildRun, job: SpawnJob, outcome: ExecutedRun): Promi
     // A child that ends early (timeout, cancel, error) takes its own children with it.
     await CancellationScope.nonCancellable(() => run.children!.cancelAll());
   }
+  // Messages injected after the last turn stay in the session; the parent learns how many
+  // went unanswered, so the next run answers them.
+  const unanswered = outcome.status === 'completed' ? run.injected.length : 0;
+  appendInjected(run, session, job);
+  // Validated before the parent is told: the parent never hears of a result that cannot exist.
+  let result = ChildRunResultSchema.safeParse(resultOf(job, outcome, session));
+  if (!result.success) {
+    outcome = { status: 'error', error: `invalid child run result: ${describeZodError(result.error)}` };
+    result = ChildRunResultSchema.safeParse(resultOf(job, outcome, null));
+  }
+  run.status = outcome.status;
+  run.error = outcome.error;
   upsertRunAttributes({ status: outcome.status });
   recordTerminalEvent(run, outcome);
   setCurrentDetails(`**${outcome.status}**${outcome.error ? ` · ${outcome.error}` : ''}`);
-  await notifyParent(completionFor(job.parentSessionId, job.childSessionId, outcome, session, outcome.usage));
+  await notifyParent({ ...completionFor(job.parentSessionId, job.childSessionId, outcome, session, outcome.usage), ...(unanswered ? { unansweredMessages: unanswered } : {}) });
   // Last step, so a message injected while the parent was being told is not lost.
-  if (session) {
-    for (const content of run.injected.splice(0)) session.messages.push(newMessage('user', content, { metadata: { injected: 'true' } }));
-    keepSnapshotSmall(session, run.events, transcriptBudgetOf(job)); // the result is the next run's input: it must fit
-  }
-  return ChildRunResultSchema.parse({
-    parentSessionId: job.parentSessionId,
-    childSessionId: job.childSessionId,
-    status: outcome.status,
-    error: outcome.error,
-    session,
-  });
+  appendInjected(run, session, job);
+  return result.success ? { ...result.data, session: result.data.session ? session : null } : resultOf(job, outcome, null);
+}
+
+function resultOf(job: SpawnJob, outcome: RunOutcome, session: Session | null): ChildRunResult {
+  return { parentSessionId: job.parentSessionId, childSessionId: job.childSessionId, status: outcome.status, error: outcome.error, session };
+}
+
+/** Leftover injected messages join the final session as user messages (reference rule). */
+function appendInjected(run: ChildRun, session: Session | null, job: SpawnJob): void {
+  if (!session) return;
+  for (const content of run.injected.splice(0)) session.messages.push(newMessage('user', content, { metadata: { injected: 'true' } }));
+  keepSnapshotSmall(session, run.events, transcriptBudgetOf(job)); // the result is the next run's input: it must fit
 }
 
 function recordTerminalEvent(run: ChildRun, outcome: ExecutedRun): void {
@@ -297,7 +312,9 @@ function completionFor(
   return {
     parentSessionId,
     childSessionId,
-    runId: workflowInfo().runId,
+    // The key the parent deduplicates by: one per run chain (a run that continues-as-new or
+    // is reset keeps it), the same id the parent's handle of the run carries.
+    runId: workflowInfo().firstExecutionRunId,
     status: outcome.status,
     error: outcome.error,
     completedAt: new Date().toISOString(),

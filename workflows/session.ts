@@ -122,6 +122,7 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
   }
   const root = new RootSession(parsed.data.session, SessionOptionsSchema.parse(parsed.data.options ?? {}), parsed.data.carried);
   registerHandlers(root);
+  root.children.watchUnwatched(); // children adopted across continue-as-new have no handle here
   upsertRunAttributes({ kind: 'root', rootSessionId: root.session.rootSessionId, model: root.session.model, status: root.lastRunStatus ?? 'pending' });
   root.children.pump().catch((error: unknown) => {
     if (!isCancellation(error)) throw error;
@@ -173,6 +174,7 @@ async function converse(root: RootSession): Promise<void> {
         () => root.children.waitSatisfied() || root.pendingUser.length > 0 || continueAsNewDue(root),
         root.children.leaseRemainingMs(),
       );
+      if (!woke) root.children.watchUnwatched(); // make sure no awaited child goes unobserved
       if (root.children.waitSatisfied() || !woke) {
         root.session.messages.push(newMessage('user', root.children.takeResumeMessage(!woke), { metadata: { hidden: 'true', runtime: 'children' } }));
         turnDue = true;
@@ -181,8 +183,13 @@ async function converse(root: RootSession): Promise<void> {
     } else {
       root.phase = 'idle';
       setCurrentDetails(`idle · ${root.session.messages.length} messages · ${root.children.tracked.size} children`);
-      const woke = await condition(() => root.pendingUser.length > 0 || continueAsNewDue(root), root.options.idleTtlSecs * 1000);
-      if (!woke && root.children.runningCount() === 0) return;
+      // A child restarted for a follow-up it missed is awaited again: wait for it.
+      const woke = await condition(
+        () => root.pendingUser.length > 0 || continueAsNewDue(root) || root.children.hasAwaitedChildren(),
+        root.options.idleTtlSecs * 1000,
+      );
+      if (root.children.hasAwaitedChildren()) root.children.beginWaitIfNeeded();
+      else if (!woke && root.children.runningCount() === 0) return;
     }
     if (continueAsNewDue(root)) await continueAsNewNow(root);
   }

@@ -13,3 +13,4 @@ export * from './options';
 export * from './undecodable';
 export * from './compaction';
 export * from './transcript-page';
+export * from './run-close';

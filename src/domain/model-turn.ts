@@ -75,6 +75,16 @@ export const LoadSnapshotInputSchema = z.object({
   sessionId: z.string().min(1),
   /** The run asking: never its own (still running) execution. */
   currentRunId: z.string().min(1),
+  /** Load this run's result (following continue-as-new); falls back to earlier runs without one. */
+  snapshotRunId: z.string().min(1).optional(),
 });
 export type LoadSnapshotInput = z.infer<typeof LoadSnapshotInputSchema>;
 export const LoadSnapshotResultSchema = SessionSchema.nullable();
+
+/** A session's run, identified by the first run id of its continue-as-new chain. */
+export const SessionRunRefSchema = z.object({
+  sessionId: z.string().min(1),
+  /** Absent: the session's current (or latest) run. */
+  runId: z.string().min(1).optional(),
+});
+export type SessionRunRef = z.infer<typeof SessionRunRefSchema>;

@@ -19,6 +19,8 @@ export const TrackedChildSchema = z.object({
   reported: z.boolean(),
   /** Part of the current wait set. */
   awaited: z.boolean(),
+  /** Follow-ups for a run that closed before they reached it: they start its next run. */
+  pendingMessages: z.array(z.string()).optional(),
 });
 export type TrackedChild = z.infer<typeof TrackedChildSchema>;
 

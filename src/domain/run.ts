@@ -22,6 +22,11 @@ export const SpawnJobSchema = z.object({
   disabledTools: z.array(z.string()).optional(),
   /** The child snapshot; absent → the run loads the session's previous run result. */
   session: SessionSchema.optional(),
+  /**
+   * With no `session`: the run whose result holds the snapshot to continue from (the run that
+   * last reported to the parent), instead of the newest closed run in visibility.
+   */
+  snapshotRunId: nonEmpty.max(200, "must be at most 200 characters").optional(),
   /** User messages appended to the snapshot before the run (a follow-up to a finished child). */
   appendMessages: z.array(nonEmpty).optional(),
   /** The spawning session's options; with maxSpawnDepth > the child's depth, the child may spawn too. */
@@ -45,6 +50,11 @@ export const ChildCompletionSchema = z.object({
   completedAt: z.string(),
   finalResponse: z.string().optional(),
   usage: UsageSchema.optional(),
+  /**
+   * Messages injected after the run's last turn: appended to its final session unanswered.
+   * A parent that sent them starts the child's next run so they get an answer.
+   */
+  unansweredMessages: z.number().int().min(0).optional(),
 });
 export type ChildCompletion = z.infer<typeof ChildCompletionSchema>;
 

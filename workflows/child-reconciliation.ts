@@ -1,0 +1,74 @@
+/**
+ * How a parent learns that a child run closed when the child itself could not say so
+ * (terminated by an operator or the server, timed out by a workflow execution timeout,
+ * failed before it could signal): from the run's own outcome.
+ *
+ * - A run this parent run started: its child handle's result (the close event is in the
+ *   parent's history anyway).
+ * - A run it has no handle for (adopted after continue-as-new, started by someone else, or
+ *   a run still closing when the parent wanted to start the next one): an activity that
+ *   waits on the run's close through the client, following continue-as-new and reset.
+ *
+ * Either way the report is keyed like the child's own signal, (childSessionId, first run id
+ * of the run's chain), so whichever path reports first wins and the other is a duplicate.
+ */
+import {
+  ActivityCancellationType,
+  CancellationScope,
+  ChildWorkflowFailure,
+  isCancellation,
+  log,
+  patched,
+  proxyActivities,
+  type ChildWorkflowHandle,
+} from '@temporalio/workflow';
+import type { BambooActivities } from '../activities';
+import { outcomeOfFailure, outcomeOfResult, type RunCloseReport } from '../src/domain';
+
+/** Workflow histories recorded before reconciliation existed replay without it. */
+export const RECONCILE_PATCH = 'bamboo-reconcile-child-runs';
+
+/** True in runs that reconcile: new executions, and old ones from the first new step on. */
+export function reconciles(): boolean {
+  return patched(RECONCILE_PATCH);
+}
+
+/** The outcome of a run this parent run started, once it closes. Never rejects. */
+export function closeOfStartedRun(handle: Pick<ChildWorkflowHandle<never>, 'firstExecutionRunId' | 'workflowId' | 'result'>): Promise<RunCloseReport | undefined> {
+  const runId = handle.firstExecutionRunId;
+  return handle.result().then(
+    (result) => ({ runId, outcome: outcomeOfResult(result) }),
+    (error: unknown) => {
+      if (error instanceof ChildWorkflowFailure) return { runId, outcome: outcomeOfFailure(error.cause) };
+      log.warn('child run result unavailable', { workflowId: handle.workflowId, error: String(error) });
+      return undefined;
+    },
+  );
+}
+
+/**
+ * Watches a session's run (its current one when `runId` is absent) until it closes. The
+ * watch lives outside the caller's cancellation scope (cancelling a parent must not make its
+ * children look cancelled); `stop()` ends it when the child reported by itself first.
+ */
+export function watchRunClose(sessionId: string, runId: string | undefined): { closed: Promise<RunCloseReport | undefined>; stop(): void } {
+  let scope: CancellationScope | undefined;
+  const { awaitSessionRunClose } = proxyActivities<BambooActivities>({
+    summary: `watch child session ${sessionId} until its run closes`,
+    startToCloseTimeout: '1 day',
+    heartbeatTimeout: '60s',
+    cancellationType: ActivityCancellationType.TRY_CANCEL,
+    retry: { initialInterval: '1s', maximumInterval: '30s' },
+  });
+  const closed = CancellationScope.nonCancellable(() => {
+    scope = new CancellationScope(); // a child of the non-cancellable scope, cancelled only by stop()
+    return scope.run(() => awaitSessionRunClose({ sessionId, runId }));
+  }).then(
+    (report) => report,
+    (error: unknown) => {
+      if (!isCancellation(error)) log.warn('could not watch a child run', { sessionId, error: String(error) });
+      return undefined;
+    },
+  );
+  return { closed, stop: () => scope?.cancel() };
+}
