@@ -4,18 +4,24 @@
  * (fetched without the codec) holds no plaintext anywhere, unlike an unencrypted control run
  * whose history shows its marker; the codec server decrypts a raw payload from that history
  * for the Web UI; a wrong key fails with a clear error; a signal encrypted with another key is
- * ignored by the session, which goes on; failure messages are sealed too.
+ * ignored by the session, which goes on; a run whose input is encrypted with another key is not
+ * failed by a worker without that key but left (its workflow task failing and retrying) for a
+ * worker that has it; failure messages are sealed too.
  */
 import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
 import { defaultPayloadConverter, type DataConverter, type Payload } from '@temporalio/common';
 import { payloadToJSON } from '@temporalio/common/lib/proto-utils';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createEncryptionCodec, ENCRYPTED_ENCODING, type EncryptionCodec } from '../../src/codec/aes-gcm';
 import { startCodecServer, type CodecServer } from '../../src/codec/server';
 import { startChildRun } from '../../src/client/child-runs';
 import { sendUserMessage, sessionState, sessionTranscript, startSession } from '../../src/client/sessions';
 import { sessionIdFromWorkflowId } from '../../src/domain';
+import { buildWorkflowBundle } from '../../src/worker/bundle';
 import { createBambooWorker } from '../../src/worker/create-worker';
 import { receivedCompletions, stopRecording } from '../workflows/recording-parent';
 import { historyText } from '../helpers/history-text';
@@ -231,6 +237,56 @@ test('a message encrypted with another key is ignored: no workflow task fails an
   } finally {
     await handle.terminate().catch(() => undefined);
     await strangerClient.connection.close();
+  }
+});
+
+test('a run encrypted with a key this worker lacks is left for a worker that has it: its workflow task fails and retries, then that worker completes it', async () => {
+  const { address, namespace } = testServer();
+  const taskQueue = `test-other-key-${randomUUID()}`;
+  // A prebuilt bundle for encrypting workers, as `npm run bundle-workflows -- --encode-failures` writes it.
+  const bundlePath = join(mkdtempSync(join(tmpdir(), 'bamboo-bundle-')), 'workflow-bundle.js');
+  writeFileSync(bundlePath, await buildWorkflowBundle({ workflowsPath: require.resolve('../workflows'), encodeFailures: true }));
+  const codecB = createEncryptionCodec({ key: randomBytes(32), keyId: 'key-b' });
+  const clientB = new Client({ connection: await Connection.connect({ address }), namespace, dataConverter: { payloadCodecs: [codecB] } });
+  const startWorker = async (client: Client, converter: DataConverter) => {
+    const worker = await createBambooWorker({ connection: workerConnection, client, namespace, taskQueue, workflowBundlePath: bundlePath, dataConverter: converter });
+    const running = worker.run();
+    return { stop: async () => (worker.getState() === 'RUNNING' && worker.shutdown(), await running) };
+  };
+  // Only a worker with key A serves the queue.
+  const workerA = await startWorker(encryptedClient, dataConverter);
+  let workerB: Awaited<ReturnType<typeof startWorker>> | undefined;
+  const session = childSession('encrypted for key B', { parentSessionId: `absent-${randomUUID()}` });
+  const handle = await startChildRun(clientB, spawnJobFor(session), { taskQueue });
+  try {
+    // Worker A cannot decrypt the SpawnJob: the workflow task fails (recorded once) and is retried…
+    const failure = await eventually(async () => {
+      const history = await rawClient.workflow.getHandle(handle.workflowId).fetchHistory();
+      return history.events?.find((e) => e.workflowTaskFailedEventAttributes)?.workflowTaskFailedEventAttributes?.failure ?? undefined;
+    }, 30_000, 'a failed workflow task');
+    // (worker A seals failure messages: its codec reads the reason)
+    const [reason] = failure.encodedAttributes ? await codec.decode([failure.encodedAttributes]) : [undefined];
+    const message = reason ? defaultPayloadConverter.fromPayload<{ message: string }>(reason).message : failure.message;
+    expect(message).toBe(
+      `payload could not be decoded: cannot decrypt payload: unknown encryption key id "key-b" (this codec has key id "${codec.keyId}"; set BAMBOO_ENCRYPTION_KEY to the key the payload was written with)`,
+    );
+    await eventually(async () => ((await handle.describe()).raw.pendingWorkflowTask?.attempt ?? 0) >= 2 || undefined, 60_000, 'a retried workflow task');
+    // …and the run is not failed: no `invalid SpawnJob`, nothing closed.
+    const described = await handle.describe();
+    expect(described.status.name).toBe('RUNNING');
+    const history = await rawClient.workflow.getHandle(handle.workflowId).fetchHistory();
+    expect(history.events?.some((e) => e.workflowExecutionFailedEventAttributes || e.workflowExecutionCompletedEventAttributes)).toBe(false);
+
+    // A worker with key B picks it up and the run completes.
+    await workerA.stop();
+    workerB = await startWorker(clientB, { payloadCodecs: [codecB] });
+    const result = await handle.result();
+    expect(result).toMatchObject({ status: 'completed', session: { messages: expect.arrayContaining([expect.objectContaining({ content: 'echo: encrypted for key B' })]) } });
+  } finally {
+    await handle.terminate().catch(() => undefined);
+    await workerA.stop();
+    await workerB?.stop();
+    await clientB.connection.close();
   }
 });
 
