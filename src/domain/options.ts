@@ -1,10 +1,18 @@
 /**
  * How a session runs its children: wait policy and lease, the running cap, spawn depth,
  * idle time-to-live, history and transcript budgets. A parent passes them on to the children
- * it spawns.
+ * it spawns. Every number has a maximum that keeps timers and dates valid: a value above it is
+ * rejected when the session starts (`invalid session input: options.<field>: must be at most …`).
  */
 import { z } from 'zod';
 import { SNAPSHOT_BUDGET_BYTES } from './compaction';
+
+/** The longest duration option: one year (timers and dates stay far inside their ranges). */
+export const MAX_OPTION_SECS = 365 * 24 * 60 * 60;
+/** Temporal ends a workflow at 51,200 history events; continuing-as-new must come before. */
+export const MAX_HISTORY_EVENT_BUDGET = 50_000;
+
+const seconds = () => z.number().int().positive().max(MAX_OPTION_SECS, `must be at most ${MAX_OPTION_SECS} (1 year)`);
 
 export const WaitPolicySchema = z.enum(['all', 'any', 'first_error']);
 export type WaitPolicy = z.infer<typeof WaitPolicySchema>;
@@ -13,22 +21,27 @@ export const SessionOptionsSchema = z.object({
   /** When the parent resumes after spawning: all children done, any, or the first failure. */
   waitPolicy: WaitPolicySchema.default('all'),
   /** The wait's lease: on expiry the parent resumes; the children keep running. */
-  waitLeaseSecs: z.number().int().positive().default(6 * 60 * 60),
+  waitLeaseSecs: seconds().default(6 * 60 * 60),
   /** Children running at once; further spawns queue in the parent. */
-  maxRunningChildren: z.number().int().positive().max(1000).default(32),
+  maxRunningChildren: z.number().int().positive().max(1000, 'must be at most 1000').default(32),
   /** Deepest spawn depth allowed (root = 0). 1: children cannot spawn, as in the reference. */
-  maxSpawnDepth: z.number().int().min(0).max(8).default(1),
+  maxSpawnDepth: z.number().int().min(0).max(8, 'must be at most 8').default(1),
   /** An idle session (no turn, no children, no wait) ends after this long. */
-  idleTtlSecs: z.number().int().positive().default(24 * 60 * 60),
+  idleTtlSecs: seconds().default(24 * 60 * 60),
   /** Continue-as-new once history has this many events (or when the server suggests it). */
-  historyEventBudget: z.number().int().min(20).default(10_000),
+  historyEventBudget: z
+    .number()
+    .int()
+    .min(20)
+    .max(MAX_HISTORY_EVENT_BUDGET, `must be at most ${MAX_HISTORY_EVENT_BUDGET} (Temporal ends a workflow at 51,200 history events)`)
+    .default(10_000),
   /** Upper bound on how long cancelling the root waits for its children to stop. */
-  cancelGraceSecs: z.number().int().positive().default(10),
+  cancelGraceSecs: seconds().default(10),
   /**
    * A session's JSON is compacted to this many bytes (see compaction.ts): it leaves the
    * workflow as one payload, and Temporal rejects payloads over 2 MB.
    */
-  transcriptBudgetBytes: z.number().int().min(16 * 1024).max(1536 * 1024).default(SNAPSHOT_BUDGET_BYTES),
+  transcriptBudgetBytes: z.number().int().min(16 * 1024).max(1536 * 1024, `must be at most ${1536 * 1024} (1.5 MiB)`).default(SNAPSHOT_BUDGET_BYTES),
 });
 export type SessionOptions = z.infer<typeof SessionOptionsSchema>;
 export type SessionOptionsInput = z.input<typeof SessionOptionsSchema>;

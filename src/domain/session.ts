@@ -3,6 +3,7 @@
  * Field names are part of the public contract (DESIGN §3).
  */
 import { z } from 'zod';
+import { watchdogMetadataProblems } from './watchdog';
 
 const nonEmpty = z.string().trim().min(1, 'must be a non-empty string');
 
@@ -56,7 +57,10 @@ export const SessionSchema = z.object({
   model: z.string().max(200, 'must be at most 200 characters'),
   modelRef: ModelRefSchema.optional(),
   messages: z.array(MessageSchema),
-  metadata: z.record(z.string(), z.string()),
+  /** `child_watchdog.*` values that count (integers > 0) must be within their maximum (watchdog.ts). */
+  metadata: z.record(z.string(), z.string()).superRefine((metadata, ctx) => {
+    for (const { key, message } of watchdogMetadataProblems(metadata)) ctx.addIssue({ code: 'custom', path: [key], message });
+  }),
 });
 export type Session = z.infer<typeof SessionSchema>;
 

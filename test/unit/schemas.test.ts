@@ -1,4 +1,6 @@
 import { describeZodError, parseOrThrow } from '../../src/domain/validation';
+import { SessionOptionsSchema } from '../../src/domain/options';
+import { SessionWorkflowInputSchema } from '../../src/domain/parent';
 import { ChildCompletionSchema, InjectMessageSchema, SpawnJobSchema } from '../../src/domain/run';
 import { hasPendingUserMessage, lastAssistantText, lastUserText, MessageSchema, SessionSchema, type Message, type Session } from '../../src/domain/session';
 
@@ -102,6 +104,78 @@ describe('MessageSchema and SessionSchema', () => {
     const result = SessionSchema.safeParse(childSession({ spawnDepth: -1 }));
     expect(result.success).toBe(false);
     if (!result.success) expect(describeZodError(result.error)).toContain('spawnDepth');
+  });
+});
+
+describe('numeric bounds: options and child_watchdog.* metadata', () => {
+  const optionIssues = (options: Record<string, unknown>) => {
+    const result = SessionOptionsSchema.safeParse(options);
+    return result.success ? 'accepted' : describeZodError(result.error);
+  };
+
+  it.each([
+    ['waitLeaseSecs', 1e13, 'must be at most 31536000 (1 year)'],
+    ['idleTtlSecs', 31_536_001, 'must be at most 31536000 (1 year)'],
+    ['cancelGraceSecs', 10 * 31_536_000, 'must be at most 31536000 (1 year)'],
+    ['historyEventBudget', 50_001, 'must be at most 50000 (Temporal ends a workflow at 51,200 history events)'],
+    ['maxRunningChildren', 1001, 'must be at most 1000'],
+    ['maxSpawnDepth', 9, 'must be at most 8'],
+    ['transcriptBudgetBytes', 2 * 1024 * 1024, 'must be at most 1572864 (1.5 MiB)'],
+  ])('rejects %s = %d: %s', (field, value, message) => {
+    expect(optionIssues({ [field]: value })).toBe(`${field}: ${message}`);
+  });
+
+  it.each([
+    ['waitLeaseSecs', 31_536_000],
+    ['idleTtlSecs', 31_536_000],
+    ['cancelGraceSecs', 31_536_000],
+    ['historyEventBudget', 50_000],
+  ])('accepts %s at its maximum, %d', (field, value) => {
+    expect(optionIssues({ [field]: value })).toBe('accepted');
+  });
+
+  it('a root session started with waitLeaseSecs 1e13 is rejected with the field and the bound', () => {
+    const session = { ...childSession(), kind: 'root', parentSessionId: undefined };
+    const result = SessionWorkflowInputSchema.safeParse({ session, options: { waitLeaseSecs: 1e13 } });
+    expect(result.success).toBe(false);
+    if (!result.success) expect(describeZodError(result.error)).toBe('options.waitLeaseSecs: must be at most 31536000 (1 year)');
+  });
+
+  it('options passed on to a child (spawnOptions) are bounded too', () => {
+    expect(issuesOf({ parentSessionId: 'root-1', childSessionId: 'child-1', model: 'm', spawnOptions: { idleTtlSecs: 1e15 } })).toBe(
+      'spawnOptions.idleTtlSecs: must be at most 31536000 (1 year)',
+    );
+  });
+
+  it.each([
+    ['child_watchdog.max_total_secs', '1000000000000000', 'must be at most 31536000 (1 year)'],
+    ['child_watchdog.max_total_secs', '31536001', 'must be at most 31536000 (1 year)'],
+    ['child_watchdog.check_interval_secs', '+31536001', 'must be at most 31536000 (1 year)'],
+    ['child_watchdog.max_idle_secs', '2073601', 'must be at most 2073600 (24 days)'],
+    ['child_watchdog.max_idle_secs', ' 9223372036854775807 ', 'must be at most 2073600 (24 days)'],
+  ])('rejects a SpawnJob whose session has %s = %j, naming the key and the bound', (key, raw, message) => {
+    const session = childSession({ metadata: { [key]: raw } });
+    expect(issuesOf({ parentSessionId: 'root-1', childSessionId: 'child-1', model: 'm', session })).toBe(`session.metadata.${key}: ${message}`);
+  });
+
+  it.each(['0', '-5', 'abc', '1.5', '1e15', '', '99999999999999999999'])(
+    'accepts a session whose child_watchdog.* values are %j: they do not count (reference rule), the defaults apply',
+    (raw) => {
+      const metadata = { 'child_watchdog.max_total_secs': raw, 'child_watchdog.max_idle_secs': raw, 'child_watchdog.check_interval_secs': raw };
+      expect(SessionSchema.safeParse(childSession({ metadata })).success).toBe(true);
+    },
+  );
+
+  it('accepts child_watchdog.* values at their maximum', () => {
+    const metadata = { 'child_watchdog.max_total_secs': '31536000', 'child_watchdog.max_idle_secs': '2073600', 'child_watchdog.check_interval_secs': '31536000' };
+    expect(SessionSchema.safeParse(childSession({ metadata })).success).toBe(true);
+  });
+
+  it('a root session carrying a child_watchdog.* value above its maximum is rejected (its children would inherit it)', () => {
+    const session = { ...childSession({ metadata: { 'child_watchdog.max_total_secs': '1000000000000000' } }), kind: 'root', parentSessionId: undefined };
+    const result = SessionWorkflowInputSchema.safeParse({ session });
+    expect(result.success).toBe(false);
+    if (!result.success) expect(describeZodError(result.error)).toBe('session.metadata.child_watchdog.max_total_secs: must be at most 31536000 (1 year)');
   });
 });
 

@@ -1,6 +1,8 @@
 import {
   DEFAULT_WATCHDOG_POLICY,
   positiveIntegerOrUndefined,
+  WATCHDOG_MAXIMUMS,
+  watchdogMetadataProblems,
   watchdogPolicyForSession,
   type WatchdogPolicy,
 } from '../../src/domain/watchdog';
@@ -83,4 +85,52 @@ describe('positiveIntegerOrUndefined', () => {
       expect(positiveIntegerOrUndefined(raw)).toBeUndefined();
     },
   );
+});
+
+describe('maximums', () => {
+  it('are one year for the total budget and the check interval, 24 days for idle (Node.js timers hold at most 24.8 days)', () => {
+    expect(WATCHDOG_MAXIMUMS).toEqual({ checkIntervalSecs: 31_536_000, maxTotalSecs: 31_536_000, maxIdleSecs: 2_073_600 });
+    expect(WATCHDOG_MAXIMUMS.maxIdleSecs * 1000).toBeLessThanOrEqual(2 ** 31 - 1);
+    // A deadline at the maximum is a valid date, and so is the activity's schedule-to-close.
+    expect(Number.isNaN(new Date(Date.now() + WATCHDOG_MAXIMUMS.maxTotalSecs * 1000).getTime())).toBe(false);
+  });
+
+  it('a value at its maximum is used', () => {
+    expect(policyFor({ 'child_watchdog.max_total_secs': '31536000', 'child_watchdog.max_idle_secs': '2073600', 'child_watchdog.check_interval_secs': '31536000' })).toEqual({
+      checkIntervalSecs: 31_536_000,
+      maxTotalSecs: 31_536_000,
+      maxIdleSecs: 2_073_600,
+    });
+    expect(watchdogMetadataProblems({ 'child_watchdog.max_total_secs': '31536000', 'child_watchdog.max_idle_secs': '2073600' })).toEqual([]);
+  });
+
+  it('a value that counts but is above its maximum is a problem naming the key and the bound', () => {
+    expect(
+      watchdogMetadataProblems({
+        'child_watchdog.max_total_secs': '1000000000000000',
+        'child_watchdog.max_idle_secs': '2073601',
+        'child_watchdog.check_interval_secs': '+9223372036854775807',
+      }),
+    ).toEqual([
+      { key: 'child_watchdog.max_total_secs', message: 'must be at most 31536000 (1 year)' },
+      { key: 'child_watchdog.max_idle_secs', message: 'must be at most 2073600 (24 days)' },
+      { key: 'child_watchdog.check_interval_secs', message: 'must be at most 31536000 (1 year)' },
+    ]);
+  });
+
+  it.each(['0', '-5', 'abc', '1.5', '1e15', '', '9223372036854775808', '99999999999999999999'])(
+    'a value that does not count (%j: not a 64-bit integer > 0, as in the reference) is no problem: the default applies',
+    (raw) => {
+      expect(watchdogMetadataProblems({ 'child_watchdog.max_total_secs': raw })).toEqual([]);
+      expect(policyFor({ 'child_watchdog.max_total_secs': raw })).toEqual(DEFAULTS);
+    },
+  );
+
+  it('a session holding a value above its maximum anyway gets the default: it never reaches a timer', () => {
+    expect(policyFor({ 'child_watchdog.max_total_secs': '1000000000000000', 'child_watchdog.max_idle_secs': '2073601' })).toEqual(DEFAULTS);
+  });
+
+  it('unrelated metadata is never a problem', () => {
+    expect(watchdogMetadataProblems({ provider_name: '1000000000000000', 'child_watchdog.MAX_TOTAL_SECS': '1000000000000000' })).toEqual([]);
+  });
 });
