@@ -1,11 +1,12 @@
 /**
  * Loading the configuration: BAMBOO_CONFIG names a JSON file; else ./bamboo.config.json if
  * present; else the built-in default (only the `scripted` provider). Errors name the file
- * and the bad field.
+ * and the bad field (`providers[0].baseURL: …`), or the unknown key (`providers[0].apiKeyENV:
+ * unknown key`).
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { describeZodError } from '../domain';
+import type { z } from 'zod';
 import { createConfiguredProvider } from '../providers/configured';
 import { createProviderRegistry, type ProviderRegistry } from '../providers/router';
 import { createScriptedProvider } from '../providers/scripted';
@@ -29,8 +30,23 @@ export function loadConfig(path = configPath()): BambooConfig {
     throw new Error(`cannot read config ${path}: ${error instanceof Error ? error.message : String(error)}`);
   }
   const parsed = BambooConfigSchema.safeParse(raw);
-  if (!parsed.success) throw new Error(`invalid config ${path}: ${describeZodError(parsed.error)}`);
+  if (!parsed.success) throw new Error(`invalid config ${path}: ${describeConfigError(parsed.error)}`);
   return parsed.data;
+}
+
+/** `providers[0].apiKeyEnv` from `['providers', 0, 'apiKeyEnv']`. */
+function keyPath(path: readonly PropertyKey[]): string {
+  if (path.length === 0) return '(top level)';
+  return path.map((segment, i) => (typeof segment === 'number' ? `[${segment}]` : `${i > 0 ? '.' : ''}${String(segment)}`)).join('');
+}
+
+/** Each problem on its own `path: message`, an unknown key as `path.key: unknown key`. */
+export function describeConfigError(error: z.ZodError): string {
+  return error.issues
+    .flatMap((issue) =>
+      issue.code === 'unrecognized_keys' ? issue.keys.map((key) => `${keyPath([...issue.path, key])}: unknown key`) : [`${keyPath(issue.path)}: ${issue.message}`],
+    )
+    .join('; ');
 }
 
 /** Providers of a configuration: `scripted` always, then the configured ones. */

@@ -1,21 +1,25 @@
 /**
  * The worker's configuration file (zod-validated): providers, the default provider,
  * external-agent profiles and routing by subagent type. It names environment variables
- * that hold secrets; it never holds a secret itself.
+ * that hold secrets; it never holds a secret itself. Every object in it is strict: an unknown
+ * (say, misspelled) key is an error naming it, never silently dropped.
  */
 import { z } from 'zod';
 import { ProviderConfigSchema } from '../providers/configured';
 import { A2AProfileSchema } from '../runners/a2a';
 import { SubprocessProfileSchema } from '../runners/subprocess';
 
+const [OpenAICompatibleSchema, AnthropicSchema] = ProviderConfigSchema.options;
+const StrictProviderConfigSchema = z.discriminatedUnion('type', [OpenAICompatibleSchema.strict(), AnthropicSchema.strict()]);
+
 export const BambooConfigSchema = z
-  .object({
+  .strictObject({
     /** Default: `scripted` when no provider is configured, else the first configured provider. */
     defaultProvider: z.string().min(1).optional(),
-    providers: z.array(ProviderConfigSchema).default([]),
-    externalAgents: z.array(z.discriminatedUnion('protocol', [A2AProfileSchema, SubprocessProfileSchema])).default([]),
+    providers: z.array(StrictProviderConfigSchema).default([]),
+    externalAgents: z.array(z.discriminatedUnion('protocol', [A2AProfileSchema.strict(), SubprocessProfileSchema.strict()])).default([]),
     /** subagent_type → provider (and model) for children spawned without an explicit model. */
-    subagents: z.record(z.string(), z.object({ provider: z.string().min(1), model: z.string().min(1).optional() })).default({}),
+    subagents: z.record(z.string(), z.strictObject({ provider: z.string().min(1), model: z.string().min(1).optional() })).default({}),
   })
   .superRefine((config, ctx) => {
     const names = new Set(['scripted', ...config.providers.map((p) => p.name)]);

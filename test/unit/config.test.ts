@@ -38,7 +38,30 @@ test('a full config builds providers, routes by model list and by subagent type,
 
 test('a bad config names the file and the field', () => {
   const file = writeConfig({ providers: [{ type: 'openai-compatible', name: 'x', baseURL: 'not a url', apiKeyEnv: 'has space' }] });
-  expect(() => loadConfig(file)).toThrow(new RegExp(`^invalid config ${file}: .*providers\\.0\\.baseURL.*providers\\.0\\.apiKeyEnv`));
+  expect(() => loadConfig(file)).toThrow(new RegExp(`^invalid config ${file}: .*providers\\[0\\]\\.baseURL.*providers\\[0\\]\\.apiKeyEnv`));
+});
+
+test('an unknown (misspelled) key is an error naming the file and the key path, at every level', () => {
+  const cases: [unknown, string][] = [
+    [{ providers: [{ type: 'openai-compatible', name: 'x', baseURL: 'http://127.0.0.1:11434/v1', apiKeyENV: 'OPENAI_API_KEY' }] }, 'providers[0].apiKeyENV: unknown key'],
+    [{ providers: [{ type: 'anthropic', name: 'claude', models: [], headers: { a: 'b' } }] }, 'providers[0].headers: unknown key'],
+    [{ defaultProvder: 'scripted' }, 'defaultProvder: unknown key'],
+    [{ subagents: { coder: { provider: 'scripted', modle: 'x' } } }, 'subagents.coder.modle: unknown key'],
+    [{ externalAgents: [{ protocol: 'subprocess', agentId: 'a', command: '/bin/true', killGrace: 3 }] }, 'externalAgents[0].killGrace: unknown key'],
+    [{ externalAgents: [{ protocol: 'a2a_jsonrpc', agentId: 'b', agentCardUrl: 'http://127.0.0.1/card.json', authToken: 'secret' }] }, 'externalAgents[0].authToken: unknown key'],
+  ];
+  for (const [config, problem] of cases) {
+    const file = writeConfig(config);
+    expect(() => loadConfig(file)).toThrow(`invalid config ${file}: ${problem}`);
+    expect(file.endsWith('bamboo.config.json')).toBe(true);
+  }
+});
+
+test('several unknown keys are all named, with the other problems', () => {
+  const file = writeConfig({ providerz: [], defaultProvider: 'nope', subagents: { a: { provider: 'scripted', x: '1', y: '2' } } });
+  expect(() => loadConfig(file)).toThrow(
+    `invalid config ${file}: subagents.a.x: unknown key; subagents.a.y: unknown key; providerz: unknown key; defaultProvider: unknown provider "nope"`,
+  );
 });
 
 test('a default or subagent route naming an unknown provider is rejected', () => {
