@@ -1,9 +1,15 @@
 /** The workflow paths recorded as replay fixtures: each starts a workflow and drives it to its end. */
-import type { Client, WorkflowHandle } from '@temporalio/client';
+import type { Client, Connection, WorkflowHandle } from '@temporalio/client';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { cancelSession, injectIntoSession, startChildRun } from '../../src/client/child-runs';
 import { sendUserMessage, sessionState, startSession } from '../../src/client/sessions';
 import { sessionWorkflowId, type Session, type SessionOptionsInput, type SpawnJob } from '../../src/domain';
+import { buildWorkflowBundle } from '../../src/worker/bundle';
 import { childSession, rootSession, spawnJobFor } from '../helpers/sessions';
+import { startToolWorkerProcess } from '../helpers/tool-worker-process';
+import type { WorkerProcess } from '../helpers/worker-process';
 
 export interface Scenario {
   name: string;
@@ -51,6 +57,59 @@ const afterStreaming = (act: (client: Client, handle: WorkflowHandle) => Promise
   await act(client, handle);
 };
 
+/** One workflow bundle for every tool worker process the scenarios start. */
+let bundlePath: Promise<string> | undefined;
+function sharedBundle(): Promise<string> {
+  bundlePath ??= buildWorkflowBundle({ workflowsPath: require.resolve('../workflows'), encodeFailures: false }).then((code) => {
+    const path = join(__dirname, '..', '..', 'test-output', 'record-workflow-bundle.js');
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(path, code);
+    return path;
+  });
+  return bundlePath;
+}
+
+/**
+ * A child calling one of the test tools (test/fixtures/test-tools.ts) on its own task queue,
+ * served by tool worker processes: the worker running the call is SIGKILLed `kills` times, each
+ * time once the tool has run again (a line added to its file), with the next worker already up.
+ */
+const toolWorkerScenario = (name: string, tool: string, kills: number): Scenario => {
+  const queue = `record-${name}`;
+  let dir = '';
+  let file = '';
+  const workers: WorkerProcess[] = [];
+  let server: { address: string; namespace: string; bundlePath: string } | undefined;
+  const startWorker = async () => workers[workers.push(await startToolWorkerProcess(queue, server!)) - 1];
+  return {
+    name: `child-${name}`,
+    async start(client) {
+      server = { address: (client.connection as Connection).options.address, namespace: client.options.namespace, bundlePath: await sharedBundle() };
+      dir = mkdtempSync(join(tmpdir(), 'bamboo-record-tool-'));
+      file = join(dir, 'side-effect.txt');
+      writeFileSync(file, '');
+      writeFileSync(`${file}.hold`, ''); // the append tools keep working while it exists
+      await startWorker();
+      const job = child(`[[tool:${tool}|${JSON.stringify(tool === 'hang' ? {} : { file })}]] done?`, { 'child_watchdog.max_idle_secs': '5' });
+      return startChildRun(client, job, { taskQueue: queue });
+    },
+    async during(_client, handle) {
+      try {
+        for (let kill = 1; kill <= kills; kill++) {
+          await until(async () => readFileSync(file, 'utf8').split('\n').filter(Boolean).length >= kill, `run ${kill} of ${tool}`);
+          const doomed = workers.at(-1)!;
+          await startWorker();
+          await doomed.kill('SIGKILL');
+        }
+        await handle.result();
+      } finally {
+        await Promise.all(workers.map((w) => w.kill('SIGKILL')));
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  };
+};
+
 export const SCENARIOS: Scenario[] = [
   childScenario('completed', () => child('hello')),
   childScenario('completed-tool-call', () => child('[[tool:get_current_time|{}]] what time is it')),
@@ -74,6 +133,12 @@ export const SCENARIOS: Scenario[] = [
   // A small transcript budget, so compaction runs on a small history: 40 KB echoed back.
   childScenario('completed-compacted', () => ({ ...child(`BEGIN ${'long brief '.repeat(4000)} END`), spawnOptions: { transcriptBudgetBytes: 16 * 1024 } })),
   rawChildScenario('failed-invalid-input', { parentSessionId: RECORDING_PARENT, childSessionId: 'bad-input', model: '' }),
+  // Tool calls as the reference has them: a timeout is an error result (the hang tool's limit is 2 s)…
+  toolWorkerScenario('completed-tool-timeout', 'hang', 0),
+  // …a non-idempotent tool whose worker died mid-call is not run again ("outcome unknown")…
+  toolWorkerScenario('completed-tool-outcome-unknown', 'append_line', 1),
+  // …and a tool activity that fails (workers dead on all 3 attempts) is an error result (patched).
+  toolWorkerScenario('completed-tool-worker-lost', 'append_line_idempotent', 3),
 
   rootScenario('wait-all', 'Plan. [[spawn:Alpha|write it]] [[spawn:Beta|[[fail:disk full]]]] [[spawn:Gamma|[[stall:30]]]]', {}, undefined, {
     'child_watchdog.max_idle_secs': '2',
