@@ -1,0 +1,157 @@
+/**
+ * No parent is stranded: a child run that cannot report (terminated by an operator, reset,
+ * adopted by a parent that continued-as-new, run by someone else) still reaches its parent,
+ * exactly once, and the child's next run continues from the right snapshot.
+ */
+import type { Client } from '@temporalio/client';
+import { sessionWorkflowId, type ChildRunResult } from '../../src/domain';
+import { sendUserMessage, startSession } from '../../src/client/sessions';
+import { startChildRun } from '../../src/client/child-runs';
+import { resumeMessages, sessionState, sessionTranscript } from '../helpers/root';
+import { rootSession } from '../helpers/sessions';
+import { eventually, startTestWorker, type TestWorker } from '../helpers/temporal';
+
+let tw: TestWorker;
+beforeAll(async () => {
+  tw = await startTestWorker();
+});
+afterAll(async () => {
+  await tw?.stop();
+});
+
+async function runningChildren(client: Client, sessionId: string, count: number) {
+  return eventually(async () => {
+    const s = await sessionState(client, sessionId);
+    const running = s.children.filter((c) => c.status === 'running');
+    return running.length === count ? running : undefined;
+  }, 30_000, `${count} running children`);
+}
+
+async function resumedWith(client: Client, sessionId: string, count = 1) {
+  return eventually(async () => {
+    const resumes = resumeMessages(await sessionTranscript(client, sessionId));
+    return resumes.length >= count ? resumes : undefined;
+  }, 60_000, `${count} resume message(s)`);
+}
+
+const manage = (args: Record<string, string>) => `[[tool:manage_children|${JSON.stringify(args)}]]`;
+
+test('an operator terminating a child resumes the waiting parent once, with the child marked error', async () => {
+  const session = rootSession('[[spawn:Long|[[sleep:300]] long work]]');
+  const handle = await startSession(tw.client, { session }, { taskQueue: tw.taskQueue });
+  const [child] = await runningChildren(tw.client, session.id, 1);
+  await tw.client.workflow.getHandle(sessionWorkflowId(child.childSessionId)).terminate('operator stopped it');
+
+  const [resume] = await resumedWith(tw.client, session.id);
+  expect(resume.content).toContain(`child session \`${child.childSessionId}\` (“Long”) finished with status \`error\``);
+  expect(resume.content).toContain('Child session run was terminated');
+  const state = await eventually(async () => {
+    const s = await sessionState(tw.client, session.id);
+    return s.phase === 'idle' ? s : undefined;
+  });
+  expect(state.children).toEqual([{ childSessionId: child.childSessionId, status: 'error' }]);
+  expect(state.waiting).toBeNull();
+  // Exactly once: a later look finds still one resume message.
+  await new Promise((r) => setTimeout(r, 1500));
+  expect(resumeMessages(await sessionTranscript(tw.client, session.id))).toHaveLength(1);
+  await handle.terminate();
+});
+
+test('two children, one completed and one terminated: one resume with both statuses', async () => {
+  const session = rootSession('[[spawn:Quick|done fast]] [[spawn:Long|[[sleep:300]] long]]');
+  const handle = await startSession(tw.client, { session }, { taskQueue: tw.taskQueue });
+  const [long] = await runningChildren(tw.client, session.id, 1);
+  await tw.client.workflow.getHandle(sessionWorkflowId(long.childSessionId)).terminate();
+
+  const [resume] = await resumedWith(tw.client, session.id);
+  expect(resume.content).toMatch(/“Quick”\) finished with status `completed`/);
+  expect(resume.content).toMatch(/“Long”\) finished with status `error`/);
+  expect(resume.content).toContain('Remaining child sessions: 0.');
+  await handle.terminate();
+});
+
+test('a child terminated after the parent continued-as-new is learned by the new run', async () => {
+  // The quick children's reports wake the waiting parent, which then continues-as-new.
+  const session = rootSession('[[spawn:Long|[[sleep:300]] long]] [[spawn:Quick|[[sleep:1]] quick]] [[spawn:Later|[[sleep:3]] later]]');
+  const handle = await startSession(tw.client, { session, options: { historyEventBudget: 20 } }, { taskQueue: tw.taskQueue });
+  await runningChildren(tw.client, session.id, 3);
+  const child = (await sessionState(tw.client, session.id)).children[0];
+  const firstRun = (await handle.describe()).runId;
+  await eventually(async () => ((await tw.client.workflow.getHandle(handle.workflowId).describe()).runId !== firstRun ? true : undefined), 30_000, 'continue-as-new');
+  await tw.client.workflow.getHandle(sessionWorkflowId(child.childSessionId)).terminate();
+
+  const [resume] = await resumedWith(tw.client, session.id);
+  expect(resume.content).toMatch(/“Long”\) finished with status `error`/);
+  expect(resume.content).toMatch(/“Quick”\) finished with status `completed`/);
+  expect(resume.content).toMatch(/“Later”\) finished with status `completed`/);
+  await handle.terminate();
+});
+
+test('a reset child reports once, from the run that replaced it', async () => {
+  const session = rootSession('[[spawn:Reset me|[[sleep:6]] after reset]]');
+  const handle = await startSession(tw.client, { session }, { taskQueue: tw.taskQueue });
+  const [child] = await runningChildren(tw.client, session.id, 1);
+  const childHandle = tw.client.workflow.getHandle(sessionWorkflowId(child.childSessionId));
+  const history = await childHandle.fetchHistory();
+  const firstTaskDone = history.events!.find((e) => e.workflowTaskCompletedEventAttributes)!;
+  const { runId } = await childHandle.describe();
+  await tw.client.workflowService.resetWorkflowExecution({
+    namespace: tw.client.options.namespace,
+    workflowExecution: { workflowId: childHandle.workflowId, runId },
+    reason: 'operator reset',
+    workflowTaskFinishEventId: firstTaskDone.eventId,
+    requestId: `reset-${runId}`,
+  });
+
+  const [resume] = await resumedWith(tw.client, session.id);
+  expect(resume.content).toMatch(/“Reset me”\) finished with status `completed`/);
+  expect(resume.content).toMatch(/echo: .*after reset/);
+  await new Promise((r) => setTimeout(r, 1500));
+  expect(resumeMessages(await sessionTranscript(tw.client, session.id))).toHaveLength(1);
+  await handle.terminate();
+});
+
+test('a follow-up to a child whose run is open elsewhere starts the run after it, from its snapshot', async () => {
+  const session = rootSession('[[spawn:Writer|draft one]]');
+  const handle = await startSession(tw.client, { session }, { taskQueue: tw.taskQueue });
+  const childId = await eventually(async () => {
+    const s = await sessionState(tw.client, session.id);
+    return s.phase === 'idle' && s.children[0]?.status === 'completed' ? s.children[0].childSessionId : undefined;
+  }, 60_000, 'the first child run');
+  // Someone else (the CLI, another program) starts the child's next run...
+  await startChildRun(tw.client, { parentSessionId: session.id, childSessionId: childId, model: 'scripted-model', appendMessages: ['[[sleep:4]] outside work'] }, { taskQueue: tw.taskQueue });
+  // ...while the parent's model sends a follow-up: it must not be dropped.
+  await sendUserMessage(tw.client, session.id, manage({ action: 'send_message', child_session_id: childId, message: 'the follow-up' }));
+
+  const final = await eventually(async () => {
+    const result = (await tw.client.workflow.getHandle(sessionWorkflowId(childId)).result()) as ChildRunResult;
+    return result.session?.messages.some((m) => m.content === 'the follow-up') ? result : undefined;
+  }, 60_000, 'a run that got the follow-up');
+  const contents = final.session!.messages.map((m) => m.content);
+  expect(contents.some((c) => c.startsWith('echo: ') && c.includes('draft one'))).toBe(true);
+  expect(contents.some((c) => c.endsWith('echo: outside work'))).toBe(true);
+  expect(contents.at(-1)).toBe('echo: the follow-up');
+  await handle.terminate();
+});
+
+test('a run that left no snapshot (terminated) never hides the earlier one', async () => {
+  const session = rootSession('[[spawn:Keeper|remember this]]');
+  const handle = await startSession(tw.client, { session }, { taskQueue: tw.taskQueue });
+  const childId = await eventually(async () => {
+    const s = await sessionState(tw.client, session.id);
+    return s.phase === 'idle' && s.children[0]?.status === 'completed' ? s.children[0].childSessionId : undefined;
+  }, 60_000, 'the first child run');
+  await sendUserMessage(tw.client, session.id, manage({ action: 'send_message', child_session_id: childId, message: '[[sleep:300]] lost' }));
+  await runningChildren(tw.client, session.id, 1);
+  await tw.client.workflow.getHandle(sessionWorkflowId(childId)).terminate();
+  await eventually(async () => ((await sessionState(tw.client, session.id)).children[0].status === 'error' ? true : undefined));
+  await sendUserMessage(tw.client, session.id, manage({ action: 'send_message', child_session_id: childId, message: 'third' }));
+
+  const result = await eventually(async () => {
+    const r = (await tw.client.workflow.getHandle(sessionWorkflowId(childId)).result()) as ChildRunResult;
+    return r.session?.messages.at(-1)?.content === 'echo: third' ? r : undefined;
+  }, 60_000, 'the third run');
+  expect(result.status).toBe('completed');
+  expect(result.session!.messages.some((m) => m.content.includes('remember this'))).toBe(true);
+  await handle.terminate();
+});
