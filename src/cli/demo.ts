@@ -4,7 +4,7 @@
  * session spawns four child sessions that end four ways — one completes, one fails, one
  * stalls into its idle timeout, one is cancelled by the user — waits for them durably, and
  * resumes with their results. Prints the outcome and the Web UI links, then keeps the server
- * up for browsing until Ctrl-C (`npm start -- --exit` ends right away). `bamboo demo` runs it.
+ * up for browsing until Ctrl-C or SIGTERM (`npm start -- --exit` ends right away). `bamboo demo` runs it.
  */
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
@@ -15,6 +15,7 @@ import { sessionState, sessionTranscript, startSession } from '../client/session
 import { sessionWorkflowId, type Session } from '../domain';
 import { startEmbeddedServer, type EmbeddedServer } from '../devserver/embedded';
 import { createBambooWorker } from '../worker/create-worker';
+import { untilShutdownSignal } from './signals';
 
 const ADDRESS = 'localhost:7233';
 const UI = 'http://localhost:8233/namespaces/default/workflows';
@@ -47,7 +48,7 @@ export async function runDemo({ exitWhenDone }: { exitWhenDone: boolean }): Prom
     if (!exitWhenDone) {
       console.log(`\nAll children in the Web UI: ${UI}?query=${encodeURIComponent(`BambooParentSessionId="${session.id}"`)}`);
       console.log('Press Ctrl-C to stop.');
-      await new Promise<void>((resolve) => process.once('SIGINT', resolve));
+      await untilShutdownSignal(); // Ctrl-C or SIGTERM; the worker (and the server, if ours) keep the process up until then
     }
   });
   await connection.close();

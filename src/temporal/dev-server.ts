@@ -2,8 +2,20 @@
  * The embedded default: the Temporal CLI dev server with Bamboo's search attributes
  * registered. Persistent (SQLite file, Web UI) for `npm run dev-server` and the demo;
  * in-memory on free ports for tests.
+ *
+ * The server is a child process of this Node process (`child_process.spawn`), so it holds
+ * the event loop open for as long as it runs: a command that starts it stays up until the
+ * server is stopped, and sees it exit. (Started through `@temporalio/testing`, the process
+ * belonged to the SDK's native runtime, which Node's event loop does not see: a command with
+ * nothing else to do exited at once, and the native runtime killed the server on the way out.)
+ * `stop()` ends it gracefully (SIGTERM, SIGKILL after a grace period); if this process exits
+ * first, the server is killed with it.
  */
+import { Connection } from '@temporalio/client';
+import { TypedSearchAttributes } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { spawn } from 'node:child_process';
+import { createServer } from 'node:net';
 import { BAMBOO_SEARCH_ATTRIBUTES } from '../domain';
 import { findTemporalCli, type FindOptions } from './cli-binary';
 
@@ -20,23 +32,172 @@ export interface DevServerOptions {
   /** SQLite pragmas for the file store, as `name=value` (e.g. `journal_mode=wal`). */
   sqlitePragmas?: string[];
   find?: FindOptions;
+  /** How long the server may take to answer after it starts (default 60 s). */
+  startTimeoutMs?: number;
+}
+
+export interface DevServerExit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
 }
 
 export interface DevServer {
   address: string;
   namespace: string;
   uiUrl?: string;
-  env: TestWorkflowEnvironment;
+  /** The server's process id (undefined when the SDK runs a downloaded CLI for us). */
+  pid?: number;
+  /** Settles when the server process has exited, stopped or not. */
+  exited: Promise<DevServerExit>;
+  /** Stops the server gracefully and waits until its process is gone. */
   stop(): Promise<void>;
 }
 
+const IP = '127.0.0.1';
+/** How long a graceful stop may take before the server is killed (it usually takes ~3 s). */
+const STOP_GRACE_MS = 15_000;
+
 export async function startDevServer(options: DevServerOptions = {}): Promise<DevServer> {
   const found = findTemporalCli(options.find);
-  const executable = found.type === 'existing-path' ? { type: 'existing-path' as const, path: found.path } : { type: 'cached-download' as const };
   const namespace = options.namespace ?? 'default';
+  if (found.type !== 'existing-path') return startDownloadedDevServer(options, namespace);
+
+  if (options.port !== undefined) await ensurePortFree(options.port, 'gRPC');
+  if (options.uiPort !== undefined) await ensurePortFree(options.uiPort, 'Web UI');
+  const port = options.port ?? (await freePort());
+  const args = [
+    'server', 'start-dev',
+    '--ip', IP,
+    '--port', String(port),
+    '--namespace', namespace,
+    '--log-format', 'pretty',
+    '--log-level', 'warn',
+    // The same dynamic configuration @temporalio/testing gives its dev servers.
+    '--dynamic-config-value', 'frontend.enableServerVersionCheck=false',
+    '--dynamic-config-value', 'frontend.enableUpdateWorkflowExecution=true',
+    '--dynamic-config-value', 'frontend.enableUpdateWorkflowExecutionAsyncAccepted=true',
+    ...(options.dbFilename ? ['--db-filename', options.dbFilename] : []),
+    ...(options.uiPort !== undefined ? ['--ui-port', String(options.uiPort)] : ['--headless']),
+    ...searchAttributeArgs(),
+    ...(options.uiCodecEndpoint ? ['--ui-codec-endpoint', options.uiCodecEndpoint] : []),
+    ...(options.sqlitePragmas ?? []).flatMap((pragma) => ['--sqlite-pragma', pragma]),
+  ];
+  const child = spawn(found.path, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  // The server's log (stderr: warnings and errors) goes on to this process's stderr while it
+  // runs; its banner (stdout) and a stop's shutdown chatter do not. The tail explains a failed start.
+  let forwarding = true;
+  let tail = '';
+  const keep = (chunk: Buffer) => (tail = (tail + chunk.toString()).slice(-4000));
+  child.stdout.on('data', keep);
+  child.stderr.on('data', (chunk: Buffer) => {
+    keep(chunk);
+    if (forwarding) process.stderr.write(chunk);
+  });
+  const killOnExit = () => child.kill('SIGKILL');
+  process.on('exit', killOnExit);
+  let running = true;
+  const exited = new Promise<DevServerExit>((resolve) => {
+    child.once('error', (error) => {
+      tail += `\n${error.message}`;
+      running = false;
+      process.off('exit', killOnExit);
+      resolve({ code: null, signal: null });
+    });
+    child.once('exit', (code, signal) => {
+      running = false;
+      process.off('exit', killOnExit);
+      resolve({ code, signal });
+    });
+  });
+
+  let stopping: Promise<void> | undefined;
+  const stop = () =>
+    (stopping ??= (async () => {
+      forwarding = false;
+      if (!running) return;
+      child.kill('SIGTERM');
+      const killer = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
+      await exited;
+      clearTimeout(killer);
+    })());
+
+  const address = `${IP}:${port}`;
+  try {
+    await waitUntilServing(address, namespace, () => running, options.startTimeoutMs ?? 60_000);
+  } catch (error) {
+    await stop();
+    const exit = await exited;
+    const how = exit.code !== null || exit.signal ? `it exited (${exit.signal ?? `code ${exit.code}`})` : 'it did not start';
+    throw new Error(`${error instanceof Error ? error.message : String(error)}; ${how}${tail.trim() ? `:\n${tail.trim()}` : ''}`);
+  }
+  return {
+    address,
+    namespace,
+    uiUrl: options.uiPort !== undefined ? `http://localhost:${options.uiPort}` : undefined,
+    pid: child.pid,
+    exited,
+    stop,
+  };
+}
+
+function searchAttributeArgs(): string[] {
+  return BAMBOO_SEARCH_ATTRIBUTES.flatMap(({ name, type }) => ['--search-attribute', `${name}=${TypedSearchAttributes.toMetadataType(type)}`]);
+}
+
+/** Polls until the frontend answers for the namespace; fails early if the process is gone. */
+async function waitUntilServing(address: string, namespace: string, alive: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  while (alive()) {
+    try {
+      const connection = await Connection.connect({ address, connectTimeout: 1000 });
+      try {
+        await connection.workflowService.describeNamespace({ namespace });
+        if (alive()) return;
+      } finally {
+        await connection.close();
+      }
+    } catch (error) {
+      lastError = error;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`the Temporal dev server on ${address} did not answer within ${timeoutMs / 1000} s (${lastError instanceof Error ? lastError.message : String(lastError)})`);
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`the Temporal dev server on ${address} stopped before it was ready`);
+}
+
+/** A port taken by another process would otherwise be taken for this server answering. */
+function ensurePortFree(port: number, what: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', (error: NodeJS.ErrnoException) =>
+      reject(new Error(error.code === 'EADDRINUSE' ? `${what} port ${port} is already in use` : `cannot use ${what} port ${port}: ${error.message}`)),
+    );
+    probe.listen(port, IP, () => probe.close(() => resolve()));
+  });
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, IP, () => {
+      const { port } = probe.address() as { port: number };
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * Without a local CLI, @temporalio/testing downloads one and runs it in its native runtime,
+ * which Node's event loop does not see: a ref'd timer keeps this process up until stop().
+ */
+async function startDownloadedDevServer(options: DevServerOptions, namespace: string): Promise<DevServer> {
   const env = await TestWorkflowEnvironment.createLocal({
     server: {
-      executable,
+      executable: { type: 'cached-download' },
       namespace,
       dbFilename: options.dbFilename,
       port: options.port,
@@ -49,12 +210,20 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
       ],
     },
   });
-  const address = env.address;
+  const keepAlive = setInterval(() => undefined, 60_000);
+  let resolveExited!: (exit: DevServerExit) => void;
+  const exited = new Promise<DevServerExit>((resolve) => (resolveExited = resolve));
+  let stopping: Promise<void> | undefined;
   return {
-    address,
+    address: env.address,
     namespace,
     uiUrl: options.uiPort !== undefined ? `http://localhost:${options.uiPort}` : undefined,
-    env,
-    stop: () => env.teardown(),
+    exited,
+    stop: () =>
+      (stopping ??= (async () => {
+        clearInterval(keepAlive);
+        await env.teardown();
+        resolveExited({ code: null, signal: 'SIGKILL' });
+      })()),
   };
 }

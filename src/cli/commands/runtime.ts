@@ -6,6 +6,7 @@ import { runDemo } from '../demo';
 import { CliError, ExitCode, type GlobalOptions } from '../context';
 import { encryptionCodecFromEnv, KEY_ENV } from '../../codec/aes-gcm';
 import { DEFAULT_CODEC_SERVER_PORT, startCodecServer } from '../../codec/server';
+import { guardWorkerShutdown, untilShutdownSignal } from '../signals';
 import { parsePositive } from './sessions';
 
 export function registerRuntimeCommands(program: Command, globals: () => GlobalOptions): void {
@@ -17,19 +18,33 @@ export function registerRuntimeCommands(program: Command, globals: () => GlobalO
     .option('--db <file>', 'SQLite file (default .cache/dev-server/bamboo.sqlite)')
     .option('--ui-codec-endpoint <url>', 'codec server the Web UI uses to show encrypted payloads (see codec-server)')
     .action(async (opts) => {
+      guardWorkerShutdown();
       const server = await startEmbeddedServer({ port: opts.port, uiPort: opts.uiPort, dbFilename: opts.db, uiCodecEndpoint: opts.uiCodecEndpoint });
       console.log(`Temporal dev server ${server.address} · Web UI ${server.uiUrl} · ${server.dbFilename}`);
+      let serverEnded: string | undefined;
+      let stopping = false;
+      void server.exited.then((exit) => {
+        if (stopping) return;
+        serverEnded = exit.signal ?? `code ${exit.code}`;
+        console.error(`bamboo: the Temporal dev server exited by itself (${serverEnded}); stopping the worker`);
+        process.kill(process.pid, 'SIGTERM'); // the worker's own shutdown signal: it drains and returns
+      });
       try {
         await runWorker({ ...globals(), address: server.address });
       } finally {
+        stopping = true;
         await server.stop();
       }
+      if (serverEnded) throw new CliError(`the Temporal dev server exited by itself (${serverEnded})`, ExitCode.failed);
     });
 
   program
     .command('worker')
     .description('a worker for TEMPORAL_ADDRESS / TEMPORAL_NAMESPACE on BAMBOO_TASK_QUEUE; Ctrl-C stops it gracefully')
-    .action(() => runWorker(globals()));
+    .action(async () => {
+      guardWorkerShutdown();
+      await runWorker(globals());
+    });
 
   program
     .command('codec-server')
@@ -44,10 +59,7 @@ export function registerRuntimeCommands(program: Command, globals: () => GlobalO
       console.log(`bamboo codec server on ${server.url} (key id ${codec.keyId})`);
       console.log(`  Web UI: bamboo dev --ui-codec-endpoint ${server.url} (or set it in the UI's data encoder settings)`);
       console.log(`  CLI:    temporal workflow show --codec-endpoint ${server.url} --workflow-id …`);
-      await new Promise<void>((resolve) => {
-        process.once('SIGINT', resolve);
-        process.once('SIGTERM', resolve);
-      });
+      await untilShutdownSignal(); // the listening socket keeps the process up until then
       await server.stop();
     });
 
