@@ -138,6 +138,8 @@ export const SCENARIOS: Scenario[] = [
   // …a non-idempotent tool whose worker died mid-call is not run again ("outcome unknown")…
   toolWorkerScenario('completed-tool-outcome-unknown', 'append_line', 1),
   // …and a tool activity that fails (workers dead on all 3 attempts) is an error result (patched).
+  // histories/child-error-tool-worker-lost-before-patch.json is this scenario recorded before
+  // the patch (the run ended `error`): it is not re-recorded, it proves the old path replays.
   toolWorkerScenario('completed-tool-worker-lost', 'append_line_idempotent', 3),
 
   rootScenario('wait-all', 'Plan. [[spawn:Alpha|write it]] [[spawn:Beta|[[fail:disk full]]]] [[spawn:Gamma|[[stall:30]]]]', {}, undefined, {
