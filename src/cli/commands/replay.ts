@@ -10,7 +10,7 @@ import { Worker } from '@temporalio/worker';
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { dataConverterFromEnv } from '../../codec/aes-gcm';
-import { workerDataConverter } from '../../codec/worker-data-converter';
+import { WORKFLOW_INTERCEPTOR_MODULES, workerDataConverter } from '../../codec/worker-data-converter';
 import { sessionWorkflowId } from '../../domain';
 import { WORKFLOWS_PATH } from '../../worker/create-worker';
 import { CliError, ExitCode, print, withClient, type GlobalOptions } from '../context';
@@ -32,7 +32,14 @@ export async function replayCommand(files: string[], opts: ReplayOptions, global
   }
   if (histories.length === 0) throw new CliError('nothing to replay: give history files, --workflow-id, --session or --query', ExitCode.usage);
   const results: { workflowId: string; ok: boolean; error?: string }[] = [];
-  for await (const result of Worker.runReplayHistories({ workflowsPath: WORKFLOWS_PATH, dataConverter: workerDataConverter(dataConverterFromEnv()) }, histories)) {
+  for await (const result of Worker.runReplayHistories(
+    {
+      workflowsPath: WORKFLOWS_PATH,
+      dataConverter: workerDataConverter(dataConverterFromEnv()),
+      interceptors: { workflowModules: [...WORKFLOW_INTERCEPTOR_MODULES] },
+    },
+    histories,
+  )) {
     results.push({ workflowId: result.workflowId, ok: !result.error, error: result.error?.message });
   }
   const failed = results.filter((r) => !r.ok);
