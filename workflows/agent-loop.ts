@@ -46,6 +46,16 @@ export interface AgentLoopHost {
   onTurn(turn: number): void;
   /** Tools run by the workflow itself (spawning and managing children). */
   workflowTools?: WorkflowToolset;
+  /** Where an earlier run of this chain stopped (continue-as-new): its next round and tool failure counts. */
+  resumeFrom?: LoopPosition;
+  /** Asked at each round boundary; true stops the loop there so the run can continue-as-new. */
+  continueAsNewDue?(): boolean;
+}
+
+/** A point between two rounds of the loop, carried across continue-as-new. */
+export interface LoopPosition {
+  round: number;
+  toolFailures: Record<string, number>;
 }
 
 export interface WorkflowToolset {
@@ -58,12 +68,18 @@ export interface WorkflowToolset {
 export interface AgentLoopOutcome {
   usage: Usage;
   turns: number;
+  /** Set when the loop stopped at a round boundary to continue-as-new: where to go on. */
+  stoppedAt?: LoopPosition;
 }
 
 export async function runAgentLoop(host: AgentLoopHost): Promise<AgentLoopOutcome> {
   const usage: Usage = { inputTokens: 0, outputTokens: 0 };
-  const failures = new Map<string, number>();
-  for (let turn = 1; turn <= AGENT_LOOP_LIMITS.maxRounds; turn++) {
+  const failures = new Map<string, number>(Object.entries(host.resumeFrom?.toolFailures ?? {}));
+  const firstRound = host.resumeFrom?.round ?? 1;
+  for (let turn = firstRound; turn <= AGENT_LOOP_LIMITS.maxRounds; turn++) {
+    if (turn > firstRound && host.continueAsNewDue?.()) {
+      return { usage, turns: turn - 1, stoppedAt: { round: turn, toolFailures: Object.fromEntries(failures) } };
+    }
     mergeInjected(host);
     keepSnapshotSmall(host.session, host.events, host.transcriptBudgetBytes); // also bounds what the transcript query returns
     host.onTurn(turn);

@@ -1,9 +1,12 @@
 /** The run's total-time budget, read with workflow time (deterministic). */
 export class RunBudget {
-  readonly startedAtMs = Date.now();
   readonly deadlineMs: number;
 
-  constructor(readonly maxTotalSecs: number) {
+  /** @param startedAtMs when the run began: earlier than now for a run that continued-as-new. */
+  constructor(
+    readonly maxTotalSecs: number,
+    readonly startedAtMs = Date.now(),
+  ) {
     this.deadlineMs = this.startedAtMs + maxTotalSecs * 1000;
   }
 

@@ -13,11 +13,14 @@
  *  - invalid input fails the workflow at once (non-retryable), naming the bad field.
  */
 import {
+  allHandlersFinished,
   ApplicationFailure,
   CancellationScope,
   condition,
+  continueAsNew,
   isCancellation,
   log,
+  patched,
   proxyActivities,
   setCurrentDetails,
   setHandler,
@@ -42,6 +45,7 @@ import {
   SpawnJobSchema,
   watchdogPolicyForSession,
   type ChildCompletion,
+  type ChildContinuation,
   type ChildRunResult,
   type RunStatus,
   type Session,
@@ -52,7 +56,7 @@ import {
   transcriptPage,
 } from '../src/domain';
 import { modelCallOptions, bookkeepingOptions } from './activity-options';
-import { runAgentLoop } from './agent-loop';
+import { runAgentLoop, type LoopPosition } from './agent-loop';
 import { RunBudget } from './budget';
 import { runWithinBudget } from './deadline';
 import { Children } from './children';
@@ -70,7 +74,7 @@ class ChildRun {
   session: Session | null = null;
   turn = 0;
   readonly injected: string[] = [];
-  readonly events = new EventLog();
+  events = new EventLog();
   /** Present when this child may spawn children of its own (spawnOptions.maxSpawnDepth > its depth). */
   children?: Children;
 
@@ -98,11 +102,13 @@ export async function childSessionWorkflow(input: SpawnJob): Promise<ChildRunRes
   const parsed = SpawnJobSchema.safeParse(input);
   if (!parsed.success) return rejectInvalidJob(input, describeRejected(input, parsed.error));
   const job = parsed.data;
+  if (job.continuation) run.events = new EventLog(job.continuation.lastEventSeq);
   run.status = 'running';
   upsertRunAttributes({ kind: 'child', parentSessionId: job.parentSessionId, model: job.model, status: 'running' });
   run.events.add({ type: 'execution_started', sessionId: job.childSessionId, runId: workflowInfo().runId });
 
   const outcome = await runChild(run, job);
+  if (outcome.continueFrom) return continueRunAsNew(run, job, outcome.continueFrom);
   return finish(run, job, outcome);
 }
 
@@ -136,9 +142,12 @@ async function rejectInvalidJob(input: unknown, problem: string): Promise<never>
 
 interface ExecutedRun extends RunOutcome {
   usage?: Usage;
+  /** The loop stopped at a round boundary so the run can continue-as-new from there. */
+  continueFrom?: Omit<ChildContinuation, 'lastEventSeq' | 'injected'>;
 }
 
 async function runChild(run: ChildRun, job: SpawnJob): Promise<ExecutedRun> {
+  if (job.continuation) return goOn(run, job, job.continuation);
   try {
     run.session = job.session ?? (await loadPreviousSnapshot(job));
   } catch (error) {
@@ -158,6 +167,16 @@ async function runChild(run: ChildRun, job: SpawnJob): Promise<ExecutedRun> {
   return executeWithWatchdog(run, session, job, watchdogPolicyForSession(session));
 }
 
+/** A run continued-as-new mid-loop: the same session, from the round where the last run stopped. */
+function goOn(run: ChildRun, job: SpawnJob, continuation: ChildContinuation): Promise<ExecutedRun> | ExecutedRun {
+  if (!job.session) return { status: 'error', error: 'invalid SpawnJob: continuation: needs the session' };
+  run.session = job.session;
+  run.injected.push(...continuation.injected);
+  upsertRunAttributes({ rootSessionId: job.session.rootSessionId, model: job.model });
+  run.children = childrenFor(run, job.session, job);
+  return executeWithWatchdog(run, job.session, job, watchdogPolicyForSession(job.session));
+}
+
 /** The snapshot of the run that reported to the parent (job.snapshotRunId), else the newest one. */
 function loadPreviousSnapshot(job: SpawnJob): Promise<Session | null> {
   const sessionId = job.childSessionId;
@@ -175,22 +194,64 @@ async function executeWithWatchdog(
   job: SpawnJob,
   policy: WatchdogPolicy,
 ): Promise<ExecutedRun> {
-  const budget = new RunBudget(policy.maxTotalSecs);
+  const startedAt = job.continuation ? Date.parse(job.continuation.startedAt) : Date.now();
+  const budget = new RunBudget(policy.maxTotalSecs, startedAt);
   const result = await runWithinBudget(budget, () =>
     session.metadata['runtime.kind'] === 'external'
-      ? runExternal(session, policy, budget, run.events)
+      ? runExternal(session, policy, budget, run.events).then((usage) => ({ usage, stoppedAt: undefined }))
       : runAgentTurns(run, session, job, policy, budget),
   );
-  return result.ok ? { status: 'completed', usage: result.value } : result.outcome;
+  if (!result.ok) return result.outcome;
+  const { usage, stoppedAt } = result.value;
+  if (stoppedAt) return { status: 'completed', usage, continueFrom: { ...stoppedAt, usage, startedAt: new Date(startedAt).toISOString() } };
+  return { status: 'completed', usage };
+}
+
+/**
+ * Past CHILD_HISTORY_BYTES / _EVENTS of history (or when the server suggests it), a long run
+ * continues-as-new between rounds, so it stays clear of the server's history limits (50 MB,
+ * 51,200 events) whatever its tools return. Not while it has children of its own.
+ */
+const CHILD_HISTORY_BYTES = 4 * 1024 * 1024;
+const CHILD_HISTORY_EVENTS = 10_000;
+const CHILD_CONTINUE_AS_NEW_PATCH = 'bamboo-child-continue-as-new';
+
+function continueAsNewDue(run: ChildRun): boolean {
+  if (run.children && run.children.tracked.size > 0) return false;
+  const info = workflowInfo();
+  const due = info.continueAsNewSuggested || info.historySize >= CHILD_HISTORY_BYTES || info.historyLength >= CHILD_HISTORY_EVENTS;
+  return due && patched(CHILD_CONTINUE_AS_NEW_PATCH);
+}
+
+/** The next run of the chain goes on with the session, the loop's position and the queued messages. */
+async function continueRunAsNew(run: ChildRun, job: SpawnJob, from: NonNullable<ExecutedRun['continueFrom']>): Promise<never> {
+  const session = run.session!;
+  keepSnapshotSmall(session, run.events, transcriptBudgetOf(job));
+  await condition(allHandlersFinished);
+  log.info('child run continuing as new', { round: from.round, historySize: workflowInfo().historySize });
+  return continueAsNew<typeof childSessionWorkflow>({
+    ...job,
+    session,
+    appendMessages: undefined,
+    snapshotRunId: undefined,
+    continuation: { ...from, lastEventSeq: run.events.lastSequence, injected: run.injected.splice(0) },
+  });
 }
 
 /**
  * The agent loop; for a child that spawns children of its own, also the wait for them and
  * the resumed turns, so the child finishes only once its whole subtree has reported.
  */
-async function runAgentTurns(run: ChildRun, session: Session, job: SpawnJob, policy: WatchdogPolicy, budget: RunBudget): Promise<Usage> {
-  const usage: Usage = { inputTokens: 0, outputTokens: 0 };
+async function runAgentTurns(
+  run: ChildRun,
+  session: Session,
+  job: SpawnJob,
+  policy: WatchdogPolicy,
+  budget: RunBudget,
+): Promise<{ usage: Usage; stoppedAt?: LoopPosition }> {
+  const usage: Usage = { ...(job.continuation?.usage ?? { inputTokens: 0, outputTokens: 0 }) };
   const { children } = run;
+  let resumeFrom = job.continuation && { round: job.continuation.round, toolFailures: job.continuation.toolFailures };
   for (;;) {
     const loop = await runAgentLoop({
       session,
@@ -206,11 +267,15 @@ async function runAgentTurns(run: ChildRun, session: Session, job: SpawnJob, pol
       hasInjected: () => run.injected.length > 0,
       onTurn: (turn) => (run.turn = turn),
       workflowTools: children ? parentToolset(session, children, SessionOptionsSchema.parse(job.spawnOptions)) : undefined,
+      resumeFrom,
+      continueAsNewDue: () => continueAsNewDue(run),
     });
+    resumeFrom = undefined;
     usage.inputTokens += loop.usage.inputTokens;
     usage.outputTokens += loop.usage.outputTokens;
+    if (loop.stoppedAt) return { usage, stoppedAt: loop.stoppedAt };
     children?.beginWaitIfNeeded();
-    if (!children?.waiting) return usage;
+    if (!children?.waiting) return { usage };
     setCurrentDetails(`waiting for ${children.runningCount()} child session(s)`);
     const woke = await condition(() => children.waitSatisfied(), children.leaseRemainingMs());
     if (!woke) children.watchUnwatched();

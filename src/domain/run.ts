@@ -15,6 +15,27 @@ export type RunStatus = z.infer<typeof RunStatusSchema>;
 export const TerminalRunStatusSchema = z.enum(['completed', 'error', 'cancelled', 'timeout', 'skipped']);
 export type TerminalRunStatus = z.infer<typeof TerminalRunStatusSchema>;
 
+export const UsageSchema = z.object({
+  inputTokens: z.number().int().min(0),
+  outputTokens: z.number().int().min(0),
+});
+export type Usage = z.infer<typeof UsageSchema>;
+
+/**
+ * Where a child run that continued-as-new mid-loop goes on (internal, set by the run
+ * itself): the next round, the loop's counters, and the chain's start — the total-time
+ * budget spans every run of the chain.
+ */
+export const ChildContinuationSchema = z.object({
+  round: z.number().int().min(2).max(10_000),
+  toolFailures: z.record(z.string(), z.number().int().min(0)),
+  startedAt: z.iso.datetime(),
+  usage: UsageSchema,
+  lastEventSeq: z.number().int().min(0),
+  injected: z.array(nonEmpty),
+});
+export type ChildContinuation = z.infer<typeof ChildContinuationSchema>;
+
 export const SpawnJobSchema = z.object({
   parentSessionId: SessionIdSchema,
   childSessionId: SessionIdSchema,
@@ -29,16 +50,13 @@ export const SpawnJobSchema = z.object({
   snapshotRunId: nonEmpty.max(200, "must be at most 200 characters").optional(),
   /** User messages appended to the snapshot before the run (a follow-up to a finished child). */
   appendMessages: z.array(nonEmpty).optional(),
+  /** Set only by a run continuing-as-new: the loop goes on from there with `session`. */
+  continuation: ChildContinuationSchema.optional(),
   /** The spawning session's options; with maxSpawnDepth > the child's depth, the child may spawn too. */
   spawnOptions: SessionOptionsSchema.partial().optional(),
 });
 export type SpawnJob = z.infer<typeof SpawnJobSchema>;
 
-export const UsageSchema = z.object({
-  inputTokens: z.number().int().min(0),
-  outputTokens: z.number().int().min(0),
-});
-export type Usage = z.infer<typeof UsageSchema>;
 
 export const ChildCompletionSchema = z.object({
   parentSessionId: nonEmpty,

@@ -9,9 +9,10 @@
  *   [[flaky:N]]            fail retryably on attempts 1..N, then go on
  *   [[spawn:TITLE|PROMPT]] call the `spawn_session` tool (repeatable)
  *   [[tool:NAME|JSON]]     call any tool with JSON arguments (repeatable)
+ *   [[rounds:N|NAME|JSON]] call tool NAME once per model call for N rounds, then answer
  *
  * Directives act only on the first model call after the user message; once tool results
- * have come back, it answers at once.
+ * have come back, it answers at once — except `rounds`, which keeps a long loop going.
  */
 import type { Message, ToolCall } from '../domain';
 import { lastUserText } from '../domain';
@@ -38,6 +39,8 @@ async function* scriptedStream(request: ModelRequest, secondMs: number): AsyncGe
     for (const [index, directive] of script.directives.entries()) {
       yield* actOut(directive, index, request, secondMs, toolCalls);
     }
+  } else {
+    for (const directive of script.directives) if (directive.name === 'rounds') nextRound(directive, request.messages, toolCalls);
   }
   for (const call of toolCalls) yield { type: 'tool-call', call };
   const answer = toolCalls.length > 0 ? '' : `echo: ${script.text}`;
@@ -88,9 +91,21 @@ async function* actOut(
       toolCalls.push({ id: `call_${index + 1}`, name: name.trim(), arguments: parseArguments(json) });
       return;
     }
+    case 'rounds':
+      nextRound(directive, request.messages, toolCalls);
+      return;
     default:
       return; // unknown directives are plain text to a real model; ignore them here too
   }
+}
+
+/** `[[rounds:N|NAME|JSON]]`: one call of NAME while fewer than N rounds followed the user message. */
+function nextRound(directive: Directive, messages: readonly Message[], toolCalls: ToolCall[]): void {
+  const [count, call] = splitPipe(directive.arg);
+  const [name, json] = splitPipe(call);
+  const lastUser = messages.findLastIndex((m) => m.role === 'user');
+  const done = messages.slice(lastUser + 1).filter((m) => m.role === 'assistant').length;
+  if (done < Number(count)) toolCalls.push({ id: `round_${done + 1}`, name: name.trim(), arguments: parseArguments(json) });
 }
 
 /** True when nothing (no assistant reply, no tool result) follows the latest user message. */
