@@ -1,52 +1,52 @@
-/** Runs `npm run worker`'s entry point as a real child process (so tests can SIGKILL it). */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { resolve } from 'node:path';
+/**
+ * A Bamboo worker as a real process: `bamboo worker`'s entry point against the test server
+ * (so tests can SIGKILL it), or `npm run worker` exactly as a user runs it.
+ */
+import { startJob, userEnv, type JobProcess } from './processes';
 import { testServer } from './temporal';
 
-const ROOT = resolve(__dirname, '..', '..');
-
 export interface WorkerProcess {
-  child: ChildProcess;
+  child: JobProcess['child'];
   output(): string;
+  /** Sends `signal` (to the worker process; for `npm run worker`, to its process group like Ctrl-C) and waits for it to end. */
   kill(signal: NodeJS.Signals): Promise<void>;
 }
 
 export async function startWorkerProcess(taskQueue: string, extraEnv: Record<string, string> = {}): Promise<WorkerProcess> {
   const { address, namespace, bundlePath } = testServer();
   // node --import tsx (not the tsx CLI) keeps it one process: SIGKILL hits the worker itself.
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'worker'], {
-    cwd: ROOT,
-    env: {
-      ...process.env,
-      TEMPORAL_ADDRESS: address,
-      TEMPORAL_NAMESPACE: namespace,
-      BAMBOO_TASK_QUEUE: taskQueue,
-      BAMBOO_WORKFLOW_BUNDLE: bundlePath,
-      ...extraEnv,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
+  const job = startJob(`worker(${taskQueue})`, process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'worker'], {
+    ...process.env,
+    TEMPORAL_ADDRESS: address,
+    TEMPORAL_NAMESPACE: namespace,
+    BAMBOO_TASK_QUEUE: taskQueue,
+    BAMBOO_WORKFLOW_BUNDLE: bundlePath,
+    ...extraEnv,
+  }, { ownGroup: false });
+  return ready(job, 60_000, async (signal) => {
+    if (job.alive()) job.child.kill(signal);
+    await job.exited;
   });
-  let output = '';
-  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  await new Promise<void>((ready, fail) => {
-    const timer = setTimeout(() => fail(new Error(`worker did not start:\n${output}`)), 60_000);
-    const onData = () => {
-      if (output.includes('bamboo worker:')) {
-        clearTimeout(timer);
-        ready();
-      }
-    };
-    child.stdout!.on('data', onData);
-    child.once('exit', (code) => fail(new Error(`worker exited (${code}) before starting:\n${output}`)));
+}
+
+/**
+ * `npm run worker` as a user types it: the user's environment plus `env` (TEMPORAL_ADDRESS…),
+ * its own process group, no prebuilt workflow bundle (it bundles at start).
+ */
+export async function startNpmWorker(env: Record<string, string>): Promise<WorkerProcess & { job: JobProcess }> {
+  const job = startJob('npm run worker', 'npm', ['run', 'worker'], userEnv(env));
+  const worker = await ready(job, 180_000, async (signal) => {
+    await job.signalGroup(signal);
   });
-  return {
-    child,
-    output: () => output,
-    async kill(signal) {
-      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-      await exited;
-    },
-  };
+  return { ...worker, job };
+}
+
+async function ready(job: JobProcess, timeoutMs: number, kill: WorkerProcess['kill']): Promise<WorkerProcess> {
+  try {
+    await job.waitForOutput('bamboo worker:', timeoutMs);
+  } catch (error) {
+    await kill('SIGKILL');
+    throw error;
+  }
+  return { child: job.child, output: job.output, kill };
 }

@@ -73,6 +73,61 @@ test('send and cancel act on a running session; show then reports the cancellati
   expect(shown.result).toMatchObject({ status: 'cancelled', children: [{ status: 'cancelled' }] });
 });
 
+test('run ends, exit 1, when the session it follows is cancelled or terminated elsewhere', async () => {
+  const cancelled = uniqueId('cli-follow-cancel');
+  const terminated = uniqueId('cli-follow-term');
+  const runs = [cancelled, terminated].map((id) => bamboo(['run', '--session-id', id, '[[spawn:Long|[[sleep:60]]]] wait for it'], env));
+  const waiting = (id: string) =>
+    eventually(async () => {
+      const state = await bamboo(['--json', 'state', id], env);
+      return state.code === 0 && (JSON.parse(state.stdout) as { phase: string }).phase === 'waiting' ? true : undefined;
+    }, 30_000, `${id} waiting for its child`);
+  await Promise.all([waiting(cancelled), waiting(terminated)]);
+
+  expect((await bamboo(['cancel', cancelled], env)).code).toBe(0); // as from another terminal
+  await tw.client.workflow.getHandle(`bamboo-session-${terminated}`).terminate('operator'); // as `temporal workflow terminate`
+
+  const [afterCancel, afterTerminate] = await Promise.all(runs);
+  expect(afterCancel.code).toBe(1);
+  expect(afterCancel.stdout).toContain(`session ${cancelled} ended while it was followed (cancelled)`);
+  expect(afterTerminate.code).toBe(1);
+  expect(afterTerminate.stdout).toContain(`session ${terminated} ended while it was followed (terminated)`);
+});
+
+test('run --session-id of a running session delivers the prompt to it and follows the answer', async () => {
+  const id = uniqueId('cli-again');
+  const first = await bamboo(['run', '--session-id', id, 'first question'], env);
+  expect(first.code).toBe(0);
+  expect(first.stdout).toContain('assistant: echo: first question');
+  const runOf = async () => (JSON.parse((await bamboo(['--json', 'show', id], env)).stdout) as { runId: string; executionStatus: string });
+  const firstRun = await runOf();
+  expect(firstRun.executionStatus).toBe('RUNNING');
+
+  const second = await bamboo(['run', '--session-id', id, '[[spawn:Helper|help out]] second question'], env);
+  expect(second.code).toBe(0);
+  expect(second.stdout).not.toContain('echo: first question'); // only what is new
+  expect(second.stdout).toMatch(/child \S+: completed/);
+  expect(second.stdout).toContain(`session ${id} is idle (last turn completed)`);
+
+  // The same run answered both prompts, in order.
+  expect((await runOf()).runId).toBe(firstRun.runId);
+  const transcript = await bamboo(['--json', 'transcript', id], env);
+  const messages = JSON.parse(transcript.stdout) as { role: string; content: string; metadata?: Record<string, string> }[];
+  const prompts = messages.filter((m) => m.role === 'user' && m.metadata?.runtime !== 'children').map((m) => m.content);
+  expect(prompts).toEqual(['first question', '[[spawn:Helper|help out]] second question']);
+  expect(messages.at(-1)?.role).toBe('assistant');
+
+  // --no-follow: sent, not started anew.
+  const third = await bamboo(['run', '--no-follow', '--session-id', id, 'third question'], env);
+  expect(third.code).toBe(0);
+  expect(third.stdout).toContain(`sent to running session ${id}`);
+  await eventually(async () => {
+    const t = await bamboo(['--json', 'transcript', id], env);
+    return (JSON.parse(t.stdout) as { content: string }[]).some((m) => m.content === 'echo: third question') ? true : undefined;
+  }, 30_000, 'the third answer');
+  expect((await runOf()).runId).toBe(firstRun.runId);
+});
+
 test('replay passes recorded histories and fails (exit 1) on a history the code cannot replay', async () => {
   const ok = await bamboo(['replay', 'test/replay/histories/child-completed.json', 'test/replay/histories/root-wait-all.json'], env);
   expect(ok.code).toBe(0);

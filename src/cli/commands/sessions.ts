@@ -1,14 +1,15 @@
 /** Session commands: run, spawn, send, cancel, show, watch, ls. */
+import { WorkflowNotFoundError, type Client, type WorkflowExecutionDescription } from '@temporalio/client';
 import type { Command } from 'commander';
 import { randomUUID } from 'node:crypto';
 import { cancelSession, injectIntoSession, startChildRun } from '../../client/child-runs';
 import { sendUserMessage, sessionState, sessionTranscript, startSession } from '../../client/sessions';
 import { taskQueue } from '../../config/env';
-import { SessionSchema, SpawnJobSchema, WaitPolicySchema, type Session } from '../../domain';
+import { SessionSchema, sessionWorkflowId, SpawnJobSchema, WaitPolicySchema, type Session } from '../../domain';
 import { CliError, ExitCode, print, validated, withClient, type GlobalOptions } from '../context';
 import { describeState, table, truncate } from '../format';
 import { describeSession, viewSession } from '../sessions-api';
-import { followSession } from './follow';
+import { followPosition, followSession, FROM_START, type FollowFrom } from './follow';
 import { listSessions } from './list';
 import { watchSession } from './watch';
 
@@ -17,9 +18,9 @@ type Globals = () => GlobalOptions;
 export function registerSessionCommands(program: Command, globals: Globals): void {
   program
     .command('run')
-    .description('start a root session with a prompt and follow it until it is idle')
+    .description('start a root session with a prompt (or send it to the running session --session-id) and follow it until it is idle')
     .argument('<prompt>', 'the first user message')
-    .option('--session-id <id>', 'session id (default: generated)')
+    .option('--session-id <id>', 'session id (default: generated); if that session is running, the prompt goes to it as a user message')
     .option('--model <model>', 'model name', 'scripted-model')
     .option('--provider <name>', 'provider name (default: routing, then the default provider)')
     .option('--wait-policy <policy>', 'all | any | first_error', 'all')
@@ -31,16 +32,24 @@ export function registerSessionCommands(program: Command, globals: Globals): voi
       if (!waitPolicy.success) throw new CliError(`--wait-policy must be all, any or first_error (got ${opts.waitPolicy})`, ExitCode.usage);
       const session = validated(SessionSchema, rootSessionFrom(prompt, opts), 'session');
       await withClient(globals(), async (client) => {
-        const handle = await startSession(
-          client,
-          { session, options: { waitPolicy: waitPolicy.data, ...(opts.maxRunningChildren ? { maxRunningChildren: opts.maxRunningChildren } : {}) } },
-          { taskQueue: taskQueue() },
-        );
-        if (!opts.follow) {
-          print(globals(), { sessionId: session.id, workflowId: handle.workflowId, runId: handle.firstExecutionRunId }, () => `started ${session.id} (${handle.workflowId})`);
+        // A running session gets the prompt as a user message; anything else starts a run.
+        const delivered = opts.sessionId ? await sendToRunningRoot(client, session.id, prompt, opts.follow) : undefined;
+        if (delivered && !opts.follow) {
+          print(globals(), { sessionId: session.id, workflowId: delivered.workflowId, runId: delivered.runId, sent: true }, () => `sent to running session ${session.id} (${delivered.workflowId})`);
           return;
         }
-        await followSession(client, session.id, globals());
+        if (!delivered) {
+          const handle = await startSession(
+            client,
+            { session, options: { waitPolicy: waitPolicy.data, ...(opts.maxRunningChildren ? { maxRunningChildren: opts.maxRunningChildren } : {}) } },
+            { taskQueue: taskQueue() },
+          );
+          if (!opts.follow) {
+            print(globals(), { sessionId: session.id, workflowId: handle.workflowId, runId: handle.firstExecutionRunId }, () => `started ${session.id} (${handle.workflowId})`);
+            return;
+          }
+        }
+        await followSession(client, session.id, globals(), delivered?.from ?? FROM_START);
       });
     });
 
@@ -181,6 +190,38 @@ export function registerSessionCommands(program: Command, globals: Globals): voi
         print(globals(), messages, () => messages.map((m) => `${m.role.padEnd(9)} ${m.content}`).join('\n'));
       });
     });
+}
+
+/**
+ * `run --session-id` of a session that is running: sends the prompt as a `userMessage` (the
+ * session's options stay as they are) and returns where to follow from; undefined when the
+ * session is not running (then the caller starts it).
+ */
+async function sendToRunningRoot(
+  client: Client,
+  sessionId: string,
+  prompt: string,
+  follow: boolean,
+): Promise<{ workflowId: string; runId: string; from: FollowFrom } | undefined> {
+  let description: WorkflowExecutionDescription;
+  try {
+    description = await client.workflow.getHandle(sessionWorkflowId(sessionId)).describe();
+  } catch (error) {
+    if (error instanceof WorkflowNotFoundError) return undefined;
+    throw error;
+  }
+  if (description.status.name !== 'RUNNING') return undefined;
+  if (description.type !== 'sessionWorkflow') {
+    throw new CliError(`session ${sessionId} is a child session run, not a root session: send it a message with \`bamboo send ${sessionId} "…"\``, ExitCode.usage);
+  }
+  const from = follow ? await followPosition(client, sessionId) : FROM_START;
+  try {
+    await sendUserMessage(client, sessionId, prompt);
+  } catch (error) {
+    if (error instanceof WorkflowNotFoundError) return undefined; // it closed meanwhile: start it anew
+    throw error;
+  }
+  return { workflowId: description.workflowId, runId: description.runId, from };
 }
 
 function rootSessionFrom(prompt: string, opts: { sessionId?: string; model: string; provider?: string; metadata: Record<string, string> }): Session {
