@@ -208,18 +208,19 @@ async function executeWithWatchdog(
 }
 
 /**
- * Past CHILD_HISTORY_BYTES / _EVENTS of history (or when the server suggests it), a long run
- * continues-as-new between rounds, so it stays clear of the server's history limits (50 MB,
- * 51,200 events) whatever its tools return. Not while it has children of its own.
+ * Past CHILD_HISTORY_BYTES of history, or the parent's `historyEventBudget` events (or when
+ * the server suggests it), a long run continues-as-new between rounds, so it stays clear of
+ * the server's history limits (50 MB, 51,200 events) whatever its tools return. Not while it
+ * has children of its own.
  */
 const CHILD_HISTORY_BYTES = 4 * 1024 * 1024;
-const CHILD_HISTORY_EVENTS = 10_000;
 const CHILD_CONTINUE_AS_NEW_PATCH = 'bamboo-child-continue-as-new';
 
-function continueAsNewDue(run: ChildRun): boolean {
+function continueAsNewDue(run: ChildRun, job: SpawnJob): boolean {
   if (run.children && run.children.tracked.size > 0) return false;
   const info = workflowInfo();
-  const due = info.continueAsNewSuggested || info.historySize >= CHILD_HISTORY_BYTES || info.historyLength >= CHILD_HISTORY_EVENTS;
+  const events = SessionOptionsSchema.parse(job.spawnOptions ?? {}).historyEventBudget;
+  const due = info.continueAsNewSuggested || info.historySize >= CHILD_HISTORY_BYTES || info.historyLength >= events;
   return due && patched(CHILD_CONTINUE_AS_NEW_PATCH);
 }
 
@@ -268,7 +269,7 @@ async function runAgentTurns(
       onTurn: (turn) => (run.turn = turn),
       workflowTools: children ? parentToolset(session, children, SessionOptionsSchema.parse(job.spawnOptions)) : undefined,
       resumeFrom,
-      continueAsNewDue: () => continueAsNewDue(run),
+      continueAsNewDue: () => continueAsNewDue(run, job),
     });
     resumeFrom = undefined;
     usage.inputTokens += loop.usage.inputTokens;
