@@ -76,8 +76,7 @@ test('a child terminated after the parent continued-as-new is learned by the new
   const handle = await startSession(tw.client, { session, options: { historyEventBudget: 20 } }, { taskQueue: tw.taskQueue });
   await runningChildren(tw.client, session.id, 3);
   const child = (await sessionState(tw.client, session.id)).children[0];
-  const firstRun = (await handle.describe()).runId;
-  await eventually(async () => ((await tw.client.workflow.getHandle(handle.workflowId).describe()).runId !== firstRun ? true : undefined), 30_000, 'continue-as-new');
+  await eventually(async () => ((await handle.describe()).runId !== handle.firstExecutionRunId ? true : undefined), 30_000, 'continue-as-new');
   await tw.client.workflow.getHandle(sessionWorkflowId(child.childSessionId)).terminate();
 
   const [resume] = await resumedWith(tw.client, session.id);

@@ -31,8 +31,8 @@ function outcomeOf(history: ReturnType<typeof historyFromJSON>): string {
 const outcomes = (prefix: string) =>
   [...new Set(histories.filter((h) => h.workflowId.startsWith(prefix)).map(({ history }) => outcomeOf(history)))].sort();
 
-test('fixtures cover every terminal status of a child run, and a failed workflow', () => {
-  expect(outcomes('child-')).toEqual(['cancelled', 'completed', 'error', 'failed', 'skipped', 'timeout']);
+test('fixtures cover every terminal status of a child run, a failed workflow and a continued one', () => {
+  expect(outcomes('child-')).toEqual(['cancelled', 'completed', 'continued_as_new', 'error', 'failed', 'skipped', 'timeout']);
 });
 
 test('fixtures cover how a root session ends: idle, cancelled, continued-as-new, failed', () => {

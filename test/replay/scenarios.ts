@@ -52,6 +52,18 @@ async function until(check: () => Promise<boolean>, what: string): Promise<void>
   throw new Error(`gave up waiting for ${what}`);
 }
 
+/** The one child of `count` still running once the others have finished (the long one). */
+async function theLongChild(client: Client, rootId: string, count: number): Promise<string> {
+  let id: string | undefined;
+  await until(async () => {
+    const { children } = await sessionState(client, rootId);
+    const running = children.filter((c) => c.status === 'running');
+    id = running[0]?.childSessionId;
+    return children.length === count && running.length === 1 && children.every((c) => c.status !== 'pending');
+  }, 'the long child alone running');
+  return id!;
+}
+
 const afterStreaming = (act: (client: Client, handle: WorkflowHandle) => Promise<void>) => async (client: Client, handle: WorkflowHandle) => {
   await until(async () => ((await handle.describe()).raw.pendingActivities ?? []).some((a) => a.heartbeatDetails), 'streaming');
   await act(client, handle);
@@ -181,6 +193,29 @@ export const SCENARIOS: Scenario[] = [
     });
     await sendUserMessage(client, id, 'and a readable one');
   }),
+  // Reconciliation: children that could not report, and follow-ups that missed a closing run.
+  rootScenario('child-terminated', '[[spawn:Long|[[sleep:60]] long]] [[spawn:Quick|quick]]', {}, async (client, handle) => {
+    const long = await theLongChild(client, idOf(handle), 2);
+    await client.workflow.getHandle(sessionWorkflowId(long)).terminate('operator');
+  }),
+  rootScenario('adopted-child-terminated', '[[spawn:Long|[[sleep:60]] long]] [[spawn:Quick|[[sleep:1]] q]] [[spawn:Later|[[sleep:3]] l]]', { historyEventBudget: 20 }, async (client, handle) => {
+    const long = await theLongChild(client, idOf(handle), 3);
+    await until(async () => {
+      const runs: string[] = [];
+      for await (const run of client.workflow.list({ query: `WorkflowId = "${handle.workflowId}"` })) runs.push(run.runId);
+      return runs.length > 1;
+    }, 'continue-as-new');
+    await client.workflow.getHandle(sessionWorkflowId(long)).terminate('operator');
+  }),
+  rootScenario('follow-up-to-open-run', '[[spawn:Writer|draft]]', { idleTtlSecs: 6 }, async (client, handle) => {
+    const id = idOf(handle);
+    await until(async () => (await sessionState(client, id)).children[0]?.status === 'completed', 'the first child run');
+    const writer = (await sessionState(client, id)).children[0].childSessionId;
+    await startChildRun(client, { parentSessionId: id, childSessionId: writer, model: 'scripted-model', appendMessages: ['[[sleep:2]] outside'] }, { taskQueue: (await handle.describe()).taskQueue });
+    const send = JSON.stringify({ action: 'send_message', child_session_id: writer, message: 'the follow-up' });
+    await sendUserMessage(client, id, `[[tool:manage_children|${send}]]`);
+  }),
+  childScenario('continued-as-new', () => ({ ...child('[[rounds:4|get_current_time|{}]] long run'), spawnOptions: { historyEventBudget: 20 } })),
   {
     name: 'root-failed-invalid-input',
     start: (client, taskQueue) =>
