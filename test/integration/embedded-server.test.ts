@@ -1,6 +1,7 @@
 /**
- * The embedded default (`npm start`, `bamboo dev`): a persistent SQLite store, in WAL mode
- * (the fast setting `npm run bench:sqlite` measured), that keeps sessions across restarts.
+ * The embedded default (`npm start`, `npm run dev-server`, `bamboo dev`): a persistent SQLite
+ * store, in WAL mode (the fast setting `npm run bench:sqlite` measured), that keeps sessions
+ * across restarts; the commands stay up until Ctrl-C or SIGTERM and take the server down with them.
  */
 import { Client, Connection } from '@temporalio/client';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -8,8 +9,9 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startEmbeddedServer } from '../../src/devserver/embedded';
+import { isRunning, portOpen, runCommand, startJob, userEnv } from '../helpers/processes';
 
-jest.setTimeout(120_000);
+jest.setTimeout(300_000);
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -42,6 +44,50 @@ test('the embedded dev server keeps its store in WAL mode and what it holds acro
     await client.connection.close();
     await server.stop();
   } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('npm run dev-server started from a script (stdin closed) serves until a SIGTERM to its pid, then stops the server', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bamboo-dev-server-'));
+  const [port, uiPort] = [await freePort(), await freePort()];
+  const job = startJob('npm run dev-server', 'npm', ['run', 'dev-server', '--', '--port', String(port), '--ui-port', String(uiPort)], userEnv({ BAMBOO_DEV_DB: join(dir, 'bamboo.sqlite') }));
+  try {
+    await job.waitForOutput('Press Ctrl-C to stop.', 120_000);
+    const client = new Client({ connection: await Connection.connect({ address: `127.0.0.1:${port}` }) });
+    const handle = await client.workflow.start('sessionWorkflow', { taskQueue: 'no-worker', workflowId: 'bamboo-session-scripted', args: [{}] });
+    expect((await handle.describe()).status.name).toBe('RUNNING');
+    await client.connection.close();
+    expect(job.alive()).toBe(true);
+
+    job.child.kill('SIGTERM'); // `kill <pid>` from the script: npm's process only
+    expect(await job.exited).toEqual({ code: 0, signal: null });
+    expect(job.output()).toContain('SIGTERM: stopping the Temporal dev server');
+    expect(await portOpen(port)).toBe(false);
+    expect(isRunning(-job.pid)).toBe(false); // the server process went with it
+  } finally {
+    if (job.alive()) await job.signalGroup('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('bamboo dev serves sessions with its own worker until Ctrl-C, then stops both', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bamboo-dev-'));
+  const [port, uiPort] = [await freePort(), await freePort()];
+  const job = startJob('npm run bamboo -- dev', 'npm', ['run', 'bamboo', '--', 'dev', '--port', String(port), '--ui-port', String(uiPort), '--db', join(dir, 'bamboo.sqlite')], userEnv());
+  try {
+    await job.waitForOutput('bamboo worker:', 180_000);
+    const run = await runCommand('npx', ['bamboo', 'run', 'hello there'], userEnv({ TEMPORAL_ADDRESS: `127.0.0.1:${port}` }));
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain('assistant: echo: hello there');
+
+    expect(await job.signalGroup('SIGINT')).toEqual({ code: 0, signal: null });
+    expect(job.output()).toContain('bamboo dev: worker and dev server stopped');
+    expect(await portOpen(port)).toBe(false);
+    expect(await portOpen(uiPort)).toBe(false);
+    expect(isRunning(-job.pid)).toBe(false);
+  } finally {
+    if (job.alive()) await job.signalGroup('SIGKILL');
     rmSync(dir, { recursive: true, force: true });
   }
 });

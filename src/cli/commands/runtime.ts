@@ -36,6 +36,7 @@ export function registerRuntimeCommands(program: Command, globals: () => GlobalO
         await server.stop();
       }
       if (serverEnded) throw new CliError(`the Temporal dev server exited by itself (${serverEnded})`, ExitCode.failed);
+      console.log('bamboo dev: worker and dev server stopped');
     });
 
   program
