@@ -35,7 +35,7 @@ export function registerRuntimeCommands(program: Command, globals: () => GlobalO
         stopping = true;
         await server.stop();
       }
-      if (serverEnded) throw new CliError(`the Temporal dev server exited by itself (${serverEnded})`, ExitCode.failed);
+      if (serverEnded) throw new CliError(`worker stopped: the Temporal dev server had exited by itself (${serverEnded})`, ExitCode.failed);
       console.log('bamboo dev: worker and dev server stopped');
     });
 
