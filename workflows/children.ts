@@ -137,6 +137,7 @@ export class Children {
         // Cancelling the parent cancels children explicitly (see cancelAll), not implicitly.
         cancellationType: ChildWorkflowCancellationType.ABANDON,
         workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
+        ...(this.options.childRunTimeoutSecs ? { workflowExecutionTimeout: this.options.childRunTimeoutSecs * 1000 } : {}),
         staticSummary: `child session “${child.title}” (${job.childSessionId}) of ${job.parentSessionId} · ${job.model}`,
         typedSearchAttributes: childStartSearchAttributes(job),
       });

@@ -38,6 +38,12 @@ export const SessionOptionsSchema = z.object({
   /** Upper bound on how long cancelling the root waits for its children to stop. */
   cancelGraceSecs: seconds().default(10),
   /**
+   * A hard cap on each child run's age, enforced by the server (the run's workflow execution
+   * timeout) even when no worker is alive; the parent learns the run ended `timeout`. Unset:
+   * only the child's own watchdog bounds it.
+   */
+  childRunTimeoutSecs: seconds().optional(),
+  /**
    * A session's JSON is compacted to this many bytes (see compaction.ts): it leaves the
    * workflow as one payload, and Temporal rejects payloads over 2 MB.
    */

@@ -1,7 +1,7 @@
 /**
- * The reliability and security suite (`npm run test:reliability`, issue 7): faults, load and
- * bad input against real Temporal servers and real worker processes, with nothing lost or
- * doubled. Scenarios run one after another in this order (the secrets check comes last: it
+ * The reliability and security suite (`npm run test:reliability`, issues 7 and 11): the fault
+ * matrix of ways a child closes, faults, load and bad input against real Temporal servers and
+ * real worker processes, with nothing lost or doubled. Scenarios run one after another in this order (the secrets check comes last: it
  * exports every history the others produced). Figures go to test-output/reliability-summary.json,
  * printed by test/reliability/print-summary.ts. REL_SEED=<n> repeats a run's random choices.
  */
@@ -11,6 +11,7 @@ import { recordOutput, stopAllProcesses } from './support/processes';
 import { setSeed, writeSummary } from './support/summary';
 import { SEED } from './support/util';
 import { startTestWorker } from '../helpers/temporal';
+import { faultMatrixScenario } from './scenarios/fault-matrix';
 import { workerCrashScenario } from './scenarios/worker-crashes';
 import { serverRestartScenario } from './scenarios/server-restart';
 import { twoWorkersScenario } from './scenarios/two-workers';
@@ -54,6 +55,7 @@ afterAll(async () => {
   await Promise.all(servers.map((s) => s.stop?.().catch(() => undefined)));
 });
 
+faultMatrixScenario();
 workerCrashScenario();
 serverRestartScenario();
 twoWorkersScenario();

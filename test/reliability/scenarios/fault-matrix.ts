@@ -1,0 +1,121 @@
+/**
+ * 0 · Fault matrix (issue 11): for each way a child run can close — completes, fails,
+ * cancelled by the parent, cancelled from outside, terminated, execution timeout, reset,
+ * worker SIGKILLed while it closes, server restarted while it closes — × each wait policy ×
+ * the parent waiting, running a turn, or past a continue-as-new: the parent resumes, exactly
+ * once per child, and its state names the child's final status. 81 root sessions.
+ */
+import { join } from 'node:path';
+import type { Client } from '@temporalio/client';
+import { startDevServer, type DevServer } from '../../../src/temporal/dev-server';
+import { uniqueId } from '../../helpers/temporal';
+import { clientFor, mainClient, mainServer, registerServer, useQueue } from '../support/context';
+import {
+  awaitSubjectRunning,
+  cellsFor,
+  checkCells,
+  label,
+  prepareParent,
+  renderMatrix,
+  startCell,
+  SUBJECT_SECS,
+  triggerClose,
+  WAYS,
+  type Cell,
+  type Way,
+} from '../support/matrix';
+import { RELIABILITY_OUT } from '../support/paths';
+import { startWorker, type ManagedProcess } from '../support/processes';
+import { beginScenario, finishScenario } from '../support/summary';
+import { terminateRoots } from '../support/trees';
+import { freePort, mapLimit, randomInt, sleep } from '../support/util';
+
+const LOCAL_WAYS = WAYS.filter((w) => !w.startsWith('worker') && !w.startsWith('server'));
+
+/** Starts a batch of cells, brings each to its moment, and triggers the closes. */
+async function runCells(client: Client, taskQueue: string, ways: readonly Way[]): Promise<Cell[]> {
+  const cells = await mapLimit(cellsFor(ways), 8, (spec) => startCell(client, taskQueue, spec));
+  // All at once: a subject that ends by itself closes SUBJECT_SECS after it starts.
+  await mapLimit(cells, cells.length, async (cell) => {
+    await awaitSubjectRunning(client, cell);
+    await prepareParent(client, cell);
+    await triggerClose(client, cell);
+  });
+  return cells;
+}
+
+export function faultMatrixScenario(): void {
+  test('0 · fault matrix: 9 ways a child closes × 3 wait policies × parent waiting / running / past continue-as-new', async () => {
+    const record = beginScenario('0-fault-matrix', 'fault matrix: 9 ways a child closes × 3 wait policies × 3 parent states (81 trees)');
+    let passed = false;
+    const cells: Cell[] = [];
+    const workers: ManagedProcess[] = [];
+    const cleanups: (() => Promise<void>)[] = [];
+    try {
+      // Faults of the child or an operator, on the main server.
+      const client = await mainClient();
+      const queue = useQueue(mainServer(), uniqueId('rel-matrix'), record.id);
+      workers.push(await startWorker({ address: mainServer().address, taskQueue: queue, label: 'matrix-worker' }));
+      cleanups.push(async () => terminateRoots(client, cells.filter((c) => !c.way.startsWith('server')).map((c) => c.rootId)));
+      cells.push(...(await runCells(client, queue, LOCAL_WAYS)));
+      record.faults += cells.filter((c) => ['cancelled from outside', 'terminated', 'reset'].includes(c.way)).length;
+
+      // The worker SIGKILLed while the subjects close (they finish SUBJECT_SECS after starting).
+      const killQueue = useQueue(mainServer(), uniqueId('rel-matrix-kill'), record.id);
+      workers.push(await startWorker({ address: mainServer().address, taskQueue: killQueue, label: 'matrix-kill-worker' }));
+      const killCells = await mapLimit(cellsFor(['worker SIGKILLed while it closes']), 9, (spec) => startCell(client, killQueue, spec));
+      cells.push(...killCells);
+      await mapLimit(killCells, 9, (cell) => awaitSubjectRunning(client, cell).then(() => prepareParent(client, cell)));
+      await sleep(randomInt((SUBJECT_SECS - 4) * 1000, (SUBJECT_SECS - 2) * 1000));
+      await workers.at(-1)!.kill('SIGKILL');
+      record.faults += 1;
+      workers.push(await startWorker({ address: mainServer().address, taskQueue: killQueue, label: 'matrix-kill-worker-2' }));
+
+      // The server (SQLite) stopped and started again while the subjects close.
+      const dbFilename = join(RELIABILITY_OUT, 'fault-matrix.sqlite');
+      const port = await freePort();
+      let server: DevServer = await startDevServer({ dbFilename, port });
+      const known = registerServer({ label: 'sqlite (fault matrix)', address: server.address, namespace: server.namespace, taskQueues: new Map(), stop: () => server.stop() });
+      const restartQueue = useQueue(known, uniqueId('rel-matrix-restart'), record.id);
+      const restartClient = await clientFor(server.address, server.namespace);
+      workers.push(await startWorker({ address: server.address, taskQueue: restartQueue, label: 'matrix-restart-worker' }));
+      const restartCells = await mapLimit(cellsFor(['server restarted while it closes']), 9, (spec) => startCell(restartClient, restartQueue, spec));
+      cleanups.push(async () => terminateRoots(restartClient, restartCells.map((c) => c.rootId)));
+      await mapLimit(restartCells, 9, (cell) => awaitSubjectRunning(restartClient, cell).then(() => prepareParent(restartClient, cell)));
+      await sleep(randomInt((SUBJECT_SECS - 4) * 1000, (SUBJECT_SECS - 2) * 1000));
+      await server.stop();
+      await sleep(randomInt(2000, 5000));
+      server = await startDevServer({ dbFilename, port });
+      record.faults += 1;
+      if (!workers.at(-1)!.alive()) workers.push(await startWorker({ address: server.address, taskQueue: restartQueue, label: 'matrix-restart-worker-2' }));
+
+      await checkCells(client, cells.filter((c) => !restartCells.includes(c)), 240_000);
+      await checkCells(restartClient, restartCells, 240_000);
+      cells.push(...restartCells);
+
+      const failed = cells.filter((c) => !c.outcome?.ok);
+      record.runs = cells.length * 3;
+      record.lost = cells.filter((c) => c.outcome && (c.outcome.subjectReported === 0 || !c.outcome.resumed)).length;
+      record.duplicated = cells.filter((c) => c.outcome && (c.outcome.subjectReported > 1 || c.outcome.companionReported > 1)).length;
+      record.details.matrix = renderMatrix(cells);
+      record.details.cells = `${cells.length - failed.length}/${cells.length} ok`;
+      record.details.parentPhaseAtTrigger = countBy(cells.filter((c) => c.phaseAtTrigger).map((c) => `${c.state} → ${c.phaseAtTrigger}`));
+      record.details.rootRunsAtClose = countBy(cells.map((c) => `${c.state}: ${c.runsAtClose === 1 ? '1 run' : '2+ runs'}`));
+      record.details.failures = failed.map((c) => `${label(c)}: ${c.outcome?.problem ?? 'not checked'} (root ${c.rootId})`);
+      console.log(['fault matrix (cells ok / cells, over the three wait policies):', ...renderMatrix(cells)].join('\n'));
+      expect(record.details.failures).toEqual([]);
+      expect(cells).toHaveLength(81);
+      passed = true;
+    } finally {
+      finishScenario(record, passed);
+      for (const cleanup of cleanups) await cleanup().catch(() => undefined);
+      await Promise.all(workers.map((w) => w.kill('SIGTERM')));
+    }
+  }, 600_000);
+}
+
+function countBy(keys: string[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const key of keys) counts[key] = (counts[key] ?? 0) + 1;
+  return counts;
+}
