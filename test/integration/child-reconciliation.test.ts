@@ -154,3 +154,35 @@ test('a run that left no snapshot (terminated) never hides the earlier one', asy
   expect(result.session!.messages.some((m) => m.content.includes('remember this'))).toBe(true);
   await handle.terminate();
 });
+
+test('what continue-as-new carries stays bounded however many children the root has had', async () => {
+  const spawns = (batch: number) => Array.from({ length: 70 }, (_, i) => `[[spawn:B${batch}-${i}|x]]`).join(' ');
+  const session = rootSession(`${spawns(1)} first batch`);
+  const handle = await startSession(tw.client, { session, options: { historyEventBudget: 400 } }, { taskQueue: tw.taskQueue });
+  for (const batch of [2, 3, 4]) {
+    await resumedWith(tw.client, session.id, batch - 1);
+    await eventually(async () => ((await sessionState(tw.client, session.id)).phase === 'idle' ? true : undefined), 120_000, 'idle');
+    await sendUserMessage(tw.client, session.id, `${spawns(batch)} batch ${batch}`);
+  }
+  await resumedWith(tw.client, session.id, 4);
+  const latest = await eventually(async () => {
+    const s = await sessionState(tw.client, session.id);
+    return s.phase === 'idle' && s.children.length > 0 ? s : undefined;
+  }, 120_000, 'the last batch');
+  // The latest run's input is what continue-as-new carried.
+  const started = (await tw.client.workflow.getHandle(handle.workflowId).fetchHistory()).events![0].workflowExecutionStartedEventAttributes!;
+  type Carried = { children: { reported: boolean; finalResponse?: string }[]; seenCompletions: string[] };
+  const { carried } = JSON.parse(Buffer.from(started.input!.payloads![0].data!).toString()) as { carried: Carried };
+  expect(started.continuedExecutionRunId).toBeTruthy();
+  // Children already reported: the latest 200, without their answers; the others in full.
+  const reportedChildren = carried.children.filter((c) => c.reported);
+  expect(reportedChildren.length).toBeLessThanOrEqual(200);
+  expect(reportedChildren.every((c) => c.finalResponse === undefined)).toBe(true);
+  expect(carried.children.length - reportedChildren.length).toBeLessThanOrEqual(70);
+  expect(carried.seenCompletions.length).toBeLessThanOrEqual(1000);
+  expect(latest.children.length).toBeLessThanOrEqual(270);
+  // Every one of the 280 children still reached the transcript exactly once.
+  const reported = resumeMessages(await sessionTranscript(tw.client, session.id)).map((m) => m.content).join('\n');
+  expect(reported.match(/finished with status `completed`/g)).toHaveLength(280);
+  await handle.terminate();
+}, 300_000);
