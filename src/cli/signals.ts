@@ -4,7 +4,7 @@
  * real handle (a server process, a listening socket, a worker) while it waits.
  *
  * Ctrl-C under `npm run` reaches the command's process twice (from the terminal, and
- * forwarded by npm and tsx): the second must not cut a graceful shutdown short.
+ * forwarded by npm): the second must not cut a graceful shutdown short.
  */
 import { constants } from 'node:os';
 
