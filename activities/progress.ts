@@ -60,7 +60,8 @@ export async function withProgressWatchdog<T>(
   const armIdle = () => {
     clearTimeout(idleTimer);
     idleTimer = setTimeout(() => {
-      const idleSecs = Math.floor((Date.now() - lastProgress) / 1000);
+      // Node may fire a timer a millisecond early: the timer firing is what says max_idle passed.
+      const idleSecs = Math.max(options.maxIdleSecs, Math.floor((Date.now() - lastProgress) / 1000));
       const failure = ApplicationFailure.create({
         message: idleTimeoutMessage(idleSecs, options.maxIdleSecs),
         type: FailureTypes.idleTimeout,
