@@ -13,6 +13,7 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 
 COPY tsconfig.json ./
+COPY common ./common
 COPY src ./src
 COPY workflows ./workflows
 COPY activities ./activities

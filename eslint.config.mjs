@@ -4,6 +4,7 @@ import tseslint from 'typescript-eslint';
 import { builtinModules } from 'node:module';
 
 const nodeBuiltins = builtinModules.flatMap((m) => [m, `node:${m}`]);
+const temporalOutsideWorkflows = ['@temporalio/client', '@temporalio/worker', '@temporalio/activity', '@temporalio/testing', '@temporalio/envconfig'];
 
 export default tseslint.config(
   { ignores: ['node_modules', '.cache', 'coverage', 'test-output', 'dist', 'eslint.config.mjs', 'jest.config.js', 'bin'] },
@@ -18,8 +19,8 @@ export default tseslint.config(
     },
   },
   {
-    // The determinism boundary is the folder boundary: workflow code may import only
-    // deterministic modules (src/domain, zod, @temporalio/workflow|common) and types.
+    // The determinism boundary is the folder boundary: workflow code may import only the
+    // shared contract (common/), zod, @temporalio/workflow|common, and activities' types.
     files: ['workflows/**/*.ts'],
     rules: {
       '@typescript-eslint/no-restricted-imports': [
@@ -27,20 +28,40 @@ export default tseslint.config(
         {
           paths: nodeBuiltins.map((name) => ({ name, message: 'Node built-ins are not deterministic: keep them out of workflows/.' })),
           patterns: [
-            {
-              group: ['@temporalio/client', '@temporalio/worker', '@temporalio/activity', '@temporalio/testing', '@temporalio/envconfig'],
-              message: 'workflows/ may import only @temporalio/workflow and @temporalio/common.',
-            },
-            {
-              group: ['../activities', '../activities/*'],
-              allowTypeImports: true,
-              message: 'workflows/ may import activities only with `import type`.',
-            },
-            {
-              group: ['../src/*', '!../src/domain', '!../src/domain/*'],
-              allowTypeImports: true,
-              message: 'workflows/ may import only src/domain (deterministic code).',
-            },
+            { group: temporalOutsideWorkflows, message: 'workflows/ may import only @temporalio/workflow and @temporalio/common.' },
+            { group: ['**/activities', '**/activities/*'], allowTypeImports: true, message: 'workflows/ may import activities only with `import type`.' },
+            { group: ['**/src', '**/src/*'], message: 'workflows/ may import only common/ (the shared, deterministic contract).' },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // The shared contract runs on both sides of the boundary: deterministic, and depending on
+    // nothing of the project but itself.
+    files: ['common/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          paths: nodeBuiltins.map((name) => ({ name, message: 'common/ is imported by workflows: no Node built-ins.' })),
+          patterns: [
+            { group: temporalOutsideWorkflows, message: 'common/ may import only @temporalio/workflow and @temporalio/common.' },
+            { group: ['**/src', '**/src/*', '**/activities', '**/activities/*', '**/workflows', '**/workflows/*'], message: 'common/ depends on nothing of the project but itself.' },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // Activities, the client, the CLI and the worker never run workflow code: types only.
+    files: ['activities/**/*.ts', 'src/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['**/workflows', '**/workflows/*'], allowTypeImports: true, message: 'import workflow code only as types; shared definitions live in common/.' },
           ],
         },
       ],

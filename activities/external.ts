@@ -10,7 +10,7 @@ import {
   fitText,
   noExternalRunnerMatchedMessage,
   SessionSchema,
-} from '../src/domain';
+} from '../common';
 import { ExternalRunnerError, findExternalRunner, type ExternalRunner, type ExternalRunResult } from '../src/runners/types';
 import { parseActivityInput } from './input';
 import { withProgressWatchdog } from './progress';

@@ -1,6 +1,6 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import type { z } from 'zod';
-import { describeZodError, FailureTypes } from '../src/domain';
+import { describeZodError, FailureTypes } from '../common';
 
 /** Parse an activity input; bad input fails the activity once, non-retryably, naming the field. */
 export function parseActivityInput<S extends z.ZodType>(schema: S, value: unknown, what: string): z.infer<S> {

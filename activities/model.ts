@@ -6,8 +6,8 @@
  */
 import { ApplicationFailure, Context, log } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
-import { FailureTypes, fitText, readTranscriptPages, ModelTurnInputSchema, WORKFLOW_TOOL_SPECS, type Message, type ModelTurnResult, type ToolCall, type TranscriptRef } from '../src/domain';
-import { transcript } from '../workflows/definitions';
+import { FailureTypes, fitText, readTranscriptPages, ModelTurnInputSchema, WORKFLOW_TOOL_SPECS, type Message, type ModelTurnResult, type ToolCall, type TranscriptRef } from '../common';
+import { transcript } from '../common/workflow-interface';
 import { resolveProvider, type ProviderRegistry } from '../src/providers/router';
 import { ProviderError, type ToolSpec } from '../src/providers/types';
 import type { ToolRegistry } from '../src/tools/types';

@@ -14,21 +14,12 @@
  */
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { FailureTypes, idleTimeoutMessage } from '../src/domain';
+import { FailureTypes, idleTimeoutMessage, type ProgressDetails } from '../common';
 
 const LIVENESS_TICK_MS = 1000;
 /** How long an aborted attempt waits for its work to stop before reporting. */
 const CLEANUP_GRACE_MS = 15_000;
 const TAIL_CHARS = 240;
-
-export interface ProgressDetails {
-  phase: string;
-  events: number;
-  textChars: number;
-  tail: string;
-  note?: string;
-  lastProgressAt: string;
-}
 
 export interface ProgressTracker {
   /** Aborted on cancellation or when the idle watchdog fires. */

@@ -15,7 +15,7 @@ import {
   sessionWorkflowId,
   type RunCloseReport,
   type Session,
-} from '../src/domain';
+} from '../common';
 import { sleep } from '../src/util/sleep';
 import { parseActivityInput } from './input';
 

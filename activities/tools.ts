@@ -13,8 +13,8 @@
  * Cancellation and the idle watchdog still end the attempt with a failure: they end the run.
  */
 import { Context } from '@temporalio/activity';
-import { ToolCallInputSchema, type ToolCallOutcome } from '../src/domain';
-import { toolOutcomeUnknownMessage, toolTimedOutMessage } from '../src/domain/tool-outcomes';
+import { ToolCallInputSchema, type ToolCallOutcome } from '../common';
+import { toolOutcomeUnknownMessage, toolTimedOutMessage } from '../common/tool-outcomes';
 import { toolTimeoutSecs, type ToolContext, type ToolDefinition, type ToolRegistry } from '../src/tools/types';
 import { parseActivityInput } from './input';
 import { withProgressWatchdog } from './progress';

@@ -13,7 +13,7 @@ import { randomUUID } from 'node:crypto';
 import { sendUserMessage, sessionState, startSession } from '../src/client/sessions';
 import { startDevServer } from '../src/temporal/dev-server';
 import { createBambooWorker } from '../src/worker/create-worker';
-import { events as eventsQuery, transcript } from '../workflows/definitions';
+import { events as eventsQuery, transcript } from '../common/workflow-interface';
 import { recordResults } from './results';
 
 const TURNS = (process.env.BENCH_TURNS ?? '1,10,50,100').split(',').map(Number);

@@ -7,7 +7,7 @@
 import type { Client } from '@temporalio/client';
 import { randomUUID } from 'node:crypto';
 import { startSession, sessionState } from '../src/client/sessions';
-import { sessionWorkflowId } from '../src/domain';
+import { sessionWorkflowId } from '../common';
 import { eventMs, mapLimit, percentiles, type HistoryEvent } from './harness';
 
 export interface ThroughputResult {

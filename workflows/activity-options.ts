@@ -11,8 +11,8 @@
  *   ends only after its model call has really stopped.
  */
 import { ActivityCancellationType, type ActivityOptions } from '@temporalio/workflow';
-import type { WatchdogPolicy } from '../src/domain';
-import { MAX_TOOL_TIMEOUT_SECS } from '../src/domain/tool-outcomes';
+import type { WatchdogPolicy } from '../common';
+import { MAX_TOOL_TIMEOUT_SECS } from '../common/tool-outcomes';
 import type { RunBudget } from './budget';
 
 const LIVENESS_TIMEOUT_SECS = 30;

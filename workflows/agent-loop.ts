@@ -15,8 +15,8 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { BambooActivities } from '../activities';
-import { FailureTypes, type Message, type ModelRef, type ModelTurnInput, type Session, type ToolCall, type ToolCallOutcome, type Usage, type WatchdogPolicy } from '../src/domain';
-import { MAX_TOOL_TIMEOUT_SECS, toolFailedMessage, toolTimedOutMessage, toolWorkerLostMessage } from '../src/domain/tool-outcomes';
+import { FailureTypes, type Message, type ModelRef, type ModelTurnInput, type Session, type ToolCall, type ToolCallOutcome, type Usage, type WatchdogPolicy } from '../common';
+import { MAX_TOOL_TIMEOUT_SECS, toolFailedMessage, toolTimedOutMessage, toolWorkerLostMessage } from '../common/tool-outcomes';
 import { modelCallOptions, toolCallOptions } from './activity-options';
 import type { RunBudget } from './budget';
 import type { EventLog } from './event-log';

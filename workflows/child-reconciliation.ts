@@ -23,7 +23,7 @@ import {
   type ChildWorkflowHandle,
 } from '@temporalio/workflow';
 import type { BambooActivities } from '../activities';
-import { outcomeOfFailure, outcomeOfResult, type RunCloseReport } from '../src/domain';
+import { outcomeOfFailure, outcomeOfResult, type RunCloseReport } from '../common';
 
 /** Workflow histories recorded before reconciliation existed replay without it. */
 export const RECONCILE_PATCH = 'bamboo-reconcile-child-runs';

@@ -54,13 +54,13 @@ import {
   type Usage,
   type WatchdogPolicy,
   transcriptPage,
-} from '../src/domain';
+} from '../common';
 import { modelCallOptions, bookkeepingOptions } from './activity-options';
 import { runAgentLoop, type LoopPosition } from './agent-loop';
 import { RunBudget } from './budget';
 import { runWithinBudget } from './deadline';
 import { Children } from './children';
-import { events, injectMessage, state, subSessionCompleted, transcript, type SessionRunState } from './definitions';
+import { events, injectMessage, state, subSessionCompleted, transcript, type SessionRunState } from '../common/workflow-interface';
 import { keepSnapshotSmall } from './snapshot-size';
 import { parentToolset } from './parent-tools';
 import { EventLog } from './event-log';

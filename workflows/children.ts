@@ -39,8 +39,8 @@ import {
   type TerminalRunStatus,
   type TrackedChild,
   type WaitPolicy,
-} from '../src/domain';
-import { injectMessage } from './definitions';
+} from '../common';
+import { injectMessage } from '../common/workflow-interface';
 import type { EventLog } from './event-log';
 import type { childSessionWorkflow } from './child-session';
 import { closeOfStartedRun, reconciles, watchRunClose } from './child-reconciliation';

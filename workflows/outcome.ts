@@ -4,7 +4,7 @@
  */
 import { TimeoutType } from '@temporalio/common';
 import { ActivityFailure, ApplicationFailure, isCancellation, TimeoutFailure } from '@temporalio/workflow';
-import { FailureTypes, totalTimeoutMessage, type TerminalRunStatus } from '../src/domain';
+import { FailureTypes, totalTimeoutMessage, type TerminalRunStatus } from '../common';
 import type { RunBudget } from './budget';
 
 export interface RunOutcome {

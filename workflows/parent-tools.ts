@@ -1,5 +1,5 @@
 /** The parent's workflow-handled tools, bound to its session and children. */
-import type { Session, SessionOptions, ToolCall, ToolCallOutcome } from '../src/domain';
+import type { Session, SessionOptions, ToolCall, ToolCallOutcome } from '../common';
 import type { WorkflowToolset } from './agent-loop';
 import type { Children } from './children';
 import {

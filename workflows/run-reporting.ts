@@ -8,8 +8,8 @@ import {
   BambooSessionKind,
   sessionWorkflowId,
   type ChildCompletion,
-} from '../src/domain';
-import { subSessionCompleted } from './definitions';
+} from '../common';
+import { subSessionCompleted } from '../common/workflow-interface';
 
 export function upsertRunAttributes(values: {
   kind?: string;

@@ -42,12 +42,12 @@ import {
   type SessionWorkflowInput,
   type SessionWorkflowResult,
   transcriptPage,
-} from '../src/domain';
+} from '../common';
 import { runAgentLoop } from './agent-loop';
 import { RunBudget } from './budget';
 import { Children } from './children';
 import { runWithinBudget } from './deadline';
-import { events, injectMessage, state, subSessionCompleted, transcript, userMessage, type SessionRunState } from './definitions';
+import { events, injectMessage, state, subSessionCompleted, transcript, userMessage, type SessionRunState } from '../common/workflow-interface';
 import { keepSnapshotSmall } from './snapshot-size';
 import { EventLog } from './event-log';
 import { newMessage } from './messages';

@@ -1,6 +1,6 @@
 /** Keeps a session small enough to leave the workflow as one payload (see src/domain/compaction.ts). */
 import { log } from '@temporalio/workflow';
-import { compactSession, type Session } from '../src/domain';
+import { compactSession, type Session } from '../common';
 import type { EventLog } from './event-log';
 
 /** Compacts `session` in place if it has outgrown `budgetBytes` (SessionOptions.transcriptBudgetBytes), and says so. */

@@ -5,10 +5,10 @@
  */
 import { uuid4 } from '@temporalio/workflow';
 import { z } from 'zod';
-import { describeZodError, WATCHDOG_METADATA_KEYS, type Session, type SessionOptions, type SpawnJob } from '../src/domain';
+import { describeZodError, WATCHDOG_METADATA_KEYS, type Session, type SessionOptions, type SpawnJob } from '../common';
 import { newMessage } from './messages';
 
-export { MANAGE_TOOL, SPAWN_TOOL } from '../src/domain';
+export { MANAGE_TOOL, SPAWN_TOOL } from '../common';
 
 export const SpawnArgsSchema = z.object({
   title: z.string().trim().min(1),

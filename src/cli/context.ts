@@ -4,7 +4,7 @@
  */
 import { Client, Connection } from '@temporalio/client';
 import type { z } from 'zod';
-import { describeZodError } from '../domain';
+import { describeZodError } from '../../common';
 import { dataConverterFromEnv } from '../codec/aes-gcm';
 import { resolveTemporalTarget } from '../temporal/connection';
 

@@ -12,7 +12,7 @@ import { randomUUID } from 'node:crypto';
 import { cancelSession } from '../client/child-runs';
 import { dataConverterFromEnv } from '../codec/aes-gcm';
 import { sessionState, sessionTranscript, startSession } from '../client/sessions';
-import { sessionWorkflowId, type Session } from '../domain';
+import { sessionWorkflowId, type Session } from '../../common';
 import { startEmbeddedServer, type EmbeddedServer } from '../devserver/embedded';
 import { createBambooWorker } from '../worker/create-worker';
 import { untilShutdownSignal } from './signals';

@@ -4,9 +4,9 @@
  */
 import { WorkflowNotFoundError, type Client, type WorkflowExecutionDescription } from '@temporalio/client';
 import { decodeFromPayloadsAtIndex } from '@temporalio/common/lib/internal-non-workflow';
-import { BambooSessionKind, sessionWorkflowId, type ChildRunResult, type SessionWorkflowResult } from '../domain';
-import { state, type SessionRunState } from '../../workflows/definitions';
-import type { ProgressDetails } from '../../activities/progress';
+import { BambooSessionKind, sessionWorkflowId, type ChildRunResult, type SessionWorkflowResult } from '../../common';
+import { state, type SessionRunState } from '../../common/workflow-interface';
+import type { ProgressDetails } from '../../common';
 import { CliError, ExitCode } from './context';
 
 export interface SessionView {

@@ -10,8 +10,8 @@ import {
   sessionWorkflowId,
   SpawnJobSchema,
   type SpawnJob,
-} from '../domain';
-import { injectMessage } from '../../workflows/definitions';
+} from '../../common';
+import { injectMessage } from '../../common/workflow-interface';
 import type { childSessionWorkflow } from '../../workflows';
 
 export type ChildRunHandle = WorkflowHandleWithFirstExecutionRunId<typeof childSessionWorkflow>;

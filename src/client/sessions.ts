@@ -15,8 +15,8 @@ import {
   type Message,
   type SessionWorkflowInput,
   readTranscriptPages,
-} from '../domain';
-import { state, transcript, userMessage, type SessionRunState } from '../../workflows/definitions';
+} from '../../common';
+import { state, transcript, userMessage, type SessionRunState } from '../../common/workflow-interface';
 import type { sessionWorkflow } from '../../workflows';
 
 export type SessionHandle = WorkflowHandleWithFirstExecutionRunId<typeof sessionWorkflow>;

@@ -24,7 +24,7 @@
  * see worker-data-converter.ts.
  */
 import { defaultPayloadConverter, PayloadConverterError, type ConverterHint, type Payload, type PayloadConverter, type SerializationContext } from '@temporalio/common';
-import { undecodablePayload } from '../domain/undecodable';
+import { undecodablePayload } from '../../common/undecodable';
 
 /** Set by the worker's codecs on a payload they could not decode (see worker-data-converter.ts). */
 export const DECODE_ERROR_METADATA_KEY = 'bamboo-decode-error';

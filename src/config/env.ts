@@ -1,6 +1,6 @@
 /** Process-level settings read from the environment, validated once. */
 import { z } from 'zod';
-import { DEFAULT_TASK_QUEUE, describeZodError } from '../domain';
+import { DEFAULT_TASK_QUEUE, describeZodError } from '../../common';
 
 const EnvSchema = z.object({
   BAMBOO_TASK_QUEUE: z.string().trim().min(1).default(DEFAULT_TASK_QUEUE),

@@ -1,6 +1,6 @@
 /** Bamboo transcript → the AI SDK's ModelMessage list (the provider library speaks the wire format). */
 import type { ModelMessage } from 'ai';
-import type { Message } from '../domain';
+import type { Message } from '../../common';
 
 export function toModelMessages(messages: readonly Message[]): ModelMessage[] {
   const toolNames = new Map<string, string>();

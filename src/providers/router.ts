@@ -3,7 +3,7 @@
  * non-empty) or `metadata.provider_name` + model names a provider; an unknown name
  * falls back to the default provider with a warning rather than failing the run.
  */
-import type { ModelRef } from '../domain';
+import type { ModelRef } from '../../common';
 import type { ModelProvider } from './types';
 
 export interface ProviderRegistry {

@@ -14,8 +14,8 @@
  * Directives act only on the first model call after the user message; once tool results
  * have come back, it answers at once — except `rounds`, which keeps a long loop going.
  */
-import type { Message, ToolCall } from '../domain';
-import { lastUserText } from '../domain';
+import type { Message, ToolCall } from '../../common';
+import { lastUserText } from '../../common';
 import { sleep } from '../util/sleep';
 import { parseDirectives, splitPipe, type Directive } from './directives';
 import { ProviderError, type ModelProvider, type ModelRequest, type ModelStreamPart } from './types';

@@ -2,7 +2,7 @@
  * The provider interface: a provider knows its wire format and nothing about Temporal.
  * The model activity turns its stream into heartbeats and its errors into retry decisions.
  */
-import type { Message, ToolCall, Usage } from '../domain';
+import type { Message, ToolCall, Usage } from '../../common';
 
 export interface ToolSpec {
   name: string;

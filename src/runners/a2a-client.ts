@@ -23,7 +23,7 @@ import {
   JsonRpcTransportFactory,
   type Client,
 } from '@a2a-js/sdk/client';
-import type { Session } from '../domain';
+import type { Session } from '../../common';
 import { ExternalRunnerError } from './types';
 
 /**

@@ -23,7 +23,7 @@ import { TaskState, type SendMessageRequest } from '@a2a-js/sdk';
 import type { Client } from '@a2a-js/sdk/client';
 import { A2AError, TaskNotFoundError } from '@a2a-js/sdk/errors';
 import { z } from 'zod';
-import { parseOrThrow, type Session } from '../domain';
+import { parseOrThrow, type Session } from '../../common';
 import { a2aFetch, connectAgent, errorText, pendingMessageRequest, TaskView } from './a2a-client';
 import { ExternalRunnerError, type ExternalRunContext, type ExternalRunner, type ExternalRunResult } from './types';
 

@@ -27,7 +27,7 @@ import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { setTimeout as delay } from 'node:timers/promises';
 import { z } from 'zod';
-import type { Session } from '../domain';
+import type { Session } from '../../common';
 import { guardProcessGroup } from './process-guard';
 import { ExternalRunnerError, type ExternalRunContext, type ExternalRunner, type ExternalRunResult } from './types';
 

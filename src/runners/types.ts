@@ -4,7 +4,7 @@
  * outside this process (an A2A agent, a subprocess). Runners know their protocol; the
  * external-runner activity knows Temporal (heartbeats, cancellation, failures).
  */
-import type { Session } from '../domain';
+import type { Session } from '../../common';
 
 /** One piece of real progress: resets the idle watchdog and shows in heartbeat details. */
 export interface ExternalRunnerEvent {

@@ -16,7 +16,7 @@ import { TypedSearchAttributes } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
-import { BAMBOO_SEARCH_ATTRIBUTES } from '../domain';
+import { BAMBOO_SEARCH_ATTRIBUTES } from '../../common';
 import { findTemporalCli, type FindOptions } from './cli-binary';
 
 export interface DevServerOptions {

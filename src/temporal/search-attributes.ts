@@ -3,7 +3,7 @@
  * an unregistered attribute would fail every workflow task, so the worker checks first.
  */
 import type { Client } from '@temporalio/client';
-import { BAMBOO_SEARCH_ATTRIBUTES } from '../domain';
+import { BAMBOO_SEARCH_ATTRIBUTES } from '../../common';
 
 const KEYWORD = 2; // temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD
 

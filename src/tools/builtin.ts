@@ -3,7 +3,7 @@
  * (files, shell, network) belong in a deployment's own registry.
  */
 import { z } from 'zod';
-import { describeZodError } from '../domain';
+import { describeZodError } from '../../common';
 import { sleep } from '../util/sleep';
 import type { ToolDefinition } from './types';
 

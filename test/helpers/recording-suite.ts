@@ -3,8 +3,8 @@
  * `completionsFor` waits until the parent has received at least `atLeast` completions of a
  * child, and returns all it received (duplicates included).
  */
-import type { ChildCompletion } from '../../src/domain';
-import { sessionIdFromWorkflowId } from '../../src/domain';
+import type { ChildCompletion } from '../../common';
+import { sessionIdFromWorkflowId } from '../../common';
 import { receivedCompletions } from '../workflows/recording-parent';
 import { eventually, startRecordingParent, startTestWorker, type RecordingParentHandle, type TestWorker } from './temporal';
 

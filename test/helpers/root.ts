@@ -1,8 +1,8 @@
 /** Observing a root session from a test, through its public queries and its children's histories. */
 import type { Client } from '@temporalio/client';
 import { sessionTranscript, sessionState } from '../../src/client/sessions';
-import { sessionWorkflowId, type Message } from '../../src/domain';
-import type { SessionRunState } from '../../workflows/definitions';
+import { sessionWorkflowId, type Message } from '../../common';
+import type { SessionRunState } from '../../common/workflow-interface';
 import { eventually } from './temporal';
 
 export function resumeMessages(messages: Message[]): Message[] {

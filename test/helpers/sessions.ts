@@ -1,6 +1,6 @@
 /** Building child session snapshots and spawn jobs for tests. */
 import { randomUUID } from 'node:crypto';
-import type { Session, SpawnJob } from '../../src/domain';
+import type { Session, SpawnJob } from '../../common';
 import { uniqueId } from './temporal';
 
 export function childSession(prompt: string, overrides: Partial<Session> & { parentSessionId: string }): Session {

@@ -4,7 +4,7 @@ import { NativeConnection, Runtime, DefaultLogger, type Worker } from '@temporal
 import { randomUUID } from 'node:crypto';
 import type { ActivityDeps } from '../../activities';
 import { createBambooWorker } from '../../src/worker/create-worker';
-import { sessionWorkflowId } from '../../src/domain';
+import { sessionWorkflowId } from '../../common';
 import type { recordingParentWorkflow } from '../workflows/recording-parent';
 
 let runtimeInstalled = false;

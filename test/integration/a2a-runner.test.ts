@@ -5,12 +5,12 @@
  */
 import { defaultPayloadConverter } from '@temporalio/common';
 import { randomUUID } from 'node:crypto';
-import type { ProgressDetails } from '../../activities/progress';
+import type { ProgressDetails } from '../../common';
 import { cancelSession, startChildRun } from '../../src/client/child-runs';
-import type { ChildCompletion, ChildRunResult, Session } from '../../src/domain';
-import { sessionIdFromWorkflowId } from '../../src/domain';
+import type { ChildCompletion, ChildRunResult, Session } from '../../common';
+import { sessionIdFromWorkflowId } from '../../common';
 import { createA2ARunner } from '../../src/runners/a2a';
-import { events } from '../../workflows/definitions';
+import { events } from '../../common/workflow-interface';
 import { receivedCompletions } from '../workflows/recording-parent';
 import { ASK_QUESTION, FAIL_REASON, startA2ATestServer, type A2ATestServer } from '../helpers/a2a-server';
 import { childSession, spawnJobFor } from '../helpers/sessions';

@@ -3,7 +3,7 @@
  * one-run-per-session guarantee under concurrent starts.
  */
 import { cancelSession, injectIntoSession, startChildRun } from '../../src/client/child-runs';
-import { state } from '../../workflows/definitions';
+import { state } from '../../common/workflow-interface';
 import { receivedCompletions } from '../workflows/recording-parent';
 import { childSession, spawnJobFor } from '../helpers/sessions';
 import { withRecordingParent } from '../helpers/recording-suite';

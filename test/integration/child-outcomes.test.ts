@@ -4,7 +4,7 @@
  */
 import { WorkflowFailedError } from '@temporalio/client';
 import { startChildRun } from '../../src/client/child-runs';
-import type { ChildRunResult } from '../../src/domain';
+import type { ChildRunResult } from '../../common';
 import { childSession, spawnJobFor } from '../helpers/sessions';
 import { withRecordingParent } from '../helpers/recording-suite';
 

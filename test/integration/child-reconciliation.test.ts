@@ -4,7 +4,7 @@
  * exactly once, and the child's next run continues from the right snapshot.
  */
 import type { Client } from '@temporalio/client';
-import { sessionWorkflowId, type ChildRunResult } from '../../src/domain';
+import { sessionWorkflowId, type ChildRunResult } from '../../common';
 import { sendUserMessage, startSession } from '../../src/client/sessions';
 import { startChildRun } from '../../src/client/child-runs';
 import { resumeMessages, sessionState, sessionTranscript } from '../helpers/root';

@@ -20,7 +20,7 @@ import { createEncryptionCodec, ENCRYPTED_ENCODING, type EncryptionCodec } from 
 import { startCodecServer, type CodecServer } from '../../src/codec/server';
 import { startChildRun } from '../../src/client/child-runs';
 import { sendUserMessage, sessionState, sessionTranscript, startSession } from '../../src/client/sessions';
-import { sessionIdFromWorkflowId } from '../../src/domain';
+import { sessionIdFromWorkflowId } from '../../common';
 import { buildWorkflowBundle } from '../../src/worker/bundle';
 import { createBambooWorker } from '../../src/worker/create-worker';
 import { receivedCompletions, stopRecording } from '../workflows/recording-parent';

@@ -4,7 +4,7 @@
  * its parent gets one completion for the whole chain.
  */
 import { startChildRun } from '../../src/client/child-runs';
-import { sessionWorkflowId, type ChildRunResult } from '../../src/domain';
+import { sessionWorkflowId, type ChildRunResult } from '../../common';
 import { createToolRegistry, type ToolDefinition } from '../../src/tools/types';
 import { withRecordingParent } from '../helpers/recording-suite';
 import { childSession, spawnJobFor } from '../helpers/sessions';

@@ -9,7 +9,7 @@ import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { startChildRun } from '../../src/client/child-runs';
 import { startSession } from '../../src/client/sessions';
-import { sessionWorkflowId } from '../../src/domain';
+import { sessionWorkflowId } from '../../common';
 import { childSession, rootSession, spawnJobFor } from '../helpers/sessions';
 import { startTestWorker, uniqueId, type TestWorker } from '../helpers/temporal';
 

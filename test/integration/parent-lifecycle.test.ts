@@ -2,7 +2,7 @@
  * A root session's children under pressure: cascade cancellation, the running-children cap,
  * continue-as-new while children run, and a transcript too large for one payload.
  */
-import { sessionWorkflowId } from '../../src/domain';
+import { sessionWorkflowId } from '../../common';
 import { completionSignalsSent, resumeMessages, sessionState, sessionTranscript, settled } from '../helpers/root';
 import { sendUserMessage, startSession } from '../../src/client/sessions';
 import { rootSession } from '../helpers/sessions';

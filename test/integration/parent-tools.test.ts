@@ -4,8 +4,8 @@
  */
 import { WorkflowFailedError } from '@temporalio/client';
 import { sendUserMessage, startSession } from '../../src/client/sessions';
-import { sessionWorkflowId, type ChildRunResult } from '../../src/domain';
-import { events } from '../../workflows/definitions';
+import { sessionWorkflowId, type ChildRunResult } from '../../common';
+import { events } from '../../common/workflow-interface';
 import { resumeMessages, sessionState, sessionTranscript, settled } from '../helpers/root';
 import { rootSession } from '../helpers/sessions';
 import { eventually, startTestWorker, type TestWorker } from '../helpers/temporal';

@@ -3,7 +3,7 @@
  * server that speaks the chat-completions wire format (SSE chunks, tool-call deltas, usage).
  */
 import { startChildRun, cancelSession } from '../../src/client/child-runs';
-import { sessionIdFromWorkflowId, type ChildCompletion } from '../../src/domain';
+import { sessionIdFromWorkflowId, type ChildCompletion } from '../../common';
 import { createProviderRegistry } from '../../src/providers/router';
 import { createConfiguredProvider } from '../../src/providers/configured';
 import { createScriptedProvider } from '../../src/providers/scripted';

@@ -11,10 +11,10 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { cancelSession, startChildRun } from '../../src/client/child-runs';
-import type { ChildCompletion, RunStatus } from '../../src/domain';
-import { sessionIdFromWorkflowId } from '../../src/domain';
+import type { ChildCompletion, RunStatus } from '../../common';
+import { sessionIdFromWorkflowId } from '../../common';
 import { createSubprocessRunner, type SubprocessProfile } from '../../src/runners/subprocess';
-import type { ProgressDetails } from '../../activities/progress';
+import type { ProgressDetails } from '../../common';
 import { receivedCompletions } from '../workflows/recording-parent';
 import { childSession, spawnJobFor } from '../helpers/sessions';
 import { eventually, startRecordingParent, startTestWorker, uniqueId, type RecordingParentHandle, type TestWorker } from '../helpers/temporal';

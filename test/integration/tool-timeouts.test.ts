@@ -4,7 +4,7 @@
  * watchdog and cancellation still end the run during a tool call.
  */
 import { cancelSession, startChildRun } from '../../src/client/child-runs';
-import type { ChildRunResult } from '../../src/domain';
+import type { ChildRunResult } from '../../common';
 import { BUILTIN_TOOLS } from '../../src/tools/builtin';
 import { createToolRegistry } from '../../src/tools/types';
 import { hangingTool } from '../fixtures/test-tools';

@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startChildRun } from '../../src/client/child-runs';
-import type { ChildRunResult } from '../../src/domain';
+import type { ChildRunResult } from '../../common';
 import { childSession, spawnJobFor } from '../helpers/sessions';
 import { withRecordingParent } from '../helpers/recording-suite';
 import { eventually, testServer, uniqueId } from '../helpers/temporal';

@@ -4,7 +4,7 @@
  * exactly one completion.
  */
 import { startChildRun } from '../../src/client/child-runs';
-import { sessionIdFromWorkflowId } from '../../src/domain';
+import { sessionIdFromWorkflowId } from '../../common';
 import { receivedCompletions } from '../workflows/recording-parent';
 import { childSession, spawnJobFor } from '../helpers/sessions';
 import { eventually, startRecordingParent, startTestWorker, uniqueId, type TestWorker } from '../helpers/temporal';

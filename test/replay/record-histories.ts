@@ -11,7 +11,7 @@ import { temporal } from '@temporalio/proto';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { sessionWorkflowId } from '../../src/domain';
+import { sessionWorkflowId } from '../../common';
 import { startDevServer } from '../../src/temporal/dev-server';
 import { createBambooWorker } from '../../src/worker/create-worker';
 import { RECORDING_PARENT, SCENARIOS } from './scenarios';

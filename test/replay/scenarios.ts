@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { cancelSession, injectIntoSession, startChildRun } from '../../src/client/child-runs';
 import { sendUserMessage, sessionState, startSession } from '../../src/client/sessions';
-import { sessionWorkflowId, type Session, type SessionOptionsInput, type SpawnJob } from '../../src/domain';
+import { sessionWorkflowId, type Session, type SessionOptionsInput, type SpawnJob } from '../../common';
 import { buildWorkflowBundle } from '../../src/worker/bundle';
 import { childSession, rootSession, spawnJobFor } from '../helpers/sessions';
 import { startToolWorkerProcess } from '../helpers/tool-worker-process';

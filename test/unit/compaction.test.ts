@@ -1,6 +1,6 @@
 /** Session compaction: a snapshot that outgrows the budget is cut to fit, saying what was cut. */
 import { randomUUID } from 'node:crypto';
-import { COMPACTION_METADATA_KEY, compactSession, fitText, SessionOptionsSchema, utf8Bytes, type Message, type Session } from '../../src/domain';
+import { COMPACTION_METADATA_KEY, compactSession, fitText, SessionOptionsSchema, utf8Bytes, type Message, type Session } from '../../common';
 
 const jsonBytes = (value: unknown) => Buffer.byteLength(JSON.stringify(value), 'utf8');
 

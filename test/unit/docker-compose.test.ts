@@ -12,8 +12,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node
 import { tmpdir } from 'node:os';
 import { delimiter, join, resolve } from 'node:path';
 import { parse } from 'yaml';
-import { DEFAULT_TASK_QUEUE } from '../../src/domain/ids';
-import { BAMBOO_SEARCH_ATTRIBUTES } from '../../src/domain/search-attributes';
+import { DEFAULT_TASK_QUEUE } from '../../common/ids';
+import { BAMBOO_SEARCH_ATTRIBUTES } from '../../common/search-attributes';
 import { findTemporalCli } from '../../src/temporal/cli-binary';
 
 const ROOT = resolve(__dirname, '..', '..');

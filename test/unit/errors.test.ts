@@ -6,7 +6,7 @@ import {
   NO_PENDING_MESSAGE,
   noExternalRunnerMatchedMessage,
   totalTimeoutMessage,
-} from '../../src/domain/errors';
+} from '../../common/errors';
 
 describe('contract error texts (DESIGN §4)', () => {
   it('the total-time watchdog message names the elapsed seconds and max_total_secs', () => {

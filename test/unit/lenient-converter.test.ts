@@ -11,7 +11,7 @@ import { createEncryptionCodec } from '../../src/codec/aes-gcm';
 import { markForLenientDecoding, payloadConverter } from '../../src/codec/lenient-payload-converter';
 import { interceptors } from '../../src/codec/lenient-signals-interceptor';
 import { keepingUndecodable, workerDataConverter, PAYLOAD_CONVERTER_PATH, WORKFLOW_INTERCEPTOR_MODULES } from '../../src/codec/worker-data-converter';
-import { describeRejected, isUndecodablePayload, UserMessageSchema } from '../../src/domain';
+import { describeRejected, isUndecodablePayload, UserMessageSchema } from '../../common';
 
 const text = (s: string) => new TextEncoder().encode(s);
 /** As the workflow interceptor leaves a signal argument. */

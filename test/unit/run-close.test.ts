@@ -1,6 +1,6 @@
 /** How a closed child run ended, read from the run itself: statuses and texts the parent shows. */
 import { ApplicationFailure, CancelledFailure, TerminatedFailure, TimeoutFailure, TimeoutType } from '@temporalio/common';
-import { outcomeOfFailure, outcomeOfResult, RUN_CANCELLED, RUN_EXECUTION_TIMEOUT, RUN_TERMINATED, type Session } from '../../src/domain';
+import { outcomeOfFailure, outcomeOfResult, RUN_CANCELLED, RUN_EXECUTION_TIMEOUT, RUN_TERMINATED, type Session } from '../../common';
 
 const session = (answer: string): Session => ({
   id: 'c1',

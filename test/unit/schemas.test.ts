@@ -1,8 +1,8 @@
-import { describeZodError, parseOrThrow } from '../../src/domain/validation';
-import { SessionOptionsSchema } from '../../src/domain/options';
-import { SessionWorkflowInputSchema } from '../../src/domain/parent';
-import { ChildCompletionSchema, InjectMessageSchema, SpawnJobSchema } from '../../src/domain/run';
-import { hasPendingUserMessage, lastAssistantText, lastUserText, MessageSchema, SessionSchema, type Message, type Session } from '../../src/domain/session';
+import { describeZodError, parseOrThrow } from '../../common/validation';
+import { SessionOptionsSchema } from '../../common/options';
+import { SessionWorkflowInputSchema } from '../../common/parent';
+import { ChildCompletionSchema, InjectMessageSchema, SpawnJobSchema } from '../../common/run';
+import { hasPendingUserMessage, lastAssistantText, lastUserText, MessageSchema, SessionSchema, type Message, type Session } from '../../common/session';
 
 const at = '2024-01-01T00:00:00.000Z';
 

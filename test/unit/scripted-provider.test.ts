@@ -1,4 +1,4 @@
-import type { Message, ToolCall } from '../../src/domain';
+import type { Message, ToolCall } from '../../common';
 import { createScriptedProvider, SCRIPTED_PROVIDER_NAME, SPAWN_TOOL_NAME } from '../../src/providers/scripted';
 import { ProviderError, type ModelStreamPart } from '../../src/providers/types';
 

@@ -1,5 +1,5 @@
 /** Transcript pages: bounded in bytes, in order, and read to the end by the paging reader. */
-import { readTranscriptPages, transcriptPage, TRANSCRIPT_PAGE_BYTES, type Message, type TranscriptQuery } from '../../src/domain';
+import { readTranscriptPages, transcriptPage, TRANSCRIPT_PAGE_BYTES, type Message, type TranscriptQuery } from '../../common';
 
 const messages: Message[] = Array.from({ length: 40 }, (_, i) => ({
   id: `m${i}`,

@@ -3,8 +3,8 @@
  * (duplicates included, so tests can prove "exactly one") and stays open until told to stop.
  */
 import { condition, defineQuery, defineSignal, setHandler } from '@temporalio/workflow';
-import type { ChildCompletion } from '../../src/domain';
-import { subSessionCompleted } from '../../workflows/definitions';
+import type { ChildCompletion } from '../../common';
+import { subSessionCompleted } from '../../common/workflow-interface';
 
 export const receivedCompletions = defineQuery<ChildCompletion[]>('receivedCompletions');
 export const stopRecording = defineSignal('stopRecording');

@@ -5,8 +5,8 @@
  */
 import type { Client } from '@temporalio/client';
 import { sessionState, sessionTranscript } from '../../client/sessions';
-import { sessionWorkflowId } from '../../domain';
-import { events } from '../../../workflows/definitions';
+import { sessionWorkflowId } from '../../../common';
+import { events } from '../../../common/workflow-interface';
 import { print, type GlobalOptions } from '../context';
 import { truncate } from '../format';
 import { describeSession } from '../sessions-api';

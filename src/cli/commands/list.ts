@@ -1,6 +1,6 @@
 /** `bamboo ls`: sessions from visibility, filtered by Bamboo's search attributes. */
 import type { Client } from '@temporalio/client';
-import { BambooParentSessionId, BambooRunStatus, BambooSessionKind, RUN_STATUSES, sessionIdFromWorkflowId } from '../../domain';
+import { BambooParentSessionId, BambooRunStatus, BambooSessionKind, RUN_STATUSES, sessionIdFromWorkflowId } from '../../../common';
 import { CliError, ExitCode } from '../context';
 
 export interface ListOptions {

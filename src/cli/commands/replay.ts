@@ -11,7 +11,7 @@ import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { dataConverterFromEnv } from '../../codec/aes-gcm';
 import { WORKFLOW_INTERCEPTOR_MODULES, workerDataConverter } from '../../codec/worker-data-converter';
-import { sessionWorkflowId } from '../../domain';
+import { sessionWorkflowId } from '../../../common';
 import { WORKFLOWS_PATH } from '../../worker/create-worker';
 import { CliError, ExitCode, print, withClient, type GlobalOptions } from '../context';
 

@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { cancelSession, injectIntoSession, startChildRun } from '../../client/child-runs';
 import { sendUserMessage, sessionState, sessionTranscript, startSession } from '../../client/sessions';
 import { taskQueue } from '../../config/env';
-import { SessionSchema, sessionWorkflowId, SpawnJobSchema, WaitPolicySchema, type Session } from '../../domain';
+import { SessionSchema, sessionWorkflowId, SpawnJobSchema, WaitPolicySchema, type Session } from '../../../common';
 import { CliError, ExitCode, print, validated, withClient, type GlobalOptions } from '../context';
 import { describeState, table, truncate } from '../format';
 import { describeSession, viewSession } from '../sessions-api';

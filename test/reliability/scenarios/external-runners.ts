@@ -7,9 +7,9 @@
 import { defaultPayloadConverter } from '@temporalio/common';
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { ProgressDetails } from '../../../activities/progress';
+import type { ProgressDetails } from '../../../common';
 import { startChildRun } from '../../../src/client/child-runs';
-import { sessionIdFromWorkflowId, type ChildRunResult, type RunStatus } from '../../../src/domain';
+import { sessionIdFromWorkflowId, type ChildRunResult, type RunStatus } from '../../../common';
 import { createA2ARunner } from '../../../src/runners/a2a';
 import { createSubprocessRunner } from '../../../src/runners/subprocess';
 import type { ExternalRunner } from '../../../src/runners/types';

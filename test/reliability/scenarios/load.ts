@@ -8,7 +8,7 @@ import type { Client } from '@temporalio/client';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startChildRun } from '../../../src/client/child-runs';
-import { sessionIdFromWorkflowId, type ChildCompletion } from '../../../src/domain';
+import { sessionIdFromWorkflowId, type ChildCompletion } from '../../../common';
 import { receivedCompletions, stopRecording } from '../../workflows/recording-parent';
 import { childSession, spawnJobFor } from '../../helpers/sessions';
 import { startRecordingParent, uniqueId } from '../../helpers/temporal';

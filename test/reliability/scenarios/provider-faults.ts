@@ -6,7 +6,7 @@
  */
 import { startChildRun } from '../../../src/client/child-runs';
 import { startSession } from '../../../src/client/sessions';
-import { sessionIdFromWorkflowId, type RunStatus } from '../../../src/domain';
+import { sessionIdFromWorkflowId, type RunStatus } from '../../../common';
 import { createConfiguredProvider } from '../../../src/providers/configured';
 import { createProviderRegistry } from '../../../src/providers/router';
 import { createScriptedProvider } from '../../../src/providers/scripted';

@@ -5,7 +5,7 @@
  * the error names each of them. Every generated input is confirmed invalid by the schema.
  */
 import { randomUUID } from 'node:crypto';
-import { SessionWorkflowInputSchema, SpawnJobSchema, type Session } from '../../../src/domain';
+import { SessionWorkflowInputSchema, SpawnJobSchema, type Session } from '../../../common';
 import { pick, random } from './util';
 
 export const DELETE = Symbol('delete');

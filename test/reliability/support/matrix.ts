@@ -7,7 +7,7 @@
  */
 import type { Client } from '@temporalio/client';
 import { sendUserMessage, startSession } from '../../../src/client/sessions';
-import { sessionWorkflowId, type TerminalRunStatus, type WaitPolicy } from '../../../src/domain';
+import { sessionWorkflowId, type TerminalRunStatus, type WaitPolicy } from '../../../common';
 import { resumeMessages, sessionState, sessionTranscript } from '../../helpers/root';
 import { rootSession } from '../../helpers/sessions';
 import { mapLimit, pollUntil } from './util';

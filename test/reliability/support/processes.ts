@@ -7,7 +7,7 @@
  */
 import { Connection } from '@temporalio/client';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { BAMBOO_SEARCH_ATTRIBUTES } from '../../../src/domain';
+import { BAMBOO_SEARCH_ATTRIBUTES } from '../../../common';
 import { findTemporalCli } from '../../../src/temporal/cli-binary';
 import { testServer } from '../../helpers/temporal';
 import { ROOT } from './paths';

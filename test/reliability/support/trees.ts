@@ -6,8 +6,8 @@
  */
 import type { Client } from '@temporalio/client';
 import { startSession } from '../../../src/client/sessions';
-import { sessionWorkflowId, type SessionOptionsInput } from '../../../src/domain';
-import type { SessionRunState } from '../../../workflows/definitions';
+import { sessionWorkflowId, type SessionOptionsInput } from '../../../common';
+import type { SessionRunState } from '../../../common/workflow-interface';
 import { completionSignalsSent, resumeMessages, sessionState, sessionTranscript } from '../../helpers/root';
 import { rootSession } from '../../helpers/sessions';
 import type { ScenarioRecord } from './summary';

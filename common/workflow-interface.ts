@@ -3,7 +3,7 @@
  * workflows and clients alike (contract names, DESIGN §5).
  */
 import { defineQuery, defineSignal } from '@temporalio/workflow';
-import type { ChildCompletion, EventsQueryInput, InjectMessage, Message, RunStatus, SequencedEvent, TranscriptQuery, UserMessage } from '../src/domain';
+import type { ChildCompletion, EventsQueryInput, InjectMessage, Message, RunStatus, SequencedEvent, TranscriptQuery, UserMessage } from '.';
 
 /**
  * Sent by a child run to its parent, by workflow id only, so it reaches the parent's

@@ -14,3 +14,4 @@ export * from './undecodable';
 export * from './compaction';
 export * from './transcript-page';
 export * from './run-close';
+export * from './progress';
