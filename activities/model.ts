@@ -7,7 +7,7 @@
 import { ApplicationFailure, Context, log } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
 import { FailureTypes, fitText, readTranscriptPages, ModelTurnInputSchema, WORKFLOW_TOOL_SPECS, type Message, type ModelTurnResult, type ToolCall, type TranscriptRef } from '../common';
-import { transcript } from '../common/workflow-interface';
+import { transcriptQuery } from '../common/workflow-interface';
 import { resolveProvider, type ProviderRegistry } from '../src/providers/router';
 import { ProviderError, type ToolSpec } from '../src/providers/types';
 import type { ToolRegistry } from '../src/tools/types';
@@ -80,7 +80,7 @@ function workflowToolSpecs(names: string[]): ToolSpec[] {
 /** Reads the transcript the workflow holds, through its `transcript` query (not stored in history). */
 async function readTranscript(client: Client, ref: TranscriptRef): Promise<Message[]> {
   const handle = client.workflow.getHandle(ref.workflowId, ref.runId);
-  const messages = await readTranscriptPages(ref.messageCount, (page) => handle.query(transcript, page));
+  const messages = await readTranscriptPages(ref.messageCount, (page) => handle.query(transcriptQuery, page));
   if (messages.length !== ref.messageCount) {
     throw ApplicationFailure.nonRetryable(
       `transcript of ${ref.workflowId} has ${messages.length} messages, expected ${ref.messageCount}`,

@@ -13,7 +13,7 @@ import { randomUUID } from 'node:crypto';
 import { sendUserMessage, sessionState, startSession } from '../src/client/sessions';
 import { startDevServer } from '../src/temporal/dev-server';
 import { createBambooWorker } from '../src/worker/create-worker';
-import { events as eventsQuery, transcript } from '../common/workflow-interface';
+import { eventsQuery, transcriptQuery } from '../common/workflow-interface';
 import { recordResults } from './results';
 
 const TURNS = (process.env.BENCH_TURNS ?? '1,10,50,100').split(',').map(Number);
@@ -68,7 +68,7 @@ export async function measure(client: Client, turns: number, options: { taskQueu
       .map((e) => temporal.api.history.v1.HistoryEvent.encode(e).finish().length),
   );
   const { messageCount } = await sessionState(client, id);
-  const transcriptBytes = JSON.stringify(await handle.query(transcript, { count: messageCount })).length;
+  const transcriptBytes = JSON.stringify(await handle.query(transcriptQuery, { count: messageCount })).length;
   await handle.terminate();
   return { turns, runs: runs.length, events: events.length, bytes, eventsPerTurn: events.length / turns, bytesPerTurn: bytes / turns, largestScheduleBytes, transcriptBytes };
 }

@@ -10,20 +10,20 @@ import type { ChildCompletion, EventsQueryInput, InjectMessage, Message, RunStat
  * current run even after continue-as-new. Sent exactly once per child run, for every
  * terminal status; parents must treat it idempotently by (childSessionId, runId).
  */
-export const subSessionCompleted = defineSignal<[ChildCompletion]>('subSessionCompleted');
+export const subSessionCompletedSignal = defineSignal<[ChildCompletion]>('subSessionCompleted');
 
 /**
  * A new user message for a root session: it starts a turn when the session is idle, and is
  * merged at the next turn boundary when a turn is running.
  */
-export const userMessage = defineSignal<[UserMessage]>('userMessage');
+export const userMessageSignal = defineSignal<[UserMessage]>('userMessage');
 
 /**
  * Queues a user message into a running session. It is merged at the next turn boundary;
  * if the run ends first, it is appended to the run's final session. Invalid payloads are
  * logged and dropped (a signal cannot answer); clients validate before sending.
  */
-export const injectMessage = defineSignal<[InjectMessage]>('injectMessage');
+export const injectMessageSignal = defineSignal<[InjectMessage]>('injectMessage');
 
 export interface SessionRunState {
   sessionId: string;
@@ -41,14 +41,14 @@ export interface SessionRunState {
 }
 
 /** The run's current state; cheap, never blocks. */
-export const state = defineQuery<SessionRunState>('state');
+export const stateQuery = defineQuery<SessionRunState>('state');
 
 /** Durable events with sequence numbers greater than `afterSeq` (bounded window). */
-export const events = defineQuery<SequencedEvent[], [EventsQueryInput?]>('events');
+export const eventsQuery = defineQuery<SequencedEvent[], [EventsQueryInput?]>('events');
 
 /**
  * Messages [from, count) of the session's transcript, at most `maxBytes` of them (see
  * src/domain/transcript-page.ts). Model activities read long transcripts through it instead
  * of carrying them in their (history-recorded) input.
  */
-export const transcript = defineQuery<Message[], [TranscriptQuery]>('transcript');
+export const transcriptQuery = defineQuery<Message[], [TranscriptQuery]>('transcript');

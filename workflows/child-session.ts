@@ -60,7 +60,7 @@ import { runAgentLoop, type LoopPosition } from './agent-loop';
 import { RunBudget } from './budget';
 import { runWithinBudget } from './deadline';
 import { Children } from './children';
-import { events, injectMessage, state, subSessionCompleted, transcript, type SessionRunState } from '../common/workflow-interface';
+import { eventsQuery, injectMessageSignal, stateQuery, subSessionCompletedSignal, transcriptQuery, type SessionRunState } from '../common/workflow-interface';
 import { keepSnapshotSmall } from './snapshot-size';
 import { parentToolset } from './parent-tools';
 import { EventLog } from './event-log';
@@ -113,10 +113,10 @@ export async function childSessionWorkflow(input: SpawnJob): Promise<ChildRunRes
 }
 
 function registerHandlers(run: ChildRun): void {
-  setHandler(state, () => run.snapshot());
-  setHandler(transcript, (query) => transcriptPage(run.session?.messages ?? [], query));
-  setHandler(events, (query) => run.events.after(EventsQueryInputSchema.parse(query ?? {}).afterSeq));
-  setHandler(injectMessage, (payload) => {
+  setHandler(stateQuery, () => run.snapshot());
+  setHandler(transcriptQuery, (query) => transcriptPage(run.session?.messages ?? [], query));
+  setHandler(eventsQuery, (query) => run.events.after(EventsQueryInputSchema.parse(query ?? {}).afterSeq));
+  setHandler(injectMessageSignal, (payload) => {
     const parsed = InjectMessageSchema.safeParse(payload);
     if (!parsed.success) {
       log.warn('ignored an invalid injectMessage signal', { error: describeRejected(payload, parsed.error) });
@@ -124,7 +124,7 @@ function registerHandlers(run: ChildRun): void {
     }
     run.injected.push(parsed.data.content);
   });
-  setHandler(subSessionCompleted, (payload) => {
+  setHandler(subSessionCompletedSignal, (payload) => {
     const parsed = ChildCompletionSchema.safeParse(payload);
     if (parsed.success && run.children) run.children.onCompletion(parsed.data);
     else log.warn('ignored a subSessionCompleted signal', { reason: parsed.success ? 'this run spawns no children' : describeRejected(payload, parsed.error) });

@@ -40,7 +40,7 @@ import {
   type TrackedChild,
   type WaitPolicy,
 } from '../common';
-import { injectMessage } from '../common/workflow-interface';
+import { injectMessageSignal } from '../common/workflow-interface';
 import type { EventLog } from './event-log';
 import type { childSessionWorkflow } from './child-session';
 import { closeOfStartedRun, reconciles, watchRunClose } from './child-reconciliation';
@@ -334,7 +334,7 @@ export class Children {
     }
     if (child.status === 'running') {
       try {
-        await getExternalWorkflowHandle(sessionWorkflowId(childSessionId)).signal(injectMessage, { content: message });
+        await getExternalWorkflowHandle(sessionWorkflowId(childSessionId)).signal(injectMessageSignal, { content: message });
         return `message queued into the running child session ${childSessionId}`;
       } catch (error) {
         if (!reconciles()) throw error;

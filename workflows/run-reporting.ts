@@ -9,7 +9,7 @@ import {
   sessionWorkflowId,
   type ChildCompletion,
 } from '../common';
-import { subSessionCompleted } from '../common/workflow-interface';
+import { subSessionCompletedSignal } from '../common/workflow-interface';
 
 export function upsertRunAttributes(values: {
   kind?: string;
@@ -36,7 +36,7 @@ export function upsertRunAttributes(values: {
 export async function notifyParent(completion: ChildCompletion): Promise<void> {
   await CancellationScope.nonCancellable(async () => {
     try {
-      await getExternalWorkflowHandle(sessionWorkflowId(completion.parentSessionId)).signal(subSessionCompleted, completion);
+      await getExternalWorkflowHandle(sessionWorkflowId(completion.parentSessionId)).signal(subSessionCompletedSignal, completion);
     } catch (error) {
       log.warn('parent session is not running; completion not delivered', {
         parentSessionId: completion.parentSessionId,

@@ -47,7 +47,7 @@ import { runAgentLoop } from './agent-loop';
 import { RunBudget } from './budget';
 import { Children } from './children';
 import { runWithinBudget } from './deadline';
-import { events, injectMessage, state, subSessionCompleted, transcript, userMessage, type SessionRunState } from '../common/workflow-interface';
+import { eventsQuery, injectMessageSignal, stateQuery, subSessionCompletedSignal, transcriptQuery, userMessageSignal, type SessionRunState } from '../common/workflow-interface';
 import { keepSnapshotSmall } from './snapshot-size';
 import { EventLog } from './event-log';
 import { newMessage } from './messages';
@@ -142,9 +142,9 @@ function registerHandlers(root: RootSession): void {
     if (parsed.success) root.pendingUser.push(parsed.data.content);
     else log.warn(`ignored an invalid ${signal} signal`, { error: describeRejected(payload, parsed.error) });
   };
-  setHandler(userMessage, (payload) => queueUserMessage(payload, 'userMessage'));
-  setHandler(injectMessage, (payload) => queueUserMessage(payload, 'injectMessage'));
-  setHandler(subSessionCompleted, (payload) => {
+  setHandler(userMessageSignal, (payload) => queueUserMessage(payload, 'userMessage'));
+  setHandler(injectMessageSignal, (payload) => queueUserMessage(payload, 'injectMessage'));
+  setHandler(subSessionCompletedSignal, (payload) => {
     const parsed = ChildCompletionSchema.safeParse(payload);
     if (!parsed.success) {
       log.warn('ignored an invalid subSessionCompleted signal', { error: describeRejected(payload, parsed.error) });
@@ -152,9 +152,9 @@ function registerHandlers(root: RootSession): void {
     }
     if (!root.children.onCompletion(parsed.data)) log.info('duplicate completion ignored', { childSessionId: parsed.data.childSessionId });
   });
-  setHandler(state, () => root.snapshot());
-  setHandler(events, (query) => root.events.after(EventsQueryInputSchema.parse(query ?? {}).afterSeq));
-  setHandler(transcript, (query) => transcriptPage(root.session.messages, query));
+  setHandler(stateQuery, () => root.snapshot());
+  setHandler(eventsQuery, (query) => root.events.after(EventsQueryInputSchema.parse(query ?? {}).afterSeq));
+  setHandler(transcriptQuery, (query) => transcriptPage(root.session.messages, query));
 }
 
 /** The session's life: turns on user messages, waits for children, resumes; ends when idle long enough. */

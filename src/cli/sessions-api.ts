@@ -5,7 +5,7 @@
 import { WorkflowNotFoundError, type Client, type WorkflowExecutionDescription } from '@temporalio/client';
 import { decodeFromPayloadsAtIndex } from '@temporalio/common/lib/internal-non-workflow';
 import { BambooSessionKind, sessionWorkflowId, type ChildRunResult, type SessionWorkflowResult } from '../../common';
-import { state, type SessionRunState } from '../../common/workflow-interface';
+import { stateQuery, type SessionRunState } from '../../common/workflow-interface';
 import type { ProgressDetails } from '../../common';
 import { CliError, ExitCode } from './context';
 
@@ -52,7 +52,7 @@ export async function viewSession(client: Client, sessionId: string): Promise<Se
     startTime: description.startTime.toISOString(),
     closeTime: description.closeTime?.toISOString(),
     summary: await description.staticSummary().catch(() => undefined),
-    state: running ? await handle.query(state).catch(() => undefined) : undefined,
+    state: running ? await handle.query(stateQuery).catch(() => undefined) : undefined,
     result: description.status.name === 'COMPLETED' ? await handle.result() : undefined,
     live: running ? await liveProgress(client, description) : undefined,
   };

@@ -11,7 +11,7 @@ import {
   SpawnJobSchema,
   type SpawnJob,
 } from '../../common';
-import { injectMessage } from '../../common/workflow-interface';
+import { injectMessageSignal } from '../../common/workflow-interface';
 import type { childSessionWorkflow } from '../../workflows';
 
 export type ChildRunHandle = WorkflowHandleWithFirstExecutionRunId<typeof childSessionWorkflow>;
@@ -38,7 +38,7 @@ export async function startChildRun(client: Client, job: SpawnJob, options: { ta
 /** Queues a message into the session's running run (merged at its next turn boundary). */
 export async function injectIntoSession(client: Client, sessionId: string, content: string): Promise<void> {
   const payload = parseOrThrow(InjectMessageSchema, { content }, 'message');
-  await client.workflow.getHandle(sessionWorkflowId(sessionId)).signal(injectMessage, payload);
+  await client.workflow.getHandle(sessionWorkflowId(sessionId)).signal(injectMessageSignal, payload);
 }
 
 /** Requests cancellation of the session's running run; it ends `cancelled` and still reports to its parent. */

@@ -16,7 +16,7 @@ import {
   type SessionWorkflowInput,
   readTranscriptPages,
 } from '../../common';
-import { state, transcript, userMessage, type SessionRunState } from '../../common/workflow-interface';
+import { stateQuery, transcriptQuery, userMessageSignal, type SessionRunState } from '../../common/workflow-interface';
 import type { sessionWorkflow } from '../../workflows';
 
 export type SessionHandle = WorkflowHandleWithFirstExecutionRunId<typeof sessionWorkflow>;
@@ -43,15 +43,15 @@ export async function startSession(client: Client, input: SessionWorkflowInput, 
 
 export async function sendUserMessage(client: Client, sessionId: string, content: string): Promise<void> {
   const payload = parseOrThrow(UserMessageSchema, { content }, 'message');
-  await client.workflow.getHandle(sessionWorkflowId(sessionId)).signal(userMessage, payload);
+  await client.workflow.getHandle(sessionWorkflowId(sessionId)).signal(userMessageSignal, payload);
 }
 
 export async function sessionState(client: Client, sessionId: string): Promise<SessionRunState> {
-  return client.workflow.getHandle(sessionWorkflowId(sessionId)).query(state);
+  return client.workflow.getHandle(sessionWorkflowId(sessionId)).query(stateQuery);
 }
 
 export async function sessionTranscript(client: Client, sessionId: string): Promise<Message[]> {
   const handle = client.workflow.getHandle(sessionWorkflowId(sessionId));
-  const { messageCount } = await handle.query(state);
-  return readTranscriptPages(messageCount, (page) => handle.query(transcript, page));
+  const { messageCount } = await handle.query(stateQuery);
+  return readTranscriptPages(messageCount, (page) => handle.query(transcriptQuery, page));
 }

@@ -17,7 +17,7 @@ import { startSession } from '../../src/client/sessions';
 import { sessionWorkflowId } from '../../common';
 import { startDevServer, type DevServer } from '../../src/temporal/dev-server';
 import { createBambooWorker } from '../../src/worker/create-worker';
-import { events } from '../../common/workflow-interface';
+import { eventsQuery } from '../../common/workflow-interface';
 import { settled } from '../helpers/root';
 import { rootSession } from '../helpers/sessions';
 import { eventually, uniqueId } from '../helpers/temporal';
@@ -74,7 +74,7 @@ beforeAll(async () => {
   expect(final.children.map((c) => c.status)).toEqual(['completed', 'completed']);
 
   // Which child is which title, from the root's durable events.
-  const started = await client.workflow.getHandle(sessionWorkflowId(root.id)).query(events, { afterSeq: 0 });
+  const started = await client.workflow.getHandle(sessionWorkflowId(root.id)).query(eventsQuery, { afterSeq: 0 });
   for (const e of started) if (e.type === 'sub_session_started') children.push({ id: e.childSessionId, title: e.title ?? '' });
   expect(children.map((c) => c.title).sort()).toEqual(['Alpha', 'Beta']);
 

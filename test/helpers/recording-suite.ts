@@ -5,7 +5,7 @@
  */
 import type { ChildCompletion } from '../../common';
 import { sessionIdFromWorkflowId } from '../../common';
-import { receivedCompletions } from '../workflows/recording-parent';
+import { receivedCompletionsQuery } from '../workflows/recording-parent';
 import { eventually, startRecordingParent, startTestWorker, type RecordingParentHandle, type TestWorker } from './temporal';
 
 export interface RecordingSuite {
@@ -38,7 +38,7 @@ export function withRecordingParent(options: Parameters<typeof startTestWorker>[
     },
     completionsFor(childSessionId, atLeast = 1) {
       return eventually(async () => {
-        const got = (await parent!.query(receivedCompletions)).filter((c) => c.childSessionId === childSessionId);
+        const got = (await parent!.query(receivedCompletionsQuery)).filter((c) => c.childSessionId === childSessionId);
         return got.length >= atLeast ? got : undefined;
       }, 10_000, `${atLeast} completion(s) of ${childSessionId}`);
     },

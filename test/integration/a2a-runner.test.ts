@@ -10,8 +10,8 @@ import { cancelSession, startChildRun } from '../../src/client/child-runs';
 import type { ChildCompletion, ChildRunResult, Session } from '../../common';
 import { sessionIdFromWorkflowId } from '../../common';
 import { createA2ARunner } from '../../src/runners/a2a';
-import { events } from '../../common/workflow-interface';
-import { receivedCompletions } from '../workflows/recording-parent';
+import { eventsQuery } from '../../common/workflow-interface';
+import { receivedCompletionsQuery } from '../workflows/recording-parent';
 import { ASK_QUESTION, FAIL_REASON, startA2ATestServer, type A2ATestServer } from '../helpers/a2a-server';
 import { childSession, spawnJobFor } from '../helpers/sessions';
 import { eventually, startRecordingParent, startTestWorker, type RecordingParentHandle, type TestWorker } from '../helpers/temporal';
@@ -65,7 +65,7 @@ function a2aChild(prompt: string, agentId = AGENT_ID): Session {
 
 /** Waits for the run's completion at the parent, then makes sure no second one follows. */
 async function expectOneCompletion(childSessionId: string, runId: string): Promise<ChildCompletion> {
-  const forRun = async () => (await parent.query(receivedCompletions)).filter((c) => c.childSessionId === childSessionId && c.runId === runId);
+  const forRun = async () => (await parent.query(receivedCompletionsQuery)).filter((c) => c.childSessionId === childSessionId && c.runId === runId);
   await eventually(async () => ((await forRun()).length > 0 ? true : undefined), 15_000, 'the parent to receive the completion');
   await new Promise((r) => setTimeout(r, 1000));
   const completions = await forRun();
@@ -141,7 +141,7 @@ test('input-required: the question is the answer, flagged need_clarification; th
   expect(result.status).toBe('completed');
   expect(result.session?.messages.at(-1)).toMatchObject({ role: 'assistant', content: ASK_QUESTION });
   expect(result.session?.metadata.need_clarification).toBe('true');
-  const recorded = await handle.query(events, { afterSeq: 0 });
+  const recorded = await handle.query(eventsQuery, { afterSeq: 0 });
   expect(recorded).toContainEqual(expect.objectContaining({ type: 'need_clarification', question: ASK_QUESTION }));
   await expectOneCompletion(session.id, handle.firstExecutionRunId);
 

@@ -3,8 +3,8 @@
  * one-run-per-session guarantee under concurrent starts.
  */
 import { cancelSession, injectIntoSession, startChildRun } from '../../src/client/child-runs';
-import { state } from '../../common/workflow-interface';
-import { receivedCompletions } from '../workflows/recording-parent';
+import { stateQuery } from '../../common/workflow-interface';
+import { receivedCompletionsQuery } from '../workflows/recording-parent';
 import { childSession, spawnJobFor } from '../helpers/sessions';
 import { withRecordingParent } from '../helpers/recording-suite';
 import { eventually } from '../helpers/temporal';
@@ -41,7 +41,7 @@ test('a message injected mid-run is merged and ends up in the final session', as
   const handle = await startChildRun(suite.tw.client, spawnJobFor(session), { taskQueue: suite.tw.taskQueue });
   await waitUntilStreaming(handle.workflowId);
   await injectIntoSession(suite.tw.client, session.id, 'and a follow-up');
-  expect((await handle.query(state)).pendingInjectedMessages).toBe(1);
+  expect((await handle.query(stateQuery)).pendingInjectedMessages).toBe(1);
   const result = await handle.result();
   expect(result.status).toBe('completed');
   const contents = result.session!.messages.map((m) => `${m.role}:${m.content}`);
@@ -71,7 +71,7 @@ test('two concurrent starts of one child session give one run and one completion
   await suite.completionsFor(session.id);
   // Give a duplicate every chance to show up before asserting there is none.
   await new Promise((r) => setTimeout(r, 1500));
-  const completions = (await suite.parent.query(receivedCompletions)).filter((c) => c.childSessionId === session.id);
+  const completions = (await suite.parent.query(receivedCompletionsQuery)).filter((c) => c.childSessionId === session.id);
   expect(completions).toHaveLength(1);
   const runs = [];
   for await (const run of suite.tw.client.workflow.list({ query: `WorkflowId = "${a.workflowId}"` })) runs.push(run.runId);

@@ -23,7 +23,7 @@ import { sendUserMessage, sessionState, sessionTranscript, startSession } from '
 import { sessionIdFromWorkflowId } from '../../common';
 import { buildWorkflowBundle } from '../../src/worker/bundle';
 import { createBambooWorker } from '../../src/worker/create-worker';
-import { receivedCompletions, stopRecording } from '../workflows/recording-parent';
+import { receivedCompletionsQuery, stopRecordingSignal } from '../workflows/recording-parent';
 import { historyText } from '../helpers/history-text';
 import { startWorkerProcess } from '../helpers/worker-process';
 import { childSession, rootSession, spawnJobFor } from '../helpers/sessions';
@@ -83,10 +83,10 @@ async function runChild(client: Client, taskQueue: string, marker: string) {
   const handle = await startChildRun(client, spawnJobFor(session), { taskQueue });
   const result = await handle.result();
   const completions = await eventually(async () => {
-    const got = (await parent.query(receivedCompletions)).filter((c) => c.childSessionId === session.id);
+    const got = (await parent.query(receivedCompletionsQuery)).filter((c) => c.childSessionId === session.id);
     return got.length > 0 ? got : undefined;
   }, 30_000, 'the parent to receive the completion');
-  await parent.signal(stopRecording);
+  await parent.signal(stopRecordingSignal);
   await parent.result();
   return { parent, handle, result, completions };
 }
@@ -307,7 +307,7 @@ test('failure messages are sealed too: the raw history says "Encoded failure", t
     }
     expect(historyText(raw)).not.toContain(marker);
   } finally {
-    await parent.signal(stopRecording);
+    await parent.signal(stopRecordingSignal);
     await parent.result();
   }
 });

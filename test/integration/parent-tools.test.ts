@@ -5,7 +5,7 @@
 import { WorkflowFailedError } from '@temporalio/client';
 import { sendUserMessage, startSession } from '../../src/client/sessions';
 import { sessionWorkflowId, type ChildRunResult } from '../../common';
-import { events } from '../../common/workflow-interface';
+import { eventsQuery } from '../../common/workflow-interface';
 import { resumeMessages, sessionState, sessionTranscript, settled } from '../helpers/root';
 import { rootSession } from '../helpers/sessions';
 import { eventually, startTestWorker, type TestWorker } from '../helpers/temporal';
@@ -104,14 +104,14 @@ test('the events query serves durable, sequenced events of the session and its c
   const session = rootSession('[[spawn:Worker|[[sleep:1]] done]] [[tool:no_such_tool|{}]]');
   const handle = await startSession(tw.client, { session }, { taskQueue: tw.taskQueue });
   await settled(tw.client, session.id);
-  const all = await handle.query(events, { afterSeq: 0 });
+  const all = await handle.query(eventsQuery, { afterSeq: 0 });
   expect(all.map((e) => e.seq)).toEqual(all.map((_, i) => i + 1));
   const types = all.map((e) => e.type);
   for (const type of ['execution_started', 'tool_start', 'tool_complete', 'tool_error', 'sub_session_started', 'sub_session_completed', 'complete']) {
     expect(types).toContain(type);
   }
   expect(all.find((e) => e.type === 'sub_session_completed')).toMatchObject({ status: 'completed' });
-  const later = await handle.query(events, { afterSeq: 3 });
+  const later = await handle.query(eventsQuery, { afterSeq: 3 });
   expect(later[0].seq).toBe(4);
   expect(later).toHaveLength(all.length - 3);
   await handle.terminate();

@@ -7,7 +7,7 @@ import { sessionIdFromWorkflowId, type ChildCompletion } from '../../common';
 import { createProviderRegistry } from '../../src/providers/router';
 import { createConfiguredProvider } from '../../src/providers/configured';
 import { createScriptedProvider } from '../../src/providers/scripted';
-import { receivedCompletions } from '../workflows/recording-parent';
+import { receivedCompletionsQuery } from '../workflows/recording-parent';
 import { historyText } from '../helpers/history-text';
 import { startLlmServer, type LlmServer } from '../helpers/llm-server';
 import { childSession, spawnJobFor } from '../helpers/sessions';
@@ -47,7 +47,7 @@ function start(prompt: string, metadata: Record<string, string> = {}) {
 
 async function completions(childSessionId: string): Promise<ChildCompletion[]> {
   return eventually(async () => {
-    const got = (await parent.query(receivedCompletions)).filter((c) => c.childSessionId === childSessionId);
+    const got = (await parent.query(receivedCompletionsQuery)).filter((c) => c.childSessionId === childSessionId);
     return got.length ? got : undefined;
   }, 10_000);
 }

@@ -15,7 +15,7 @@ import type { ChildCompletion, RunStatus } from '../../common';
 import { sessionIdFromWorkflowId } from '../../common';
 import { createSubprocessRunner, type SubprocessProfile } from '../../src/runners/subprocess';
 import type { ProgressDetails } from '../../common';
-import { receivedCompletions } from '../workflows/recording-parent';
+import { receivedCompletionsQuery } from '../workflows/recording-parent';
 import { childSession, spawnJobFor } from '../helpers/sessions';
 import { eventually, startRecordingParent, startTestWorker, uniqueId, type RecordingParentHandle, type TestWorker } from '../helpers/temporal';
 import { isRunning } from '../helpers/processes';
@@ -87,7 +87,7 @@ async function startExternalChild(agentId: string, prompt: string, metadata: Rec
 
 /** Waits for the run's completion at the parent, then makes sure no second one follows. */
 async function expectOneCompletion(childSessionId: string, status: RunStatus): Promise<ChildCompletion> {
-  const forChild = async () => (await parent.query(receivedCompletions)).filter((c) => c.childSessionId === childSessionId);
+  const forChild = async () => (await parent.query(receivedCompletionsQuery)).filter((c) => c.childSessionId === childSessionId);
   await eventually(async () => ((await forChild()).length > 0 ? true : undefined), 10_000, 'the parent to receive the completion');
   await new Promise((r) => setTimeout(r, 1000));
   const completions = await forChild();

@@ -5,7 +5,7 @@
  */
 import { startChildRun } from '../../src/client/child-runs';
 import { sessionIdFromWorkflowId } from '../../common';
-import { receivedCompletions } from '../workflows/recording-parent';
+import { receivedCompletionsQuery } from '../workflows/recording-parent';
 import { childSession, spawnJobFor } from '../helpers/sessions';
 import { eventually, startRecordingParent, startTestWorker, uniqueId, type TestWorker } from '../helpers/temporal';
 import { startWorkerProcess, type WorkerProcess } from '../helpers/worker-process';
@@ -51,9 +51,9 @@ test('a worker killed mid-run: a new worker finishes it and the parent gets one 
   const started = history.events?.filter((e) => e.activityTaskStartedEventAttributes) ?? [];
   expect(started.some((e) => (e.activityTaskStartedEventAttributes?.attempt ?? 1) > 1)).toBe(true);
 
-  await eventually(async () => ((await parent.query(receivedCompletions)).length > 0 ? true : undefined), 10_000);
+  await eventually(async () => ((await parent.query(receivedCompletionsQuery)).length > 0 ? true : undefined), 10_000);
   await new Promise((r) => setTimeout(r, 1500));
-  const completions = await parent.query(receivedCompletions);
+  const completions = await parent.query(receivedCompletionsQuery);
   expect(completions).toEqual([expect.objectContaining({ childSessionId: session.id, status: 'completed' })]);
   await parent.terminate();
 });

@@ -4,17 +4,17 @@
  */
 import { condition, defineQuery, defineSignal, setHandler } from '@temporalio/workflow';
 import type { ChildCompletion } from '../../common';
-import { subSessionCompleted } from '../../common/workflow-interface';
+import { subSessionCompletedSignal } from '../../common/workflow-interface';
 
-export const receivedCompletions = defineQuery<ChildCompletion[]>('receivedCompletions');
-export const stopRecording = defineSignal('stopRecording');
+export const receivedCompletionsQuery = defineQuery<ChildCompletion[]>('receivedCompletions');
+export const stopRecordingSignal = defineSignal('stopRecording');
 
 export async function recordingParentWorkflow(): Promise<ChildCompletion[]> {
   const received: ChildCompletion[] = [];
   let stopped = false;
-  setHandler(subSessionCompleted, (completion) => void received.push(completion));
-  setHandler(receivedCompletions, () => received);
-  setHandler(stopRecording, () => void (stopped = true));
+  setHandler(subSessionCompletedSignal, (completion) => void received.push(completion));
+  setHandler(receivedCompletionsQuery, () => received);
+  setHandler(stopRecordingSignal, () => void (stopped = true));
   await condition(() => stopped);
   return received;
 }

@@ -6,7 +6,7 @@
 import type { Client } from '@temporalio/client';
 import { sessionState, sessionTranscript } from '../../client/sessions';
 import { sessionWorkflowId } from '../../../common';
-import { events } from '../../../common/workflow-interface';
+import { eventsQuery } from '../../../common/workflow-interface';
 import { print, type GlobalOptions } from '../context';
 import { truncate } from '../format';
 import { describeSession } from '../sessions-api';
@@ -26,7 +26,7 @@ export const FROM_START: FollowFrom = { shown: 0, afterSeq: 0 };
 /** The session's position now, for following a message sent to it. */
 export async function followPosition(client: Client, sessionId: string): Promise<FollowFrom> {
   const handle = client.workflow.getHandle(sessionWorkflowId(sessionId));
-  const [state, recent] = await Promise.all([sessionState(client, sessionId), handle.query(events, { afterSeq: 0 })]);
+  const [state, recent] = await Promise.all([sessionState(client, sessionId), handle.query(eventsQuery, { afterSeq: 0 })]);
   return { shown: state.messageCount, afterSeq: recent.at(-1)?.seq ?? 0 };
 }
 
@@ -52,7 +52,7 @@ export async function followSession(client: Client, sessionId: string, options: 
     }
     const state = await sessionState(client, sessionId);
     const messages = await sessionTranscript(client, sessionId);
-    if (!turnStarted) turnStarted = (await handle.query(events, { afterSeq: from.afterSeq })).some((e) => e.type === 'execution_started');
+    if (!turnStarted) turnStarted = (await handle.query(eventsQuery, { afterSeq: from.afterSeq })).some((e) => e.type === 'execution_started');
     for (const m of messages.slice(shown)) {
       if (m.metadata?.runtime === 'children') log(`  ⟲ resumed with the children's results (${truncate(m.content, 100)})`);
       else if (m.role === 'assistant' && m.content) log(`assistant: ${m.content}`);

@@ -13,8 +13,8 @@ import { randomUUID } from 'node:crypto';
 import { injectIntoSession, startChildRun } from '../../../src/client/child-runs';
 import { sendUserMessage, startSession } from '../../../src/client/sessions';
 import { sessionIdFromWorkflowId, sessionWorkflowId, type ChildRunResult, type RunStatus, type Session, type SpawnJob } from '../../../common';
-import { injectMessage, state as stateQuery, subSessionCompleted, userMessage } from '../../../common/workflow-interface';
-import { receivedCompletions } from '../../workflows/recording-parent';
+import { injectMessageSignal, stateQuery, subSessionCompletedSignal, userMessageSignal } from '../../../common/workflow-interface';
+import { receivedCompletionsQuery } from '../../workflows/recording-parent';
 import { bamboo, type CliResult } from '../../helpers/cli';
 import { sessionState, sessionTranscript } from '../../helpers/root';
 import { childSession, rootSession, spawnJobFor } from '../../helpers/sessions';
@@ -173,11 +173,11 @@ export function badInputScenario(): void {
         const root = client.workflow.getHandle(sessionWorkflowId(rootId));
         const child = client.workflow.getHandle(sessionWorkflowId(childId));
         for (const payload of badMessages) {
-          sends.push(root.signal(userMessage, payload as never));
-          sends.push(child.signal(injectMessage, payload as never));
+          sends.push(root.signal(userMessageSignal, payload as never));
+          sends.push(child.signal(injectMessageSignal, payload as never));
         }
-        for (const payload of badCompletions(rootId)) sends.push(root.signal(subSessionCompleted, payload as never));
-        for (const payload of badCompletions(childId).slice(0, 4)) sends.push(child.signal(subSessionCompleted, payload as never));
+        for (const payload of badCompletions(rootId)) sends.push(root.signal(subSessionCompletedSignal, payload as never));
+        for (const payload of badCompletions(childId).slice(0, 4)) sends.push(child.signal(subSessionCompletedSignal, payload as never));
         sends.push(root.signal('noSuchSignal', { content: 'unknown signal' }), child.signal('noSuchSignal', { content: 'unknown signal' }));
       }
       await Promise.all(sends);
@@ -292,10 +292,10 @@ export function badInputScenario(): void {
       // A rejected job whose ids are readable tells its parent, once.
       const notified = raws.filter((r) => r.notifies).map((r) => r.notifies!);
       const completions = await pollUntil(async () => {
-        const got = (await parent.query(receivedCompletions)).filter((c) => notified.includes(c.childSessionId));
+        const got = (await parent.query(receivedCompletionsQuery)).filter((c) => notified.includes(c.childSessionId));
         return got.length >= notified.length ? got : undefined;
       }, 30_000);
-      const got = completions ?? (await parent.query(receivedCompletions)).filter((c) => notified.includes(c.childSessionId));
+      const got = completions ?? (await parent.query(receivedCompletionsQuery)).filter((c) => notified.includes(c.childSessionId));
       record.details.rawStartsNotifyingParent = `${got.length}/${notified.length}`;
       expect(problems).toEqual([]);
       expect(got).toHaveLength(notified.length);
@@ -404,7 +404,7 @@ export function badInputScenario(): void {
       await terminateRoots(client, roots.map((r) => r.id));
       // Every run reported to the parent exactly once.
       await sleep(1000);
-      const completions = await parent.query(receivedCompletions);
+      const completions = await parent.query(receivedCompletionsQuery);
       for (const { c, runId } of results) {
         const n = completions.filter((x) => x.childSessionId === c.session.id && x.runId === runId).length;
         if (n === 0) record.lost += 1;
@@ -538,7 +538,7 @@ export function badInputScenario(): void {
       record.runs += 1;
       const ended = await within(handle.result(), 120_000);
       const status = (await handle.describe()).status.name;
-      const completions = (await parent.query(receivedCompletions)).filter((c) => c.childSessionId === session.id);
+      const completions = (await parent.query(receivedCompletionsQuery)).filter((c) => c.childSessionId === session.id);
       const followUp = await (await startChildRun(client, { parentSessionId, childSessionId: session.id, model: session.model, appendMessages: ['again'] }, { taskQueue: tw.taskQueue })).result();
       record.runs += 1;
       recordBug({

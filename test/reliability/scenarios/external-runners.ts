@@ -13,7 +13,7 @@ import { sessionIdFromWorkflowId, type ChildRunResult, type RunStatus } from '..
 import { createA2ARunner } from '../../../src/runners/a2a';
 import { createSubprocessRunner } from '../../../src/runners/subprocess';
 import type { ExternalRunner } from '../../../src/runners/types';
-import { receivedCompletions } from '../../workflows/recording-parent';
+import { receivedCompletionsQuery } from '../../workflows/recording-parent';
 import { childSession, spawnJobFor } from '../../helpers/sessions';
 import { startRecordingParent, startTestWorker, uniqueId, type RecordingParentHandle, type TestWorker } from '../../helpers/temporal';
 import { clientFor, mainServer, useQueue } from '../support/context';
@@ -97,11 +97,11 @@ export function externalRunnersScenario(): void {
       const result: ChildRunResult = ended.value;
       outcomes[name] = `${result.status}: ${result.error ?? ''}`;
       const got = await pollUntil(async () => {
-        const c = (await parent.query(receivedCompletions)).filter((x) => x.childSessionId === session.id);
+        const c = (await parent.query(receivedCompletionsQuery)).filter((x) => x.childSessionId === session.id);
         return c.length ? c : undefined;
       }, 20_000);
       await sleep(500);
-      const all = (await parent.query(receivedCompletions)).filter((x) => x.childSessionId === session.id);
+      const all = (await parent.query(receivedCompletionsQuery)).filter((x) => x.childSessionId === session.id);
       if (!got) record.lost += 1;
       if (all.length > 1) record.duplicated += all.length - 1;
       expect(all).toHaveLength(1);

@@ -9,7 +9,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startChildRun } from '../../../src/client/child-runs';
 import { sessionIdFromWorkflowId, type ChildCompletion } from '../../../common';
-import { receivedCompletions, stopRecording } from '../../workflows/recording-parent';
+import { receivedCompletionsQuery, stopRecordingSignal } from '../../workflows/recording-parent';
 import { childSession, spawnJobFor } from '../../helpers/sessions';
 import { startRecordingParent, uniqueId } from '../../helpers/temporal';
 import { clientFor, registerServer, useQueue } from '../support/context';
@@ -58,13 +58,13 @@ export function loadScenario(): void {
       // Every run reports to its parent: wait until all completions are in.
       let all: ChildCompletion[] = [];
       const done = await pollUntil(async () => {
-        const lists = await Promise.all(parents.map((p) => withRetries(() => p.query(receivedCompletions), onError)));
+        const lists = await Promise.all(parents.map((p) => withRetries(() => p.query(receivedCompletionsQuery), onError)));
         all = lists.flat();
         return all.length >= RUNS ? true : undefined;
       }, 480_000, 1000);
       const totalSecs = (Date.now() - t0) / 1000;
       await sleep(2000);
-      all = (await Promise.all(parents.map((p) => p.query(receivedCompletions)))).flat();
+      all = (await Promise.all(parents.map((p) => p.query(receivedCompletionsQuery)))).flat();
 
       const expected = new Map(jobs.map((job, i) => [`${job.childSessionId}/${runIds[i]}`, job.parentSessionId]));
       const seen = new Map<string, number>();
@@ -116,7 +116,7 @@ export function loadScenario(): void {
         firstClientErrors: clientErrors.slice(0, 3),
       };
       record.notes.push('serverErrors = ERROR lines in the dev server log + client RPC errors (retried) while starting and polling');
-      await Promise.all(parents.map((p) => p.signal(stopRecording).catch(() => undefined)));
+      await Promise.all(parents.map((p) => p.signal(stopRecordingSignal).catch(() => undefined)));
 
       expect(done).toBe(true);
       expect(record.lost).toBe(0);

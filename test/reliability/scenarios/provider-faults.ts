@@ -10,7 +10,7 @@ import { sessionIdFromWorkflowId, type RunStatus } from '../../../common';
 import { createConfiguredProvider } from '../../../src/providers/configured';
 import { createProviderRegistry } from '../../../src/providers/router';
 import { createScriptedProvider } from '../../../src/providers/scripted';
-import { receivedCompletions } from '../../workflows/recording-parent';
+import { receivedCompletionsQuery } from '../../workflows/recording-parent';
 import { sessionState } from '../../helpers/root';
 import { startLlmServer, type LlmServer, type Step } from '../../helpers/llm-server';
 import { childSession, rootSession, spawnJobFor } from '../../helpers/sessions';
@@ -133,11 +133,11 @@ export function providerFaultsScenario(): void {
           const result = ended.value;
           outcomes[c.name] = `${result.status}${result.error ? ` (${result.error})` : ''}, ${llm.requests.length - before} requests`;
           const completions = await pollUntil(async () => {
-            const got = (await parent.query(receivedCompletions)).filter((x) => x.childSessionId === session.id);
+            const got = (await parent.query(receivedCompletionsQuery)).filter((x) => x.childSessionId === session.id);
             return got.length > 0 ? got : undefined;
           }, 20_000);
           await sleep(500);
-          const all = (await parent.query(receivedCompletions)).filter((x) => x.childSessionId === session.id);
+          const all = (await parent.query(receivedCompletionsQuery)).filter((x) => x.childSessionId === session.id);
           if (!completions) record.lost += 1;
           if (all.length > 1) record.duplicated += all.length - 1;
 
