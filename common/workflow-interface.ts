@@ -3,7 +3,7 @@
  * workflows and clients alike (contract names, DESIGN §5).
  */
 import { defineQuery, defineSignal } from '@temporalio/workflow';
-import type { ChildCompletion, EventsQueryInput, InjectMessage, Message, RunStatus, SequencedEvent, TranscriptQuery, UserMessage } from '.';
+import type { ChildCompletion, ChildRunResult, SpawnJob, EventsQueryInput, InjectMessage, Message, RunStatus, SequencedEvent, TranscriptQuery, UserMessage } from '.';
 
 /**
  * Sent by a child run to its parent, by workflow id only, so it reaches the parent's
@@ -52,3 +52,6 @@ export const eventsQuery = defineQuery<SequencedEvent[], [EventsQueryInput?]>('e
  * of carrying them in their (history-recorded) input.
  */
 export const transcriptQuery = defineQuery<Message[], [TranscriptQuery]>('transcript');
+
+/** The child workflow's signature (workflow type `childSessionWorkflow`), for starting it by name. */
+export type ChildSessionWorkflow = (job: SpawnJob) => Promise<ChildRunResult>;

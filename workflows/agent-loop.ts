@@ -18,7 +18,7 @@ import type { BambooActivities } from '../activities';
 import { FailureTypes, type Message, type ModelRef, type ModelTurnInput, type Session, type ToolCall, type ToolCallOutcome, type Usage, type WatchdogPolicy } from '../common';
 import { MAX_TOOL_TIMEOUT_SECS, toolFailedMessage, toolTimedOutMessage, toolWorkerLostMessage } from '../common/tool-outcomes';
 import { modelCallOptions, toolCallOptions } from './activity-options';
-import type { RunBudget } from './budget';
+import type { RunBudget } from './deadline';
 import type { EventLog } from './event-log';
 import { newMessage } from './messages';
 import { keepSnapshotSmall } from './snapshot-size';

@@ -49,6 +49,7 @@ import {
   type ChildRunResult,
   type RunStatus,
   type Session,
+  type SessionOptions,
   type SpawnJob,
   type TerminalRunStatus,
   type Usage,
@@ -57,15 +58,16 @@ import {
 } from '../common';
 import { modelCallOptions, bookkeepingOptions } from './activity-options';
 import { runAgentLoop, type LoopPosition } from './agent-loop';
-import { RunBudget } from './budget';
+import { RunBudget } from './deadline';
 import { runWithinBudget } from './deadline';
 import { Children } from './children';
+import { awaitChildren } from './child-wait';
 import { eventsQuery, injectMessageSignal, stateQuery, subSessionCompletedSignal, transcriptQuery, type SessionRunState } from '../common/workflow-interface';
 import { keepSnapshotSmall } from './snapshot-size';
 import { parentToolset } from './parent-tools';
 import { EventLog } from './event-log';
 import { newMessage } from './messages';
-import { classifyFailure, type RunOutcome } from './outcome';
+import { classifyFailure, type RunOutcome } from './deadline';
 import { notifyParent, upsertRunAttributes } from './run-reporting';
 
 class ChildRun {
@@ -75,6 +77,8 @@ class ChildRun {
   turn = 0;
   readonly injected: string[] = [];
   events = new EventLog();
+  /** The spawning parent's options (or the defaults): how large the session may grow, how it waits. */
+  options: SessionOptions = SessionOptionsSchema.parse({});
   /** Present when this child may spawn children of its own (spawnOptions.maxSpawnDepth > its depth). */
   children?: Children;
 
@@ -103,6 +107,7 @@ export async function childSessionWorkflow(input: SpawnJob): Promise<ChildRunRes
   if (!parsed.success) return rejectInvalidJob(input, describeRejected(input, parsed.error));
   const job = parsed.data;
   if (job.continuation) run.events = new EventLog(job.continuation.lastEventSeq);
+  run.options = SessionOptionsSchema.parse(job.spawnOptions ?? {}); // the parent's, or the defaults
   run.status = 'running';
   upsertRunAttributes({ kind: 'child', parentSessionId: job.parentSessionId, model: job.model, status: 'running' });
   run.events.add({ type: 'execution_started', sessionId: job.childSessionId, runId: workflowInfo().runId });
@@ -216,18 +221,17 @@ async function executeWithWatchdog(
 const CHILD_HISTORY_BYTES = 4 * 1024 * 1024;
 const CHILD_CONTINUE_AS_NEW_PATCH = 'bamboo-child-continue-as-new';
 
-function continueAsNewDue(run: ChildRun, job: SpawnJob): boolean {
+function continueAsNewDue(run: ChildRun): boolean {
   if (run.children && run.children.tracked.size > 0) return false;
   const info = workflowInfo();
-  const events = SessionOptionsSchema.parse(job.spawnOptions ?? {}).historyEventBudget;
-  const due = info.continueAsNewSuggested || info.historySize >= CHILD_HISTORY_BYTES || info.historyLength >= events;
+  const due = info.continueAsNewSuggested || info.historySize >= CHILD_HISTORY_BYTES || info.historyLength >= run.options.historyEventBudget;
   return due && patched(CHILD_CONTINUE_AS_NEW_PATCH);
 }
 
 /** The next run of the chain goes on with the session, the loop's position and the queued messages. */
 async function continueRunAsNew(run: ChildRun, job: SpawnJob, from: NonNullable<ExecutedRun['continueFrom']>): Promise<never> {
   const session = run.session!;
-  keepSnapshotSmall(session, run.events, transcriptBudgetOf(job));
+  keepSnapshotSmall(session, run.events, run.options.transcriptBudgetBytes);
   await condition(allHandlersFinished);
   log.info('child run continuing as new', { round: from.round, historySize: workflowInfo().historySize });
   return continueAsNew<typeof childSessionWorkflow>({
@@ -262,14 +266,14 @@ async function runAgentTurns(
       disabledTools: job.disabledTools,
       policy,
       budget,
-      transcriptBudgetBytes: transcriptBudgetOf(job),
+      transcriptBudgetBytes: run.options.transcriptBudgetBytes,
       events: run.events,
       takeInjected: () => run.injected.splice(0),
       hasInjected: () => run.injected.length > 0,
       onTurn: (turn) => (run.turn = turn),
-      workflowTools: children ? parentToolset(session, children, SessionOptionsSchema.parse(job.spawnOptions)) : undefined,
+      workflowTools: children ? parentToolset(session, children, run.options) : undefined,
       resumeFrom,
-      continueAsNewDue: () => continueAsNewDue(run, job),
+      continueAsNewDue: () => continueAsNewDue(run),
     });
     resumeFrom = undefined;
     usage.inputTokens += loop.usage.inputTokens;
@@ -278,23 +282,14 @@ async function runAgentTurns(
     children?.beginWaitIfNeeded();
     if (!children?.waiting) return { usage };
     setCurrentDetails(`waiting for ${children.runningCount()} child session(s)`);
-    const woke = await condition(() => children.waitSatisfied(), children.leaseRemainingMs());
-    if (!woke) children.watchUnwatched();
-    session.messages.push(newMessage('user', children.takeResumeMessage(!woke), { metadata: { hidden: 'true', runtime: 'children' } }));
+    await awaitChildren(session, children);
   }
-}
-
-/** The parent's SessionOptions (or the defaults) decide how large this session may grow. */
-function transcriptBudgetOf(job: SpawnJob): number {
-  return SessionOptionsSchema.parse(job.spawnOptions ?? {}).transcriptBudgetBytes;
 }
 
 /** Children may spawn only when their parent passed its options and the depth allows it. */
 function childrenFor(run: ChildRun, session: Session, job: SpawnJob): Children | undefined {
-  if (!job.spawnOptions) return undefined;
-  const options = SessionOptionsSchema.parse(job.spawnOptions);
-  if (session.spawnDepth >= options.maxSpawnDepth) return undefined;
-  const children = new Children(session.id, options, run.events);
+  if (!job.spawnOptions || session.spawnDepth >= run.options.maxSpawnDepth) return undefined;
+  const children = new Children(session.id, run.options, run.events);
   children.pump().catch((error: unknown) => {
     if (!isCancellation(error)) throw error;
   });
@@ -332,7 +327,7 @@ async function finish(run: ChildRun, job: SpawnJob, executed: ExecutedRun): Prom
   // Messages injected after the last turn stay in the session; the parent learns how many
   // went unanswered, so the next run answers them.
   const unanswered = outcome.status === 'completed' ? run.injected.length : 0;
-  appendInjected(run, session, job);
+  appendInjected(run, session);
   // Validated before the parent is told: the parent never hears of a result that cannot exist.
   let result = ChildRunResultSchema.safeParse(resultOf(job, outcome, session));
   if (!result.success) {
@@ -346,7 +341,7 @@ async function finish(run: ChildRun, job: SpawnJob, executed: ExecutedRun): Prom
   setCurrentDetails(`**${outcome.status}**${outcome.error ? ` · ${outcome.error}` : ''}`);
   await notifyParent({ ...completionFor(job.parentSessionId, job.childSessionId, outcome, session, outcome.usage), ...(unanswered ? { unansweredMessages: unanswered } : {}) });
   // Last step, so a message injected while the parent was being told is not lost.
-  appendInjected(run, session, job);
+  appendInjected(run, session);
   return result.success ? { ...result.data, session: result.data.session ? session : null } : resultOf(job, outcome, null);
 }
 
@@ -355,10 +350,10 @@ function resultOf(job: SpawnJob, outcome: RunOutcome, session: Session | null): 
 }
 
 /** Leftover injected messages join the final session as user messages (reference rule). */
-function appendInjected(run: ChildRun, session: Session | null, job: SpawnJob): void {
+function appendInjected(run: ChildRun, session: Session | null): void {
   if (!session) return;
   for (const content of run.injected.splice(0)) session.messages.push(newMessage('user', content, { metadata: { injected: 'true' } }));
-  keepSnapshotSmall(session, run.events, transcriptBudgetOf(job)); // the result is the next run's input: it must fit
+  keepSnapshotSmall(session, run.events, run.options.transcriptBudgetBytes); // the result is the next run's input: it must fit
 }
 
 function recordTerminalEvent(run: ChildRun, outcome: ExecutedRun): void {

@@ -40,9 +40,8 @@ import {
   type TrackedChild,
   type WaitPolicy,
 } from '../common';
-import { injectMessageSignal } from '../common/workflow-interface';
+import { injectMessageSignal, type ChildSessionWorkflow } from '../common/workflow-interface';
 import type { EventLog } from './event-log';
-import type { childSessionWorkflow } from './child-session';
 import { closeOfStartedRun, reconciles, watchRunClose } from './child-reconciliation';
 
 /** Continue-as-new carries at most this many children already reported, without their answers. */
@@ -128,7 +127,7 @@ export class Children {
     const child = this.tracked.get(job.childSessionId)!;
     const reconcile = reconciles();
     const begin = () =>
-      startChild<typeof childSessionWorkflow>('childSessionWorkflow', {
+      startChild<ChildSessionWorkflow>('childSessionWorkflow', {
         workflowId: sessionWorkflowId(job.childSessionId),
         taskQueue: workflowInfo().taskQueue,
         args: [job],

@@ -1,11 +1,72 @@
 /**
- * Runs work under the total-time deadline: a workflow timer that, when it fires, cancels
- * the work and turns whatever it was doing into the reference's total-timeout outcome.
+ * A run's total-time watchdog, in one place: its budget (read with workflow time, so
+ * deterministic), the deadline timer that cancels the work when the budget is spent, and how
+ * a run that ended early maps to a terminal status with the reference's texts — a fired
+ * watchdog wins over whatever the run was doing (docs/architecture.md, "The watchdog").
  */
-import { CancellationScope, sleep } from '@temporalio/workflow';
-import type { RunBudget } from './budget';
-import { classifyFailure, type RunOutcome } from './outcome';
+import { TimeoutType } from '@temporalio/common';
+import { ActivityFailure, ApplicationFailure, CancellationScope, isCancellation, sleep, TimeoutFailure } from '@temporalio/workflow';
+import { FailureTypes, RUN_CANCELLED, totalTimeoutMessage, type TerminalRunStatus } from '../common';
 
+/** The run's total-time budget (max_total_secs), read with workflow time. */
+export class RunBudget {
+  readonly deadlineMs: number;
+
+  /** @param startedAtMs when the run began: earlier than now for a run that continued-as-new. */
+  constructor(
+    readonly maxTotalSecs: number,
+    readonly startedAtMs = Date.now(),
+  ) {
+    this.deadlineMs = this.startedAtMs + maxTotalSecs * 1000;
+  }
+
+  remainingMs(): number {
+    return Math.max(0, this.deadlineMs - Date.now());
+  }
+
+  elapsedSecs(): number {
+    return Math.floor((Date.now() - this.startedAtMs) / 1000);
+  }
+}
+
+/** How a run ended: a terminal status and, unless it completed, the reference's error text. */
+export interface RunOutcome {
+  status: TerminalRunStatus;
+  error?: string;
+}
+
+/**
+ * @param deadlineFiredAtSecs set when the workflow's total deadline fired: the elapsed time
+ *   at that moment is what the message reports, not the time cancellation took to finish.
+ */
+export function classifyFailure(error: unknown, budget: RunBudget, deadlineFiredAtSecs?: number): RunOutcome {
+  if (deadlineFiredAtSecs !== undefined) {
+    return { status: 'timeout', error: totalTimeoutMessage(deadlineFiredAtSecs, budget.maxTotalSecs) };
+  }
+  const cause = error instanceof ActivityFailure ? error.cause : error;
+  if (cause instanceof ApplicationFailure && cause.type === FailureTypes.idleTimeout) {
+    return { status: 'timeout', error: cause.message };
+  }
+  if (cause instanceof TimeoutFailure && cause.timeoutType === TimeoutType.SCHEDULE_TO_CLOSE) {
+    return { status: 'timeout', error: totalTimeoutMessage(budget.elapsedSecs(), budget.maxTotalSecs) };
+  }
+  if (isCancellation(error)) return { status: 'cancelled', error: RUN_CANCELLED };
+  const message = readableMessage(cause);
+  // Reference rule: an error that says it was cancelled is a cancellation.
+  if (/cancelled/i.test(message)) return { status: 'cancelled', error: message };
+  return { status: 'error', error: message };
+}
+
+function readableMessage(error: unknown): string {
+  if (error instanceof TimeoutFailure) return `activity timed out (${error.timeoutType ?? "unknown"})`;
+  if (error instanceof Error) return error.message || error.name;
+  return String(error);
+}
+
+/**
+ * Runs work under the total-time deadline: a workflow timer that, when it fires, cancels the
+ * work and turns whatever it was doing into the reference's total-timeout outcome.
+ */
 export type BudgetedResult<T> = { ok: true; value: T } | { ok: false; outcome: RunOutcome };
 
 export async function runWithinBudget<T>(budget: RunBudget, work: () => Promise<T>): Promise<BudgetedResult<T>> {

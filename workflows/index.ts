@@ -1,3 +1,3 @@
 /** Workflow entry points bundled by the worker. Only deterministic code is reachable from here. */
 export { childSessionWorkflow } from './child-session';
-export { sessionWorkflow } from './session';
+export { sessionWorkflow } from './root-session';

@@ -44,8 +44,9 @@ import {
   transcriptPage,
 } from '../common';
 import { runAgentLoop } from './agent-loop';
-import { RunBudget } from './budget';
+import { RunBudget } from './deadline';
 import { Children } from './children';
+import { awaitChildren } from './child-wait';
 import { runWithinBudget } from './deadline';
 import { eventsQuery, injectMessageSignal, stateQuery, subSessionCompletedSignal, transcriptQuery, userMessageSignal, type SessionRunState } from '../common/workflow-interface';
 import { keepSnapshotSmall } from './snapshot-size';
@@ -132,7 +133,7 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
     return root.result('idle_expired');
   } catch (error) {
     if (!isCancellation(error)) throw error;
-    return cancelSession(root);
+    return cancelTree(root);
   }
 }
 
@@ -170,13 +171,7 @@ async function converse(root: RootSession): Promise<void> {
     if (root.children.waiting) {
       root.phase = 'waiting';
       setCurrentDetails(`waiting for children (${root.children.waiting.policy}) until ${root.children.waiting.leaseExpiresAt}`);
-      const woke = await condition(
-        () => root.children.waitSatisfied() || root.pendingUser.length > 0 || continueAsNewDue(root),
-        root.children.leaseRemainingMs(),
-      );
-      if (!woke) root.children.watchUnwatched(); // make sure no awaited child goes unobserved
-      if (root.children.waitSatisfied() || !woke) {
-        root.session.messages.push(newMessage('user', root.children.takeResumeMessage(!woke), { metadata: { hidden: 'true', runtime: 'children' } }));
+      if (await awaitChildren(root.session, root.children, () => root.pendingUser.length > 0 || continueAsNewDue(root))) {
         turnDue = true;
         continue;
       }
@@ -241,7 +236,8 @@ async function continueAsNewNow(root: RootSession): Promise<never> {
   return continueAsNew<typeof sessionWorkflow>({ session: root.session, options: root.options, carried: root.carried() });
 }
 
-async function cancelSession(root: RootSession): Promise<SessionWorkflowResult> {
+/** The session was cancelled: its children are cancelled too, and it ends `cancelled`. */
+async function cancelTree(root: RootSession): Promise<SessionWorkflowResult> {
   root.phase = 'cancelling';
   return CancellationScope.nonCancellable(async () => {
     await root.children.cancelAll();
