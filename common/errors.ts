@@ -26,3 +26,29 @@ export const FailureTypes = {
   providerError: 'BambooProviderError',
   externalRunner: 'BambooExternalRunnerError',
 } as const;
+
+/**
+ * The text of a thrown value, for a message or a log line: an Error's message (its name when
+ * the message is empty, so the text never comes out blank), anything else as `String(value)`.
+ * `causes: n` appends up to n links of the `cause` chain, `: `-separated (a fetch failure's
+ * "fetch failed" says little without its "connect ECONNREFUSED …").
+ */
+export function errorMessage(error: unknown, { causes = 0 }: { causes?: number } = {}): string {
+  const parts = [textOf(error)];
+  let link = error;
+  for (let depth = 0; depth < causes; depth++) {
+    link = typeof link === 'object' && link !== null ? (link as { cause?: unknown }).cause : undefined;
+    if (link === undefined || link === null) break;
+    parts.push(textOf(link));
+  }
+  return parts.join(': ');
+}
+
+function textOf(value: unknown): string {
+  if (value instanceof Error) return value.message || value.name || 'Error';
+  try {
+    return String(value);
+  } catch {
+    return Object.prototype.toString.call(value); // no usable toString (Object.create(null))
+  }
+}

@@ -4,7 +4,7 @@
  */
 import { Client, Connection } from '@temporalio/client';
 import type { z } from 'zod';
-import { describeZodError } from '../../common';
+import { describeZodError, errorMessage } from '../../common';
 import { dataConverterFromEnv } from '../codec/aes-gcm';
 import { resolveTemporalTarget } from '../temporal/connection';
 
@@ -36,7 +36,7 @@ export async function connect(options: GlobalOptions): Promise<Client> {
     return new Client({ connection, namespace, dataConverter });
   } catch (error) {
     throw new CliError(
-      `cannot reach the Temporal server at ${address} (${error instanceof Error ? error.message : String(error)}); ` +
+      `cannot reach the Temporal server at ${address} (${errorMessage(error)}); ` +
         'start one with `bamboo dev` or `npm run dev-server`, or set TEMPORAL_ADDRESS',
       ExitCode.unreachable,
     );

@@ -6,6 +6,7 @@
  * Exit codes: 0 ok · 1 failed (a run, a replay) · 2 bad usage · 3 unknown session · 4 server unreachable.
  */
 import { Command, CommanderError } from 'commander';
+import { errorMessage } from '../../common/errors';
 import { CliError, ExitCode, type GlobalOptions } from './context';
 import { replayCommand } from './commands/replay';
 import { registerRuntimeCommands } from './commands/runtime';
@@ -46,7 +47,7 @@ export async function main(argv: string[]): Promise<number> {
       console.error(`bamboo: ${error.message}`);
       return error.exitCode;
     }
-    console.error(`bamboo: ${error instanceof Error ? error.message : String(error)}`);
+    console.error(`bamboo: ${errorMessage(error)}`);
     return ExitCode.failed;
   }
 }

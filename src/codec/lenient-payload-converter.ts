@@ -24,6 +24,7 @@
  * see worker-data-converter.ts.
  */
 import { defaultPayloadConverter, PayloadConverterError, type ConverterHint, type Payload, type PayloadConverter, type SerializationContext } from '@temporalio/common';
+import { errorMessage } from '../../common/errors';
 import { undecodablePayload } from '../../common/undecodable';
 
 /** Set by the worker's codecs on a payload they could not decode (see worker-data-converter.ts). */
@@ -49,7 +50,7 @@ class SignalLenientPayloadConverter implements PayloadConverter {
       return defaultPayloadConverter.fromPayload<T>(payload, context, hint);
     } catch (error) {
       const codecError = payload.metadata?.[DECODE_ERROR_METADATA_KEY];
-      const reason = codecError ? new TextDecoder().decode(codecError) : error instanceof Error ? error.message : String(error);
+      const reason = codecError ? new TextDecoder().decode(codecError) : errorMessage(error);
       if (payload.metadata?.[LENIENT_DECODING_METADATA_KEY]) return undecodablePayload(reason) as T;
       // Not a TemporalFailure: in a workflow this fails the workflow task (retried), never the workflow.
       throw new PayloadConverterError(`payload could not be decoded: ${reason}`);

@@ -17,6 +17,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Payload, PayloadCodec } from '@temporalio/common';
+import { errorMessage } from '../../common/errors';
 
 export const DEFAULT_CORS_ORIGINS = ['http://localhost:8233', 'http://127.0.0.1:8233'];
 export const DEFAULT_CODEC_SERVER_PORT = 8888;
@@ -166,7 +167,7 @@ export async function startCodecServer(options: CodecServerOptions): Promise<Cod
       try {
         body = JSON.parse(text);
       } catch (error) {
-        throw new BadRequest(`body is not valid JSON: ${error instanceof Error ? error.message : String(error)}`);
+        throw new BadRequest(`body is not valid JSON: ${errorMessage(error)}`);
       }
       payloads = payloadsFromJson(body);
     } catch (error) {
@@ -179,7 +180,7 @@ export async function startCodecServer(options: CodecServerOptions): Promise<Cod
       result = action === 'encode' ? await codec.encode(payloads) : await codec.decode(payloads);
     } catch (error) {
       // A well-formed request the codec refuses (e.g. an unknown key id, tampered data).
-      send(res, 422, { error: error instanceof Error ? error.message : String(error) });
+      send(res, 422, { error: errorMessage(error) });
       return;
     }
     send(res, 200, payloadsToJson(result));
@@ -187,7 +188,7 @@ export async function startCodecServer(options: CodecServerOptions): Promise<Cod
 
   const server = createServer((req, res) => {
     handle(req, res).catch((error: unknown) => {
-      if (!res.headersSent) send(res, 500, { error: error instanceof Error ? error.message : String(error) });
+      if (!res.headersSent) send(res, 500, { error: errorMessage(error) });
       else res.destroy();
     });
   });

@@ -10,6 +10,7 @@
  * When payloads are encrypted, failure messages are encoded too (so the codec seals them).
  */
 import type { DataConverter, Payload, PayloadCodec } from '@temporalio/common';
+import { errorMessage } from '../../common/errors';
 import { DECODE_ERROR_METADATA_KEY } from './lenient-payload-converter';
 
 export const PAYLOAD_CONVERTER_PATH = require.resolve('./lenient-payload-converter');
@@ -45,7 +46,7 @@ export function keepingUndecodable(codec: PayloadCodec): PayloadCodec {
       const [decoded] = await codec.decode([payload]);
       return decoded;
     } catch (error) {
-      const reason = error instanceof Error ? error.message : String(error);
+      const reason = errorMessage(error);
       return { ...payload, metadata: { ...payload.metadata, [DECODE_ERROR_METADATA_KEY]: new TextEncoder().encode(reason) } };
     }
   };

@@ -7,6 +7,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { z } from 'zod';
+import { errorMessage } from '../../common/errors';
 import { createConfiguredProvider } from '../providers/configured';
 import { createProviderRegistry, type ProviderRegistry } from '../providers/router';
 import { createScriptedProvider } from '../providers/scripted';
@@ -27,7 +28,7 @@ export function loadConfig(path = configPath()): BambooConfig {
   try {
     raw = JSON.parse(readFileSync(path, 'utf8'));
   } catch (error) {
-    throw new Error(`cannot read config ${path}: ${error instanceof Error ? error.message : String(error)}`);
+    throw new Error(`cannot read config ${path}: ${errorMessage(error)}`);
   }
   const parsed = BambooConfigSchema.safeParse(raw);
   if (!parsed.success) throw new Error(`invalid config ${path}: ${describeConfigError(parsed.error)}`);

@@ -1,6 +1,7 @@
 /** The persistent embedded default used by `npm run dev-server` and the demo. */
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import { errorMessage } from '../../common/errors';
 import { startDevServer, type DevServer } from '../temporal/dev-server';
 
 export const DEFAULT_DB_FILE = resolve(__dirname, '..', '..', '.cache', 'dev-server', 'bamboo.sqlite');
@@ -32,7 +33,7 @@ export async function startEmbeddedServer(
     return { ...server, dbFilename };
   } catch (error) {
     throw new Error(
-      `could not start the Temporal dev server on port ${port} (${error instanceof Error ? error.message : String(error)}).\n` +
+      `could not start the Temporal dev server on port ${port} (${errorMessage(error)}).\n` +
         'Is another Temporal server already running there? Stop it, or point TEMPORAL_ADDRESS at it and run `npm run worker`.',
     );
   }

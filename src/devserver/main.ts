@@ -5,6 +5,7 @@
  * and exits 0; exits 1 if the server cannot start or ends by itself, 2 on a bad flag.
  */
 import { parseArgs } from 'node:util';
+import { errorMessage } from '../../common/errors';
 import { untilShutdownSignal } from '../cli/signals';
 import { startEmbeddedServer } from './embedded';
 
@@ -29,7 +30,7 @@ function parseFlags(argv: string[]) {
     });
     return { help: values.help ?? false, port: port(values.port, '--port'), uiPort: port(values['ui-port'], '--ui-port'), db: values.db };
   } catch (error) {
-    throw new UsageError(error instanceof Error ? error.message : String(error));
+    throw new UsageError(errorMessage(error));
   }
 }
 
@@ -59,7 +60,7 @@ async function main(): Promise<number> {
 main().then(
   (code) => process.exit(code),
   (error: unknown) => {
-    console.error(error instanceof Error ? error.message : error);
+    console.error(errorMessage(error));
     if (error instanceof UsageError) console.error(USAGE);
     process.exit(error instanceof UsageError ? 2 : 1);
   },

@@ -4,6 +4,7 @@
  * another try, honouring `retry-after` / `retry-after-ms`.
  */
 import { APICallError } from 'ai';
+import { errorMessage } from '../../common/errors';
 import { ProviderError } from './types';
 
 const FINAL_STATUSES = new Set([400, 401, 403, 404, 422]);
@@ -20,7 +21,7 @@ export function classifyProviderError(error: unknown, provider: string): Provide
     });
   }
   // No error status: the connection failed (reset, refused) or broke mid-stream after a 200.
-  return new ProviderError(`${provider} request failed: ${causeChain(error)}`, true);
+  return new ProviderError(`${provider} request failed: ${errorMessage(error, { causes: 3 })}`, true);
 }
 
 function findApiCallError(error: unknown): APICallError | undefined {
@@ -56,12 +57,4 @@ export function retryAfterMs(headers: Record<string, string> | undefined): numbe
   if (Number.isFinite(seconds) && seconds >= 0) return seconds * 1000;
   const date = Date.parse(value);
   return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
-}
-
-function causeChain(error: unknown): string {
-  const parts: string[] = [];
-  for (let e = error, depth = 0; e && depth < 4; e = (e as { cause?: unknown }).cause, depth++) {
-    parts.push(e instanceof Error ? e.message : String(e));
-  }
-  return parts.join(': ');
 }

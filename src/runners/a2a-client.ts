@@ -23,7 +23,7 @@ import {
   JsonRpcTransportFactory,
   type Client,
 } from '@a2a-js/sdk/client';
-import type { Session } from '../../common';
+import { errorMessage, type Session } from '../../common';
 import { ExternalRunnerError } from './types';
 
 /**
@@ -73,7 +73,7 @@ export async function connectAgent(
     clientConfig: { polling },
   });
   const client = await factory.createFromAgentCard(card).catch((error: unknown) => {
-    throw new ExternalRunnerError(`the A2A agent card at ${agentCardUrl} offers no usable JSON-RPC interface: ${errorText(error)}`, false);
+    throw new ExternalRunnerError(`the A2A agent card at ${agentCardUrl} offers no usable JSON-RPC interface: ${errorMessage(error, { causes: 1 })}`, false);
   });
   return { client, streaming: card.capabilities?.streaming === true };
 }
@@ -209,12 +209,4 @@ export function textOf(parts: readonly Part[]): string {
 
 function textPart(value: string): Part {
   return { content: { $case: 'text', value }, metadata: undefined, filename: '', mediaType: 'text/plain' };
-}
-
-export function errorText(error: unknown): string {
-  if (error instanceof Error) {
-    const cause = error.cause instanceof Error ? ` (${error.cause.message})` : '';
-    return `${error.message}${cause}`;
-  }
-  return String(error);
 }

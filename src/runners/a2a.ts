@@ -23,8 +23,8 @@ import { TaskState, type SendMessageRequest } from '@a2a-js/sdk';
 import type { Client } from '@a2a-js/sdk/client';
 import { A2AError, TaskNotFoundError } from '@a2a-js/sdk/errors';
 import { z } from 'zod';
-import { parseOrThrow, type Session } from '../../common';
-import { a2aFetch, connectAgent, errorText, pendingMessageRequest, TaskView } from './a2a-client';
+import { errorMessage, parseOrThrow, type Session } from '../../common';
+import { a2aFetch, connectAgent, pendingMessageRequest, TaskView } from './a2a-client';
 import { ExternalRunnerError, type ExternalRunContext, type ExternalRunner, type ExternalRunResult } from './types';
 
 export const A2AProfileSchema = z.object({
@@ -102,7 +102,7 @@ class A2ARun {
       }
     } catch (error) {
       if (this.ctx.signal.aborted || !this.view.taskId) throw error;
-      this.ctx.progress({ note: `stream lost (${errorText(error)}); following task ${this.view.taskId} with GetTask` });
+      this.ctx.progress({ note: `stream lost (${errorMessage(error, { causes: 1 })}); following task ${this.view.taskId} with GetTask` });
     } finally {
       done.abort(); // ends the HTTP stream when we stopped reading early
     }
@@ -172,6 +172,6 @@ class A2ARun {
     const agent = `A2A agent ${this.profile.agentId}`;
     if (error instanceof TaskNotFoundError) return new ExternalRunnerError(`${agent} no longer knows task ${this.view.taskId}`, false);
     if (error instanceof A2AError) return new ExternalRunnerError(`${agent} refused the request: ${error.message}`, false);
-    return new ExternalRunnerError(`${agent} is unreachable: ${errorText(error)}`, true);
+    return new ExternalRunnerError(`${agent} is unreachable: ${errorMessage(error, { causes: 1 })}`, true);
   }
 }

@@ -27,7 +27,7 @@ import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { setTimeout as delay } from 'node:timers/promises';
 import { z } from 'zod';
-import type { Session } from '../../common';
+import { errorMessage, type Session } from '../../common';
 import { guardProcessGroup } from './process-guard';
 import { ExternalRunnerError, type ExternalRunContext, type ExternalRunner, type ExternalRunResult } from './types';
 
@@ -91,7 +91,7 @@ async function runAgent(profile: z.output<typeof SubprocessProfileSchema>, sessi
     await new Promise<void>((resolve, reject) => child.once('spawn', resolve).once('error', reject));
   } catch (error) {
     guard?.release();
-    throw new ExternalRunnerError(`${name} could not start ${profile.command}: ${(error as Error).message}`, false);
+    throw new ExternalRunnerError(`${name} could not start ${profile.command}: ${errorMessage(error)}`, false);
   }
   const pgid = child.pid!;
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>

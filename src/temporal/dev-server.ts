@@ -16,7 +16,7 @@ import { TypedSearchAttributes } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
-import { BAMBOO_SEARCH_ATTRIBUTES } from '../../common';
+import { BAMBOO_SEARCH_ATTRIBUTES, errorMessage } from '../../common';
 import { findTemporalCli, type FindOptions } from './cli-binary';
 
 export interface DevServerOptions {
@@ -128,7 +128,7 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
     await stop();
     const exit = await exited;
     const how = exit.code !== null || exit.signal ? `it exited (${exit.signal ?? `code ${exit.code}`})` : 'it did not start';
-    throw new Error(`${error instanceof Error ? error.message : String(error)}; ${how}${tail.trim() ? `:\n${tail.trim()}` : ''}`);
+    throw new Error(`${errorMessage(error)}; ${how}${tail.trim() ? `:\n${tail.trim()}` : ''}`);
   }
   return {
     address,
@@ -161,7 +161,7 @@ async function waitUntilServing(address: string, namespace: string, alive: () =>
       lastError = error;
     }
     if (Date.now() > deadline) {
-      throw new Error(`the Temporal dev server on ${address} did not answer within ${timeoutMs / 1000} s (${lastError instanceof Error ? lastError.message : String(lastError)})`);
+      throw new Error(`the Temporal dev server on ${address} did not answer within ${timeoutMs / 1000} s (${errorMessage(lastError)})`);
     }
     await new Promise((r) => setTimeout(r, 200));
   }

@@ -6,6 +6,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { errorMessage } from '../../common/errors';
 import { buildWorkflowBundle } from './bundle';
 import { WORKFLOWS_PATH } from './create-worker';
 
@@ -20,6 +21,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  console.error(error instanceof Error ? error.message : error);
+  console.error(errorMessage(error));
   process.exit(1);
 });

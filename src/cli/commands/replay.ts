@@ -11,7 +11,7 @@ import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { dataConverterFromEnv } from '../../codec/aes-gcm';
 import { WORKFLOW_INTERCEPTOR_MODULES, workerDataConverter } from '../../codec/worker-data-converter';
-import { sessionWorkflowId } from '../../../common';
+import { errorMessage, sessionWorkflowId } from '../../../common';
 import { WORKFLOWS_PATH } from '../../worker/create-worker';
 import { CliError, ExitCode, print, withClient, type GlobalOptions } from '../context';
 
@@ -53,7 +53,7 @@ function readHistoryFile(file: string): History {
   try {
     return historyFromJSON(JSON.parse(readFileSync(file, 'utf8')));
   } catch (error) {
-    throw new CliError(`cannot read history ${file}: ${error instanceof Error ? error.message : String(error)}`, ExitCode.usage);
+    throw new CliError(`cannot read history ${file}: ${errorMessage(error)}`, ExitCode.usage);
   }
 }
 
