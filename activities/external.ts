@@ -16,11 +16,13 @@ import { parseActivityInput } from './input';
 import { withProgressWatchdog } from './progress';
 
 const ExternalRunInputSchema = z.object({ session: SessionSchema, maxIdleSecs: z.number().int().positive() });
+/** A child's session with its pending turn, and the idle limit the runner's events must keep. */
+export type ExternalRunInput = z.input<typeof ExternalRunInputSchema>;
 
 export function createExternalActivities({ runners }: { runners: readonly ExternalRunner[] }) {
   return {
-    async runExternalChild(rawInput: unknown): Promise<ExternalRunResult & { runner: string }> {
-      const { session, maxIdleSecs } = parseActivityInput(ExternalRunInputSchema, rawInput, 'external run input');
+    async runExternalChild(request: ExternalRunInput): Promise<ExternalRunResult & { runner: string }> {
+      const { session, maxIdleSecs } = parseActivityInput(ExternalRunInputSchema, request, 'external run input');
       if (runners.length === 0) {
         throw ApplicationFailure.create({ message: EXTERNAL_RUNNER_NOT_CONFIGURED, type: FailureTypes.externalRunner, nonRetryable: true });
       }

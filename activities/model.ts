@@ -6,7 +6,7 @@
  */
 import { ApplicationFailure, Context, log } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
-import { FailureTypes, fitText, readTranscriptPages, ModelTurnInputSchema, WORKFLOW_TOOL_SPECS, type Message, type ModelTurnResult, type ToolCall, type TranscriptRef } from '../common';
+import { FailureTypes, fitText, readTranscriptPages, ModelTurnInputSchema, WORKFLOW_TOOL_SPECS, type Message, type ModelTurnInput, type ModelTurnResult, type ToolCall, type TranscriptRef } from '../common';
 import { transcriptQuery } from '../common/workflow-interface';
 import { resolveProvider, type ProviderRegistry } from '../src/providers/router';
 import { ProviderError, type ToolSpec } from '../src/providers/types';
@@ -22,8 +22,8 @@ export interface ModelActivityDeps {
 
 export function createModelActivities({ client, providers, tools }: ModelActivityDeps) {
   return {
-    async callModel(rawInput: unknown): Promise<ModelTurnResult> {
-      const input = parseActivityInput(ModelTurnInputSchema, rawInput, 'model turn input');
+    async callModel(request: ModelTurnInput): Promise<ModelTurnResult> {
+      const input = parseActivityInput(ModelTurnInputSchema, request, 'model turn input');
       const route = resolveProvider(providers, input);
       const warnings = route.warning ? [route.warning] : [];
       if (route.warning) log.warn(route.warning, { sessionId: input.sessionId });

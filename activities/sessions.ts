@@ -13,8 +13,10 @@ import {
   outcomeOfResult,
   SessionRunRefSchema,
   sessionWorkflowId,
+  type LoadSnapshotInput,
   type RunCloseReport,
   type Session,
+  type SessionRunRef,
 } from '../common';
 import { sleep } from '../src/util/sleep';
 import { parseActivityInput } from './input';
@@ -31,8 +33,8 @@ export function createSessionActivities({ client }: { client: Client }) {
      * that reported, following continue-as-new) when given; else, or when that run left no
      * snapshot (terminated, not found), the newest earlier run that did. Null: none has.
      */
-    async loadSessionSnapshot(rawInput: unknown): Promise<Session | null> {
-      const input = parseActivityInput(LoadSnapshotInputSchema, rawInput, 'snapshot request');
+    async loadSessionSnapshot(request: LoadSnapshotInput): Promise<Session | null> {
+      const input = parseActivityInput(LoadSnapshotInputSchema, request, 'snapshot request');
       const workflowId = sessionWorkflowId(input.sessionId);
       if (input.snapshotRunId) {
         const session = await snapshotOf(client, workflowId, input.snapshotRunId);
@@ -52,8 +54,8 @@ export function createSessionActivities({ client }: { client: Client }) {
      * to the run that replaces it. Without `runId`, watches the session's current run.
      * Long-running: heartbeats, and returns early (cancelled) when the workflow stops waiting.
      */
-    async awaitSessionRunClose(rawInput: unknown): Promise<RunCloseReport> {
-      const input = parseActivityInput(SessionRunRefSchema, rawInput, 'session run reference');
+    async awaitSessionRunClose(ref: SessionRunRef): Promise<RunCloseReport> {
+      const input = parseActivityInput(SessionRunRefSchema, ref, 'session run reference');
       const context = Context.current();
       const beat = setInterval(() => context.heartbeat(), WAIT_HEARTBEAT_MS);
       try {

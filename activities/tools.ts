@@ -13,7 +13,7 @@
  * Cancellation and the idle watchdog still end the attempt with a failure: they end the run.
  */
 import { Context } from '@temporalio/activity';
-import { ToolCallInputSchema, type ToolCallOutcome } from '../common';
+import { errorMessage, ToolCallInputSchema, type ToolCallInput, type ToolCallOutcome } from '../common';
 import { toolOutcomeUnknownMessage, toolTimedOutMessage } from '../common/tool-outcomes';
 import { toolTimeoutSecs, type ToolContext, type ToolDefinition, type ToolRegistry } from '../src/tools/types';
 import { parseActivityInput } from './input';
@@ -26,8 +26,8 @@ const KEEP_TAIL = 64 * 1024;
 
 export function createToolActivities({ tools }: { tools: ToolRegistry }) {
   return {
-    async runTool(rawInput: unknown): Promise<ToolCallOutcome> {
-      const input = parseActivityInput(ToolCallInputSchema, rawInput, 'tool call input');
+    async runTool(request: ToolCallInput): Promise<ToolCallOutcome> {
+      const input = parseActivityInput(ToolCallInputSchema, request, 'tool call input');
       const { call } = input;
       const tool = tools.get(call.name);
       if (!tool || input.disabledTools?.includes(call.name)) {
@@ -67,7 +67,7 @@ async function runOnce(tool: ToolDefinition, args: Record<string, unknown>, cont
   try {
     return { ok: true, content: truncateToolOutput(await tool.execute(args, context)) };
   } catch (error) {
-    return { ok: false, content: `Error: ${error instanceof Error ? error.message : String(error)}` };
+    return { ok: false, content: `Error: ${errorMessage(error)}` };
   }
 }
 
