@@ -5,29 +5,11 @@
  */
 import { uuid4 } from '@temporalio/workflow';
 import { z } from 'zod';
-import { describeZodError, WATCHDOG_METADATA_KEYS, type Session, type SessionOptions, type SpawnJob } from '../common';
+import { describeZodError, WATCHDOG_METADATA_KEYS, type Session, type SessionOptions, type SpawnArgs, type SpawnJob } from '../common';
 import { newMessage } from './messages';
 
-export { MANAGE_TOOL, SPAWN_TOOL } from '../common';
-
-export const SpawnArgsSchema = z.object({
-  title: z.string().trim().min(1),
-  responsibility: z.string().trim().min(1),
-  prompt: z.string().trim().min(1),
-  subagent_type: z.string().trim().min(1),
-  model: z.string().trim().min(1).max(200).optional(),
-  reasoning_effort: z.enum(['low', 'medium', 'high']).optional(),
-});
-export type SpawnArgs = z.infer<typeof SpawnArgsSchema>;
-
-export const ManageArgsSchema = z.discriminatedUnion('action', [
-  z.object({ action: z.literal('list') }),
-  z.object({ action: z.literal('get'), child_session_id: z.string().min(1) }),
-  z.object({ action: z.literal('send_message'), child_session_id: z.string().min(1), message: z.string().trim().min(1) }),
-  z.object({ action: z.literal('cancel'), child_session_id: z.string().min(1) }),
-]);
-export type ManageArgs = z.infer<typeof ManageArgsSchema>;
-
+// The tools' names and argument schemas are part of the contract the model sees: common/workflow-tool-specs.ts.
+export { MANAGE_TOOL, ManageArgsSchema, SPAWN_TOOL, SpawnArgsSchema, type ManageArgs, type SpawnArgs } from '../common';
 
 export function parseToolArgs<S extends z.ZodType>(schema: S, args: unknown, tool: string): { ok: true; value: z.infer<S> } | { ok: false; error: string } {
   const parsed = schema.safeParse(args);

@@ -2,14 +2,10 @@
  * The provider interface: a provider knows its wire format and nothing about Temporal.
  * The model activity turns its stream into heartbeats and its errors into retry decisions.
  */
-import type { Message, ToolCall, Usage } from '../../common';
+import type { Message, ToolCall, ToolSpecInput, Usage } from '../../common';
 
-export interface ToolSpec {
-  name: string;
-  description: string;
-  /** JSON Schema of the arguments object. */
-  parameters: Record<string, unknown>;
-}
+/** A tool as offered to the model: name, description, JSON Schema of its arguments. */
+export type ToolSpec = ToolSpecInput;
 
 export interface ModelRequest {
   model: string;
