@@ -6,7 +6,7 @@
  */
 import { TimeoutType } from '@temporalio/common';
 import { ActivityFailure, ApplicationFailure, CancellationScope, isCancellation, sleep, TimeoutFailure } from '@temporalio/workflow';
-import { FailureTypes, RUN_CANCELLED, totalTimeoutMessage, type TerminalRunStatus } from '../common';
+import { errorMessage, FailureTypes, RUN_CANCELLED, totalTimeoutMessage, type TerminalRunStatus } from '../common';
 
 /** The run's total-time budget (max_total_secs), read with workflow time. */
 export class RunBudget {
@@ -59,8 +59,7 @@ export function classifyFailure(error: unknown, budget: RunBudget, deadlineFired
 
 function readableMessage(error: unknown): string {
   if (error instanceof TimeoutFailure) return `activity timed out (${error.timeoutType ?? "unknown"})`;
-  if (error instanceof Error) return error.message || error.name;
-  return String(error);
+  return errorMessage(error);
 }
 
 /**

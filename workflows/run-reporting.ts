@@ -6,6 +6,7 @@ import {
   BambooRootSessionId,
   BambooRunStatus,
   BambooSessionKind,
+  errorMessage,
   sessionWorkflowId,
   type ChildCompletion,
 } from '../common';
@@ -42,7 +43,7 @@ export async function notifyParent(completion: ChildCompletion): Promise<void> {
         parentSessionId: completion.parentSessionId,
         childSessionId: completion.childSessionId,
         status: completion.status,
-        error: error instanceof Error ? error.message : String(error),
+        error: errorMessage(error),
       });
     }
   });
