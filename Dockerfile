@@ -26,7 +26,7 @@ RUN npm run bundle-workflows -- /app/workflow-bundle.js \
 ENV BAMBOO_WORKFLOW_BUNDLE=/app/workflow-bundle.js
 
 # Connection (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TLS) is read by
-# @temporalio/envconfig; BAMBOO_TASK_QUEUE and BAMBOO_CONFIG as in the README.
+# @temporalio/envconfig; BAMBOO_TASK_QUEUE and BAMBOO_CONFIG: docs/configuration.md#environment-variables.
 # npm runs the script through bash, which execs it: `docker stop` (SIGTERM to npm, which
 # forwards it) then reaches the worker, which drains and exits. Through dash it would not.
 ENV npm_config_script_shell=/bin/bash npm_config_update_notifier=false

@@ -1,6 +1,6 @@
 /**
  * The external-runner activity: hands a child's pending turn to a configured runner.
- * The two "no runner" cases fail non-retryably with the reference's exact texts.
+ * The two "no runner" cases fail non-retryably with the reference's exact texts (docs/architecture.md#statuses).
  */
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { z } from 'zod';

@@ -1,5 +1,5 @@
 /**
- * The exact error texts users and programs match on (DESIGN §4: contract).
+ * The exact error texts users and programs match on (contract: docs/architecture.md#statuses).
  */
 export const CHILD_SESSION_NOT_FOUND = 'child session not found';
 export const CHILD_NOT_KIND_CHILD = 'spawn job child session is not kind=child';

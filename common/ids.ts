@@ -1,4 +1,4 @@
-/** Workflow ids and task queue: contract names (DESIGN §5). */
+/** Workflow ids and task queue: contract names (docs/architecture.md#temporal-mapping). */
 export const WORKFLOW_ID_PREFIX = 'bamboo-session-';
 export const DEFAULT_TASK_QUEUE = 'bamboo';
 

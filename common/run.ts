@@ -1,6 +1,6 @@
 /**
  * One child run: its input (SpawnJob), its outcome (ChildRunResult) and the
- * notification the parent receives (ChildCompletion). Contract names, DESIGN §3.
+ * notification the parent receives (ChildCompletion). Contract names (docs/architecture.md#domain-model).
  */
 import { z } from 'zod';
 import { SessionOptionsSchema } from './options';

@@ -1,6 +1,6 @@
 /**
  * Sessions and messages: the conversation state a run reads and returns.
- * Field names are part of the public contract (DESIGN §3).
+ * Field names are part of the public contract (docs/architecture.md#domain-model).
  */
 import { z } from 'zod';
 import { watchdogMetadataProblems } from './watchdog';

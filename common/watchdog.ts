@@ -9,7 +9,7 @@ import type { Session } from './session';
 export interface WatchdogPolicy {
   /**
    * Accepted and validated for compatibility. Temporal enforces the timeouts on the
-   * server, so there is no polling loop for it to pace (see README, "Watchdog").
+   * server, so there is no polling loop for it to pace (docs/architecture.md#the-check-interval).
    */
   checkIntervalSecs: number;
   maxTotalSecs: number;

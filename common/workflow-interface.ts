@@ -1,6 +1,6 @@
 /**
  * Signals and queries of Bamboo's session workflows: one name, one type, imported by
- * workflows and clients alike (contract names, DESIGN §5).
+ * workflows and clients alike (contract names, docs/architecture.md#temporal-mapping).
  */
 import { defineQuery, defineSignal } from '@temporalio/workflow';
 import type { ChildCompletion, ChildRunResult, SpawnJob, EventsQueryInput, InjectMessage, Message, RunStatus, SequencedEvent, TranscriptQuery, UserMessage } from '.';
@@ -48,7 +48,7 @@ export const eventsQuery = defineQuery<SequencedEvent[], [EventsQueryInput?]>('e
 
 /**
  * Messages [from, count) of the session's transcript, at most `maxBytes` of them (see
- * src/domain/transcript-page.ts). Model activities read long transcripts through it instead
+ * common/transcript-page.ts). Model activities read long transcripts through it instead
  * of carrying them in their (history-recorded) input.
  */
 export const transcriptQuery = defineQuery<Message[], [TranscriptQuery]>('transcript');

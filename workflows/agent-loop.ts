@@ -1,5 +1,5 @@
 /**
- * The agent loop as workflow code: model turn → tool calls → repeat, with the reference's
+ * The agent loop as workflow code: model turn → tool calls → repeat, with the reference's (docs/architecture.md#agent-loop-limits)
  * limits. Every model call and tool call is an activity; the transcript lives in workflow
  * state and its snapshot is the run's result.
  */

@@ -3,7 +3,7 @@
  *
  * Guarantees:
  *  - every run ends in a terminal status (completed | error | cancelled | timeout | skipped)
- *    with the reference's exact error texts, and returns a ChildRunResult whose `session`
+ *    with the reference's exact error texts (docs/architecture.md#statuses), and returns a ChildRunResult whose `session`
  *    is the next run's input;
  *  - on every terminal status the parent (`bamboo-session-<parentSessionId>`) receives
  *    exactly one `subSessionCompleted` signal, sent from a non-cancellable scope; a parent

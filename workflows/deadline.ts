@@ -2,7 +2,7 @@
  * A run's total-time watchdog, in one place: its budget (read with workflow time, so
  * deterministic), the deadline timer that cancels the work when the budget is spent, and how
  * a run that ended early maps to a terminal status with the reference's texts — a fired
- * watchdog wins over whatever the run was doing (docs/architecture.md, "The watchdog").
+ * watchdog wins over whatever the run was doing (docs/architecture.md#the-watchdog).
  */
 import { TimeoutType } from '@temporalio/common';
 import { ActivityFailure, ApplicationFailure, CancellationScope, isCancellation, sleep, TimeoutFailure } from '@temporalio/workflow';

@@ -1,4 +1,4 @@
-/** Keeps a session small enough to leave the workflow as one payload (see src/domain/compaction.ts). */
+/** Keeps a session small enough to leave the workflow as one payload (common/compaction.ts; docs/architecture.md#payload-size-and-compaction). */
 import { log } from '@temporalio/workflow';
 import { compactSession, type Session } from '../common';
 import type { EventLog } from './event-log';

@@ -1,7 +1,7 @@
 /**
  * The tools a parent's model uses to run sub-agents, handled in workflow code:
  * `spawn_session` (create and start a child; returns at once with status "queued") and
- * `manage_children` (list | get | send_message | cancel). Argument names follow the reference.
+ * `manage_children` (list | get | send_message | cancel). Argument names follow the reference (docs/architecture.md#spawning-a-child).
  */
 import { uuid4 } from '@temporalio/workflow';
 import { z } from 'zod';

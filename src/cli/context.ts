@@ -8,7 +8,7 @@ import { describeZodError, errorMessage } from '../../common';
 import { dataConverterFromEnv } from '../codec/aes-gcm';
 import { resolveTemporalTarget } from '../temporal/connection';
 
-/** Exit codes (README, "CLI"). */
+/** Exit codes (docs/operations.md#exit-codes). */
 export const ExitCode = { ok: 0, failed: 1, usage: 2, notFound: 3, unreachable: 4 } as const;
 
 export class CliError extends Error {

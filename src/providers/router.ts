@@ -1,5 +1,5 @@
 /**
- * Provider routing with the reference's semantics: `session.modelRef` (both parts
+ * Provider routing with the reference's semantics (docs/architecture.md#provider-routing): `session.modelRef` (both parts
  * non-empty) or `metadata.provider_name` + model names a provider; an unknown name
  * falls back to the default provider with a warning rather than failing the run.
  */
