@@ -1,6 +1,6 @@
 /**
- * The agent loop as workflow code: model turn → tool calls → repeat, with the reference's (docs/architecture.md#agent-loop-limits)
- * limits. Every model call and tool call is an activity; the transcript lives in workflow
+ * The agent loop as workflow code: model turn → tool calls → repeat, with the reference's
+ * limits (docs/architecture.md#agent-loop-limits). Every model call and tool call is an activity; the transcript lives in workflow
  * state and its snapshot is the run's result.
  */
 import { TimeoutType } from '@temporalio/common';
