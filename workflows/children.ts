@@ -1,6 +1,8 @@
 /**
- * A parent's children, in workflow state: spawning with backpressure, completions
- * (idempotent by child id + run id), the durable wait, and cancellation.
+ * A parent's children, as Temporal sees them: this file starts child runs, signals and
+ * cancels them, watches how their runs close, and waits; what all that means for the
+ * parent's state (spawn queue, completions, the wait, follow-ups) is decided by the
+ * ChildTracker (child-tracker.ts), which holds no Temporal calls.
  *
  * Guarantees:
  *  - the parent learns every child run's final status, whatever closed it: the child's own
@@ -30,101 +32,110 @@ import {
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import {
   childStartSearchAttributes,
-  FINAL_RESPONSE_CAP,
+  errorMessage,
   sessionWorkflowId,
-  type CarriedState,
   type ChildCompletion,
   type SessionOptions,
   type SpawnJob,
-  type TerminalRunStatus,
+  type ToolCallOutcome,
   type TrackedChild,
-  type WaitPolicy,
 } from '../common';
 import { injectMessageSignal, type ChildSessionWorkflow } from '../common/workflow-interface';
 import type { EventLog } from './event-log';
 import { closeOfStartedRun, reconciles, watchRunClose } from './child-reconciliation';
+import { ChildTracker, type CarriedChildren, type RunEnd, type WaitState } from './child-tracker';
 
-/** Continue-as-new carries at most this many children already reported, without their answers. */
-const REPORTED_CHILDREN_CARRIED = 200;
-/** …and this many completion keys (duplicates arrive close to the original). */
-const COMPLETION_KEYS_CARRIED = 1000;
-const TERMINAL: ReadonlySet<string> = new Set(['completed', 'error', 'cancelled', 'timeout', 'skipped']);
-
-export function isTerminal(status: string): status is TerminalRunStatus {
-  return TERMINAL.has(status);
-}
-
-export interface WaitState {
-  policy: WaitPolicy;
-  leaseExpiresAt: string;
-}
+export { isTerminal, type WaitState } from './child-tracker';
 
 export class Children {
-  readonly tracked = new Map<string, TrackedChild>();
-  private readonly queue: SpawnJob[] = [];
-  private readonly seen = new Set<string>();
-  private starting = 0;
+  private readonly tracker: ChildTracker;
   /** Children whose current run is watched for its close (by handle or by activity). */
   private readonly watched = new Map<string, { stop(): void }>();
   private cancelling = false;
-  waiting: WaitState | null = null;
 
   constructor(
-    private readonly parentSessionId: string,
+    parentSessionId: string,
     private readonly options: SessionOptions,
-    private readonly events: EventLog,
-    carried?: Pick<CarriedState, 'children' | 'queued' | 'seenCompletions' | 'waiting'>,
+    events: EventLog,
+    carried?: CarriedChildren,
   ) {
-    for (const child of carried?.children ?? []) this.tracked.set(child.childSessionId, child);
-    this.queue.push(...(carried?.queued ?? []));
-    for (const key of carried?.seenCompletions ?? []) this.seen.add(key);
-    this.waiting = carried?.waiting ?? null;
+    this.tracker = new ChildTracker({ parentSessionId, options, events, now: () => Date.now(), carried });
   }
 
-  // ── spawning ────────────────────────────────────────────────────────────────
+  // ── the tracker's state, as the sessions read it ────────────────────────────
 
-  /** Queues a child run; the pump starts it when a slot is free. */
+  get tracked(): ReadonlyMap<string, TrackedChild> {
+    return this.tracker.tracked;
+  }
+
+  get waiting(): WaitState | null {
+    return this.tracker.waiting;
+  }
+
   enqueue(job: SpawnJob, title: string): void {
-    this.tracked.set(job.childSessionId, {
-      childSessionId: job.childSessionId,
-      title,
-      status: 'pending',
-      model: job.model,
-      reported: false,
-      awaited: true,
-    });
-    this.queue.push(job);
+    this.tracker.enqueue(job, title);
   }
 
   runningCount(): number {
-    let n = this.starting;
-    for (const child of this.tracked.values()) if (child.status === 'running') n += 1;
-    return n;
+    return this.tracker.runningCount();
   }
+
+  /** True while a start is in flight: not a safe moment to continue-as-new. */
+  isStarting(): boolean {
+    return this.tracker.isStarting();
+  }
+
+  hasAwaitedChildren(): boolean {
+    return this.tracker.hasAwaitedChildren();
+  }
+
+  beginWaitIfNeeded(): void {
+    this.tracker.beginWaitIfNeeded();
+  }
+
+  leaseRemainingMs(): number {
+    return this.tracker.leaseRemainingMs();
+  }
+
+  waitSatisfied(): boolean {
+    return this.tracker.waitSatisfied();
+  }
+
+  takeResumeMessage(leaseExpired: boolean): string {
+    return this.tracker.takeResumeMessage(leaseExpired);
+  }
+
+  /** manage_children `get`: the child's tracked state, or `ok: false` for an unknown child. */
+  describeChild(childSessionId: string): ToolCallOutcome {
+    return this.tracker.describeChild(childSessionId);
+  }
+
+  summary(): ReturnType<ChildTracker['summary']> {
+    return this.tracker.summary();
+  }
+
+  /** What continue-as-new carries: bounded in runs that reconcile. */
+  carried(): CarriedChildren {
+    return this.tracker.carried(reconciles());
+  }
+
+  // ── spawning ────────────────────────────────────────────────────────────────
 
   /**
    * Starts queued runs whenever there is room, all that fit at once (their start commands go
    * out in one workflow task); runs for the life of the workflow run.
    */
   async pump(): Promise<never> {
-    const hasRoom = () => this.queue.length > 0 && this.runningCount() < this.options.maxRunningChildren;
     for (;;) {
-      await condition(hasRoom);
-      while (hasRoom()) {
-        const job = this.queue.shift()!;
-        this.starting += 1;
-        void this.start(job).finally(() => (this.starting -= 1));
+      await condition(() => this.tracker.hasRoom());
+      for (let job = this.tracker.nextStart(); job; job = this.tracker.nextStart()) {
+        void this.start(job).finally(() => this.tracker.startSettled());
       }
     }
   }
 
-  /** True while a start is in flight: not a safe moment to continue-as-new. */
-  isStarting(): boolean {
-    return this.starting > 0;
-  }
-
   private async start(job: SpawnJob): Promise<void> {
-    const child = this.tracked.get(job.childSessionId)!;
+    const child = this.tracker.child(job.childSessionId)!;
     const reconcile = reconciles();
     const begin = () =>
       startChild<ChildSessionWorkflow>('childSessionWorkflow', {
@@ -144,11 +155,7 @@ export class Children {
       // Started outside the caller's scope, so cancelling the parent never resolves the
       // handle's result as "cancelled" while the child is still running.
       const handle = reconcile ? await CancellationScope.nonCancellable(begin) : await begin();
-      if (child.status === 'pending') {
-        child.status = 'running';
-        child.runId = handle.firstExecutionRunId;
-      }
-      this.events.add({ type: 'sub_session_started', childSessionId: job.childSessionId, title: child.title });
+      this.tracker.started(child, handle.firstExecutionRunId);
       if (!reconcile) {
         handle.result().catch(() => undefined);
         return;
@@ -163,14 +170,12 @@ export class Children {
       if (error instanceof WorkflowExecutionAlreadyStartedError) {
         // A run of that session is open (still closing, or someone else's): learn how it
         // ends; follow-ups in the job start the run after it.
-        if (child.status === 'pending') child.status = 'running';
-        if (!reconcile) return;
-        if (job.appendMessages?.length) child.pendingMessages = [...(child.pendingMessages ?? []), ...job.appendMessages];
-        this.watch(job.childSessionId, undefined);
+        this.tracker.alreadyRunning(child, job, reconcile);
+        if (reconcile) this.watch(job.childSessionId, undefined);
         return;
       }
       log.warn('could not start child session', { childSessionId: job.childSessionId, error: String(error) });
-      this.apply({ status: 'error', error: `could not start child session: ${errorText(error)}` }, child);
+      this.tracker.startFailed(child, errorMessage(error));
     }
   }
 
@@ -190,7 +195,7 @@ export class Children {
    * continue-as-new, and (at a lease expiry) any run started before reconciliation existed.
    */
   watchUnwatched(): void {
-    const unwatched = [...this.tracked.values()].filter((c) => c.status === 'running' && !this.watched.has(c.childSessionId));
+    const unwatched = this.tracker.running().filter((c) => !this.watched.has(c.childSessionId));
     if (unwatched.length === 0 || !reconciles()) return;
     for (const child of unwatched) this.watch(child.childSessionId, child.runId);
   }
@@ -199,28 +204,14 @@ export class Children {
 
   /** Applies a child's completion once (key: child id + run id). Returns false for a duplicate. */
   onCompletion(completion: ChildCompletion): boolean {
-    const key = `${completion.childSessionId}/${completion.runId}`;
-    let child = this.tracked.get(completion.childSessionId);
-    if (this.seen.has(key)) {
-      if (child) this.restartIfMessagesWait(child, 0);
-      return false;
-    }
-    this.seen.add(key);
-    if (!child) {
-      // A run this parent did not start (e.g. started from the CLI): track it from now on.
-      child = { childSessionId: completion.childSessionId, title: completion.childSessionId, status: 'running', reported: false, awaited: false };
-      this.tracked.set(child.childSessionId, child);
-    }
-    child.runId = completion.runId;
-    this.apply(completion, child);
-    this.stopWatching(child.childSessionId);
-    this.restartIfMessagesWait(child, completion.unansweredMessages ?? 0);
-    return true;
+    const fresh = this.tracker.onCompletion(completion);
+    if (fresh) this.stopWatching(completion.childSessionId);
+    return fresh;
   }
 
   /** A run's outcome read from the run itself: applied like the child's own report. */
-  private reconcile(childSessionId: string, runId: string, outcome: Omit<ChildCompletion, 'parentSessionId' | 'childSessionId' | 'runId' | 'completedAt'>): void {
-    const fresh = this.onCompletion({ ...outcome, parentSessionId: this.parentSessionId, childSessionId, runId, completedAt: new Date().toISOString() });
+  private reconcile(childSessionId: string, runId: string, outcome: RunEnd): void {
+    const fresh = this.onCompletion(this.tracker.completionOfRun(childSessionId, runId, outcome));
     if (fresh) log.warn('child run closed without reporting; its outcome was read from the run', { childSessionId, runId, status: outcome.status });
   }
 
@@ -229,145 +220,46 @@ export class Children {
     this.watched.delete(childSessionId);
   }
 
-  /**
-   * Follow-ups that missed a closing run (or that it left unanswered) start the child's next
-   * run, from the snapshot of the run that reported.
-   */
-  private restartIfMessagesWait(child: TrackedChild, unanswered: number): void {
-    const messages = child.pendingMessages ?? [];
-    if (!isTerminal(child.status) || (messages.length === 0 && unanswered === 0) || !child.model) return;
-    child.pendingMessages = undefined;
-    Object.assign(child, { status: 'pending', reported: false, awaited: true, error: undefined, finalResponse: undefined });
-    this.queue.push({
-      parentSessionId: this.parentSessionId,
-      childSessionId: child.childSessionId,
-      model: child.model,
-      snapshotRunId: child.runId,
-      ...(messages.length > 0 ? { appendMessages: messages } : {}),
-      spawnOptions: this.options,
-    });
-  }
-
-  private apply(outcome: { status: TerminalRunStatus; error?: string; finalResponse?: string }, child: TrackedChild): void {
-    child.status = outcome.status;
-    child.error = outcome.error;
-    child.finalResponse = outcome.finalResponse?.slice(0, FINAL_RESPONSE_CAP);
-    child.reported = false;
-    this.events.add({ type: 'sub_session_completed', childSessionId: child.childSessionId, status: outcome.status, error: outcome.error });
-  }
-
-  // ── the durable wait ────────────────────────────────────────────────────────
-
-  private awaited(): TrackedChild[] {
-    return [...this.tracked.values()].filter((c) => c.awaited && !c.reported);
-  }
-
-  /** A child the parent awaits has not been reported yet. */
-  hasAwaitedChildren(): boolean {
-    return this.awaited().length > 0;
-  }
-
-  /** Starts waiting if a child the parent awaits has not been reported yet. */
-  beginWaitIfNeeded(): void {
-    if (this.waiting || this.awaited().length === 0) return;
-    const leaseExpiresAt = new Date(Date.now() + this.options.waitLeaseSecs * 1000).toISOString();
-    this.waiting = { policy: this.options.waitPolicy, leaseExpiresAt };
-  }
-
-  leaseRemainingMs(): number {
-    return this.waiting ? Math.max(0, Date.parse(this.waiting.leaseExpiresAt) - Date.now()) : 0;
-  }
-
-  /** The wait policy holds: `all` done, `any` done, or the first failure (or all done). */
-  waitSatisfied(): boolean {
-    if (!this.waiting) return false;
-    const awaited = this.awaited();
-    const finished = awaited.filter((c) => isTerminal(c.status));
-    if (awaited.length === 0) return true;
-    switch (this.waiting.policy) {
-      case 'all':
-        return finished.length === awaited.length;
-      case 'any':
-        return finished.length > 0;
-      case 'first_error':
-        return finished.length === awaited.length || finished.some((c) => c.status !== 'completed');
-    }
-  }
-
-  /**
-   * Ends the wait and returns the hidden resume message: each finished child once, with its
-   * status and final answer (or error); children still running stay awaited.
-   */
-  takeResumeMessage(leaseExpired: boolean): string {
-    const finished = this.awaited().filter((c) => isTerminal(c.status));
-    for (const child of finished) {
-      child.reported = true;
-      child.awaited = false;
-    }
-    const remaining = [...this.tracked.values()].filter((c) => !isTerminal(c.status)).length;
-    this.waiting = null;
-    const lines = finished.map((c) => {
-      const head = `Runtime notification: child session \`${c.childSessionId}\` (“${c.title}”) finished with status \`${c.status}\`.`;
-      const body = c.status === 'completed' ? (c.finalResponse ?? '(no answer)') : `Error: ${c.error ?? c.status}`;
-      return `${head}\n${body}`;
-    });
-    if (leaseExpired) lines.unshift(`Runtime notification: the wait for child sessions expired after ${this.options.waitLeaseSecs} seconds; they keep running.`);
-    lines.push(`Remaining child sessions: ${remaining}.`);
-    return lines.join('\n\n');
-  }
-
   // ── managing one child ──────────────────────────────────────────────────────
 
   /**
    * A follow-up for a child: queued into its running run (merged at its next turn), added
    * to its queued start, or — once it has finished, or when its run closes before the
-   * message reaches it — a new run from the snapshot of the run that reported. Never throws.
+   * message reaches it — a new run from the snapshot of the run that reported.
+   * Never throws in runs that reconcile; `ok: false` for a child it cannot reach.
    */
-  async sendMessage(childSessionId: string, message: string): Promise<string> {
-    const child = this.tracked.get(childSessionId);
-    if (!child) return `Error: no child session ${childSessionId}`;
-    const queued = this.queue.find((job) => job.childSessionId === childSessionId);
-    if (queued) {
-      queued.appendMessages = [...(queued.appendMessages ?? []), message];
-      return `message added to the queued child session ${childSessionId}`;
+  async sendMessage(childSessionId: string, message: string): Promise<ToolCallOutcome> {
+    const route = this.tracker.routeMessage(childSessionId, message);
+    switch (route.kind) {
+      case 'answered':
+        return route.outcome;
+      case 'restart':
+        return this.tracker.restartWithMessage(route.child, message, reconciles());
+      case 'signal':
+        try {
+          await getExternalWorkflowHandle(sessionWorkflowId(childSessionId)).signal(injectMessageSignal, { content: message });
+          return this.tracker.messageDelivered(route.child);
+        } catch (error) {
+          if (!reconciles()) throw error;
+          return this.tracker.messageMissedRun(route.child, message);
+        }
     }
-    if (child.status === 'running') {
-      try {
-        await getExternalWorkflowHandle(sessionWorkflowId(childSessionId)).signal(injectMessageSignal, { content: message });
-        return `message queued into the running child session ${childSessionId}`;
-      } catch (error) {
-        if (!reconciles()) throw error;
-        // The run closed before the message reached it: its next run gets the message.
-        child.pendingMessages = [...(child.pendingMessages ?? []), message];
-        this.restartIfMessagesWait(child, 0);
-        return `child session ${childSessionId} finished before the message reached it; the message starts its next run`;
-      }
-    }
-    if (!child.model) return `Error: child session ${childSessionId} was not started by this session`;
-    Object.assign(child, { status: 'pending', reported: false, awaited: true, error: undefined, finalResponse: undefined });
-    const next: SpawnJob = { parentSessionId: this.parentSessionId, childSessionId, model: child.model, appendMessages: [message] };
-    this.queue.push(reconciles() ? { ...next, snapshotRunId: child.runId, spawnOptions: this.options } : next);
-    return `child session ${childSessionId} restarted with the message`;
   }
 
-  /** Cancels a queued or running child. Never throws: a child that just closed says so. */
-  async cancelOne(childSessionId: string): Promise<string> {
-    const child = this.tracked.get(childSessionId);
-    if (!child) return `Error: no child session ${childSessionId}`;
-    const index = this.queue.findIndex((job) => job.childSessionId === childSessionId);
-    if (index >= 0) {
-      this.queue.splice(index, 1);
-      this.apply({ status: 'cancelled', error: 'Cancelled by parent before it started' }, child);
-      return `child session ${childSessionId} cancelled before it started`;
-    }
-    if (child.status !== 'running') return `child session ${childSessionId} is not running (status ${child.status})`;
+  /**
+   * Cancels a queued or running child. Never throws in runs that reconcile: a child that just
+   * closed says so; `ok: false` only for an unknown child.
+   */
+  async cancelOne(childSessionId: string): Promise<ToolCallOutcome> {
+    const route = this.tracker.routeCancel(childSessionId);
+    if (route.kind === 'answered') return route.outcome;
     try {
       await getExternalWorkflowHandle(sessionWorkflowId(childSessionId)).cancel();
     } catch (error) {
       if (!reconciles()) throw error;
-      return `child session ${childSessionId} is not running any more: its run closed before the cancellation reached it`;
+      return this.tracker.cancelMissedRun(route.child);
     }
-    return `cancellation of child session ${childSessionId} requested`;
+    return this.tracker.cancelRequested(route.child);
   }
 
   // ── cancellation ────────────────────────────────────────────────────────────
@@ -375,13 +267,9 @@ export class Children {
   /** Cancels every open child run and waits (bounded) until each has reported. */
   async cancelAll(): Promise<void> {
     this.cancelling = true;
-    for (const job of this.queue.splice(0)) {
-      const child = this.tracked.get(job.childSessionId);
-      if (child) this.apply({ status: 'cancelled', error: 'Cancelled by parent before it started' }, child);
-    }
-    const open = [...this.tracked.values()].filter((c) => c.status === 'running');
-    await Promise.all(open.map((c) => this.requestCancel(c.childSessionId)));
-    await condition(() => this.runningCount() === 0, this.options.cancelGraceSecs * 1000);
+    this.tracker.cancelQueued();
+    await Promise.all(this.tracker.running().map((c) => this.requestCancel(c.childSessionId)));
+    await condition(() => this.tracker.runningCount() === 0, this.options.cancelGraceSecs * 1000);
   }
 
   private requestCancel(childSessionId: string): Promise<void> {
@@ -389,30 +277,4 @@ export class Children {
       .cancel()
       .catch((error: unknown) => log.warn('could not cancel child', { childSessionId, error: String(error) }));
   }
-
-  summary(): { childSessionId: string; status: TrackedChild['status'] }[] {
-    return [...this.tracked.values()].map((c) => ({ childSessionId: c.childSessionId, status: c.status }));
-  }
-
-  /**
-   * What continue-as-new carries, bounded: every child not yet reported (or with follow-ups
-   * waiting), the most recent reported ones without their answers (already in the
-   * transcript), and the most recent completion keys.
-   */
-  carried(): Pick<CarriedState, 'children' | 'queued' | 'seenCompletions' | 'waiting'> {
-    const all = [...this.tracked.values()];
-    if (!reconciles()) {
-      return { children: all, queued: [...this.queue], seenCompletions: [...this.seen], waiting: this.waiting };
-    }
-    const done = (c: TrackedChild) => c.reported && isTerminal(c.status) && !c.pendingMessages?.length;
-    const keptDone = new Set(all.filter(done).slice(-REPORTED_CHILDREN_CARRIED));
-    const children = all
-      .filter((c) => !done(c) || keptDone.has(c))
-      .map((c) => (done(c) ? { ...c, finalResponse: undefined, error: c.error?.slice(0, 300) } : c));
-    return { children, queued: [...this.queue], seenCompletions: [...this.seen].slice(-COMPLETION_KEYS_CARRIED), waiting: this.waiting };
-  }
-}
-
-function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

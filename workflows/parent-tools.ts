@@ -44,17 +44,11 @@ async function manage(children: Children, call: ToolCall): Promise<ToolCallOutco
   switch (request.action) {
     case 'list':
       return { ok: true, content: JSON.stringify(children.summary()) };
-    case 'get': {
-      const child = children.tracked.get(request.child_session_id);
-      return child ? { ok: true, content: JSON.stringify(child) } : { ok: false, content: `Error: no child session ${request.child_session_id}` };
-    }
-    case 'send_message': {
-      const reply = await children.sendMessage(request.child_session_id, request.message);
-      return { ok: !reply.startsWith('Error'), content: reply };
-    }
-    case 'cancel': {
-      const reply = await children.cancelOne(request.child_session_id);
-      return { ok: !reply.startsWith('Error'), content: reply };
-    }
+    case 'get':
+      return children.describeChild(request.child_session_id);
+    case 'send_message':
+      return children.sendMessage(request.child_session_id, request.message);
+    case 'cancel':
+      return children.cancelOne(request.child_session_id);
   }
 }

@@ -1,0 +1,504 @@
+/**
+ * The parent's children as plain state (workflows/child-tracker.ts): no server, no worker —
+ * a tracker, a fake clock and the events it records.
+ */
+import {
+  FINAL_RESPONSE_CAP,
+  SessionOptionsSchema,
+  type ChildCompletion,
+  type SessionOptionsInput,
+  type SpawnJob,
+  type TerminalRunStatus,
+} from '../../common';
+import { ChildTracker, COMPLETION_KEYS_CARRIED, REPORTED_CHILDREN_CARRIED, type CarriedChildren } from '../../workflows/child-tracker';
+
+const PARENT = 'parent-1';
+const T0 = Date.parse('2030-01-01T00:00:00.000Z');
+
+function setup(options: SessionOptionsInput = {}, carried?: CarriedChildren) {
+  const clock = { ms: T0 };
+  const events: { type: string; childSessionId?: string; status?: string }[] = [];
+  const tracker = new ChildTracker({
+    parentSessionId: PARENT,
+    options: SessionOptionsSchema.parse(options),
+    events: { add: (event) => events.push(event) },
+    now: () => clock.ms,
+    carried,
+  });
+  return { tracker, clock, events };
+}
+
+function job(childSessionId: string): SpawnJob {
+  return { parentSessionId: PARENT, childSessionId, model: 'scripted-model' };
+}
+
+function completion(childSessionId: string, runId: string, status: TerminalRunStatus, extra: Partial<ChildCompletion> = {}): ChildCompletion {
+  return { parentSessionId: PARENT, childSessionId, runId, status, completedAt: new Date(T0).toISOString(), ...extra };
+}
+
+/** Spawns children and starts their runs, as Children's pump does; run ids are `<id>-run1`. */
+function spawnRunning(tracker: ChildTracker, ...ids: string[]): void {
+  for (const id of ids) tracker.enqueue(job(id), `title of ${id}`);
+  for (let next = tracker.nextStart(); next; next = tracker.nextStart()) {
+    tracker.started(tracker.child(next.childSessionId)!, `${next.childSessionId}-run1`);
+    tracker.startSettled();
+  }
+}
+
+function drainQueue(tracker: ChildTracker): SpawnJob[] {
+  const jobs: SpawnJob[] = [];
+  for (let next = tracker.nextStart(); next; next = tracker.nextStart()) {
+    jobs.push(next);
+    tracker.startSettled();
+  }
+  return jobs;
+}
+
+describe('ChildTracker: completions', () => {
+  it('applies a completion once per (child id, run id), whichever path reports first', () => {
+    const { tracker, events } = setup();
+    spawnRunning(tracker, 'a');
+    const fromRun = tracker.completionOfRun('a', 'a-run1', { status: 'timeout', error: 'execution timed out' });
+    expect(tracker.onCompletion(fromRun)).toBe(true);
+    expect(tracker.onCompletion(completion('a', 'a-run1', 'completed', { finalResponse: 'late answer' }))).toBe(false);
+    expect(tracker.child('a')).toMatchObject({ status: 'timeout', error: 'execution timed out', finalResponse: undefined });
+    expect(events.filter((e) => e.type === 'sub_session_completed')).toHaveLength(1);
+  });
+
+  it('ignores a duplicate without reporting the child again', () => {
+    const { tracker } = setup();
+    spawnRunning(tracker, 'a');
+    tracker.onCompletion(completion('a', 'a-run1', 'completed', { finalResponse: 'done' }));
+    tracker.beginWaitIfNeeded();
+    tracker.takeResumeMessage(false);
+    expect(tracker.onCompletion(completion('a', 'a-run1', 'completed', { finalResponse: 'done' }))).toBe(false);
+    expect(tracker.child('a')).toMatchObject({ reported: true, awaited: false });
+    expect(tracker.hasAwaitedChildren()).toBe(false);
+  });
+
+  it('treats the next run of the same child as a new completion', () => {
+    const { tracker } = setup();
+    spawnRunning(tracker, 'a');
+    expect(tracker.onCompletion(completion('a', 'a-run1', 'completed'))).toBe(true);
+    expect(tracker.onCompletion(completion('a', 'a-run2', 'error', { error: 'boom' }))).toBe(true);
+    expect(tracker.child('a')).toMatchObject({ runId: 'a-run2', status: 'error', error: 'boom' });
+  });
+
+  it('tracks a child it did not start from its completion on, unawaited', () => {
+    const { tracker } = setup();
+    expect(tracker.onCompletion(completion('stranger', 'r1', 'completed', { finalResponse: 'hi' }))).toBe(true);
+    expect(tracker.child('stranger')).toMatchObject({ title: 'stranger', status: 'completed', awaited: false, reported: false, runId: 'r1' });
+    tracker.beginWaitIfNeeded();
+    expect(tracker.waiting).toBeNull();
+  });
+
+  it('caps a final answer at FINAL_RESPONSE_CAP characters', () => {
+    const { tracker } = setup();
+    spawnRunning(tracker, 'a');
+    tracker.onCompletion(completion('a', 'a-run1', 'completed', { finalResponse: 'x'.repeat(FINAL_RESPONSE_CAP + 50) }));
+    expect(tracker.child('a')!.finalResponse).toHaveLength(FINAL_RESPONSE_CAP);
+  });
+
+  it('stamps a completion read from the run with the injected clock', () => {
+    const { tracker, clock } = setup();
+    clock.ms = T0 + 1234;
+    expect(tracker.completionOfRun('a', 'r1', { status: 'cancelled', error: 'x' })).toEqual({
+      parentSessionId: PARENT,
+      childSessionId: 'a',
+      runId: 'r1',
+      status: 'cancelled',
+      error: 'x',
+      completedAt: '2030-01-01T00:00:01.234Z',
+    });
+  });
+});
+
+describe('ChildTracker: the wait', () => {
+  it('begins only when an awaited child has not been reported', () => {
+    const { tracker } = setup();
+    tracker.beginWaitIfNeeded();
+    expect(tracker.waiting).toBeNull();
+    expect(tracker.waitSatisfied()).toBe(false);
+    spawnRunning(tracker, 'a');
+    tracker.beginWaitIfNeeded();
+    expect(tracker.waiting).toEqual({ policy: 'all', leaseExpiresAt: new Date(T0 + 6 * 60 * 60 * 1000).toISOString() });
+  });
+
+  it('is satisfied at once when no awaited child is left (an empty wait, e.g. carried across continue-as-new)', () => {
+    const { tracker } = setup({}, { children: [], queued: [], seenCompletions: [], waiting: { policy: 'all', leaseExpiresAt: new Date(T0 + 1000).toISOString() } });
+    expect(tracker.waitSatisfied()).toBe(true);
+  });
+
+  it('all: holds once every awaited child has finished', () => {
+    const { tracker } = setup({ waitPolicy: 'all' });
+    spawnRunning(tracker, 'a', 'b');
+    tracker.beginWaitIfNeeded();
+    tracker.onCompletion(completion('a', 'a-run1', 'error', { error: 'boom' }));
+    expect(tracker.waitSatisfied()).toBe(false);
+    tracker.onCompletion(completion('b', 'b-run1', 'completed'));
+    expect(tracker.waitSatisfied()).toBe(true);
+  });
+
+  it('any: holds at the first finished child, success or not', () => {
+    const { tracker } = setup({ waitPolicy: 'any' });
+    spawnRunning(tracker, 'a', 'b');
+    tracker.beginWaitIfNeeded();
+    expect(tracker.waitSatisfied()).toBe(false);
+    tracker.onCompletion(completion('b', 'b-run1', 'completed'));
+    expect(tracker.waitSatisfied()).toBe(true);
+  });
+
+  it('first_error: holds at the first child that did not complete', () => {
+    const { tracker } = setup({ waitPolicy: 'first_error' });
+    spawnRunning(tracker, 'a', 'b', 'c');
+    tracker.beginWaitIfNeeded();
+    tracker.onCompletion(completion('a', 'a-run1', 'completed'));
+    expect(tracker.waitSatisfied()).toBe(false);
+    tracker.onCompletion(completion('b', 'b-run1', 'cancelled', { error: 'Child session cancelled' }));
+    expect(tracker.waitSatisfied()).toBe(true);
+  });
+
+  it('first_error: holds when all are done, every one completed', () => {
+    const { tracker } = setup({ waitPolicy: 'first_error' });
+    spawnRunning(tracker, 'a', 'b');
+    tracker.beginWaitIfNeeded();
+    tracker.onCompletion(completion('a', 'a-run1', 'completed'));
+    expect(tracker.waitSatisfied()).toBe(false);
+    tracker.onCompletion(completion('b', 'b-run1', 'completed'));
+    expect(tracker.waitSatisfied()).toBe(true);
+  });
+
+  it('the lease expires waitLeaseSecs after the wait began, by the injected clock', () => {
+    const { tracker, clock } = setup({ waitLeaseSecs: 60 });
+    spawnRunning(tracker, 'a');
+    tracker.beginWaitIfNeeded();
+    expect(tracker.leaseRemainingMs()).toBe(60_000);
+    clock.ms += 45_000;
+    tracker.beginWaitIfNeeded(); // a wait in progress keeps its lease
+    expect(tracker.leaseRemainingMs()).toBe(15_000);
+    clock.ms += 20_000;
+    expect(tracker.leaseRemainingMs()).toBe(0);
+  });
+
+  it('without a wait there is no lease left', () => {
+    const { tracker } = setup();
+    expect(tracker.leaseRemainingMs()).toBe(0);
+  });
+});
+
+describe('ChildTracker: the resume message', () => {
+  it('names each finished child with its status and answer or error, then the remaining count (exact text)', () => {
+    const { tracker } = setup({ waitPolicy: 'any' });
+    spawnRunning(tracker, 'a', 'b', 'c');
+    tracker.beginWaitIfNeeded();
+    tracker.onCompletion(completion('a', 'a-run1', 'completed', { finalResponse: 'the answer' }));
+    tracker.onCompletion(completion('b', 'b-run1', 'timeout', { error: 'Child session timed out after 4 seconds (max_total_secs=4)' }));
+    expect(tracker.takeResumeMessage(false)).toBe(
+      [
+        'Runtime notification: child session `a` (“title of a”) finished with status `completed`.\nthe answer',
+        'Runtime notification: child session `b` (“title of b”) finished with status `timeout`.\nError: Child session timed out after 4 seconds (max_total_secs=4)',
+        'Remaining child sessions: 1.',
+      ].join('\n\n'),
+    );
+    expect(tracker.waiting).toBeNull();
+  });
+
+  it('reports each finished child once; children still running stay awaited', () => {
+    const { tracker } = setup({ waitPolicy: 'any' });
+    spawnRunning(tracker, 'a', 'b');
+    tracker.beginWaitIfNeeded();
+    tracker.onCompletion(completion('a', 'a-run1', 'completed', { finalResponse: 'A' }));
+    tracker.takeResumeMessage(false);
+    expect(tracker.child('b')).toMatchObject({ awaited: true, reported: false });
+    tracker.beginWaitIfNeeded();
+    tracker.onCompletion(completion('b', 'b-run1', 'completed'));
+    const second = tracker.takeResumeMessage(false);
+    expect(second).not.toContain('`a`');
+    expect(second).toBe('Runtime notification: child session `b` (“title of b”) finished with status `completed`.\n(no answer)\n\nRemaining child sessions: 0.');
+  });
+
+  it('says so first when the lease expired, and falls back to the status for an error without text', () => {
+    const { tracker, clock } = setup({ waitLeaseSecs: 30 });
+    spawnRunning(tracker, 'a', 'b');
+    tracker.beginWaitIfNeeded();
+    tracker.onCompletion(completion('a', 'a-run1', 'skipped'));
+    clock.ms += 30_000;
+    expect(tracker.leaseRemainingMs()).toBe(0);
+    expect(tracker.takeResumeMessage(true)).toBe(
+      [
+        'Runtime notification: the wait for child sessions expired after 30 seconds; they keep running.',
+        'Runtime notification: child session `a` (“title of a”) finished with status `skipped`.\nError: skipped',
+        'Remaining child sessions: 1.',
+      ].join('\n\n'),
+    );
+  });
+});
+
+describe('ChildTracker: backpressure', () => {
+  it('starts at most maxRunningChildren runs; the rest queue until a run finishes', () => {
+    const { tracker } = setup({ maxRunningChildren: 2 });
+    for (const id of ['a', 'b', 'c']) tracker.enqueue(job(id), id);
+    const first = tracker.nextStart()!;
+    const second = tracker.nextStart()!;
+    expect([first.childSessionId, second.childSessionId]).toEqual(['a', 'b']);
+    expect(tracker.isStarting()).toBe(true);
+    expect(tracker.runningCount()).toBe(2); // starts in flight count as running
+    expect(tracker.hasRoom()).toBe(false);
+    expect(tracker.nextStart()).toBeUndefined();
+
+    tracker.started(tracker.child('a')!, 'a-run1');
+    tracker.startSettled();
+    tracker.started(tracker.child('b')!, 'b-run1');
+    tracker.startSettled();
+    expect(tracker.isStarting()).toBe(false);
+    expect(tracker.runningCount()).toBe(2);
+    expect(tracker.nextStart()).toBeUndefined();
+
+    tracker.onCompletion(completion('a', 'a-run1', 'completed'));
+    expect(tracker.runningCount()).toBe(1);
+    expect(tracker.nextStart()?.childSessionId).toBe('c');
+  });
+
+  it('a start that failed frees its slot and finishes the child with the reason', () => {
+    const { tracker } = setup({ maxRunningChildren: 1 });
+    tracker.enqueue(job('a'), 'a');
+    tracker.enqueue(job('b'), 'b');
+    const next = tracker.nextStart()!;
+    tracker.startFailed(tracker.child(next.childSessionId)!, 'namespace not found');
+    tracker.startSettled();
+    expect(tracker.child('a')).toMatchObject({ status: 'error', error: 'could not start child session: namespace not found' });
+    expect(tracker.nextStart()?.childSessionId).toBe('b');
+  });
+
+  it('records a started run with its first run id, once', () => {
+    const { tracker, events } = setup();
+    spawnRunning(tracker, 'a');
+    expect(tracker.child('a')).toMatchObject({ status: 'running', runId: 'a-run1' });
+    expect(events).toEqual([{ type: 'sub_session_started', childSessionId: 'a', title: 'title of a' }]);
+  });
+});
+
+describe('ChildTracker: follow-ups', () => {
+  it('a follow-up to a queued child joins its start', () => {
+    const { tracker } = setup({ maxRunningChildren: 1 });
+    tracker.enqueue(job('a'), 'a');
+    tracker.enqueue(job('b'), 'b');
+    tracker.nextStart();
+    expect(tracker.routeMessage('b', 'also this')).toEqual({ kind: 'answered', outcome: { ok: true, content: 'message added to the queued child session b' } });
+    tracker.startSettled();
+    expect(tracker.nextStart()).toMatchObject({ childSessionId: 'b', appendMessages: ['also this'] });
+  });
+
+  it('a follow-up to a running child is for its run, delivered by signal', () => {
+    const { tracker } = setup();
+    spawnRunning(tracker, 'a');
+    const route = tracker.routeMessage('a', 'more');
+    expect(route).toEqual({ kind: 'signal', child: tracker.child('a') });
+    expect(tracker.messageDelivered(tracker.child('a')!)).toEqual({ ok: true, content: 'message queued into the running child session a' });
+  });
+
+  it('a follow-up that missed a closing run queues a restart from the snapshot of the run that reported, once it reports', () => {
+    const { tracker } = setup();
+    spawnRunning(tracker, 'a');
+    const route = tracker.routeMessage('a', 'did you check X?');
+    expect(route.kind).toBe('signal');
+    expect(tracker.messageMissedRun(tracker.child('a')!, 'did you check X?')).toEqual({
+      ok: true,
+      content: 'child session a finished before the message reached it; the message starts its next run',
+    });
+    expect(tracker.nextStart()).toBeUndefined(); // the run has not reported yet
+
+    tracker.onCompletion(completion('a', 'a-run1', 'completed', { finalResponse: 'done' }));
+    expect(tracker.child('a')).toMatchObject({ status: 'pending', awaited: true, reported: false, finalResponse: undefined, pendingMessages: undefined });
+    const [restart] = drainQueue(tracker);
+    expect(restart).toEqual({
+      parentSessionId: PARENT,
+      childSessionId: 'a',
+      model: 'scripted-model',
+      snapshotRunId: 'a-run1',
+      appendMessages: ['did you check X?'],
+      spawnOptions: SessionOptionsSchema.parse({}),
+    });
+  });
+
+  it('a follow-up that missed a run already reported restarts the child at once', () => {
+    const { tracker } = setup();
+    spawnRunning(tracker, 'a');
+    tracker.routeMessage('a', 'late');
+    tracker.onCompletion(completion('a', 'a-run1', 'completed'));
+    tracker.messageMissedRun(tracker.child('a')!, 'late');
+    expect(drainQueue(tracker)).toMatchObject([{ childSessionId: 'a', snapshotRunId: 'a-run1', appendMessages: ['late'] }]);
+  });
+
+  it("a start that found the session's previous run still open keeps its follow-ups for the run after it", () => {
+    const { tracker } = setup();
+    spawnRunning(tracker, 'a');
+    tracker.onCompletion(completion('a', 'a-run1', 'completed'));
+    tracker.restartWithMessage(tracker.child('a')!, 'next question', true);
+    const [next] = drainQueue(tracker);
+    tracker.alreadyRunning(tracker.child('a')!, next, true);
+    expect(tracker.child('a')).toMatchObject({ status: 'running', pendingMessages: ['next question'] });
+    // The open run closes (reported by whichever path): the kept follow-up starts the next run.
+    tracker.onCompletion(completion('a', 'a-run2', 'completed'));
+    expect(drainQueue(tracker)).toMatchObject([{ childSessionId: 'a', snapshotRunId: 'a-run2', appendMessages: ['next question'] }]);
+  });
+
+  it('a duplicate completion still restarts a child whose follow-ups wait', () => {
+    const { tracker } = setup();
+    spawnRunning(tracker, 'a');
+    tracker.onCompletion(completion('a', 'a-run1', 'completed'));
+    tracker.child('a')!.pendingMessages = ['waiting'];
+    expect(tracker.onCompletion(completion('a', 'a-run1', 'completed'))).toBe(false);
+    expect(drainQueue(tracker)).toMatchObject([{ childSessionId: 'a', snapshotRunId: 'a-run1', appendMessages: ['waiting'] }]);
+  });
+
+  it('a run that left injected messages unanswered is restarted from its snapshot so they get an answer', () => {
+    const { tracker } = setup();
+    spawnRunning(tracker, 'a');
+    tracker.onCompletion(completion('a', 'a-run1', 'completed', { unansweredMessages: 2 }));
+    expect(tracker.child('a')).toMatchObject({ status: 'pending', awaited: true });
+    const [restart] = drainQueue(tracker);
+    expect(restart).toMatchObject({ childSessionId: 'a', snapshotRunId: 'a-run1' });
+    expect(restart.appendMessages).toBeUndefined();
+  });
+
+  it('a child this session did not start is neither restarted nor sent follow-ups', () => {
+    const { tracker } = setup();
+    tracker.onCompletion(completion('stranger', 'r1', 'completed', { unansweredMessages: 1 }));
+    expect(tracker.child('stranger')!.status).toBe('completed');
+    expect(drainQueue(tracker)).toEqual([]);
+    expect(tracker.routeMessage('stranger', 'hi')).toEqual({
+      kind: 'answered',
+      outcome: { ok: false, content: 'Error: child session stranger was not started by this session' },
+    });
+  });
+
+  it('a follow-up to a finished child restarts it with the message (from the reported run when reconciling)', () => {
+    const { tracker } = setup();
+    spawnRunning(tracker, 'a', 'b');
+    tracker.onCompletion(completion('a', 'a-run1', 'completed'));
+    tracker.onCompletion(completion('b', 'b-run1', 'completed'));
+    expect(tracker.routeMessage('a', 'again')).toEqual({ kind: 'restart', child: tracker.child('a') });
+    expect(tracker.restartWithMessage(tracker.child('a')!, 'again', true)).toEqual({ ok: true, content: 'child session a restarted with the message' });
+    tracker.restartWithMessage(tracker.child('b')!, 'again', false);
+    expect(drainQueue(tracker)).toEqual([
+      { parentSessionId: PARENT, childSessionId: 'a', model: 'scripted-model', appendMessages: ['again'], snapshotRunId: 'a-run1', spawnOptions: SessionOptionsSchema.parse({}) },
+      { parentSessionId: PARENT, childSessionId: 'b', model: 'scripted-model', appendMessages: ['again'] },
+    ]);
+    expect(tracker.child('a')).toMatchObject({ status: 'pending', awaited: true, reported: false });
+  });
+
+  it('get describes a tracked child as JSON and refuses an unknown one', () => {
+    const { tracker } = setup();
+    spawnRunning(tracker, 'a');
+    expect(tracker.describeChild('a')).toEqual({ ok: true, content: JSON.stringify(tracker.child('a')) });
+    expect(tracker.describeChild('nope')).toEqual({ ok: false, content: 'Error: no child session nope' });
+  });
+
+  it('a follow-up to an unknown child is refused', () => {
+    const { tracker } = setup();
+    expect(tracker.routeMessage('nope', 'hi')).toEqual({ kind: 'answered', outcome: { ok: false, content: 'Error: no child session nope' } });
+  });
+});
+
+describe('ChildTracker: cancelling one child', () => {
+  it('a queued child is cancelled before it starts and leaves the queue', () => {
+    const { tracker, events } = setup({ maxRunningChildren: 1 });
+    tracker.enqueue(job('a'), 'a');
+    tracker.enqueue(job('b'), 'b');
+    tracker.nextStart();
+    expect(tracker.routeCancel('b')).toEqual({ kind: 'answered', outcome: { ok: true, content: 'child session b cancelled before it started' } });
+    expect(tracker.child('b')).toMatchObject({ status: 'cancelled', error: 'Cancelled by parent before it started' });
+    expect(events).toContainEqual({ type: 'sub_session_completed', childSessionId: 'b', status: 'cancelled', error: 'Cancelled by parent before it started' });
+    tracker.startSettled();
+    expect(tracker.nextStart()).toBeUndefined();
+  });
+
+  it('a running child needs its run cancelled; the texts say what happened', () => {
+    const { tracker } = setup();
+    spawnRunning(tracker, 'a');
+    const route = tracker.routeCancel('a');
+    expect(route).toEqual({ kind: 'cancel', child: tracker.child('a') });
+    expect(tracker.cancelRequested(tracker.child('a')!)).toEqual({ ok: true, content: 'cancellation of child session a requested' });
+    expect(tracker.cancelMissedRun(tracker.child('a')!)).toEqual({
+      ok: true,
+      content: 'child session a is not running any more: its run closed before the cancellation reached it',
+    });
+  });
+
+  it('a finished child is not running; an unknown child is refused', () => {
+    const { tracker } = setup();
+    spawnRunning(tracker, 'a');
+    tracker.onCompletion(completion('a', 'a-run1', 'completed'));
+    expect(tracker.routeCancel('a')).toEqual({ kind: 'answered', outcome: { ok: true, content: 'child session a is not running (status completed)' } });
+    expect(tracker.routeCancel('nope')).toEqual({ kind: 'answered', outcome: { ok: false, content: 'Error: no child session nope' } });
+  });
+
+  it('cancelling all queued children finishes each as cancelled without starting it', () => {
+    const { tracker } = setup({ maxRunningChildren: 1 });
+    spawnRunning(tracker, 'a');
+    tracker.enqueue(job('b'), 'b');
+    tracker.enqueue(job('c'), 'c');
+    tracker.cancelQueued();
+    expect(tracker.summary()).toEqual([
+      { childSessionId: 'a', status: 'running' },
+      { childSessionId: 'b', status: 'cancelled' },
+      { childSessionId: 'c', status: 'cancelled' },
+    ]);
+    expect(tracker.running().map((c) => c.childSessionId)).toEqual(['a']);
+  });
+});
+
+describe('ChildTracker: state carried across continue-as-new', () => {
+  function manyReported(count: number) {
+    const { tracker } = setup({ maxRunningChildren: 1000 });
+    for (let i = 0; i < count; i += 1) {
+      const id = `c${i}`;
+      spawnRunning(tracker, id);
+      tracker.onCompletion(completion(id, `${id}-run1`, i % 2 ? 'completed' : 'error', { finalResponse: 'answer', error: i % 2 ? undefined : 'e'.repeat(500) }));
+    }
+    tracker.beginWaitIfNeeded();
+    tracker.takeResumeMessage(false);
+    return tracker;
+  }
+
+  it(`carries every unreported child, at most ${REPORTED_CHILDREN_CARRIED} reported ones without answers, and at most ${COMPLETION_KEYS_CARRIED} completion keys`, () => {
+    const tracker = manyReported(1100);
+    spawnRunning(tracker, 'still-running');
+    tracker.onCompletion(completion('with-follow-up', 'r1', 'completed'));
+    tracker.child('with-follow-up')!.reported = true;
+    tracker.child('with-follow-up')!.pendingMessages = ['waiting'];
+
+    const carried = tracker.carried(true);
+    const reported = carried.children.filter((c) => c.reported && !c.pendingMessages);
+    expect(reported).toHaveLength(REPORTED_CHILDREN_CARRIED);
+    expect(reported[0].childSessionId).toBe('c900'); // the most recent ones
+    expect(reported.every((c) => c.finalResponse === undefined && (c.error ?? '').length <= 300)).toBe(true);
+    expect(carried.children.map((c) => c.childSessionId)).toEqual(expect.arrayContaining(['still-running', 'with-follow-up']));
+    expect(carried.seenCompletions).toHaveLength(COMPLETION_KEYS_CARRIED);
+    expect(carried.seenCompletions.at(-1)).toBe('with-follow-up/r1');
+  });
+
+  it('carries everything, answers included, in runs recorded before reconciliation', () => {
+    const tracker = manyReported(250);
+    const carried = tracker.carried(false);
+    expect(carried.children).toHaveLength(250);
+    expect(carried.children[0].finalResponse).toBe('answer');
+    expect(carried.seenCompletions).toHaveLength(250);
+  });
+
+  it('a tracker built from carried state keeps the wait, the queue and the completion keys', () => {
+    const { tracker, clock } = setup({ maxRunningChildren: 1, waitLeaseSecs: 100 });
+    spawnRunning(tracker, 'a');
+    tracker.enqueue(job('b'), 'b');
+    tracker.beginWaitIfNeeded();
+    tracker.onCompletion(completion('a', 'a-run1', 'completed'));
+
+    const next = setup({ maxRunningChildren: 1, waitLeaseSecs: 100 }, structuredClone(tracker.carried(true)));
+    next.clock.ms = clock.ms + 40_000;
+    expect(next.tracker.onCompletion(completion('a', 'a-run1', 'completed'))).toBe(false);
+    expect(next.tracker.leaseRemainingMs()).toBe(60_000);
+    expect(next.tracker.nextStart()?.childSessionId).toBe('b');
+    expect(next.tracker.waitSatisfied()).toBe(false); // b is still awaited
+  });
+});

@@ -1,0 +1,378 @@
+/**
+ * What a parent knows about its children, as plain state: the tracked children, the spawn
+ * queue and the running count, the completions applied (keyed by child id + run id), the
+ * durable wait and its resume message, follow-ups, and what continue-as-new carries.
+ *
+ * No Temporal here: `children.ts` performs the starts, signals, cancellations and waits, and
+ * tells the tracker what happened; the tracker decides what that means. Time comes from the
+ * injected clock (workflow code passes workflow time), so the same inputs always give the
+ * same state — and a unit test can drive it with plain objects.
+ */
+import {
+  FINAL_RESPONSE_CAP,
+  type CarriedState,
+  type ChildCompletion,
+  type SessionOptions,
+  type SpawnJob,
+  type TerminalRunStatus,
+  type ToolCallOutcome,
+  type TrackedChild,
+  type WaitPolicy,
+} from '../common';
+import type { EventLog } from './event-log';
+
+/** Continue-as-new carries at most this many children already reported, without their answers. */
+export const REPORTED_CHILDREN_CARRIED = 200;
+/** …and this many completion keys (duplicates arrive close to the original). */
+export const COMPLETION_KEYS_CARRIED = 1000;
+const TERMINAL: ReadonlySet<string> = new Set(['completed', 'error', 'cancelled', 'timeout', 'skipped']);
+
+export function isTerminal(status: string): status is TerminalRunStatus {
+  return TERMINAL.has(status);
+}
+
+export interface WaitState {
+  policy: WaitPolicy;
+  leaseExpiresAt: string;
+}
+
+export type CarriedChildren = Pick<CarriedState, 'children' | 'queued' | 'seenCompletions' | 'waiting'>;
+/** How a run ended, as read from the run itself (or said by the child). */
+export type RunEnd = Pick<ChildCompletion, 'status' | 'error' | 'finalResponse'>;
+
+/** Where a follow-up goes: answered from state alone, or the child's running run, or a new run. */
+export type MessageRoute =
+  | { kind: 'answered'; outcome: ToolCallOutcome }
+  | { kind: 'signal'; child: TrackedChild }
+  | { kind: 'restart'; child: TrackedChild };
+
+/** What cancelling one child takes: answered from state alone, or a cancellation of its run. */
+export type CancelRoute = { kind: 'answered'; outcome: ToolCallOutcome } | { kind: 'cancel'; child: TrackedChild };
+
+const ok = (content: string): ToolCallOutcome => ({ ok: true, content });
+const refused = (content: string): ToolCallOutcome => ({ ok: false, content });
+const noSuchChild = (childSessionId: string) => refused(`Error: no child session ${childSessionId}`);
+const CANCELLED_BEFORE_START = 'Cancelled by parent before it started';
+
+export interface ChildTrackerDeps {
+  parentSessionId: string;
+  options: SessionOptions;
+  events: Pick<EventLog, 'add'>;
+  /** Milliseconds since the epoch: `Date.now` of the workflow (deterministic). */
+  now: () => number;
+  carried?: CarriedChildren;
+}
+
+export class ChildTracker {
+  readonly tracked = new Map<string, TrackedChild>();
+  private readonly queue: SpawnJob[] = [];
+  private readonly seen = new Set<string>();
+  /** Starts in flight: they count as running. */
+  private starting = 0;
+  waiting: WaitState | null;
+  private readonly parentSessionId: string;
+  private readonly options: SessionOptions;
+  private readonly events: Pick<EventLog, 'add'>;
+  private readonly now: () => number;
+
+  constructor({ parentSessionId, options, events, now, carried }: ChildTrackerDeps) {
+    this.parentSessionId = parentSessionId;
+    this.options = options;
+    this.events = events;
+    this.now = now;
+    for (const child of carried?.children ?? []) this.tracked.set(child.childSessionId, child);
+    this.queue.push(...(carried?.queued ?? []));
+    for (const key of carried?.seenCompletions ?? []) this.seen.add(key);
+    this.waiting = carried?.waiting ?? null;
+  }
+
+  // ── spawning with backpressure ──────────────────────────────────────────────
+
+  /** Queues a child run; it starts when a slot is free. */
+  enqueue(job: SpawnJob, title: string): void {
+    this.tracked.set(job.childSessionId, { childSessionId: job.childSessionId, title, status: 'pending', model: job.model, reported: false, awaited: true });
+    this.queue.push(job);
+  }
+
+  /** Runs started and not yet finished, including starts in flight. */
+  runningCount(): number {
+    let n = this.starting;
+    for (const child of this.tracked.values()) if (child.status === 'running') n += 1;
+    return n;
+  }
+
+  hasRoom(): boolean {
+    return this.queue.length > 0 && this.runningCount() < this.options.maxRunningChildren;
+  }
+
+  /** The next queued job when there is room, counted as starting until `startSettled()`. */
+  nextStart(): SpawnJob | undefined {
+    if (!this.hasRoom()) return undefined;
+    this.starting += 1;
+    return this.queue.shift();
+  }
+
+  startSettled(): void {
+    this.starting -= 1;
+  }
+
+  /** True while a start is in flight: not a safe moment to continue-as-new. */
+  isStarting(): boolean {
+    return this.starting > 0;
+  }
+
+  child(childSessionId: string): TrackedChild | undefined {
+    return this.tracked.get(childSessionId);
+  }
+
+  /** Children whose run is open. */
+  running(): TrackedChild[] {
+    return [...this.tracked.values()].filter((c) => c.status === 'running');
+  }
+
+  /** The run started (`runId`: its first execution's). */
+  started(child: TrackedChild, runId: string): void {
+    if (child.status === 'pending') {
+      child.status = 'running';
+      child.runId = runId;
+    }
+    this.events.add({ type: 'sub_session_started', childSessionId: child.childSessionId, title: child.title });
+  }
+
+  /**
+   * A run of that session is still open (closing, or someone else's): the child counts as
+   * running; with `keepFollowUps`, the job's follow-ups wait for the run after it.
+   */
+  alreadyRunning(child: TrackedChild, job: SpawnJob, keepFollowUps: boolean): void {
+    if (child.status === 'pending') child.status = 'running';
+    if (keepFollowUps && job.appendMessages?.length) child.pendingMessages = [...(child.pendingMessages ?? []), ...job.appendMessages];
+  }
+
+  startFailed(child: TrackedChild, reason: string): void {
+    this.apply({ status: 'error', error: `could not start child session: ${reason}` }, child);
+  }
+
+  // ── completions ─────────────────────────────────────────────────────────────
+
+  /**
+   * Applies a child's completion once (key: child id + run id), whichever path reports it
+   * first; an unknown child is tracked from now on, unawaited. A completion that left
+   * follow-ups unanswered, or that follow-ups missed, queues the child's next run.
+   * @returns false for a duplicate.
+   */
+  onCompletion(completion: ChildCompletion): boolean {
+    const key = `${completion.childSessionId}/${completion.runId}`;
+    let child = this.tracked.get(completion.childSessionId);
+    if (this.seen.has(key)) {
+      if (child) this.restartIfMessagesWait(child, 0);
+      return false;
+    }
+    this.seen.add(key);
+    if (!child) {
+      // A run this parent did not start (e.g. started from the CLI): track it from now on.
+      child = { childSessionId: completion.childSessionId, title: completion.childSessionId, status: 'running', reported: false, awaited: false };
+      this.tracked.set(child.childSessionId, child);
+    }
+    child.runId = completion.runId;
+    this.apply(completion, child);
+    this.restartIfMessagesWait(child, completion.unansweredMessages ?? 0);
+    return true;
+  }
+
+  /** The completion a run's own outcome stands for, stamped with the clock. */
+  completionOfRun(childSessionId: string, runId: string, end: RunEnd): ChildCompletion {
+    return { ...end, parentSessionId: this.parentSessionId, childSessionId, runId, completedAt: new Date(this.now()).toISOString() };
+  }
+
+  /**
+   * Follow-ups that missed a closing run (or that it left unanswered) start the child's next
+   * run, from the snapshot of the run that reported.
+   */
+  private restartIfMessagesWait(child: TrackedChild, unanswered: number): void {
+    const messages = child.pendingMessages ?? [];
+    if (!isTerminal(child.status) || (messages.length === 0 && unanswered === 0) || !child.model) return;
+    child.pendingMessages = undefined;
+    this.awaitAgain(child);
+    this.queue.push({
+      parentSessionId: this.parentSessionId,
+      childSessionId: child.childSessionId,
+      model: child.model,
+      snapshotRunId: child.runId,
+      ...(messages.length > 0 ? { appendMessages: messages } : {}),
+      spawnOptions: this.options,
+    });
+  }
+
+  private awaitAgain(child: TrackedChild): void {
+    Object.assign(child, { status: 'pending', reported: false, awaited: true, error: undefined, finalResponse: undefined });
+  }
+
+  private apply(outcome: { status: TerminalRunStatus; error?: string; finalResponse?: string }, child: TrackedChild): void {
+    child.status = outcome.status;
+    child.error = outcome.error;
+    child.finalResponse = outcome.finalResponse?.slice(0, FINAL_RESPONSE_CAP);
+    child.reported = false;
+    this.events.add({ type: 'sub_session_completed', childSessionId: child.childSessionId, status: outcome.status, error: outcome.error });
+  }
+
+  // ── the durable wait ────────────────────────────────────────────────────────
+
+  /** Children in the wait set not reported yet. */
+  awaited(): TrackedChild[] {
+    return [...this.tracked.values()].filter((c) => c.awaited && !c.reported);
+  }
+
+  hasAwaitedChildren(): boolean {
+    return this.awaited().length > 0;
+  }
+
+  /** Starts waiting (policy and lease from the options) if an awaited child has not been reported. */
+  beginWaitIfNeeded(): void {
+    if (this.waiting || this.awaited().length === 0) return;
+    const leaseExpiresAt = new Date(this.now() + this.options.waitLeaseSecs * 1000).toISOString();
+    this.waiting = { policy: this.options.waitPolicy, leaseExpiresAt };
+  }
+
+  leaseRemainingMs(): number {
+    return this.waiting ? Math.max(0, Date.parse(this.waiting.leaseExpiresAt) - this.now()) : 0;
+  }
+
+  /** The wait policy holds: `all` done, `any` done, or the first failure (or all done). */
+  waitSatisfied(): boolean {
+    if (!this.waiting) return false;
+    const awaited = this.awaited();
+    const finished = awaited.filter((c) => isTerminal(c.status));
+    if (awaited.length === 0) return true;
+    switch (this.waiting.policy) {
+      case 'all':
+        return finished.length === awaited.length;
+      case 'any':
+        return finished.length > 0;
+      case 'first_error':
+        return finished.length === awaited.length || finished.some((c) => c.status !== 'completed');
+    }
+  }
+
+  /**
+   * Ends the wait and returns the hidden resume message: each finished child once, with its
+   * status and final answer (or error); children still running stay awaited.
+   */
+  takeResumeMessage(leaseExpired: boolean): string {
+    const finished = this.awaited().filter((c) => isTerminal(c.status));
+    for (const child of finished) {
+      child.reported = true;
+      child.awaited = false;
+    }
+    const remaining = [...this.tracked.values()].filter((c) => !isTerminal(c.status)).length;
+    this.waiting = null;
+    const lines = finished.map((c) => {
+      const head = `Runtime notification: child session \`${c.childSessionId}\` (“${c.title}”) finished with status \`${c.status}\`.`;
+      const body = c.status === 'completed' ? (c.finalResponse ?? '(no answer)') : `Error: ${c.error ?? c.status}`;
+      return `${head}\n${body}`;
+    });
+    if (leaseExpired) lines.unshift(`Runtime notification: the wait for child sessions expired after ${this.options.waitLeaseSecs} seconds; they keep running.`);
+    lines.push(`Remaining child sessions: ${remaining}.`);
+    return lines.join('\n\n');
+  }
+
+  // ── follow-ups and cancelling one child ─────────────────────────────────────
+
+  /** The child's tracked state as JSON, or a refusal for an unknown child. */
+  describeChild(childSessionId: string): ToolCallOutcome {
+    const child = this.tracked.get(childSessionId);
+    return child ? ok(JSON.stringify(child)) : noSuchChild(childSessionId);
+  }
+
+  /**
+   * Routes a follow-up: added to the child's queued start, or to be signalled into its
+   * running run, or (finished) to start its next run; an unknown child, or one this session
+   * did not start, is refused.
+   */
+  routeMessage(childSessionId: string, message: string): MessageRoute {
+    const child = this.tracked.get(childSessionId);
+    if (!child) return { kind: 'answered', outcome: noSuchChild(childSessionId) };
+    const queued = this.queue.find((job) => job.childSessionId === childSessionId);
+    if (queued) {
+      queued.appendMessages = [...(queued.appendMessages ?? []), message];
+      return { kind: 'answered', outcome: ok(`message added to the queued child session ${childSessionId}`) };
+    }
+    if (child.status === 'running') return { kind: 'signal', child };
+    if (!child.model) return { kind: 'answered', outcome: refused(`Error: child session ${childSessionId} was not started by this session`) };
+    return { kind: 'restart', child };
+  }
+
+  messageDelivered(child: TrackedChild): ToolCallOutcome {
+    return ok(`message queued into the running child session ${child.childSessionId}`);
+  }
+
+  /** The run closed before the message reached it: its next run gets the message. */
+  messageMissedRun(child: TrackedChild, message: string): ToolCallOutcome {
+    child.pendingMessages = [...(child.pendingMessages ?? []), message];
+    this.restartIfMessagesWait(child, 0);
+    return ok(`child session ${child.childSessionId} finished before the message reached it; the message starts its next run`);
+  }
+
+  /**
+   * A finished child's next run, with the message; `fromSnapshot` continues from the run
+   * that reported (runs recorded before reconciliation load the newest closed run instead).
+   */
+  restartWithMessage(child: TrackedChild, message: string, fromSnapshot: boolean): ToolCallOutcome {
+    this.awaitAgain(child);
+    const next: SpawnJob = { parentSessionId: this.parentSessionId, childSessionId: child.childSessionId, model: child.model!, appendMessages: [message] };
+    this.queue.push(fromSnapshot ? { ...next, snapshotRunId: child.runId, spawnOptions: this.options } : next);
+    return ok(`child session ${child.childSessionId} restarted with the message`);
+  }
+
+  /** A queued child is cancelled here and now; a running one needs its run cancelled. */
+  routeCancel(childSessionId: string): CancelRoute {
+    const child = this.tracked.get(childSessionId);
+    if (!child) return { kind: 'answered', outcome: noSuchChild(childSessionId) };
+    const index = this.queue.findIndex((job) => job.childSessionId === childSessionId);
+    if (index >= 0) {
+      this.queue.splice(index, 1);
+      this.apply({ status: 'cancelled', error: CANCELLED_BEFORE_START }, child);
+      return { kind: 'answered', outcome: ok(`child session ${childSessionId} cancelled before it started`) };
+    }
+    if (child.status !== 'running') return { kind: 'answered', outcome: ok(`child session ${childSessionId} is not running (status ${child.status})`) };
+    return { kind: 'cancel', child };
+  }
+
+  cancelRequested(child: TrackedChild): ToolCallOutcome {
+    return ok(`cancellation of child session ${child.childSessionId} requested`);
+  }
+
+  cancelMissedRun(child: TrackedChild): ToolCallOutcome {
+    return ok(`child session ${child.childSessionId} is not running any more: its run closed before the cancellation reached it`);
+  }
+
+  /** Every queued child ends `cancelled` without starting. */
+  cancelQueued(): void {
+    for (const job of this.queue.splice(0)) {
+      const child = this.tracked.get(job.childSessionId);
+      if (child) this.apply({ status: 'cancelled', error: CANCELLED_BEFORE_START }, child);
+    }
+  }
+
+  // ── reporting and carrying ──────────────────────────────────────────────────
+
+  summary(): { childSessionId: string; status: TrackedChild['status'] }[] {
+    return [...this.tracked.values()].map((c) => ({ childSessionId: c.childSessionId, status: c.status }));
+  }
+
+  /**
+   * What continue-as-new carries. `bounded`: every child not yet reported (or with follow-ups
+   * waiting), the most recent reported ones without their answers (already in the
+   * transcript), and the most recent completion keys; otherwise everything, as runs recorded
+   * before reconciliation did.
+   */
+  carried(bounded: boolean): CarriedChildren {
+    const all = [...this.tracked.values()];
+    if (!bounded) return { children: all, queued: [...this.queue], seenCompletions: [...this.seen], waiting: this.waiting };
+    const done = (c: TrackedChild) => c.reported && isTerminal(c.status) && !c.pendingMessages?.length;
+    const keptDone = new Set(all.filter(done).slice(-REPORTED_CHILDREN_CARRIED));
+    const children = all
+      .filter((c) => !done(c) || keptDone.has(c))
+      .map((c) => (done(c) ? { ...c, finalResponse: undefined, error: c.error?.slice(0, 300) } : c));
+    return { children, queued: [...this.queue], seenCompletions: [...this.seen].slice(-COMPLETION_KEYS_CARRIED), waiting: this.waiting };
+  }
+}
