@@ -16,6 +16,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { accessSync, constants, existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
+import { errorMessage } from '../../common';
 
 export const DEFAULT_CHROMIUM_PATH = '/usr/bin/chromium';
 const ROOT = resolve(__dirname, '..', '..');
@@ -117,7 +118,7 @@ function bundledChromium(log: (line: string) => void): { path?: string; problem:
       if (!existsSync(join(staging, 'chromium'))) throw new Error(`no chromium binary in ${staging}`);
       if (!isExecutable(executable)) renameSync(staging, dir); // else another run got there first
     } catch (error) {
-      return { problem: `could not unpack it (${error instanceof Error ? error.message.split('\n')[0] : String(error)})` };
+      return { problem: `could not unpack it (${errorMessage(error).split('\n')[0]})` };
     } finally {
       rmSync(staging, { recursive: true, force: true, maxRetries: 2 });
     }

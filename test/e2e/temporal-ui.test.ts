@@ -10,7 +10,6 @@
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
 import { mkdirSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { startSession } from '../../src/client/sessions';
@@ -20,24 +19,14 @@ import { createBambooWorker } from '../../src/worker/create-worker';
 import { eventsQuery } from '../../common/workflow-interface';
 import { settled } from '../helpers/root';
 import { rootSession } from '../helpers/sessions';
-import { eventually, uniqueId } from '../helpers/temporal';
+import { eventually } from '../helpers/eventually';
+import { freePort } from '../helpers/processes';
+import { uniqueId } from '../helpers/temporal';
 import { launchChromium } from './browser';
 
 const SCREENSHOTS = resolve(__dirname, '..', '..', 'test-output', 'e2e');
 /** Generous: the machine is small and shared, and the UI is a single-page app that loads lazily. */
 const UI_TIMEOUT_MS = 60_000;
-
-function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, () => {
-      const address = probe.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      probe.close(() => (port ? resolvePort(port) : reject(new Error('no free port'))));
-    });
-  });
-}
 
 let browser: Browser | undefined;
 let server: DevServer | undefined;
@@ -80,7 +69,7 @@ beforeAll(async () => {
 
   // The UI lists what visibility returns: make sure both children are indexed before looking.
   const query = `BambooParentSessionId="${root.id}"`;
-  await eventually(async () => ((await client!.workflow.count(query)).count === 2 ? true : undefined), 30_000, 'both children in visibility');
+  await eventually(async () => (await client!.workflow.count(query)).count === 2, { timeoutMs: 30_000, what: 'both children in visibility' });
 }, 240_000);
 
 afterAll(async () => {

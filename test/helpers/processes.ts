@@ -1,7 +1,11 @@
-/** Real processes in tests: whether one is alive, and commands run the way a user runs them. */
+/**
+ * Real processes in tests: long-running ones a test starts, watches and kills (workers, dev
+ * servers, agents), commands run to their end the way a user runs them, and ports.
+ */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { connect } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { resolve } from 'node:path';
+import { eventuallyOrUndefined } from './eventually';
 
 export const ROOT = resolve(__dirname, '..', '..');
 
@@ -47,29 +51,44 @@ export interface ProcessExit {
   signal: NodeJS.Signals | null;
 }
 
-/** A long-running command, by default started like a terminal job: in its own process group. */
-export interface JobProcess {
+/** A long-running process a test started: its output so far, whether it runs, how to end it. */
+export interface ManagedProcess {
   label: string;
   child: ChildProcess;
   pid: number;
+  /** Its stdout and stderr so far, interleaved. */
   output(): string;
   alive(): boolean;
   exited: Promise<ProcessExit>;
   /** Resolves once the output contains `marker`; fails if the process ends first or after `timeoutMs`. */
   waitForOutput(marker: string | RegExp, timeoutMs: number): Promise<void>;
-  /** Sends `signal` to its process group (SIGINT = Ctrl-C in its terminal) and waits for the command to end. */
-  signalGroup(signal: NodeJS.Signals): Promise<ProcessExit>;
+  /**
+   * Sends `signal` and waits for the process to end: to its process group if it was started in
+   * one of its own (as Ctrl-C reaches a whole terminal job), else to the process itself.
+   */
+  kill(signal: NodeJS.Signals): Promise<ProcessExit>;
 }
 
-export function startJob(label: string, command: string, args: string[], env: NodeJS.ProcessEnv, options: { ownGroup?: boolean } = {}): JobProcess {
-  const child = spawn(command, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'], detached: options.ownGroup ?? true });
+export interface StartProcessOptions {
+  /** Default: this process's environment. */
+  env?: NodeJS.ProcessEnv;
+  /** In a process group of its own, like a job started in a terminal (default: no). */
+  ownGroup?: boolean;
+}
+
+const started: ManagedProcess[] = [];
+
+/** Starts `command` in the project directory, its output captured; remembered by `startedProcesses()`. */
+export function startProcess(label: string, command: string, args: string[], options: StartProcessOptions = {}): ManagedProcess {
+  const ownGroup = options.ownGroup ?? false;
+  const child = spawn(command, args, { cwd: ROOT, env: options.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'], detached: ownGroup });
   let output = '';
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const exited = new Promise<ProcessExit>((done) => child.once('exit', (code, signal) => done({ code, signal })));
   const alive = () => child.exitCode === null && child.signalCode === null;
   const pid = child.pid ?? -1;
-  return {
+  const managed: ManagedProcess = {
     label,
     child,
     pid,
@@ -77,23 +96,33 @@ export function startJob(label: string, command: string, args: string[], env: No
     alive,
     exited,
     async waitForOutput(marker, timeoutMs) {
-      const deadline = Date.now() + timeoutMs;
-      for (;;) {
-        if (typeof marker === 'string' ? output.includes(marker) : marker.test(output)) return;
-        if (!alive()) throw new Error(`${label} exited (${child.exitCode ?? child.signalCode}) before printing ${String(marker)}:\n${output.slice(-4000)}`);
-        if (Date.now() > deadline) throw new Error(`${label} did not print ${String(marker)} within ${timeoutMs} ms:\n${output.slice(-4000)}`);
-        await new Promise((r) => setTimeout(r, 100));
-      }
+      const printed = () => (typeof marker === 'string' ? output.includes(marker) : marker.test(output));
+      const seen = await eventuallyOrUndefined(async () => (printed() ? 'printed' : !alive() && 'exited'), { timeoutMs, intervalMs: 100 });
+      if (seen === 'exited') throw new Error(`${label} exited (${child.exitCode ?? child.signalCode}) before printing ${String(marker)}:\n${output.slice(-4000)}`);
+      if (!seen) throw new Error(`${label} did not print ${String(marker)} within ${timeoutMs} ms:\n${output.slice(-4000)}`);
     },
-    async signalGroup(signal) {
+    async kill(signal) {
       try {
-        process.kill(-pid, signal);
+        if (ownGroup) process.kill(-pid, signal);
+        else if (alive()) child.kill(signal);
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
       }
       return exited;
     },
   };
+  started.push(managed);
+  return managed;
+}
+
+/** Every process this test file (or suite) started with `startProcess`, in order. */
+export function startedProcesses(): readonly ManagedProcess[] {
+  return started;
+}
+
+/** SIGKILLs every process this test file started that is still running (an `afterAll`). */
+export async function killStartedProcesses(): Promise<void> {
+  await Promise.all(started.map((p) => p.kill('SIGKILL')));
 }
 
 /** Whether something accepts TCP connections on 127.0.0.1:port. */
@@ -105,5 +134,17 @@ export function portOpen(port: number): Promise<boolean> {
       done(true);
     });
     socket.once('error', () => done(false));
+  });
+}
+
+/** A TCP port free right now on 127.0.0.1. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
   });
 }

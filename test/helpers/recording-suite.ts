@@ -6,7 +6,8 @@
 import type { ChildCompletion } from '../../common';
 import { sessionIdFromWorkflowId } from '../../common';
 import { receivedCompletionsQuery } from '../workflows/recording-parent';
-import { eventually, startRecordingParent, startTestWorker, type RecordingParentHandle, type TestWorker } from './temporal';
+import { eventually } from './eventually';
+import { startRecordingParent, startTestWorker, type RecordingParentHandle, type TestWorker } from './temporal';
 
 export interface RecordingSuite {
   readonly tw: TestWorker;
@@ -40,7 +41,7 @@ export function withRecordingParent(options: Parameters<typeof startTestWorker>[
       return eventually(async () => {
         const got = (await parent!.query(receivedCompletionsQuery)).filter((c) => c.childSessionId === childSessionId);
         return got.length >= atLeast ? got : undefined;
-      }, 10_000, `${atLeast} completion(s) of ${childSessionId}`);
+      }, { timeoutMs: 10_000, what: `${atLeast} completion(s) of ${childSessionId}` });
     },
   };
 }

@@ -3,7 +3,7 @@ import type { Client } from '@temporalio/client';
 import { sessionTranscript, sessionState } from '../../src/client/sessions';
 import { sessionWorkflowId, type Message } from '../../common';
 import type { SessionRunState } from '../../common/workflow-interface';
-import { eventually } from './temporal';
+import { eventually } from './eventually';
 
 export function resumeMessages(messages: Message[]): Message[] {
   return messages.filter((m) => m.metadata?.runtime === 'children');
@@ -15,7 +15,7 @@ export async function settled(client: Client, sessionId: string, timeoutMs = 60_
     const s = await sessionState(client, sessionId);
     const childrenDone = s.children.every((c) => !['pending', 'running'].includes(c.status));
     return s.phase === 'idle' && s.waiting === null && childrenDone && s.lastRunStatus ? s : undefined;
-  }, timeoutMs, `session ${sessionId} to settle`);
+  }, { timeoutMs, what: `session ${sessionId} to settle` });
 }
 
 export { sessionTranscript, sessionState };

@@ -75,18 +75,32 @@ export function startRecordingParent(client: Client, taskQueue: string, parentSe
   });
 }
 
-/** Polls until `check` returns a value (not undefined), or fails after `timeoutMs`. */
-export async function eventually<T>(check: () => Promise<T | undefined>, timeoutMs = 30_000, what = 'condition'): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const value = await check();
-      if (value !== undefined) return value;
-    } catch (error) {
-      lastError = error;
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`timed out waiting for ${what}${lastError ? `: ${String(lastError)}` : ''}`);
+/**
+ * A test file's real worker: started before its tests, stopped after. Its fields are read
+ * inside tests and hooks (they exist once the worker has started).
+ */
+export function withTestWorker(options: Parameters<typeof startTestWorker>[0] = {}): TestWorker {
+  let tw: TestWorker | undefined;
+  beforeAll(async () => {
+    tw = await startTestWorker(options);
+  });
+  afterAll(async () => {
+    await tw?.stop();
+  });
+  const started = () => {
+    if (!tw) throw new Error('the test worker starts in beforeAll: use it inside a test or a hook');
+    return tw;
+  };
+  return {
+    get client() {
+      return started().client;
+    },
+    get worker() {
+      return started().worker;
+    },
+    get taskQueue() {
+      return started().taskQueue;
+    },
+    stop: () => started().stop(),
+  };
 }

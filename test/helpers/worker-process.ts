@@ -1,52 +1,70 @@
 /**
- * A Bamboo worker as a real process: `bamboo worker`'s entry point against the test server
- * (so tests can SIGKILL it), or `npm run worker` exactly as a user runs it.
+ * A Bamboo worker as a real process, so a test can SIGKILL it mid-run: `bamboo worker`'s entry
+ * point (or, with `toolsModule`, test/fixtures/tool-worker.ts serving that module's tools) on any
+ * server and task queue; or `npm run worker` exactly as a user runs it.
  */
-import { startJob, userEnv, type JobProcess } from './processes';
+import { startProcess, userEnv, type ManagedProcess } from './processes';
 import { testServer } from './temporal';
 
-export interface WorkerProcess {
-  child: JobProcess['child'];
-  output(): string;
-  /** Sends `signal` (to the worker process; for `npm run worker`, to its process group like Ctrl-C) and waits for it to end. */
-  kill(signal: NodeJS.Signals): Promise<void>;
+/** The test tools (a hanging tool, tools with a countable side effect), for `toolsModule`. */
+export const TEST_TOOLS = 'test/fixtures/test-tools.ts';
+
+export interface WorkerProcessOptions {
+  taskQueue: string;
+  /** Default: the test run's dev server. */
+  address?: string;
+  /** Default: the test run's namespace. */
+  namespace?: string;
+  /** A prebuilt workflow bundle; default: the test run's (test/workflows). */
+  bundlePath?: string;
+  /** Extra environment (BAMBOO_CONFIG, BAMBOO_ENCRYPTION_KEY…). */
+  env?: Record<string, string>;
+  /**
+   * A module (path from the project root) whose `tools()` are the worker's tool registry: runs
+   * test/fixtures/tool-worker.ts instead of `bamboo worker`.
+   */
+  toolsModule?: string;
+  /** Its name in error messages and the reliability suite's output checks (default `worker(<task queue>)`). */
+  label?: string;
 }
 
-export async function startWorkerProcess(taskQueue: string, extraEnv: Record<string, string> = {}): Promise<WorkerProcess> {
-  const { address, namespace, bundlePath } = testServer();
-  // node --import tsx (not the tsx CLI) keeps it one process: SIGKILL hits the worker itself.
-  const job = startJob(`worker(${taskQueue})`, process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'worker'], {
-    ...process.env,
-    TEMPORAL_ADDRESS: address,
-    TEMPORAL_NAMESPACE: namespace,
-    BAMBOO_TASK_QUEUE: taskQueue,
-    BAMBOO_WORKFLOW_BUNDLE: bundlePath,
-    ...extraEnv,
-  }, { ownGroup: false });
-  return ready(job, 60_000, async (signal) => {
-    if (job.alive()) job.child.kill(signal);
-    await job.exited;
+/**
+ * Starts the worker and resolves once it serves the task queue (or fails within 90 s, the
+ * process killed). `node --import tsx` (not the tsx CLI, which relays signals to a child of its
+ * own) keeps it one process: `kill('SIGKILL')` hits the worker itself, as a crash would.
+ */
+export async function startWorkerProcess(options: WorkerProcessOptions): Promise<ManagedProcess> {
+  const entry = options.toolsModule ? ['test/fixtures/tool-worker.ts'] : ['src/cli/main.ts', 'worker'];
+  const worker = startProcess(options.label ?? `worker(${options.taskQueue})`, process.execPath, ['--import', 'tsx', ...entry], {
+    env: {
+      ...process.env,
+      TEMPORAL_ADDRESS: options.address ?? testServer().address,
+      TEMPORAL_NAMESPACE: options.namespace ?? testServer().namespace,
+      BAMBOO_TASK_QUEUE: options.taskQueue,
+      BAMBOO_WORKFLOW_BUNDLE: options.bundlePath ?? testServer().bundlePath,
+      ...(options.toolsModule ? { BAMBOO_TEST_TOOLS_MODULE: options.toolsModule } : {}),
+      ...options.env,
+    },
   });
+  return ready(worker, 90_000);
 }
 
 /**
  * `npm run worker` as a user types it: the user's environment plus `env` (TEMPORAL_ADDRESS…),
- * its own process group, no prebuilt workflow bundle (it bundles at start).
+ * its own process group (so `kill` reaches npm and the worker, as Ctrl-C does), no prebuilt
+ * workflow bundle (it bundles at start).
  */
-export async function startNpmWorker(env: Record<string, string>): Promise<WorkerProcess & { job: JobProcess }> {
-  const job = startJob('npm run worker', 'npm', ['run', 'worker'], userEnv(env));
-  const worker = await ready(job, 180_000, async (signal) => {
-    await job.signalGroup(signal);
-  });
-  return { ...worker, job };
+export async function startNpmWorker(env: Record<string, string>): Promise<ManagedProcess> {
+  return ready(startProcess('npm run worker', 'npm', ['run', 'worker'], { env: userEnv(env), ownGroup: true }), 180_000);
 }
 
-async function ready(job: JobProcess, timeoutMs: number, kill: WorkerProcess['kill']): Promise<WorkerProcess> {
+/** Both entry points print `bamboo worker: <address> …` once they poll the task queue. */
+async function ready(worker: ManagedProcess, timeoutMs: number): Promise<ManagedProcess> {
   try {
-    await job.waitForOutput('bamboo worker:', timeoutMs);
+    await worker.waitForOutput('bamboo worker:', timeoutMs);
   } catch (error) {
-    await kill('SIGKILL');
+    await worker.kill('SIGKILL');
     throw error;
   }
-  return { child: job.child, output: job.output, kill };
+  return worker;
 }

@@ -14,7 +14,8 @@ import { eventsQuery } from '../../common/workflow-interface';
 import { receivedCompletionsQuery } from '../workflows/recording-parent';
 import { ASK_QUESTION, FAIL_REASON, startA2ATestServer, type A2ATestServer } from '../helpers/a2a-server';
 import { childSession, spawnJobFor } from '../helpers/sessions';
-import { eventually, startRecordingParent, startTestWorker, type RecordingParentHandle, type TestWorker } from '../helpers/temporal';
+import { eventually } from '../helpers/eventually';
+import { startRecordingParent, startTestWorker, type RecordingParentHandle, type TestWorker } from '../helpers/temporal';
 
 const AGENT_ID = 'a2a-test-agent';
 const AUTH_AGENT_ID = 'a2a-auth-agent';
@@ -66,7 +67,7 @@ function a2aChild(prompt: string, agentId = AGENT_ID): Session {
 /** Waits for the run's completion at the parent, then makes sure no second one follows. */
 async function expectOneCompletion(childSessionId: string, runId: string): Promise<ChildCompletion> {
   const forRun = async () => (await parent.query(receivedCompletionsQuery)).filter((c) => c.childSessionId === childSessionId && c.runId === runId);
-  await eventually(async () => ((await forRun()).length > 0 ? true : undefined), 15_000, 'the parent to receive the completion');
+  await eventually(async () => (await forRun()).length > 0, { timeoutMs: 15_000, what: 'the parent to receive the completion' });
   await new Promise((r) => setTimeout(r, 1000));
   const completions = await forRun();
   expect(completions).toHaveLength(1);
@@ -165,7 +166,7 @@ test('cancelling the child while the agent works ends it cancelled and cancels t
   const session = a2aChild('hang');
   const handle = await startChildRun(tw.client, spawnJobFor(session), { taskQueue: tw.taskQueue });
   // The runner is following the task (its working updates show as progress).
-  await eventually(async () => ((await runnerProgress(handle.workflowId))?.events ?? 0) >= 3 ? true : undefined, 20_000, 'runner progress');
+  await eventually(async () => ((await runnerProgress(handle.workflowId))?.events ?? 0) >= 3, { timeoutMs: 20_000, what: 'runner progress' });
   const [task] = receivedBy(agent, 'hang');
   expect(agent.cancelledTaskIds).not.toContain(task.taskId);
 
@@ -173,7 +174,7 @@ test('cancelling the child while the agent works ends it cancelled and cancels t
   const result = await handle.result();
   expect(result.status).toBe('cancelled');
   expect(result.error).toContain('cancelled');
-  await eventually(async () => (agent.cancelledTaskIds.includes(task.taskId) ? true : undefined), 15_000, 'CancelTask to reach the agent');
+  await eventually(async () => agent.cancelledTaskIds.includes(task.taskId), { timeoutMs: 15_000, what: 'CancelTask to reach the agent' });
   expect(await expectOneCompletion(session.id, handle.firstExecutionRunId)).toMatchObject({ status: 'cancelled' });
 });
 
@@ -184,7 +185,7 @@ test('the idle watchdog firing on a silent agent ends the run timeout and cancel
   expect(result.status).toBe('timeout');
   expect(result.error).toMatch(/^Child session idle timeout after \d+ seconds without events \(max_idle_secs=2\)$/);
   const [task] = receivedBy(agent, 'silent');
-  await eventually(async () => (agent.cancelledTaskIds.includes(task.taskId) ? true : undefined), 15_000, 'CancelTask to reach the agent');
+  await eventually(async () => agent.cancelledTaskIds.includes(task.taskId), { timeoutMs: 15_000, what: 'CancelTask to reach the agent' });
   expect(await expectOneCompletion(session.id, handle.firstExecutionRunId)).toMatchObject({ status: 'timeout' });
 });
 

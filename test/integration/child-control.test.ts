@@ -7,7 +7,7 @@ import { stateQuery } from '../../common/workflow-interface';
 import { receivedCompletionsQuery } from '../workflows/recording-parent';
 import { childSession, spawnJobFor } from '../helpers/sessions';
 import { withRecordingParent } from '../helpers/recording-suite';
-import { eventually } from '../helpers/temporal';
+import { eventually } from '../helpers/eventually';
 
 const suite = withRecordingParent();
 
@@ -16,8 +16,8 @@ async function waitUntilStreaming(workflowId: string): Promise<void> {
   await eventually(async () => {
     const description = await suite.tw.client.workflow.getHandle(workflowId).describe();
     const pending = description.raw.pendingActivities ?? [];
-    return pending.some((a) => a.activityType?.name === 'callModel' && a.heartbeatDetails) ? true : undefined;
-  }, 15_000, 'the model activity to stream');
+    return pending.some((a) => a.activityType?.name === 'callModel' && a.heartbeatDetails);
+  }, { timeoutMs: 15_000, what: 'the model activity to stream' });
 }
 
 test('cancelling a child mid-stream ends it cancelled, and the model call saw the abort', async () => {

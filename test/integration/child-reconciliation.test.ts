@@ -9,29 +9,24 @@ import { sendUserMessage, startSession } from '../../src/client/sessions';
 import { startChildRun } from '../../src/client/child-runs';
 import { resumeMessages, sessionState, sessionTranscript } from '../helpers/root';
 import { rootSession } from '../helpers/sessions';
-import { eventually, startTestWorker, type TestWorker } from '../helpers/temporal';
+import { eventually } from '../helpers/eventually';
+import { withTestWorker } from '../helpers/temporal';
 
-let tw: TestWorker;
-beforeAll(async () => {
-  tw = await startTestWorker();
-});
-afterAll(async () => {
-  await tw?.stop();
-});
+const tw = withTestWorker();
 
 async function runningChildren(client: Client, sessionId: string, count: number) {
   return eventually(async () => {
     const s = await sessionState(client, sessionId);
     const running = s.children.filter((c) => c.status === 'running');
     return running.length === count ? running : undefined;
-  }, 30_000, `${count} running children`);
+  }, { timeoutMs: 30_000, what: `${count} running children` });
 }
 
 async function resumedWith(client: Client, sessionId: string, count = 1) {
   return eventually(async () => {
     const resumes = resumeMessages(await sessionTranscript(client, sessionId));
     return resumes.length >= count ? resumes : undefined;
-  }, 60_000, `${count} resume message(s)`);
+  }, { timeoutMs: 60_000, what: `${count} resume message(s)` });
 }
 
 const manage = (args: Record<string, string>) => `[[tool:manage_children|${JSON.stringify(args)}]]`;
@@ -76,7 +71,7 @@ test('a child terminated after the parent continued-as-new is learned by the new
   const handle = await startSession(tw.client, { session, options: { historyEventBudget: 20 } }, { taskQueue: tw.taskQueue });
   await runningChildren(tw.client, session.id, 3);
   const child = (await sessionState(tw.client, session.id)).children[0];
-  await eventually(async () => ((await handle.describe()).runId !== handle.firstExecutionRunId ? true : undefined), 30_000, 'continue-as-new');
+  await eventually(async () => (await handle.describe()).runId !== handle.firstExecutionRunId, { timeoutMs: 30_000, what: 'continue-as-new' });
   await tw.client.workflow.getHandle(sessionWorkflowId(child.childSessionId)).terminate();
 
   const [resume] = await resumedWith(tw.client, session.id);
@@ -116,7 +111,7 @@ test('a follow-up to a child whose run is open elsewhere starts the run after it
   const childId = await eventually(async () => {
     const s = await sessionState(tw.client, session.id);
     return s.phase === 'idle' && s.children[0]?.status === 'completed' ? s.children[0].childSessionId : undefined;
-  }, 60_000, 'the first child run');
+  }, { timeoutMs: 60_000, what: 'the first child run' });
   // Someone else (the CLI, another program) starts the child's next run...
   await startChildRun(tw.client, { parentSessionId: session.id, childSessionId: childId, model: 'scripted-model', appendMessages: ['[[sleep:4]] outside work'] }, { taskQueue: tw.taskQueue });
   // ...while the parent's model sends a follow-up: it must not be dropped.
@@ -125,7 +120,7 @@ test('a follow-up to a child whose run is open elsewhere starts the run after it
   const final = await eventually(async () => {
     const result = (await tw.client.workflow.getHandle(sessionWorkflowId(childId)).result()) as ChildRunResult;
     return result.session?.messages.some((m) => m.content === 'the follow-up') ? result : undefined;
-  }, 60_000, 'a run that got the follow-up');
+  }, { timeoutMs: 60_000, what: 'a run that got the follow-up' });
   const contents = final.session!.messages.map((m) => m.content);
   expect(contents.some((c) => c.startsWith('echo: ') && c.includes('draft one'))).toBe(true);
   expect(contents.some((c) => c.endsWith('echo: outside work'))).toBe(true);
@@ -139,17 +134,17 @@ test('a run that left no snapshot (terminated) never hides the earlier one', asy
   const childId = await eventually(async () => {
     const s = await sessionState(tw.client, session.id);
     return s.phase === 'idle' && s.children[0]?.status === 'completed' ? s.children[0].childSessionId : undefined;
-  }, 60_000, 'the first child run');
+  }, { timeoutMs: 60_000, what: 'the first child run' });
   await sendUserMessage(tw.client, session.id, manage({ action: 'send_message', child_session_id: childId, message: '[[sleep:300]] lost' }));
   await runningChildren(tw.client, session.id, 1);
   await tw.client.workflow.getHandle(sessionWorkflowId(childId)).terminate();
-  await eventually(async () => ((await sessionState(tw.client, session.id)).children[0].status === 'error' ? true : undefined));
+  await eventually(async () => (await sessionState(tw.client, session.id)).children[0].status === 'error');
   await sendUserMessage(tw.client, session.id, manage({ action: 'send_message', child_session_id: childId, message: 'third' }));
 
   const result = await eventually(async () => {
     const r = (await tw.client.workflow.getHandle(sessionWorkflowId(childId)).result()) as ChildRunResult;
     return r.session?.messages.at(-1)?.content === 'echo: third' ? r : undefined;
-  }, 60_000, 'the third run');
+  }, { timeoutMs: 60_000, what: 'the third run' });
   expect(result.status).toBe('completed');
   expect(result.session!.messages.some((m) => m.content.includes('remember this'))).toBe(true);
   await handle.terminate();
@@ -161,14 +156,14 @@ test('what continue-as-new carries stays bounded however many children the root 
   const handle = await startSession(tw.client, { session, options: { historyEventBudget: 400 } }, { taskQueue: tw.taskQueue });
   for (const batch of [2, 3, 4]) {
     await resumedWith(tw.client, session.id, batch - 1);
-    await eventually(async () => ((await sessionState(tw.client, session.id)).phase === 'idle' ? true : undefined), 120_000, 'idle');
+    await eventually(async () => (await sessionState(tw.client, session.id)).phase === 'idle', { timeoutMs: 120_000, what: 'idle' });
     await sendUserMessage(tw.client, session.id, `${spawns(batch)} batch ${batch}`);
   }
   await resumedWith(tw.client, session.id, 4);
   const latest = await eventually(async () => {
     const s = await sessionState(tw.client, session.id);
     return s.phase === 'idle' && s.children.length > 0 ? s : undefined;
-  }, 120_000, 'the last batch');
+  }, { timeoutMs: 120_000, what: 'the last batch' });
   // The latest run's input is what continue-as-new carried.
   const started = (await tw.client.workflow.getHandle(handle.workflowId).fetchHistory()).events![0].workflowExecutionStartedEventAttributes!;
   type Carried = { children: { reported: boolean; finalResponse?: string }[]; seenCompletions: string[] };

@@ -5,7 +5,8 @@
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { bamboo } from '../helpers/cli';
-import { eventually, startTestWorker, uniqueId, type TestWorker } from '../helpers/temporal';
+import { eventually } from '../helpers/eventually';
+import { startTestWorker, uniqueId, type TestWorker } from '../helpers/temporal';
 
 let tw: TestWorker;
 let env: Record<string, string>;
@@ -31,7 +32,7 @@ test('run follows a root session that spawns a child until it is idle, and --jso
     const ls = await bamboo(['--json', 'ls', '--parent', id], env);
     const rows = JSON.parse(ls.stdout) as { sessionId: string; status: string }[];
     return rows.some((r) => r.sessionId === childId && r.status === 'completed') ? rows : undefined;
-  }, 20_000);
+  }, { timeoutMs: 20_000 });
   expect(listed).toHaveLength(1);
 
   const show = await bamboo(['--json', 'show', childId], env);
@@ -60,8 +61,8 @@ test('send and cancel act on a running session; show then reports the cancellati
   expect(started.code).toBe(0);
   await eventually(async () => {
     const state = await bamboo(['--json', 'state', id], env);
-    return state.code === 0 && (JSON.parse(state.stdout) as { phase: string }).phase === 'waiting' ? true : undefined;
-  }, 30_000);
+    return state.code === 0 && (JSON.parse(state.stdout) as { phase: string }).phase === 'waiting';
+  }, { timeoutMs: 30_000 });
   expect((await bamboo(['send', id, 'status please'], env)).code).toBe(0);
   const cancel = await bamboo(['cancel', id], env);
   expect(cancel.code).toBe(0);
@@ -69,7 +70,7 @@ test('send and cancel act on a running session; show then reports the cancellati
     const show = await bamboo(['--json', 'show', id], env);
     const view = JSON.parse(show.stdout) as { executionStatus: string; result?: { status: string; children: { status: string }[] } };
     return view.executionStatus === 'COMPLETED' ? view : undefined;
-  }, 30_000);
+  }, { timeoutMs: 30_000 });
   expect(shown.result).toMatchObject({ status: 'cancelled', children: [{ status: 'cancelled' }] });
 });
 
@@ -80,8 +81,8 @@ test('run ends, exit 1, when the session it follows is cancelled or terminated e
   const waiting = (id: string) =>
     eventually(async () => {
       const state = await bamboo(['--json', 'state', id], env);
-      return state.code === 0 && (JSON.parse(state.stdout) as { phase: string }).phase === 'waiting' ? true : undefined;
-    }, 30_000, `${id} waiting for its child`);
+      return state.code === 0 && (JSON.parse(state.stdout) as { phase: string }).phase === 'waiting';
+    }, { timeoutMs: 30_000, what: `${id} waiting for its child` });
   await Promise.all([waiting(cancelled), waiting(terminated)]);
 
   expect((await bamboo(['cancel', cancelled], env)).code).toBe(0); // as from another terminal
@@ -123,8 +124,8 @@ test('run --session-id of a running session delivers the prompt to it and follow
   expect(third.stdout).toContain(`sent to running session ${id}`);
   await eventually(async () => {
     const t = await bamboo(['--json', 'transcript', id], env);
-    return (JSON.parse(t.stdout) as { content: string }[]).some((m) => m.content === 'echo: third question') ? true : undefined;
-  }, 30_000, 'the third answer');
+    return (JSON.parse(t.stdout) as { content: string }[]).some((m) => m.content === 'echo: third question');
+  }, { timeoutMs: 30_000, what: 'the third answer' });
   expect((await runOf()).runId).toBe(firstRun.runId);
 });
 

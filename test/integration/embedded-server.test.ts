@@ -5,22 +5,12 @@
  */
 import { Client, Connection } from '@temporalio/client';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startEmbeddedServer } from '../../src/devserver/embedded';
-import { isRunning, portOpen, runCommand, startJob, userEnv } from '../helpers/processes';
+import { freePort, isRunning, portOpen, runCommand, startProcess, userEnv } from '../helpers/processes';
 
 jest.setTimeout(300_000);
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    }).on('error', reject);
-  });
-}
 
 test('the embedded dev server keeps its store in WAL mode and what it holds across a restart', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'bamboo-embedded-'));
@@ -51,7 +41,10 @@ test('the embedded dev server keeps its store in WAL mode and what it holds acro
 test('npm run dev-server started from a script (stdin closed) serves until a SIGTERM to its pid, then stops the server', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'bamboo-dev-server-'));
   const [port, uiPort] = [await freePort(), await freePort()];
-  const job = startJob('npm run dev-server', 'npm', ['run', 'dev-server', '--', '--port', String(port), '--ui-port', String(uiPort)], userEnv({ BAMBOO_DEV_DB: join(dir, 'bamboo.sqlite') }));
+  const job = startProcess('npm run dev-server', 'npm', ['run', 'dev-server', '--', '--port', String(port), '--ui-port', String(uiPort)], {
+    env: userEnv({ BAMBOO_DEV_DB: join(dir, 'bamboo.sqlite') }),
+    ownGroup: true,
+  });
   try {
     await job.waitForOutput('Press Ctrl-C to stop.', 120_000);
     const client = new Client({ connection: await Connection.connect({ address: `127.0.0.1:${port}` }) });
@@ -66,7 +59,7 @@ test('npm run dev-server started from a script (stdin closed) serves until a SIG
     expect(await portOpen(port)).toBe(false);
     expect(isRunning(-job.pid)).toBe(false); // the server process went with it
   } finally {
-    if (job.alive()) await job.signalGroup('SIGKILL');
+    if (job.alive()) await job.kill('SIGKILL');
     rmSync(dir, { recursive: true, force: true });
   }
 });
@@ -74,20 +67,23 @@ test('npm run dev-server started from a script (stdin closed) serves until a SIG
 test('bamboo dev serves sessions with its own worker until Ctrl-C, then stops both', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'bamboo-dev-'));
   const [port, uiPort] = [await freePort(), await freePort()];
-  const job = startJob('npm run bamboo -- dev', 'npm', ['run', 'bamboo', '--', 'dev', '--port', String(port), '--ui-port', String(uiPort), '--db', join(dir, 'bamboo.sqlite')], userEnv());
+  const job = startProcess('npm run bamboo -- dev', 'npm', ['run', 'bamboo', '--', 'dev', '--port', String(port), '--ui-port', String(uiPort), '--db', join(dir, 'bamboo.sqlite')], {
+    env: userEnv(),
+    ownGroup: true,
+  });
   try {
     await job.waitForOutput('bamboo worker:', 180_000);
     const run = await runCommand('npx', ['bamboo', 'run', 'hello there'], userEnv({ TEMPORAL_ADDRESS: `127.0.0.1:${port}` }));
     expect(run.code).toBe(0);
     expect(run.stdout).toContain('assistant: echo: hello there');
 
-    expect(await job.signalGroup('SIGINT')).toEqual({ code: 0, signal: null });
+    expect(await job.kill('SIGINT')).toEqual({ code: 0, signal: null });
     expect(job.output()).toContain('bamboo dev: worker and dev server stopped');
     expect(await portOpen(port)).toBe(false);
     expect(await portOpen(uiPort)).toBe(false);
     expect(isRunning(-job.pid)).toBe(false);
   } finally {
-    if (job.alive()) await job.signalGroup('SIGKILL');
+    if (job.alive()) await job.kill('SIGKILL');
     rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -27,7 +27,8 @@ import { receivedCompletionsQuery, stopRecordingSignal } from '../workflows/reco
 import { historyText } from '../helpers/history-text';
 import { startWorkerProcess } from '../helpers/worker-process';
 import { childSession, rootSession, spawnJobFor } from '../helpers/sessions';
-import { eventually, startRecordingParent, startTestWorker, testServer, type RecordingParentHandle, type TestWorker } from '../helpers/temporal';
+import { eventually } from '../helpers/eventually';
+import { startRecordingParent, startTestWorker, testServer, type RecordingParentHandle, type TestWorker } from '../helpers/temporal';
 
 jest.setTimeout(240_000);
 
@@ -85,7 +86,7 @@ async function runChild(client: Client, taskQueue: string, marker: string) {
   const completions = await eventually(async () => {
     const got = (await parent.query(receivedCompletionsQuery)).filter((c) => c.childSessionId === session.id);
     return got.length > 0 ? got : undefined;
-  }, 30_000, 'the parent to receive the completion');
+  }, { timeoutMs: 30_000, what: 'the parent to receive the completion' });
   await parent.signal(stopRecordingSignal);
   await parent.result();
   return { parent, handle, result, completions };
@@ -223,13 +224,13 @@ test('a message encrypted with another key is ignored: no workflow task fails an
     dataConverter: { payloadCodecs: [createEncryptionCodec({ key: randomBytes(32), keyId: 'stranger' })] },
   });
   try {
-    await eventually(async () => ((await sessionState(encryptedClient, session.id)).lastRunStatus === 'completed' ? true : undefined), 60_000, 'the first turn');
+    await eventually(async () => (await sessionState(encryptedClient, session.id)).lastRunStatus === 'completed', { timeoutMs: 60_000, what: 'the first turn' });
     await sendUserMessage(strangerClient, session.id, 'from a client with the wrong key');
     await sendUserMessage(encryptedClient, session.id, 'second question');
     const transcript = await eventually(async () => {
       const messages = await sessionTranscript(encryptedClient, session.id);
       return messages.some((m) => m.role === 'assistant' && m.content.includes('second question')) ? messages : undefined;
-    }, 60_000, 'the answer to the second question');
+    }, { timeoutMs: 60_000, what: 'the answer to the second question' });
     expect(transcript.map((m) => m.content).join('\n')).not.toContain('wrong key');
     const history = await handle.fetchHistory();
     expect(history.events?.filter((e) => e.workflowTaskFailedEventAttributes)).toHaveLength(0);
@@ -263,14 +264,14 @@ test('a run encrypted with a key this worker lacks is left for a worker that has
     const failure = await eventually(async () => {
       const history = await rawClient.workflow.getHandle(handle.workflowId).fetchHistory();
       return history.events?.find((e) => e.workflowTaskFailedEventAttributes)?.workflowTaskFailedEventAttributes?.failure ?? undefined;
-    }, 30_000, 'a failed workflow task');
+    }, { timeoutMs: 30_000, what: 'a failed workflow task' });
     // (worker A seals failure messages: its codec reads the reason)
     const [reason] = failure.encodedAttributes ? await codec.decode([failure.encodedAttributes]) : [undefined];
     const message = reason ? defaultPayloadConverter.fromPayload<{ message: string }>(reason).message : failure.message;
     expect(message).toBe(
       `payload could not be decoded: cannot decrypt payload: unknown encryption key id "key-b" (this codec has key id "${codec.keyId}"; set BAMBOO_ENCRYPTION_KEY to the key the payload was written with)`,
     );
-    await eventually(async () => ((await handle.describe()).raw.pendingWorkflowTask?.attempt ?? 0) >= 2 || undefined, 60_000, 'a retried workflow task');
+    await eventually(async () => ((await handle.describe()).raw.pendingWorkflowTask?.attempt ?? 0) >= 2, { timeoutMs: 60_000, what: 'a retried workflow task' });
     // …and the run is not failed: no `invalid SpawnJob`, nothing closed.
     const described = await handle.describe();
     expect(described.status.name).toBe('RUNNING');
@@ -337,10 +338,10 @@ test('an encrypting worker refuses a prebuilt bundle built without failure encod
 
 test('`bamboo worker` with a key and a bundle built without failure encoding bundles at start instead, and serves encrypted runs', async () => {
   const taskQueue = `test-encrypted-cli-${randomUUID()}`;
-  const worker = await startWorkerProcess(taskQueue, { BAMBOO_ENCRYPTION_KEY: key.toString('base64') });
+  const worker = await startWorkerProcess({ taskQueue, env: { BAMBOO_ENCRYPTION_KEY: key.toString('base64') } });
   try {
     expect(worker.output()).toContain('was built for workers that do not encrypt payloads; bundling at start instead');
-    await eventually(async () => (worker.output().includes(`payload encryption: on (AES-256-GCM, key id ${codec.keyId})`) ? true : undefined), 10_000, 'the encryption line');
+    await eventually(async () => worker.output().includes(`payload encryption: on (AES-256-GCM, key id ${codec.keyId})`), { timeoutMs: 10_000, what: 'the encryption line' });
     const session = childSession('through the CLI worker', { parentSessionId: `absent-${randomUUID()}` });
     const result = await (await startChildRun(encryptedClient, spawnJobFor(session), { taskQueue })).result();
     expect(result).toMatchObject({ status: 'completed', session: { messages: expect.arrayContaining([expect.objectContaining({ content: 'echo: through the CLI worker' })]) } });

@@ -5,32 +5,19 @@
  * `bamboo ls`, `bamboo show`; finally Ctrl-C in both terminals.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { isRunning, portOpen, runCommand, startJob, userEnv, type JobProcess } from '../helpers/processes';
-import { eventually } from '../helpers/temporal';
-import { startNpmWorker, type WorkerProcess } from '../helpers/worker-process';
+import { freePort, isRunning, killStartedProcesses, portOpen, runCommand, startProcess, userEnv } from '../helpers/processes';
+import { eventually } from '../helpers/eventually';
+import { startNpmWorker } from '../helpers/worker-process';
 
 jest.setTimeout(600_000);
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-    probe.once('error', reject);
-  });
-}
-
 let dir: string;
-let server: JobProcess | undefined;
-let worker: (WorkerProcess & { job: JobProcess }) | undefined;
 
 afterAll(async () => {
   // A failed assertion must not leave a terminal's processes behind.
-  for (const job of [worker?.job, server]) if (job?.alive()) await job.signalGroup('SIGKILL');
+  await killStartedProcesses();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
@@ -40,14 +27,17 @@ test('npm run dev-server and npm run worker stay up; bamboo run, ls and show wor
   const address = `127.0.0.1:${port}`;
 
   // Terminal 1.
-  server = startJob('npm run dev-server', 'npm', ['run', 'dev-server', '--', '--port', String(port), '--ui-port', String(uiPort)], userEnv({ BAMBOO_DEV_DB: join(dir, 'bamboo.sqlite') }));
+  const server = startProcess('npm run dev-server', 'npm', ['run', 'dev-server', '--', '--port', String(port), '--ui-port', String(uiPort)], {
+    env: userEnv({ BAMBOO_DEV_DB: join(dir, 'bamboo.sqlite') }),
+    ownGroup: true,
+  });
   await server.waitForOutput('Press Ctrl-C to stop.', 120_000);
   const serverUpAt = Date.now();
   expect(server.output()).toContain(`Temporal dev server: ${address}`);
   expect(server.output()).toContain(`Web UI:              http://localhost:${uiPort}`);
 
   // Terminal 2: the default task queue, the workflows bundled at start.
-  worker = await startNpmWorker({ TEMPORAL_ADDRESS: address });
+  const worker = await startNpmWorker({ TEMPORAL_ADDRESS: address });
   expect(worker.output()).toContain(`bamboo worker: ${address} namespace=default task queue=bamboo`);
 
   // Still up after more than 20 seconds (it used to exit after two).
@@ -73,7 +63,7 @@ test('npm run dev-server and npm run worker stay up; bamboo run, ls and show wor
     const root = rows.find((r) => r.startsWith(`${sessionId} `));
     const child = rows.find((r) => r.startsWith(`${childId} `));
     return result.code === 0 && root?.includes(' completed ') && child?.includes(' completed ') ? { result, root, child } : undefined;
-  }, 30_000, 'bamboo ls listing the session and its child as completed');
+  }, { timeoutMs: 30_000, what: 'bamboo ls listing the session and its child as completed' });
   expect(ls.root).toMatch(new RegExp(`^${sessionId}\\s+root\\s+completed\\s+-\\s`));
   expect(ls.child).toMatch(new RegExp(`^${childId}\\s+child\\s+completed\\s+${sessionId}\\s`));
 
@@ -88,7 +78,7 @@ test('npm run dev-server and npm run worker stay up; bamboo run, ls and show wor
   expect(showChild.stdout).toContain('result    completed');
 
   // Ctrl-C in both terminals.
-  const [workerExit, serverExit] = await Promise.all([worker.job.signalGroup('SIGINT'), server.signalGroup('SIGINT')]);
+  const [workerExit, serverExit] = await Promise.all([worker.kill('SIGINT'), server.kill('SIGINT')]);
   expect(workerExit).toEqual({ code: 0, signal: null });
   expect(serverExit).toEqual({ code: 0, signal: null });
   expect(server.output()).toContain('stopped.');
@@ -96,5 +86,5 @@ test('npm run dev-server and npm run worker stay up; bamboo run, ls and show wor
   expect(await portOpen(uiPort)).toBe(false);
   // Nothing of either terminal's commands is left: no npm, tsx, node or temporal process.
   expect(isRunning(-server.pid)).toBe(false);
-  expect(isRunning(-worker.job.pid)).toBe(false);
+  expect(isRunning(-worker.pid)).toBe(false);
 });

@@ -11,17 +11,11 @@ import { startChildRun } from '../../src/client/child-runs';
 import { startSession } from '../../src/client/sessions';
 import { sessionWorkflowId } from '../../common';
 import { childSession, rootSession, spawnJobFor } from '../helpers/sessions';
-import { startTestWorker, uniqueId, type TestWorker } from '../helpers/temporal';
+import { uniqueId, withTestWorker } from '../helpers/temporal';
 
 jest.setTimeout(60_000);
 
-let tw: TestWorker;
-beforeAll(async () => {
-  tw = await startTestWorker();
-});
-afterAll(async () => {
-  await tw?.stop();
-});
+const tw = withTestWorker();
 
 /** The run's failure, and its history's workflow task failures and attempts. */
 async function failureOf(handle: WorkflowHandle) {

@@ -5,33 +5,34 @@
 import { startSession } from '../../src/client/sessions';
 import { completionSignalsSent, resumeMessages, sessionState, sessionTranscript, settled } from '../helpers/root';
 import { rootSession } from '../helpers/sessions';
-import { connectTestClient, eventually, uniqueId } from '../helpers/temporal';
-import { startWorkerProcess, type WorkerProcess } from '../helpers/worker-process';
+import { eventually } from '../helpers/eventually';
+import { connectTestClient, uniqueId } from '../helpers/temporal';
+import { killStartedProcesses } from '../helpers/processes';
+import { startWorkerProcess } from '../helpers/worker-process';
 import type { Client } from '@temporalio/client';
 
 let client: Client;
-const processes: WorkerProcess[] = [];
 beforeAll(async () => {
   client = await connectTestClient();
 });
 afterAll(async () => {
-  await Promise.all(processes.map((p) => p.kill('SIGKILL')));
+  await killStartedProcesses();
   await client?.connection.close();
 });
 
 test('worker killed while the parent waits on 10 children: all finish, the parent resumes once', async () => {
   const taskQueue = uniqueId('parent-crash');
-  processes.push(await startWorkerProcess(taskQueue));
+  const first = await startWorkerProcess({ taskQueue });
   const spawns = Array.from({ length: 10 }, (_, i) => `[[spawn:C${i + 1}|[[sleep:6]] part ${i + 1}]]`).join(' ');
   const session = rootSession(spawns, { 'child_watchdog.max_idle_secs': '5' });
   const handle = await startSession(client, { session }, { taskQueue });
   await eventually(async () => {
     const s = await sessionState(client, session.id);
-    return s.phase === 'waiting' && s.children.filter((c) => c.status === 'running').length === 10 ? true : undefined;
-  }, 60_000, 'the parent to wait on 10 running children');
+    return s.phase === 'waiting' && s.children.filter((c) => c.status === 'running').length === 10;
+  }, { timeoutMs: 60_000, what: 'the parent to wait on 10 running children' });
 
-  await processes[0].kill('SIGKILL');
-  processes.push(await startWorkerProcess(taskQueue));
+  await first.kill('SIGKILL');
+  await startWorkerProcess({ taskQueue });
 
   const final = await settled(client, session.id, 120_000);
   expect(final.children).toHaveLength(10);

@@ -6,15 +6,10 @@ import { sessionWorkflowId } from '../../common';
 import { completionSignalsSent, resumeMessages, sessionState, sessionTranscript, settled } from '../helpers/root';
 import { sendUserMessage, startSession } from '../../src/client/sessions';
 import { rootSession } from '../helpers/sessions';
-import { eventually, startTestWorker, type TestWorker } from '../helpers/temporal';
+import { eventually } from '../helpers/eventually';
+import { withTestWorker } from '../helpers/temporal';
 
-let tw: TestWorker;
-beforeAll(async () => {
-  tw = await startTestWorker();
-});
-afterAll(async () => {
-  await tw?.stop();
-});
+const tw = withTestWorker();
 
 test('cancelling the root cancels every running child, and each reports exactly once', async () => {
   const session = rootSession('[[spawn:A|[[sleep:60]]]] [[spawn:B|[[sleep:60]]]] [[spawn:C|[[sleep:60]]]]');
@@ -22,7 +17,7 @@ test('cancelling the root cancels every running child, and each reports exactly 
   const running = await eventually(async () => {
     const s = await sessionState(tw.client, session.id);
     return s.children.length === 3 && s.children.every((c) => c.status === 'running') ? s.children : undefined;
-  }, 30_000, 'three running children');
+  }, { timeoutMs: 30_000, what: 'three running children' });
   await handle.cancel();
   const result = await handle.result();
   expect(result.status).toBe('cancelled');
@@ -81,7 +76,7 @@ test('a root transcript past the payload limit is compacted, so continue-as-new 
   const transcript = await eventually(async () => {
     const messages = await sessionTranscript(tw.client, session.id);
     return messages.at(-1)?.content === 'echo: still there?' ? messages : undefined;
-  }, 60_000, 'the answer after compaction');
+  }, { timeoutMs: 60_000, what: 'the answer after compaction' });
   expect(Buffer.byteLength(JSON.stringify(transcript))).toBeLessThanOrEqual(1024 * 1024);
   expect(transcript.find((m) => m.role === 'assistant')?.content).toMatch(/^echo: BEGIN q+\n\[… \d+ characters cut/);
   const runs: string[] = [];

@@ -8,15 +8,10 @@ import { sessionWorkflowId, type ChildRunResult } from '../../common';
 import { eventsQuery } from '../../common/workflow-interface';
 import { resumeMessages, sessionState, sessionTranscript, settled } from '../helpers/root';
 import { rootSession } from '../helpers/sessions';
-import { eventually, startTestWorker, type TestWorker } from '../helpers/temporal';
+import { eventually } from '../helpers/eventually';
+import { withTestWorker } from '../helpers/temporal';
 
-let tw: TestWorker;
-beforeAll(async () => {
-  tw = await startTestWorker();
-});
-afterAll(async () => {
-  await tw?.stop();
-});
+const tw = withTestWorker();
 
 const tool = (name: string, args: object) => `[[tool:${name}|${JSON.stringify(args)}]]`;
 
@@ -25,7 +20,7 @@ test('a follow-up user message starts a new turn in the same session', async () 
   const handle = await startSession(tw.client, { session }, { taskQueue: tw.taskQueue });
   await settled(tw.client, session.id);
   await sendUserMessage(tw.client, session.id, 'second');
-  await eventually(async () => ((await sessionTranscript(tw.client, session.id)).at(-1)?.content === 'echo: second' ? true : undefined));
+  await eventually(async () => (await sessionTranscript(tw.client, session.id)).at(-1)?.content === 'echo: second');
   const contents = (await sessionTranscript(tw.client, session.id)).map((m) => `${m.role}:${m.content}`);
   expect(contents).toEqual(['user:first', 'assistant:echo: first', 'user:second', 'assistant:echo: second']);
   await handle.terminate();
@@ -50,7 +45,7 @@ test('manage_children lists children, restarts a finished one with a message, an
     return s.children.length === 2 && s.phase !== 'running' && resumeMessages(await sessionTranscript(tw.client, session.id)).length === 1
       ? s.children
       : undefined;
-  }, 30_000);
+  }, { timeoutMs: 30_000 });
   const transcript = await sessionTranscript(tw.client, session.id);
   const writer = ids.find((c) => transcript.some((m) => m.content.includes(`\`${c.childSessionId}\` (“Writer”)`)))!;
   const sleeper = ids.find((c) => c !== writer)!;

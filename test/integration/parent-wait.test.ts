@@ -5,15 +5,10 @@
 import { startSession } from '../../src/client/sessions';
 import { completionSignalsSent, resumeMessages, sessionState, sessionTranscript, settled } from '../helpers/root';
 import { rootSession } from '../helpers/sessions';
-import { eventually, startTestWorker, type TestWorker } from '../helpers/temporal';
+import { eventually } from '../helpers/eventually';
+import { withTestWorker } from '../helpers/temporal';
 
-let tw: TestWorker;
-beforeAll(async () => {
-  tw = await startTestWorker();
-});
-afterAll(async () => {
-  await tw?.stop();
-});
+const tw = withTestWorker();
 
 test('three children — completed, failed, stalled — resume the parent once under `all`, with all three statuses', async () => {
   const session = rootSession('Plan. [[spawn:Alpha|write it]] [[spawn:Beta|[[fail:disk full]]]] [[spawn:Gamma|[[stall:60]]]]', {
@@ -40,7 +35,7 @@ test('three children — completed, failed, stalled — resume the parent once u
 test('`any` resumes the parent at the first finished child, while the others still run', async () => {
   const session = rootSession('[[spawn:Fast|[[sleep:1]] quick]] [[spawn:Slow|[[sleep:8]] slow]]');
   const handle = await startSession(tw.client, { session, options: { waitPolicy: 'any' } }, { taskQueue: tw.taskQueue });
-  const firstResume = await eventually(async () => resumeMessages(await sessionTranscript(tw.client, session.id))[0], 30_000);
+  const firstResume = await eventually(async () => resumeMessages(await sessionTranscript(tw.client, session.id))[0], { timeoutMs: 30_000 });
   expect(firstResume.content).toContain('(“Fast”) finished with status `completed`');
   expect(firstResume.content).not.toContain('Slow');
   expect(firstResume.content).toContain('Remaining child sessions: 1.');
@@ -55,7 +50,7 @@ test('`any` resumes the parent at the first finished child, while the others sti
 test('`first_error` resumes the parent at the first failure, before the rest finish', async () => {
   const session = rootSession('[[spawn:Steady|[[sleep:8]] fine]] [[spawn:Shaky|[[sleep:1]] [[fail:bad input]]]]');
   const handle = await startSession(tw.client, { session, options: { waitPolicy: 'first_error' } }, { taskQueue: tw.taskQueue });
-  const firstResume = await eventually(async () => resumeMessages(await sessionTranscript(tw.client, session.id))[0], 30_000);
+  const firstResume = await eventually(async () => resumeMessages(await sessionTranscript(tw.client, session.id))[0], { timeoutMs: 30_000 });
   expect(firstResume.content).toContain('(“Shaky”) finished with status `error`');
   expect(firstResume.content).toContain('Remaining child sessions: 1.');
   const stateAtResume = await sessionState(tw.client, session.id);
@@ -77,7 +72,7 @@ test('a child that finishes before the parent starts waiting is not missed', asy
 test('an expired wait lease resumes the parent without killing the child', async () => {
   const session = rootSession('[[spawn:Marathon|[[sleep:6]] finished]]');
   const handle = await startSession(tw.client, { session, options: { waitLeaseSecs: 2 } }, { taskQueue: tw.taskQueue });
-  const first = await eventually(async () => resumeMessages(await sessionTranscript(tw.client, session.id))[0], 30_000);
+  const first = await eventually(async () => resumeMessages(await sessionTranscript(tw.client, session.id))[0], { timeoutMs: 30_000 });
   expect(first.content).toContain('the wait for child sessions expired after 2 seconds; they keep running');
   expect((await sessionState(tw.client, session.id)).children).toEqual([expect.objectContaining({ status: 'running' })]);
   const final = await settled(tw.client, session.id);

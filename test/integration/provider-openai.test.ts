@@ -11,7 +11,8 @@ import { receivedCompletionsQuery } from '../workflows/recording-parent';
 import { historyText } from '../helpers/history-text';
 import { startLlmServer, type LlmServer } from '../helpers/llm-server';
 import { childSession, spawnJobFor } from '../helpers/sessions';
-import { eventually, startRecordingParent, startTestWorker, type RecordingParentHandle, type TestWorker } from '../helpers/temporal';
+import { eventually } from '../helpers/eventually';
+import { startRecordingParent, startTestWorker, type RecordingParentHandle, type TestWorker } from '../helpers/temporal';
 
 const API_KEY = `sk-test-${Math.random().toString(36).slice(2)}-openai-secret`;
 let llm: LlmServer;
@@ -49,7 +50,7 @@ async function completions(childSessionId: string): Promise<ChildCompletion[]> {
   return eventually(async () => {
     const got = (await parent.query(receivedCompletionsQuery)).filter((c) => c.childSessionId === childSessionId);
     return got.length ? got : undefined;
-  }, 10_000);
+  }, { timeoutMs: 10_000 });
 }
 
 test('a streamed answer completes the child, with usage, authenticated by the key named in config', async () => {
@@ -140,10 +141,10 @@ test('cancelling the child closes the HTTP stream: the server sees the connectio
   llm.script({ kind: 'text', chunks: Array.from({ length: 100 }, (_, i) => `t${i} `), delayMs: 200 });
   const aborts = llm.clientAborts;
   const { session, handle } = await start('long answer');
-  await eventually(async () => (((await handle.describe()).raw.pendingActivities ?? []).some((a) => a.heartbeatDetails) ? true : undefined));
+  await eventually(async () => ((await handle.describe()).raw.pendingActivities ?? []).some((a) => a.heartbeatDetails));
   await cancelSession(tw.client, session.id);
   expect((await handle.result()).status).toBe('cancelled');
-  await eventually(async () => (llm.clientAborts > aborts ? true : undefined), 10_000, 'the server to see the aborted request');
+  await eventually(async () => llm.clientAborts > aborts, { timeoutMs: 10_000, what: 'the server to see the aborted request' });
 });
 
 test('the API key never appears in the exported history', async () => {

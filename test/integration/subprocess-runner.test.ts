@@ -17,7 +17,8 @@ import { createSubprocessRunner, type SubprocessProfile } from '../../src/runner
 import type { ProgressDetails } from '../../common';
 import { receivedCompletionsQuery } from '../workflows/recording-parent';
 import { childSession, spawnJobFor } from '../helpers/sessions';
-import { eventually, startRecordingParent, startTestWorker, uniqueId, type RecordingParentHandle, type TestWorker } from '../helpers/temporal';
+import { eventually } from '../helpers/eventually';
+import { startRecordingParent, startTestWorker, uniqueId, type RecordingParentHandle, type TestWorker } from '../helpers/temporal';
 import { isRunning } from '../helpers/processes';
 
 const ROOT = resolve(__dirname, '..', '..');
@@ -88,7 +89,7 @@ async function startExternalChild(agentId: string, prompt: string, metadata: Rec
 /** Waits for the run's completion at the parent, then makes sure no second one follows. */
 async function expectOneCompletion(childSessionId: string, status: RunStatus): Promise<ChildCompletion> {
   const forChild = async () => (await parent.query(receivedCompletionsQuery)).filter((c) => c.childSessionId === childSessionId);
-  await eventually(async () => ((await forChild()).length > 0 ? true : undefined), 10_000, 'the parent to receive the completion');
+  await eventually(async () => (await forChild()).length > 0, { timeoutMs: 10_000, what: 'the parent to receive the completion' });
   await new Promise((r) => setTimeout(r, 1000));
   const completions = await forChild();
   expect(completions).toEqual([expect.objectContaining({ status })]);
@@ -128,7 +129,7 @@ function pidsOf(sessionId: string, role: string): number[] {
 
 async function expectAllGone(pids: number[], what: string, timeoutMs = 30_000): Promise<void> {
   expect(pids.length).toBeGreaterThan(0);
-  await eventually(async () => (pids.every((pid) => !isRunning(pid)) ? true : undefined), timeoutMs, `${what} (pids ${pids.join(', ')}) to be gone`);
+  await eventually(async () => pids.every((pid) => !isRunning(pid)), { timeoutMs, what: `${what} (pids ${pids.join(', ')}) to be gone` });
 }
 
 /** Pids of the guard processes watching the agent group `pgid` (see src/runners/process-guard.ts). */
@@ -147,7 +148,7 @@ test('an agent that completes streams progress into heartbeats and its answer en
   const progress = await eventually(async () => {
     const details = await runnerProgress(handle.workflowId);
     return details && details.events > 0 && details.tail.includes('please') ? details : undefined;
-  }, 30_000, 'heartbeat details with the streamed tokens');
+  }, { timeoutMs: 30_000, what: 'heartbeat details with the streamed tokens' });
   expect(progress.phase).toBe('external subprocess:echo');
 
   const result = await handle.result();
@@ -178,8 +179,7 @@ test('cancelling a run mid-way ends it cancelled and kills the agent and its gra
   // The agent reports its grandchild's pid as a progress note, visible in heartbeat details.
   const note = await eventually(
     async () => (await runnerProgress(handle.workflowId))?.note?.match(/grandchild pid (\d+)/) ?? undefined,
-    30_000,
-    'the grandchild pid note',
+    { timeoutMs: 30_000, what: 'the grandchild pid note' },
   );
   const grandchild = Number(note[1]);
   expect(pidsOf(session.id, 'grandchild')).toEqual([grandchild]);
@@ -196,14 +196,14 @@ test('cancelling a run mid-way ends it cancelled and kills the agent and its gra
 
 test('an agent that ignores SIGTERM is killed with SIGKILL after the grace period', async () => {
   const { session, handle } = await startExternalChild('stubborn', 'never stop');
-  await eventually(async () => (pidsOf(session.id, 'agent').length ? true : undefined), 30_000, 'the agent to start');
+  await eventually(async () => pidsOf(session.id, 'agent').length > 0, { timeoutMs: 30_000, what: 'the agent to start' });
   const agent = pidsOf(session.id, 'agent');
 
   await cancelSession(tw.client, session.id);
   expect((await handle.result()).status).toBe('cancelled');
   await expectOneCompletion(session.id, 'cancelled');
   // It got SIGTERM and survived it; it is gone all the same.
-  await eventually(async () => (pidsOf(session.id, 'ignored-sigterm').length ? true : undefined), 30_000, 'the agent to see SIGTERM');
+  await eventually(async () => pidsOf(session.id, 'ignored-sigterm').length > 0, { timeoutMs: 30_000, what: 'the agent to see SIGTERM' });
   await expectAllGone(agent, 'the SIGTERM-ignoring agent');
 });
 
@@ -249,7 +249,7 @@ test('a worker SIGKILLed while its agent runs leaves no agent process behind', a
   });
   const runnerExited = new Promise((r) => runner.once('exit', r));
   try {
-    await eventually(async () => (pidsOf(sessionId, 'grandchild').length ? true : undefined), 60_000, 'the agent and its grandchild to start');
+    await eventually(async () => pidsOf(sessionId, 'grandchild').length > 0, { timeoutMs: 60_000, what: 'the agent and its grandchild to start' });
     const [agent] = pidsOf(sessionId, 'agent');
     const tree = [agent, ...pidsOf(sessionId, 'grandchild')];
     expect(tree.every(isRunning)).toBe(true);
@@ -259,7 +259,7 @@ test('a worker SIGKILLed while its agent runs leaves no agent process behind', a
     await runnerExited;
     // No cleanup code of the runner ran; the agent answers the guard's SIGTERM at once.
     await expectAllGone(tree, 'the agent and its grandchild', 5000);
-    await eventually(async () => (guardsOf(agent).length === 0 ? true : undefined), 5000, 'the guard to exit');
+    await eventually(async () => guardsOf(agent).length === 0, { timeoutMs: 5000, what: 'the guard to exit' });
   } finally {
     runner.kill('SIGKILL');
   }
@@ -281,5 +281,5 @@ test('a run that ends normally leaves no guard process behind', async () => {
   const [agent] = pidsOf(session.id, 'agent');
   expect(guardsSeen).toHaveLength(1);
   expect(isRunning(agent)).toBe(false);
-  await eventually(async () => (guardsOf(agent).length === 0 ? true : undefined), 5000, 'the guard to exit');
+  await eventually(async () => guardsOf(agent).length === 0, { timeoutMs: 5000, what: 'the guard to exit' });
 });

@@ -10,7 +10,7 @@ import { createToolRegistry } from '../../src/tools/types';
 import { hangingTool } from '../fixtures/test-tools';
 import { childSession, spawnJobFor } from '../helpers/sessions';
 import { withRecordingParent } from '../helpers/recording-suite';
-import { eventually } from '../helpers/temporal';
+import { eventually } from '../helpers/eventually';
 
 const hang = hangingTool('hang', 2);
 const hangLong = hangingTool('hang_long', 60);
@@ -58,8 +58,8 @@ test('cancelling a run during a tool call cancels the run', async () => {
   const { session, handle } = await startChild('[[tool:hang_long|{}]]');
   await eventually(async () => {
     const pending = (await handle.describe()).raw.pendingActivities ?? [];
-    return pending.some((a) => a.activityType?.name === 'runTool') ? true : undefined;
-  }, 30_000, 'the tool call to start');
+    return pending.some((a) => a.activityType?.name === 'runTool');
+  }, { timeoutMs: 30_000, what: 'the tool call to start' });
   await cancelSession(suite.tw.client, session.id);
   const result = await handle.result();
   expect(result).toMatchObject({ status: 'cancelled', error: 'Child session cancelled' });

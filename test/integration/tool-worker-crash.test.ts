@@ -11,27 +11,23 @@ import { startChildRun } from '../../src/client/child-runs';
 import type { ChildRunResult } from '../../common';
 import { childSession, spawnJobFor } from '../helpers/sessions';
 import { withRecordingParent } from '../helpers/recording-suite';
-import { eventually, testServer, uniqueId } from '../helpers/temporal';
-import { startToolWorkerProcess } from '../helpers/tool-worker-process';
-import type { WorkerProcess } from '../helpers/worker-process';
+import { eventually } from '../helpers/eventually';
+import { killStartedProcesses } from '../helpers/processes';
+import { uniqueId } from '../helpers/temporal';
+import { startWorkerProcess, TEST_TOOLS } from '../helpers/worker-process';
 
 const suite = withRecordingParent(); // hosts the recording parent only
-const processes: WorkerProcess[] = [];
 const dir = mkdtempSync(join(tmpdir(), 'bamboo-tool-crash-'));
 afterAll(async () => {
-  await Promise.all(processes.map((p) => p.kill('SIGKILL')));
+  await killStartedProcesses();
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function toolWorker(queue: string): Promise<WorkerProcess> {
-  const worker = await startToolWorkerProcess(queue, testServer());
-  processes.push(worker);
-  return worker;
-}
+const toolWorker = (taskQueue: string) => startWorkerProcess({ taskQueue, toolsModule: TEST_TOOLS });
 
 const linesIn = (file: string) => readFileSync(file, 'utf8').split('\n').filter(Boolean).length;
 const untilLines = (file: string, n: number) =>
-  eventually(async () => (linesIn(file) >= n ? true : undefined), 60_000, `${n} line(s) in the tool's file`);
+  eventually(async () => linesIn(file) >= n, { timeoutMs: 60_000, what: `${n} line(s) in the tool's file` });
 
 /** Starts a child on a fresh queue served by a tool worker process, calling `tool` on a fresh file. */
 async function startToolChild(tool: string) {

@@ -7,17 +7,18 @@ import { startChildRun } from '../../src/client/child-runs';
 import { sessionIdFromWorkflowId } from '../../common';
 import { receivedCompletionsQuery } from '../workflows/recording-parent';
 import { childSession, spawnJobFor } from '../helpers/sessions';
-import { eventually, startRecordingParent, startTestWorker, uniqueId, type TestWorker } from '../helpers/temporal';
-import { startWorkerProcess, type WorkerProcess } from '../helpers/worker-process';
+import { eventually } from '../helpers/eventually';
+import { startRecordingParent, startTestWorker, uniqueId, type TestWorker } from '../helpers/temporal';
+import { killStartedProcesses } from '../helpers/processes';
+import { startWorkerProcess } from '../helpers/worker-process';
 
 let tw: TestWorker;
-const processes: WorkerProcess[] = [];
 
 beforeAll(async () => {
   tw = await startTestWorker(); // hosts the recording parent only
 });
 afterAll(async () => {
-  await Promise.all(processes.map((p) => p.kill('SIGKILL')));
+  await killStartedProcesses();
   await tw?.stop();
 });
 
@@ -25,8 +26,7 @@ test('a worker killed mid-run: a new worker finishes it and the parent gets one 
   const childQueue = uniqueId('crash-queue');
   const parent = await startRecordingParent(tw.client, tw.taskQueue);
   const parentSessionId = sessionIdFromWorkflowId(parent.workflowId)!;
-  const first = await startWorkerProcess(childQueue);
-  processes.push(first);
+  const first = await startWorkerProcess({ taskQueue: childQueue });
 
   const session = childSession('[[sleep:6]] survived', {
     parentSessionId,
@@ -35,12 +35,11 @@ test('a worker killed mid-run: a new worker finishes it and the parent gets one 
   const handle = await startChildRun(tw.client, spawnJobFor(session), { taskQueue: childQueue });
   await eventually(async () => {
     const pending = (await handle.describe()).raw.pendingActivities ?? [];
-    return pending.some((a) => a.activityType?.name === 'callModel' && a.heartbeatDetails) ? true : undefined;
-  }, 30_000, 'the model call to stream on the first worker');
+    return pending.some((a) => a.activityType?.name === 'callModel' && a.heartbeatDetails);
+  }, { timeoutMs: 30_000, what: 'the model call to stream on the first worker' });
 
   await first.kill('SIGKILL');
-  const second = await startWorkerProcess(childQueue);
-  processes.push(second);
+  await startWorkerProcess({ taskQueue: childQueue });
 
   const result = await handle.result();
   expect(result.status).toBe('completed');
@@ -51,7 +50,7 @@ test('a worker killed mid-run: a new worker finishes it and the parent gets one 
   const started = history.events?.filter((e) => e.activityTaskStartedEventAttributes) ?? [];
   expect(started.some((e) => (e.activityTaskStartedEventAttributes?.attempt ?? 1) > 1)).toBe(true);
 
-  await eventually(async () => ((await parent.query(receivedCompletionsQuery)).length > 0 ? true : undefined), 10_000);
+  await eventually(async () => (await parent.query(receivedCompletionsQuery)).length > 0, { timeoutMs: 10_000 });
   await new Promise((r) => setTimeout(r, 1500));
   const completions = await parent.query(receivedCompletionsQuery);
   expect(completions).toEqual([expect.objectContaining({ childSessionId: session.id, status: 'completed' })]);

@@ -8,8 +8,9 @@ import { sendUserMessage, sessionState, startSession } from '../../src/client/se
 import { sessionWorkflowId, type Session, type SessionOptionsInput, type SpawnJob } from '../../common';
 import { buildWorkflowBundle } from '../../src/worker/bundle';
 import { childSession, rootSession, spawnJobFor } from '../helpers/sessions';
-import { startToolWorkerProcess } from '../helpers/tool-worker-process';
-import type { WorkerProcess } from '../helpers/worker-process';
+import { eventually, type EventuallyOptions } from '../helpers/eventually';
+import type { ManagedProcess } from '../helpers/processes';
+import { startWorkerProcess, TEST_TOOLS } from '../helpers/worker-process';
 
 export interface Scenario {
   name: string;
@@ -44,28 +45,23 @@ const rootScenario = (name: string, prompt: string, options: SessionOptionsInput
 
 const idOf = (h: WorkflowHandle) => h.workflowId.replace(/^bamboo-session-/, '');
 
-async function until(check: () => Promise<boolean>, what: string): Promise<void> {
-  for (let i = 0; i < 300; i++) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`gave up waiting for ${what}`);
-}
+/** How the recordings wait for a workflow to reach a point: checked every 100 ms, for 30 s at most. */
+const waitOptions = (what: string): EventuallyOptions => ({ timeoutMs: 30_000, intervalMs: 100, what });
 
 /** The one child of `count` still running once the others have finished (the long one). */
 async function theLongChild(client: Client, rootId: string, count: number): Promise<string> {
   let id: string | undefined;
-  await until(async () => {
+  await eventually(async () => {
     const { children } = await sessionState(client, rootId);
     const running = children.filter((c) => c.status === 'running');
     id = running[0]?.childSessionId;
     return children.length === count && running.length === 1 && children.every((c) => c.status !== 'pending');
-  }, 'the long child alone running');
+  }, waitOptions('the long child alone running'));
   return id!;
 }
 
 const afterStreaming = (act: (client: Client, handle: WorkflowHandle) => Promise<void>) => async (client: Client, handle: WorkflowHandle) => {
-  await until(async () => ((await handle.describe()).raw.pendingActivities ?? []).some((a) => a.heartbeatDetails), 'streaming');
+  await eventually(async () => ((await handle.describe()).raw.pendingActivities ?? []).some((a) => a.heartbeatDetails), waitOptions('streaming'));
   await act(client, handle);
 };
 
@@ -90,9 +86,9 @@ const toolWorkerScenario = (name: string, tool: string, kills: number): Scenario
   const queue = `record-${name}`;
   let dir = '';
   let file = '';
-  const workers: WorkerProcess[] = [];
+  const workers: ManagedProcess[] = [];
   let server: { address: string; namespace: string; bundlePath: string } | undefined;
-  const startWorker = async () => workers[workers.push(await startToolWorkerProcess(queue, server!)) - 1];
+  const startWorker = async () => workers[workers.push(await startWorkerProcess({ ...server!, taskQueue: queue, toolsModule: TEST_TOOLS })) - 1];
   return {
     name: `child-${name}`,
     async start(client) {
@@ -108,7 +104,7 @@ const toolWorkerScenario = (name: string, tool: string, kills: number): Scenario
     async during(_client, handle) {
       try {
         for (let kill = 1; kill <= kills; kill++) {
-          await until(async () => readFileSync(file, 'utf8').split('\n').filter(Boolean).length >= kill, `run ${kill} of ${tool}`);
+          await eventually(async () => readFileSync(file, 'utf8').split('\n').filter(Boolean).length >= kill, waitOptions(`run ${kill} of ${tool}`));
           const doomed = workers.at(-1)!;
           await startWorker();
           await doomed.kill('SIGKILL');
@@ -163,27 +159,27 @@ export const SCENARIOS: Scenario[] = [
   rootScenario('running-cap', '[[spawn:A|[[sleep:1]] a]] [[spawn:B|[[sleep:1]] b]] [[spawn:C|[[sleep:1]] c]]', { maxRunningChildren: 1 }),
   rootScenario('continue-as-new', '[[spawn:One|[[sleep:3]] one]] [[spawn:Two|[[fail:nope]]]]', { historyEventBudget: 20 }),
   rootScenario('cancelled', '[[spawn:A|[[sleep:30]]]] [[spawn:B|[[sleep:30]]]]', {}, async (client, handle) => {
-    await until(async () => (await sessionState(client, idOf(handle))).children.filter((c) => c.status === 'running').length === 2, 'running children');
+    await eventually(async () => (await sessionState(client, idOf(handle))).children.filter((c) => c.status === 'running').length === 2, waitOptions('running children'));
     await handle.cancel();
   }),
   rootScenario('follow-up-and-manage', '[[spawn:Writer|draft]] [[tool:wait|{"seconds":1}]]', { idleTtlSecs: 4 }, async (client, handle) => {
     const id = idOf(handle);
-    await until(async () => {
+    await eventually(async () => {
       const s = await sessionState(client, id);
       return s.phase === 'idle' && s.children.every((c) => c.status === 'completed');
-    }, 'the first turn');
+    }, waitOptions('the first turn'));
     const [writer] = (await sessionState(client, id)).children;
     const send = JSON.stringify({ action: 'send_message', child_session_id: writer.childSessionId, message: 'add a summary' });
     await sendUserMessage(client, id, `[[tool:manage_children|{"action":"list"}]] [[tool:manage_children|${send}]]`);
   }),
   rootScenario('compacted', `BEGIN ${'long question '.repeat(3000)} END`, { transcriptBudgetBytes: 16 * 1024 }, async (client, handle) => {
     const id = idOf(handle);
-    await until(async () => (await sessionState(client, id)).lastRunStatus === 'completed', 'the first turn');
+    await eventually(async () => (await sessionState(client, id)).lastRunStatus === 'completed', waitOptions('the first turn'));
     await sendUserMessage(client, id, 'after compaction');
   }),
   rootScenario('undecodable-signal', 'hello', { idleTtlSecs: 3 }, async (client, handle) => {
     const id = idOf(handle);
-    await until(async () => (await sessionState(client, id)).lastRunStatus === 'completed', 'the first turn');
+    await eventually(async () => (await sessionState(client, id)).lastRunStatus === 'completed', waitOptions('the first turn'));
     // A payload no worker can decode, then a valid message: the first is rejected, the second answered.
     await client.workflowService.signalWorkflowExecution({
       namespace: client.options.namespace,
@@ -200,16 +196,16 @@ export const SCENARIOS: Scenario[] = [
   }),
   rootScenario('adopted-child-terminated', '[[spawn:Long|[[sleep:60]] long]] [[spawn:Quick|[[sleep:1]] q]] [[spawn:Later|[[sleep:3]] l]]', { historyEventBudget: 20 }, async (client, handle) => {
     const long = await theLongChild(client, idOf(handle), 3);
-    await until(async () => {
+    await eventually(async () => {
       const runs: string[] = [];
       for await (const run of client.workflow.list({ query: `WorkflowId = "${handle.workflowId}"` })) runs.push(run.runId);
       return runs.length > 1;
-    }, 'continue-as-new');
+    }, waitOptions('continue-as-new'));
     await client.workflow.getHandle(sessionWorkflowId(long)).terminate('operator');
   }),
   rootScenario('follow-up-to-open-run', '[[spawn:Writer|draft]]', { idleTtlSecs: 6 }, async (client, handle) => {
     const id = idOf(handle);
-    await until(async () => (await sessionState(client, id)).children[0]?.status === 'completed', 'the first child run');
+    await eventually(async () => (await sessionState(client, id)).children[0]?.status === 'completed', waitOptions('the first child run'));
     const writer = (await sessionState(client, id)).children[0].childSessionId;
     await startChildRun(client, { parentSessionId: id, childSessionId: writer, model: 'scripted-model', appendMessages: ['[[sleep:2]] outside'] }, { taskQueue: (await handle.describe()).taskQueue });
     const send = JSON.stringify({ action: 'send_message', child_session_id: writer, message: 'the follow-up' });

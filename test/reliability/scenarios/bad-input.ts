@@ -12,7 +12,7 @@ import { WorkflowFailedError, type Client } from '@temporalio/client';
 import { randomUUID } from 'node:crypto';
 import { injectIntoSession, startChildRun } from '../../../src/client/child-runs';
 import { sendUserMessage, startSession } from '../../../src/client/sessions';
-import { sessionIdFromWorkflowId, sessionWorkflowId, type ChildRunResult, type RunStatus, type Session, type SpawnJob } from '../../../common';
+import { errorMessage, sessionIdFromWorkflowId, sessionWorkflowId, type ChildRunResult, type RunStatus, type Session, type SpawnJob } from '../../../common';
 import { injectMessageSignal, stateQuery, subSessionCompletedSignal, userMessageSignal } from '../../../common/workflow-interface';
 import { receivedCompletionsQuery } from '../../workflows/recording-parent';
 import { bamboo, type CliResult } from '../../helpers/cli';
@@ -24,7 +24,8 @@ import { mainServer, useQueue } from '../support/context';
 import { recordOutput } from '../support/processes';
 import { beginScenario, finishScenario, recordBug } from '../support/summary';
 import { checkTrees, historyCounts, startTrees, summarizeReport, terminateRoots, type StartedTree } from '../support/trees';
-import { errorText, mapLimit, pollUntil, sleep, within } from '../support/util';
+import { eventuallyOrUndefined } from '../../helpers/eventually';
+import { mapLimit, sleep, within } from '../support/util';
 
 const CLIENT_CHILD = 330;
 const CLIENT_ROOT = 250;
@@ -132,10 +133,10 @@ export function badInputScenario(): void {
       for (let i = 0; i < 2; i++) {
         const session = rootSession(`[[spawn:Target${i}|[[sleep:45]] long task ${i}]] plan`);
         await startSession(client, { session }, { taskQueue: tw.taskQueue });
-        const state = await pollUntil(async () => {
+        const state = await eventuallyOrUndefined(async () => {
           const s = await sessionState(client, session.id);
           return s.phase === 'waiting' && s.children[0]?.status === 'running' ? s : undefined;
-        }, 60_000);
+        }, { timeoutMs: 60_000, intervalMs: 500 });
         if (!state) throw new Error('signal target did not start waiting');
         targets.push({ rootId: session.id, childId: state.children[0].childSessionId });
       }
@@ -189,10 +190,10 @@ export function badInputScenario(): void {
         await injectIntoSession(client, childId, `after the storm too ${childId}`);
       }
       for (const { rootId } of targets) {
-        const answered = await pollUntil(async () => {
+        const answered = await eventuallyOrUndefined(async () => {
           const messages = await sessionTranscript(client, rootId);
-          return messages.some((m) => m.role === 'assistant' && m.content === `echo: after the storm ${rootId}`) ? true : undefined;
-        }, 60_000);
+          return messages.some((m) => m.role === 'assistant' && m.content === `echo: after the storm ${rootId}`);
+        }, { timeoutMs: 60_000, intervalMs: 500 });
         expect(answered).toBe(true);
         const s = await sessionState(client, rootId);
         expect(s.phase).toBe('waiting'); // still waiting on its child: the bad completions changed nothing
@@ -291,10 +292,10 @@ export function badInputScenario(): void {
       });
       // A rejected job whose ids are readable tells its parent, once.
       const notified = raws.filter((r) => r.notifies).map((r) => r.notifies!);
-      const completions = await pollUntil(async () => {
+      const completions = await eventuallyOrUndefined(async () => {
         const got = (await parent.query(receivedCompletionsQuery)).filter((c) => notified.includes(c.childSessionId));
         return got.length >= notified.length ? got : undefined;
-      }, 30_000);
+      }, { timeoutMs: 30_000, intervalMs: 500 });
       const got = completions ?? (await parent.query(receivedCompletionsQuery)).filter((c) => notified.includes(c.childSessionId));
       record.details.rawStartsNotifyingParent = `${got.length}/${notified.length}`;
       expect(problems).toEqual([]);
@@ -313,7 +314,7 @@ export function badInputScenario(): void {
           await call();
           outcomes[name] = 'ACCEPTED';
         } catch (error) {
-          outcomes[name] = errorText(error).slice(0, 200);
+          outcomes[name] = errorMessage(error, { causes: 3 }).slice(0, 200);
         }
         expect(outcomes[name]).toMatch(pattern);
         if (workflowId) expect(await workflowExists(client, workflowId)).toBe(false);
@@ -398,7 +399,7 @@ export function badInputScenario(): void {
       for (const r of roots) await startSession(client, { session: r }, { taskQueue: tw.taskQueue });
       record.runs += roots.length + 1;
       const tree = await checkTrees(client, { rootIds: [roots[0].id], childrenPerRoot: 1 }, 60_000);
-      const plain = await pollUntil(async () => ((await sessionState(client, roots[1].id)).lastRunStatus === 'completed' ? true : undefined), 60_000);
+      const plain = await eventuallyOrUndefined(async () => (await sessionState(client, roots[1].id)).lastRunStatus === 'completed', { timeoutMs: 60_000, intervalMs: 500 });
       outcomes['hostile root session with a child'] = JSON.stringify(summarizeReport(tree).statuses);
       outcomes['hostile root session'] = plain ? 'completed' : 'did not complete';
       await terminateRoots(client, roots.map((r) => r.id));
@@ -499,10 +500,10 @@ export function badInputScenario(): void {
       count('hostile but valid');
       record.runs += 1;
       try {
-        const closed = await pollUntil(async () => {
+        const closed = await eventuallyOrUndefined(async () => {
           const d = await handle.describe();
           return d.status.name !== 'RUNNING' ? d.status.name : (await handle.query(stateQuery)).phase === 'idle' ? 'RUNNING (idle)' : undefined;
-        }, 60_000);
+        }, { timeoutMs: 60_000, intervalMs: 500 });
         recordBug({
           id: 'spawn-model-search-attribute',
           title: 'a spawn_session `model` over 2 KB (model-controlled) gets the parent root session TERMINATED by the server',
@@ -546,7 +547,7 @@ export function badInputScenario(): void {
         title: 'a child run whose ChildRunResult passed 2 MB was TERMINATED by the server after it told its parent, losing its snapshot; fixed: snapshots are compacted to 1 MiB',
         where: 'src/domain/compaction.ts, called by workflows/snapshot-size.ts',
         reproduced: status !== 'COMPLETED' || followUp.status !== 'completed',
-        evidence: `execution ${status} (${ended && 'error' in ended ? errorText(ended.error).slice(0, 120) : 'result ok'}); parent got ${completions.length} completion(s); follow-up run: ${followUp.status} ${followUp.error ?? ''}`,
+        evidence: `execution ${status} (${ended && 'error' in ended ? errorMessage(ended.error, { causes: 3 }).slice(0, 120) : 'result ok'}); parent got ${completions.length} completion(s); follow-up run: ${followUp.status} ${followUp.error ?? ''}`,
       });
       expect(completions).toHaveLength(1);
       expect(status).toBe('COMPLETED');
@@ -559,7 +560,7 @@ export function badInputScenario(): void {
       count('signals');
       record.runs += 1;
       try {
-        await pollUntil(async () => ((await sessionState(client, session.id)).lastRunStatus === 'completed' ? true : undefined), 60_000);
+        await eventuallyOrUndefined(async () => (await sessionState(client, session.id)).lastRunStatus === 'completed', { timeoutMs: 60_000, intervalMs: 500 });
         await client.workflowService.signalWorkflowExecution({
           namespace: client.options.namespace,
           workflowExecution: { workflowId: handle.workflowId },
@@ -567,10 +568,10 @@ export function badInputScenario(): void {
           input: { payloads: [{ metadata: { encoding: Buffer.from('binary/unknown') }, data: Buffer.from('not decodable') }] },
         });
         await sendUserMessage(client, session.id, 'after the undecodable one');
-        const answered = (await pollUntil(async () => {
+        const answered = (await eventuallyOrUndefined(async () => {
           const messages = await sessionTranscript(client, session.id);
-          return messages.some((m) => m.role === 'assistant' && m.content.includes('after the undecodable one')) ? true : undefined;
-        }, 60_000)) ?? false;
+          return messages.some((m) => m.role === 'assistant' && m.content.includes('after the undecodable one'));
+        }, { timeoutMs: 60_000, intervalMs: 500 })) ?? false;
         const failed = await workflowTaskFailures(client, handle.workflowId);
         recordBug({
           id: 'undecodable-signal-payload',

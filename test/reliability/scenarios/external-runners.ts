@@ -18,10 +18,12 @@ import { childSession, spawnJobFor } from '../../helpers/sessions';
 import { startRecordingParent, startTestWorker, uniqueId, type RecordingParentHandle, type TestWorker } from '../../helpers/temporal';
 import { clientFor, mainServer, useQueue } from '../support/context';
 import { A2A_TOKEN_ENV, RELIABILITY_OUT, ROOT } from '../support/paths';
-import { startA2AAgentProcess, startWorker, type ManagedProcess } from '../support/processes';
+import { startWorkerProcess } from '../../helpers/worker-process';
+import { startA2AAgentProcess } from '../support/processes';
 import { beginScenario, finishScenario, recordBug } from '../support/summary';
-import { pollUntil, sleep, within } from '../support/util';
-import { isRunning } from '../../helpers/processes';
+import { eventuallyOrUndefined } from '../../helpers/eventually';
+import { sleep, within } from '../support/util';
+import { isRunning, type ManagedProcess } from '../../helpers/processes';
 
 const AGENTS = resolve(ROOT, 'test', 'fixtures', 'agents');
 const PID_DIR = join(RELIABILITY_OUT, 'agent-pids');
@@ -39,7 +41,7 @@ function recordedPids(sessionId: string): { role: string; pid: number }[] {
 /** Agent processes of a session still running after `graceMs`. */
 async function leftovers(sessionId: string, graceMs = 15_000): Promise<number[]> {
   const pids = recordedPids(sessionId).map((r) => r.pid);
-  await pollUntil(async () => (pids.every((p) => !isRunning(p)) ? true : undefined), graceMs);
+  await eventuallyOrUndefined(async () => pids.every((p) => !isRunning(p)), { timeoutMs: graceMs, intervalMs: 500 });
   return pids.filter(isRunning);
 }
 
@@ -96,10 +98,10 @@ export function externalRunnersScenario(): void {
       }
       const result: ChildRunResult = ended.value;
       outcomes[name] = `${result.status}: ${result.error ?? ''}`;
-      const got = await pollUntil(async () => {
+      const got = await eventuallyOrUndefined(async () => {
         const c = (await parent.query(receivedCompletionsQuery)).filter((x) => x.childSessionId === session.id);
         return c.length ? c : undefined;
-      }, 20_000);
+      }, { timeoutMs: 20_000, intervalMs: 500 });
       await sleep(500);
       const all = (await parent.query(receivedCompletionsQuery)).filter((x) => x.childSessionId === session.id);
       if (!got) record.lost += 1;
@@ -130,7 +132,7 @@ export function externalRunnersScenario(): void {
 
     guarded('the A2A agent process SIGKILLed mid-task → timeout or error, no hang', async () => {
       const { result } = await run('A2A agent killed mid-task', 'hang', externalMetadata('rel-a2a', 'a2a_jsonrpc', { 'child_watchdog.max_idle_secs': '5' }), async (workflowId) => {
-        await pollUntil(async () => ((await runnerEvents(workflowId)) >= 3 ? true : undefined), 60_000);
+        await eventuallyOrUndefined(async () => (await runnerEvents(workflowId)) >= 3, { timeoutMs: 60_000, intervalMs: 500 });
         await agent.process.kill('SIGKILL');
         record.faults += 1;
       });
@@ -176,7 +178,7 @@ export function externalRunnersScenario(): void {
       const workers: ManagedProcess[] = [];
       let orphans: number[] = [];
       try {
-        workers.push(await startWorker({ address: server.address, taskQueue, env: { BAMBOO_CONFIG: config }, label: 'orphan-worker-1' }));
+        workers.push(await startWorkerProcess({ address: server.address, taskQueue, env: { BAMBOO_CONFIG: config }, label: 'orphan-worker-1' }));
         const parentHandle = await startRecordingParent(client, taskQueue);
         const session = childSession('start a background job', {
           parentSessionId: sessionIdFromWorkflowId(parentHandle.workflowId)!,
@@ -184,11 +186,11 @@ export function externalRunnersScenario(): void {
         });
         const handle = await startChildRun(client, spawnJobFor(session), { taskQueue });
         record.runs += 1;
-        await pollUntil(async () => (recordedPids(session.id).some((r) => r.role === 'grandchild') ? true : undefined), 60_000);
+        await eventuallyOrUndefined(async () => recordedPids(session.id).some((r) => r.role === 'grandchild'), { timeoutMs: 60_000, intervalMs: 500 });
         const firstAttempt = recordedPids(session.id).map((r) => r.pid);
         await workers[0].kill('SIGKILL');
         record.faults += 1;
-        workers.push(await startWorker({ address: server.address, taskQueue, env: { BAMBOO_CONFIG: config }, label: 'orphan-worker-2' }));
+        workers.push(await startWorkerProcess({ address: server.address, taskQueue, env: { BAMBOO_CONFIG: config }, label: 'orphan-worker-2' }));
         const ended = await within(handle.result(), 150_000);
         const result = ended && 'value' in ended ? ended.value : undefined;
         outcomes['worker SIGKILLed during a subprocess agent'] = result ? `${result.status}: ${result.error ?? ''}` : 'no result';

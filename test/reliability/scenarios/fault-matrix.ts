@@ -5,11 +5,9 @@
  * the parent waiting, running a turn, or past a continue-as-new: the parent resumes, exactly
  * once per child, and its state names the child's final status. 81 root sessions.
  */
-import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
-import { startDevServer, type DevServer } from '../../../src/temporal/dev-server';
 import { uniqueId } from '../../helpers/temporal';
-import { clientFor, mainClient, mainServer, registerServer, useQueue } from '../support/context';
+import { clientFor, mainClient, mainServer, useQueue } from '../support/context';
 import {
   awaitSubjectRunning,
   cellsFor,
@@ -24,11 +22,12 @@ import {
   type Cell,
   type Way,
 } from '../support/matrix';
-import { RELIABILITY_OUT } from '../support/paths';
-import { startWorker, type ManagedProcess } from '../support/processes';
+import type { ManagedProcess } from '../../helpers/processes';
+import { startWorkerProcess } from '../../helpers/worker-process';
+import { startRestartableServer } from '../support/processes';
 import { beginScenario, finishScenario } from '../support/summary';
 import { terminateRoots } from '../support/trees';
-import { freePort, mapLimit, randomInt, sleep } from '../support/util';
+import { mapLimit, randomInt, sleep } from '../support/util';
 
 const LOCAL_WAYS = WAYS.filter((w) => !w.startsWith('worker') && !w.startsWith('server'));
 
@@ -55,39 +54,36 @@ export function faultMatrixScenario(): void {
       // Faults of the child or an operator, on the main server.
       const client = await mainClient();
       const queue = useQueue(mainServer(), uniqueId('rel-matrix'), record.id);
-      workers.push(await startWorker({ address: mainServer().address, taskQueue: queue, label: 'matrix-worker' }));
+      workers.push(await startWorkerProcess({ address: mainServer().address, taskQueue: queue, label: 'matrix-worker' }));
       cleanups.push(async () => terminateRoots(client, cells.filter((c) => !c.way.startsWith('server')).map((c) => c.rootId)));
       cells.push(...(await runCells(client, queue, LOCAL_WAYS)));
       record.faults += cells.filter((c) => ['cancelled from outside', 'terminated', 'reset'].includes(c.way)).length;
 
       // The worker SIGKILLed while the subjects close (they finish SUBJECT_SECS after starting).
       const killQueue = useQueue(mainServer(), uniqueId('rel-matrix-kill'), record.id);
-      workers.push(await startWorker({ address: mainServer().address, taskQueue: killQueue, label: 'matrix-kill-worker' }));
+      workers.push(await startWorkerProcess({ address: mainServer().address, taskQueue: killQueue, label: 'matrix-kill-worker' }));
       const killCells = await mapLimit(cellsFor(['worker SIGKILLed while it closes']), 9, (spec) => startCell(client, killQueue, spec));
       cells.push(...killCells);
       await mapLimit(killCells, 9, (cell) => awaitSubjectRunning(client, cell).then(() => prepareParent(client, cell)));
       await sleep(randomInt((SUBJECT_SECS - 4) * 1000, (SUBJECT_SECS - 2) * 1000));
       await workers.at(-1)!.kill('SIGKILL');
       record.faults += 1;
-      workers.push(await startWorker({ address: mainServer().address, taskQueue: killQueue, label: 'matrix-kill-worker-2' }));
+      workers.push(await startWorkerProcess({ address: mainServer().address, taskQueue: killQueue, label: 'matrix-kill-worker-2' }));
 
       // The server (SQLite) stopped and started again while the subjects close.
-      const dbFilename = join(RELIABILITY_OUT, 'fault-matrix.sqlite');
-      const port = await freePort();
-      let server: DevServer = await startDevServer({ dbFilename, port });
-      const known = registerServer({ label: 'sqlite (fault matrix)', address: server.address, namespace: server.namespace, taskQueues: new Map(), stop: () => server.stop() });
-      const restartQueue = useQueue(known, uniqueId('rel-matrix-restart'), record.id);
-      const restartClient = await clientFor(server.address, server.namespace);
-      workers.push(await startWorker({ address: server.address, taskQueue: restartQueue, label: 'matrix-restart-worker' }));
+      const server = await startRestartableServer('sqlite (fault matrix)', 'fault-matrix.sqlite');
+      const restartQueue = useQueue(server.known, uniqueId('rel-matrix-restart'), record.id);
+      const restartClient = await clientFor(server.known.address, server.known.namespace);
+      workers.push(await startWorkerProcess({ address: server.known.address, taskQueue: restartQueue, label: 'matrix-restart-worker' }));
       const restartCells = await mapLimit(cellsFor(['server restarted while it closes']), 9, (spec) => startCell(restartClient, restartQueue, spec));
       cleanups.push(async () => terminateRoots(restartClient, restartCells.map((c) => c.rootId)));
       await mapLimit(restartCells, 9, (cell) => awaitSubjectRunning(restartClient, cell).then(() => prepareParent(restartClient, cell)));
       await sleep(randomInt((SUBJECT_SECS - 4) * 1000, (SUBJECT_SECS - 2) * 1000));
       await server.stop();
       await sleep(randomInt(2000, 5000));
-      server = await startDevServer({ dbFilename, port });
+      await server.restart();
       record.faults += 1;
-      if (!workers.at(-1)!.alive()) workers.push(await startWorker({ address: server.address, taskQueue: restartQueue, label: 'matrix-restart-worker-2' }));
+      if (!workers.at(-1)!.alive()) workers.push(await startWorkerProcess({ address: server.known.address, taskQueue: restartQueue, label: 'matrix-restart-worker-2' }));
 
       await checkCells(client, cells.filter((c) => !restartCells.includes(c)), 240_000);
       await checkCells(restartClient, restartCells, 240_000);

@@ -8,15 +8,18 @@ import type { Client } from '@temporalio/client';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startChildRun } from '../../../src/client/child-runs';
-import { sessionIdFromWorkflowId, type ChildCompletion } from '../../../common';
+import { errorMessage, sessionIdFromWorkflowId, type ChildCompletion } from '../../../common';
 import { receivedCompletionsQuery, stopRecordingSignal } from '../../workflows/recording-parent';
 import { childSession, spawnJobFor } from '../../helpers/sessions';
 import { startRecordingParent, uniqueId } from '../../helpers/temporal';
 import { clientFor, registerServer, useQueue } from '../support/context';
 import { RELIABILITY_OUT } from '../support/paths';
-import { startLoggedDevServer, startWorker, type ManagedProcess } from '../support/processes';
+import type { ManagedProcess } from '../../helpers/processes';
+import { startWorkerProcess } from '../../helpers/worker-process';
+import { startLoggedDevServer } from '../support/processes';
 import { beginScenario, finishScenario } from '../support/summary';
-import { errorText, mapLimit, pollUntil, sleep } from '../support/util';
+import { eventuallyOrUndefined } from '../../helpers/eventually';
+import { mapLimit, sleep } from '../support/util';
 
 const RUNS = Number(process.env.REL_LOAD_RUNS ?? 1000);
 const PARENTS = 10;
@@ -44,9 +47,9 @@ export function loadScenario(): void {
     const client: Client = await clientFor(server.address, server.namespace);
     let worker: ManagedProcess | undefined;
     const clientErrors: string[] = [];
-    const onError = (error: unknown) => void clientErrors.push(errorText(error).slice(0, 200));
+    const onError = (error: unknown) => void clientErrors.push(errorMessage(error, { causes: 3 }).slice(0, 200));
     try {
-      worker = await startWorker({ address: server.address, taskQueue, label: 'load-worker' });
+      worker = await startWorkerProcess({ address: server.address, taskQueue, label: 'load-worker' });
       const parents = await Promise.all(Array.from({ length: PARENTS }, () => startRecordingParent(client, taskQueue)));
       const parentIds = parents.map((p) => sessionIdFromWorkflowId(p.workflowId)!);
       const jobs = Array.from({ length: RUNS }, (_, i) => spawnJobFor(childSession(`[[sleep:${SLEEP_SECS}]] load ${i}`, { parentSessionId: parentIds[i % PARENTS], id: `load-${i}-${uniqueId('c')}` })));
@@ -57,11 +60,11 @@ export function loadScenario(): void {
 
       // Every run reports to its parent: wait until all completions are in.
       let all: ChildCompletion[] = [];
-      const done = await pollUntil(async () => {
+      const done = await eventuallyOrUndefined(async () => {
         const lists = await Promise.all(parents.map((p) => withRetries(() => p.query(receivedCompletionsQuery), onError)));
         all = lists.flat();
-        return all.length >= RUNS ? true : undefined;
-      }, 480_000, 1000);
+        return all.length >= RUNS;
+      }, { timeoutMs: 480_000, intervalMs: 1000 });
       const totalSecs = (Date.now() - t0) / 1000;
       await sleep(2000);
       all = (await Promise.all(parents.map((p) => p.query(receivedCompletionsQuery)))).flat();
@@ -79,10 +82,10 @@ export function loadScenario(): void {
       record.lost = [...expected.keys()].filter((key) => !seen.has(key)).length;
       record.duplicated = [...seen.values()].reduce((n, v) => n + Math.max(0, v - 1), 0);
       // Visibility agrees: every child run's workflow closed Completed.
-      const completedRuns = await pollUntil(async () => {
+      const completedRuns = await eventuallyOrUndefined(async () => {
         const n = (await client.workflow.count(`WorkflowType = "childSessionWorkflow" AND ExecutionStatus = "Completed" AND TaskQueue = "${taskQueue}"`)).count;
         return n >= RUNS ? n : undefined;
-      }, 60_000, 1000);
+      }, { timeoutMs: 60_000, intervalMs: 1000 });
       const serverErrorLines = server.errorLines();
       writeFileSync(join(RELIABILITY_OUT, 'load-dev-server.log'), server.process.output());
       const serverErrorKinds: Record<string, number> = {};

@@ -18,7 +18,8 @@ import { startRecordingParent, startTestWorker, type RecordingParentHandle, type
 import { mainServer, useQueue } from '../support/context';
 import { PROVIDER_KEY_ENV } from '../support/paths';
 import { beginScenario, finishScenario } from '../support/summary';
-import { pollUntil, sleep, within } from '../support/util';
+import { eventuallyOrUndefined } from '../../helpers/eventually';
+import { sleep, within } from '../support/util';
 
 const PROVIDER = 'rel-openai';
 const MODEL = 'gpt-rel';
@@ -132,10 +133,10 @@ export function providerFaultsScenario(): void {
           }
           const result = ended.value;
           outcomes[c.name] = `${result.status}${result.error ? ` (${result.error})` : ''}, ${llm.requests.length - before} requests`;
-          const completions = await pollUntil(async () => {
+          const completions = await eventuallyOrUndefined(async () => {
             const got = (await parent.query(receivedCompletionsQuery)).filter((x) => x.childSessionId === session.id);
             return got.length > 0 ? got : undefined;
-          }, 20_000);
+          }, { timeoutMs: 20_000, intervalMs: 500 });
           await sleep(500);
           const all = (await parent.query(receivedCompletionsQuery)).filter((x) => x.childSessionId === session.id);
           if (!completions) record.lost += 1;
@@ -163,10 +164,10 @@ export function providerFaultsScenario(): void {
         const handle = await startSession(tw.client, { session }, { taskQueue: tw.taskQueue });
         record.runs += 1;
         record.faults += 1;
-        const state = await pollUntil(async () => {
+        const state = await eventuallyOrUndefined(async () => {
           const s = await sessionState(tw.client, session.id);
           return s.phase === 'idle' && s.lastRunStatus ? s : undefined;
-        }, 120_000);
+        }, { timeoutMs: 120_000, intervalMs: 500 });
         outcomes['root session, 503 once'] = state ? `${state.lastRunStatus}` : 'did not settle';
         await handle.terminate().catch(() => undefined);
         expect(state?.lastRunStatus).toBe('completed');

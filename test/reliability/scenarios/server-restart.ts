@@ -3,15 +3,14 @@
  * while children run, and started again on the same port and file. The worker process is
  * kept (restarted only if it died, which is reported). Nothing may be lost.
  */
-import { join } from 'node:path';
-import { startDevServer, type DevServer } from '../../../src/temporal/dev-server';
 import { uniqueId } from '../../helpers/temporal';
-import { clientFor, registerServer, useQueue } from '../support/context';
-import { RELIABILITY_OUT } from '../support/paths';
-import { startWorker, type ManagedProcess } from '../support/processes';
+import { clientFor, useQueue } from '../support/context';
+import type { ManagedProcess } from '../../helpers/processes';
+import { startWorkerProcess } from '../../helpers/worker-process';
+import { startRestartableServer } from '../support/processes';
 import { beginScenario, finishScenario } from '../support/summary';
 import { childrenInFlight, expectTreesKept, startTreesInFlight, terminateRoots } from '../support/trees';
-import { freePort, randomInt, sleep } from '../support/util';
+import { randomInt, sleep } from '../support/util';
 
 const ROOTS = 3;
 const CHILDREN_PER_ROOT = 10;
@@ -20,16 +19,13 @@ export function serverRestartScenario(): void {
   test('2 · server restart: the SQLite dev server stopped mid-run and started again on the same port and file', async () => {
     const record = beginScenario('2-server-restart', `server restart: ${ROOTS * CHILDREN_PER_ROOT} children, SQLite dev server stopped and restarted`);
     let passed = false;
-    const dbFilename = join(RELIABILITY_OUT, 'server-restart.sqlite');
-    const port = await freePort();
-    let server: DevServer = await startDevServer({ dbFilename, port });
-    const known = registerServer({ label: 'sqlite (server restart)', address: server.address, namespace: server.namespace, taskQueues: new Map(), stop: () => server.stop() });
-    const taskQueue = useQueue(known, uniqueId('rel-restart'), record.id);
-    const client = await clientFor(server.address, server.namespace);
+    const server = await startRestartableServer('sqlite (server restart)', 'server-restart.sqlite');
+    const taskQueue = useQueue(server.known, uniqueId('rel-restart'), record.id);
+    const client = await clientFor(server.known.address, server.known.namespace);
     const workers: ManagedProcess[] = [];
     let rootIds: string[] = [];
     try {
-      workers.push(await startWorker({ address: server.address, taskQueue, label: 'restart-worker' }));
+      workers.push(await startWorkerProcess({ address: server.known.address, taskQueue, label: 'restart-worker' }));
       const tree = await startTreesInFlight(client, taskQueue, ROOTS, CHILDREN_PER_ROOT, 'restart');
       rootIds = tree.rootIds;
       record.runs = ROOTS + ROOTS * CHILDREN_PER_ROOT;
@@ -40,13 +36,13 @@ export function serverRestartScenario(): void {
       record.faults += 1;
       const outageMs = randomInt(3000, 8000);
       await sleep(outageMs);
-      server = await startDevServer({ dbFilename, port });
+      const restarted = await server.restart();
       const downSecs = Math.round((Date.now() - stoppedAt) / 100) / 10;
-      record.details.outage = { childrenInFlight: before.running, childrenFinished: before.terminal, downSecs, samePort: server.address.endsWith(`:${port}`) };
+      record.details.outage = { childrenInFlight: before.running, childrenFinished: before.terminal, downSecs, samePort: restarted.address.endsWith(`:${server.port}`) };
 
       if (!workers[0].alive()) {
         record.notes.push(`the worker process exited while the server was down (${workers[0].child.exitCode ?? workers[0].child.signalCode}); restarted`);
-        workers.push(await startWorker({ address: server.address, taskQueue, label: 'restart-worker-2' }));
+        workers.push(await startWorkerProcess({ address: restarted.address, taskQueue, label: 'restart-worker-2' }));
       } else {
         record.notes.push('the worker process stayed up through the outage and reconnected by itself');
       }

@@ -5,7 +5,8 @@
 import type { Client } from '@temporalio/client';
 import { uniqueId } from '../../helpers/temporal';
 import { mainClient, mainServer, useQueue } from '../support/context';
-import { startWorker, type ManagedProcess } from '../support/processes';
+import type { ManagedProcess } from '../../helpers/processes';
+import { startWorkerProcess } from '../../helpers/worker-process';
 import { beginScenario, finishScenario } from '../support/summary';
 import { childrenInFlight, expectTreesKept, startTreesInFlight, terminateRoots } from '../support/trees';
 import { mapLimit, pick } from '../support/util';
@@ -37,7 +38,7 @@ export function twoWorkersScenario(): void {
     const workers: ManagedProcess[] = [];
     let rootIds: string[] = [];
     try {
-      workers.push(...(await Promise.all([1, 2].map((n) => startWorker({ address: server.address, taskQueue, label: `two-workers-${n}` })))));
+      workers.push(...(await Promise.all([1, 2].map((n) => startWorkerProcess({ address: server.address, taskQueue, label: `two-workers-${n}` })))));
       const tree = await startTreesInFlight(client, taskQueue, ROOTS, CHILDREN_PER_ROOT, 'two');
       rootIds = tree.rootIds;
       record.runs = ROOTS + ROOTS * CHILDREN_PER_ROOT;

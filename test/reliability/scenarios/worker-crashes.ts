@@ -5,11 +5,13 @@
  * parent's transcript; every parent must resume.
  */
 import { uniqueId } from '../../helpers/temporal';
-import { startWorker, type ManagedProcess } from '../support/processes';
+import type { ManagedProcess } from '../../helpers/processes';
+import { startWorkerProcess } from '../../helpers/worker-process';
 import { beginScenario, finishScenario } from '../support/summary';
 import { mainClient, mainServer, useQueue } from '../support/context';
 import { childrenInFlight, expectTreesKept, startTrees, terminateRoots } from '../support/trees';
-import { pollUntil, randomInt, sleep } from '../support/util';
+import { eventuallyOrUndefined } from '../../helpers/eventually';
+import { randomInt, sleep } from '../support/util';
 
 const ROOTS = 5;
 const CHILDREN_PER_ROOT = 20;
@@ -25,7 +27,7 @@ export function workerCrashScenario(): void {
     const workers: ManagedProcess[] = [];
     let rootIds: string[] = [];
     try {
-      workers.push(await startWorker({ address: server.address, taskQueue, label: 'crash-worker-1' }));
+      workers.push(await startWorkerProcess({ address: server.address, taskQueue, label: 'crash-worker-1' }));
       const t0 = Date.now();
       // max_idle 10 s: the liveness (heartbeat) timeout is min(max_idle, 30 s), so an attempt on a
       // killed worker is retried after ~10 s instead of 30 s. The children stream a token a second.
@@ -41,7 +43,7 @@ export function workerCrashScenario(): void {
 
       // The first kill comes once at least half the children have been started, the others at
       // random moments after each restart (whatever the parents and children are doing then).
-      await pollUntil(async () => ((await childrenInFlight(client, rootIds)).known >= (ROOTS * CHILDREN_PER_ROOT) / 2 ? true : undefined), 120_000);
+      await eventuallyOrUndefined(async () => (await childrenInFlight(client, rootIds)).known >= (ROOTS * CHILDREN_PER_ROOT) / 2, { timeoutMs: 120_000, intervalMs: 500 });
       const kills: { atSecs: number; childrenInFlight: number; childrenFinished: number }[] = [];
       for (let k = 0; k < KILLS; k++) {
         await sleep(randomInt(k === 0 ? 0 : 1000, k === 0 ? 4000 : 8000));
@@ -49,7 +51,7 @@ export function workerCrashScenario(): void {
         await workers.at(-1)!.kill('SIGKILL');
         record.faults += 1;
         kills.push({ atSecs: Math.round((Date.now() - t0) / 100) / 10, childrenInFlight: flight.running, childrenFinished: flight.terminal });
-        workers.push(await startWorker({ address: server.address, taskQueue, label: `crash-worker-${k + 2}` }));
+        workers.push(await startWorkerProcess({ address: server.address, taskQueue, label: `crash-worker-${k + 2}` }));
       }
       record.details.kills = kills;
 

@@ -131,6 +131,17 @@ function messages(): Session['messages'] {
   ];
 }
 
+/** A valid session with every optional field set too, so that each can be broken. */
+function everyField(identity: Pick<Session, 'id' | 'kind' | 'rootSessionId' | 'spawnDepth' | 'title' | 'parentSessionId'>): Record<string, unknown> {
+  return {
+    ...identity,
+    model: 'scripted-model',
+    modelRef: { provider: 'scripted', model: 'scripted-model' },
+    messages: messages(),
+    metadata: { purpose: 'reliability' },
+  };
+}
+
 export function validSpawnJob(parentSessionId: string): Record<string, unknown> {
   const childSessionId = `rel-bad-${randomUUID().slice(0, 8)}`;
   return {
@@ -140,35 +151,14 @@ export function validSpawnJob(parentSessionId: string): Record<string, unknown> 
     disabledTools: ['wait'],
     appendMessages: ['one more thing'],
     spawnOptions: { maxRunningChildren: 4 },
-    session: {
-      id: childSessionId,
-      kind: 'child',
-      parentSessionId,
-      rootSessionId: parentSessionId,
-      spawnDepth: 1,
-      title: 'bad input child',
-      model: 'scripted-model',
-      modelRef: { provider: 'scripted', model: 'scripted-model' },
-      messages: messages(),
-      metadata: { purpose: 'reliability' },
-    },
+    session: everyField({ id: childSessionId, kind: 'child', parentSessionId, rootSessionId: parentSessionId, spawnDepth: 1, title: 'bad input child' }),
   };
 }
 
 export function validSessionInput(): Record<string, unknown> {
   const id = `rel-bad-root-${randomUUID().slice(0, 8)}`;
   return {
-    session: {
-      id,
-      kind: 'root',
-      rootSessionId: id,
-      spawnDepth: 0,
-      title: 'bad input root',
-      model: 'scripted-model',
-      modelRef: { provider: 'scripted', model: 'scripted-model' },
-      messages: messages(),
-      metadata: { purpose: 'reliability' },
-    },
+    session: everyField({ id, kind: 'root', rootSessionId: id, spawnDepth: 0, title: 'bad input root' }),
     options: { waitPolicy: 'all' },
   };
 }

@@ -10,7 +10,8 @@ import { sendUserMessage, startSession } from '../../../src/client/sessions';
 import { sessionWorkflowId, type TerminalRunStatus, type WaitPolicy } from '../../../common';
 import { resumeMessages, sessionState, sessionTranscript } from '../../helpers/root';
 import { rootSession } from '../../helpers/sessions';
-import { mapLimit, pollUntil } from './util';
+import { eventuallyOrUndefined } from '../../helpers/eventually';
+import { mapLimit } from './util';
 
 export const WAYS = [
   'completes',
@@ -104,12 +105,12 @@ export async function startCell(client: Client, taskQueue: string, spec: Omit<Ce
 
 /** Waits until the companion has finished and the subject runs; records both ids. */
 export async function awaitSubjectRunning(client: Client, cell: Cell): Promise<void> {
-  const ready = await pollUntil(async () => {
+  const ready = await eventuallyOrUndefined(async () => {
     const { children } = await sessionState(client, cell.rootId);
     if (children.length !== 2) return undefined;
     const [subject, companion] = children;
     return subject.status === 'running' && companion.status === 'completed' ? children : undefined;
-  }, 60_000);
+  }, { timeoutMs: 60_000, intervalMs: 500 });
   if (!ready) throw new Error(`cell ${label(cell)}: the subject never ran alone`);
   cell.subjectId = ready[0].childSessionId;
   cell.companionId = ready[1].childSessionId;
@@ -119,10 +120,10 @@ export async function awaitSubjectRunning(client: Client, cell: Cell): Promise<v
 export async function prepareParent(client: Client, cell: Cell): Promise<void> {
   if (cell.state === 'running') {
     await sendUserMessage(client, cell.rootId, `[[sleep:${SUBJECT_SECS + 4}]] busy while the child closes`);
-    await pollUntil(async () => ((await sessionState(client, cell.rootId)).phase === 'running' ? true : undefined), 30_000, 200);
+    await eventuallyOrUndefined(async () => (await sessionState(client, cell.rootId)).phase === 'running', { timeoutMs: 30_000, intervalMs: 200 });
   }
   if (cell.state === 'mid continue-as-new') {
-    await pollUntil(async () => ((await rootRuns(client, cell.rootId)) > 1 ? true : undefined), 30_000);
+    await eventuallyOrUndefined(async () => (await rootRuns(client, cell.rootId)) > 1, { timeoutMs: 30_000, intervalMs: 500 });
   }
   cell.runsAtClose = await rootRuns(client, cell.rootId);
 }
@@ -176,11 +177,11 @@ export async function checkCells(client: Client, cells: Cell[], timeoutMs: numbe
   const deadline = Date.now() + timeoutMs;
   await mapLimit(cells, 6, async (cell) => {
     const expected = EXPECTED[cell.way];
-    const settled = await pollUntil(async () => {
+    const settled = await eventuallyOrUndefined(async () => {
       const s = await sessionState(client, cell.rootId);
       const done = s.children.length === 2 && s.children.every((c) => c.status !== 'running' && c.status !== 'pending');
       return s.phase === 'idle' && s.waiting === null && done ? s : undefined;
-    }, Math.max(1000, deadline - Date.now()), 1000);
+    }, { timeoutMs: Math.max(1000, deadline - Date.now()), intervalMs: 1000 });
     const transcript = await sessionTranscript(client, cell.rootId).catch(() => []);
     const resumes = resumeMessages(transcript).map((m) => m.content).join('\n');
     const mentions = (id?: string) => (id ? resumes.split(`child session \`${id}\``).length - 1 : 0);

@@ -1,93 +1,18 @@
 /**
- * Real processes the reliability suite starts and kills: Bamboo workers (`bamboo worker`, as
- * test/helpers/worker-process.ts but against any server and with extra environment), a
- * Temporal dev server whose log the suite reads (for the load figures), and an A2A agent in its
- * own process (so it can be SIGKILLed). Every process started here is remembered by pid and
- * ended by `stopAllProcesses()`.
+ * Real processes of the reliability suite besides workers (test/helpers/worker-process.ts): a
+ * Temporal dev server whose log the suite reads (for the load figures), one on a SQLite file that
+ * a scenario stops and starts again, and an A2A agent in its own process (so it can be SIGKILLed). Every process the suite starts (test/helpers/processes.ts
+ * remembers them) is checked for leaked secrets and ended by `stopAllProcesses()`.
  */
 import { Connection } from '@temporalio/client';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { BAMBOO_SEARCH_ATTRIBUTES } from '../../../common';
+import { join } from 'node:path';
+import { BAMBOO_SEARCH_ATTRIBUTES, errorMessage } from '../../../common';
 import { findTemporalCli } from '../../../src/temporal/cli-binary';
-import { testServer } from '../../helpers/temporal';
-import { ROOT } from './paths';
-import { freePort, sleep } from './util';
-
-export interface ManagedProcess {
-  label: string;
-  child: ChildProcess;
-  pid: number;
-  output(): string;
-  alive(): boolean;
-  kill(signal: NodeJS.Signals): Promise<void>;
-}
-
-const started: ManagedProcess[] = [];
-
-function manage(label: string, child: ChildProcess): ManagedProcess {
-  let output = '';
-  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<void>((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) resolve();
-    else child.once('exit', () => resolve());
-  });
-  const alive = () => child.exitCode === null && child.signalCode === null;
-  const managed: ManagedProcess = {
-    label,
-    child,
-    pid: child.pid ?? -1,
-    output: () => output,
-    alive,
-    async kill(signal) {
-      if (alive()) child.kill(signal);
-      await exited;
-    },
-  };
-  started.push(managed);
-  return managed;
-}
-
-async function waitForOutput(proc: ManagedProcess, marker: string | RegExp, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const out = proc.output();
-    if (typeof marker === 'string' ? out.includes(marker) : marker.test(out)) return;
-    if (!proc.alive()) throw new Error(`${proc.label} exited (${proc.child.exitCode ?? proc.child.signalCode}) before starting:\n${out.slice(-4000)}`);
-    await sleep(100);
-  }
-  await proc.kill('SIGKILL');
-  throw new Error(`${proc.label} did not start within ${timeoutMs} ms:\n${proc.output().slice(-4000)}`);
-}
-
-export interface WorkerTarget {
-  address: string;
-  namespace?: string;
-  taskQueue: string;
-  /** Extra environment (BAMBOO_CONFIG…). */
-  env?: Record<string, string>;
-  label?: string;
-}
-
-/** `bamboo worker` as a real process (node --import tsx: one process, so SIGKILL hits the worker itself). */
-export async function startWorker(target: WorkerTarget): Promise<ManagedProcess> {
-  const { namespace, bundlePath } = testServer();
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'worker'], {
-    cwd: ROOT,
-    env: {
-      ...process.env,
-      TEMPORAL_ADDRESS: target.address,
-      TEMPORAL_NAMESPACE: target.namespace ?? namespace,
-      BAMBOO_TASK_QUEUE: target.taskQueue,
-      BAMBOO_WORKFLOW_BUNDLE: bundlePath,
-      ...target.env,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const proc = manage(target.label ?? `worker(${target.taskQueue})`, child);
-  await waitForOutput(proc, 'bamboo worker:', 90_000);
-  return proc;
-}
+import { startDevServer, type DevServer } from '../../../src/temporal/dev-server';
+import { eventually } from '../../helpers/eventually';
+import { freePort, killStartedProcesses, startedProcesses, startProcess, type ManagedProcess } from '../../helpers/processes';
+import { registerServer, type KnownServer } from './context';
+import { RELIABILITY_OUT } from './paths';
 
 export interface LoggedDevServer {
   address: string;
@@ -115,23 +40,27 @@ export async function startLoggedDevServer(options: { dbFilename?: string } = {}
     ...BAMBOO_SEARCH_ATTRIBUTES.flatMap((key) => ['--search-attribute', `${key.name}=Keyword`]),
     ...(options.dbFilename ? ['--db-filename', options.dbFilename] : []),
   ];
-  const child = spawn(cli.path, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  const proc = manage(`dev-server:${port}`, child);
+  const proc = startProcess(`dev-server:${port}`, cli.path, args);
   const address = `127.0.0.1:${port}`;
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    try {
-      const connection = await Connection.connect({ address, connectTimeout: 2000 });
-      await connection.workflowService.describeNamespace({ namespace: 'default' });
-      await connection.close();
-      break;
-    } catch (error) {
-      if (!proc.alive() || Date.now() > deadline) {
-        await proc.kill('SIGKILL');
-        throw new Error(`dev server on ${address} did not start: ${String(error)}\n${proc.output().slice(-4000)}`);
-      }
-      await sleep(300);
-    }
+  try {
+    const up = await eventually(
+      async () => {
+        try {
+          const connection = await Connection.connect({ address, connectTimeout: 2000 });
+          await connection.workflowService.describeNamespace({ namespace: 'default' });
+          await connection.close();
+          return 'up';
+        } catch (error) {
+          if (!proc.alive()) return 'exited';
+          throw error;
+        }
+      },
+      { timeoutMs: 60_000, intervalMs: 300, what: `the dev server on ${address}` },
+    );
+    if (up === 'exited') throw new Error(`it exited (${proc.child.exitCode ?? proc.child.signalCode})`);
+  } catch (error) {
+    await proc.kill('SIGKILL');
+    throw new Error(`dev server on ${address} did not start: ${errorMessage(error, { causes: 3 })}\n${proc.output().slice(-4000)}`);
   }
   const lines = (level: RegExp) =>
     proc
@@ -144,19 +73,53 @@ export async function startLoggedDevServer(options: { dbFilename?: string } = {}
     process: proc,
     errorLines: () => lines(/"level":"(error|dpanic|panic|fatal)"|level=(ERROR|FATAL)/i),
     warnLines: () => lines(/"level":"warn"|level=WARN/i),
-    stop: () => proc.kill('SIGTERM'),
+    async stop() {
+      await proc.kill('SIGTERM');
+    },
+  };
+}
+
+export interface RestartableServer {
+  /** As registered for the suite (task queues by scenario; stopped at the end). */
+  known: KnownServer;
+  port: number;
+  stop(): Promise<void>;
+  /** Starts it again on the same port and SQLite file. */
+  restart(): Promise<DevServer>;
+}
+
+/**
+ * The product's dev server (startDevServer) on a SQLite file in test-output/reliability/ and a free
+ * port, registered as `label`: the suite stops it at the end, and the secrets scenario exports its
+ * histories. A scenario stops it and `restart()`s it to take the server away mid-run.
+ */
+export async function startRestartableServer(label: string, file: string): Promise<RestartableServer> {
+  const dbFilename = join(RELIABILITY_OUT, file);
+  const port = await freePort();
+  let server = await startDevServer({ dbFilename, port });
+  const known = registerServer({ label, address: server.address, namespace: server.namespace, taskQueues: new Map(), stop: () => server.stop() });
+  return {
+    known,
+    port,
+    stop: () => server.stop(),
+    async restart() {
+      server = await startDevServer({ dbFilename, port });
+      return server;
+    },
   };
 }
 
 /** The A2A test agent (test/helpers/a2a-server.ts) in a process of its own, so it can be SIGKILLed. */
 export async function startA2AAgentProcess(requiredBearer?: string): Promise<{ agentCardUrl: string; process: ManagedProcess }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'test/reliability/support/a2a-agent-main.ts'], {
-    cwd: ROOT,
+  const proc = startProcess('a2a-agent', process.execPath, ['--import', 'tsx', 'test/reliability/support/a2a-agent-main.ts'], {
     env: { ...process.env, REL_A2A_BEARER: requiredBearer ?? '' },
-    stdio: ['ignore', 'pipe', 'pipe'],
   });
-  const proc = manage('a2a-agent', child);
-  await waitForOutput(proc, /agent card: (\S+)/, 60_000);
+  try {
+    await proc.waitForOutput(/agent card: (\S+)/, 60_000);
+  } catch (error) {
+    await proc.kill('SIGKILL');
+    throw error;
+  }
   const agentCardUrl = /agent card: (\S+)/.exec(proc.output())![1];
   return { agentCardUrl, process: proc };
 }
@@ -170,10 +133,8 @@ export function recordOutput(label: string, output: string | (() => string)): vo
 
 /** What every process the suite started (and everything recorded) has printed so far. */
 export function processOutputs(): { label: string; output: string }[] {
-  return [...started.map((p) => ({ label: p.label, output: p.output() })), ...extraOutputs.map((o) => ({ label: o.label, output: o.output() }))];
+  return [...startedProcesses().map((p) => ({ label: p.label, output: p.output() })), ...extraOutputs.map((o) => ({ label: o.label, output: o.output() }))];
 }
 
 /** Ends every process this suite started (by pid) that is still running. */
-export async function stopAllProcesses(): Promise<void> {
-  await Promise.all(started.map((p) => p.kill('SIGKILL')));
-}
+export const stopAllProcesses = killStartedProcesses;

@@ -11,7 +11,8 @@ import type { SessionRunState } from '../../../common/workflow-interface';
 import { completionSignalsSent, resumeMessages, sessionState, sessionTranscript } from '../../helpers/root';
 import { rootSession } from '../../helpers/sessions';
 import type { ScenarioRecord } from './summary';
-import { mapLimit, pollUntil, randomInt, sleep } from './util';
+import { eventuallyOrUndefined } from '../../helpers/eventually';
+import { mapLimit, randomInt, sleep } from './util';
 
 const TERMINAL = new Set(['completed', 'error', 'cancelled', 'timeout', 'skipped']);
 
@@ -46,7 +47,7 @@ export async function startTrees(client: Client, taskQueue: string, spec: TreeSp
  */
 export async function startTreesInFlight(client: Client, taskQueue: string, roots: number, childrenPerRoot: number, label: string): Promise<StartedTree> {
   const tree = await startTrees(client, taskQueue, { roots, childrenPerRoot, sleepSecs: [4, 10], metadata: { 'child_watchdog.max_idle_secs': '10' } }, label);
-  await pollUntil(async () => ((await childrenInFlight(client, tree.rootIds)).known >= roots * childrenPerRoot ? true : undefined), 120_000);
+  await eventuallyOrUndefined(async () => (await childrenInFlight(client, tree.rootIds)).known >= roots * childrenPerRoot, { timeoutMs: 120_000, intervalMs: 500 });
   await sleep(randomInt(0, 3000));
   return tree;
 }
@@ -111,10 +112,10 @@ export async function checkTrees(client: Client, tree: StartedTree, timeoutMs: n
   const deadline = Date.now() + timeoutMs;
   for (const rootId of tree.rootIds) {
     let last: SessionRunState | undefined;
-    const settled = await pollUntil(async () => {
+    const settled = await eventuallyOrUndefined(async () => {
       last = await sessionState(client, rootId);
       return isSettled(last, tree.childrenPerRoot) ? last : undefined;
-    }, Math.max(1000, deadline - Date.now()), 1000);
+    }, { timeoutMs: Math.max(1000, deadline - Date.now()), intervalMs: 1000 });
     const state = settled ?? last;
     if (!settled) report.problems.push(`root ${rootId} did not settle: ${JSON.stringify({ phase: last?.phase, waiting: last?.waiting, children: last?.children.length })}`);
     const children = state?.children ?? [];

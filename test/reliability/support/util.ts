@@ -1,5 +1,4 @@
-/** Small tools of the reliability suite: a seeded random source, a bounded map, polling, free ports. */
-import { createServer } from 'node:net';
+/** Small tools of the reliability suite: a seeded random source, a map with bounded concurrency, sleep, a race against a deadline. */
 
 /** mulberry32: a small seeded PRNG, so a run can be repeated with REL_SEED. */
 export function seededRandom(seed: number): () => number {
@@ -40,33 +39,6 @@ export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (it
   return results;
 }
 
-/** Polls `check` until it returns a value, or returns undefined at the deadline (never throws on timeout). */
-export async function pollUntil<T>(check: () => Promise<T | undefined>, timeoutMs: number, intervalMs = 500): Promise<T | undefined> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      const value = await check();
-      if (value !== undefined) return value;
-    } catch {
-      // not yet (the server or worker may be restarting)
-    }
-    if (Date.now() > deadline) return undefined;
-    await sleep(intervalMs);
-  }
-}
-
-/** A TCP port free right now on 127.0.0.1. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
 /** Races a promise against a deadline; `undefined` means it did not settle in time. */
 export async function within<T>(promise: Promise<T>, ms: number): Promise<{ value: T } | { error: unknown } | undefined> {
   let timer: NodeJS.Timeout | undefined;
@@ -76,10 +48,4 @@ export async function within<T>(promise: Promise<T>, ms: number): Promise<{ valu
   } finally {
     clearTimeout(timer);
   }
-}
-
-export function errorText(error: unknown): string {
-  if (!(error instanceof Error)) return String(error);
-  const cause = (error as { cause?: unknown }).cause;
-  return cause ? `${error.message} (cause: ${errorText(cause)})` : error.message;
 }
