@@ -29,6 +29,14 @@ async function resumedWith(client: Client, sessionId: string, count = 1) {
   }, { timeoutMs: 60_000, what: `${count} resume message(s)` });
 }
 
+/** The id of the root's only child, once its first run completed and the root is idle again. */
+async function firstChildCompleted(client: Client, sessionId: string): Promise<string> {
+  return eventually(async () => {
+    const s = await sessionState(client, sessionId);
+    return s.phase === 'idle' && s.children[0]?.status === 'completed' ? s.children[0].childSessionId : undefined;
+  }, { timeoutMs: 60_000, what: 'the first child run' });
+}
+
 const manage = (args: Record<string, string>) => `[[tool:manage_children|${JSON.stringify(args)}]]`;
 
 test('an operator terminating a child resumes the waiting parent once, with the child marked error', async () => {
@@ -108,10 +116,7 @@ test('a reset child reports once, from the run that replaced it', async () => {
 test('a follow-up to a child whose run is open elsewhere starts the run after it, from its snapshot', async () => {
   const session = rootSession('[[spawn:Writer|draft one]]');
   const handle = await startSession(tw.client, { session }, { taskQueue: tw.taskQueue });
-  const childId = await eventually(async () => {
-    const s = await sessionState(tw.client, session.id);
-    return s.phase === 'idle' && s.children[0]?.status === 'completed' ? s.children[0].childSessionId : undefined;
-  }, { timeoutMs: 60_000, what: 'the first child run' });
+  const childId = await firstChildCompleted(tw.client, session.id);
   // Someone else (the CLI, another program) starts the child's next run...
   await startChildRun(tw.client, { parentSessionId: session.id, childSessionId: childId, model: 'scripted-model', appendMessages: ['[[sleep:4]] outside work'] }, { taskQueue: tw.taskQueue });
   // ...while the parent's model sends a follow-up: it must not be dropped.
@@ -131,10 +136,7 @@ test('a follow-up to a child whose run is open elsewhere starts the run after it
 test('a run that left no snapshot (terminated) never hides the earlier one', async () => {
   const session = rootSession('[[spawn:Keeper|remember this]]');
   const handle = await startSession(tw.client, { session }, { taskQueue: tw.taskQueue });
-  const childId = await eventually(async () => {
-    const s = await sessionState(tw.client, session.id);
-    return s.phase === 'idle' && s.children[0]?.status === 'completed' ? s.children[0].childSessionId : undefined;
-  }, { timeoutMs: 60_000, what: 'the first child run' });
+  const childId = await firstChildCompleted(tw.client, session.id);
   await sendUserMessage(tw.client, session.id, manage({ action: 'send_message', child_session_id: childId, message: '[[sleep:300]] lost' }));
   await runningChildren(tw.client, session.id, 1);
   await tw.client.workflow.getHandle(sessionWorkflowId(childId)).terminate();

@@ -5,11 +5,11 @@
  */
 import { uniqueId } from '../../helpers/temporal';
 import { clientFor, useQueue } from '../support/context';
-import type { ManagedProcess } from '../../helpers/processes';
 import { startWorkerProcess } from '../../helpers/worker-process';
 import { startRestartableServer } from '../support/processes';
-import { beginScenario, finishScenario } from '../support/summary';
-import { childrenInFlight, expectTreesKept, startTreesInFlight, terminateRoots } from '../support/trees';
+import { beginScenario } from '../support/summary';
+import { runScenario } from '../support/scenario';
+import { childrenInFlight, expectTreesKept, startTreesInFlight } from '../support/trees';
 import { randomInt, sleep } from '../support/util';
 
 const ROOTS = 3;
@@ -18,16 +18,15 @@ const CHILDREN_PER_ROOT = 10;
 export function serverRestartScenario(): void {
   test('2 · server restart: the SQLite dev server stopped mid-run and started again on the same port and file', async () => {
     const record = beginScenario('2-server-restart', `server restart: ${ROOTS * CHILDREN_PER_ROOT} children, SQLite dev server stopped and restarted`);
-    let passed = false;
     const server = await startRestartableServer('sqlite (server restart)', 'server-restart.sqlite');
     const taskQueue = useQueue(server.known, uniqueId('rel-restart'), record.id);
     const client = await clientFor(server.known.address, server.known.namespace);
-    const workers: ManagedProcess[] = [];
-    let rootIds: string[] = [];
-    try {
+    // The server stays up at the end: the secrets scenario exports its histories, the suite stops it.
+    await runScenario(record, async ({ workers, terminateAtEnd }) => {
       workers.push(await startWorkerProcess({ address: server.known.address, taskQueue, label: 'restart-worker' }));
       const tree = await startTreesInFlight(client, taskQueue, ROOTS, CHILDREN_PER_ROOT, 'restart');
-      rootIds = tree.rootIds;
+      const { rootIds } = tree;
+      terminateAtEnd(client, rootIds);
       record.runs = ROOTS + ROOTS * CHILDREN_PER_ROOT;
       const before = await childrenInFlight(client, rootIds);
 
@@ -48,12 +47,6 @@ export function serverRestartScenario(): void {
       }
 
       await expectTreesKept(client, tree, record, ROOTS * CHILDREN_PER_ROOT, 'serverErrors = WorkflowTaskFailed events in the sessions\' histories');
-      passed = true;
-    } finally {
-      finishScenario(record, passed);
-      await terminateRoots(client, rootIds);
-      await Promise.all(workers.map((w) => w.kill('SIGTERM')));
-      // The server stays up: the secrets scenario exports its histories, the suite stops it.
-    }
+    });
   }, 600_000);
 }

@@ -5,10 +5,10 @@
 import type { Client } from '@temporalio/client';
 import { uniqueId } from '../../helpers/temporal';
 import { mainClient, mainServer, useQueue } from '../support/context';
-import type { ManagedProcess } from '../../helpers/processes';
 import { startWorkerProcess } from '../../helpers/worker-process';
-import { beginScenario, finishScenario } from '../support/summary';
-import { childrenInFlight, expectTreesKept, startTreesInFlight, terminateRoots } from '../support/trees';
+import { beginScenario } from '../support/summary';
+import { runScenario } from '../support/scenario';
+import { childrenInFlight, expectTreesKept, startTreesInFlight } from '../support/trees';
 import { mapLimit, pick } from '../support/util';
 
 const ROOTS = 3;
@@ -31,16 +31,14 @@ async function activityIdentities(client: Client, workflowIds: string[], afterMs
 export function twoWorkersScenario(): void {
   test('3 · two workers on one queue, one SIGKILLed mid-run: the other finishes everything', async () => {
     const record = beginScenario('3-two-workers', `two workers, one SIGKILLed: ${ROOTS * CHILDREN_PER_ROOT} children`);
-    let passed = false;
     const client = await mainClient();
     const server = mainServer();
     const taskQueue = useQueue(server, uniqueId('rel-two'), record.id);
-    const workers: ManagedProcess[] = [];
-    let rootIds: string[] = [];
-    try {
+    await runScenario(record, async ({ workers, terminateAtEnd }) => {
       workers.push(...(await Promise.all([1, 2].map((n) => startWorkerProcess({ address: server.address, taskQueue, label: `two-workers-${n}` })))));
       const tree = await startTreesInFlight(client, taskQueue, ROOTS, CHILDREN_PER_ROOT, 'two');
-      rootIds = tree.rootIds;
+      const { rootIds } = tree;
+      terminateAtEnd(client, rootIds);
       record.runs = ROOTS + ROOTS * CHILDREN_PER_ROOT;
       const victim = pick(workers);
       const survivor = workers.find((w) => w !== victim)!;
@@ -56,11 +54,6 @@ export function twoWorkersScenario(): void {
       record.details.activityStartsAfterKill = identities;
       expect(survivor.alive()).toBe(true);
       expect(Object.keys(identities).every((identity) => identity.startsWith(`${survivor.pid}@`))).toBe(true);
-      passed = true;
-    } finally {
-      finishScenario(record, passed);
-      await terminateRoots(client, rootIds);
-      await Promise.all(workers.map((w) => w.kill('SIGTERM')));
-    }
+    });
   }, 600_000);
 }

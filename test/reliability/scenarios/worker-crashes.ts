@@ -5,11 +5,11 @@
  * parent's transcript; every parent must resume.
  */
 import { uniqueId } from '../../helpers/temporal';
-import type { ManagedProcess } from '../../helpers/processes';
 import { startWorkerProcess } from '../../helpers/worker-process';
-import { beginScenario, finishScenario } from '../support/summary';
+import { beginScenario } from '../support/summary';
+import { runScenario } from '../support/scenario';
 import { mainClient, mainServer, useQueue } from '../support/context';
-import { childrenInFlight, expectTreesKept, startTrees, terminateRoots } from '../support/trees';
+import { childrenInFlight, expectTreesKept, startTrees } from '../support/trees';
 import { eventuallyOrUndefined } from '../../helpers/eventually';
 import { randomInt, sleep } from '../support/util';
 
@@ -20,13 +20,10 @@ const KILLS = 3;
 export function workerCrashScenario(): void {
   test('1 · worker crashes: 100 children in flight, the worker SIGKILLed 3 times at random moments', async () => {
     const record = beginScenario('1-worker-crashes', `worker crashes: ${ROOTS * CHILDREN_PER_ROOT} children, worker SIGKILLed ×${KILLS}`);
-    let passed = false;
     const client = await mainClient();
     const server = mainServer();
     const taskQueue = useQueue(server, uniqueId('rel-crash'), record.id);
-    const workers: ManagedProcess[] = [];
-    let rootIds: string[] = [];
-    try {
+    await runScenario(record, async ({ workers, terminateAtEnd }) => {
       workers.push(await startWorkerProcess({ address: server.address, taskQueue, label: 'crash-worker-1' }));
       const t0 = Date.now();
       // max_idle 10 s: the liveness (heartbeat) timeout is min(max_idle, 30 s), so an attempt on a
@@ -38,7 +35,8 @@ export function workerCrashScenario(): void {
         metadata: { 'child_watchdog.max_idle_secs': '10' },
         options: { maxRunningChildren: 50 },
       }, 'crash');
-      rootIds = tree.rootIds;
+      const { rootIds } = tree;
+      terminateAtEnd(client, rootIds);
       record.runs = ROOTS + ROOTS * CHILDREN_PER_ROOT;
 
       // The first kill comes once at least half the children have been started, the others at
@@ -63,11 +61,6 @@ export function workerCrashScenario(): void {
         'serverErrors = WorkflowTaskFailed events in the parents\' and children\'s histories (timed-out workflow tasks and retried activities of killed workers are expected: see details)',
       );
       record.details.totalSecs = Math.round((Date.now() - t0) / 1000);
-      passed = true;
-    } finally {
-      finishScenario(record, passed);
-      await terminateRoots(client, rootIds);
-      await Promise.all(workers.map((w) => w.kill('SIGTERM')));
-    }
+    });
   }, 600_000);
 }
