@@ -9,7 +9,7 @@ import type { ExternalRunner } from '../src/runners/types';
 import type { ToolRegistry } from '../src/tools/types';
 import { createExternalActivities } from './external';
 import { createModelActivities } from './model';
-import { createSessionActivities } from './sessions';
+import { createSessionActivities } from './session-runs';
 import { createToolActivities } from './tools';
 
 export interface ActivityDeps {

@@ -10,7 +10,7 @@ import { Client, Connection } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { randomUUID } from 'node:crypto';
-import { sendUserMessage, sessionState, startSession } from '../src/client/sessions';
+import { sendUserMessage, sessionState, startSession } from '../src/client/root-sessions';
 import { startDevServer } from '../src/temporal/dev-server';
 import { createBambooWorker } from '../src/worker/create-worker';
 import { eventsQuery, transcriptQuery } from '../common/workflow-interface';

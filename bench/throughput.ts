@@ -6,7 +6,7 @@
  */
 import type { Client } from '@temporalio/client';
 import { randomUUID } from 'node:crypto';
-import { startSession, sessionState } from '../src/client/sessions';
+import { startSession, sessionState } from '../src/client/root-sessions';
 import { sessionWorkflowId } from '../common';
 import { eventMs, mapLimit, percentiles, type HistoryEvent } from './harness';
 

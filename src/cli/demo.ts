@@ -11,7 +11,7 @@ import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { randomUUID } from 'node:crypto';
 import { cancelSession } from '../client/child-runs';
 import { dataConverterFromEnv } from '../codec/aes-gcm';
-import { sessionState, sessionTranscript, startSession } from '../client/sessions';
+import { sessionState, sessionTranscript, startSession } from '../client/root-sessions';
 import { sessionWorkflowId, type Session } from '../../common';
 import { startEmbeddedServer, type EmbeddedServer } from '../devserver/embedded';
 import { createBambooWorker } from '../worker/create-worker';

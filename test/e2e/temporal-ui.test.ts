@@ -12,13 +12,13 @@ import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporal
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import { startSession } from '../../src/client/sessions';
+import { startSession } from '../../src/client/root-sessions';
 import { sessionWorkflowId } from '../../common';
 import { startDevServer, type DevServer } from '../../src/temporal/dev-server';
 import { createBambooWorker } from '../../src/worker/create-worker';
 import { eventsQuery } from '../../common/workflow-interface';
 import { settled } from '../helpers/root';
-import { rootSession } from '../helpers/sessions';
+import { rootSession } from '../helpers/session-fixtures';
 import { eventually } from '../helpers/eventually';
 import { freePort } from '../helpers/processes';
 import { uniqueId } from '../helpers/temporal';

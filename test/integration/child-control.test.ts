@@ -5,7 +5,7 @@
 import { cancelSession, injectIntoSession, startChildRun } from '../../src/client/child-runs';
 import { stateQuery } from '../../common/workflow-interface';
 import { receivedCompletionsQuery } from '../workflows/recording-parent';
-import { childSession, spawnJobFor } from '../helpers/sessions';
+import { childSession, spawnJobFor } from '../helpers/session-fixtures';
 import { withRecordingParent } from '../helpers/recording-suite';
 import { eventually } from '../helpers/eventually';
 

@@ -5,7 +5,7 @@
 import { WorkflowFailedError } from '@temporalio/client';
 import { startChildRun } from '../../src/client/child-runs';
 import type { ChildRunResult } from '../../common';
-import { childSession, spawnJobFor } from '../helpers/sessions';
+import { childSession, spawnJobFor } from '../helpers/session-fixtures';
 import { withRecordingParent } from '../helpers/recording-suite';
 
 const suite = withRecordingParent();

@@ -5,10 +5,10 @@
  */
 import type { Client } from '@temporalio/client';
 import { sessionWorkflowId, type ChildRunResult } from '../../common';
-import { sendUserMessage, startSession } from '../../src/client/sessions';
+import { sendUserMessage, startSession } from '../../src/client/root-sessions';
 import { startChildRun } from '../../src/client/child-runs';
 import { resumeMessages, sessionState, sessionTranscript } from '../helpers/root';
-import { rootSession } from '../helpers/sessions';
+import { rootSession } from '../helpers/session-fixtures';
 import { eventually } from '../helpers/eventually';
 import { withTestWorker } from '../helpers/temporal';
 

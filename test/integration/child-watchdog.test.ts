@@ -3,7 +3,7 @@
  * and a fired watchdog winning over the run.
  */
 import { startChildRun } from '../../src/client/child-runs';
-import { childSession, spawnJobFor } from '../helpers/sessions';
+import { childSession, spawnJobFor } from '../helpers/session-fixtures';
 import { withRecordingParent } from '../helpers/recording-suite';
 
 const suite = withRecordingParent();

@@ -19,14 +19,14 @@ import { join } from 'node:path';
 import { createEncryptionCodec, ENCRYPTED_ENCODING, type EncryptionCodec } from '../../src/codec/aes-gcm';
 import { startCodecServer, type CodecServer } from '../../src/codec/server';
 import { startChildRun } from '../../src/client/child-runs';
-import { sendUserMessage, sessionState, sessionTranscript, startSession } from '../../src/client/sessions';
+import { sendUserMessage, sessionState, sessionTranscript, startSession } from '../../src/client/root-sessions';
 import { sessionIdFromWorkflowId } from '../../common';
 import { buildWorkflowBundle } from '../../src/worker/bundle';
 import { createBambooWorker } from '../../src/worker/create-worker';
 import { receivedCompletionsQuery, stopRecordingSignal } from '../workflows/recording-parent';
 import { historyText } from '../helpers/history-text';
 import { startWorkerProcess } from '../helpers/worker-process';
-import { childSession, rootSession, spawnJobFor } from '../helpers/sessions';
+import { childSession, rootSession, spawnJobFor } from '../helpers/session-fixtures';
 import { eventually } from '../helpers/eventually';
 import { startRecordingParent, startTestWorker, testServer, type RecordingParentHandle, type TestWorker } from '../helpers/temporal';
 

@@ -7,7 +7,7 @@ import { startChildRun } from '../../src/client/child-runs';
 import { sessionWorkflowId, type ChildRunResult } from '../../common';
 import { createToolRegistry, type ToolDefinition } from '../../src/tools/types';
 import { withRecordingParent } from '../helpers/recording-suite';
-import { childSession, spawnJobFor } from '../helpers/sessions';
+import { childSession, spawnJobFor } from '../helpers/session-fixtures';
 
 const OUTPUT_CHARS = 256 * 1024;
 

@@ -8,9 +8,9 @@
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { startChildRun } from '../../src/client/child-runs';
-import { startSession } from '../../src/client/sessions';
+import { startSession } from '../../src/client/root-sessions';
 import { sessionWorkflowId } from '../../common';
-import { childSession, rootSession, spawnJobFor } from '../helpers/sessions';
+import { childSession, rootSession, spawnJobFor } from '../helpers/session-fixtures';
 import { uniqueId, withTestWorker } from '../helpers/temporal';
 
 jest.setTimeout(60_000);

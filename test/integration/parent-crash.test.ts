@@ -2,9 +2,9 @@
  * A worker SIGKILLed while a root session waits on ten children: after a new worker
  * starts, every child finishes and the parent resumes exactly once.
  */
-import { startSession } from '../../src/client/sessions';
+import { startSession } from '../../src/client/root-sessions';
 import { completionSignalsSent, resumeMessages, sessionState, sessionTranscript, settled } from '../helpers/root';
-import { rootSession } from '../helpers/sessions';
+import { rootSession } from '../helpers/session-fixtures';
 import { eventually } from '../helpers/eventually';
 import { connectTestClient, uniqueId } from '../helpers/temporal';
 import { killStartedProcesses } from '../helpers/processes';

@@ -4,8 +4,8 @@
  */
 import { sessionWorkflowId } from '../../common';
 import { completionSignalsSent, resumeMessages, sessionState, sessionTranscript, settled } from '../helpers/root';
-import { sendUserMessage, startSession } from '../../src/client/sessions';
-import { rootSession } from '../helpers/sessions';
+import { sendUserMessage, startSession } from '../../src/client/root-sessions';
+import { rootSession } from '../helpers/session-fixtures';
 import { eventually } from '../helpers/eventually';
 import { withTestWorker } from '../helpers/temporal';
 

@@ -3,11 +3,11 @@
  * (list, send_message, cancel), the spawn depth limit, the idle time-to-live, bad input.
  */
 import { WorkflowFailedError } from '@temporalio/client';
-import { sendUserMessage, startSession } from '../../src/client/sessions';
+import { sendUserMessage, startSession } from '../../src/client/root-sessions';
 import { sessionWorkflowId, type ChildRunResult } from '../../common';
 import { eventsQuery } from '../../common/workflow-interface';
 import { resumeMessages, sessionState, sessionTranscript, settled } from '../helpers/root';
-import { rootSession } from '../helpers/sessions';
+import { rootSession } from '../helpers/session-fixtures';
 import { eventually } from '../helpers/eventually';
 import { withTestWorker } from '../helpers/temporal';
 

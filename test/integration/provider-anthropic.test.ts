@@ -8,7 +8,7 @@ import { createProviderRegistry } from '../../src/providers/router';
 import { createScriptedProvider } from '../../src/providers/scripted';
 import { historyText } from '../helpers/history-text';
 import { startLlmServer, type LlmServer } from '../helpers/llm-server';
-import { childSession, spawnJobFor } from '../helpers/sessions';
+import { childSession, spawnJobFor } from '../helpers/session-fixtures';
 import { startTestWorker, uniqueId, type TestWorker } from '../helpers/temporal';
 
 const API_KEY = `sk-ant-test-${Math.random().toString(36).slice(2)}`;

@@ -16,7 +16,7 @@ import { sessionIdFromWorkflowId } from '../../common';
 import { createSubprocessRunner, type SubprocessProfile } from '../../src/runners/subprocess';
 import type { ProgressDetails } from '../../common';
 import { receivedCompletionsQuery } from '../workflows/recording-parent';
-import { childSession, spawnJobFor } from '../helpers/sessions';
+import { childSession, spawnJobFor } from '../helpers/session-fixtures';
 import { eventually } from '../helpers/eventually';
 import { startRecordingParent, startTestWorker, uniqueId, type RecordingParentHandle, type TestWorker } from '../helpers/temporal';
 import { isRunning } from '../helpers/processes';

@@ -8,7 +8,7 @@ import type { ChildRunResult } from '../../common';
 import { BUILTIN_TOOLS } from '../../src/tools/builtin';
 import { createToolRegistry } from '../../src/tools/types';
 import { hangingTool } from '../fixtures/test-tools';
-import { childSession, spawnJobFor } from '../helpers/sessions';
+import { childSession, spawnJobFor } from '../helpers/session-fixtures';
 import { withRecordingParent } from '../helpers/recording-suite';
 import { eventually } from '../helpers/eventually';
 

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startChildRun } from '../../src/client/child-runs';
 import type { ChildRunResult } from '../../common';
-import { childSession, spawnJobFor } from '../helpers/sessions';
+import { childSession, spawnJobFor } from '../helpers/session-fixtures';
 import { withRecordingParent } from '../helpers/recording-suite';
 import { eventually } from '../helpers/eventually';
 import { killStartedProcesses } from '../helpers/processes';

@@ -6,7 +6,7 @@
 import { startChildRun } from '../../src/client/child-runs';
 import { sessionIdFromWorkflowId } from '../../common';
 import { receivedCompletionsQuery } from '../workflows/recording-parent';
-import { childSession, spawnJobFor } from '../helpers/sessions';
+import { childSession, spawnJobFor } from '../helpers/session-fixtures';
 import { eventually } from '../helpers/eventually';
 import { startRecordingParent, startTestWorker, uniqueId, type TestWorker } from '../helpers/temporal';
 import { killStartedProcesses } from '../helpers/processes';

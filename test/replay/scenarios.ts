@@ -4,10 +4,10 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { cancelSession, injectIntoSession, startChildRun } from '../../src/client/child-runs';
-import { sendUserMessage, sessionState, startSession } from '../../src/client/sessions';
+import { sendUserMessage, sessionState, startSession } from '../../src/client/root-sessions';
 import { sessionWorkflowId, type Session, type SessionOptionsInput, type SpawnJob } from '../../common';
 import { buildWorkflowBundle } from '../../src/worker/bundle';
-import { childSession, rootSession, spawnJobFor } from '../helpers/sessions';
+import { childSession, rootSession, spawnJobFor } from '../helpers/session-fixtures';
 import { eventually, type EventuallyOptions } from '../helpers/eventually';
 import type { ManagedProcess } from '../helpers/processes';
 import { startWorkerProcess, TEST_TOOLS } from '../helpers/worker-process';

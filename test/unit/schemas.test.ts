@@ -1,6 +1,6 @@
 import { describeZodError, parseOrThrow } from '../../common/validation';
 import { SessionOptionsSchema } from '../../common/options';
-import { SessionWorkflowInputSchema } from '../../common/parent';
+import { SessionWorkflowInputSchema } from '../../common/root-session';
 import { ChildCompletionSchema, InjectMessageSchema, SpawnJobSchema } from '../../common/run';
 import { hasPendingUserMessage, lastAssistantText, lastUserText, MessageSchema, SessionSchema, type Message, type Session } from '../../common/session';
 

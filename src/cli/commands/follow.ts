@@ -4,7 +4,7 @@
  * `terminate`), which ends the command with exit code 1.
  */
 import type { Client } from '@temporalio/client';
-import { sessionState, sessionTranscript } from '../../client/sessions';
+import { sessionState, sessionTranscript } from '../../client/root-sessions';
 import { sessionWorkflowId } from '../../../common';
 import { eventsQuery } from '../../../common/workflow-interface';
 import { print, type GlobalOptions } from '../context';

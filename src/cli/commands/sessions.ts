@@ -3,7 +3,7 @@ import { WorkflowNotFoundError, type Client, type WorkflowExecutionDescription }
 import type { Command } from 'commander';
 import { randomUUID } from 'node:crypto';
 import { cancelSession, injectIntoSession, startChildRun } from '../../client/child-runs';
-import { sendUserMessage, sessionState, sessionTranscript, startSession } from '../../client/sessions';
+import { sendUserMessage, sessionState, sessionTranscript, startSession } from '../../client/root-sessions';
 import { taskQueue } from '../../config/env';
 import { SessionSchema, sessionWorkflowId, SpawnJobSchema, WaitPolicySchema, type Session } from '../../../common';
 import { CliError, ExitCode, print, validated, withClient, type GlobalOptions } from '../context';

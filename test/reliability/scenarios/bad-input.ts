@@ -11,13 +11,13 @@
 import { WorkflowFailedError, type Client } from '@temporalio/client';
 import { randomUUID } from 'node:crypto';
 import { injectIntoSession, startChildRun } from '../../../src/client/child-runs';
-import { sendUserMessage, startSession } from '../../../src/client/sessions';
+import { sendUserMessage, startSession } from '../../../src/client/root-sessions';
 import { errorMessage, sessionIdFromWorkflowId, sessionWorkflowId, type ChildRunResult, type RunStatus, type Session, type SpawnJob } from '../../../common';
 import { injectMessageSignal, stateQuery, subSessionCompletedSignal, userMessageSignal } from '../../../common/workflow-interface';
 import { receivedCompletionsQuery } from '../../workflows/recording-parent';
 import { bamboo, type CliResult } from '../../helpers/cli';
 import { sessionState, sessionTranscript } from '../../helpers/root';
-import { childSession, rootSession, spawnJobFor } from '../../helpers/sessions';
+import { childSession, rootSession, spawnJobFor } from '../../helpers/session-fixtures';
 import { startRecordingParent, startTestWorker, type RecordingParentHandle, type TestWorker } from '../../helpers/temporal';
 import { HOSTILE_STRINGS, invalidSessionInput, invalidSpawnJob, namesPath, type GeneratedInput } from '../support/bad-inputs';
 import { mainServer, useQueue } from '../support/context';

@@ -14,7 +14,7 @@ import { createA2ARunner } from '../../../src/runners/a2a';
 import { createSubprocessRunner } from '../../../src/runners/subprocess';
 import type { ExternalRunner } from '../../../src/runners/types';
 import { receivedCompletionsQuery } from '../../workflows/recording-parent';
-import { childSession, spawnJobFor } from '../../helpers/sessions';
+import { childSession, spawnJobFor } from '../../helpers/session-fixtures';
 import { startRecordingParent, startTestWorker, uniqueId, type RecordingParentHandle, type TestWorker } from '../../helpers/temporal';
 import { clientFor, mainServer, useQueue } from '../support/context';
 import { A2A_TOKEN_ENV, RELIABILITY_OUT, ROOT } from '../support/paths';

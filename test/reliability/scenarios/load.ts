@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { startChildRun } from '../../../src/client/child-runs';
 import { errorMessage, sessionIdFromWorkflowId, type ChildCompletion } from '../../../common';
 import { receivedCompletionsQuery, stopRecordingSignal } from '../../workflows/recording-parent';
-import { childSession, spawnJobFor } from '../../helpers/sessions';
+import { childSession, spawnJobFor } from '../../helpers/session-fixtures';
 import { startRecordingParent, uniqueId } from '../../helpers/temporal';
 import { clientFor, registerServer, useQueue } from '../support/context';
 import { RELIABILITY_OUT } from '../support/paths';

@@ -5,7 +5,7 @@
  * or with a clear terminal status; the idle watchdog must fire on the stall.
  */
 import { startChildRun } from '../../../src/client/child-runs';
-import { startSession } from '../../../src/client/sessions';
+import { startSession } from '../../../src/client/root-sessions';
 import { sessionIdFromWorkflowId, type RunStatus } from '../../../common';
 import { createConfiguredProvider } from '../../../src/providers/configured';
 import { createProviderRegistry } from '../../../src/providers/router';
@@ -13,7 +13,7 @@ import { createScriptedProvider } from '../../../src/providers/scripted';
 import { receivedCompletionsQuery } from '../../workflows/recording-parent';
 import { sessionState } from '../../helpers/root';
 import { startLlmServer, type LlmServer, type Step } from '../../helpers/llm-server';
-import { childSession, rootSession, spawnJobFor } from '../../helpers/sessions';
+import { childSession, rootSession, spawnJobFor } from '../../helpers/session-fixtures';
 import { startRecordingParent, startTestWorker, type RecordingParentHandle, type TestWorker } from '../../helpers/temporal';
 import { mainServer, useQueue } from '../support/context';
 import { PROVIDER_KEY_ENV } from '../support/paths';

@@ -6,10 +6,10 @@
  * and each child's result reaches the parent's transcript exactly once.
  */
 import type { Client } from '@temporalio/client';
-import { sendUserMessage, startSession } from '../../../src/client/sessions';
+import { sendUserMessage, startSession } from '../../../src/client/root-sessions';
 import { sessionWorkflowId, type TerminalRunStatus, type WaitPolicy } from '../../../common';
 import { resumeMessages, sessionState, sessionTranscript } from '../../helpers/root';
-import { rootSession } from '../../helpers/sessions';
+import { rootSession } from '../../helpers/session-fixtures';
 import { eventuallyOrUndefined } from '../../helpers/eventually';
 import { mapLimit } from './util';
 

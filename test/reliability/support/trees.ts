@@ -5,11 +5,11 @@
  * and every parent resumes (idle, no wait).
  */
 import type { Client } from '@temporalio/client';
-import { startSession } from '../../../src/client/sessions';
+import { startSession } from '../../../src/client/root-sessions';
 import { sessionWorkflowId, type SessionOptionsInput } from '../../../common';
 import type { SessionRunState } from '../../../common/workflow-interface';
 import { completionSignalsSent, resumeMessages, sessionState, sessionTranscript } from '../../helpers/root';
-import { rootSession } from '../../helpers/sessions';
+import { rootSession } from '../../helpers/session-fixtures';
 import type { ScenarioRecord } from './summary';
 import { eventuallyOrUndefined } from '../../helpers/eventually';
 import { mapLimit, randomInt, sleep } from './util';

@@ -1,28 +1,12 @@
 /**
- * Root sessions and their children: sessionWorkflow's input, options and wait policy.
+ * A root session (workflow type `sessionWorkflow`): its input, its result, the user messages
+ * it takes, and the state it carries across continue-as-new.
  */
 import { z } from 'zod';
 import { SessionSchema } from './session';
 import { RunStatusSchema, SpawnJobSchema } from './run';
 import { SessionOptionsSchema, WaitPolicySchema } from './options';
-
-export const TrackedChildSchema = z.object({
-  childSessionId: z.string(),
-  title: z.string(),
-  model: z.string().optional(),
-  status: RunStatusSchema,
-  /** Run id of the latest run the parent started or heard from. */
-  runId: z.string().optional(),
-  error: z.string().optional(),
-  finalResponse: z.string().optional(),
-  /** Finished, and its result is already in a resume message. */
-  reported: z.boolean(),
-  /** Part of the current wait set. */
-  awaited: z.boolean(),
-  /** Follow-ups for a run that closed before they reached it: they start its next run. */
-  pendingMessages: z.array(z.string()).optional(),
-});
-export type TrackedChild = z.infer<typeof TrackedChildSchema>;
+import { TrackedChildSchema } from './children';
 
 /** State carried across continue-as-new; internal, not a public contract. */
 export const CarriedStateSchema = z.object({

@@ -1,0 +1,24 @@
+/**
+ * A parent's view of one child session — any session that spawns, root or child: what it
+ * started, what it heard back, and whether the result is already in its transcript.
+ */
+import { z } from 'zod';
+import { RunStatusSchema } from './run';
+
+export const TrackedChildSchema = z.object({
+  childSessionId: z.string(),
+  title: z.string(),
+  model: z.string().optional(),
+  status: RunStatusSchema,
+  /** Run id of the latest run the parent started or heard from. */
+  runId: z.string().optional(),
+  error: z.string().optional(),
+  finalResponse: z.string().optional(),
+  /** Finished, and its result is already in a resume message. */
+  reported: z.boolean(),
+  /** Part of the current wait set. */
+  awaited: z.boolean(),
+  /** Follow-ups for a run that closed before they reached it: they start its next run. */
+  pendingMessages: z.array(z.string()).optional(),
+});
+export type TrackedChild = z.infer<typeof TrackedChildSchema>;
