@@ -16,3 +16,4 @@ export * from './compaction';
 export * from './transcript-page';
 export * from './run-close';
 export * from './progress';
+export * from './spend';

@@ -50,6 +50,8 @@ export const ModelTurnResultSchema = z.object({
   content: z.string(),
   toolCalls: z.array(ToolCallSchema),
   usage: UsageSchema,
+  /** The call's cost in micro-dollars from the worker's configured prices; absent: no price for the model. */
+  costMicroUsd: z.number().int().min(0).optional(),
   /** The provider that answered (after routing and fallback). */
   provider: z.string(),
   warnings: z.array(z.string()),

@@ -15,11 +15,26 @@ export type RunStatus = z.infer<typeof RunStatusSchema>;
 export const TerminalRunStatusSchema = z.enum(['completed', 'error', 'cancelled', 'timeout', 'skipped']);
 export type TerminalRunStatus = z.infer<typeof TerminalRunStatusSchema>;
 
+/** Tokens as the provider (or external agent) reported them. Contract: docs/architecture.md#domain-model. */
 export const UsageSchema = z.object({
   inputTokens: z.number().int().min(0),
   outputTokens: z.number().int().min(0),
+  /** Input tokens served from the provider's prompt cache (part of inputTokens), when it says. */
+  cachedInputTokens: z.number().int().min(0).optional(),
 });
 export type Usage = z.infer<typeof UsageSchema>;
+
+/**
+ * What some work cost: its usage and, for the calls whose model has a configured price, their
+ * cost in whole micro-dollars (each call's cost is computed exactly in the worker and rounded
+ * to the micro-dollar, so sums never drift). `unpricedCalls` counts calls with no price.
+ */
+export const SpendSchema = z.object({
+  usage: UsageSchema,
+  costMicroUsd: z.number().int().min(0),
+  unpricedCalls: z.number().int().min(0),
+});
+export type Spend = z.infer<typeof SpendSchema>;
 
 /**
  * Where a child run that continued-as-new mid-loop goes on (internal, set by the run
