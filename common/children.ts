@@ -3,7 +3,7 @@
  * started, what it heard back, and whether the result is already in its transcript.
  */
 import { z } from 'zod';
-import { RunStatusSchema } from './run';
+import { RunStatusSchema, SpendSchema } from './run';
 
 export const TrackedChildSchema = z.object({
   childSessionId: z.string(),
@@ -16,6 +16,8 @@ export const TrackedChildSchema = z.object({
   finalResponse: z.string().optional(),
   /** Finished, and its result is already in a resume message. */
   reported: z.boolean(),
+  /** What the child's runs reported spending, with their descendants (every fresh completion adds). */
+  spend: SpendSchema.optional(),
   /** Part of the current wait set. */
   awaited: z.boolean(),
   /** Follow-ups for a run that closed before they reached it: they start its next run. */

@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { SessionSchema } from './session';
-import { RunStatusSchema, SpawnJobSchema } from './run';
+import { RunStatusSchema, SpawnJobSchema, SpendSchema } from './run';
 import { SessionOptionsSchema, WaitPolicySchema } from './options';
 import { TrackedChildSchema } from './children';
 
@@ -18,6 +18,9 @@ export const CarriedStateSchema = z.object({
   lastEventSeq: z.number().int().min(0),
   lastRunStatus: RunStatusSchema.optional(),
   lastRunError: z.string().optional(),
+  /** The root's own spend (its turns' model calls), and all its children's reported spend. */
+  selfSpend: SpendSchema.optional(),
+  childrenSpend: SpendSchema.optional(),
 });
 export type CarriedState = z.infer<typeof CarriedStateSchema>;
 

@@ -10,7 +10,7 @@
  */
 import { ApplicationFailure, CancelledFailure, TerminatedFailure, TimeoutFailure } from '@temporalio/common';
 import { lastAssistantText } from './session';
-import { ChildRunResultSchema, type TerminalRunStatus } from './run';
+import { ChildRunResultSchema, type Spend, type TerminalRunStatus } from './run';
 
 /** Final answers carried to a parent are capped (reference: 4000 characters). */
 export const FINAL_RESPONSE_CAP = 4000;
@@ -19,6 +19,8 @@ export interface ClosedRunOutcome {
   status: TerminalRunStatus;
   error?: string;
   finalResponse?: string;
+  /** What the run reported spending (with its descendants); absent for a run that left no result. */
+  subtreeSpend?: Spend;
 }
 
 /** How a session's run — a continue-as-new chain, named by its first run id — closed. */
@@ -35,9 +37,9 @@ export const RUN_CANCELLED = 'Child session cancelled';
 export function outcomeOfResult(result: unknown): ClosedRunOutcome {
   const parsed = ChildRunResultSchema.safeParse(result);
   if (!parsed.success) return { status: 'error', error: 'child session run returned an unreadable result' };
-  const { status, error, session } = parsed.data;
+  const { status, error, session, subtreeSpend } = parsed.data;
   const answer = status === 'completed' && session ? lastAssistantText(session.messages) : undefined;
-  return { status, error, finalResponse: answer?.slice(0, FINAL_RESPONSE_CAP) };
+  return { status, error, finalResponse: answer?.slice(0, FINAL_RESPONSE_CAP), ...(subtreeSpend ? { subtreeSpend } : {}) };
 }
 
 /**

@@ -46,6 +46,8 @@ export const ChildContinuationSchema = z.object({
   toolFailures: z.record(z.string(), z.number().int().min(0)),
   startedAt: z.iso.datetime(),
   usage: UsageSchema,
+  /** The chain's own spend so far (model calls), so the run's ledger spans the chain. */
+  spend: SpendSchema.optional(),
   lastEventSeq: z.number().int().min(0),
   injected: z.array(nonEmpty),
 });
@@ -82,7 +84,13 @@ export const ChildCompletionSchema = z.object({
   error: z.string().optional(),
   completedAt: z.string(),
   finalResponse: z.string().optional(),
+  /** The run's own usage (its model calls). */
   usage: UsageSchema.optional(),
+  /** The run's usage with its descendants' (children it spawned, and theirs). */
+  subtreeUsage: UsageSchema.optional(),
+  /** The run's own spend, and with its descendants': usage, micro-dollar cost, unpriced calls. */
+  spend: SpendSchema.optional(),
+  subtreeSpend: SpendSchema.optional(),
   /**
    * Messages injected after the run's last turn: appended to its final session unanswered.
    * A parent that sent them starts the child's next run so they get an answer.
@@ -98,6 +106,9 @@ export const ChildRunResultSchema = z.object({
   error: z.string().optional(),
   /** Final snapshot, the next run's input. null only when the session was not found. */
   session: SessionSchema.nullable(),
+  /** As in ChildCompletion: a parent that reads the result instead of the report counts them too. */
+  spend: SpendSchema.optional(),
+  subtreeSpend: SpendSchema.optional(),
 });
 export type ChildRunResult = z.infer<typeof ChildRunResultSchema>;
 

@@ -3,7 +3,8 @@
  * workflows and clients alike (contract names, docs/architecture.md#temporal-mapping).
  */
 import { defineQuery, defineSignal } from '@temporalio/workflow';
-import type { ChildCompletion, ChildRunResult, SpawnJob, EventsQueryInput, InjectMessage, Message, RunStatus, SequencedEvent, TranscriptQuery, UserMessage } from '.';
+import type { SessionUsage } from './spend';
+import type { ChildCompletion, Usage, ChildRunResult, SpawnJob, EventsQueryInput, InjectMessage, Message, RunStatus, SequencedEvent, TranscriptQuery, UserMessage } from '.';
 
 /**
  * Sent by a child run to its parent, by workflow id only, so it reaches the parent's
@@ -38,6 +39,9 @@ export interface SessionRunState {
   pendingInjectedMessages: number;
   children: { childSessionId: string; status: RunStatus }[];
   waiting: null | { policy: string; childSessionIds: string[]; leaseExpiresAt: string };
+  /** The session's usage with its whole subtree's, and the priced part's cost in micro-dollars. */
+  subtreeUsage?: Usage;
+  subtreeCostMicroUsd?: number;
 }
 
 /** The run's current state; cheap, never blocks. */
@@ -55,3 +59,9 @@ export const transcriptQuery = defineQuery<Message[], [TranscriptQuery]>('transc
 
 /** The child workflow's signature (workflow type `childSessionWorkflow`), for starting it by name. */
 export type ChildSessionWorkflow = (job: SpawnJob) => Promise<ChildRunResult>;
+
+/**
+ * The session's ledger: its own usage, each child's (with the child's own subtree), the
+ * total, and the cost of the calls whose model has a price. Each child run counts once.
+ */
+export const usageQuery = defineQuery<SessionUsage>('usage');

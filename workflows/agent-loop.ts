@@ -15,7 +15,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { BambooActivities } from '../activities';
-import { FailureTypes, type Message, type ModelRef, type ModelTurnInput, type Session, type ToolCall, type ToolCallOutcome, type Usage, type WatchdogPolicy } from '../common';
+import { addSpend, FailureTypes, NO_SPEND, spendOfCall, type Message, type ModelRef, type ModelTurnInput, type Session, type Spend, type ToolCall, type ToolCallOutcome, type WatchdogPolicy } from '../common';
 import { MAX_TOOL_TIMEOUT_SECS, toolFailedMessage, toolTimedOutMessage, toolWorkerLostMessage } from '../common/tool-outcomes';
 import { modelCallOptions, toolCallOptions } from './activity-options';
 import type { RunBudget } from './deadline';
@@ -50,6 +50,8 @@ export interface AgentLoopHost {
   resumeFrom?: LoopPosition;
   /** Asked at each round boundary; true stops the loop there so the run can continue-as-new. */
   continueAsNewDue?(): boolean;
+  /** Told what each model call spent, as soon as it returns (a run that fails later still counts it). */
+  onSpend?(spend: Spend): void;
 }
 
 /** A point between two rounds of the loop, carried across continue-as-new. */
@@ -66,33 +68,35 @@ export interface WorkflowToolset {
 }
 
 export interface AgentLoopOutcome {
-  usage: Usage;
+  /** What this loop's model calls spent (their usage, cost where priced). */
+  spend: Spend;
   turns: number;
   /** Set when the loop stopped at a round boundary to continue-as-new: where to go on. */
   stoppedAt?: LoopPosition;
 }
 
 export async function runAgentLoop(host: AgentLoopHost): Promise<AgentLoopOutcome> {
-  const usage: Usage = { inputTokens: 0, outputTokens: 0 };
+  let spend: Spend = NO_SPEND;
   const failures = new Map<string, number>(Object.entries(host.resumeFrom?.toolFailures ?? {}));
   const firstRound = host.resumeFrom?.round ?? 1;
   for (let turn = firstRound; turn <= AGENT_LOOP_LIMITS.maxRounds; turn++) {
     if (turn > firstRound && host.continueAsNewDue?.()) {
-      return { usage, turns: turn - 1, stoppedAt: { round: turn, toolFailures: Object.fromEntries(failures) } };
+      return { spend, turns: turn - 1, stoppedAt: { round: turn, toolFailures: Object.fromEntries(failures) } };
     }
     mergeInjected(host);
     keepSnapshotSmall(host.session, host.events, host.transcriptBudgetBytes); // also bounds what the transcript query returns
     host.onTurn(turn);
     const reply = await callModel(host, turn);
-    usage.inputTokens += reply.usage.inputTokens;
-    usage.outputTokens += reply.usage.outputTokens;
+    const callSpend = spendOfCall(reply.usage, reply.costMicroUsd);
+    spend = addSpend(spend, callSpend);
+    host.onSpend?.(callSpend);
     host.session.messages.push(
       newMessage('assistant', reply.content, reply.toolCalls.length ? { toolCalls: reply.toolCalls } : {}),
     );
     if (reply.toolCalls.length === 0) {
       // A finished answer is a turn boundary: a message injected meanwhile gets its own turn.
       if (host.hasInjected()) continue;
-      return { usage, turns: turn };
+      return { spend, turns: turn };
     }
     const toolMessages = await runToolCalls(host, reply.toolCalls, failures);
     host.session.messages.push(...toolMessages);

@@ -28,6 +28,13 @@ import {
 } from '@temporalio/workflow';
 import type { BambooActivities } from '../activities';
 import {
+  sessionUsage,
+  subtreeTotals,
+  type SessionUsage,
+  addSpend,
+  NO_SPEND,
+  spendOfCall,
+  type Spend,
   CHILD_NOT_KIND_CHILD,
   CHILD_SESSION_NOT_FOUND,
   ChildCompletionSchema,
@@ -62,7 +69,7 @@ import { RunBudget } from './deadline';
 import { runWithinBudget } from './deadline';
 import { Children } from './children';
 import { awaitChildren } from './child-wait';
-import { eventsQuery, injectMessageSignal, stateQuery, subSessionCompletedSignal, transcriptQuery, type SessionRunState } from '../common/workflow-interface';
+import { eventsQuery, injectMessageSignal, stateQuery, subSessionCompletedSignal, transcriptQuery, usageQuery, type SessionRunState } from '../common/workflow-interface';
 import { keepSnapshotSmall } from './snapshot-size';
 import { parentToolset } from './parent-tools';
 import { EventLog } from './event-log';
@@ -81,8 +88,18 @@ class ChildRun {
   options: SessionOptions = SessionOptionsSchema.parse({});
   /** Present when this child may spawn children of its own (spawnOptions.maxSpawnDepth > its depth). */
   children?: Children;
+  /** What this run's (and its chain's) model calls and external runs spent, counted as each ends. */
+  spend: Spend = NO_SPEND;
 
   constructor(readonly childSessionId: string) {}
+
+  addSpend(spend: Spend): void {
+    this.spend = addSpend(this.spend, spend);
+  }
+
+  usage(): SessionUsage {
+    return sessionUsage(this.spend, this.children?.tracked.values() ?? [], this.children?.childrenSpend ?? NO_SPEND);
+  }
 
   snapshot(): SessionRunState {
     return {
@@ -96,6 +113,7 @@ class ChildRun {
       pendingInjectedMessages: this.injected.length,
       children: this.children?.summary() ?? [],
       waiting: null,
+      ...subtreeTotals(this.usage()),
     };
   }
 }
@@ -106,7 +124,10 @@ export async function childSessionWorkflow(input: SpawnJob): Promise<ChildRunRes
   const parsed = SpawnJobSchema.safeParse(input);
   if (!parsed.success) return rejectInvalidJob(input, describeRejected(input, parsed.error));
   const job = parsed.data;
-  if (job.continuation) run.events = new EventLog(job.continuation.lastEventSeq);
+  if (job.continuation) {
+    run.events = new EventLog(job.continuation.lastEventSeq);
+    run.spend = job.continuation.spend ?? { ...NO_SPEND, usage: job.continuation.usage };
+  }
   run.options = SessionOptionsSchema.parse(job.spawnOptions ?? {}); // the parent's, or the defaults
   run.status = 'running';
   upsertRunAttributes({ kind: 'child', parentSessionId: job.parentSessionId, model: job.model, status: 'running' });
@@ -119,6 +140,7 @@ export async function childSessionWorkflow(input: SpawnJob): Promise<ChildRunRes
 
 function registerHandlers(run: ChildRun): void {
   setHandler(stateQuery, () => run.snapshot());
+  setHandler(usageQuery, () => run.usage());
   setHandler(transcriptQuery, (query) => transcriptPage(run.session?.messages ?? [], query));
   setHandler(eventsQuery, (query) => run.events.after(EventsQueryInputSchema.parse(query ?? {}).afterSeq));
   setHandler(injectMessageSignal, (payload) => {
@@ -146,7 +168,6 @@ async function rejectInvalidJob(input: unknown, problem: string): Promise<never>
 }
 
 interface ExecutedRun extends RunOutcome {
-  usage?: Usage;
   /** The loop stopped at a round boundary so the run can continue-as-new from there. */
   continueFrom?: Omit<ChildContinuation, 'lastEventSeq' | 'injected'>;
 }
@@ -203,13 +224,13 @@ async function executeWithWatchdog(
   const budget = new RunBudget(policy.maxTotalSecs, startedAt);
   const result = await runWithinBudget(budget, () =>
     session.metadata['runtime.kind'] === 'external'
-      ? runExternal(session, policy, budget, run.events).then((usage) => ({ usage, stoppedAt: undefined }))
+      ? runExternal(run, session, policy, budget).then(() => ({ stoppedAt: undefined }))
       : runAgentTurns(run, session, job, policy, budget),
   );
   if (!result.ok) return result.outcome;
-  const { usage, stoppedAt } = result.value;
-  if (stoppedAt) return { status: 'completed', usage, continueFrom: { ...stoppedAt, usage, startedAt: new Date(startedAt).toISOString() } };
-  return { status: 'completed', usage };
+  const { stoppedAt } = result.value;
+  if (!stoppedAt) return { status: 'completed' };
+  return { status: 'completed', continueFrom: { ...stoppedAt, usage: run.spend.usage, spend: run.spend, startedAt: new Date(startedAt).toISOString() } };
 }
 
 /**
@@ -253,8 +274,7 @@ async function runAgentTurns(
   job: SpawnJob,
   policy: WatchdogPolicy,
   budget: RunBudget,
-): Promise<{ usage: Usage; stoppedAt?: LoopPosition }> {
-  const usage: Usage = { ...(job.continuation?.usage ?? { inputTokens: 0, outputTokens: 0 }) };
+): Promise<{ stoppedAt?: LoopPosition }> {
   const { children } = run;
   let resumeFrom = job.continuation && { round: job.continuation.round, toolFailures: job.continuation.toolFailures };
   for (;;) {
@@ -274,13 +294,12 @@ async function runAgentTurns(
       workflowTools: children ? parentToolset(session, children, run.options) : undefined,
       resumeFrom,
       continueAsNewDue: () => continueAsNewDue(run),
+      onSpend: (spend) => run.addSpend(spend),
     });
     resumeFrom = undefined;
-    usage.inputTokens += loop.usage.inputTokens;
-    usage.outputTokens += loop.usage.outputTokens;
-    if (loop.stoppedAt) return { usage, stoppedAt: loop.stoppedAt };
+    if (loop.stoppedAt) return { stoppedAt: loop.stoppedAt };
     children?.beginWaitIfNeeded();
-    if (!children?.waiting) return { usage };
+    if (!children?.waiting) return {};
     setCurrentDetails(`waiting for ${children.runningCount()} child session(s)`);
     await awaitChildren(session, children);
   }
@@ -296,7 +315,7 @@ function childrenFor(run: ChildRun, session: Session, job: SpawnJob): Children |
   return children;
 }
 
-async function runExternal(session: Session, policy: WatchdogPolicy, budget: RunBudget, events: EventLog): Promise<Usage> {
+async function runExternal(run: ChildRun, session: Session, policy: WatchdogPolicy, budget: RunBudget): Promise<void> {
   const { runExternalChild } = proxyActivities<BambooActivities>(
     modelCallOptions(policy, budget, `${session.title ?? session.id} · external runner`),
   );
@@ -305,11 +324,12 @@ async function runExternal(session: Session, policy: WatchdogPolicy, budget: Run
   session.messages.push(newMessage('assistant', reply.content, { metadata: { runner: reply.runner } }));
   if (reply.needsClarification) {
     session.metadata.need_clarification = 'true';
-    events.add({ type: 'need_clarification', question: reply.content });
+    run.events.add({ type: 'need_clarification', question: reply.content });
   } else {
     delete session.metadata.need_clarification;
   }
-  return { inputTokens: 0, outputTokens: 0 };
+  const reported = reply as typeof reply & { usage?: Usage; costMicroUsd?: number }; // when the agent reports usage
+  if (reported.usage) run.addSpend(spendOfCall(reported.usage, reported.costMicroUsd));
 }
 
 async function finish(run: ChildRun, job: SpawnJob, executed: ExecutedRun): Promise<ChildRunResult> {
@@ -329,24 +349,31 @@ async function finish(run: ChildRun, job: SpawnJob, executed: ExecutedRun): Prom
   const unanswered = outcome.status === 'completed' ? run.injected.length : 0;
   appendInjected(run, session);
   // Validated before the parent is told: the parent never hears of a result that cannot exist.
-  let result = ChildRunResultSchema.safeParse(resultOf(job, outcome, session));
+  let result = ChildRunResultSchema.safeParse(resultOf(job, outcome, session, run));
   if (!result.success) {
     outcome = { status: 'error', error: `invalid child run result: ${describeZodError(result.error)}` };
-    result = ChildRunResultSchema.safeParse(resultOf(job, outcome, null));
+    result = ChildRunResultSchema.safeParse(resultOf(job, outcome, null, run));
   }
   run.status = outcome.status;
   run.error = outcome.error;
   upsertRunAttributes({ status: outcome.status });
   recordTerminalEvent(run, outcome);
   setCurrentDetails(`**${outcome.status}**${outcome.error ? ` · ${outcome.error}` : ''}`);
-  await notifyParent({ ...completionFor(job.parentSessionId, job.childSessionId, outcome, session, outcome.usage), ...(unanswered ? { unansweredMessages: unanswered } : {}) });
+  await notifyParent({ ...completionFor(job.parentSessionId, job.childSessionId, outcome, session), ...spendOfRun(run), ...(unanswered ? { unansweredMessages: unanswered } : {}) });
   // Last step, so a message injected while the parent was being told is not lost.
   appendInjected(run, session);
-  return result.success ? { ...result.data, session: result.data.session ? session : null } : resultOf(job, outcome, null);
+  return result.success ? { ...result.data, session: result.data.session ? session : null } : resultOf(job, outcome, null, run);
 }
 
-function resultOf(job: SpawnJob, outcome: RunOutcome, session: Session | null): ChildRunResult {
-  return { parentSessionId: job.parentSessionId, childSessionId: job.childSessionId, status: outcome.status, error: outcome.error, session };
+function resultOf(job: SpawnJob, outcome: RunOutcome, session: Session | null, run?: ChildRun): ChildRunResult {
+  const spent = run ? spendOfRun(run) : {};
+  return { parentSessionId: job.parentSessionId, childSessionId: job.childSessionId, status: outcome.status, error: outcome.error, session, spend: spent.spend, subtreeSpend: spent.subtreeSpend };
+}
+
+/** The run's own spend and its subtree's (its children's reports), for its completion and result. */
+function spendOfRun(run: ChildRun): Pick<ChildCompletion, 'usage' | 'subtreeUsage' | 'spend' | 'subtreeSpend'> {
+  const subtree = addSpend(run.spend, run.children?.childrenSpend ?? NO_SPEND);
+  return { usage: run.spend.usage, subtreeUsage: subtree.usage, spend: run.spend, subtreeSpend: subtree };
 }
 
 /** Leftover injected messages join the final session as user messages (reference rule). */
@@ -357,7 +384,7 @@ function appendInjected(run: ChildRun, session: Session | null): void {
 }
 
 function recordTerminalEvent(run: ChildRun, outcome: ExecutedRun): void {
-  if (outcome.status === 'completed') run.events.add({ type: 'complete', usage: outcome.usage });
+  if (outcome.status === 'completed') run.events.add({ type: 'complete', usage: run.spend.usage });
   else if (outcome.status === 'cancelled') run.events.add({ type: 'cancelled', reason: outcome.error ?? 'cancelled' });
   else run.events.add({ type: 'error', message: outcome.error ?? outcome.status });
 }
@@ -367,7 +394,6 @@ function completionFor(
   childSessionId: string,
   outcome: { status: TerminalRunStatus; error?: string },
   session: Session | null,
-  usage?: Usage,
 ): ChildCompletion {
   const answer = session && outcome.status === 'completed' ? lastAssistantText(session.messages) : undefined;
   return {
@@ -380,6 +406,5 @@ function completionFor(
     error: outcome.error,
     completedAt: new Date().toISOString(),
     finalResponse: answer?.slice(0, FINAL_RESPONSE_CAP),
-    usage,
   };
 }

@@ -9,11 +9,15 @@
  * same state — and a unit test can drive it with plain objects.
  */
 import {
+  addSpend,
   FINAL_RESPONSE_CAP,
+  NO_SPEND,
+  spendOfCall,
   type CarriedState,
   type ChildCompletion,
   type SessionOptions,
   type SpawnJob,
+  type Spend,
   type TerminalRunStatus,
   type ToolCallOutcome,
   type TrackedChild,
@@ -36,9 +40,9 @@ export interface WaitState {
   leaseExpiresAt: string;
 }
 
-export type CarriedChildren = Pick<CarriedState, 'children' | 'queued' | 'seenCompletions' | 'waiting'>;
+export type CarriedChildren = Pick<CarriedState, 'children' | 'queued' | 'seenCompletions' | 'waiting' | 'childrenSpend'>;
 /** How a run ended, as read from the run itself (or said by the child). */
-export type RunEnd = Pick<ChildCompletion, 'status' | 'error' | 'finalResponse'>;
+export type RunEnd = Pick<ChildCompletion, 'status' | 'error' | 'finalResponse' | 'subtreeSpend'>;
 
 /** Where a follow-up goes: answered from state alone, or the child's running run, or a new run. */
 export type MessageRoute =
@@ -70,6 +74,8 @@ export class ChildTracker {
   /** Starts in flight: they count as running. */
   private starting = 0;
   waiting: WaitState | null;
+  /** Everything the children reported spending, each fresh completion once (survives pruning). */
+  childrenSpend: Spend;
   private readonly parentSessionId: string;
   private readonly options: SessionOptions;
   private readonly events: Pick<EventLog, 'add'>;
@@ -84,6 +90,7 @@ export class ChildTracker {
     this.queue.push(...(carried?.queued ?? []));
     for (const key of carried?.seenCompletions ?? []) this.seen.add(key);
     this.waiting = carried?.waiting ?? null;
+    this.childrenSpend = carried?.childrenSpend ?? NO_SPEND;
   }
 
   // ── spawning with backpressure ──────────────────────────────────────────────
@@ -174,6 +181,11 @@ export class ChildTracker {
       this.tracked.set(child.childSessionId, child);
     }
     child.runId = completion.runId;
+    const spend = spendOf(completion);
+    if (spend) {
+      child.spend = addSpend(child.spend ?? NO_SPEND, spend);
+      this.childrenSpend = addSpend(this.childrenSpend, spend);
+    }
     this.apply(completion, child);
     this.restartIfMessagesWait(child, completion.unansweredMessages ?? 0);
     return true;
@@ -367,12 +379,20 @@ export class ChildTracker {
    */
   carried(bounded: boolean): CarriedChildren {
     const all = [...this.tracked.values()];
-    if (!bounded) return { children: all, queued: [...this.queue], seenCompletions: [...this.seen], waiting: this.waiting };
+    const spent = this.childrenSpend === NO_SPEND ? {} : { childrenSpend: this.childrenSpend };
+    if (!bounded) return { children: all, queued: [...this.queue], seenCompletions: [...this.seen], waiting: this.waiting, ...spent };
     const done = (c: TrackedChild) => c.reported && isTerminal(c.status) && !c.pendingMessages?.length;
     const keptDone = new Set(all.filter(done).slice(-REPORTED_CHILDREN_CARRIED));
     const children = all
       .filter((c) => !done(c) || keptDone.has(c))
       .map((c) => (done(c) ? { ...c, finalResponse: undefined, error: c.error?.slice(0, 300) } : c));
-    return { children, queued: [...this.queue], seenCompletions: [...this.seen].slice(-COMPLETION_KEYS_CARRIED), waiting: this.waiting };
+    return { children, queued: [...this.queue], seenCompletions: [...this.seen].slice(-COMPLETION_KEYS_CARRIED), waiting: this.waiting, ...spent };
   }
+}
+
+/** What a completion says its run and descendants spent: the full spend, else usage alone (older children). */
+function spendOf(completion: ChildCompletion): Spend | undefined {
+  if (completion.subtreeSpend) return completion.subtreeSpend;
+  const usage = completion.subtreeUsage ?? completion.usage;
+  return usage ? { ...spendOfCall(usage, undefined), unpricedCalls: 0 } : undefined;
 }

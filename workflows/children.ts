@@ -39,6 +39,7 @@ import {
   type SpawnJob,
   type ToolCallOutcome,
   type TrackedChild,
+  type Spend,
 } from '../common';
 import { injectMessageSignal, type ChildSessionWorkflow } from '../common/workflow-interface';
 import type { EventLog } from './event-log';
@@ -66,6 +67,11 @@ export class Children {
 
   get tracked(): ReadonlyMap<string, TrackedChild> {
     return this.tracker.tracked;
+  }
+
+  /** Everything the children reported spending, each run once. */
+  get childrenSpend(): Spend {
+    return this.tracker.childrenSpend;
   }
 
   get waiting(): WaitState | null {

@@ -27,6 +27,12 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import {
+  addSpend,
+  NO_SPEND,
+  sessionUsage,
+  subtreeTotals,
+  type SessionUsage,
+  type Spend,
   ChildCompletionSchema,
   describeRejected,
   EventsQueryInputSchema,
@@ -48,7 +54,7 @@ import { RunBudget } from './deadline';
 import { Children } from './children';
 import { awaitChildren } from './child-wait';
 import { runWithinBudget } from './deadline';
-import { eventsQuery, injectMessageSignal, stateQuery, subSessionCompletedSignal, transcriptQuery, userMessageSignal, type SessionRunState } from '../common/workflow-interface';
+import { eventsQuery, injectMessageSignal, stateQuery, subSessionCompletedSignal, transcriptQuery, usageQuery, userMessageSignal, type SessionRunState } from '../common/workflow-interface';
 import { keepSnapshotSmall } from './snapshot-size';
 import { EventLog } from './event-log';
 import { newMessage } from './messages';
@@ -65,6 +71,8 @@ class RootSession {
   turn = 0;
   lastRunStatus?: RunStatus;
   lastRunError?: string;
+  /** What the root's own turns spent (model calls), counted as each call returns. */
+  selfSpend: Spend;
 
   constructor(
     readonly session: Session,
@@ -76,6 +84,11 @@ class RootSession {
     this.pendingUser = [...(carried?.pendingUserMessages ?? [])];
     this.lastRunStatus = carried?.lastRunStatus;
     this.lastRunError = carried?.lastRunError;
+    this.selfSpend = carried?.selfSpend ?? NO_SPEND;
+  }
+
+  usage(): SessionUsage {
+    return sessionUsage(this.selfSpend, this.children.tracked.values(), this.children.childrenSpend);
   }
 
   snapshot(): SessionRunState {
@@ -98,6 +111,7 @@ class RootSession {
             leaseExpiresAt: waiting.leaseExpiresAt,
           }
         : null,
+      ...subtreeTotals(this.usage()),
     };
   }
 
@@ -108,6 +122,7 @@ class RootSession {
       lastEventSeq: this.events.lastSequence,
       lastRunStatus: this.lastRunStatus,
       lastRunError: this.lastRunError,
+      ...(this.selfSpend === NO_SPEND ? {} : { selfSpend: this.selfSpend }),
     };
   }
 
@@ -154,6 +169,7 @@ function registerHandlers(root: RootSession): void {
     if (!root.children.onCompletion(parsed.data)) log.info('duplicate completion ignored', { childSessionId: parsed.data.childSessionId });
   });
   setHandler(stateQuery, () => root.snapshot());
+  setHandler(usageQuery, () => root.usage());
   setHandler(eventsQuery, (query) => root.events.after(EventsQueryInputSchema.parse(query ?? {}).afterSeq));
   setHandler(transcriptQuery, (query) => transcriptPage(root.session.messages, query));
 }
@@ -212,6 +228,7 @@ async function runTurn(root: RootSession): Promise<void> {
       hasInjected: () => root.pendingUser.length > 0,
       onTurn: () => (root.turn += 1),
       workflowTools: parentToolset(session, root.children, root.options),
+      onSpend: (spend) => (root.selfSpend = addSpend(root.selfSpend, spend)),
     }),
   );
   if (CancellationScope.current().consideredCancelled) throw new CancelledFailure('session cancelled');
@@ -219,7 +236,7 @@ async function runTurn(root: RootSession): Promise<void> {
   root.lastRunStatus = outcome.status;
   root.lastRunError = outcome.error;
   upsertRunAttributes({ status: outcome.status });
-  if (outcome.status === 'completed') root.events.add({ type: 'complete', usage: result.ok ? result.value.usage : undefined });
+  if (outcome.status === 'completed') root.events.add({ type: 'complete', usage: result.ok ? result.value.spend.usage : undefined });
   else root.events.add({ type: 'error', message: outcome.error ?? outcome.status });
   keepSnapshotSmall(session, root.events, root.options.transcriptBudgetBytes); // continue-as-new and the result carry it whole
 }
