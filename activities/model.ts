@@ -3,11 +3,28 @@
  * Retry layer: transient provider failures are retried by this activity's Temporal retry
  * policy (set in the workflow, bounded by the run's total budget); a ProviderError's
  * `retryAfterMs` becomes the next retry delay.
+ * Usage: the provider's usage parts added up (input, output, cached input); the cost, in
+ * whole micro-dollars, from the worker's configured price for the routed model
+ * (src/pricing.ts); no price → no `costMicroUsd`.
  */
 import { ApplicationFailure, Context, log } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
-import { FailureTypes, fitText, readTranscriptPages, ModelTurnInputSchema, WORKFLOW_TOOL_SPECS, type Message, type ModelTurnInput, type ModelTurnResult, type ToolCall, type TranscriptRef } from '../common';
+import {
+  addUsage,
+  FailureTypes,
+  fitText,
+  readTranscriptPages,
+  ModelTurnInputSchema,
+  WORKFLOW_TOOL_SPECS,
+  type Message,
+  type ModelTurnInput,
+  type ModelTurnResult,
+  type ToolCall,
+  type TranscriptRef,
+  type Usage,
+} from '../common';
 import { transcriptQuery } from '../common/workflow-interface';
+import { costMicroUsd } from '../src/pricing';
 import { resolveProvider, type ProviderRegistry } from '../src/providers/router';
 import { ProviderError, type ToolSpec } from '../src/providers/types';
 import type { ToolRegistry } from '../src/tools/types';
@@ -37,7 +54,7 @@ export function createModelActivities({ client, providers, tools }: ModelActivit
       return withProgressWatchdog({ phase, maxIdleSecs: input.maxIdleSecs }, async (progress) => {
         let content = '';
         const toolCalls: ToolCall[] = [];
-        const usage = { inputTokens: 0, outputTokens: 0 };
+        let usage: Usage = { inputTokens: 0, outputTokens: 0 };
         try {
           const stream = route.provider.stream({
             model: route.model,
@@ -56,14 +73,15 @@ export function createModelActivities({ client, providers, tools }: ModelActivit
             } else if (part.type === 'progress') {
               progress.record({});
             } else {
-              usage.inputTokens += part.usage.inputTokens;
-              usage.outputTokens += part.usage.outputTokens;
+              usage = addUsage(usage, part.usage);
             }
           }
         } catch (error) {
           throw toActivityFailure(error);
         }
-        return { content: fitText(content), toolCalls, usage, provider: route.provider.name, warnings };
+        const price = providers.priceOf(route.model, route.provider.name);
+        const cost = price ? { costMicroUsd: costMicroUsd(price, usage) } : {};
+        return { content: fitText(content), toolCalls, usage, ...cost, provider: route.provider.name, warnings };
       });
     },
   };

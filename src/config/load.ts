@@ -50,11 +50,11 @@ export function describeConfigError(error: z.ZodError): string {
     .join('; ');
 }
 
-/** Providers of a configuration: `scripted` always, then the configured ones. */
+/** Providers of a configuration: `scripted` always, then the configured ones; with the configured prices. */
 export function providersFromConfig(config: BambooConfig): ProviderRegistry {
   const configured = config.providers.map(createConfiguredProvider);
   const fallback = config.defaultProvider ?? configured[0]?.name ?? 'scripted';
-  return createProviderRegistry([createScriptedProvider(), ...configured], fallback, config.subagents);
+  return createProviderRegistry([createScriptedProvider(), ...configured], fallback, config.subagents, config.prices);
 }
 
 export function runnersFromConfig(config: BambooConfig): ExternalRunner[] {

@@ -1,10 +1,11 @@
 /**
  * The worker's configuration file (zod-validated): providers, the default provider,
- * external-agent profiles and routing by subagent type. It names environment variables
+ * external-agent profiles, routing by subagent type and prices per model (src/pricing.ts). It names environment variables
  * that hold secrets; it never holds a secret itself. Every object in it is strict: an unknown
  * (say, misspelled) key is an error naming it, never silently dropped.
  */
 import { z } from 'zod';
+import { PriceTableSchema } from '../pricing';
 import { ProviderConfigSchema } from '../providers/configured';
 import { A2AProfileSchema } from '../runners/a2a';
 import { SubprocessProfileSchema } from '../runners/subprocess';
@@ -20,6 +21,11 @@ export const BambooConfigSchema = z
     externalAgents: z.array(z.discriminatedUnion('protocol', [A2AProfileSchema.strict(), SubprocessProfileSchema.strict()])).default([]),
     /** subagent_type → provider (and model) for children spawned without an explicit model. */
     subagents: z.record(z.string(), z.strictObject({ provider: z.string().min(1), model: z.string().min(1).optional() })).default({}),
+    /**
+     * `<model>` or `<provider>/<model>` → `{ inputPerMTok, outputPerMTok, cachedInputPerMTok? }`,
+     * USD per million tokens (decimal strings or numbers), parsed to exact integers.
+     */
+    prices: PriceTableSchema.default({}),
   })
   .superRefine((config, ctx) => {
     const names = new Set(['scripted', ...config.providers.map((p) => p.name)]);

@@ -2,8 +2,18 @@
  * One streamed model call through the Vercel AI SDK, as Bamboo stream parts. The SDK's own
  * retries are off (`maxRetries: 0`): retrying is the Temporal activity's job, so every
  * attempt is visible in history and bounded by the run's budget.
+ *
+ * Usage is the SDK's, read from the stream's `finish` part (docs/configuration.md#usage):
+ * `inputTokens` is every input token of the call, `cachedInputTokens` those read from the
+ * provider's prompt cache (`inputTokenDetails.cacheReadTokens`), always part of inputTokens:
+ *  - OpenAI-compatible: `prompt_tokens`, of which `prompt_tokens_details.cached_tokens`;
+ *  - Anthropic: its `input_tokens` excludes the cache, so inputTokens is `input_tokens +
+ *    cache_creation_input_tokens + cache_read_input_tokens` (the SDK adds them up), and
+ *    cachedInputTokens is `cache_read_input_tokens`. Cache writes count as plain input.
+ * cachedInputTokens is left out when the provider's usage says nothing about its cache.
  */
-import { jsonSchema, streamText, tool, type LanguageModel, type ToolSet } from 'ai';
+import { jsonSchema, streamText, tool, type LanguageModel, type LanguageModelUsage, type ToolSet } from 'ai';
+import type { Usage } from '../../common';
 import { toModelMessages } from './model-messages';
 import { classifyProviderError } from './provider-errors';
 import type { ModelRequest, ModelStreamPart, ToolSpec } from './types';
@@ -35,7 +45,7 @@ export async function* streamWithAiSdk(model: LanguageModel, request: ModelReque
           yield { type: 'tool-call', call: { id: part.toolCallId, name: part.toolName, arguments: asObject(part.input) } };
           break;
         case 'finish':
-          yield { type: 'usage', usage: { inputTokens: part.totalUsage.inputTokens ?? 0, outputTokens: part.totalUsage.outputTokens ?? 0 } };
+          yield { type: 'usage', usage: toUsage(part.totalUsage) };
           break;
         case 'error':
           throw part.error;
@@ -47,6 +57,29 @@ export async function* streamWithAiSdk(model: LanguageModel, request: ModelReque
     if (request.signal.aborted) throw request.signal.reason;
     throw classifyProviderError(error, provider);
   }
+}
+
+/** The SDK's usage of a call as ours (see the header). */
+export function toUsage(usage: LanguageModelUsage): Usage {
+  const inputTokens = count(usage.inputTokens);
+  const result: Usage = { inputTokens, outputTokens: count(usage.outputTokens) };
+  const cached = usage.inputTokenDetails?.cacheReadTokens;
+  if (cached !== undefined && (cached > 0 || reportsCache(usage.raw))) result.cachedInputTokens = Math.min(count(cached), inputTokens);
+  return result;
+}
+
+function count(tokens: number | undefined): number {
+  return tokens !== undefined && Number.isSafeInteger(tokens) && tokens > 0 ? tokens : 0;
+}
+
+/**
+ * Whether the provider's own usage object names its prompt cache (the SDK reports 0 cached
+ * tokens for an OpenAI-compatible server that says nothing about caching, e.g. Ollama).
+ */
+function reportsCache(raw: unknown): boolean {
+  if (!raw || typeof raw !== 'object') return false;
+  const wire = raw as { cache_read_input_tokens?: unknown; prompt_tokens_details?: { cached_tokens?: unknown } | null };
+  return typeof wire.cache_read_input_tokens === 'number' || typeof wire.prompt_tokens_details?.cached_tokens === 'number';
 }
 
 function toToolSet(specs: readonly ToolSpec[]): ToolSet | undefined {

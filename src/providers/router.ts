@@ -4,6 +4,7 @@
  * falls back to the default provider with a warning rather than failing the run.
  */
 import type { ModelRef } from '../../common';
+import { findPrice, type ModelPrice, type PriceTable } from '../pricing';
 import type { ModelProvider } from './types';
 
 export interface ProviderRegistry {
@@ -14,6 +15,11 @@ export interface ProviderRegistry {
   servingModel(model: string): ModelProvider | undefined;
   /** Provider (and model) configured for a subagent type. */
   subagentRoute(subagentType: string): SubagentRoute | undefined;
+  /**
+   * The configured price of a model (`<provider>/<model>`, else `<model>`; src/pricing.ts),
+   * for model calls and for external runs on it; undefined: no price.
+   */
+  priceOf(model: string, provider?: string): ModelPrice | undefined;
 }
 
 export interface SubagentRoute {
@@ -25,6 +31,7 @@ export function createProviderRegistry(
   providers: ModelProvider[],
   defaultProvider?: string,
   subagentRoutes: Record<string, SubagentRoute> = {},
+  prices: PriceTable = {},
 ): ProviderRegistry {
   const byName = new Map(providers.map((p) => [p.name, p]));
   const fallback = defaultProvider ?? providers[0]?.name;
@@ -37,6 +44,7 @@ export function createProviderRegistry(
     names: () => [...byName.keys()],
     servingModel: (model) => providers.find((p) => p.models?.includes(model)),
     subagentRoute: (type) => subagentRoutes[type],
+    priceOf: (model, provider) => findPrice(prices, model, provider),
   };
 }
 

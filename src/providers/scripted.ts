@@ -13,8 +13,14 @@
  *
  * Directives act only on the first model call after the user message; once tool results
  * have come back, it answers at once — except `rounds`, which keeps a long loop going.
+ *
+ * Usage, deterministic: inputTokens = the words of every message sent; outputTokens = the
+ * words of the answer (0 when it calls tools); cachedInputTokens, only on a call whose
+ * transcript already holds an assistant message (the session's prompt was sent before, as
+ * a real provider's prompt cache would see it) = the words of the leading system messages.
+ * A session's first call reports no cached tokens.
  */
-import type { Message, ToolCall } from '../../common';
+import type { Message, ToolCall, Usage } from '../../common';
 import { lastUserText } from '../../common';
 import { sleep } from '../util/sleep';
 import { parseDirectives, splitPipe, type Directive } from './directives';
@@ -45,10 +51,17 @@ async function* scriptedStream(request: ModelRequest, secondMs: number): AsyncGe
   for (const call of toolCalls) yield { type: 'tool-call', call };
   const answer = toolCalls.length > 0 ? '' : `echo: ${script.text}`;
   if (answer) yield { type: 'text-delta', text: answer };
-  yield {
-    type: 'usage',
-    usage: { inputTokens: countWords(request.messages), outputTokens: answer.split(/\s+/).filter(Boolean).length },
-  };
+  yield { type: 'usage', usage: scriptedUsage(request.messages, answer) };
+}
+
+/** The scripted provider's deterministic usage (see the header). */
+export function scriptedUsage(messages: readonly Message[], answer: string): Usage {
+  const usage: Usage = { inputTokens: countWords(messages), outputTokens: words(answer) };
+  if (messages.some((m) => m.role === 'assistant')) {
+    const leading = messages.findIndex((m) => m.role !== 'system');
+    usage.cachedInputTokens = countWords(messages.slice(0, leading === -1 ? messages.length : leading));
+  }
+  return usage;
 }
 
 async function* actOut(
@@ -133,5 +146,9 @@ function parseArguments(json: string): Record<string, unknown> {
 }
 
 function countWords(messages: readonly Message[]): number {
-  return messages.reduce((n, m) => n + m.content.split(/\s+/).filter(Boolean).length, 0);
+  return messages.reduce((n, m) => n + words(m.content), 0);
+}
+
+function words(text: string): number {
+  return text.split(/\s+/).filter(Boolean).length;
 }

@@ -78,4 +78,50 @@ test('the example config in the repository is valid', () => {
   const config = loadConfig(join(__dirname, '..', '..', 'bamboo.config.example.json'));
   expect(providersFromConfig(config).names()).toEqual(['scripted', 'openai', 'ollama', 'claude']);
   expect(runnersFromConfig(config).map((r) => r.agentId)).toEqual(['remote-planner', 'local-coder']);
+  expect(providersFromConfig(config).priceOf('gpt-4o-mini', 'openai')).toBeDefined();
+});
+
+test('prices: decimal strings or numbers, by model or provider/model, exact; the registry finds them', () => {
+  const config = loadConfig(
+    writeConfig({
+      providers: [{ type: 'openai-compatible', name: 'openai', baseURL: 'https://api.openai.com/v1', models: ['gpt-4o-mini'] }],
+      prices: {
+        'gpt-4o-mini': { inputPerMTok: '0.15', outputPerMTok: 0.6, cachedInputPerMTok: '0.075' },
+        'scripted/demo-model': { inputPerMTok: 1, outputPerMTok: 2 },
+      },
+    }),
+  );
+  expect(config.prices['gpt-4o-mini']).toEqual({ inputPerMTok: 150_000_000_000n, outputPerMTok: 600_000_000_000n, cachedInputPerMTok: 75_000_000_000n });
+  const registry = providersFromConfig(config);
+  expect(registry.priceOf('gpt-4o-mini', 'openai')?.inputPerMTok).toBe(150_000_000_000n);
+  expect(registry.priceOf('demo-model', 'scripted')?.outputPerMTok).toBe(2_000_000_000_000n);
+  expect(registry.priceOf('demo-model', 'openai')).toBeUndefined();
+  expect(registry.priceOf('llama3')).toBeUndefined();
+  expect(providersFromConfig(loadConfig(undefined)).priceOf('gpt-4o-mini')).toBeUndefined();
+});
+
+test('a bad price names the model and the field; a price object is strict', () => {
+  const cases: [unknown, string][] = [
+    [{ 'gpt-4o': { inputPerMTok: '-2.5', outputPerMTok: '10' } }, 'prices.gpt-4o.inputPerMTok: must be a non-negative decimal number of USD per million tokens, got "-2.5"'],
+    [{ 'gpt-4o': { inputPerMTok: '2.5', outputPerMTok: '0.0000000000001' } }, 'prices.gpt-4o.outputPerMTok: must have at most 12 decimal places, got "0.0000000000001"'],
+    [{ 'gpt-4o': { inputPerMTok: '2.5' } }, 'prices.gpt-4o.outputPerMTok: Invalid input'],
+    [{ 'gpt-4o': { inputPerMTok: '2.5', outputPerMTok: '10', cachedPerMTok: '1' } }, 'prices.gpt-4o.cachedPerMTok: unknown key'],
+    [{ 'gpt-4o': { inputPerMTok: true, outputPerMTok: '10' } }, 'prices.gpt-4o.inputPerMTok: Invalid input'],
+  ];
+  for (const [prices, problem] of cases) {
+    const file = writeConfig({ prices });
+    expect(() => loadConfig(file)).toThrow(`invalid config ${file}: ${problem}`);
+  }
+});
+
+test('an external agent profile may name its model, which prices the usage it reports', () => {
+  const config = loadConfig(
+    writeConfig({
+      externalAgents: [
+        { protocol: 'subprocess', agentId: 'coder', command: '/bin/true', model: 'gpt-4o-mini' },
+        { protocol: 'a2a_jsonrpc', agentId: 'planner', agentCardUrl: 'http://127.0.0.1/card.json' },
+      ],
+    }),
+  );
+  expect(runnersFromConfig(config).map((r) => r.model)).toEqual(['gpt-4o-mini', undefined]);
 });
