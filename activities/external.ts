@@ -1,8 +1,10 @@
 /**
  * The external-runner activity: hands a child's pending turn to a configured runner.
  * The two "no runner" cases fail non-retryably with the reference's exact texts (docs/architecture.md#statuses).
+ * When the agent reported usage and its profile names a `model` with a configured price, the
+ * result carries the run's cost in whole micro-dollars (src/pricing.ts); else no `costMicroUsd`.
  */
-import { ApplicationFailure, Context } from '@temporalio/activity';
+import { ApplicationFailure, Context, log } from '@temporalio/activity';
 import { z } from 'zod';
 import {
   EXTERNAL_RUNNER_NOT_CONFIGURED,
@@ -11,6 +13,8 @@ import {
   noExternalRunnerMatchedMessage,
   SessionSchema,
 } from '../common';
+import { costMicroUsd } from '../src/pricing';
+import type { ProviderRegistry } from '../src/providers/router';
 import { ExternalRunnerError, findExternalRunner, type ExternalRunner, type ExternalRunResult } from '../src/runners/types';
 import { parseActivityInput } from './input';
 import { withProgressWatchdog } from './progress';
@@ -19,9 +23,13 @@ const ExternalRunInputSchema = z.object({ session: SessionSchema, maxIdleSecs: z
 /** A child's session with its pending turn, and the idle limit the runner's events must keep. */
 export type ExternalRunInput = z.input<typeof ExternalRunInputSchema>;
 
-export function createExternalActivities({ runners }: { runners: readonly ExternalRunner[] }) {
+/** What the workflow gets: the runner's result, which runner ran it, and the cost when priced. */
+export type ExternalRunOutcome = ExternalRunResult & { runner: string; costMicroUsd?: number };
+
+/** `providers` holds the configured prices (ProviderRegistry.priceOf); without it, no run is priced. */
+export function createExternalActivities({ runners, providers }: { runners: readonly ExternalRunner[]; providers?: ProviderRegistry }) {
   return {
-    async runExternalChild(request: ExternalRunInput): Promise<ExternalRunResult & { runner: string }> {
+    async runExternalChild(request: ExternalRunInput): Promise<ExternalRunOutcome> {
       const { session, maxIdleSecs } = parseActivityInput(ExternalRunInputSchema, request, 'external run input');
       if (runners.length === 0) {
         throw ApplicationFailure.create({ message: EXTERNAL_RUNNER_NOT_CONFIGURED, type: FailureTypes.externalRunner, nonRetryable: true });
@@ -38,6 +46,7 @@ export function createExternalActivities({ runners }: { runners: readonly Extern
             signal: progress.signal,
             progress: (event) => progress.record(event),
             attempt: Context.current().info.attempt,
+            warn: (message) => log.warn(message, { sessionId: session.id, agentId: runner.agentId }),
           });
         } catch (error) {
           if (error instanceof ExternalRunnerError) {
@@ -46,7 +55,9 @@ export function createExternalActivities({ runners }: { runners: readonly Extern
           throw error;
         }
       });
-      return { ...result, content: fitText(result.content), runner: runner.agentId };
+      const price = result.usage && runner.model !== undefined ? providers?.priceOf(runner.model) : undefined;
+      const cost = price && result.usage ? { costMicroUsd: costMicroUsd(price, result.usage) } : {};
+      return { ...result, content: fitText(result.content), runner: runner.agentId, ...cost };
     },
   };
 }

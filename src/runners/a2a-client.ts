@@ -2,7 +2,7 @@
  * A2A plumbing for the A2A runner, on top of the official SDK (`@a2a-js/sdk`, protocol 1.0):
  * an authenticated fetch with a per-request timeout, connecting from an agent card, the
  * outgoing message, and `TaskView`, which folds stream events and task snapshots into
- * what the runner needs (state, answer text, question).
+ * what the runner needs (state, answer text, question, reported usage).
  */
 import { randomUUID } from 'node:crypto';
 import {
@@ -23,8 +23,12 @@ import {
   JsonRpcTransportFactory,
   type Client,
 } from '@a2a-js/sdk/client';
-import { errorMessage, type Session } from '../../common';
+import { errorMessage, type Session, type Usage } from '../../common';
 import { ExternalRunnerError } from './types';
+import { parseReportedUsage } from './usage';
+
+/** Where an agent reports usage: `metadata.usage` (docs/configuration.md#a2a). */
+export const USAGE_METADATA_KEY = 'usage';
 
 /**
  * `fetch` with the bearer token (when given) and a timeout that bounds each request until
@@ -118,8 +122,18 @@ export class TaskView {
   statusText = '';
   /** The agent answered with a plain message instead of a task. */
   directReply?: string;
+  /**
+   * The latest usage the agent reported in `metadata.usage` of the task, a status update, a
+   * status message or a direct reply: the task's running total (a later report replaces an
+   * earlier one; polling sees the same total again), or a direct reply's own usage.
+   */
+  reportedUsage?: Usage;
   private readonly artifacts = new Map<string, string>();
   private statusStamp = '';
+  private readonly warned = new Set<string>();
+
+  /** `warn`: told once per distinct invalid usage report (ignored, never fatal). */
+  constructor(private readonly warn: (message: string) => void = () => undefined) {}
 
   /** Settled: the agent answered, finished the task, or is waiting for input. */
   get settled(): boolean {
@@ -148,11 +162,13 @@ export class TaskView {
         return { note: `task ${this.stateName}` };
       case 'message':
         this.contextId = payload.value.contextId || this.contextId;
+        this.readUsage(payload.value.metadata);
         this.directReply = textOf(payload.value.parts);
         return { text: this.directReply };
       case 'statusUpdate': {
         this.ids(payload.value.taskId, payload.value.contextId);
         const text = this.applyStatus(payload.value.status);
+        this.readUsage(payload.value.metadata);
         return { note: text ? `task ${this.stateName}: ${text.slice(0, 120)}` : `task ${this.stateName}` };
       }
       case 'artifactUpdate': {
@@ -174,6 +190,7 @@ export class TaskView {
     const before = { answer: this.answer, state: this.state, stamp: this.statusStamp };
     this.ids(task.id, task.contextId);
     this.applyStatus(task.status);
+    this.readUsage(task.metadata);
     if (task.artifacts.length > 0) {
       this.artifacts.clear();
       for (const artifact of task.artifacts) this.artifacts.set(artifact.artifactId, textOf(artifact.parts));
@@ -189,7 +206,19 @@ export class TaskView {
     this.state = status.state;
     this.statusStamp = status.timestamp ?? '';
     this.statusText = status.message ? textOf(status.message.parts) : '';
+    if (status.message) this.readUsage(status.message.metadata);
     return this.statusText;
+  }
+
+  private readUsage(metadata: Record<string, unknown> | undefined): void {
+    const value = metadata?.[USAGE_METADATA_KEY];
+    if (value === undefined) return;
+    const parsed = parseReportedUsage(value);
+    if ('usage' in parsed) this.reportedUsage = parsed.usage;
+    else if (!this.warned.has(parsed.problem)) {
+      this.warned.add(parsed.problem);
+      this.warn(`ignored an invalid metadata.usage from the A2A agent (${parsed.problem}): ${JSON.stringify(value).slice(0, 200)}`);
+    }
   }
 
   private ids(taskId: string, contextId: string): void {

@@ -15,6 +15,12 @@
  *   watcher never cancels a task); the run follows it with `GetTask` every 500 ms until it
  *   settles. A poll that shows a change is progress; a silent agent trips the idle watchdog.
  *
+ * Usage: when the agent reports `metadata.usage` (`{inputTokens, outputTokens,
+ * cachedInputTokens?}`, or snake_case) on the task, a status update, a status message or a
+ * direct reply, the latest report is the task's running total (TaskView.reportedUsage). A
+ * run that continues a task (after input-required) counts only what the total grew by since
+ * the previous run, which kept it in the child's metadata (`a2a.task_usage`).
+ *
  * The bearer token is read from `process.env[authTokenEnv]` inside `run()` and only ever
  * goes into the Authorization header: never into results, metadata or errors.
  */
@@ -23,9 +29,10 @@ import { TaskState, type SendMessageRequest } from '@a2a-js/sdk';
 import type { Client } from '@a2a-js/sdk/client';
 import { A2AError, TaskNotFoundError } from '@a2a-js/sdk/errors';
 import { z } from 'zod';
-import { errorMessage, parseOrThrow, type Session } from '../../common';
+import { errorMessage, parseOrThrow, type Session, type Usage } from '../../common';
 import { a2aFetch, connectAgent, pendingMessageRequest, TaskView } from './a2a-client';
 import { ExternalRunnerError, type ExternalRunContext, type ExternalRunner, type ExternalRunResult } from './types';
+import { parseReportedUsage, usageSince } from './usage';
 
 export const A2AProfileSchema = z.object({
   agentId: z.string().trim().min(1),
@@ -38,6 +45,8 @@ export const A2AProfileSchema = z.object({
   allowPolling: z.boolean().default(true),
   /** Bounds each HTTP request until its response starts. */
   requestTimeoutSecs: z.number().positive().default(120),
+  /** The model the agent runs on: prices the usage it reports (a key of the config's `prices`). */
+  model: z.string().trim().min(1).optional(),
 });
 export type A2AProfileInput = z.input<typeof A2AProfileSchema>;
 export type A2AProfile = z.output<typeof A2AProfileSchema>;
@@ -50,14 +59,20 @@ export function createA2ARunner(input: A2AProfileInput): ExternalRunner {
   return {
     agentId: profile.agentId,
     protocol: profile.protocol,
+    model: profile.model,
     run: (session, context) => new A2ARun(profile, context).run(session),
   };
 }
 
+/** Child metadata: the usage total of the task the run left (JSON `{taskId, inputTokens, …}`). */
+const TASK_USAGE_KEY = 'a2a.task_usage';
+
 /** One run of one child turn against the agent. */
 class A2ARun {
-  private readonly view = new TaskView();
+  private readonly view = new TaskView((message) => this.ctx.warn?.(message));
   private client?: Client;
+  /** The continued task's usage total that earlier runs already counted. */
+  private counted?: Usage;
 
   constructor(
     private readonly profile: A2AProfile,
@@ -70,6 +85,7 @@ class A2ARun {
       const agent = await connectAgent(this.profile.agentCardUrl, fetchImpl, this.ctx.signal, this.profile.allowPolling);
       this.client = agent.client;
       const request = pendingMessageRequest(session);
+      this.counted = countedUsage(session, request.message?.taskId ?? '');
       if (agent.streaming) await this.stream(request);
       else await this.send(request);
       if (!this.view.settled) await this.followWithGetTask();
@@ -149,12 +165,17 @@ class A2ARun {
     const metadata: Record<string, string> = {};
     if (view.contextId) metadata['a2a.context_id'] = view.contextId;
     if (view.taskId) metadata['a2a.task_id'] = view.taskId;
+    const reported = view.reportedUsage;
+    const ofTask = view.directReply === undefined && view.taskId !== '';
+    const usage = reported && (ofTask && this.counted ? usageSince(reported, this.counted) : reported);
+    if (reported && ofTask) metadata[TASK_USAGE_KEY] = JSON.stringify({ taskId: view.taskId, ...reported });
+    const counted = usage ? { usage } : {};
     if (view.directReply !== undefined || view.state === TaskState.TASK_STATE_COMPLETED) {
-      return { content: view.answer, metadata };
+      return { content: view.answer, metadata, ...counted };
     }
     if (view.needsInput) {
       const question = view.statusText || view.answer || `The agent is waiting (${view.stateName}).`;
-      return { content: question, needsClarification: true, metadata };
+      return { content: question, needsClarification: true, metadata, ...counted };
     }
     const reason = view.statusText ? `: ${view.statusText}` : '';
     const agent = `A2A agent ${this.profile.agentId}`;
@@ -173,5 +194,19 @@ class A2ARun {
     if (error instanceof TaskNotFoundError) return new ExternalRunnerError(`${agent} no longer knows task ${this.view.taskId}`, false);
     if (error instanceof A2AError) return new ExternalRunnerError(`${agent} refused the request: ${error.message}`, false);
     return new ExternalRunnerError(`${agent} is unreachable: ${errorMessage(error, { causes: 1 })}`, true);
+  }
+}
+
+/** When the run continues task `taskId`: the usage total of it that the previous run counted. */
+function countedUsage(session: Session, taskId: string): Usage | undefined {
+  const stored = session.metadata[TASK_USAGE_KEY];
+  if (!taskId || !stored) return undefined;
+  try {
+    const value = JSON.parse(stored) as { taskId?: unknown };
+    if (value.taskId !== taskId) return undefined;
+    const parsed = parseReportedUsage(value);
+    return 'usage' in parsed ? parsed.usage : undefined;
+  } catch {
+    return undefined;
   }
 }

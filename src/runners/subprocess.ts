@@ -10,9 +10,12 @@
  *   {"type":"complete","content":"…"}            the final answer (content defaults to the tokens)
  *   {"type":"error","message":"…","retryable":false}   failure; retryable lets the activity retry
  *   {"type":"need_clarification","question":"…"}      the agent needs the user's input
+ *   {"type":"usage","inputTokens":N,"outputTokens":N,"cachedInputTokens":N}   tokens used
  *
  * Every stdout line is progress for the idle watchdog; lines that are not such events are
- * ignored. An exit without a terminal event is a non-retryable error that names the exit
+ * ignored. Usage lines add up (one per model call, say; cachedInputTokens optional and part
+ * of inputTokens; snake_case names accepted too, see usage.ts); an invalid one is ignored
+ * with a warning, never fatal. Lines read until stdout closes count, also after `complete`. An exit without a terminal event is a non-retryable error that names the exit
  * code or signal and the tail of stderr. The agent leads its own process
  * group; whatever way the run ends, the runner returns only after that whole group is gone
  * (SIGTERM, then SIGKILL after `killGraceSecs`), so no agent process outlives its run.
@@ -27,9 +30,10 @@ import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { setTimeout as delay } from 'node:timers/promises';
 import { z } from 'zod';
-import { errorMessage, type Session } from '../../common';
+import { addUsage, errorMessage, type Session, type Usage } from '../../common';
 import { guardProcessGroup } from './process-guard';
 import { ExternalRunnerError, type ExternalRunContext, type ExternalRunner, type ExternalRunResult } from './types';
+import { parseReportedUsage } from './usage';
 
 export const SubprocessProfileSchema = z.object({
   agentId: z.string().min(1),
@@ -43,6 +47,8 @@ export const SubprocessProfileSchema = z.object({
   /** Names of worker environment variables passed through (e.g. the API key the agent needs). */
   inheritEnv: z.array(z.string()).default([]),
   killGraceSecs: z.number().positive().default(5),
+  /** The model the agent runs on: prices the usage it reports (a key of the config's `prices`). */
+  model: z.string().trim().min(1).optional(),
 });
 export type SubprocessProfile = z.input<typeof SubprocessProfileSchema>;
 
@@ -71,6 +77,7 @@ export function createSubprocessRunner(profileInput: SubprocessProfile): Externa
   return {
     agentId: profile.agentId,
     protocol: profile.protocol,
+    model: profile.model,
     run: (session, context) => runAgent(profile, session, context),
   };
 }
@@ -123,7 +130,8 @@ async function runAgent(profile: z.output<typeof SubprocessProfileSchema>, sessi
 
   if (ctx.signal.aborted) throw ctx.signal.reason;
   const outcome = events.outcome();
-  if (outcome && 'result' in outcome) return outcome.result;
+  const usage = events.usage();
+  if (outcome && 'result' in outcome) return usage ? { ...outcome.result, usage } : outcome.result;
   if (outcome) throw outcome.error;
   const { code, signal } = await exited;
   const how = signal ? `was killed by signal ${signal}` : `exited with code ${code}`;
@@ -133,22 +141,37 @@ async function runAgent(profile: z.output<typeof SubprocessProfileSchema>, sessi
 
 /**
  * Follows the agent's stdout: every line is progress; the first terminal event (complete,
- * error, need_clarification) decides the outcome.
+ * error, need_clarification) decides the outcome; usage lines add up.
  */
-function readAgentEvents(stdout: Readable, ctx: ExternalRunContext): { decided: Promise<void>; outcome(): Outcome | undefined } {
+function readAgentEvents(
+  stdout: Readable,
+  ctx: ExternalRunContext,
+): { decided: Promise<void>; outcome(): Outcome | undefined; usage(): Usage | undefined } {
   let text = '';
   let outcome: Outcome | undefined;
+  let usage: Usage | undefined;
   let onOutcome: () => void = () => undefined;
   const decided = new Promise<void>((resolve) => (onOutcome = resolve));
   createInterface({ input: stdout, crlfDelay: Infinity }).on('line', (line) => {
     if (ctx.signal.aborted) return;
-    const event = parseLine(line);
-    if (!event) {
+    const parsed = parseLine(line);
+    if (!parsed) {
       // Not our protocol (a library's log line, a stray print): the agent is alive, so it
       // counts as progress, but it is no part of the answer.
       ctx.progress({ note: `ignored stdout line: ${line.slice(0, 80)}` });
       return;
     }
+    if ('usage' in parsed) {
+      usage = usage ? addUsage(usage, parsed.usage) : parsed.usage;
+      ctx.progress({ note: 'usage' });
+      return;
+    }
+    if ('problem' in parsed) {
+      ctx.warn?.(`ignored an invalid usage line from the agent (${parsed.problem}): ${line.slice(0, 200)}`);
+      ctx.progress({ note: `ignored invalid usage line: ${parsed.problem}`.slice(0, 120) });
+      return;
+    }
+    const { event } = parsed;
     if (event.type === 'token') {
       text += event.text;
       ctx.progress({ text: event.text });
@@ -161,7 +184,7 @@ function readAgentEvents(stdout: Readable, ctx: ExternalRunContext): { decided: 
     else outcome = { error: new ExternalRunnerError(event.message, event.retryable) };
     onOutcome();
   });
-  return { decided, outcome: () => outcome };
+  return { decided, outcome: () => outcome, usage: () => usage };
 }
 
 /** Resolves when `signal` aborts, at once if it already has (e.g. while the agent started). */
@@ -181,13 +204,18 @@ function agentEnv(profile: z.output<typeof SubprocessProfileSchema>): NodeJS.Pro
   return { ...env, ...profile.env };
 }
 
-function parseLine(line: string): z.output<typeof AgentLineSchema> | undefined {
+type ParsedLine = { event: z.output<typeof AgentLineSchema> } | { usage: Usage } | { problem: string };
+
+function parseLine(line: string): ParsedLine | undefined {
+  let value: unknown;
   try {
-    const parsed = AgentLineSchema.safeParse(JSON.parse(line));
-    return parsed.success ? parsed.data : undefined;
+    value = JSON.parse(line);
   } catch {
     return undefined;
   }
+  if (value && typeof value === 'object' && (value as { type?: unknown }).type === 'usage') return parseReportedUsage(value);
+  const parsed = AgentLineSchema.safeParse(value);
+  return parsed.success ? { event: parsed.data } : undefined;
 }
 
 /**

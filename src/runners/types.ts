@@ -4,7 +4,7 @@
  * outside this process (an A2A agent, a subprocess). Runners know their protocol; the
  * external-runner activity knows Temporal (heartbeats, cancellation, failures).
  */
-import type { Session } from '../../common';
+import type { Session, Usage } from '../../common';
 
 /** One piece of real progress: resets the idle watchdog and shows in heartbeat details. */
 export interface ExternalRunnerEvent {
@@ -20,6 +20,8 @@ export interface ExternalRunContext {
   progress(event: ExternalRunnerEvent): void;
   /** 1 on the first try (the activity may retry after a retryable failure). */
   attempt: number;
+  /** Something the agent sent was ignored (e.g. an invalid usage report): logged, never fatal. */
+  warn?(message: string): void;
 }
 
 export interface ExternalRunResult {
@@ -29,11 +31,15 @@ export interface ExternalRunResult {
   metadata?: Record<string, string>;
   /** The agent needs input (A2A input-required / auth-required): `content` is its question. */
   needsClarification?: boolean;
+  /** The tokens this run used, when the agent reported them (absent: it did not say). */
+  usage?: Usage;
 }
 
 export interface ExternalRunner {
   readonly agentId: string;
   readonly protocol: string;
+  /** The model the agent runs on, as the profile names it: the key of its price (src/pricing.ts). */
+  readonly model?: string;
   run(session: Session, context: ExternalRunContext): Promise<ExternalRunResult>;
 }
 
