@@ -1,4 +1,7 @@
-/** Bamboo's custom search attributes (all Keyword), registered by the dev server launcher and the worker. */
+/**
+ * Bamboo's custom search attributes, registered by the dev server launcher, the worker (when it
+ * may) and docker compose. Five Keyword ones say what a run is; two say what its subtree spent.
+ */
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 
 export const BambooSessionKind = defineSearchAttributeKey('BambooSessionKind', SearchAttributeType.KEYWORD);
@@ -6,6 +9,10 @@ export const BambooParentSessionId = defineSearchAttributeKey('BambooParentSessi
 export const BambooRootSessionId = defineSearchAttributeKey('BambooRootSessionId', SearchAttributeType.KEYWORD);
 export const BambooRunStatus = defineSearchAttributeKey('BambooRunStatus', SearchAttributeType.KEYWORD);
 export const BambooModel = defineSearchAttributeKey('BambooModel', SearchAttributeType.KEYWORD);
+/** Tokens (input + output) the session and its whole subtree used, updated at most once per turn. */
+export const BambooTokens = defineSearchAttributeKey('BambooTokens', SearchAttributeType.INT);
+/** Their cost in dollars, where the models have a price. */
+export const BambooCostUsd = defineSearchAttributeKey('BambooCostUsd', SearchAttributeType.DOUBLE);
 
 export const BAMBOO_SEARCH_ATTRIBUTES = [
   BambooSessionKind,
@@ -13,6 +20,8 @@ export const BAMBOO_SEARCH_ATTRIBUTES = [
   BambooRootSessionId,
   BambooRunStatus,
   BambooModel,
+  BambooTokens,
+  BambooCostUsd,
 ] as const;
 
 /** The search attributes a child run starts with (before its workflow upserts `running`). */

@@ -75,7 +75,7 @@ import { parentToolset } from './parent-tools';
 import { EventLog } from './event-log';
 import { newMessage } from './messages';
 import { classifyFailure, type RunOutcome } from './deadline';
-import { notifyParent, upsertRunAttributes } from './run-reporting';
+import { notifyParent, upsertRunAttributes, upsertUsageAttributes } from './run-reporting';
 
 class ChildRun {
   status: RunStatus = 'pending';
@@ -357,6 +357,7 @@ async function finish(run: ChildRun, job: SpawnJob, executed: ExecutedRun): Prom
   run.status = outcome.status;
   run.error = outcome.error;
   upsertRunAttributes({ status: outcome.status });
+  upsertUsageAttributes(run.usage());
   recordTerminalEvent(run, outcome);
   setCurrentDetails(`**${outcome.status}**${outcome.error ? ` · ${outcome.error}` : ''}`);
   await notifyParent({ ...completionFor(job.parentSessionId, job.childSessionId, outcome, session), ...spendOfRun(run), ...(unanswered ? { unansweredMessages: unanswered } : {}) });

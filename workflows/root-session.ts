@@ -59,7 +59,7 @@ import { keepSnapshotSmall } from './snapshot-size';
 import { EventLog } from './event-log';
 import { newMessage } from './messages';
 import { parentToolset } from './parent-tools';
-import { upsertRunAttributes } from './run-reporting';
+import { upsertRunAttributes, upsertUsageAttributes } from './run-reporting';
 
 type Phase = NonNullable<SessionRunState['phase']>;
 
@@ -236,6 +236,7 @@ async function runTurn(root: RootSession): Promise<void> {
   root.lastRunStatus = outcome.status;
   root.lastRunError = outcome.error;
   upsertRunAttributes({ status: outcome.status });
+  upsertUsageAttributes(root.usage());
   if (outcome.status === 'completed') root.events.add({ type: 'complete', usage: result.ok ? result.value.spend.usage : undefined });
   else root.events.add({ type: 'error', message: outcome.error ?? outcome.status });
   keepSnapshotSmall(session, root.events, root.options.transcriptBudgetBytes); // continue-as-new and the result carry it whole

@@ -1,6 +1,10 @@
 /** What a run tells the outside world: search attributes for the UI, the parent's completion signal. */
-import { CancellationScope, getExternalWorkflowHandle, log, upsertSearchAttributes } from '@temporalio/workflow';
+import { CancellationScope, getExternalWorkflowHandle, log, patched, upsertSearchAttributes } from '@temporalio/workflow';
 import {
+  BambooCostUsd,
+  BambooTokens,
+  totalTokens,
+  type SessionUsage,
   BambooModel,
   BambooParentSessionId,
   BambooRootSessionId,
@@ -11,6 +15,21 @@ import {
   type ChildCompletion,
 } from '../common';
 import { subSessionCompletedSignal } from '../common/workflow-interface';
+
+/** Runs recorded before the usage attributes existed replay without them. */
+const USAGE_ATTRIBUTES_PATCH = 'bamboo-usage-search-attributes';
+
+/**
+ * What the session and its subtree spent, for the Web UI to sort and filter by
+ * (`BambooTokens`, `BambooCostUsd`). Called once per turn and when a child run ends.
+ */
+export function upsertUsageAttributes(usage: SessionUsage): void {
+  if (!patched(USAGE_ATTRIBUTES_PATCH)) return;
+  upsertSearchAttributes([
+    { key: BambooTokens, value: totalTokens(usage.subtree) },
+    { key: BambooCostUsd, value: usage.costMicroUsd / 1_000_000 },
+  ]);
+}
 
 export function upsertRunAttributes(values: {
   kind?: string;

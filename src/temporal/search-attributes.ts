@@ -3,9 +3,18 @@
  * an unregistered attribute would fail every workflow task, so the worker checks first.
  */
 import type { Client } from '@temporalio/client';
+import { SearchAttributeType } from '@temporalio/common';
+import { temporal } from '@temporalio/proto';
 import { BAMBOO_SEARCH_ATTRIBUTES } from '../../common';
 
-const KEYWORD = 2; // temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD
+const { IndexedValueType } = temporal.api.enums.v1;
+
+/** The server's name for each type our attributes use. */
+export const INDEXED_VALUE_TYPE: Partial<Record<SearchAttributeType, number>> = {
+  [SearchAttributeType.KEYWORD]: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
+  [SearchAttributeType.INT]: IndexedValueType.INDEXED_VALUE_TYPE_INT,
+  [SearchAttributeType.DOUBLE]: IndexedValueType.INDEXED_VALUE_TYPE_DOUBLE,
+};
 
 export async function ensureSearchAttributes(client: Client, namespace: string): Promise<string[]> {
   const existing = await client.connection.operatorService.listSearchAttributes({ namespace });
@@ -14,7 +23,7 @@ export async function ensureSearchAttributes(client: Client, namespace: string):
   if (missing.length === 0) return [];
   await client.connection.operatorService.addSearchAttributes({
     namespace,
-    searchAttributes: Object.fromEntries(missing.map((key) => [key.name, KEYWORD])),
+    searchAttributes: Object.fromEntries(missing.map((key) => [key.name, INDEXED_VALUE_TYPE[key.type]!])),
   });
   return missing.map((key) => key.name);
 }

@@ -6,10 +6,11 @@
  */
 import type { Client } from '@temporalio/client';
 import { startSession } from '../../src/client/root-sessions';
-import { addUsage, sessionWorkflowId, type ChildCompletion, type Usage } from '../../common';
+import { addUsage, BambooCostUsd, sessionWorkflowId, type ChildCompletion, type Usage } from '../../common';
 import { subSessionCompletedSignal, usageQuery } from '../../common/workflow-interface';
 import { settled } from '../helpers/root';
 import { rootSession } from '../helpers/session-fixtures';
+import { eventually } from '../helpers/eventually';
 import { startTestWorker, type TestWorker } from '../helpers/temporal';
 
 let tw: TestWorker;
@@ -72,6 +73,13 @@ test('a depth-2 tree: the root subtree is the sum of every model call in it, eac
   // state carries the same subtree totals.
   const state = await settled(tw.client, session.id);
   expect(state.subtreeUsage).toEqual(usage.subtree);
+  // …and so do the search attributes the Web UI sorts and filters by.
+  const tokens = usage.subtree.inputTokens + usage.subtree.outputTokens;
+  const listed = await eventually(async () => {
+    for await (const run of tw.client.workflow.list({ query: `WorkflowId = "${handle.workflowId}" AND BambooTokens = ${tokens}` })) return run;
+    return undefined;
+  }, { timeoutMs: 20_000, what: 'BambooTokens in visibility' });
+  expect(listed.typedSearchAttributes.get(BambooCostUsd)).toBe(0);
   await handle.terminate();
 }, 180_000);
 

@@ -6,7 +6,6 @@
  * dev server that the Jest global setup started.
  */
 import { Connection } from '@temporalio/client';
-import { temporal } from '@temporalio/proto';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,11 +14,11 @@ import { parse } from 'yaml';
 import { DEFAULT_TASK_QUEUE } from '../../common/ids';
 import { BAMBOO_SEARCH_ATTRIBUTES } from '../../common/search-attributes';
 import { findTemporalCli } from '../../src/temporal/cli-binary';
+import { INDEXED_VALUE_TYPE } from '../../src/temporal/search-attributes';
 
 const ROOT = resolve(__dirname, '..', '..');
 const SERVICES = ['postgresql', 'temporal', 'bamboo-search-attributes', 'temporal-ui', 'bamboo-worker'] as const;
 const INIT = 'bamboo-search-attributes';
-const KEYWORD = temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD;
 
 interface Service {
   image?: string;
@@ -222,15 +221,15 @@ test('the worker configuration file is optional and, when used, mounted where BA
   expect(existsSync(resolve(ROOT, fallback))).toBe(true);
 });
 
-test('registration names exactly BAMBOO_SEARCH_ATTRIBUTES, all Keyword, in a script Compose leaves alone', () => {
+test('registration names exactly BAMBOO_SEARCH_ATTRIBUTES with their types, in a script Compose leaves alone', () => {
   const init = service(compose, INIT);
   expect(init.entrypoint).toEqual(['/bin/bash', '-c']);
   const raw = (Array.isArray(init.command) ? init.command : [init.command ?? '']).join('\n');
   expect(hostInterpolations(raw)).toEqual([]);
   const pairs = registeredAttributes(registrationScript(init));
   expect(pairs.map((p) => p.name).sort()).toEqual(BAMBOO_SEARCH_ATTRIBUTES.map((key) => key.name).sort());
-  expect(pairs.map((p) => p.type.toUpperCase())).toEqual(BAMBOO_SEARCH_ATTRIBUTES.map(() => 'KEYWORD'));
-  expect(BAMBOO_SEARCH_ATTRIBUTES.every((key) => key.type === 'KEYWORD')).toBe(true);
+  const typeOf = new Map(BAMBOO_SEARCH_ATTRIBUTES.map((key) => [key.name, key.type]));
+  for (const pair of pairs) expect({ [pair.name]: pair.type.toUpperCase() }).toEqual({ [pair.name]: typeOf.get(pair.name) });
 });
 
 test('start order: postgres healthy → temporal healthy → registration done → workers; UI after temporal', () => {
@@ -307,7 +306,7 @@ test('.dockerignore lets in exactly what the Dockerfile copies, and keeps local 
 test('the checks catch a missing attribute, a latest tag, an untagged image, a literal secret and a host $', () => {
   const text = readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8');
 
-  const missing = loadCompose(text.replace(/\n\s*--name BambooModel --type Keyword( \\)?/, ''));
+  const missing = loadCompose(text.replace(/\n[^\n]*--name BambooModel --type Keyword/, ''));
   const names = registeredAttributes(registrationScript(service(missing, INIT))).map((p) => p.name);
   expect(names).toHaveLength(BAMBOO_SEARCH_ATTRIBUTES.length - 1);
   expect(names).not.toContain('BambooModel');
@@ -367,7 +366,7 @@ describe('the registration script against a real Temporal server', () => {
     return response.customAttributes ?? {};
   }
 
-  test('registers the five attributes as Keyword in a fresh namespace, and a second run succeeds too', async () => {
+  test('registers every attribute with its type in a fresh namespace, and a second run succeeds too', async () => {
     const namespace = `compose-sa-${process.pid}-${Date.now()}`;
     temporalCli(['operator', 'namespace', 'create', '--namespace', namespace]);
     for (const run of [1, 2]) {
@@ -375,7 +374,7 @@ describe('the registration script against a real Temporal server', () => {
       expect({ run, status: result.status, stderr: result.stderr }).toMatchObject({ run, status: 0 });
     }
     const registered = await customAttributes(namespace);
-    for (const key of BAMBOO_SEARCH_ATTRIBUTES) expect({ [key.name]: registered[key.name] }).toEqual({ [key.name]: KEYWORD });
+    for (const key of BAMBOO_SEARCH_ATTRIBUTES) expect({ [key.name]: registered[key.name] }).toEqual({ [key.name]: INDEXED_VALUE_TYPE[key.type] });
   });
 
   test('fails, naming the attribute, when one exists with another type', async () => {
