@@ -11,6 +11,12 @@
  *  - `drop`      streams chunks, then the server destroys the SSE socket after the second
  *                one; the task goes on in the background and completes (`chunk1 … chunk6`);
  *  - `fail`      fails the task with a reason;
+ *  - `usage`     reports usage in status-update metadata (`metadata.usage`, the task's running
+ *                total: first `USAGE_SO_FAR` in snake_case, then `USAGE_TOTAL`), then completes
+ *                with `counted`;
+ *  - `ask-usage` asks a question reporting `ASK_USAGE`; the follow-up on that task completes
+ *                with `thanks: <text>` reporting the task's grown total `ASK_USAGE_TOTAL`;
+ *  - `bad-usage` completes with `echo: bad-usage` and an invalid `metadata.usage`;
  *  - otherwise   completes at once with `echo: <text>`.
  *
  * It records what a test needs to check: Authorization headers, the context/task ids each
@@ -35,6 +41,11 @@ import { agentCardHandler, jsonRpcHandler, UserBuilder } from '@a2a-js/sdk/serve
 const STEP_MS = 300;
 export const ASK_QUESTION = 'Which city do you mean?';
 export const FAIL_REASON = 'the agent could not do it';
+/** Usage the `usage` and `ask-usage` scripts report, as running totals of their task. */
+export const USAGE_SO_FAR = { input_tokens: 100, output_tokens: 5 };
+export const USAGE_TOTAL = { inputTokens: 1500, outputTokens: 40, cachedInputTokens: 1024 };
+export const ASK_USAGE = { inputTokens: 300, outputTokens: 20 };
+export const ASK_USAGE_TOTAL = { inputTokens: 700, outputTokens: 45, cachedInputTokens: 256 };
 
 /** One message the agent received, as the client sent it. */
 export interface ReceivedMessage {
@@ -184,7 +195,20 @@ class ScriptedAgentExecutor implements AgentExecutor {
 
     if (context.task?.status?.state === TaskState.TASK_STATE_INPUT_REQUIRED) {
       task.chunk(`thanks: ${text}`, false);
-      task.status(TaskState.TASK_STATE_COMPLETED);
+      task.status(TaskState.TASK_STATE_COMPLETED, undefined, context.task.metadata?.usage ? { usage: ASK_USAGE_TOTAL } : undefined);
+      return;
+    }
+    if (text === 'usage') {
+      task.status(TaskState.TASK_STATE_WORKING, 'counting', { usage: USAGE_SO_FAR });
+      await sleep(STEP_MS);
+      task.chunk('counted', false);
+      task.status(TaskState.TASK_STATE_COMPLETED, undefined, { usage: USAGE_TOTAL });
+      return;
+    }
+    if (text === 'ask-usage') return task.status(TaskState.TASK_STATE_INPUT_REQUIRED, ASK_QUESTION, { usage: ASK_USAGE });
+    if (text === 'bad-usage') {
+      task.chunk(`echo: ${text}`, false);
+      task.status(TaskState.TASK_STATE_COMPLETED, undefined, { usage: { inputTokens: 'many', outputTokens: 1 } });
       return;
     }
     const streamed = /^stream:(\d+)$/.exec(text);
@@ -226,13 +250,14 @@ class TaskEvents {
     readonly contextId: string,
   ) {}
 
-  status(state: TaskState, text?: string): void {
+  /** `metadata`: the update's (the SDK's task store merges it into the task's metadata). */
+  status(state: TaskState, text?: string, metadata: Record<string, unknown> = {}): void {
     const message = text === undefined ? undefined : agentMessage(text, this.taskId, this.contextId);
     this.bus.publish(AgentEvent.statusUpdate({
       taskId: this.taskId,
       contextId: this.contextId,
       status: { state, message, timestamp: new Date().toISOString() },
-      metadata: {},
+      metadata,
     }));
   }
 

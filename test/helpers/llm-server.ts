@@ -2,13 +2,30 @@
  * A local model server that speaks the real wire formats — OpenAI chat completions and
  * Anthropic Messages, streamed as server-sent events with text deltas, tool-call deltas
  * and usage — scripted per test: each request takes the next step from a queue.
+ *
+ * Usage goes out in each wire's own shape, cached tokens included: OpenAI's last chunk
+ * carries `usage: {prompt_tokens, completion_tokens, total_tokens, prompt_tokens_details:
+ * {cached_tokens}}`; Anthropic's `message_start` carries `input_tokens` (without the cache),
+ * `cache_read_input_tokens` and `cache_creation_input_tokens`, its `message_delta` the
+ * final `output_tokens`.
  */
+import { defaultPayloadConverter } from '@temporalio/common';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
+/** A step's usage in our terms: cached input tokens are part of the input tokens. */
+export interface WireUsage {
+  inputTokens: number;
+  outputTokens: number;
+  cachedInputTokens?: number;
+}
+
+/** What a step reports when it names no usage. */
+export const DEFAULT_USAGE: Readonly<WireUsage> = { inputTokens: 12, outputTokens: 7, cachedInputTokens: 0 };
+
 export type Step =
-  | { kind: 'text'; chunks: string[]; delayMs?: number }
-  | { kind: 'tool'; name: string; args: Record<string, unknown> }
+  | { kind: 'text'; chunks: string[]; delayMs?: number; usage?: WireUsage }
+  | { kind: 'tool'; name: string; args: Record<string, unknown>; usage?: WireUsage }
   | { kind: 'status'; status: number; message: string; headers?: Record<string, string> }
   /** Sends the first chunk, then nothing (until the client gives up). */
   | { kind: 'stall'; first?: string }
@@ -70,10 +87,10 @@ async function readBody(req: IncomingMessage): Promise<Record<string, unknown>> 
 
 interface Wire {
   errorBody(status: number, message: string): unknown;
-  start(): string[];
+  start(usage: WireUsage): string[];
   text(text: string): string[];
   tool(name: string, args: Record<string, unknown>): string[];
-  finish(reason: 'stop' | 'tool'): string[];
+  finish(reason: 'stop' | 'tool', usage: WireUsage): string[];
 }
 
 async function respond(step: Step, wire: Wire, res: ServerResponse): Promise<void> {
@@ -84,7 +101,8 @@ async function respond(step: Step, wire: Wire, res: ServerResponse): Promise<voi
   }
   res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
   const send = (events: string[]) => events.forEach((e) => res.write(e));
-  send(wire.start());
+  const usage = ('usage' in step ? step.usage : undefined) ?? DEFAULT_USAGE;
+  send(wire.start(usage));
   switch (step.kind) {
     case 'text':
       for (const chunk of step.chunks) {
@@ -92,11 +110,11 @@ async function respond(step: Step, wire: Wire, res: ServerResponse): Promise<voi
         if (res.destroyed) return;
         send(wire.text(chunk));
       }
-      send(wire.finish('stop'));
+      send(wire.finish('stop', usage));
       break;
     case 'tool':
       send(wire.tool(step.name, step.args));
-      send(wire.finish('tool'));
+      send(wire.finish('tool', usage));
       break;
     case 'stall':
       if (step.first) send(wire.text(step.first));
@@ -128,9 +146,22 @@ const openAiWire: Wire = {
       openAiChunk({ tool_calls: [{ index: 0, function: { arguments: json.slice(half) } }] }),
     ];
   },
-  finish: (reason) => [
+  finish: (reason, usage) => [
     openAiChunk({}, reason === 'tool' ? 'tool_calls' : 'stop'),
-    sse({ id: 'chatcmpl-test', object: 'chat.completion.chunk', created: 1, model: 'test-model', choices: [], usage: { prompt_tokens: 12, completion_tokens: 7, total_tokens: 19 } }),
+    sse({
+      id: 'chatcmpl-test',
+      object: 'chat.completion.chunk',
+      created: 1,
+      model: 'test-model',
+      choices: [],
+      usage: {
+        prompt_tokens: usage.inputTokens,
+        completion_tokens: usage.outputTokens,
+        total_tokens: usage.inputTokens + usage.outputTokens,
+        prompt_tokens_details: { cached_tokens: usage.cachedInputTokens ?? 0, audio_tokens: 0 },
+        completion_tokens_details: { reasoning_tokens: 0, audio_tokens: 0, accepted_prediction_tokens: 0, rejected_prediction_tokens: 0 },
+      },
+    }),
     'data: [DONE]\n\n',
   ],
 };
@@ -138,13 +169,24 @@ const openAiWire: Wire = {
 let anthropicBlock = 0;
 const anthropicWire: Wire = {
   errorBody: (status, message) => ({ type: 'error', error: { type: status === 401 ? 'authentication_error' : 'api_error', message } }),
-  start: () => {
+  start: (usage) => {
     anthropicBlock = 0;
+    const cached = usage.cachedInputTokens ?? 0;
     return [
       sse(
         {
           type: 'message_start',
-          message: { id: 'msg_test', type: 'message', role: 'assistant', model: 'test-model', content: [], stop_reason: null, stop_sequence: null, usage: { input_tokens: 12, output_tokens: 1 } },
+          message: {
+            id: 'msg_test',
+            type: 'message',
+            role: 'assistant',
+            model: 'test-model',
+            content: [],
+            stop_reason: null,
+            stop_sequence: null,
+            // Anthropic's input_tokens leaves out the tokens read from (or written to) the cache.
+            usage: { input_tokens: usage.inputTokens - cached, cache_creation_input_tokens: 0, cache_read_input_tokens: cached, output_tokens: 1 },
+          },
         },
         'message_start',
       ),
@@ -163,9 +205,38 @@ const anthropicWire: Wire = {
       sse({ type: 'content_block_delta', index: 1, delta: { type: 'input_json_delta', partial_json: json.slice(half) } }, 'content_block_delta'),
     ];
   },
-  finish: (reason) => [
+  finish: (reason, usage) => [
     sse({ type: 'content_block_stop', index: anthropicBlock }, 'content_block_stop'),
-    sse({ type: 'message_delta', delta: { stop_reason: reason === 'tool' ? 'tool_use' : 'end_turn', stop_sequence: null }, usage: { output_tokens: 7 } }, 'message_delta'),
+    sse(
+      { type: 'message_delta', delta: { stop_reason: reason === 'tool' ? 'tool_use' : 'end_turn', stop_sequence: null }, usage: { output_tokens: usage.outputTokens } },
+      'message_delta',
+    ),
     sse({ type: 'message_stop' }, 'message_stop'),
   ],
 };
+
+/** The bits of an exported workflow history that `activityResults` reads. */
+interface HistoryLike {
+  events?: {
+    eventId?: unknown;
+    activityTaskScheduledEventAttributes?: { activityType?: { name?: string | null } | null } | null;
+    activityTaskCompletedEventAttributes?: { scheduledEventId?: unknown; result?: { payloads?: unknown[] | null } | null } | null;
+  }[] | null;
+}
+
+/**
+ * The results of a workflow's completed activities of one type (`callModel`,
+ * `runExternalChild`), in order, decoded from its history (`handle.fetchHistory()`).
+ */
+export function activityResults<T>(history: HistoryLike, activityType: string): T[] {
+  const events = history.events ?? [];
+  const scheduled = new Set(
+    events.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === activityType).map((e) => String(e.eventId)),
+  );
+  return events.flatMap((e) => {
+    const done = e.activityTaskCompletedEventAttributes;
+    const payload = done?.result?.payloads?.[0];
+    if (!done || !scheduled.has(String(done.scheduledEventId)) || !payload) return [];
+    return [defaultPayloadConverter.fromPayload<T>(payload as Parameters<typeof defaultPayloadConverter.fromPayload>[0])];
+  });
+}

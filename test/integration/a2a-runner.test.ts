@@ -9,10 +9,23 @@ import type { ProgressDetails } from '../../common';
 import { cancelSession, startChildRun } from '../../src/client/child-runs';
 import type { ChildCompletion, ChildRunResult, Session } from '../../common';
 import { sessionIdFromWorkflowId } from '../../common';
+import type { ExternalRunOutcome } from '../../activities/external';
+import { PriceTableSchema } from '../../src/pricing';
+import { createProviderRegistry } from '../../src/providers/router';
+import { createScriptedProvider } from '../../src/providers/scripted';
 import { createA2ARunner } from '../../src/runners/a2a';
 import { eventsQuery } from '../../common/workflow-interface';
 import { receivedCompletionsQuery } from '../workflows/recording-parent';
-import { ASK_QUESTION, FAIL_REASON, startA2ATestServer, type A2ATestServer } from '../helpers/a2a-server';
+import {
+  ASK_QUESTION,
+  ASK_USAGE,
+  ASK_USAGE_TOTAL,
+  FAIL_REASON,
+  startA2ATestServer,
+  USAGE_TOTAL,
+  type A2ATestServer,
+} from '../helpers/a2a-server';
+import { activityResults } from '../helpers/llm-server';
 import { childSession, spawnJobFor } from '../helpers/session-fixtures';
 import { eventually } from '../helpers/eventually';
 import { startRecordingParent, startTestWorker, type RecordingParentHandle, type TestWorker } from '../helpers/temporal';
@@ -36,10 +49,12 @@ beforeAll(async () => {
   tw = await startTestWorker({
     deps: {
       runners: [
-        createA2ARunner({ agentId: AGENT_ID, protocol: 'a2a_jsonrpc', agentCardUrl: agent.agentCardUrl }),
+        createA2ARunner({ agentId: AGENT_ID, protocol: 'a2a_jsonrpc', agentCardUrl: agent.agentCardUrl, model: 'a2a-model' }),
         createA2ARunner({ agentId: AUTH_AGENT_ID, protocol: 'a2a_jsonrpc', agentCardUrl: authAgent.agentCardUrl, authTokenEnv: 'TEST_A2A_TOKEN' }),
         createA2ARunner({ agentId: POLLED_AGENT_ID, protocol: 'a2a_jsonrpc', agentCardUrl: polledAgent.agentCardUrl, allowPolling: true }),
       ],
+      // USD per million tokens for the model AGENT_ID's profile names: input 2.5, output 10, cached input 1.25.
+      providers: createProviderRegistry([createScriptedProvider()], 'scripted', {}, PriceTableSchema.parse({ 'a2a-model': { inputPerMTok: '2.5', outputPerMTok: 10, cachedInputPerMTok: '1.25' } })),
     },
   });
   parent = await startRecordingParent(tw.client, tw.taskQueue);
@@ -160,6 +175,61 @@ test('input-required: the question is the answer, flagged need_clarification; th
   const [paris] = receivedBy(agent, 'Paris');
   expect(paris).toMatchObject({ sentTaskId: asked.taskId, sentContextId: asked.contextId });
   await expectOneCompletion(session.id, reply.firstExecutionRunId);
+});
+
+/** The external runner activity's results of a run, from its history. */
+async function runnerResults(handle: Awaited<ReturnType<typeof startChildRun>>): Promise<ExternalRunOutcome[]> {
+  return activityResults<ExternalRunOutcome>(await handle.fetchHistory(), 'runExternalChild');
+}
+
+test('usage from metadata.usage: the latest running total counts, priced from the profile\'s model; also when polled', async () => {
+  const session = a2aChild('usage');
+  const handle = await startChildRun(tw.client, spawnJobFor(session), { taskQueue: tw.taskQueue });
+  expect((await handle.result()).session?.messages.at(-1)?.content).toBe('counted');
+  const [run] = await runnerResults(handle);
+  expect(run.usage).toEqual(USAGE_TOTAL); // not USAGE_SO_FAR, nor the two added up
+  // 476 × 2.5 + 1,024 × 1.25 + 40 × 10 = 1,190 + 1,280 + 400 µUSD.
+  expect(run.costMicroUsd).toBe(2870);
+  await expectOneCompletion(session.id, handle.firstExecutionRunId);
+
+  // GetTask shows the same total in the task's metadata; that profile names no model: no cost.
+  const polled = a2aChild('usage', POLLED_AGENT_ID);
+  const polledHandle = await startChildRun(tw.client, spawnJobFor(polled), { taskQueue: tw.taskQueue });
+  expect((await polledHandle.result()).status).toBe('completed');
+  const [polledRun] = await runnerResults(polledHandle);
+  expect(polledRun.usage).toEqual(USAGE_TOTAL);
+  expect(polledRun).not.toHaveProperty('costMicroUsd');
+  await expectOneCompletion(polled.id, polledHandle.firstExecutionRunId);
+});
+
+test('a continued task counts only what its usage total grew by; an invalid metadata.usage is ignored', async () => {
+  const session = a2aChild('ask-usage');
+  const handle = await startChildRun(tw.client, spawnJobFor(session), { taskQueue: tw.taskQueue });
+  const asked = await handle.result();
+  expect(asked.session?.messages.at(-1)?.content).toBe(ASK_QUESTION);
+  const [first] = await runnerResults(handle);
+  expect(first).toMatchObject({ needsClarification: true, usage: ASK_USAGE, costMicroUsd: 950 }); // 300 × 2.5 + 20 × 10
+  await expectOneCompletion(session.id, handle.firstExecutionRunId);
+
+  const reply = await startChildRun(
+    tw.client,
+    { parentSessionId, childSessionId: session.id, model: session.model, appendMessages: ['Lyon'] },
+    { taskQueue: tw.taskQueue },
+  );
+  expect((await reply.result()).session?.messages.at(-1)?.content).toBe('thanks: Lyon');
+  const [second] = await runnerResults(reply);
+  // The task's total grew from ASK_USAGE to ASK_USAGE_TOTAL: this run used the difference.
+  expect(ASK_USAGE_TOTAL).toEqual({ inputTokens: 700, outputTokens: 45, cachedInputTokens: 256 });
+  expect(second.usage).toEqual({ inputTokens: 400, outputTokens: 25, cachedInputTokens: 256 });
+  expect(second.costMicroUsd).toBe(930); // 144 × 2.5 + 256 × 1.25 + 25 × 10 = 360 + 320 + 250
+  await expectOneCompletion(session.id, reply.firstExecutionRunId);
+
+  const bad = a2aChild('bad-usage');
+  const badHandle = await startChildRun(tw.client, spawnJobFor(bad), { taskQueue: tw.taskQueue });
+  expect((await badHandle.result()).session?.messages.at(-1)?.content).toBe('echo: bad-usage');
+  const [badRun] = await runnerResults(badHandle);
+  expect(badRun).not.toHaveProperty('usage');
+  expect(badRun).not.toHaveProperty('costMicroUsd');
 });
 
 test('cancelling the child while the agent works ends it cancelled and cancels the A2A task', async () => {

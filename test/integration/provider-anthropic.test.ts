@@ -1,13 +1,16 @@
 /**
  * The Anthropic Messages provider end to end, against a local server speaking the Messages
- * streaming format (message_start, content_block_* with text and input_json deltas, message_delta usage).
+ * streaming format (message_start with usage and cache reads, content_block_* with text and
+ * input_json deltas, message_delta usage), priced from a configured price for its model.
  */
+import type { ModelTurnResult } from '../../common';
 import { startChildRun } from '../../src/client/child-runs';
+import { PriceTableSchema } from '../../src/pricing';
 import { createConfiguredProvider } from '../../src/providers/configured';
 import { createProviderRegistry } from '../../src/providers/router';
 import { createScriptedProvider } from '../../src/providers/scripted';
 import { historyText } from '../helpers/history-text';
-import { startLlmServer, type LlmServer } from '../helpers/llm-server';
+import { activityResults, startLlmServer, type LlmServer } from '../helpers/llm-server';
 import { childSession, spawnJobFor } from '../helpers/session-fixtures';
 import { startTestWorker, uniqueId, type TestWorker } from '../helpers/temporal';
 
@@ -19,7 +22,9 @@ beforeAll(async () => {
   process.env.TEST_ANTHROPIC_KEY = API_KEY;
   llm = await startLlmServer();
   const claude = createConfiguredProvider({ type: 'anthropic', name: 'local-claude', baseURL: `${llm.url}/v1`, apiKeyEnv: 'TEST_ANTHROPIC_KEY', models: [] });
-  tw = await startTestWorker({ deps: { providers: createProviderRegistry([createScriptedProvider(), claude], 'scripted') } });
+  // USD per million tokens, keyed by model alone: input 3, output 15, cached input 0.30.
+  const prices = PriceTableSchema.parse({ 'claude-test': { inputPerMTok: 3, outputPerMTok: 15, cachedInputPerMTok: '0.30' } });
+  tw = await startTestWorker({ deps: { providers: createProviderRegistry([createScriptedProvider(), claude], 'scripted', {}, prices) } });
 });
 afterAll(async () => {
   await tw?.stop();
@@ -61,6 +66,19 @@ test('a tool_use round trip: input_json deltas become a tool call, its result go
   expect(answer.content).toBe('Waited.');
   const followUp = llm.requests[before + 1].body.messages as { role: string; content: { type: string; tool_use_id?: string }[] }[];
   expect(followUp.at(-1)?.content[0]).toMatchObject({ type: 'tool_result', tool_use_id: 'toolu_test_1' });
+});
+
+test('usage: inputTokens include the cache reads Anthropic\'s input_tokens leaves out; the exact cost from the configured price', async () => {
+  llm.script({ kind: 'text', chunks: ['Cached.'], usage: { inputTokens: 2061, outputTokens: 333, cachedInputTokens: 2048 } });
+  const before = llm.requests.length;
+  const handle = await start('use the cache');
+  expect((await handle.result()).status).toBe('completed');
+  expect(llm.requests.length - before).toBe(1);
+  const [call] = activityResults<ModelTurnResult>(await handle.fetchHistory(), 'callModel');
+  // On the wire: input_tokens 13, cache_read_input_tokens 2048, output_tokens 333.
+  expect(call.usage).toEqual({ inputTokens: 2061, outputTokens: 333, cachedInputTokens: 2048 });
+  // 13 × 3 + 2,048 × 0.3 + 333 × 15 = 39 + 614.4 + 4,995 = 5,648.4 µUSD → 5,648.
+  expect(call).toMatchObject({ provider: 'local-claude', costMicroUsd: 5648 });
 });
 
 test('401 from the Messages API ends the child as error with the provider\'s message', async () => {

@@ -1,15 +1,17 @@
 /**
  * The OpenAI-compatible provider end to end: a child run on a real worker calls a local
- * server that speaks the chat-completions wire format (SSE chunks, tool-call deltas, usage).
+ * server that speaks the chat-completions wire format (SSE chunks, tool-call deltas, usage
+ * with cached tokens), priced from a configured price for its model.
  */
 import { startChildRun, cancelSession } from '../../src/client/child-runs';
-import { sessionIdFromWorkflowId, type ChildCompletion } from '../../common';
+import { sessionIdFromWorkflowId, type ChildCompletion, type ModelTurnResult } from '../../common';
+import { PriceTableSchema } from '../../src/pricing';
 import { createProviderRegistry } from '../../src/providers/router';
 import { createConfiguredProvider } from '../../src/providers/configured';
 import { createScriptedProvider } from '../../src/providers/scripted';
 import { receivedCompletionsQuery } from '../workflows/recording-parent';
 import { historyText } from '../helpers/history-text';
-import { startLlmServer, type LlmServer } from '../helpers/llm-server';
+import { activityResults, startLlmServer, type LlmServer } from '../helpers/llm-server';
 import { childSession, spawnJobFor } from '../helpers/session-fixtures';
 import { eventually } from '../helpers/eventually';
 import { startRecordingParent, startTestWorker, type RecordingParentHandle, type TestWorker } from '../helpers/temporal';
@@ -28,9 +30,11 @@ beforeAll(async () => {
     name: 'local-openai',
     baseURL: `${llm.url}/v1`,
     apiKeyEnv: 'TEST_OPENAI_KEY',
-    models: ['gpt-test'],
+    models: ['gpt-test', 'gpt-unpriced'],
   });
-  tw = await startTestWorker({ deps: { providers: createProviderRegistry([createScriptedProvider(), openai], 'scripted') } });
+  // USD per million tokens, keyed <provider>/<model>: input 0.15, output 0.6, cached input 0.075.
+  const prices = PriceTableSchema.parse({ 'local-openai/gpt-test': { inputPerMTok: '0.15', outputPerMTok: '0.60', cachedInputPerMTok: '0.075' } });
+  tw = await startTestWorker({ deps: { providers: createProviderRegistry([createScriptedProvider(), openai], 'scripted', {}, prices) } });
   parent = await startRecordingParent(tw.client, tw.taskQueue);
   parentSessionId = sessionIdFromWorkflowId(parent.workflowId)!;
 });
@@ -41,8 +45,8 @@ afterAll(async () => {
 });
 
 /** A child on the local provider: routed by the model name in the provider's model list. */
-function start(prompt: string, metadata: Record<string, string> = {}) {
-  const session = childSession(prompt, { parentSessionId, model: 'gpt-test', metadata });
+function start(prompt: string, metadata: Record<string, string> = {}, model = 'gpt-test') {
+  const session = childSession(prompt, { parentSessionId, model, metadata });
   return startChildRun(tw.client, spawnJobFor(session), { taskQueue: tw.taskQueue }).then((handle) => ({ session, handle }));
 }
 
@@ -69,8 +73,34 @@ test('a streamed answer completes the child, with usage, authenticated by the ke
     { role: 'user', content: 'say hello' },
   ]);
   expect(await completions(session.id)).toEqual([
-    expect.objectContaining({ status: 'completed', finalResponse: 'Hello, world', usage: { inputTokens: 12, outputTokens: 7 } }),
+    expect.objectContaining({ status: 'completed', finalResponse: 'Hello, world', usage: expect.objectContaining({ inputTokens: 12, outputTokens: 7 }) }),
   ]);
+});
+
+test('usage with cached tokens as the wire reports them, and the exact cost from the configured price', async () => {
+  llm.script(
+    { kind: 'tool', name: 'get_current_time', args: {}, usage: { inputTokens: 1234, outputTokens: 567, cachedInputTokens: 1000 } },
+    { kind: 'text', chunks: ['It is now.'], usage: { inputTokens: 1300, outputTokens: 45, cachedInputTokens: 0 } },
+  );
+  const { handle } = await start('what time is it, cached?');
+  expect((await handle.result()).status).toBe('completed');
+  const calls = activityResults<ModelTurnResult>(await handle.fetchHistory(), 'callModel');
+  expect(calls.map((c) => c.usage)).toEqual([
+    { inputTokens: 1234, outputTokens: 567, cachedInputTokens: 1000 },
+    { inputTokens: 1300, outputTokens: 45, cachedInputTokens: 0 },
+  ]);
+  // 234 × 0.15 + 1,000 × 0.075 + 567 × 0.6 = 35.1 + 75 + 340.2 = 450.3 µUSD → 450;
+  // 1,300 × 0.15 + 45 × 0.6 = 195 + 27 = 222 µUSD.
+  expect(calls.map((c) => c.costMicroUsd)).toEqual([450, 222]);
+});
+
+test('a model without a price: usage, and no cost', async () => {
+  llm.script({ kind: 'text', chunks: ['free?'], usage: { inputTokens: 40, outputTokens: 2 } });
+  const { handle } = await start('how much?', {}, 'gpt-unpriced');
+  expect((await handle.result()).status).toBe('completed');
+  const [call] = activityResults<ModelTurnResult>(await handle.fetchHistory(), 'callModel');
+  expect(call).toMatchObject({ provider: 'local-openai', usage: { inputTokens: 40, outputTokens: 2, cachedInputTokens: 0 } });
+  expect(call).not.toHaveProperty('costMicroUsd');
 });
 
 test('a tool call round trip: the model asks, the tool runs as an activity, the model answers', async () => {

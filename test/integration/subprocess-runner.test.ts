@@ -1,7 +1,8 @@
 /**
  * The subprocess runner on a real dev server and a real worker, with real agent processes
  * (test/fixtures/agents): completion with live progress, the idle watchdog, cancellation,
- * SIGKILL escalation, a crashing agent, and that session data cannot choose what runs.
+ * SIGKILL escalation, a crashing agent, that session data cannot choose what runs, and the
+ * usage an agent reports, priced from its profile's model.
  * After every ending, no process of the agent's tree is left running, not even when the
  * worker running it is SIGKILLed.
  */
@@ -12,6 +13,10 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { cancelSession, startChildRun } from '../../src/client/child-runs';
 import type { ChildCompletion, RunStatus } from '../../common';
+import type { ExternalRunOutcome } from '../../activities/external';
+import { PriceTableSchema } from '../../src/pricing';
+import { createProviderRegistry } from '../../src/providers/router';
+import { createScriptedProvider } from '../../src/providers/scripted';
 import { sessionIdFromWorkflowId } from '../../common';
 import { createSubprocessRunner, type SubprocessProfile } from '../../src/runners/subprocess';
 import type { ProgressDetails } from '../../common';
@@ -20,6 +25,7 @@ import { childSession, spawnJobFor } from '../helpers/session-fixtures';
 import { eventually } from '../helpers/eventually';
 import { startRecordingParent, startTestWorker, uniqueId, type RecordingParentHandle, type TestWorker } from '../helpers/temporal';
 import { isRunning } from '../helpers/processes';
+import { activityResults } from '../helpers/llm-server';
 
 const ROOT = resolve(__dirname, '..', '..');
 const AGENTS = resolve(__dirname, '..', 'fixtures', 'agents');
@@ -57,7 +63,10 @@ beforeAll(async () => {
         profile('tree', 'sleepy-tree-agent.mjs'),
         profile('crashing', 'crashing-agent.mjs'),
         profile('stubborn', 'term-ignoring-agent.mjs'),
+        profile('usage', 'usage-agent.mjs', { model: 'agent-model' }),
+        profile('usage-unpriced', 'usage-agent.mjs'),
       ].map(createSubprocessRunner),
+      providers: createProviderRegistry([createScriptedProvider()], 'scripted', {}, PriceTableSchema.parse({ 'agent-model': { inputPerMTok: '0.15', outputPerMTok: '0.6', cachedInputPerMTok: '0.075' } })),
     },
   });
   parent = await startRecordingParent(tw.client, tw.taskQueue);
@@ -161,6 +170,28 @@ test('an agent that completes streams progress into heartbeats and its answer en
   expect(await expectOneCompletion(session.id, 'completed')).toMatchObject({ finalResponse: answer, runId: handle.firstExecutionRunId });
   await expectAllGone(pidsOf(session.id, 'agent'), 'the agent');
   expect(seconds).toBeLessThan(60);
+  // It reported no usage: the run has none.
+  const [run] = activityResults<ExternalRunOutcome>(await handle.fetchHistory(), 'runExternalChild');
+  expect(run).not.toHaveProperty('usage');
+});
+
+test('usage lines add up (an invalid one is ignored), and the run is priced from the profile\'s model', async () => {
+  const { session, handle } = await startExternalChild('usage', 'count me');
+  const result = await handle.result();
+  expect(result.status).toBe('completed');
+  expect(result.session?.messages.at(-1)?.content).toBe('usage-agent: count me');
+  const [run] = activityResults<ExternalRunOutcome>(await handle.fetchHistory(), 'runExternalChild');
+  expect(run.usage).toEqual({ inputTokens: 1235, outputTokens: 68, cachedInputTokens: 800 });
+  // 435 × 0.15 + 800 × 0.075 + 68 × 0.6 = 65.25 + 60 + 40.8 = 166.05 µUSD → 166.
+  expect(run.costMicroUsd).toBe(166);
+  await expectOneCompletion(session.id, 'completed');
+
+  // The same agent on a profile without a model: its usage, no cost. An agent that reports nothing: no usage.
+  const unpriced = await startExternalChild('usage-unpriced', 'count me too');
+  expect((await unpriced.handle.result()).status).toBe('completed');
+  const [free] = activityResults<ExternalRunOutcome>(await unpriced.handle.fetchHistory(), 'runExternalChild');
+  expect(free).toMatchObject({ runner: 'usage-unpriced', usage: { inputTokens: 1235, outputTokens: 68, cachedInputTokens: 800 } });
+  expect(free).not.toHaveProperty('costMicroUsd');
 });
 
 test('a silent agent trips the idle watchdog, and its process is gone', async () => {
