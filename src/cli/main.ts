@@ -11,6 +11,7 @@ import { CliError, ExitCode, type GlobalOptions } from './context';
 import { replayCommand } from './commands/replay';
 import { registerRuntimeCommands } from './commands/runtime';
 import { parsePositive, registerSessionCommands } from './commands/sessions';
+import { registerUsageCommand } from './commands/usage';
 
 export function buildProgram(): Command {
   const program = new Command('bamboo')
@@ -22,6 +23,7 @@ export function buildProgram(): Command {
     .showHelpAfterError('(bamboo --help lists the commands and options)');
   const globals = () => program.opts<GlobalOptions>();
   registerSessionCommands(program, globals);
+  registerUsageCommand(program, globals);
   registerRuntimeCommands(program, globals);
   program
     .command('replay')

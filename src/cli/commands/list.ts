@@ -1,6 +1,6 @@
 /** `bamboo ls`: sessions from visibility, filtered by Bamboo's search attributes. */
 import type { Client } from '@temporalio/client';
-import { BambooParentSessionId, BambooRunStatus, BambooSessionKind, RUN_STATUSES, sessionIdFromWorkflowId } from '../../../common';
+import { BambooParentSessionId, BambooRunStatus, BambooSessionKind, BambooTokens, RUN_STATUSES, sessionIdFromWorkflowId } from '../../../common';
 import { CliError, ExitCode } from '../context';
 
 export interface ListOptions {
@@ -17,6 +17,8 @@ export interface SessionRow {
   parentSessionId?: string;
   workflowStatus: string;
   startTime: string;
+  /** Tokens the session and its subtree used (BambooTokens), once it has finished a turn. */
+  tokens?: number;
 }
 
 export function listQuery(options: Omit<ListOptions, 'limit'>): string {
@@ -43,6 +45,7 @@ export async function listSessions(client: Client, options: ListOptions): Promis
       parentSessionId: run.typedSearchAttributes.get(BambooParentSessionId),
       workflowStatus: run.status.name,
       startTime: run.startTime.toISOString(),
+      tokens: run.typedSearchAttributes.get(BambooTokens),
     });
     if (rows.length >= options.limit) break;
   }

@@ -162,7 +162,10 @@ export function registerSessionCommands(program: Command, globals: Globals): voi
         print(globals(), rows, () =>
           rows.length === 0
             ? 'no sessions'
-            : table([['SESSION', 'KIND', 'STATUS', 'PARENT', 'STARTED'], ...rows.map((r) => [r.sessionId, r.kind, r.status, r.parentSessionId ?? '-', r.startTime])]),
+            : table([
+                ['SESSION', 'KIND', 'STATUS', 'PARENT', 'TOKENS', 'STARTED'],
+                ...rows.map((r) => [r.sessionId, r.kind, r.status, r.parentSessionId ?? '-', r.tokens === undefined ? '-' : String(r.tokens), r.startTime]),
+              ]),
         );
       });
     });

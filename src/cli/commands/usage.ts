@@ -1,0 +1,86 @@
+/**
+ * `bamboo usage <id> [--tree]`: a session's ledger as a table — its own model calls, each
+ * child's (a child's figures include its own children), and the total; with --tree, every
+ * descendant indented under its parent. Cost is shown where the models have a price.
+ */
+import type { Client } from '@temporalio/client';
+import type { Command } from 'commander';
+import { formatUsd, sessionWorkflowId, type SessionUsage, type Usage } from '../../../common';
+import { usageQuery } from '../../../common/workflow-interface';
+import { print, withClient, type GlobalOptions } from '../context';
+import { table } from '../format';
+
+export interface UsageRow {
+  sessionId: string;
+  /** 0: the session's own calls; 1: its children; 2: their children… */
+  depth: number;
+  usage: Usage;
+  costMicroUsd: number;
+  unpricedCalls: number;
+}
+
+export interface UsageReport {
+  sessionId: string;
+  rows: UsageRow[];
+  total: SessionUsage;
+}
+
+export function registerUsageCommand(program: Command, globals: () => GlobalOptions): void {
+  program
+    .command('usage')
+    .description("a session's tokens and cost: its own, each child's, the subtree's")
+    .argument('<id>', 'session id')
+    .option('--tree', 'every descendant, not only the children')
+    .action(async (id: string, opts: { tree?: boolean }) => {
+      await withClient(globals(), async (client) => {
+        const report = await usageReport(client, id, Boolean(opts.tree));
+        print(globals(), report, () => renderUsage(report));
+      });
+    });
+}
+
+export async function usageReport(client: Client, sessionId: string, tree: boolean): Promise<UsageReport> {
+  const total = await client.workflow.getHandle(sessionWorkflowId(sessionId)).query(usageQuery);
+  const rows: UsageRow[] = [{ sessionId: `${sessionId} (own calls)`, depth: 0, usage: total.self, ...ownCost(total) }];
+  await addChildren(client, total, 1, tree, rows);
+  return { sessionId, rows, total };
+}
+
+async function addChildren(client: Client, ledger: SessionUsage, depth: number, tree: boolean, rows: UsageRow[]): Promise<void> {
+  for (const child of ledger.children) {
+    rows.push({ sessionId: child.childSessionId, depth, usage: child.usage, costMicroUsd: child.costMicroUsd, unpricedCalls: child.unpricedCalls });
+    if (!tree) continue;
+    // The child's latest run knows its own children; a run that cannot answer is shown without them.
+    const childLedger = await client.workflow.getHandle(sessionWorkflowId(child.childSessionId)).query(usageQuery).catch(() => undefined);
+    if (childLedger) await addChildren(client, childLedger, depth + 1, tree, rows);
+  }
+}
+
+/** The session's own calls' cost: the subtree's minus what the children reported. */
+function ownCost(ledger: SessionUsage): Pick<UsageRow, 'costMicroUsd' | 'unpricedCalls'> {
+  const children = ledger.children.reduce((n, c) => ({ cost: n.cost + c.costMicroUsd, unpriced: n.unpriced + c.unpricedCalls }), { cost: 0, unpriced: 0 });
+  return { costMicroUsd: ledger.costMicroUsd - children.cost, unpricedCalls: ledger.unpricedCalls - children.unpriced };
+}
+
+export function renderUsage(report: UsageReport): string {
+  const line = (name: string, usage: Usage, costMicroUsd: number, unpricedCalls: number) => [
+    name,
+    String(usage.inputTokens),
+    String(usage.outputTokens),
+    String(usage.cachedInputTokens ?? 0),
+    String(usage.inputTokens + usage.outputTokens),
+    costText(costMicroUsd, unpricedCalls),
+  ];
+  return table([
+    ['SESSION', 'INPUT', 'OUTPUT', 'CACHED', 'TOKENS', 'COST'],
+    ...report.rows.map((r) => line(`${'  '.repeat(r.depth)}${r.sessionId}`, r.usage, r.costMicroUsd, r.unpricedCalls)),
+    line('total', report.total.subtree, report.total.costMicroUsd, report.total.unpricedCalls),
+  ]);
+}
+
+/** `$0.001234`, `no price`, or both when some calls had a price and some did not. */
+export function costText(costMicroUsd: number, unpricedCalls: number): string {
+  if (unpricedCalls === 0) return formatUsd(costMicroUsd);
+  if (costMicroUsd === 0) return 'no price';
+  return `${formatUsd(costMicroUsd)} + no price (${unpricedCalls} calls)`;
+}
