@@ -212,6 +212,9 @@ export const SCENARIOS: Scenario[] = [
     await sendUserMessage(client, id, `[[tool:manage_children|${send}]]`);
   }),
   childScenario('continued-as-new', () => ({ ...child('[[rounds:4|get_current_time|{}]] long run'), spawnOptions: { historyEventBudget: 20 } })),
+  // The usage ledger: spend in completions and results, the usage search attributes (patched).
+  childScenario('completed-with-usage', () => child('count my tokens')),
+  rootScenario('usage-depth-2', '[[spawn:Lead|[[spawn:Helper|dig]] organise]] plan', { maxSpawnDepth: 2 }),
   {
     name: 'root-failed-invalid-input',
     start: (client, taskQueue) =>
