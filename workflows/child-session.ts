@@ -59,7 +59,6 @@ import {
   type SessionOptions,
   type SpawnJob,
   type TerminalRunStatus,
-  type Usage,
   type WatchdogPolicy,
   transcriptPage,
 } from '../common';
@@ -328,8 +327,7 @@ async function runExternal(run: ChildRun, session: Session, policy: WatchdogPoli
   } else {
     delete session.metadata.need_clarification;
   }
-  const reported = reply as typeof reply & { usage?: Usage; costMicroUsd?: number }; // when the agent reports usage
-  if (reported.usage) run.addSpend(spendOfCall(reported.usage, reported.costMicroUsd));
+  if (reply.usage) run.addSpend(spendOfCall(reply.usage, reply.costMicroUsd)); // when the agent reports usage
 }
 
 async function finish(run: ChildRun, job: SpawnJob, executed: ExecutedRun): Promise<ChildRunResult> {
