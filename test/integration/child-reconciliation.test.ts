@@ -94,8 +94,9 @@ test('a reset child reports once, from the run that replaced it', async () => {
   const handle = await startSession(tw.client, { session }, { taskQueue: tw.taskQueue });
   const [child] = await runningChildren(tw.client, session.id, 1);
   const childHandle = tw.client.workflow.getHandle(sessionWorkflowId(child.childSessionId));
-  const history = await childHandle.fetchHistory();
-  const firstTaskDone = history.events!.find((e) => e.workflowTaskCompletedEventAttributes)!;
+  const firstTaskDone = await eventually(async () => ((await childHandle.fetchHistory()).events ?? []).find((e) => e.workflowTaskCompletedEventAttributes), {
+    what: 'the child’s first completed workflow task',
+  });
   const { runId } = await childHandle.describe();
   await tw.client.workflowService.resetWorkflowExecution({
     namespace: tw.client.options.namespace,

@@ -10,7 +10,7 @@ import { sendUserMessage, startSession } from '../../../src/client/root-sessions
 import { sessionWorkflowId, type TerminalRunStatus, type WaitPolicy } from '../../../common';
 import { resumeMessages, sessionState, sessionTranscript } from '../../helpers/root';
 import { rootSession } from '../../helpers/session-fixtures';
-import { eventuallyOrUndefined } from '../../helpers/eventually';
+import { eventually, eventuallyOrUndefined } from '../../helpers/eventually';
 import { mapLimit } from './util';
 
 export const WAYS = [
@@ -151,8 +151,11 @@ export async function triggerClose(client: Client, cell: Cell): Promise<void> {
       await child.terminate('fault matrix: operator terminate');
       return;
     case 'reset': {
-      const events = (await child.fetchHistory()).events ?? [];
-      const firstTask = events.find((e) => e.workflowTaskCompletedEventAttributes)!;
+      // "Running" in the parent's view means started: under load its first task may not be done yet.
+      const firstTask = await eventually(async () => ((await child.fetchHistory()).events ?? []).find((e) => e.workflowTaskCompletedEventAttributes), {
+        timeoutMs: 60_000,
+        what: 'the subject’s first completed workflow task',
+      });
       const { runId } = await child.describe();
       await client.workflowService.resetWorkflowExecution({
         namespace: client.options.namespace,
