@@ -1,3 +1,5 @@
+import { defaultPayloadConverter } from '@temporalio/common';
+
 /** All of a history as searchable text: its JSON plus every payload decoded from base64. */
 export function historyText(history: unknown): string {
   const decoded: string[] = [];
@@ -13,4 +15,30 @@ export function historyText(history: unknown): string {
   };
   walk(history);
   return `${JSON.stringify(history)}\n${decoded.join('\n')}`;
+}
+
+/** The bits of an exported workflow history that `activityResults` reads. */
+interface HistoryLike {
+  events?: {
+    eventId?: unknown;
+    activityTaskScheduledEventAttributes?: { activityType?: { name?: string | null } | null } | null;
+    activityTaskCompletedEventAttributes?: { scheduledEventId?: unknown; result?: { payloads?: unknown[] | null } | null } | null;
+  }[] | null;
+}
+
+/**
+ * The results of a workflow's completed activities of one type (`callModel`,
+ * `runExternalChild`), in order, decoded from its history (`handle.fetchHistory()`).
+ */
+export function activityResults<T>(history: HistoryLike, activityType: string): T[] {
+  const events = history.events ?? [];
+  const scheduled = new Set(
+    events.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === activityType).map((e) => String(e.eventId)),
+  );
+  return events.flatMap((e) => {
+    const done = e.activityTaskCompletedEventAttributes;
+    const payload = done?.result?.payloads?.[0];
+    if (!done || !scheduled.has(String(done.scheduledEventId)) || !payload) return [];
+    return [defaultPayloadConverter.fromPayload<T>(payload as Parameters<typeof defaultPayloadConverter.fromPayload>[0])];
+  });
 }

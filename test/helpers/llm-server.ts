@@ -9,7 +9,6 @@
  * `cache_read_input_tokens` and `cache_creation_input_tokens`, its `message_delta` the
  * final `output_tokens`.
  */
-import { defaultPayloadConverter } from '@temporalio/common';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -214,29 +213,3 @@ const anthropicWire: Wire = {
     sse({ type: 'message_stop' }, 'message_stop'),
   ],
 };
-
-/** The bits of an exported workflow history that `activityResults` reads. */
-interface HistoryLike {
-  events?: {
-    eventId?: unknown;
-    activityTaskScheduledEventAttributes?: { activityType?: { name?: string | null } | null } | null;
-    activityTaskCompletedEventAttributes?: { scheduledEventId?: unknown; result?: { payloads?: unknown[] | null } | null } | null;
-  }[] | null;
-}
-
-/**
- * The results of a workflow's completed activities of one type (`callModel`,
- * `runExternalChild`), in order, decoded from its history (`handle.fetchHistory()`).
- */
-export function activityResults<T>(history: HistoryLike, activityType: string): T[] {
-  const events = history.events ?? [];
-  const scheduled = new Set(
-    events.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === activityType).map((e) => String(e.eventId)),
-  );
-  return events.flatMap((e) => {
-    const done = e.activityTaskCompletedEventAttributes;
-    const payload = done?.result?.payloads?.[0];
-    if (!done || !scheduled.has(String(done.scheduledEventId)) || !payload) return [];
-    return [defaultPayloadConverter.fromPayload<T>(payload as Parameters<typeof defaultPayloadConverter.fromPayload>[0])];
-  });
-}

@@ -25,7 +25,7 @@ import {
   USAGE_TOTAL,
   type A2ATestServer,
 } from '../helpers/a2a-server';
-import { activityResults } from '../helpers/llm-server';
+import { activityResults } from '../helpers/history-text';
 import { childSession, spawnJobFor } from '../helpers/session-fixtures';
 import { eventually } from '../helpers/eventually';
 import { startRecordingParent, startTestWorker, type RecordingParentHandle, type TestWorker } from '../helpers/temporal';

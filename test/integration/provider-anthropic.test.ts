@@ -10,7 +10,8 @@ import { createConfiguredProvider } from '../../src/providers/configured';
 import { createProviderRegistry } from '../../src/providers/router';
 import { createScriptedProvider } from '../../src/providers/scripted';
 import { historyText } from '../helpers/history-text';
-import { activityResults, startLlmServer, type LlmServer } from '../helpers/llm-server';
+import { activityResults } from '../helpers/history-text';
+import { startLlmServer, type LlmServer } from '../helpers/llm-server';
 import { childSession, spawnJobFor } from '../helpers/session-fixtures';
 import { startTestWorker, uniqueId, type TestWorker } from '../helpers/temporal';
 

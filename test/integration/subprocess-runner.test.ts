@@ -25,7 +25,7 @@ import { childSession, spawnJobFor } from '../helpers/session-fixtures';
 import { eventually } from '../helpers/eventually';
 import { startRecordingParent, startTestWorker, uniqueId, type RecordingParentHandle, type TestWorker } from '../helpers/temporal';
 import { isRunning } from '../helpers/processes';
-import { activityResults } from '../helpers/llm-server';
+import { activityResults } from '../helpers/history-text';
 
 const ROOT = resolve(__dirname, '..', '..');
 const AGENTS = resolve(__dirname, '..', 'fixtures', 'agents');

@@ -6,8 +6,9 @@
  */
 import type { Client } from '@temporalio/client';
 import { startSession } from '../../src/client/root-sessions';
-import { addUsage, BambooCostUsd, sessionWorkflowId, type ChildCompletion, type Usage } from '../../common';
+import { addUsage, BambooCostUsd, sessionWorkflowId, type ChildCompletion, type ModelTurnResult, type Usage } from '../../common';
 import { subSessionCompletedSignal, usageQuery } from '../../common/workflow-interface';
+import { activityResults } from '../helpers/history-text';
 import { settled } from '../helpers/root';
 import { rootSession } from '../helpers/session-fixtures';
 import { eventually } from '../helpers/eventually';
@@ -34,12 +35,8 @@ async function treeRuns(client: Client, rootId: string): Promise<{ workflowId: s
 async function usageOfEveryCall(client: Client, runs: { workflowId: string; runId: string }[]): Promise<{ usage: Usage; calls: number }> {
   const total = { usage: { inputTokens: 0, outputTokens: 0 } as Usage, calls: 0 };
   for (const run of runs) {
-    const events = (await client.workflow.getHandle(run.workflowId, run.runId).fetchHistory()).events ?? [];
-    const modelCalls = new Set(events.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'callModel').map((e) => String(e.eventId)));
-    for (const e of events) {
-      const done = e.activityTaskCompletedEventAttributes;
-      if (!done || !modelCalls.has(String(done.scheduledEventId))) continue;
-      total.usage = addUsage(total.usage, decode<{ usage: Usage }>(done.result!.payloads![0].data).usage);
+    for (const call of activityResults<ModelTurnResult>(await client.workflow.getHandle(run.workflowId, run.runId).fetchHistory(), 'callModel')) {
+      total.usage = addUsage(total.usage, call.usage);
       total.calls += 1;
     }
   }
