@@ -8,24 +8,16 @@ import { bamboo } from '../helpers/cli';
 import { eventually } from '../helpers/eventually';
 import { settled } from '../helpers/root';
 import { rootSession } from '../helpers/session-fixtures';
-import { startTestWorker, type TestWorker } from '../helpers/temporal';
+import { withTestWorker } from '../helpers/temporal';
 
-let tw: TestWorker;
-let env: Record<string, string>;
-beforeAll(async () => {
-  tw = await startTestWorker();
-  env = { BAMBOO_TASK_QUEUE: tw.taskQueue };
-});
-afterAll(async () => {
-  await tw?.stop();
-});
+const tw = withTestWorker();
 
 test('bamboo usage --tree prints every session of the tree with its tokens, and a total that adds up', async () => {
   const session = rootSession('[[spawn:Lead|[[spawn:Helper|dig]] organise]] [[spawn:Solo|alone]] plan');
   const handle = await startSession(tw.client, { session, options: { maxSpawnDepth: 2 } }, { taskQueue: tw.taskQueue });
   const state = await settled(tw.client, session.id, 90_000);
 
-  const json = await bamboo(['--json', 'usage', session.id, '--tree'], env);
+  const json = await bamboo(['--json', 'usage', session.id, '--tree'], { BAMBOO_TASK_QUEUE: tw.taskQueue });
   expect(json.code).toBe(0);
   const report = JSON.parse(json.stdout) as UsageReport;
   expect(report.rows.map((r) => r.depth)).toEqual([0, 1, 2, 1]); // own calls, Lead, Lead's Helper, Solo
@@ -34,7 +26,7 @@ test('bamboo usage --tree prints every session of the tree with its tokens, and 
   expect(ownAndChildren).toBe(total); // a child's figures include its own children
   expect(total).toBe(state.subtreeUsage!.inputTokens + state.subtreeUsage!.outputTokens);
 
-  const text = await bamboo(['usage', session.id, '--tree'], env);
+  const text = await bamboo(['usage', session.id, '--tree'], { BAMBOO_TASK_QUEUE: tw.taskQueue });
   expect(text.code).toBe(0);
   const lines = text.stdout.trim().split('\n');
   expect(lines[0]).toMatch(/^SESSION\s+INPUT\s+OUTPUT\s+CACHED\s+TOKENS\s+COST$/);
@@ -45,7 +37,7 @@ test('bamboo usage --tree prints every session of the tree with its tokens, and 
 
   // ls shows the same total in its tokens column (visibility is eventually consistent).
   const listed = await eventually(async () => {
-    const ls = await bamboo(['ls', '--kind', 'root', '--limit', '200'], env);
+    const ls = await bamboo(['ls', '--kind', 'root', '--limit', '200'], { BAMBOO_TASK_QUEUE: tw.taskQueue });
     return ls.stdout.split('\n').find((l) => l.startsWith(session.id) && l.includes(` ${total} `));
   }, { timeoutMs: 20_000, what: 'the root with its tokens in bamboo ls' });
   expect(listed).toBeDefined();

@@ -12,15 +12,9 @@ import { activityResults } from '../helpers/history-text';
 import { settled } from '../helpers/root';
 import { rootSession } from '../helpers/session-fixtures';
 import { eventually } from '../helpers/eventually';
-import { startTestWorker, type TestWorker } from '../helpers/temporal';
+import { withTestWorker } from '../helpers/temporal';
 
-let tw: TestWorker;
-beforeAll(async () => {
-  tw = await startTestWorker();
-});
-afterAll(async () => {
-  await tw?.stop();
-});
+const tw = withTestWorker();
 
 const decode = <T>(data: Uint8Array | null | undefined): T => JSON.parse(Buffer.from(data!).toString()) as T;
 
