@@ -98,7 +98,9 @@ function payloadsIn(value: unknown, found: Payload[] = []): Payload[] {
   else if (value && typeof value === 'object') {
     const record = value as Record<string, unknown>;
     if (record.metadata && typeof record.metadata === 'object' && 'data' in record) found.push(record as Payload);
-    for (const [k, inner] of Object.entries(record)) if (k !== 'searchAttributes' && k !== 'metadata') payloadsIn(inner, found);
+    // Search attributes are indexed by the server, and patch markers (written by the SDK core,
+    // not through the codec) hold only a patch id: both are checked apart, below.
+    for (const [k, inner] of Object.entries(record)) if (k !== 'searchAttributes' && k !== 'metadata' && k !== 'markerRecordedEventAttributes') payloadsIn(inner, found);
   }
   return found;
 }
@@ -147,6 +149,11 @@ describe('payload encryption', () => {
       expect(text(p.metadata?.encoding)).toBe(ENCRYPTED_ENCODING);
       expect(text(p.metadata?.['encryption-key-id'])).toBe(codec.keyId);
     }
+    // Patch markers carry the patch id and nothing of the session.
+    const markers = (childHistory.events ?? []).flatMap((e) => payloadsIn(Object.values(e.markerRecordedEventAttributes?.details ?? {})));
+    expect(markers.length).toBeGreaterThan(0);
+    for (const p of markers) expect(text(p.data)).toMatch(/^[{"\w\s:,-]*bamboo-[a-z-]+[\w\s":,}-]*$/);
+    expect(text(Buffer.concat(markers.map((p) => Buffer.from(p.data ?? []))))).not.toContain(marker);
     // And the control run's payloads are plain JSON.
     expect(payloadsIn(controlHistory.events).some((p) => text(p.metadata?.encoding) === 'json/plain')).toBe(true);
   });
