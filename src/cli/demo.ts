@@ -15,6 +15,7 @@ import { sessionState, sessionTranscript, startSession } from '../client/root-se
 import { sessionWorkflowId, type Session } from '../../common';
 import { startEmbeddedServer, type EmbeddedServer } from '../devserver/embedded';
 import { createBambooWorker } from '../worker/create-worker';
+import { renderUsage, usageReport } from './commands/usage';
 import { untilShutdownSignal } from './signals';
 
 const ADDRESS = 'localhost:7233';
@@ -104,6 +105,9 @@ async function printOutcome(client: Client, sessionId: string): Promise<void> {
   console.log('\nThe parent was resumed once, with:\n');
   console.log((resume?.content ?? '').replace(/^/gm, '  | '));
   console.log(`\nParent's answer: ${transcript.at(-1)?.content.slice(0, 200)}`);
+  const report = await usageReport(client, sessionId, true);
+  console.log(`\nWhat the tree used (bamboo usage ${sessionId} --tree):\n`);
+  console.log(renderUsage(report).replace(/^/gm, '  '));
 }
 
 /** A child's title, read from the spawn tool's reply in the parent's transcript. */
