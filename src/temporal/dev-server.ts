@@ -140,7 +140,8 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
   };
 }
 
-function searchAttributeArgs(): string[] {
+/** `start-dev` flags registering every Bamboo search attribute with its type. */
+export function searchAttributeArgs(): string[] {
   return BAMBOO_SEARCH_ATTRIBUTES.flatMap(({ name, type }) => ['--search-attribute', `${name}=${TypedSearchAttributes.toMetadataType(type)}`]);
 }
 

@@ -6,9 +6,9 @@
  */
 import { Connection } from '@temporalio/client';
 import { join } from 'node:path';
-import { BAMBOO_SEARCH_ATTRIBUTES, errorMessage } from '../../../common';
+import { errorMessage } from '../../../common';
 import { findTemporalCli } from '../../../src/temporal/cli-binary';
-import { startDevServer, type DevServer } from '../../../src/temporal/dev-server';
+import { searchAttributeArgs, startDevServer, type DevServer } from '../../../src/temporal/dev-server';
 import { eventually } from '../../helpers/eventually';
 import { freePort, killStartedProcesses, startedProcesses, startProcess, type ManagedProcess } from '../../helpers/processes';
 import { registerServer, type KnownServer } from './context';
@@ -37,7 +37,7 @@ export async function startLoggedDevServer(options: { dbFilename?: string } = {}
     'server', 'start-dev', '--headless', '--ip', '127.0.0.1', '--port', String(port),
     '--http-port', String(await freePort()), '--metrics-port', String(await freePort()),
     '--log-level', 'warn', '--log-format', 'json',
-    ...BAMBOO_SEARCH_ATTRIBUTES.flatMap((key) => ['--search-attribute', `${key.name}=Keyword`]),
+    ...searchAttributeArgs(),
     ...(options.dbFilename ? ['--db-filename', options.dbFilename] : []),
   ];
   const proc = startProcess(`dev-server:${port}`, cli.path, args);
