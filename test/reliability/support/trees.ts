@@ -6,9 +6,10 @@
  */
 import type { Client } from '@temporalio/client';
 import { startSession } from '../../../src/client/root-sessions';
-import { sessionWorkflowId, type SessionOptionsInput } from '../../../common';
-import type { SessionRunState } from '../../../common/workflow-interface';
+import { addUsage, sessionWorkflowId, type ModelTurnResult, type SessionOptionsInput, type Usage } from '../../../common';
+import { usageQuery, type SessionRunState } from '../../../common/workflow-interface';
 import { completionSignalsSent, resumeMessages, sessionState, sessionTranscript } from '../../helpers/root';
+import { activityResults } from '../../helpers/history-text';
 import { rootSession } from '../../helpers/session-fixtures';
 import type { ScenarioRecord } from './summary';
 import { eventuallyOrUndefined } from '../../helpers/eventually';
@@ -205,5 +206,33 @@ export async function expectTreesKept(
   expect(report.rootsResumed).toBe(tree.rootIds.length);
   expect(report.resumeMessages).toBe(tree.rootIds.length); // wait policy `all`: each parent resumed exactly once
   expect(counts.workflowTaskFailed).toBe(0);
+  const ledger = await ledgerMismatches(client, tree.rootIds);
+  record.details.ledger = { roots: tree.rootIds.length, exact: tree.rootIds.length - ledger.length };
+  expect(ledger).toEqual([]); // each root's usage = the sum of every model call recorded in its tree
   return { report, counts, workflowIds };
+}
+
+/**
+ * Roots whose `usage` subtree differs from the sum of every `callModel` result recorded in
+ * their tree's histories (all runs, all sessions). Whatever the faults, the ledger must be
+ * exact: a call retried after a kill is counted once, the one whose result was recorded.
+ */
+export async function ledgerMismatches(client: Client, rootIds: string[]): Promise<string[]> {
+  const mismatches = await mapLimit(rootIds, 4, async (rootId) => {
+    const check = async () => {
+      const ledger = await client.workflow.getHandle(sessionWorkflowId(rootId)).query(usageQuery);
+      let recorded: Usage = { inputTokens: 0, outputTokens: 0 };
+      for await (const run of client.workflow.list({ query: `BambooRootSessionId = "${rootId}"` })) {
+        for (const call of activityResults<ModelTurnResult>(await client.workflow.getHandle(run.workflowId, run.runId).fetchHistory(), 'callModel')) {
+          recorded = addUsage(recorded, call.usage);
+        }
+      }
+      return JSON.stringify(ledger.subtree) === JSON.stringify(recorded) ? undefined : `${rootId}: ledger ${JSON.stringify(ledger.subtree)}, histories ${JSON.stringify(recorded)}`;
+    };
+    // Visibility lists a just-closed run a moment late: look again before calling it a mismatch.
+    const found: { mismatch?: string } = {};
+    const exact = await eventuallyOrUndefined(async () => (found.mismatch = await check()) === undefined, { timeoutMs: 10_000, intervalMs: 1000 });
+    return exact ? undefined : found.mismatch;
+  });
+  return mismatches.filter((m): m is string => m !== undefined);
 }
