@@ -5,6 +5,9 @@
 import { z } from 'zod';
 import { RunStatusSchema, SpendSchema } from './run';
 
+/** A share of the parent's budget held for a child run until it reports (common/budget.ts). */
+export const ReservationSchema = z.object({ tokens: z.number().int().min(0), costMicroUsd: z.number().int().min(0), sessions: z.number().int().min(0) });
+
 export const TrackedChildSchema = z.object({
   childSessionId: z.string(),
   title: z.string(),
@@ -18,6 +21,8 @@ export const TrackedChildSchema = z.object({
   reported: z.boolean(),
   /** What the child's runs reported spending, with their descendants (every fresh completion adds). */
   spend: SpendSchema.optional(),
+  /** The share of the parent's budget held for its current run (released when it reports). */
+  reservation: ReservationSchema.optional(),
   /** Part of the current wait set. */
   awaited: z.boolean(),
   /** Follow-ups for a run that closed before they reached it: they start its next run. */

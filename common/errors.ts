@@ -25,6 +25,7 @@ export const FailureTypes = {
   idleTimeout: 'BambooIdleTimeout',
   providerError: 'BambooProviderError',
   externalRunner: 'BambooExternalRunnerError',
+  budgetExceeded: 'BambooBudgetExceeded',
 } as const;
 
 /**

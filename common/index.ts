@@ -17,3 +17,4 @@ export * from './transcript-page';
 export * from './run-close';
 export * from './progress';
 export * from './spend';
+export * from './budget';

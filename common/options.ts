@@ -5,6 +5,7 @@
  * rejected when the session starts (`invalid session input: options.<field>: must be at most …`).
  */
 import { z } from 'zod';
+import { BudgetSchema } from './budget';
 import { SNAPSHOT_BUDGET_BYTES } from './compaction';
 
 /** The longest duration option: one year (timers and dates stay far inside their ranges). */
@@ -47,6 +48,11 @@ export const SessionOptionsSchema = z.object({
    * A session's JSON is compacted to this many bytes (see compaction.ts): it leaves the
    * workflow as one payload, and Temporal rejects payloads over 2 MB.
    */
+  /**
+   * Limits for the whole tree under this session: tokens, dollars, child runs. A parent
+   * passes each child its share (common/budget.ts); unset: no limits.
+   */
+  budget: BudgetSchema.optional(),
   transcriptBudgetBytes: z.number().int().min(16 * 1024).max(1536 * 1024, `must be at most ${1536 * 1024} (1.5 MiB)`).default(SNAPSHOT_BUDGET_BYTES),
 });
 export type SessionOptions = z.infer<typeof SessionOptionsSchema>;

@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { SessionSchema } from './session';
 import { RunStatusSchema, SpawnJobSchema, SpendSchema } from './run';
 import { SessionOptionsSchema, WaitPolicySchema } from './options';
-import { TrackedChildSchema } from './children';
+import { ReservationSchema, TrackedChildSchema } from './children';
 
 /** State carried across continue-as-new; internal, not a public contract. */
 export const CarriedStateSchema = z.object({
@@ -21,6 +21,8 @@ export const CarriedStateSchema = z.object({
   /** The root's own spend (its turns' model calls), and all its children's reported spend. */
   selfSpend: SpendSchema.optional(),
   childrenSpend: SpendSchema.optional(),
+  /** Budget charged for child runs that closed without saying what they spent (their whole share). */
+  budgetCharged: ReservationSchema.optional(),
 });
 export type CarriedState = z.infer<typeof CarriedStateSchema>;
 

@@ -33,6 +33,8 @@ export const SpendSchema = z.object({
   usage: UsageSchema,
   costMicroUsd: z.number().int().min(0),
   unpricedCalls: z.number().int().min(0),
+  /** Child runs started beneath (counted by each parent as its children report; absent: none). */
+  sessions: z.number().int().min(0).optional(),
 });
 export type Spend = z.infer<typeof SpendSchema>;
 

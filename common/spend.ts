@@ -1,4 +1,5 @@
 /** Adding up usage and cost: per call, per run, per subtree. Pure; workflows and activities share it. */
+import type { BudgetStatus } from './budget';
 import type { TrackedChild } from './children';
 import type { Spend, Usage } from './run';
 
@@ -11,7 +12,9 @@ export function addUsage(a: Usage, b: Usage): Usage {
 }
 
 export function addSpend(a: Spend, b: Spend): Spend {
-  return { usage: addUsage(a.usage, b.usage), costMicroUsd: a.costMicroUsd + b.costMicroUsd, unpricedCalls: a.unpricedCalls + b.unpricedCalls };
+  const sum: Spend = { usage: addUsage(a.usage, b.usage), costMicroUsd: a.costMicroUsd + b.costMicroUsd, unpricedCalls: a.unpricedCalls + b.unpricedCalls };
+  if (a.sessions !== undefined || b.sessions !== undefined) sum.sessions = (a.sessions ?? 0) + (b.sessions ?? 0);
+  return sum;
 }
 
 /** One model call's spend: its usage, and its cost when the model has a price. */
@@ -39,13 +42,22 @@ export interface SessionUsage {
   costMicroUsd: number;
   /** Calls whose model has no price: their tokens count, their cost does not ("no price"). */
   unpricedCalls: number;
+  /** Child runs started in the subtree (as the children reported them). */
+  childRuns: number;
+  /** With a budget: its limits, what was used, what running children hold, what is left. */
+  budget?: BudgetStatus;
 }
 
 /**
  * A session's ledger as the `usage` query shows it. `childrenSpend` is the sum of every
  * child's reports, kept whole even when old children are no longer carried one by one.
  */
-export function sessionUsage(self: Spend, children: Iterable<Pick<TrackedChild, 'childSessionId' | 'spend'>>, childrenSpend: Spend): SessionUsage {
+export function sessionUsage(
+  self: Spend,
+  children: Iterable<Pick<TrackedChild, 'childSessionId' | 'spend'>>,
+  childrenSpend: Spend,
+  budget?: BudgetStatus,
+): SessionUsage {
   const subtree = addSpend(self, childrenSpend);
   const perChild = [...children]
     .filter((c) => c.spend)
@@ -58,6 +70,8 @@ export function sessionUsage(self: Spend, children: Iterable<Pick<TrackedChild, 
     ...(priced ? { costUsd: subtree.costMicroUsd / 1_000_000 } : {}),
     costMicroUsd: subtree.costMicroUsd,
     unpricedCalls: subtree.unpricedCalls,
+    childRuns: subtree.sessions ?? 0,
+    ...(budget ? { budget } : {}),
   };
 }
 

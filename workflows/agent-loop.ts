@@ -52,6 +52,8 @@ export interface AgentLoopHost {
   continueAsNewDue?(): boolean;
   /** Told what each model call spent, as soon as it returns (a run that fails later still counts it). */
   onSpend?(spend: Spend): void;
+  /** Asked before each model call: the `Session budget exceeded: …` text when nothing is left. */
+  budgetExhausted?(): string | undefined;
 }
 
 /** A point between two rounds of the loop, carried across continue-as-new. */
@@ -64,7 +66,8 @@ export interface WorkflowToolset {
   /** Names from WORKFLOW_TOOL_SPECS (only names travel through history). */
   names: string[];
   handles(name: string): boolean;
-  run(call: ToolCall): Promise<ToolCallOutcome>;
+  /** @param round every call of the model's reply (spawns in one round share the budget evenly). */
+  run(call: ToolCall, round: readonly ToolCall[]): Promise<ToolCallOutcome>;
 }
 
 export interface AgentLoopOutcome {
@@ -86,6 +89,7 @@ export async function runAgentLoop(host: AgentLoopHost): Promise<AgentLoopOutcom
     mergeInjected(host);
     keepSnapshotSmall(host.session, host.events, host.transcriptBudgetBytes); // also bounds what the transcript query returns
     host.onTurn(turn);
+    stopIfBudgetExhausted(host);
     const reply = await callModel(host, turn);
     const callSpend = spendOfCall(reply.usage, reply.costMicroUsd);
     spend = addSpend(spend, callSpend);
@@ -105,6 +109,12 @@ export async function runAgentLoop(host: AgentLoopHost): Promise<AgentLoopOutcom
     `Agent loop stopped after the maximum of ${AGENT_LOOP_LIMITS.maxRounds} rounds`,
     'BambooLoopLimit',
   );
+}
+
+/** A model call is made only while the session's budget has something left (common/budget.ts). */
+function stopIfBudgetExhausted(host: AgentLoopHost): void {
+  const exceeded = host.budgetExhausted?.();
+  if (exceeded) throw ApplicationFailure.create({ message: exceeded, type: FailureTypes.budgetExceeded, nonRetryable: true });
 }
 
 function mergeInjected(host: AgentLoopHost): void {
@@ -150,7 +160,7 @@ function transcriptFor(messages: Message[]): Pick<ModelTurnInput, 'messages' | '
 async function runToolCalls(host: AgentLoopHost, calls: ToolCall[], failures: Map<string, number>): Promise<Message[]> {
   const allowed = calls.slice(0, AGENT_LOOP_LIMITS.maxToolCallsPerRound);
   setCurrentDetails(`running ${allowed.length} tool call(s): ${allowed.map((c) => `\`${c.name}\``).join(', ')}`);
-  const outcomes = await Promise.all(allowed.map((call) => runToolCall(host, call)));
+  const outcomes = await Promise.all(allowed.map((call) => runToolCall(host, call, allowed)));
   const messages = allowed.map((call, i) => newMessage('tool', outcomes[i].content, { toolCallId: call.id }));
   for (const call of calls.slice(AGENT_LOOP_LIMITS.maxToolCallsPerRound)) {
     const limit = `Error: more than ${AGENT_LOOP_LIMITS.maxToolCallsPerRound} tool calls in one round; this call was not run`;
@@ -169,10 +179,10 @@ async function runToolCalls(host: AgentLoopHost, calls: ToolCall[], failures: Ma
   return messages;
 }
 
-async function runToolCall(host: AgentLoopHost, call: ToolCall): Promise<ToolCallOutcome> {
+async function runToolCall(host: AgentLoopHost, call: ToolCall, round: readonly ToolCall[]): Promise<ToolCallOutcome> {
   host.events.add({ type: 'tool_start', toolCallId: call.id, toolName: call.name });
   const outcome = host.workflowTools?.handles(call.name)
-    ? await host.workflowTools.run(call)
+    ? await host.workflowTools.run(call, round)
     : await runToolActivity(host, call);
   if (outcome.ok) host.events.add({ type: 'tool_complete', toolCallId: call.id, toolName: call.name });
   else host.events.add({ type: 'tool_error', toolCallId: call.id, toolName: call.name, error: outcome.content });

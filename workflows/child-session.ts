@@ -28,6 +28,13 @@ import {
 } from '@temporalio/workflow';
 import type { BambooActivities } from '../activities';
 import {
+  amountsOfSpend,
+  budgetStatus,
+  firstExhausted,
+  limitsOf,
+  MODEL_CALL_RESOURCES,
+  NOTHING,
+  type BudgetStatus,
   sessionUsage,
   subtreeTotals,
   type SessionUsage,
@@ -97,7 +104,18 @@ class ChildRun {
   }
 
   usage(): SessionUsage {
-    return sessionUsage(this.spend, this.children?.tracked.values() ?? [], this.children?.childrenSpend ?? NO_SPEND);
+    return sessionUsage(this.spend, this.children?.tracked.values() ?? [], this.children?.childrenSpend ?? NO_SPEND, this.budgetStatus());
+  }
+
+  /** This run's budget is its parent's share for it (options.budget); it covers its calls and its children's. */
+  budgetStatus(): BudgetStatus | undefined {
+    if (this.children) return this.children.budgetStatus();
+    return this.options.budget ? budgetStatus(this.options.budget, amountsOfSpend(this.spend), NOTHING) : undefined;
+  }
+
+  budgetExhausted(): string | undefined {
+    if (this.children) return this.children.budgetExhausted();
+    return this.options.budget ? firstExhausted(limitsOf(this.options.budget), amountsOfSpend(this.spend), MODEL_CALL_RESOURCES) : undefined;
   }
 
   snapshot(): SessionRunState {
@@ -294,6 +312,7 @@ async function runAgentTurns(
       resumeFrom,
       continueAsNewDue: () => continueAsNewDue(run),
       onSpend: (spend) => run.addSpend(spend),
+      budgetExhausted: () => run.budgetExhausted(),
     });
     resumeFrom = undefined;
     if (loop.stoppedAt) return { stoppedAt: loop.stoppedAt };
@@ -307,7 +326,7 @@ async function runAgentTurns(
 /** Children may spawn only when their parent passed its options and the depth allows it. */
 function childrenFor(run: ChildRun, session: Session, job: SpawnJob): Children | undefined {
   if (!job.spawnOptions || session.spawnDepth >= run.options.maxSpawnDepth) return undefined;
-  const children = new Children(session.id, run.options, run.events);
+  const children = new Children(session.id, run.options, run.events, undefined, { depth: session.spawnDepth, selfSpend: () => run.spend });
   children.pump().catch((error: unknown) => {
     if (!isCancellation(error)) throw error;
   });
@@ -315,6 +334,8 @@ function childrenFor(run: ChildRun, session: Session, job: SpawnJob): Children |
 }
 
 async function runExternal(run: ChildRun, session: Session, policy: WatchdogPolicy, budget: RunBudget): Promise<void> {
+  const exceeded = run.budgetExhausted();
+  if (exceeded) throw ApplicationFailure.create({ message: exceeded, type: FailureTypes.budgetExceeded, nonRetryable: true });
   const { runExternalChild } = proxyActivities<BambooActivities>(
     modelCallOptions(policy, budget, `${session.title ?? session.id} · external runner`),
   );

@@ -9,7 +9,18 @@
  * same state — and a unit test can drive it with plain objects.
  */
 import {
+  addAmounts,
   addSpend,
+  allotment,
+  amountsOfSpend,
+  budgetStatus,
+  firstExhausted,
+  limitsOf,
+  MODEL_CALL_RESOURCES,
+  NOTHING,
+  type Amounts,
+  type Budget,
+  type BudgetStatus,
   FINAL_RESPONSE_CAP,
   NO_SPEND,
   spendOfCall,
@@ -40,7 +51,7 @@ export interface WaitState {
   leaseExpiresAt: string;
 }
 
-export type CarriedChildren = Pick<CarriedState, 'children' | 'queued' | 'seenCompletions' | 'waiting' | 'childrenSpend'>;
+export type CarriedChildren = Pick<CarriedState, 'children' | 'queued' | 'seenCompletions' | 'waiting' | 'childrenSpend' | 'budgetCharged'>;
 /** How a run ended, as read from the run itself (or said by the child). */
 export type RunEnd = Pick<ChildCompletion, 'status' | 'error' | 'finalResponse' | 'subtreeSpend'>;
 
@@ -65,7 +76,14 @@ export interface ChildTrackerDeps {
   /** Milliseconds since the epoch: `Date.now` of the workflow (deterministic). */
   now: () => number;
   carried?: CarriedChildren;
+  /** The parent's spawn depth (root = 0): whether its children may spawn in turn. */
+  parentDepth?: number;
+  /** What the parent's own model calls spent so far (its budget covers them too). */
+  selfSpend?: () => Spend;
 }
+
+/** A spawn's share of the budget: none when the session has no budget. */
+export type Reserved = { ok: true; reservation?: Amounts; childBudget?: Budget } | { ok: false; message: string };
 
 export class ChildTracker {
   readonly tracked = new Map<string, TrackedChild>();
@@ -80,12 +98,19 @@ export class ChildTracker {
   private readonly options: SessionOptions;
   private readonly events: Pick<EventLog, 'add'>;
   private readonly now: () => number;
+  /** Budget charged for runs that closed without a report of their spend: their whole share. */
+  private charged: Amounts;
+  private readonly parentDepth: number;
+  private readonly selfSpend: () => Spend;
 
-  constructor({ parentSessionId, options, events, now, carried }: ChildTrackerDeps) {
+  constructor({ parentSessionId, options, events, now, carried, parentDepth, selfSpend }: ChildTrackerDeps) {
     this.parentSessionId = parentSessionId;
     this.options = options;
     this.events = events;
     this.now = now;
+    this.parentDepth = parentDepth ?? 0;
+    this.selfSpend = selfSpend ?? (() => NO_SPEND);
+    this.charged = carried?.budgetCharged ?? NOTHING;
     for (const child of carried?.children ?? []) this.tracked.set(child.childSessionId, child);
     this.queue.push(...(carried?.queued ?? []));
     for (const key of carried?.seenCompletions ?? []) this.seen.add(key);
@@ -95,10 +120,52 @@ export class ChildTracker {
 
   // ── spawning with backpressure ──────────────────────────────────────────────
 
-  /** Queues a child run; it starts when a slot is free. */
-  enqueue(job: SpawnJob, title: string): void {
-    this.tracked.set(job.childSessionId, { childSessionId: job.childSessionId, title, status: 'pending', model: job.model, reported: false, awaited: true });
+  /** Queues a child run; it starts when a slot is free. `reservation`: its share of the budget. */
+  enqueue(job: SpawnJob, title: string, reservation?: Amounts): void {
+    this.tracked.set(job.childSessionId, { childSessionId: job.childSessionId, title, status: 'pending', model: job.model, reported: false, awaited: true, ...(reservation ? { reservation } : {}) });
     this.queue.push(job);
+  }
+
+  // ── the budget ──────────────────────────────────────────────────────────────
+
+  /** Spent by the parent's own calls, its children's reports and the runs charged in full. */
+  spent(): Amounts {
+    return addAmounts(addAmounts(amountsOfSpend(this.selfSpend()), amountsOfSpend(this.childrenSpend)), this.charged);
+  }
+
+  /** Held for children queued or running. */
+  reserved(): Amounts {
+    let sum: Amounts = NOTHING;
+    for (const child of this.tracked.values()) if (child.reservation) sum = addAmounts(sum, child.reservation);
+    return sum;
+  }
+
+  private committed(): Amounts {
+    return addAmounts(this.spent(), this.reserved());
+  }
+
+  /** The contract's text when a model call has nothing left to spend; undefined otherwise. */
+  exhausted(): string | undefined {
+    return this.options.budget ? firstExhausted(limitsOf(this.options.budget), this.committed(), MODEL_CALL_RESOURCES) : undefined;
+  }
+
+  /**
+   * A child run's share of what is left (see `allotment`), or why it cannot have one.
+   * @param spawnsLeft the spawns of this round not handled yet, this one included.
+   */
+  reserve(spawnsLeft: number): Reserved {
+    if (!this.options.budget) return { ok: true };
+    const childMaySpawn = this.parentDepth + 1 < this.options.maxSpawnDepth;
+    return allotment(limitsOf(this.options.budget), this.committed(), spawnsLeft, childMaySpawn);
+  }
+
+  budgetStatus(): BudgetStatus | undefined {
+    return this.options.budget ? budgetStatus(this.options.budget, this.spent(), this.reserved()) : undefined;
+  }
+
+  /** The options a child run gets: the parent's, with the child's own share as its budget. */
+  optionsFor(childBudget: Budget | undefined): SessionOptions {
+    return childBudget ? { ...this.options, budget: childBudget } : this.options;
   }
 
   /** Runs started and not yet finished, including starts in flight. */
@@ -183,9 +250,15 @@ export class ChildTracker {
     child.runId = completion.runId;
     const spend = spendOf(completion);
     if (spend) {
-      child.spend = addSpend(child.spend ?? NO_SPEND, spend);
-      this.childrenSpend = addSpend(this.childrenSpend, spend);
+      // The run itself is one child run; its report counts the ones beneath it.
+      const counted = { ...spend, sessions: (spend.sessions ?? 0) + 1 };
+      child.spend = addSpend(child.spend ?? NO_SPEND, counted);
+      this.childrenSpend = addSpend(this.childrenSpend, counted);
+    } else if (child.reservation) {
+      // Closed without saying what it spent (terminated, say): its whole share counts as spent.
+      this.charged = addAmounts(this.charged, child.reservation);
     }
+    child.reservation = undefined;
     this.apply(completion, child);
     this.restartIfMessagesWait(child, completion.unansweredMessages ?? 0);
     return true;
@@ -200,26 +273,33 @@ export class ChildTracker {
    * Follow-ups that missed a closing run (or that it left unanswered) start the child's next
    * run, from the snapshot of the run that reported.
    */
-  private restartIfMessagesWait(child: TrackedChild, unanswered: number): void {
+  private restartIfMessagesWait(child: TrackedChild, unanswered: number): string | undefined {
     const messages = child.pendingMessages ?? [];
-    if (!isTerminal(child.status) || (messages.length === 0 && unanswered === 0) || !child.model) return;
+    if (!isTerminal(child.status) || (messages.length === 0 && unanswered === 0) || !child.model) return undefined;
+    const share = this.reserve(1);
+    if (!share.ok) {
+      // The follow-ups stay on the child (manage_children get shows them): the budget cannot start a run.
+      return share.message;
+    }
     child.pendingMessages = undefined;
-    this.awaitAgain(child);
+    this.awaitAgain(child, share.reservation);
     this.queue.push({
       parentSessionId: this.parentSessionId,
       childSessionId: child.childSessionId,
       model: child.model,
       snapshotRunId: child.runId,
       ...(messages.length > 0 ? { appendMessages: messages } : {}),
-      spawnOptions: this.options,
+      spawnOptions: this.optionsFor(share.childBudget),
     });
+    return undefined;
   }
 
-  private awaitAgain(child: TrackedChild): void {
-    Object.assign(child, { status: 'pending', reported: false, awaited: true, error: undefined, finalResponse: undefined });
+  private awaitAgain(child: TrackedChild, reservation?: Amounts): void {
+    Object.assign(child, { status: 'pending', reported: false, awaited: true, error: undefined, finalResponse: undefined, reservation });
   }
 
   private apply(outcome: { status: TerminalRunStatus; error?: string; finalResponse?: string }, child: TrackedChild): void {
+    child.reservation = undefined; // a run that never started spent nothing
     child.status = outcome.status;
     child.error = outcome.error;
     child.finalResponse = outcome.finalResponse?.slice(0, FINAL_RESPONSE_CAP);
@@ -320,7 +400,8 @@ export class ChildTracker {
   /** The run closed before the message reached it: its next run gets the message. */
   messageMissedRun(child: TrackedChild, message: string): ToolCallOutcome {
     child.pendingMessages = [...(child.pendingMessages ?? []), message];
-    this.restartIfMessagesWait(child, 0);
+    const refusal = this.restartIfMessagesWait(child, 0);
+    if (refusal) return refused(`Error: ${refusal}; child session ${child.childSessionId} finished before the message reached it`);
     return ok(`child session ${child.childSessionId} finished before the message reached it; the message starts its next run`);
   }
 
@@ -329,9 +410,11 @@ export class ChildTracker {
    * that reported (runs recorded before reconciliation load the newest closed run instead).
    */
   restartWithMessage(child: TrackedChild, message: string, fromSnapshot: boolean): ToolCallOutcome {
-    this.awaitAgain(child);
+    const share = this.reserve(1);
+    if (!share.ok) return refused(`Error: ${share.message}`);
+    this.awaitAgain(child, share.reservation);
     const next: SpawnJob = { parentSessionId: this.parentSessionId, childSessionId: child.childSessionId, model: child.model!, appendMessages: [message] };
-    this.queue.push(fromSnapshot ? { ...next, snapshotRunId: child.runId, spawnOptions: this.options } : next);
+    this.queue.push(fromSnapshot ? { ...next, snapshotRunId: child.runId, spawnOptions: this.optionsFor(share.childBudget) } : next);
     return ok(`child session ${child.childSessionId} restarted with the message`);
   }
 
@@ -379,7 +462,10 @@ export class ChildTracker {
    */
   carried(bounded: boolean): CarriedChildren {
     const all = [...this.tracked.values()];
-    const spent = this.childrenSpend === NO_SPEND ? {} : { childrenSpend: this.childrenSpend };
+    const spent = {
+      ...(this.childrenSpend === NO_SPEND ? {} : { childrenSpend: this.childrenSpend }),
+      ...(this.charged === NOTHING ? {} : { budgetCharged: this.charged }),
+    };
     if (!bounded) return { children: all, queued: [...this.queue], seenCompletions: [...this.seen], waiting: this.waiting, ...spent };
     const done = (c: TrackedChild) => c.reported && isTerminal(c.status) && !c.pendingMessages?.length;
     const keptDone = new Set(all.filter(done).slice(-REPORTED_CHILDREN_CARRIED));

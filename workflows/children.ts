@@ -39,12 +39,15 @@ import {
   type SpawnJob,
   type ToolCallOutcome,
   type TrackedChild,
+  type Amounts,
+  type Budget,
+  type BudgetStatus,
   type Spend,
 } from '../common';
 import { injectMessageSignal, type ChildSessionWorkflow } from '../common/workflow-interface';
 import type { EventLog } from './event-log';
 import { closeOfStartedRun, reconciles, watchRunClose } from './child-reconciliation';
-import { ChildTracker, type CarriedChildren, type RunEnd, type WaitState } from './child-tracker';
+import { ChildTracker, type CarriedChildren, type Reserved, type RunEnd, type WaitState } from './child-tracker';
 
 export { isTerminal, type WaitState } from './child-tracker';
 
@@ -59,8 +62,10 @@ export class Children {
     private readonly options: SessionOptions,
     events: EventLog,
     carried?: CarriedChildren,
+    /** The parent's depth and its own spend: its budget covers its calls and its children's. */
+    parent?: { depth: number; selfSpend: () => Spend },
   ) {
-    this.tracker = new ChildTracker({ parentSessionId, options, events, now: () => Date.now(), carried });
+    this.tracker = new ChildTracker({ parentSessionId, options, events, now: () => Date.now(), carried, parentDepth: parent?.depth, selfSpend: parent?.selfSpend });
   }
 
   // ── the tracker's state, as the sessions read it ────────────────────────────
@@ -78,8 +83,28 @@ export class Children {
     return this.tracker.waiting;
   }
 
-  enqueue(job: SpawnJob, title: string): void {
-    this.tracker.enqueue(job, title);
+  enqueue(job: SpawnJob, title: string, reservation?: Amounts): void {
+    this.tracker.enqueue(job, title, reservation);
+  }
+
+  // ── the budget (child-tracker.ts keeps the ledger) ──────────────────────────
+
+  /** A spawn's share of the budget, or why there is none (`spawnsLeft`: this round's spawns still to come, this one included). */
+  reserve(spawnsLeft: number): Reserved {
+    return this.tracker.reserve(spawnsLeft);
+  }
+
+  optionsFor(childBudget: Budget | undefined): SessionOptions {
+    return this.tracker.optionsFor(childBudget);
+  }
+
+  /** The contract's `Session budget exceeded: …` text when a model call has nothing left; else undefined. */
+  budgetExhausted(): string | undefined {
+    return this.tracker.exhausted();
+  }
+
+  budgetStatus(): BudgetStatus | undefined {
+    return this.tracker.budgetStatus();
   }
 
   runningCount(): number {

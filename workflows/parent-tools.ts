@@ -16,15 +16,20 @@ export function parentToolset(session: Session, children: Children, options: Ses
   return {
     names: [SPAWN_TOOL, MANAGE_TOOL],
     handles: (name) => name === SPAWN_TOOL || name === MANAGE_TOOL,
-    run: (call) => (call.name === SPAWN_TOOL ? Promise.resolve(spawn(session, children, options, call)) : manage(children, call)),
+    run: (call, round) => (call.name === SPAWN_TOOL ? Promise.resolve(spawn(session, children, call, round)) : manage(children, call)),
   };
 }
 
-function spawn(session: Session, children: Children, options: SessionOptions, call: ToolCall): ToolCallOutcome {
+function spawn(session: Session, children: Children, call: ToolCall, round: readonly ToolCall[]): ToolCallOutcome {
   const args = parseToolArgs(SpawnArgsSchema, call.arguments, SPAWN_TOOL);
   if (!args.ok) return { ok: false, content: `Error: ${args.error}` };
-  const job = buildChildJob(session, args.value, options);
-  children.enqueue(job, args.value.title);
+  // The round's spawns share what is left evenly with the parent (common/budget.ts).
+  const spawns = round.filter((c) => c.name === SPAWN_TOOL);
+  const share = children.reserve(Math.max(1, spawns.length - spawns.indexOf(call)));
+  // A refusal, not a tool failure: the model reads it and decides; it does not count toward the failure limit.
+  if (!share.ok) return { ok: true, content: `Error: ${share.message}` };
+  const job = buildChildJob(session, args.value, children.optionsFor(share.childBudget));
+  children.enqueue(job, args.value.title, share.reservation);
   return {
     ok: true,
     content: JSON.stringify({

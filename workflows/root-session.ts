@@ -80,7 +80,7 @@ class RootSession {
     carried?: CarriedState,
   ) {
     this.events = new EventLog(carried?.lastEventSeq ?? 0);
-    this.children = new Children(session.id, options, this.events, carried);
+    this.children = new Children(session.id, options, this.events, carried, { depth: session.spawnDepth, selfSpend: () => this.selfSpend });
     this.pendingUser = [...(carried?.pendingUserMessages ?? [])];
     this.lastRunStatus = carried?.lastRunStatus;
     this.lastRunError = carried?.lastRunError;
@@ -88,7 +88,7 @@ class RootSession {
   }
 
   usage(): SessionUsage {
-    return sessionUsage(this.selfSpend, this.children.tracked.values(), this.children.childrenSpend);
+    return sessionUsage(this.selfSpend, this.children.tracked.values(), this.children.childrenSpend, this.children.budgetStatus());
   }
 
   snapshot(): SessionRunState {
@@ -229,6 +229,7 @@ async function runTurn(root: RootSession): Promise<void> {
       onTurn: () => (root.turn += 1),
       workflowTools: parentToolset(session, root.children, root.options),
       onSpend: (spend) => (root.selfSpend = addSpend(root.selfSpend, spend)),
+      budgetExhausted: () => root.children.budgetExhausted(),
     }),
   );
   if (CancellationScope.current().consideredCancelled) throw new CancelledFailure('session cancelled');
