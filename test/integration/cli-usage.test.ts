@@ -1,14 +1,16 @@
 /**
- * `bamboo usage` and the tokens column of `bamboo ls`, run as real processes the way a user
- * types them, against a depth-2 tree on the real dev server.
+ * `bamboo usage`, the tokens column of `bamboo ls` and `bamboo run`'s budget flags, run as
+ * real processes the way a user types them, against trees on the real dev server.
  */
+import { sessionWorkflowId } from '../../common';
 import { startSession } from '../../src/client/root-sessions';
 import type { UsageReport } from '../../src/cli/commands/usage';
+import { ExitCode } from '../../src/cli/context';
 import { bamboo } from '../helpers/cli';
 import { eventually } from '../helpers/eventually';
 import { settled } from '../helpers/root';
 import { rootSession } from '../helpers/session-fixtures';
-import { withTestWorker } from '../helpers/temporal';
+import { uniqueId, withTestWorker } from '../helpers/temporal';
 
 const tw = withTestWorker();
 
@@ -33,7 +35,9 @@ test('bamboo usage --tree prints every session of the tree with its tokens, and 
   expect(lines[1]).toContain(`${session.id} (own calls)`);
   expect(lines.filter((l) => /^ {2}\S/.test(l))).toHaveLength(2); // the two children
   expect(lines.filter((l) => /^ {4}\S/.test(l))).toHaveLength(1); // the grandchild
-  expect(lines.at(-1)).toMatch(new RegExp(`^total\\s+\\d+\\s+\\d+\\s+\\d+\\s+${total}\\s+no price$`)); // scripted: no price
+  expect(lines).toContainEqual(expect.stringMatching(new RegExp(`^total\\s+\\d+\\s+\\d+\\s+\\d+\\s+${total}\\s+no price$`))); // scripted: no price
+  expect(lines.at(-1)).toMatch(/^child runs\s+3$/); // Lead, its Helper, Solo
+  expect(text.stdout).not.toContain('budget'); // no budget, no budget block
 
   // ls shows the same total in its tokens column (visibility is eventually consistent).
   const listed = await eventually(async () => {
@@ -43,3 +47,37 @@ test('bamboo usage --tree prints every session of the tree with its tokens, and 
   expect(listed).toBeDefined();
   await handle.terminate();
 }, 180_000);
+
+test('bamboo run --max-sessions 1 lets the root start one child and refuses the second; bamboo usage shows the budget', async () => {
+  const id = uniqueId('budget');
+  const env = { BAMBOO_TASK_QUEUE: tw.taskQueue };
+  const run = await bamboo(['run', '--session-id', id, '--max-sessions', '1', '--max-tokens', '100000', '[[spawn:A|leaf]] [[spawn:B|leaf]] go'], env);
+  expect(run.code).toBe(0); // followed until idle, last turn completed
+  await settled(tw.client, id, 90_000);
+
+  const transcript = await bamboo(['transcript', id], env);
+  expect(transcript.code).toBe(0);
+  expect(transcript.stdout).toContain('Session budget exceeded: sessions (1/1)'); // B's spawn, as the tool's answer
+
+  const text = await bamboo(['usage', id], env);
+  expect(text.code).toBe(0);
+  const lines = text.stdout.trim().split('\n');
+  expect(lines).toContainEqual(expect.stringMatching(/^child runs\s+1$/));
+  expect(lines).toContainEqual(expect.stringMatching(/^budget\s+tokens\s+\d+ used of 100000 \(\d+ left\)$/));
+  expect(lines).toContainEqual(expect.stringMatching(/^\s+sessions\s+1 used of 1 \(0 left\)$/));
+
+  const json = await bamboo(['usage', id, '--json'], env);
+  expect(json.code).toBe(0);
+  const report = JSON.parse(json.stdout) as UsageReport;
+  expect(report.total.childRuns).toBe(1);
+  expect(report.total.budget?.limits).toEqual({ maxTokens: 100000, maxSessions: 1 });
+  expect(report.total.budget?.used.sessions).toBe(1);
+  expect(report.total.budget?.remaining.sessions).toBe(0);
+  await tw.client.workflow.getHandle(sessionWorkflowId(id)).terminate();
+}, 180_000);
+
+test('bamboo run --max-tokens 0 is bad usage, named after the budget field, before anything starts', async () => {
+  const result = await bamboo(['run', '--max-tokens', '0', 'x'], { BAMBOO_TASK_QUEUE: tw.taskQueue });
+  expect(result.code).toBe(ExitCode.usage);
+  expect(result.stderr).toContain('budget.maxTokens');
+});

@@ -5,7 +5,16 @@ import { randomUUID } from 'node:crypto';
 import { cancelSession, injectIntoSession, startChildRun } from '../../client/child-runs';
 import { sendUserMessage, sessionState, sessionTranscript, startSession } from '../../client/root-sessions';
 import { taskQueue } from '../../config/env';
-import { SessionSchema, sessionWorkflowId, SpawnJobSchema, WaitPolicySchema, type Session } from '../../../common';
+import {
+  SessionOptionsSchema,
+  SessionSchema,
+  sessionWorkflowId,
+  SpawnJobSchema,
+  WaitPolicySchema,
+  type Budget,
+  type Session,
+  type SessionOptionsInput,
+} from '../../../common';
 import { CliError, ExitCode, print, validated, withClient, type GlobalOptions } from '../context';
 import { describeState, table, truncate } from '../format';
 import { describeSession, viewSession } from '../sessions-api';
@@ -25,25 +34,25 @@ export function registerSessionCommands(program: Command, globals: Globals): voi
     .option('--provider <name>', 'provider name (default: routing, then the default provider)')
     .option('--wait-policy <policy>', 'all | any | first_error', 'all')
     .option('--max-running-children <n>', 'children running at once', parsePositive)
+    .option('--max-spawn-depth <n>', 'deepest spawn depth (root = 0; 1: children cannot spawn)', numberFlag('--max-spawn-depth'))
+    .option('--max-tokens <n>', 'tree budget: input plus output tokens of every model call in the tree', numberFlag('--max-tokens'))
+    .option('--max-cost-usd <usd>', "tree budget: dollars of the tree's priced model calls", numberFlag('--max-cost-usd'))
+    .option('--max-sessions <n>', 'tree budget: child runs the tree may start, at every depth', numberFlag('--max-sessions'))
     .option('--metadata <key=value...>', 'session metadata (repeatable)', collectMetadata, {})
     .option('--no-follow', 'start and return at once')
     .action(async (prompt: string, opts) => {
-      const waitPolicy = WaitPolicySchema.safeParse(opts.waitPolicy);
-      if (!waitPolicy.success) throw new CliError(`--wait-policy must be all, any or first_error (got ${opts.waitPolicy})`, ExitCode.usage);
+      const options = sessionOptionsFrom(opts);
       const session = validated(SessionSchema, rootSessionFrom(prompt, opts), 'session');
       await withClient(globals(), async (client) => {
         // A running session gets the prompt as a user message; anything else starts a run.
         const delivered = opts.sessionId ? await sendToRunningRoot(client, session.id, prompt, opts.follow) : undefined;
+        if (delivered && optionFlagsGiven(opts)) console.error(`bamboo: session ${session.id} is running: its options stay as they are (the --max-… flags apply to new sessions)`);
         if (delivered && !opts.follow) {
           print(globals(), { sessionId: session.id, workflowId: delivered.workflowId, runId: delivered.runId, sent: true }, () => `sent to running session ${session.id} (${delivered.workflowId})`);
           return;
         }
         if (!delivered) {
-          const handle = await startSession(
-            client,
-            { session, options: { waitPolicy: waitPolicy.data, ...(opts.maxRunningChildren ? { maxRunningChildren: opts.maxRunningChildren } : {}) } },
-            { taskQueue: taskQueue() },
-          );
+          const handle = await startSession(client, { session, options }, { taskQueue: taskQueue() });
           if (!opts.follow) {
             print(globals(), { sessionId: session.id, workflowId: handle.workflowId, runId: handle.firstExecutionRunId }, () => `started ${session.id} (${handle.workflowId})`);
             return;
@@ -239,6 +248,50 @@ function rootSessionFrom(prompt: string, opts: { sessionId?: string; model: stri
     ...(opts.provider ? { modelRef: { provider: opts.provider, model: opts.model } } : {}),
     metadata: opts.metadata,
     messages: [{ id: randomUUID(), role: 'user', content: prompt, createdAt: new Date().toISOString() }],
+  };
+}
+
+interface RunOptionFlags {
+  waitPolicy: string;
+  maxRunningChildren?: number;
+  maxSpawnDepth?: number;
+  maxTokens?: number;
+  maxCostUsd?: number;
+  maxSessions?: number;
+}
+
+/**
+ * The session options `run` starts a root with, checked by the workflow's own schema before
+ * connecting, so a bad value exits 2 with the message the workflow would give
+ * (e.g. `budget.maxTokens: Too small: expected number to be >0`).
+ */
+function sessionOptionsFrom(opts: RunOptionFlags): SessionOptionsInput {
+  const waitPolicy = WaitPolicySchema.safeParse(opts.waitPolicy);
+  if (!waitPolicy.success) throw new CliError(`--wait-policy must be all, any or first_error (got ${opts.waitPolicy})`, ExitCode.usage);
+  const budget: Budget = definedOnly({ maxTokens: opts.maxTokens, maxCostUsd: opts.maxCostUsd, maxSessions: opts.maxSessions });
+  const options: SessionOptionsInput = {
+    waitPolicy: waitPolicy.data,
+    ...definedOnly({ maxRunningChildren: opts.maxRunningChildren, maxSpawnDepth: opts.maxSpawnDepth }),
+    ...(Object.keys(budget).length > 0 ? { budget } : {}),
+  };
+  validated(SessionOptionsSchema, options, 'session options');
+  return options;
+}
+
+function optionFlagsGiven(opts: RunOptionFlags): boolean {
+  return [opts.maxRunningChildren, opts.maxSpawnDepth, opts.maxTokens, opts.maxCostUsd, opts.maxSessions].some((v) => v !== undefined);
+}
+
+function definedOnly<T extends Record<string, unknown>>(values: T): Partial<T> {
+  return Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/** A flag's number, as typed; its range is the schema's to check (and to explain). */
+function numberFlag(flag: string): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (value.trim() === '' || !Number.isFinite(n)) throw new CliError(`${flag} expects a number, got ${JSON.stringify(value)}`, ExitCode.usage);
+    return n;
   };
 }
 

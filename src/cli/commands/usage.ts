@@ -1,11 +1,13 @@
 /**
  * `bamboo usage <id> [--tree]`: a session's ledger as a table — its own model calls, each
  * child's (a child's figures include its own children), and the total; with --tree, every
- * descendant indented under its parent. Cost is shown where the models have a price.
+ * descendant indented under its parent. Cost is shown where the models have a price. Under
+ * the table: the child runs the subtree started and, when the session has a budget, one line
+ * per limited resource. `--json` prints the report, the `usage` query's answer as `total`.
  */
 import type { Client } from '@temporalio/client';
 import type { Command } from 'commander';
-import { formatUsd, sessionWorkflowId, type SessionUsage, type Usage } from '../../../common';
+import { formatUsd, sessionWorkflowId, usdToMicro, type BudgetStatus, type SessionUsage, type Usage } from '../../../common';
 import { usageQuery } from '../../../common/workflow-interface';
 import { print, withClient, type GlobalOptions } from '../context';
 import { table } from '../format';
@@ -71,11 +73,32 @@ export function renderUsage(report: UsageReport): string {
     String(usage.inputTokens + usage.outputTokens),
     costText(costMicroUsd, unpricedCalls),
   ];
-  return table([
+  const ledger = table([
     ['SESSION', 'INPUT', 'OUTPUT', 'CACHED', 'TOKENS', 'COST'],
     ...report.rows.map((r) => line(`${'  '.repeat(r.depth)}${r.sessionId}`, r.usage, r.costMicroUsd, r.unpricedCalls)),
     line('total', report.total.subtree, report.total.costMicroUsd, report.total.unpricedCalls),
   ]);
+  const below = [['child runs', String(report.total.childRuns)]];
+  if (report.total.budget) budgetLines(report.total.budget).forEach((text, i) => below.push([i === 0 ? 'budget' : '', text]));
+  return `${ledger}\n\n${table(below)}`;
+}
+
+/**
+ * One line per limited resource: `tokens    900 used + 350 reserved of 1000 (0 left)`.
+ * Reserved is what queued and running children hold; it is shown only when there is some.
+ */
+export function budgetLines(budget: BudgetStatus): string[] {
+  const { limits, used: u, reserved: r, remaining: rest } = budget;
+  const count = (n: number) => String(n);
+  const maxCostMicroUsd = limits.maxCostUsd === undefined ? undefined : usdToMicro(limits.maxCostUsd);
+  const resources = [
+    { name: 'tokens', limit: limits.maxTokens, used: u.tokens, reserved: r.tokens, left: rest.tokens, show: count },
+    { name: 'cost', limit: maxCostMicroUsd, used: u.costMicroUsd, reserved: r.costMicroUsd, left: rest.costMicroUsd, show: formatUsd },
+    { name: 'sessions', limit: limits.maxSessions, used: u.sessions, reserved: r.sessions, left: rest.sessions, show: count },
+  ];
+  return resources.flatMap(({ name, limit, used, reserved, left, show }) =>
+    limit === undefined ? [] : [`${name.padEnd(8)}  ${show(used)} used${reserved > 0 ? ` + ${show(reserved)} reserved` : ''} of ${show(limit)} (${show(left ?? 0)} left)`],
+  );
 }
 
 /** `$0.001234`, `no price`, or both when some calls had a price and some did not. */
