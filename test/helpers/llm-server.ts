@@ -42,6 +42,11 @@ export interface LlmServer {
   url: string;
   /** Replaces the steps for the coming requests, in order; when empty, requests get a default answer. */
   script(...steps: Step[]): void;
+  /**
+   * Steps for the requests whose body contains `marker` (for example one session's brief),
+   * in order, ahead of the shared script: concurrent sessions each get their own answers.
+   */
+  route(marker: string, ...steps: Step[]): void;
   requests: RecordedRequest[];
   /** Requests whose connection the client closed before the response ended. */
   clientAborts: number;
@@ -50,9 +55,16 @@ export interface LlmServer {
 
 export async function startLlmServer(): Promise<LlmServer> {
   const queue: Step[] = [];
+  const routes = new Map<string, Step[]>();
+  const routed = (body: Record<string, unknown>): Step | undefined => {
+    const text = JSON.stringify(body);
+    for (const [marker, steps] of routes) if (text.includes(JSON.stringify(marker).slice(1, -1))) return steps.shift();
+    return undefined;
+  };
   const state: LlmServer = {
     url: '',
     script: (...steps) => void queue.splice(0, queue.length, ...steps),
+    route: (marker, ...steps) => void routes.set(marker, [...steps]),
     requests: [],
     clientAborts: 0,
     stop: () => new Promise((resolve) => server.close(() => resolve())),
@@ -63,7 +75,7 @@ export async function startLlmServer(): Promise<LlmServer> {
       res.on('close', () => {
         if (!res.writableFinished) state.clientAborts += 1;
       });
-      const step = queue.shift() ?? { kind: 'text', chunks: ['default answer'] };
+      const step = routed(body) ?? queue.shift() ?? { kind: 'text', chunks: ['default answer'] };
       const wire = req.url?.endsWith('/messages') ? anthropicWire : openAiWire;
       return respond(step, wire, res);
     });
