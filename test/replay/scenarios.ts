@@ -215,6 +215,11 @@ export const SCENARIOS: Scenario[] = [
   // The usage ledger: spend in completions and results, the usage search attributes (patched).
   childScenario('completed-with-usage', () => child('count my tokens')),
   rootScenario('usage-depth-2', '[[spawn:Lead|[[spawn:Helper|dig]] organise]] plan', { maxSpawnDepth: 2 }),
+  // Budgets: a spawn refused for want of child runs; a tree that runs out of tokens mid-way
+  // (the root's next call and a child's are not made); a child that runs out of its share.
+  rootScenario('budget-spawn-refused', '[[spawn:A|a]] [[spawn:B|b]] go', { budget: { maxSessions: 1 } }),
+  rootScenario('budget-exhausted', '[[spawn:Lead|[[spawn:Helper|dig deep]] organise the work]] plan it all', { maxSpawnDepth: 2, budget: { maxTokens: 45 } }),
+  childScenario('error-budget-exceeded', () => ({ ...child('[[rounds:3|get_current_time|{}]] keep going'), spawnOptions: { budget: { maxTokens: 20 } } })),
   {
     name: 'root-failed-invalid-input',
     start: (client, taskQueue) =>
