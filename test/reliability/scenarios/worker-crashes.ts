@@ -33,7 +33,8 @@ export function workerCrashScenario(): void {
         childrenPerRoot: CHILDREN_PER_ROOT,
         sleepSecs: [3, 10],
         metadata: { 'child_watchdog.max_idle_secs': '10' },
-        options: { maxRunningChildren: 50 },
+        // A budget that admits exactly the tree's children: reservations held and released across kills.
+        options: { maxRunningChildren: 50, budget: { maxSessions: CHILDREN_PER_ROOT, maxTokens: 10_000_000 } },
       }, 'crash');
       const { rootIds } = tree;
       terminateAtEnd(client, rootIds);

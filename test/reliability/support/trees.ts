@@ -47,7 +47,9 @@ export async function startTrees(client: Client, taskQueue: string, spec: TreeSp
  * started and a random 0–3 s later: the moment a fault scenario strikes.
  */
 export async function startTreesInFlight(client: Client, taskQueue: string, roots: number, childrenPerRoot: number, label: string): Promise<StartedTree> {
-  const tree = await startTrees(client, taskQueue, { roots, childrenPerRoot, sleepSecs: [4, 10], metadata: { 'child_watchdog.max_idle_secs': '10' } }, label);
+  // A budget that admits exactly these children: its reservations must be held and released whatever the fault.
+  const options = { budget: { maxSessions: childrenPerRoot, maxTokens: 10_000_000 } };
+  const tree = await startTrees(client, taskQueue, { roots, childrenPerRoot, sleepSecs: [4, 10], metadata: { 'child_watchdog.max_idle_secs': '10' }, options }, label);
   await eventuallyOrUndefined(async () => (await childrenInFlight(client, tree.rootIds)).known >= roots * childrenPerRoot, { timeoutMs: 120_000, intervalMs: 500 });
   await sleep(randomInt(0, 3000));
   return tree;
@@ -227,7 +229,15 @@ export async function ledgerMismatches(client: Client, rootIds: string[]): Promi
           recorded = addUsage(recorded, call.usage);
         }
       }
-      return JSON.stringify(ledger.subtree) === JSON.stringify(recorded) ? undefined : `${rootId}: ledger ${JSON.stringify(ledger.subtree)}, histories ${JSON.stringify(recorded)}`;
+      if (JSON.stringify(ledger.subtree) !== JSON.stringify(recorded)) return `${rootId}: ledger ${JSON.stringify(ledger.subtree)}, histories ${JSON.stringify(recorded)}`;
+      // With a budget: what it counts as used is the same sum, and nothing stays reserved once the tree settled.
+      const budget = ledger.budget;
+      if (!budget) return undefined;
+      const tokens = recorded.inputTokens + recorded.outputTokens;
+      const held = budget.reserved.tokens + budget.reserved.costMicroUsd + budget.reserved.sessions;
+      return budget.used.tokens === tokens && held === 0 && budget.used.sessions === ledger.childRuns
+        ? undefined
+        : `${rootId}: budget used ${JSON.stringify(budget.used)}, reserved ${JSON.stringify(budget.reserved)}, histories ${tokens} tokens, ${ledger.childRuns} child runs`;
     };
     // Visibility lists a just-closed run a moment late: look again before calling it a mismatch.
     const found: { mismatch?: string } = {};
