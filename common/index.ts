@@ -18,3 +18,4 @@ export * from './run-close';
 export * from './progress';
 export * from './spend';
 export * from './budget';
+export * from './requests';

@@ -39,6 +39,8 @@ export const ModelTurnInputSchema = z.object({
   disabledTools: z.array(z.string()).optional(),
   /** Names of tools the workflow itself handles (WORKFLOW_TOOL_SPECS), offered beside the worker's tools. */
   workflowTools: z.array(z.string()).optional(),
+  /** The session's subagent_type, always (unlike `subagentType`): tool policy overrides are per type. */
+  toolPolicyScope: z.string().optional(),
   maxIdleSecs: z.number().int().positive(),
 }).refine((input) => (input.messages === undefined) !== (input.transcript === undefined), {
   message: 'exactly one of messages or transcript must be given',
@@ -55,6 +57,11 @@ export const ModelTurnResultSchema = z.object({
   /** The provider that answered (after routing and fallback). */
   provider: z.string(),
   warnings: z.array(z.string()),
+  /**
+   * The worker's tool policy for the tools this reply calls, where it is not `allow`: an `ask`
+   * call waits for a person's approval, a `deny` call is an error result (src/tools/policy.ts).
+   */
+  toolPolicy: z.record(z.string(), z.enum(['ask', 'deny'])).optional(),
 });
 export type ModelTurnResult = z.infer<typeof ModelTurnResultSchema>;
 
@@ -62,6 +69,10 @@ export const ToolCallInputSchema = z.object({
   sessionId: z.string().min(1),
   call: ToolCallSchema,
   disabledTools: z.array(z.string()).optional(),
+  /** The session's subagent_type, for the worker's tool policy. */
+  toolPolicyScope: z.string().optional(),
+  /** Set when a person approved this call (policy `ask`): the worker runs it. */
+  approved: z.boolean().optional(),
   maxIdleSecs: z.number().int().positive(),
 });
 export type ToolCallInput = z.infer<typeof ToolCallInputSchema>;

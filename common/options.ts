@@ -48,6 +48,8 @@ export const SessionOptionsSchema = z.object({
    * A session's JSON is compacted to this many bytes (see compaction.ts): it leaves the
    * workflow as one payload, and Temporal rejects payloads over 2 MB.
    */
+  /** A request for a person (an `ask` tool call, an agent's question) unanswered this long is denied. */
+  requestTimeoutSecs: seconds().default(24 * 60 * 60),
   /**
    * Limits for the whole tree under this session: tokens, dollars, child runs. A parent
    * passes each child its share (common/budget.ts); unset: no limits.

@@ -1,6 +1,7 @@
 /**
  * Bamboo's custom search attributes, registered by the dev server launcher, the worker (when it
- * may) and docker compose. Five Keyword ones say what a run is; two say what its subtree spent.
+ * may) and docker compose. Five Keyword ones say what a run is; two say what its subtree spent;
+ * one how many requests wait for a person.
  */
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 
@@ -14,6 +15,9 @@ export const BambooTokens = defineSearchAttributeKey('BambooTokens', SearchAttri
 /** Their cost in dollars, where the models have a price. */
 export const BambooCostUsd = defineSearchAttributeKey('BambooCostUsd', SearchAttributeType.DOUBLE);
 
+/** Requests from anywhere in a root's tree waiting for a person (roots only): `> 0` lists trees to look at. */
+export const BambooPendingRequests = defineSearchAttributeKey('BambooPendingRequests', SearchAttributeType.INT);
+
 export const BAMBOO_SEARCH_ATTRIBUTES = [
   BambooSessionKind,
   BambooParentSessionId,
@@ -22,6 +26,7 @@ export const BAMBOO_SEARCH_ATTRIBUTES = [
   BambooModel,
   BambooTokens,
   BambooCostUsd,
+  BambooPendingRequests,
 ] as const;
 
 /** The search attributes a child run starts with (before its workflow upserts `running`). */

@@ -2,7 +2,8 @@
  * Signals and queries of Bamboo's session workflows: one name, one type, imported by
  * workflows and clients alike (contract names, docs/architecture.md#temporal-mapping).
  */
-import { defineQuery, defineSignal } from '@temporalio/workflow';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { PendingRequest, RequestClosed, RequestDecision, RespondInput, RespondReceipt, SteerInput, SteerReceipt } from './requests';
 import type { SessionUsage } from './spend';
 import type { ChildCompletion, Usage, ChildRunResult, SpawnJob, EventsQueryInput, InjectMessage, Message, RunStatus, SequencedEvent, TranscriptQuery, UserMessage } from '.';
 
@@ -42,6 +43,8 @@ export interface SessionRunState {
   /** The session's usage with its whole subtree's, and the priced part's cost in micro-dollars. */
   subtreeUsage?: Usage;
   subtreeCostMicroUsd?: number;
+  /** Root sessions: requests from anywhere in the tree waiting for a person. */
+  pendingRequests?: PendingRequest[];
 }
 
 /** The run's current state; cheap, never blocks. */
@@ -65,3 +68,24 @@ export type ChildSessionWorkflow = (job: SpawnJob) => Promise<ChildRunResult>;
  * total, and the cost of the calls whose model has a price. Each child run counts once.
  */
 export const usageQuery = defineQuery<SessionUsage>('usage');
+
+/** A session asks its root for a person's decision (by workflow id: reaches the root's current run). */
+export const requestRaisedSignal = defineSignal<[PendingRequest]>('requestRaised');
+
+/** A session tells its root that a request no longer waits (it expired, or the run ended). */
+export const requestClosedSignal = defineSignal<[RequestClosed]>('requestClosed');
+
+/** The root routes a recorded decision to the session that waits for it. */
+export const requestDecidedSignal = defineSignal<[RequestDecision]>('requestDecided');
+
+/**
+ * On a root: a person's decision on a pending request. The validator rejects unknown and
+ * already answered ids; the update returns once the decision is recorded and routed.
+ */
+export const respondUpdate = defineUpdate<RespondReceipt, [RespondInput]>('respond');
+
+/**
+ * On any running session: a message merged at its next turn boundary (the durable version
+ * of `injectMessage`); returns once merged, or once the run ended with it unmerged.
+ */
+export const steerUpdate = defineUpdate<SteerReceipt, [SteerInput]>('steer');
