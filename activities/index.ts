@@ -6,6 +6,7 @@
 import type { Client } from '@temporalio/client';
 import type { ProviderRegistry } from '../src/providers/router';
 import type { ExternalRunner } from '../src/runners/types';
+import type { ToolPolicy } from '../src/tools/policy';
 import type { ToolRegistry } from '../src/tools/types';
 import { createExternalActivities } from './external';
 import { createModelActivities } from './model';
@@ -17,6 +18,8 @@ export interface ActivityDeps {
   providers: ProviderRegistry;
   tools: ToolRegistry;
   runners: readonly ExternalRunner[];
+  /** The configuration file's `toolPolicy`; absent: every tool allowed (but `ask_user`). */
+  toolPolicy?: ToolPolicy;
 }
 
 export function createActivities(deps: ActivityDeps) {

@@ -6,6 +6,9 @@
  * Usage: the provider's usage parts added up (input, output, cached input); the cost, in
  * whole micro-dollars, from the worker's configured price for the routed model
  * (src/pricing.ts); no price → no `costMicroUsd`.
+ * Tool policy (src/tools/policy.ts): a tool denied for the session's subagent_type is not
+ * offered; the result's `toolPolicy` names each called tool that is `ask` or `deny` (absent
+ * when none is), so the workflow knows which calls wait for a person.
  */
 import { ApplicationFailure, Context, log } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
@@ -27,6 +30,7 @@ import { transcriptQuery } from '../common/workflow-interface';
 import { costMicroUsd } from '../src/pricing';
 import { resolveProvider, type ProviderRegistry } from '../src/providers/router';
 import { ProviderError, type ToolSpec } from '../src/providers/types';
+import { policyFor, restrictedCalls, type ToolPolicy } from '../src/tools/policy';
 import type { ToolRegistry } from '../src/tools/types';
 import { parseActivityInput } from './input';
 import { withProgressWatchdog } from './progress';
@@ -35,9 +39,11 @@ export interface ModelActivityDeps {
   client: Client;
   providers: ProviderRegistry;
   tools: ToolRegistry;
+  /** Absent: every tool allowed (but `ask_user`). */
+  toolPolicy?: ToolPolicy;
 }
 
-export function createModelActivities({ client, providers, tools }: ModelActivityDeps) {
+export function createModelActivities({ client, providers, tools, toolPolicy }: ModelActivityDeps) {
   return {
     async callModel(request: ModelTurnInput): Promise<ModelTurnResult> {
       const input = parseActivityInput(ModelTurnInputSchema, request, 'model turn input');
@@ -45,10 +51,12 @@ export function createModelActivities({ client, providers, tools }: ModelActivit
       const warnings = route.warning ? [route.warning] : [];
       if (route.warning) log.warn(route.warning, { sessionId: input.sessionId });
       const disabled = new Set(input.disabledTools ?? []);
+      const scope = input.toolPolicyScope;
+      const offered = (spec: ToolSpec) => policyFor(toolPolicy, spec.name, scope) !== 'deny';
       const toolSpecs: ToolSpec[] = [
         ...[...tools.values()].map((t) => t.spec).filter((spec) => !disabled.has(spec.name)),
         ...workflowToolSpecs(input.workflowTools ?? []),
-      ];
+      ].filter(offered);
       const messages = input.messages ?? (await readTranscript(client, input.transcript!));
       const phase = `model ${route.provider.name}/${route.model} (turn ${input.turn})`;
       return withProgressWatchdog({ phase, maxIdleSecs: input.maxIdleSecs }, async (progress) => {
@@ -81,7 +89,9 @@ export function createModelActivities({ client, providers, tools }: ModelActivit
         }
         const price = providers.priceOf(route.model, route.provider.name);
         const cost = price ? { costMicroUsd: costMicroUsd(price, usage) } : {};
-        return { content: fitText(content), toolCalls, usage, ...cost, provider: route.provider.name, warnings };
+        const restricted = restrictedCalls(toolPolicy, toolCalls, scope);
+        const policy = restricted ? { toolPolicy: restricted } : {};
+        return { content: fitText(content), toolCalls, usage, ...cost, provider: route.provider.name, warnings, ...policy };
       });
     },
   };

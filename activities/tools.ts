@@ -10,11 +10,15 @@
  * - A retried attempt means the previous one was cut short (its worker died or stopped
  *   responding) after it may have run the tool: a non-idempotent tool is not run again and
  *   answers "outcome unknown"; an idempotent one runs again.
+ * - The worker's tool policy (src/tools/policy.ts), for the session's subagent_type: a denied
+ *   tool is never run (`Error: tool X is denied by policy`); an `ask` tool runs only with
+ *   `approved: true`, which the workflow sends once a person approved the call.
  * Cancellation and the idle watchdog still end the attempt with a failure: they end the run.
  */
 import { Context } from '@temporalio/activity';
 import { errorMessage, ToolCallInputSchema, type ToolCallInput, type ToolCallOutcome } from '../common';
 import { toolOutcomeUnknownMessage, toolTimedOutMessage } from '../common/tool-outcomes';
+import { policyFor, toolDeniedMessage, toolNeedsApprovalMessage, type ToolPolicy } from '../src/tools/policy';
 import { toolTimeoutSecs, type ToolContext, type ToolDefinition, type ToolRegistry } from '../src/tools/types';
 import { parseActivityInput } from './input';
 import { withProgressWatchdog } from './progress';
@@ -24,7 +28,13 @@ const MAX_TOOL_OUTPUT = 256 * 1024;
 const KEEP_HEAD = 160 * 1024;
 const KEEP_TAIL = 64 * 1024;
 
-export function createToolActivities({ tools }: { tools: ToolRegistry }) {
+export interface ToolActivityDeps {
+  tools: ToolRegistry;
+  /** Absent: every tool allowed (but `ask_user`). */
+  toolPolicy?: ToolPolicy;
+}
+
+export function createToolActivities({ tools, toolPolicy }: ToolActivityDeps) {
   return {
     async runTool(request: ToolCallInput): Promise<ToolCallOutcome> {
       const input = parseActivityInput(ToolCallInputSchema, request, 'tool call input');
@@ -33,6 +43,9 @@ export function createToolActivities({ tools }: { tools: ToolRegistry }) {
       if (!tool || input.disabledTools?.includes(call.name)) {
         return { ok: false, content: `Error: unknown tool ${JSON.stringify(call.name)}` };
       }
+      const permission = policyFor(toolPolicy, call.name, input.toolPolicyScope);
+      if (permission === 'deny') return { ok: false, content: toolDeniedMessage(call.name) };
+      if (permission === 'ask' && input.approved !== true) return { ok: false, content: toolNeedsApprovalMessage(call.name) };
       if (Context.current().info.attempt > 1 && !tool.idempotent) {
         return { ok: false, content: toolOutcomeUnknownMessage(call.name) };
       }

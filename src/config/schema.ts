@@ -1,6 +1,7 @@
 /**
  * The worker's configuration file (zod-validated): providers, the default provider,
- * external-agent profiles, routing by subagent type and prices per model (src/pricing.ts). It names environment variables
+ * external-agent profiles, routing by subagent type, prices per model (src/pricing.ts) and the
+ * tool policy (src/tools/policy.ts). It names environment variables
  * that hold secrets; it never holds a secret itself. Every object in it is strict: an unknown
  * (say, misspelled) key is an error naming it, never silently dropped.
  */
@@ -9,6 +10,7 @@ import { PriceTableSchema } from '../pricing';
 import { ProviderConfigSchema } from '../providers/configured';
 import { A2AProfileSchema } from '../runners/a2a';
 import { SubprocessProfileSchema } from '../runners/subprocess';
+import { ToolPolicySchema } from '../tools/policy';
 
 const [OpenAICompatibleSchema, AnthropicSchema] = ProviderConfigSchema.options;
 const StrictProviderConfigSchema = z.discriminatedUnion('type', [OpenAICompatibleSchema.strict(), AnthropicSchema.strict()]);
@@ -26,6 +28,8 @@ export const BambooConfigSchema = z
      * USD per million tokens (decimal strings or numbers), parsed to exact integers.
      */
     prices: PriceTableSchema.default({}),
+    /** Per tool `allow` | `deny` | `ask`, overridden per subagent_type; default: allow all (but `ask_user`). */
+    toolPolicy: ToolPolicySchema.prefault({}),
   })
   .superRefine((config, ctx) => {
     const names = new Set(['scripted', ...config.providers.map((p) => p.name)]);

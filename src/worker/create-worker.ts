@@ -37,6 +37,7 @@ export async function createBambooWorker(options: BambooWorkerOptions): Promise<
     providers: options.deps?.providers ?? defaultProviderRegistry(),
     tools: options.deps?.tools ?? createToolRegistry(BUILTIN_TOOLS),
     runners: options.deps?.runners ?? [],
+    toolPolicy: options.deps?.toolPolicy,
   };
   if (options.workflowBundlePath) checkBundle(options.workflowBundlePath, encodesFailures(options.dataConverter));
   const workflowSource = options.workflowBundlePath

@@ -28,7 +28,7 @@ export async function runWorker(options: { address?: string; namespace?: string 
     namespace: resolved.namespace,
     taskQueue: env.BAMBOO_TASK_QUEUE,
     workflowBundlePath: matchingBundle(env.BAMBOO_WORKFLOW_BUNDLE, codec !== undefined),
-    deps: { providers, runners },
+    deps: { providers, runners, toolPolicy: config.toolPolicy },
     dataConverter,
   });
   console.log(`bamboo worker: ${resolved.address} namespace=${resolved.namespace} task queue=${env.BAMBOO_TASK_QUEUE}`);

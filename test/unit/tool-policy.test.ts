@@ -1,0 +1,201 @@
+/**
+ * The tool policy (src/tools/policy.ts): how a permission is chosen, the configuration file's
+ * `toolPolicy`, and the model and tool activities enforcing it, run in the SDK's
+ * MockActivityEnvironment (no server) with a recording provider and a recording tool.
+ */
+import type { Client } from '@temporalio/client';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { DefaultLogger } from '@temporalio/worker';
+import { randomUUID } from 'node:crypto';
+import { createModelActivities } from '../../activities/model';
+import { createToolActivities } from '../../activities/tools';
+import { SPAWN_TOOL, type Message, type ModelTurnResult, type ToolCall } from '../../common';
+import { describeConfigError } from '../../src/config/load';
+import { BambooConfigSchema } from '../../src/config/schema';
+import { createProviderRegistry } from '../../src/providers/router';
+import type { ModelProvider, ModelRequest } from '../../src/providers/types';
+import { ASK_USER_TOOL, policyFor, restrictedCalls, type ToolPolicy } from '../../src/tools/policy';
+import { createToolRegistry, type ToolDefinition } from '../../src/tools/types';
+
+describe('policyFor', () => {
+  const policy: ToolPolicy = {
+    default: 'ask',
+    tools: { read_file: 'allow', shell: 'deny' },
+    subagents: { coder: { shell: 'allow', read_file: 'deny' }, reviewer: {} },
+  };
+
+  it('takes the subagent_type override first, then the per-tool rule, then the default', () => {
+    expect(policyFor(policy, 'shell', 'coder')).toBe('allow');
+    expect(policyFor(policy, 'read_file', 'coder')).toBe('deny');
+    expect(policyFor(policy, 'web_fetch', 'coder')).toBe('ask');
+    expect(policyFor(policy, 'shell', 'reviewer')).toBe('deny');
+    expect(policyFor(policy, 'shell')).toBe('deny');
+    expect(policyFor(policy, 'read_file')).toBe('allow');
+    expect(policyFor(policy, 'web_fetch')).toBe('ask');
+    expect(policyFor(policy, 'shell', 'no-such-type')).toBe('deny');
+  });
+
+  it('allows every tool when there is no policy or an empty one, and the default is allow', () => {
+    for (const none of [undefined, {}, { tools: {} }]) {
+      expect(policyFor(none, 'get_current_time')).toBe('allow');
+      expect(policyFor(none, SPAWN_TOOL, 'coder')).toBe('allow');
+    }
+  });
+
+  it('denies ask_user unless the policy names it, whatever the default', () => {
+    expect(policyFor(undefined, ASK_USER_TOOL)).toBe('deny');
+    expect(policyFor({ default: 'allow' }, ASK_USER_TOOL)).toBe('deny');
+    expect(policyFor({ default: 'ask' }, ASK_USER_TOOL, 'coder')).toBe('deny');
+    expect(policyFor({ tools: { ask_user: 'allow' } }, ASK_USER_TOOL)).toBe('allow');
+    expect(policyFor({ subagents: { coder: { ask_user: 'ask' } } }, ASK_USER_TOOL, 'coder')).toBe('ask');
+    expect(policyFor({ subagents: { coder: { ask_user: 'allow' } } }, ASK_USER_TOOL, 'writer')).toBe('deny');
+  });
+
+  it('does not mistake properties of Object for rules', () => {
+    expect(policyFor({ default: 'deny' }, 'constructor')).toBe('deny');
+    expect(policyFor({ default: 'allow' }, 'toString', '__proto__')).toBe('allow');
+  });
+});
+
+describe('restrictedCalls', () => {
+  const call = (name: string): ToolCall => ({ id: randomUUID(), name, arguments: {} });
+
+  it('names each called tool that is ask or deny, and nothing when every call is allowed', () => {
+    const policy: ToolPolicy = { tools: { shell: 'ask', rm: 'deny' } };
+    expect(restrictedCalls(policy, [call('shell'), call('rm'), call('ls'), call('shell')])).toEqual({ shell: 'ask', rm: 'deny' });
+    expect(restrictedCalls(policy, [call('ls')])).toBeUndefined();
+    expect(restrictedCalls(policy, [])).toBeUndefined();
+    expect(restrictedCalls(undefined, [call(ASK_USER_TOOL)])).toEqual({ ask_user: 'deny' });
+    expect(restrictedCalls({ subagents: { ops: { rm: 'allow' } } }, [call('rm')], 'ops')).toBeUndefined();
+  });
+});
+
+describe('toolPolicy in the configuration file', () => {
+  const parse = (toolPolicy: unknown) => BambooConfigSchema.safeParse({ toolPolicy });
+
+  it('defaults to allowing every tool', () => {
+    expect(BambooConfigSchema.parse({}).toolPolicy).toEqual({ default: 'allow', tools: {}, subagents: {} });
+    expect(parse({ tools: { shell: 'deny' } }).data?.toolPolicy).toEqual({ default: 'allow', tools: { shell: 'deny' }, subagents: {} });
+  });
+
+  it('keeps a full policy as written', () => {
+    const toolPolicy = { default: 'deny', tools: { get_current_time: 'allow', wait: 'ask' }, subagents: { coder: { wait: 'allow', ask_user: 'ask' } } };
+    expect(parse(toolPolicy).data?.toolPolicy).toEqual(toolPolicy);
+  });
+
+  it('rejects an unknown permission, an unknown key and an empty name, naming the field', () => {
+    const cases: [unknown, RegExp][] = [
+      [{ default: 'maybe' }, /^toolPolicy\.default: /],
+      [{ tools: { shell: 'never' } }, /^toolPolicy\.tools\.shell: /],
+      [{ subagents: { coder: { shell: 'yes' } } }, /^toolPolicy\.subagents\.coder\.shell: /],
+      [{ defualt: 'deny' }, /^toolPolicy\.defualt: unknown key$/],
+      [{ tools: { '': 'deny' } }, /^toolPolicy\.tools\.: Invalid key in record/],
+      [{ subagents: { coder: 'deny' } }, /^toolPolicy\.subagents\.coder: /],
+      ['deny', /^toolPolicy: /],
+    ];
+    for (const [toolPolicy, problem] of cases) {
+      const parsed = parse(toolPolicy);
+      expect(parsed.success).toBe(false);
+      expect(describeConfigError(parsed.error!)).toMatch(problem);
+    }
+  });
+});
+
+/** A provider that records what it is offered and answers with the given tool calls. */
+function recordingProvider(calls: ToolCall[]) {
+  const requests: ModelRequest[] = [];
+  const provider: ModelProvider = {
+    name: 'recording',
+    async *stream(request) {
+      requests.push(request);
+      for (const call of calls) yield { type: 'tool-call', call };
+      yield { type: 'usage', usage: { inputTokens: 1, outputTokens: 1 } };
+    },
+  };
+  return { requests, registry: createProviderRegistry([provider], 'recording') };
+}
+
+const executed: string[] = [];
+function tool(name: string): ToolDefinition {
+  return {
+    spec: { name, description: name, parameters: { type: 'object', properties: {} } },
+    idempotent: true,
+    execute: () => {
+      executed.push(name);
+      return Promise.resolve(`${name} ran`);
+    },
+  };
+}
+const tools = createToolRegistry([tool('read_file'), tool('shell'), tool('rm')]);
+const policy: ToolPolicy = { tools: { rm: 'deny', shell: 'ask' }, subagents: { ops: { rm: 'allow' } } };
+const user: Message = { id: 'm1', role: 'user', content: 'go', createdAt: new Date(0).toISOString() };
+const env = () => new MockActivityEnvironment(undefined, { logger: new DefaultLogger('ERROR') });
+
+describe('the model activity', () => {
+  async function callModel(calls: ToolCall[], options: { toolPolicy?: ToolPolicy; scope?: string }) {
+    const { requests, registry } = recordingProvider(calls);
+    const { callModel } = createModelActivities({ client: {} as Client, providers: registry, tools, toolPolicy: options.toolPolicy });
+    const result: ModelTurnResult = await env().run(callModel, {
+      sessionId: 's1',
+      turn: 1,
+      model: 'm',
+      messages: [user],
+      workflowTools: [SPAWN_TOOL],
+      toolPolicyScope: options.scope,
+      maxIdleSecs: 60,
+    });
+    return { offered: requests[0].tools.map((t) => t.name), result };
+  }
+
+  it('does not offer denied tools, worker or workflow ones, and names the ask and deny tools the reply calls', async () => {
+    const calls = ['read_file', 'shell', 'rm'].map((name, i) => ({ id: `c${i}`, name, arguments: {} }));
+    const { offered, result } = await callModel(calls, { toolPolicy: { ...policy, subagents: {}, tools: { ...policy.tools, [SPAWN_TOOL]: 'deny' } } });
+    expect(offered).toEqual(['read_file', 'shell']);
+    expect(result.toolPolicy).toEqual({ shell: 'ask', rm: 'deny' });
+  });
+
+  it("follows the session's subagent_type override", async () => {
+    const { offered, result } = await callModel([{ id: 'c1', name: 'rm', arguments: {} }], { toolPolicy: policy, scope: 'ops' });
+    expect(offered).toEqual(['read_file', 'shell', 'rm', SPAWN_TOOL]);
+    expect(result).not.toHaveProperty('toolPolicy');
+  });
+
+  it('adds nothing to its result when every called tool is allowed, or there is no policy', async () => {
+    const { offered, result } = await callModel([{ id: 'c1', name: 'read_file', arguments: {} }], {});
+    expect(offered).toEqual(['read_file', 'shell', 'rm', SPAWN_TOOL]);
+    expect(Object.keys(result).sort()).toEqual(['content', 'provider', 'toolCalls', 'usage', 'warnings']);
+  });
+});
+
+describe('the tool activity', () => {
+  const { runTool } = createToolActivities({ tools, toolPolicy: policy });
+  const run = (name: string, extra: { toolPolicyScope?: string; approved?: boolean } = {}) =>
+    env().run(runTool, { sessionId: 's1', call: { id: 'c1', name, arguments: {} }, maxIdleSecs: 60, ...extra });
+  beforeEach(() => void executed.splice(0));
+
+  it('refuses a denied tool without running it', async () => {
+    expect(await run('rm')).toEqual({ ok: false, content: 'Error: tool rm is denied by policy' });
+    expect(await run('rm', { approved: true })).toEqual({ ok: false, content: 'Error: tool rm is denied by policy' });
+    expect(executed).toEqual([]);
+  });
+
+  it("runs an ask tool only with a person's approval", async () => {
+    expect(await run('shell')).toEqual({ ok: false, content: "Error: tool shell needs a person's approval" });
+    expect(await run('shell', { approved: false })).toEqual({ ok: false, content: "Error: tool shell needs a person's approval" });
+    expect(executed).toEqual([]);
+    expect(await run('shell', { approved: true })).toEqual({ ok: true, content: 'shell ran' });
+    expect(executed).toEqual(['shell']);
+  });
+
+  it("runs allowed tools, and a tool the session's subagent_type allows", async () => {
+    expect(await run('read_file')).toEqual({ ok: true, content: 'read_file ran' });
+    expect(await run('rm', { toolPolicyScope: 'ops' })).toEqual({ ok: true, content: 'rm ran' });
+    expect(executed).toEqual(['read_file', 'rm']);
+  });
+
+  it('runs everything but ask_user without a policy', async () => {
+    const { runTool: runUnpoliced } = createToolActivities({ tools });
+    const result = await env().run(runUnpoliced, { sessionId: 's1', call: { id: 'c1', name: 'rm', arguments: {} }, maxIdleSecs: 60 });
+    expect(result).toEqual({ ok: true, content: 'rm ran' });
+  });
+});
