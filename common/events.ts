@@ -32,6 +32,11 @@ export const AgentEventSchema = z.discriminatedUnion('type', [
     ...base,
   }),
   z.object({ type: z.literal('need_clarification'), question: z.string(), ...base }),
+  /** A request for a person raised by this session (docs/architecture.md#approvals-questions-and-steering). */
+  z.object({ type: z.literal('request_raised'), requestId: z.string(), kind: z.enum(['tool', 'question']), tool: z.string().optional(), ...base }),
+  z.object({ type: z.literal('request_decided'), requestId: z.string(), decision: z.enum(['approve', 'deny', 'answer']), by: z.enum(['person', 'timeout']), ...base }),
+  /** A steered message merged at this turn. */
+  z.object({ type: z.literal('message_steered'), messageId: z.string(), ...base }),
   z.object({ type: z.literal('complete'), usage: UsageSchema.optional(), ...base }),
   z.object({ type: z.literal('cancelled'), reason: z.string(), ...base }),
   z.object({ type: z.literal('error'), message: z.string(), ...base }),

@@ -7,6 +7,7 @@ import { SessionSchema } from './session';
 import { RunStatusSchema, SpawnJobSchema, SpendSchema } from './run';
 import { SessionOptionsSchema, WaitPolicySchema } from './options';
 import { ReservationSchema, TrackedChildSchema } from './children';
+import { PendingRequestSchema } from './requests';
 
 /** State carried across continue-as-new; internal, not a public contract. */
 export const CarriedStateSchema = z.object({
@@ -21,6 +22,9 @@ export const CarriedStateSchema = z.object({
   /** The root's own spend (its turns' model calls), and all its children's reported spend. */
   selfSpend: SpendSchema.optional(),
   childrenSpend: SpendSchema.optional(),
+  /** Requests from the tree waiting for a person, and ids already answered or closed (common/requests.ts). */
+  pendingRequests: z.array(PendingRequestSchema).optional(),
+  closedRequests: z.array(z.string()).optional(),
   /** Budget charged for child runs that closed without saying what they spent (their whole share). */
   budgetCharged: ReservationSchema.optional(),
 });

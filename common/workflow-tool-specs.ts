@@ -33,6 +33,12 @@ export const ManageArgsSchema = z.discriminatedUnion('action', [
 ]);
 export type ManageArgs = z.infer<typeof ManageArgsSchema>;
 
+/** A model asks the user (the person behind the root) a question and waits for the answer. */
+export const ASK_USER_TOOL = 'ask_user';
+export const AskUserArgsSchema = z.object({
+  question: z.string().trim().min(1).max(10_000).describe('The question, as the person should read it'),
+});
+
 export const WORKFLOW_TOOL_SPECS: readonly ToolSpecInput[] = [
   toolSpec({
     name: SPAWN_TOOL,
@@ -45,6 +51,11 @@ export const WORKFLOW_TOOL_SPECS: readonly ToolSpecInput[] = [
     name: MANAGE_TOOL,
     description: 'Manage child sessions: list them, get one, send a message to one (queued if it is running), or cancel one.',
     args: asOneObject(ManageArgsSchema),
+  }),
+  toolSpec({
+    name: ASK_USER_TOOL,
+    description: 'Ask the user a question and wait for the answer (offered only when the tool policy allows it).',
+    args: AskUserArgsSchema,
   }),
 ];
 

@@ -15,12 +15,28 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { BambooActivities } from '../activities';
-import { addSpend, FailureTypes, NO_SPEND, spendOfCall, type Message, type ModelRef, type ModelTurnInput, type Session, type Spend, type ToolCall, type ToolCallOutcome, type WatchdogPolicy } from '../common';
+import {
+  addSpend,
+  deniedToolMessage,
+  FailureTypes,
+  NO_SPEND,
+  spendOfCall,
+  type Message,
+  type ModelRef,
+  type ModelTurnInput,
+  type ModelTurnResult,
+  type Session,
+  type Spend,
+  type ToolCall,
+  type ToolCallOutcome,
+  type WatchdogPolicy,
+} from '../common';
 import { MAX_TOOL_TIMEOUT_SECS, toolFailedMessage, toolTimedOutMessage, toolWorkerLostMessage } from '../common/tool-outcomes';
 import { modelCallOptions, toolCallOptions } from './activity-options';
 import type { RunBudget } from './deadline';
 import type { EventLog } from './event-log';
 import { newMessage } from './messages';
+import { argumentsPreview, type PersonRequests } from './person-requests';
 import { keepSnapshotSmall } from './snapshot-size';
 
 export const AGENT_LOOP_LIMITS = {
@@ -40,8 +56,8 @@ export interface AgentLoopHost {
   /** SessionOptions.transcriptBudgetBytes: the session is compacted to it before each model call. */
   transcriptBudgetBytes: number;
   events: EventLog;
-  /** Removes and returns messages injected since the last turn boundary. */
-  takeInjected(): string[];
+  /** Removes and returns messages injected since the last turn boundary (merged at `turn`). */
+  takeInjected(turn: number): string[];
   hasInjected(): boolean;
   onTurn(turn: number): void;
   /** Tools run by the workflow itself (spawning and managing children). */
@@ -54,6 +70,8 @@ export interface AgentLoopHost {
   onSpend?(spend: Spend): void;
   /** Asked before each model call: the `Session budget exceeded: …` text when nothing is left. */
   budgetExhausted?(): string | undefined;
+  /** Where an `ask` tool call goes for a person's approval (person-requests.ts). */
+  requests?: PersonRequests;
 }
 
 /** A point between two rounds of the loop, carried across continue-as-new. */
@@ -86,7 +104,7 @@ export async function runAgentLoop(host: AgentLoopHost): Promise<AgentLoopOutcom
     if (turn > firstRound && host.continueAsNewDue?.()) {
       return { spend, turns: turn - 1, stoppedAt: { round: turn, toolFailures: Object.fromEntries(failures) } };
     }
-    mergeInjected(host);
+    mergeInjected(host, turn);
     keepSnapshotSmall(host.session, host.events, host.transcriptBudgetBytes); // also bounds what the transcript query returns
     host.onTurn(turn);
     stopIfBudgetExhausted(host);
@@ -102,7 +120,7 @@ export async function runAgentLoop(host: AgentLoopHost): Promise<AgentLoopOutcom
       if (host.hasInjected()) continue;
       return { spend, turns: turn };
     }
-    const toolMessages = await runToolCalls(host, reply.toolCalls, failures);
+    const toolMessages = await runToolCalls(host, reply.toolCalls, failures, reply.toolPolicy);
     host.session.messages.push(...toolMessages);
   }
   throw ApplicationFailure.nonRetryable(
@@ -117,8 +135,8 @@ function stopIfBudgetExhausted(host: AgentLoopHost): void {
   if (exceeded) throw ApplicationFailure.create({ message: exceeded, type: FailureTypes.budgetExceeded, nonRetryable: true });
 }
 
-function mergeInjected(host: AgentLoopHost): void {
-  const injected = host.takeInjected();
+function mergeInjected(host: AgentLoopHost, turn: number): void {
+  const injected = host.takeInjected(turn);
   if (injected.length === 0) return;
   for (const content of injected) host.session.messages.push(newMessage('user', content, { metadata: { injected: 'true' } }));
   host.events.add({ type: 'message_merged', count: injected.length });
@@ -140,6 +158,7 @@ function callModel(host: AgentLoopHost, turn: number) {
     ...transcriptFor(host.session.messages),
     disabledTools: host.disabledTools,
     workflowTools: host.workflowTools?.names,
+    ...(host.session.metadata.subagent_type ? { toolPolicyScope: host.session.metadata.subagent_type } : {}),
     maxIdleSecs: host.policy.maxIdleSecs,
   });
 }
@@ -157,10 +176,12 @@ function transcriptFor(messages: Message[]): Pick<ModelTurnInput, 'messages' | '
   return { transcript: { workflowId, runId, messageCount: messages.length } };
 }
 
-async function runToolCalls(host: AgentLoopHost, calls: ToolCall[], failures: Map<string, number>): Promise<Message[]> {
+type ToolPolicy = ModelTurnResult['toolPolicy'];
+
+async function runToolCalls(host: AgentLoopHost, calls: ToolCall[], failures: Map<string, number>, policy: ToolPolicy): Promise<Message[]> {
   const allowed = calls.slice(0, AGENT_LOOP_LIMITS.maxToolCallsPerRound);
   setCurrentDetails(`running ${allowed.length} tool call(s): ${allowed.map((c) => `\`${c.name}\``).join(', ')}`);
-  const outcomes = await Promise.all(allowed.map((call) => runToolCall(host, call, allowed)));
+  const outcomes = await Promise.all(allowed.map((call) => runToolCall(host, call, allowed, policy?.[call.name])));
   const messages = allowed.map((call, i) => newMessage('tool', outcomes[i].content, { toolCallId: call.id }));
   for (const call of calls.slice(AGENT_LOOP_LIMITS.maxToolCallsPerRound)) {
     const limit = `Error: more than ${AGENT_LOOP_LIMITS.maxToolCallsPerRound} tool calls in one round; this call was not run`;
@@ -179,14 +200,39 @@ async function runToolCalls(host: AgentLoopHost, calls: ToolCall[], failures: Ma
   return messages;
 }
 
-async function runToolCall(host: AgentLoopHost, call: ToolCall, round: readonly ToolCall[]): Promise<ToolCallOutcome> {
+async function runToolCall(host: AgentLoopHost, call: ToolCall, round: readonly ToolCall[], policy: 'ask' | 'deny' | undefined): Promise<ToolCallOutcome> {
   host.events.add({ type: 'tool_start', toolCallId: call.id, toolName: call.name });
-  const outcome = host.workflowTools?.handles(call.name)
-    ? await host.workflowTools.run(call, round)
-    : await runToolActivity(host, call);
+  const outcome = await decideAndRun(host, call, round, policy);
   if (outcome.ok) host.events.add({ type: 'tool_complete', toolCallId: call.id, toolName: call.name });
   else host.events.add({ type: 'tool_error', toolCallId: call.id, toolName: call.name, error: outcome.content });
   return outcome;
+}
+
+/**
+ * The worker's tool policy for this call: `deny` is an error result; `ask` waits for a
+ * person (the run's total-time budget pauses meanwhile, and no idle watchdog runs: no
+ * activity is in flight); a call a person did not approve answers the model with why. A
+ * refusal by a person is not a tool failure: it does not count toward the failure limit.
+ */
+async function decideAndRun(host: AgentLoopHost, call: ToolCall, round: readonly ToolCall[], policy: 'ask' | 'deny' | undefined): Promise<ToolCallOutcome> {
+  if (policy === 'deny') return { ok: false, content: `Error: tool ${call.name} is denied by policy` };
+  if (policy === 'ask') {
+    const decision = await askPerson(host, call);
+    if (decision.decision !== 'approve') return { ok: true, content: deniedToolMessage(call.name, decision) };
+  }
+  if (host.workflowTools?.handles(call.name)) return host.workflowTools.run(call, round);
+  return runToolActivity(host, call, policy === 'ask');
+}
+
+async function askPerson(host: AgentLoopHost, call: ToolCall) {
+  if (!host.requests) return { decision: 'deny' as const, reason: 'no person can be asked from this session', by: 'timeout' as const };
+  setCurrentDetails(`waiting for a person to approve \`${call.name}\``);
+  host.budget.pause();
+  try {
+    return await host.requests.ask({ kind: 'tool', tool: call.name, argumentsPreview: argumentsPreview(call.arguments) });
+  } finally {
+    host.budget.resume();
+  }
 }
 
 /**
@@ -196,12 +242,20 @@ async function runToolCall(host: AgentLoopHost, call: ToolCall, round: readonly 
  */
 export const TOOL_FAILURE_AS_RESULT_PATCH = 'tool-failure-as-result';
 
-async function runToolActivity(host: AgentLoopHost, call: ToolCall): Promise<ToolCallOutcome> {
+async function runToolActivity(host: AgentLoopHost, call: ToolCall, approved: boolean): Promise<ToolCallOutcome> {
   const { runTool } = proxyActivities<BambooActivities>(
     toolCallOptions(host.policy, host.budget, `${host.session.title ?? host.session.id} · tool ${call.name}`),
   );
+  const scope = host.session.metadata.subagent_type;
   try {
-    return await runTool({ sessionId: host.session.id, call, disabledTools: host.disabledTools, maxIdleSecs: host.policy.maxIdleSecs });
+    return await runTool({
+      sessionId: host.session.id,
+      call,
+      disabledTools: host.disabledTools,
+      ...(scope ? { toolPolicyScope: scope } : {}),
+      ...(approved ? { approved: true } : {}),
+      maxIdleSecs: host.policy.maxIdleSecs,
+    });
   } catch (error) {
     // Cancellation, the idle watchdog and the run's total budget end the run, not the call.
     if (!(error instanceof ActivityFailure) || endsTheRun(error)) throw error;

@@ -57,6 +57,7 @@ import {
   NO_PENDING_MESSAGE,
   SessionOptionsSchema,
   SpawnJobSchema,
+  SteerInputSchema,
   watchdogPolicyForSession,
   type ChildCompletion,
   type ChildContinuation,
@@ -75,7 +76,20 @@ import { RunBudget } from './deadline';
 import { runWithinBudget } from './deadline';
 import { Children } from './children';
 import { awaitChildren } from './child-wait';
-import { eventsQuery, injectMessageSignal, stateQuery, subSessionCompletedSignal, transcriptQuery, usageQuery, type SessionRunState } from '../common/workflow-interface';
+import {
+  eventsQuery,
+  injectMessageSignal,
+  requestDecidedSignal,
+  stateQuery,
+  steerUpdate,
+  subSessionCompletedSignal,
+  transcriptQuery,
+  usageQuery,
+  type SessionRunState,
+} from '../common/workflow-interface';
+import { PersonRequests } from './person-requests';
+import { Steering } from './steering';
+import { withAskUser } from './ask-user';
 import { keepSnapshotSmall } from './snapshot-size';
 import { parentToolset } from './parent-tools';
 import { EventLog } from './event-log';
@@ -96,6 +110,9 @@ class ChildRun {
   children?: Children;
   /** What this run's (and its chain's) model calls and external runs spent, counted as each ends. */
   spend: Spend = NO_SPEND;
+  /** Requests for a person this run waits for (set once its session is known). */
+  requests?: PersonRequests;
+  readonly steering = new Steering();
 
   constructor(readonly childSessionId: string) {}
 
@@ -144,6 +161,7 @@ export async function childSessionWorkflow(input: SpawnJob): Promise<ChildRunRes
   if (job.continuation) {
     run.events = new EventLog(job.continuation.lastEventSeq);
     run.spend = job.continuation.spend ?? { ...NO_SPEND, usage: job.continuation.usage };
+    run.turn = job.continuation.round - 1;
   }
   run.options = SessionOptionsSchema.parse(job.spawnOptions ?? {}); // the parent's, or the defaults
   run.status = 'running';
@@ -173,6 +191,25 @@ function registerHandlers(run: ChildRun): void {
     if (parsed.success && run.children) run.children.onCompletion(parsed.data);
     else log.warn('ignored a subSessionCompleted signal', { reason: parsed.success ? 'this run spawns no children' : describeRejected(payload, parsed.error) });
   });
+  setHandler(requestDecidedSignal, (payload) => {
+    if (run.requests) run.requests.decided(payload);
+    else log.warn('ignored a requestDecided signal: this run asked nothing');
+  });
+  setHandler(
+    steerUpdate,
+    (input) => run.steering.accept(() => run.injected.push(SteerInputSchema.parse(input).content)),
+    { validator: (input) => validateSteer(run, input) },
+  );
+}
+
+/** Steering reaches a running agent session; an external agent's run cannot take it (yet): rejected with why. */
+function validateSteer(run: ChildRun, input: unknown): void {
+  const parsed = SteerInputSchema.safeParse(input);
+  if (!parsed.success) throw new Error(`invalid steer input: ${describeRejected(input, parsed.error)}`);
+  if (run.status !== 'running') throw new Error(`session ${run.childSessionId} is not running (status ${run.status})`);
+  if (run.session?.metadata['runtime.kind'] === 'external') {
+    throw new Error(`session ${run.childSessionId} is an external agent's run: a message cannot reach the agent while it runs; send it once the run has finished`);
+  }
 }
 
 async function rejectInvalidJob(input: unknown, problem: string): Promise<never> {
@@ -207,6 +244,7 @@ async function runChild(run: ChildRun, job: SpawnJob): Promise<ExecutedRun> {
   delete session.metadata.last_run_error;
   upsertRunAttributes({ rootSessionId: session.rootSessionId, model: job.model });
   run.children = childrenFor(run, session, job);
+  run.requests = new PersonRequests(session, run.options.requestTimeoutSecs, run.events);
   return executeWithWatchdog(run, session, job, watchdogPolicyForSession(session));
 }
 
@@ -217,6 +255,7 @@ function goOn(run: ChildRun, job: SpawnJob, continuation: ChildContinuation): Pr
   run.injected.push(...continuation.injected);
   upsertRunAttributes({ rootSessionId: job.session.rootSessionId, model: job.model });
   run.children = childrenFor(run, job.session, job);
+  run.requests = new PersonRequests(job.session, run.options.requestTimeoutSecs, run.events);
   return executeWithWatchdog(run, job.session, job, watchdogPolicyForSession(job.session));
 }
 
@@ -247,7 +286,8 @@ async function executeWithWatchdog(
   if (!result.ok) return result.outcome;
   const { stoppedAt } = result.value;
   if (!stoppedAt) return { status: 'completed' };
-  return { status: 'completed', continueFrom: { ...stoppedAt, usage: run.spend.usage, spend: run.spend, startedAt: new Date(startedAt).toISOString() } };
+  // Time spent waiting for a person does not count against the chain's total budget.
+  return { status: 'completed', continueFrom: { ...stoppedAt, usage: run.spend.usage, spend: run.spend, startedAt: new Date(startedAt + budget.pausedMs).toISOString() } };
 }
 
 /**
@@ -261,6 +301,7 @@ const CHILD_CONTINUE_AS_NEW_PATCH = 'bamboo-child-continue-as-new';
 
 function continueAsNewDue(run: ChildRun): boolean {
   if (run.children && run.children.tracked.size > 0) return false;
+  if (run.steering.hasQueued()) return false; // merge first: a steer's receipt belongs to this run
   const info = workflowInfo();
   const due = info.continueAsNewSuggested || info.historySize >= CHILD_HISTORY_BYTES || info.historyLength >= run.options.historyEventBudget;
   return due && patched(CHILD_CONTINUE_AS_NEW_PATCH);
@@ -305,10 +346,14 @@ async function runAgentTurns(
       budget,
       transcriptBudgetBytes: run.options.transcriptBudgetBytes,
       events: run.events,
-      takeInjected: () => run.injected.splice(0),
+      takeInjected: (turn) => {
+        run.steering.merged(turn);
+        return run.injected.splice(0);
+      },
       hasInjected: () => run.injected.length > 0,
       onTurn: (turn) => (run.turn = turn),
-      workflowTools: children ? parentToolset(session, children, run.options) : undefined,
+      workflowTools: withAskUser(children ? parentToolset(session, children, run.options) : undefined, run.requests, budget),
+      requests: run.requests,
       resumeFrom,
       continueAsNewDue: () => continueAsNewDue(run),
       onSpend: (spend) => run.addSpend(spend),
@@ -382,6 +427,8 @@ async function finish(run: ChildRun, job: SpawnJob, executed: ExecutedRun): Prom
   await notifyParent({ ...completionFor(job.parentSessionId, job.childSessionId, outcome, session), ...spendOfRun(run), ...(unanswered ? { unansweredMessages: unanswered } : {}) });
   // Last step, so a message injected while the parent was being told is not lost.
   appendInjected(run, session);
+  run.steering.ended(); // steers not merged are in the final session: their receipts say so
+  if (!allHandlersFinished()) await CancellationScope.nonCancellable(() => condition(allHandlersFinished)); // a cancelled run still answers them
   return result.success ? { ...result.data, session: result.data.session ? session : null } : resultOf(job, outcome, null, run);
 }
 

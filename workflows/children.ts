@@ -62,8 +62,11 @@ export class Children {
     private readonly options: SessionOptions,
     events: EventLog,
     carried?: CarriedChildren,
-    /** The parent's depth and its own spend: its budget covers its calls and its children's. */
-    parent?: { depth: number; selfSpend: () => Spend },
+    /**
+     * The parent's depth and its own spend (its budget covers its calls and its children's),
+     * and whom to tell when a child run has ended (a root closes that run's requests).
+     */
+    private readonly parent?: { depth: number; selfSpend: () => Spend; onRunEnded?: (childSessionId: string) => void },
   ) {
     this.tracker = new ChildTracker({ parentSessionId, options, events, now: () => Date.now(), carried, parentDepth: parent?.depth, selfSpend: parent?.selfSpend });
   }
@@ -236,7 +239,10 @@ export class Children {
   /** Applies a child's completion once (key: child id + run id). Returns false for a duplicate. */
   onCompletion(completion: ChildCompletion): boolean {
     const fresh = this.tracker.onCompletion(completion);
-    if (fresh) this.stopWatching(completion.childSessionId);
+    if (fresh) {
+      this.stopWatching(completion.childSessionId);
+      this.parent?.onRunEnded?.(completion.childSessionId);
+    }
     return fresh;
   }
 

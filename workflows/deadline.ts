@@ -5,12 +5,19 @@
  * watchdog wins over whatever the run was doing (docs/architecture.md#the-watchdog).
  */
 import { TimeoutType } from '@temporalio/common';
-import { ActivityFailure, ApplicationFailure, CancellationScope, isCancellation, sleep, TimeoutFailure } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, CancellationScope, condition, isCancellation, sleep, TimeoutFailure } from '@temporalio/workflow';
 import { errorMessage, FailureTypes, RUN_CANCELLED, totalTimeoutMessage, type TerminalRunStatus } from '../common';
 
-/** The run's total-time budget (max_total_secs), read with workflow time. */
+/**
+ * The run's total-time budget (max_total_secs), read with workflow time. Time spent waiting
+ * for a person (an approval, an answer) does not count: the budget pauses meanwhile.
+ */
 export class RunBudget {
-  readonly deadlineMs: number;
+  deadlineMs: number;
+  /** Milliseconds spent paused so far (they moved the deadline). */
+  pausedMs = 0;
+  private pauses = 0;
+  private pausedAt = 0;
 
   /** @param startedAtMs when the run began: earlier than now for a run that continued-as-new. */
   constructor(
@@ -25,7 +32,27 @@ export class RunBudget {
   }
 
   elapsedSecs(): number {
-    return Math.floor((Date.now() - this.startedAtMs) / 1000);
+    return Math.floor((Date.now() - this.startedAtMs - this.pausedMs - this.pausingMs()) / 1000);
+  }
+
+  get paused(): boolean {
+    return this.pauses > 0;
+  }
+
+  /** Stops the clock (nested pauses: the clock runs again after the last resume). */
+  pause(): void {
+    if (this.pauses++ === 0) this.pausedAt = Date.now();
+  }
+
+  resume(): void {
+    if (this.pauses === 0 || --this.pauses > 0) return;
+    const paused = Date.now() - this.pausedAt;
+    this.pausedMs += paused;
+    this.deadlineMs += paused;
+  }
+
+  private pausingMs(): number {
+    return this.pauses > 0 ? Date.now() - this.pausedAt : 0;
   }
 }
 
@@ -73,7 +100,7 @@ export async function runWithinBudget<T>(budget: RunBudget, work: () => Promise<
   const deadline = new CancellationScope();
   let deadlineFiredAtSecs: number | undefined;
   void deadline
-    .run(() => sleep(budget.remainingMs()))
+    .run(() => deadlineReached(budget))
     .then(
       () => {
         deadlineFiredAtSecs = budget.elapsedSecs();
@@ -87,5 +114,17 @@ export async function runWithinBudget<T>(budget: RunBudget, work: () => Promise<
     return { ok: false, outcome: classifyFailure(error, budget, deadlineFiredAtSecs) };
   } finally {
     deadline.cancel();
+  }
+}
+
+/**
+ * Sleeps until the budget is spent: a pause (waiting for a person) moves the deadline, so
+ * the timer is set again for what is left. A run that never pauses sets one timer, as before.
+ */
+async function deadlineReached(budget: RunBudget): Promise<void> {
+  for (;;) {
+    await sleep(budget.remainingMs());
+    if (budget.paused) await condition(() => !budget.paused);
+    if (budget.remainingMs() === 0) return;
   }
 }

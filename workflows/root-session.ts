@@ -39,6 +39,7 @@ import {
   hasPendingUserMessage,
   SessionOptionsSchema,
   SessionWorkflowInputSchema,
+  SteerInputSchema,
   UserMessageSchema,
   watchdogPolicyForSession,
   type CarriedState,
@@ -54,7 +55,23 @@ import { RunBudget } from './deadline';
 import { Children } from './children';
 import { awaitChildren } from './child-wait';
 import { runWithinBudget } from './deadline';
-import { eventsQuery, injectMessageSignal, stateQuery, subSessionCompletedSignal, transcriptQuery, usageQuery, userMessageSignal, type SessionRunState } from '../common/workflow-interface';
+import {
+  eventsQuery,
+  injectMessageSignal,
+  requestClosedSignal,
+  requestRaisedSignal,
+  respondUpdate,
+  stateQuery,
+  steerUpdate,
+  subSessionCompletedSignal,
+  transcriptQuery,
+  usageQuery,
+  userMessageSignal,
+  type SessionRunState,
+} from '../common/workflow-interface';
+import { PersonRequests, RequestBook } from './person-requests';
+import { Steering } from './steering';
+import { withAskUser } from './ask-user';
 import { keepSnapshotSmall } from './snapshot-size';
 import { EventLog } from './event-log';
 import { newMessage } from './messages';
@@ -73,6 +90,10 @@ class RootSession {
   lastRunError?: string;
   /** What the root's own turns spent (model calls), counted as each call returns. */
   selfSpend: Spend;
+  /** Requests for a person from anywhere in the tree, and the root's own. */
+  readonly book: RequestBook;
+  readonly requests: PersonRequests;
+  readonly steering = new Steering();
 
   constructor(
     readonly session: Session,
@@ -80,11 +101,25 @@ class RootSession {
     carried?: CarriedState,
   ) {
     this.events = new EventLog(carried?.lastEventSeq ?? 0);
-    this.children = new Children(session.id, options, this.events, carried, { depth: session.spawnDepth, selfSpend: () => this.selfSpend });
+    this.children = new Children(session.id, options, this.events, carried, {
+      depth: session.spawnDepth,
+      selfSpend: () => this.selfSpend,
+      // A child run that ended (terminated, say) waits for nothing any more.
+      onRunEnded: (childSessionId) => this.book.closeAllOf(childSessionId, 'the session that asked has ended its run'),
+    });
     this.pendingUser = [...(carried?.pendingUserMessages ?? [])];
     this.lastRunStatus = carried?.lastRunStatus;
     this.lastRunError = carried?.lastRunError;
     this.selfSpend = carried?.selfSpend ?? NO_SPEND;
+    this.book = new RequestBook(session.id, carried);
+    this.requests = new PersonRequests(session, options.requestTimeoutSecs, this.events, this.book);
+    this.book.local = this.requests;
+  }
+
+  /** Messages queued for the next turn: steers among them are merged at the turn about to start. */
+  takePending(): string[] {
+    this.steering.merged(this.turn + 1);
+    return this.pendingUser.splice(0);
   }
 
   usage(): SessionUsage {
@@ -112,6 +147,7 @@ class RootSession {
           }
         : null,
       ...subtreeTotals(this.usage()),
+      pendingRequests: this.book.list(),
     };
   }
 
@@ -123,6 +159,7 @@ class RootSession {
       lastRunStatus: this.lastRunStatus,
       lastRunError: this.lastRunError,
       ...(this.selfSpend === NO_SPEND ? {} : { selfSpend: this.selfSpend }),
+      ...this.book.carried(),
     };
   }
 
@@ -138,6 +175,7 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
   }
   const root = new RootSession(parsed.data.session, SessionOptionsSchema.parse(parsed.data.options ?? {}), parsed.data.carried);
   registerHandlers(root);
+  root.book.start(); // a carried count is published again
   root.children.watchUnwatched(); // children adopted across continue-as-new have no handle here
   upsertRunAttributes({ kind: 'root', rootSessionId: root.session.rootSessionId, model: root.session.model, status: root.lastRunStatus ?? 'pending' });
   root.children.pump().catch((error: unknown) => {
@@ -168,6 +206,20 @@ function registerHandlers(root: RootSession): void {
     }
     if (!root.children.onCompletion(parsed.data)) log.info('duplicate completion ignored', { childSessionId: parsed.data.childSessionId });
   });
+  setHandler(requestRaisedSignal, (payload) => root.book.add(payload));
+  setHandler(requestClosedSignal, (payload) => root.book.close(payload));
+  setHandler(respondUpdate, (input) => root.book.respond(input), { validator: (input) => root.book.validate(input) });
+  setHandler(
+    steerUpdate,
+    (input) => root.steering.accept(() => root.pendingUser.push(SteerInputSchema.parse(input).content)),
+    {
+      validator: (input) => {
+        const parsed = SteerInputSchema.safeParse(input);
+        if (!parsed.success) throw new Error(`invalid steer input: ${describeRejected(input, parsed.error)}`);
+        if (root.phase === 'cancelling') throw new Error(`session ${root.session.id} is being cancelled`);
+      },
+    },
+  );
   setHandler(stateQuery, () => root.snapshot());
   setHandler(usageQuery, () => root.usage());
   setHandler(eventsQuery, (query) => root.events.after(EventsQueryInputSchema.parse(query ?? {}).afterSeq));
@@ -209,7 +261,7 @@ async function converse(root: RootSession): Promise<void> {
 async function runTurn(root: RootSession): Promise<void> {
   const { session } = root;
   root.phase = 'running';
-  for (const content of root.pendingUser.splice(0)) session.messages.push(newMessage('user', content));
+  for (const content of root.takePending()) session.messages.push(newMessage('user', content));
   upsertRunAttributes({ status: 'running' });
   root.events.add({ type: 'execution_started', sessionId: session.id, runId: workflowInfo().runId });
   const policy = watchdogPolicyForSession(session);
@@ -224,10 +276,11 @@ async function runTurn(root: RootSession): Promise<void> {
       budget,
       transcriptBudgetBytes: root.options.transcriptBudgetBytes,
       events: root.events,
-      takeInjected: () => root.pendingUser.splice(0),
+      takeInjected: () => root.takePending(),
       hasInjected: () => root.pendingUser.length > 0,
       onTurn: () => (root.turn += 1),
-      workflowTools: parentToolset(session, root.children, root.options),
+      workflowTools: withAskUser(parentToolset(session, root.children, root.options), root.requests, budget),
+      requests: root.requests,
       onSpend: (spend) => (root.selfSpend = addSpend(root.selfSpend, spend)),
       budgetExhausted: () => root.children.budgetExhausted(),
     }),
@@ -245,6 +298,7 @@ async function runTurn(root: RootSession): Promise<void> {
 
 function continueAsNewDue(root: RootSession): boolean {
   if (root.children.isStarting()) return false;
+  if (root.steering.hasQueued()) return false; // a steer's receipt belongs to this run: merge first
   const info = workflowInfo();
   return info.continueAsNewSuggested || info.historyLength >= root.options.historyEventBudget;
 }
@@ -260,6 +314,10 @@ async function cancelTree(root: RootSession): Promise<SessionWorkflowResult> {
   root.phase = 'cancelling';
   return CancellationScope.nonCancellable(async () => {
     await root.children.cancelAll();
+    // Messages that never got a turn stay in the final session; their steers' receipts say so.
+    for (const content of root.pendingUser.splice(0)) root.session.messages.push(newMessage('user', content));
+    root.steering.ended();
+    if (!allHandlersFinished()) await condition(allHandlersFinished);
     root.lastRunStatus = 'cancelled';
     upsertRunAttributes({ status: 'cancelled' });
     root.events.add({ type: 'cancelled', reason: 'Session cancelled' });

@@ -1,0 +1,266 @@
+/**
+ * Requests for a person, as workflow code (docs/architecture.md#approvals-questions-and-steering).
+ *
+ * Any session — root or child, at any depth — may `ask`: the request goes to the root of its
+ * tree (a signal by workflow id, so it reaches the root's current run), and the session waits
+ * durably for the decision, or denies it itself once `requestTimeoutSecs` have passed. The
+ * root keeps the book (`RequestBook`): what is pending, what was answered; the Update
+ * `respond` records a decision once and routes it to the session that waits.
+ *
+ * Guarantees: a decision is applied once (the book rejects answered ids; the waiting session
+ * takes the first decision for an id it waits for and ignores any other); the book and the
+ * waits live in workflow state, so worker kills and server restarts replay them, and the
+ * root's continue-as-new carries the book.
+ */
+import {
+  CancellationScope,
+  condition,
+  getExternalWorkflowHandle,
+  log,
+  upsertSearchAttributes,
+  uuid4,
+} from '@temporalio/workflow';
+import {
+  ALREADY_ANSWERED,
+  ARGUMENTS_PREVIEW_CHARS,
+  BambooPendingRequests,
+  describeRejected,
+  errorMessage,
+  PendingRequestSchema,
+  RequestClosedSchema,
+  RequestDecisionSchema,
+  requestExpiredReason,
+  RespondInputSchema,
+  sessionWorkflowId,
+  UNKNOWN_REQUEST,
+  type PendingRequest,
+  type RequestDecision,
+  type RespondReceipt,
+  type Session,
+} from '../common';
+import { requestClosedSignal, requestDecidedSignal, requestRaisedSignal } from '../common/workflow-interface';
+import type { EventLog } from './event-log';
+
+export type RequestAsk = Pick<PendingRequest, 'kind' | 'tool' | 'argumentsPreview' | 'question'>;
+
+/** Answered or closed ids a root carries across continue-as-new (duplicates come close to the original). */
+export const CLOSED_REQUESTS_CARRIED = 1000;
+
+/** A tool call's arguments as a person reads them in the request. */
+export function argumentsPreview(args: unknown): string {
+  const text = JSON.stringify(args) ?? '';
+  return text.length <= ARGUMENTS_PREVIEW_CHARS ? text : `${text.slice(0, ARGUMENTS_PREVIEW_CHARS - 1)}…`;
+}
+
+/** The requests one session waits for, and the decisions that arrived for them. */
+export class PersonRequests {
+  private readonly decisions = new Map<string, RequestDecision>();
+  private readonly waiting = new Set<string>();
+
+  /**
+   * @param book the root's book when this session is the root; a child sends its requests
+   *   to `session.rootSessionId`.
+   */
+  constructor(
+    private readonly session: Session,
+    private readonly timeoutSecs: number,
+    private readonly events: EventLog,
+    private readonly book?: RequestBook,
+  ) {}
+
+  /** How many requests this session waits for now. */
+  get waitingCount(): number {
+    return this.waiting.size;
+  }
+
+  /** Raises a request and waits for a person's decision (or the timeout's deny). */
+  async ask(what: RequestAsk): Promise<RequestDecision> {
+    const now = Date.now();
+    const request: PendingRequest = {
+      requestId: uuid4(),
+      sessionId: this.session.id,
+      ...what,
+      requestedAt: new Date(now).toISOString(),
+      expiresAt: new Date(now + this.timeoutSecs * 1000).toISOString(),
+    };
+    const raised = await this.raise(request);
+    if (!raised.ok) return { requestId: request.requestId, decision: 'deny', reason: raised.reason, decidedAt: new Date().toISOString(), by: 'timeout' };
+    this.waiting.add(request.requestId);
+    this.events.add({ type: 'request_raised', requestId: request.requestId, kind: request.kind, ...(request.tool ? { tool: request.tool } : {}) });
+    try {
+      const answered = await condition(() => this.decisions.has(request.requestId), this.timeoutSecs * 1000);
+      const decision = answered
+        ? this.decisions.get(request.requestId)!
+        : { requestId: request.requestId, decision: 'deny' as const, reason: requestExpiredReason(this.timeoutSecs), decidedAt: new Date().toISOString(), by: 'timeout' as const };
+      if (!answered) await this.close(request.requestId, 'expired');
+      this.events.add({ type: 'request_decided', requestId: request.requestId, decision: decision.decision, by: decision.by });
+      return decision;
+    } catch (error) {
+      // The run was cancelled while waiting: the request no longer waits.
+      await this.close(request.requestId, 'the session stopped waiting');
+      throw error;
+    } finally {
+      this.waiting.delete(request.requestId);
+      this.decisions.delete(request.requestId);
+    }
+  }
+
+  /** A decision for this session (signal `requestDecided`, or the root's own book): the first one for an awaited id counts. */
+  decided(payload: unknown): void {
+    const parsed = RequestDecisionSchema.safeParse(payload);
+    if (!parsed.success) {
+      log.warn('ignored an invalid requestDecided signal', { error: describeRejected(payload, parsed.error) });
+      return;
+    }
+    const decision = parsed.data;
+    if (!this.waiting.has(decision.requestId) || this.decisions.has(decision.requestId)) {
+      log.info('ignored a decision for a request this run does not wait for', { requestId: decision.requestId });
+      return;
+    }
+    this.decisions.set(decision.requestId, decision);
+  }
+
+  private async raise(request: PendingRequest): Promise<{ ok: true } | { ok: false; reason: string }> {
+    if (this.book) {
+      this.book.add(request);
+      return { ok: true };
+    }
+    try {
+      await getExternalWorkflowHandle(sessionWorkflowId(this.session.rootSessionId)).signal(requestRaisedSignal, request);
+      return { ok: true };
+    } catch (error) {
+      return { ok: false, reason: `no person can be asked: the root session ${this.session.rootSessionId} is not running (${errorMessage(error)})` };
+    }
+  }
+
+  private async close(requestId: string, reason: string): Promise<void> {
+    if (this.book) {
+      this.book.close({ requestId, reason });
+      return;
+    }
+    await CancellationScope.nonCancellable(() =>
+      getExternalWorkflowHandle(sessionWorkflowId(this.session.rootSessionId))
+        .signal(requestClosedSignal, { requestId, reason })
+        .catch((error: unknown) => log.warn('could not tell the root a request closed', { requestId, error: errorMessage(error) })),
+    );
+  }
+}
+
+/** What a root carries of its book across continue-as-new. */
+export interface CarriedRequests {
+  pendingRequests?: PendingRequest[];
+  closedRequests?: string[];
+}
+
+/**
+ * The root's book of requests from its whole tree: pending ones (listed in `state` and counted
+ * in `BambooPendingRequests`), and the ids already answered or closed.
+ */
+export class RequestBook {
+  private readonly pending = new Map<string, PendingRequest>();
+  private readonly closed = new Map<string, string>();
+  /** Set by the root: decisions for its own requests go straight to its PersonRequests. */
+  local?: PersonRequests;
+  private published = 0;
+
+  constructor(
+    private readonly rootSessionId: string,
+    carried?: CarriedRequests,
+  ) {
+    for (const request of carried?.pendingRequests ?? []) this.pending.set(request.requestId, request);
+    for (const id of carried?.closedRequests ?? []) this.closed.set(id, 'answered');
+  }
+
+  /** After continue-as-new: the carried count, published again. */
+  start(): void {
+    this.publish();
+  }
+
+  list(): PendingRequest[] {
+    return [...this.pending.values()];
+  }
+
+  /** A request raised in the tree (signal `requestRaised`, or the root's own). */
+  add(payload: unknown): void {
+    const parsed = PendingRequestSchema.safeParse(payload);
+    if (!parsed.success) {
+      log.warn('ignored an invalid requestRaised signal', { error: describeRejected(payload, parsed.error) });
+      return;
+    }
+    const request = parsed.data;
+    if (this.pending.has(request.requestId) || this.closed.has(request.requestId)) return; // a duplicate
+    this.pending.set(request.requestId, request);
+    this.publish();
+  }
+
+  /** A request no longer waits (expired, or its session stopped waiting). */
+  close(payload: unknown): void {
+    const parsed = RequestClosedSchema.safeParse(payload);
+    if (!parsed.success) return;
+    if (!this.pending.delete(parsed.data.requestId)) return;
+    this.closed.set(parsed.data.requestId, parsed.data.reason);
+    this.publish();
+  }
+
+  /** The Update's validator: only a pending request can be answered, and only the way its kind allows. */
+  validate(payload: unknown): void {
+    const parsed = RespondInputSchema.safeParse(payload);
+    if (!parsed.success) throw new Error(`invalid respond input: ${describeRejected(payload, parsed.error)}`);
+    const { requestId, decision } = parsed.data;
+    const request = this.pending.get(requestId);
+    if (!request) {
+      const reason = this.closed.get(requestId);
+      if (reason === undefined) throw new Error(UNKNOWN_REQUEST(requestId));
+      throw new Error(reason === 'answered' ? ALREADY_ANSWERED(requestId) : `request ${JSON.stringify(requestId)} no longer waits: ${reason}`);
+    }
+    if (request.kind === 'tool' && decision === 'answer') throw new Error(`request ${JSON.stringify(requestId)} is a tool call: approve or deny it`);
+    if (request.kind === 'question' && decision !== 'answer' && decision !== 'deny') throw new Error(`request ${JSON.stringify(requestId)} is a question: answer it (or deny it)`);
+  }
+
+  /** The Update's handler: records the decision once, then routes it to the session that waits. */
+  async respond(payload: unknown): Promise<RespondReceipt> {
+    const input = RespondInputSchema.parse(payload);
+    const request = this.pending.get(input.requestId)!;
+    const recordedAt = new Date().toISOString();
+    this.pending.delete(input.requestId);
+    this.closed.set(input.requestId, 'answered');
+    this.publish();
+    const decision: RequestDecision = {
+      requestId: input.requestId,
+      decision: input.decision,
+      ...('reason' in input && input.reason ? { reason: input.reason } : {}),
+      ...('text' in input ? { text: input.text } : {}),
+      decidedAt: recordedAt,
+      by: 'person',
+    };
+    let delivered = true;
+    if (request.sessionId === this.rootSessionId && this.local) {
+      this.local.decided(decision);
+    } else {
+      try {
+        await getExternalWorkflowHandle(sessionWorkflowId(request.sessionId)).signal(requestDecidedSignal, decision);
+      } catch (error) {
+        delivered = false;
+        log.warn('the session that asked is not running; the decision was recorded but not delivered', { requestId: input.requestId, error: errorMessage(error) });
+      }
+    }
+    return { requestId: input.requestId, decision: input.decision, recordedAt, delivered };
+  }
+
+  /** A child run that ended leaves nothing waiting: its requests are closed. */
+  closeAllOf(sessionId: string, reason: string): void {
+    for (const request of this.list()) if (request.sessionId === sessionId) this.close({ requestId: request.requestId, reason });
+  }
+
+  carried(): CarriedRequests {
+    const closed = [...this.closed.keys()].slice(-CLOSED_REQUESTS_CARRIED);
+    return { ...(this.pending.size ? { pendingRequests: this.list() } : {}), ...(closed.length ? { closedRequests: closed } : {}) };
+  }
+
+  /** Keeps `BambooPendingRequests` equal to the pending count (an upsert only when it changes). */
+  publish(): void {
+    if (this.pending.size === this.published) return;
+    this.published = this.pending.size;
+    upsertSearchAttributes([{ key: BambooPendingRequests, value: this.pending.size }]);
+  }
+}
