@@ -9,6 +9,7 @@ import { Command, CommanderError } from 'commander';
 import { errorMessage } from '../../common/errors';
 import { CliError, ExitCode, type GlobalOptions } from './context';
 import { replayCommand } from './commands/replay';
+import { registerRequestCommands } from './commands/requests';
 import { registerRuntimeCommands } from './commands/runtime';
 import { parsePositive, registerSessionCommands } from './commands/sessions';
 import { registerUsageCommand } from './commands/usage';
@@ -24,6 +25,7 @@ export function buildProgram(): Command {
   const globals = () => program.opts<GlobalOptions>();
   registerSessionCommands(program, globals);
   registerUsageCommand(program, globals);
+  registerRequestCommands(program, globals);
   registerRuntimeCommands(program, globals);
   program
     .command('replay')

@@ -2,8 +2,9 @@
 import { WorkflowNotFoundError, type Client, type WorkflowExecutionDescription } from '@temporalio/client';
 import type { Command } from 'commander';
 import { randomUUID } from 'node:crypto';
-import { cancelSession, injectIntoSession, startChildRun } from '../../client/child-runs';
+import { cancelSession, startChildRun } from '../../client/child-runs';
 import { sendUserMessage, sessionState, sessionTranscript, startSession } from '../../client/root-sessions';
+import { sendToChild } from '../../client/steering';
 import { taskQueue } from '../../config/env';
 import {
   SessionOptionsSchema,
@@ -100,15 +101,21 @@ export function registerSessionCommands(program: Command, globals: Globals): voi
 
   program
     .command('send')
-    .description('send a message to a running session (a user message to a root, an injected message to a child)')
+    .description("send a message: a user message to a running root; to a child, injected into its running run, or (finished) its next run starts from its latest snapshot plus the message")
     .argument('<id>', 'session id')
     .argument('<message>', 'message text')
     .action(async (id: string, message: string) => {
       await withClient(globals(), async (client) => {
-        const view = await viewSession(client, id);
-        if (view.executionStatus !== 'RUNNING') throw new CliError(`session ${id} is not running (${view.executionStatus.toLowerCase()})`, ExitCode.failed);
-        if (view.kind === 'root') await sendUserMessage(client, id, message);
-        else await injectIntoSession(client, id, message);
+        const description = await describeSession(client, id);
+        if (description.type === 'childSessionWorkflow') {
+          const sent = await sendToChild(client, id, message, { taskQueue: taskQueue() });
+          print(globals(), { sessionId: id, sent: true, ...sent }, () =>
+            sent.delivery === 'injected' ? `sent to ${id}` : `sent to ${id}: its next run started from its latest snapshot (${sent.workflowId}, run ${sent.runId})`,
+          );
+          return;
+        }
+        if (description.status.name !== 'RUNNING') throw new CliError(`session ${id} is not running (${description.status.name.toLowerCase()})`, ExitCode.failed);
+        await sendUserMessage(client, id, message);
         print(globals(), { sessionId: id, sent: true }, () => `sent to ${id}`);
       });
     });
