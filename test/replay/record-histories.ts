@@ -31,6 +31,8 @@ async function main(): Promise<void> {
     namespace: 'default',
     taskQueue: TASK_QUEUE,
     workflowsPath: require.resolve('../workflows'),
+    // Spawned children (subagent_type `general`) must ask before get_current_time; ask_user is allowed.
+    deps: { toolPolicy: { tools: { ask_user: 'allow' }, subagents: { general: { get_current_time: 'ask' } } } },
   });
   mkdirSync(OUT_DIR, { recursive: true });
   await worker.runUntil(async () => {

@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { cancelSession, injectIntoSession, startChildRun } from '../../src/client/child-runs';
 import { sendUserMessage, sessionState, startSession } from '../../src/client/root-sessions';
-import { sessionWorkflowId, type Session, type SessionOptionsInput, type SpawnJob } from '../../common';
+import { sessionWorkflowId, type RespondInput, type Session, type SessionOptionsInput, type SpawnJob } from '../../common';
+import { respondUpdate, stateQuery, steerUpdate } from '../../common/workflow-interface';
 import { buildWorkflowBundle } from '../../src/worker/bundle';
 import { childSession, rootSession, spawnJobFor } from '../helpers/session-fixtures';
 import { eventually, type EventuallyOptions } from '../helpers/eventually';
@@ -118,6 +119,17 @@ const toolWorkerScenario = (name: string, tool: string, kills: number): Scenario
   };
 };
 
+/** Answers the first request pending at the root once it is listed. */
+type Answer = { decision: 'approve' | 'deny'; reason?: string } | { decision: 'answer'; text: string };
+const answerFirstRequest = (input: Answer, before?: (client: Client, handle: WorkflowHandle) => Promise<void>): Scenario['during'] =>
+  async (client, handle) => {
+    const requestId = await eventually(async () => (await handle.query(stateQuery)).pendingRequests?.[0]?.requestId, waitOptions('a pending request'));
+    await before?.(client, handle);
+    await handle.executeUpdate(respondUpdate, { args: [{ ...input, requestId } as RespondInput] });
+  };
+
+const DEEP_ASK = '[[spawn:Lead|[[spawn:Helper|[[tool:get_current_time|{}]] what time is it]] organise]] plan';
+
 export const SCENARIOS: Scenario[] = [
   childScenario('completed', () => child('hello')),
   childScenario('completed-tool-call', () => child('[[tool:get_current_time|{}]] what time is it')),
@@ -219,6 +231,29 @@ export const SCENARIOS: Scenario[] = [
   // (the root's next call and a child's are not made); a child that runs out of its share.
   rootScenario('budget-spawn-refused', '[[spawn:A|a]] [[spawn:B|b]] go', { budget: { maxSessions: 1 } }),
   rootScenario('budget-exhausted', '[[spawn:Lead|[[spawn:Helper|dig deep]] organise the work]] plan it all', { maxSpawnDepth: 2, budget: { maxTokens: 45 } }),
+  // Requests for a person (the recording worker's policy: get_current_time is `ask` in spawned
+  // children, ask_user allowed) and steering.
+  rootScenario('approval-approved', DEEP_ASK, { maxSpawnDepth: 2 }, answerFirstRequest({ decision: 'approve', reason: 'go ahead' })),
+  rootScenario('approval-denied', '[[spawn:Helper|[[tool:get_current_time|{}]] now]] go', {}, answerFirstRequest({ decision: 'deny', reason: 'not today' })),
+  rootScenario('approval-expired', '[[spawn:Helper|[[tool:get_current_time|{}]] now]] go', { requestTimeoutSecs: 1 }),
+  rootScenario('ask-user-answered', '[[spawn:Asker|[[tool:ask_user|{"question":"Which colour?"}]] pick]] go', {}, answerFirstRequest({ decision: 'answer', text: 'blue' })),
+  rootScenario(
+    'approval-across-continue-as-new',
+    DEEP_ASK,
+    { maxSpawnDepth: 2, historyEventBudget: 20 },
+    answerFirstRequest({ decision: 'approve' }, async (client, handle) => {
+      await eventually(async () => {
+        let runs = 0;
+        for await (const run of client.workflow.list({ query: `WorkflowId = "${handle.workflowId}"` })) runs += run ? 1 : 0;
+        return runs > 1;
+      }, waitOptions('continue-as-new'));
+    }),
+  ),
+  rootScenario('steered', '[[spawn:Writer|[[sleep:3]] draft]] go', { idleTtlSecs: 4 }, async (client, handle) => {
+    const writer = await eventually(async () => (await handle.query(stateQuery)).children.find((c) => c.status === 'running'), waitOptions('the child to run'));
+    await client.workflow.getHandle(sessionWorkflowId(writer.childSessionId)).executeUpdate(steerUpdate, { args: [{ content: 'add a title' }] });
+    await handle.executeUpdate(steerUpdate, { args: [{ content: 'and a summary' }] });
+  }),
   childScenario('error-budget-exceeded', () => ({ ...child('[[rounds:3|get_current_time|{}]] keep going'), spawnOptions: { budget: { maxTokens: 20 } } })),
   {
     name: 'root-failed-invalid-input',
