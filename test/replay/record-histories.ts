@@ -61,6 +61,20 @@ async function record(client: Client, scenario: (typeof SCENARIOS)[number]): Pro
     writeFileSync(join(OUT_DIR, file), historyToJSON(temporal.api.history.v1.History.create(history)));
     console.log(`recorded ${file} (${outcome}, ${history.events?.length} events)`);
   }
+  if (scenario.withChildren) await recordChildren(client, scenario.name, handle.workflowId.replace(/^bamboo-session-/, ''));
+}
+
+/** Every child run of the root's tree, in start order: `<scenario>-child<N>.json`. */
+async function recordChildren(client: Client, name: string, rootId: string): Promise<void> {
+  const runs: { workflowId: string; runId: string; startTime: Date }[] = [];
+  for await (const run of client.workflow.list({ query: `BambooRootSessionId = "${rootId}" AND WorkflowType = "childSessionWorkflow"` })) runs.push(run);
+  runs.sort((a, b) => a.startTime.getTime() - b.startTime.getTime());
+  for (const [i, run] of runs.entries()) {
+    const history = await client.workflow.getHandle(run.workflowId, run.runId).fetchHistory();
+    const file = `${name}-child${i + 1}.json`;
+    writeFileSync(join(OUT_DIR, file), historyToJSON(temporal.api.history.v1.History.create(history)));
+    console.log(`recorded ${file} (${history.events?.length} events)`);
+  }
 }
 
 main().catch((error: unknown) => {

@@ -18,6 +18,8 @@ export interface Scenario {
   start(client: Client, taskQueue: string): Promise<WorkflowHandle>;
   /** Drives the run while it is in flight (cancel, inject, follow up). */
   during?(client: Client, handle: WorkflowHandle): Promise<void>;
+  /** A root scenario whose children's runs are recorded too (their paths are what it is about). */
+  withChildren?: boolean;
 }
 
 export const RECORDING_PARENT = 'recording-parent';
@@ -233,10 +235,10 @@ export const SCENARIOS: Scenario[] = [
   rootScenario('budget-exhausted', '[[spawn:Lead|[[spawn:Helper|dig deep]] organise the work]] plan it all', { maxSpawnDepth: 2, budget: { maxTokens: 45 } }),
   // Requests for a person (the recording worker's policy: get_current_time is `ask` in spawned
   // children, ask_user allowed) and steering.
-  rootScenario('approval-approved', DEEP_ASK, { maxSpawnDepth: 2 }, answerFirstRequest({ decision: 'approve', reason: 'go ahead' })),
+  { ...rootScenario('approval-approved', DEEP_ASK, { maxSpawnDepth: 2 }, answerFirstRequest({ decision: 'approve', reason: 'go ahead' })), withChildren: true },
   rootScenario('approval-denied', '[[spawn:Helper|[[tool:get_current_time|{}]] now]] go', {}, answerFirstRequest({ decision: 'deny', reason: 'not today' })),
-  rootScenario('approval-expired', '[[spawn:Helper|[[tool:get_current_time|{}]] now]] go', { requestTimeoutSecs: 1 }),
-  rootScenario('ask-user-answered', '[[spawn:Asker|[[tool:ask_user|{"question":"Which colour?"}]] pick]] go', {}, answerFirstRequest({ decision: 'answer', text: 'blue' })),
+  { ...rootScenario('approval-expired', '[[spawn:Helper|[[tool:get_current_time|{}]] now]] go', { requestTimeoutSecs: 1 }), withChildren: true },
+  { ...rootScenario('ask-user-answered', '[[spawn:Asker|[[tool:ask_user|{"question":"Which colour?"}]] pick]] go', {}, answerFirstRequest({ decision: 'answer', text: 'blue' })), withChildren: true },
   rootScenario(
     'approval-across-continue-as-new',
     DEEP_ASK,
@@ -249,11 +251,14 @@ export const SCENARIOS: Scenario[] = [
       }, waitOptions('continue-as-new'));
     }),
   ),
-  rootScenario('steered', '[[spawn:Writer|[[sleep:3]] draft]] go', { idleTtlSecs: 4 }, async (client, handle) => {
+  {
+    ...rootScenario('steered', '[[spawn:Writer|[[sleep:3]] draft]] go', { idleTtlSecs: 4 }, async (client, handle) => {
     const writer = await eventually(async () => (await handle.query(stateQuery)).children.find((c) => c.status === 'running'), waitOptions('the child to run'));
     await client.workflow.getHandle(sessionWorkflowId(writer.childSessionId)).executeUpdate(steerUpdate, { args: [{ content: 'add a title' }] });
     await handle.executeUpdate(steerUpdate, { args: [{ content: 'and a summary' }] });
   }),
+    withChildren: true,
+  },
   childScenario('error-budget-exceeded', () => ({ ...child('[[rounds:3|get_current_time|{}]] keep going'), spawnOptions: { budget: { maxTokens: 20 } } })),
   {
     name: 'root-failed-invalid-input',
