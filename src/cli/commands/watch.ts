@@ -30,5 +30,6 @@ function line(view: SessionView): string {
   const live = (view.live ?? [])
     .map((l) => (l.details ? `${l.details.phase}: ${l.details.textChars} chars "${truncate(l.details.tail, 60)}"` : l.activity))
     .join('; ');
-  return `${view.sessionId} ${status}${live ? ` · ${live}` : ''}`;
+  const waiting = view.state?.pendingRequests?.length ? ` · ${view.state.pendingRequests.length} request(s) waiting for a person (bamboo requests ${view.sessionId})` : '';
+  return `${view.sessionId} ${status}${live ? ` · ${live}` : ''}${waiting}`;
 }
