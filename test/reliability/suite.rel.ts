@@ -20,6 +20,7 @@ import { externalRunnersScenario } from './scenarios/external-runners';
 import { badInputScenario } from './scenarios/bad-input';
 import { loadScenario } from './scenarios/load';
 import { secretsScenario } from './scenarios/secrets';
+import { approvalsScenario } from './scenarios/approvals';
 
 jest.setTimeout(600_000);
 
@@ -63,4 +64,5 @@ providerFaultsScenario();
 externalRunnersScenario();
 badInputScenario();
 loadScenario();
+approvalsScenario();
 secretsScenario();
