@@ -1,7 +1,8 @@
 /**
  * End to end in a real browser: a root session spawns two children on a real worker, and the
  * Temporal Web UI (embedded in the dev server) lists them by the `BambooParentSessionId`
- * search attribute and shows a child's workflow type and static summary.
+ * search attribute and shows a child's workflow type and static summary; and it lists the trees
+ * waiting for a person (`BambooPendingRequests > 0`) until the request is approved.
  *
  * This file starts its own dev server with the Web UI on a free port (the shared one from
  * the global setup has no UI). It provides its Chromium (see ./browser.ts); where it cannot,
@@ -13,10 +14,10 @@ import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { startSession } from '../../src/client/root-sessions';
-import { sessionWorkflowId } from '../../common';
+import { BambooPendingRequests, sessionWorkflowId } from '../../common';
 import { startDevServer, type DevServer } from '../../src/temporal/dev-server';
 import { createBambooWorker } from '../../src/worker/create-worker';
-import { eventsQuery } from '../../common/workflow-interface';
+import { eventsQuery, respondUpdate, stateQuery } from '../../common/workflow-interface';
 import { settled } from '../helpers/root';
 import { rootSession } from '../helpers/session-fixtures';
 import { eventually } from '../helpers/eventually';
@@ -34,6 +35,7 @@ let client: Client | undefined;
 let workerConnection: NativeConnection | undefined;
 let worker: Worker | undefined;
 let workerRun: Promise<void> | undefined;
+let taskQueue = '';
 
 const root = rootSession('Delegate. [[spawn:Alpha|alpha work]] [[spawn:Beta|beta work]]');
 const children: { id: string; title: string }[] = [];
@@ -54,8 +56,10 @@ beforeAll(async () => {
   server = await startDevServer({ uiPort: await freePort() });
   client = new Client({ connection: await Connection.connect({ address: server.address }), namespace: server.namespace });
   workerConnection = await NativeConnection.connect({ address: server.address });
-  const taskQueue = uniqueId('e2e-ui');
-  worker = await createBambooWorker({ connection: workerConnection, client, namespace: server.namespace, taskQueue, workflowBundlePath: bundlePath });
+  taskQueue = uniqueId('e2e-ui');
+  // The worker asks a person before `get_current_time` (the trees-waiting test); the other roots never call it.
+  const deps = { toolPolicy: { tools: { get_current_time: 'ask' as const } } };
+  worker = await createBambooWorker({ connection: workerConnection, client, namespace: server.namespace, taskQueue, workflowBundlePath: bundlePath, deps });
   workerRun = worker.run();
 
   await startSession(client, { session: root }, { taskQueue });
@@ -86,7 +90,8 @@ function listUrl(): string {
   return `${server!.uiUrl}/namespaces/default/workflows?query=${query}`;
 }
 
-function childLink(page: Page, sessionId: string) {
+/** The link to a session's workflow page (in the list, or a child's parent link). */
+function sessionLink(page: Page, sessionId: string) {
   return page.locator(`a[href*="/workflows/${sessionWorkflowId(sessionId)}/"]`).first();
 }
 
@@ -106,7 +111,7 @@ test('the workflow list, filtered by BambooParentSessionId, shows exactly the tw
     await chip.waitFor();
     expect(await chip.textContent()).toContain(root.id);
 
-    for (const child of children) await childLink(page, child.id).waitFor();
+    for (const child of children) await sessionLink(page, child.id).waitFor();
     const rows = page.getByTestId('workflows-summary-configurable-table-row');
     expect(await rows.count()).toBe(2);
     const rowTexts = await rows.allTextContents();
@@ -130,7 +135,7 @@ test('a child’s workflow page shows its type, its parent and its static summar
   const page = await openPage(1800); // tall enough for the whole event history
   try {
     await page.goto(listUrl(), { waitUntil: 'domcontentloaded' });
-    await childLink(page, alpha.id).click();
+    await sessionLink(page, alpha.id).click();
 
     const heading = page.getByTestId('workflow-id-heading');
     await heading.waitFor();
@@ -150,6 +155,67 @@ test('a child’s workflow page shows its type, its parent and its static summar
     await page.frameLocator('iframe[title="output"]').first().getByText(summary, { exact: true }).waitFor();
     await page.setViewportSize({ width: 1600, height: 1000 });
     await page.screenshot({ path: join(SCREENSHOTS, 'temporal-ui-child.png'), fullPage: true });
+  } finally {
+    await page.close();
+  }
+});
+
+/** The visibility query an operator types (or links) to list every tree waiting for a person. */
+const WAITING_QUERY = `${BambooPendingRequests.name} > 0`;
+
+async function statusOf(sessionId: string): Promise<string | undefined> {
+  return (await client!.workflow.getHandle(sessionWorkflowId(sessionId)).describe()).status.name;
+}
+
+function waitingListUrl(): string {
+  return `${server!.uiUrl}/namespaces/default/workflows?query=${encodeURIComponent(WAITING_QUERY)}`;
+}
+
+test('the workflow list, filtered by BambooPendingRequests > 0, shows the tree waiting for a person until it is approved', async () => {
+  // Two running trees of the same shape: in one a child asks before calling get_current_time, in the other nobody asks.
+  const waiting = rootSession('[[spawn:Helper|[[tool:get_current_time|{}]] now]] go');
+  const calm = rootSession('[[spawn:Helper|no tools needed]] go');
+  const waitingHandle = await startSession(client!, { session: waiting }, { taskQueue });
+  await startSession(client!, { session: calm }, { taskQueue });
+  const request = await eventually(async () => (await waitingHandle.query(stateQuery)).pendingRequests?.[0], {
+    timeoutMs: 60_000,
+    what: 'the pending request at the waiting root',
+  });
+  expect(request).toMatchObject({ kind: 'tool', tool: 'get_current_time' });
+  await settled(client!, calm.id, 60_000);
+  expect(await statusOf(calm.id)).toBe('RUNNING'); // idle, waiting for its next user message: not for a person
+  await eventually(async () => (await client!.workflow.count(WAITING_QUERY)).count === 1, { what: 'the waiting root in visibility' });
+
+  const page = await openPage();
+  try {
+    await page.goto(waitingListUrl(), { waitUntil: 'domcontentloaded' });
+    // The query was applied: a filter chip with the comparison.
+    const chip = page.locator('button[aria-controls="dropdown-filter-chip-BambooPendingRequests-0"]');
+    await chip.waitFor();
+    expect(await chip.textContent()).toMatch(/BambooPendingRequests\s*>\s*0/);
+    await sessionLink(page, waiting.id).waitFor();
+    const rows = page.getByTestId('workflows-summary-configurable-table-row');
+    expect(await rows.count()).toBe(1);
+    expect(await page.getByTestId('workflow-count').textContent()).toBe('1');
+    expect(await rows.first().textContent()).toContain('sessionWorkflow');
+    expect(await rows.first().textContent()).toContain('Running');
+    expect(await sessionLink(page, calm.id).count()).toBe(0); // running too, but nobody is asked anything
+    await page.screenshot({ path: join(SCREENSHOTS, 'temporal-ui-waiting-for-a-person.png'), fullPage: true });
+
+    const receipt = await waitingHandle.executeUpdate(respondUpdate, { args: [{ requestId: request.requestId, decision: 'approve' }] });
+    expect(receipt).toMatchObject({ requestId: request.requestId, decision: 'approve', delivered: true });
+    await settled(client!, waiting.id, 60_000);
+    expect(await statusOf(waiting.id)).toBe('RUNNING'); // still open: it leaves the list because nothing waits any more
+    await eventually(async () => (await client!.workflow.count(WAITING_QUERY)).count === 0, { what: 'no root waiting in visibility' });
+
+    // Reloaded, the same list is empty (the UI says so): the approved tree no longer waits for anyone.
+    await page.reload({ waitUntil: 'domcontentloaded' });
+    await chip.waitFor();
+    await page.getByRole('heading', { name: 'No Results' }).waitFor();
+    expect(await page.getByTestId('workflow-count').textContent()).toBe('0');
+    await page.screenshot({ path: join(SCREENSHOTS, 'temporal-ui-waiting-for-a-person-approved.png'), fullPage: true });
+    expect(await rows.count()).toBe(0);
+    expect(await sessionLink(page, waiting.id).count()).toBe(0);
   } finally {
     await page.close();
   }
