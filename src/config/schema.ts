@@ -1,7 +1,7 @@
 /**
  * The worker's configuration file (zod-validated): providers, the default provider,
- * external-agent profiles, routing by subagent type, prices per model (src/pricing.ts) and the
- * tool policy (src/tools/policy.ts). It names environment variables
+ * external-agent profiles, routing by subagent type, prices per model (src/pricing.ts), the
+ * tool policy (src/tools/policy.ts) and MCP servers (src/tools/mcp/config.ts). It names environment variables
  * that hold secrets; it never holds a secret itself. Every object in it is strict: an unknown
  * (say, misspelled) key is an error naming it, never silently dropped.
  */
@@ -10,6 +10,7 @@ import { PriceTableSchema } from '../pricing';
 import { ProviderConfigSchema } from '../providers/configured';
 import { A2AProfileSchema } from '../runners/a2a';
 import { SubprocessProfileSchema } from '../runners/subprocess';
+import { McpServersSchema } from '../tools/mcp/config';
 import { ToolPolicySchema } from '../tools/policy';
 
 const [OpenAICompatibleSchema, AnthropicSchema] = ProviderConfigSchema.options;
@@ -30,6 +31,8 @@ export const BambooConfigSchema = z
     prices: PriceTableSchema.default({}),
     /** Per tool `allow` | `deny` | `ask`, overridden per subagent_type; default: allow all (but `ask_user`). */
     toolPolicy: ToolPolicySchema.prefault({}),
+    /** MCP servers whose tools the worker offers as `mcp__<server>__<tool>` (src/tools/mcp/config.ts). */
+    mcpServers: McpServersSchema,
   })
   .superRefine((config, ctx) => {
     const names = new Set(['scripted', ...config.providers.map((p) => p.name)]);

@@ -1,0 +1,132 @@
+/**
+ * The stdio transport for MCP servers, run the way subprocess agents are (src/runners/subprocess.ts):
+ * the command from the worker's configuration, no shell, a restricted environment, its own
+ * process group, and a guard process (src/runners/process-guard.ts) that ends that group if
+ * the worker dies without closing it. The SDK's StdioClientTransport signals only the process
+ * it spawned, so a server started through a wrapper (`npx`, a shell script) would outlive it.
+ *
+ * Closing ends the whole group: stdin closed, then SIGTERM, then SIGKILL, and resolves only
+ * once no process of the group is left.
+ */
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { setTimeout as delay } from 'node:timers/promises';
+import { ReadBuffer, serializeMessage } from '@modelcontextprotocol/sdk/shared/stdio.js';
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import { errorMessage } from '../../../common/errors';
+import { guardProcessGroup, type ProcessGroupGuard } from '../../runners/process-guard';
+import type { McpStdioServerConfig } from './config';
+
+/** The same basics subprocess agents get: the worker's own environment holds credentials. */
+const BASE_ENV = ['PATH', 'HOME', 'USER', 'LOGNAME', 'SHELL', 'LANG', 'LC_ALL', 'LC_CTYPE', 'TZ', 'TMPDIR'];
+const KILL_GRACE_MS = 2000;
+const POLL_MS = 50;
+const STDERR_TAIL_CHARS = 2048;
+
+export function serverEnv(server: Pick<McpStdioServerConfig, 'env' | 'inheritEnv'>, from: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const key of [...BASE_ENV, ...server.inheritEnv]) {
+    if (from[key] !== undefined) env[key] = from[key];
+  }
+  return { ...env, ...server.env };
+}
+
+export class ProcessGroupStdioTransport implements Transport {
+  onclose?: () => void;
+  onerror?: (error: Error) => void;
+  onmessage?: (message: JSONRPCMessage) => void;
+
+  private child?: ChildProcessWithoutNullStreams;
+  private guard?: ProcessGroupGuard;
+  private readonly buffer = new ReadBuffer();
+  private stderrTail = '';
+  private closed = false;
+
+  constructor(private readonly server: McpStdioServerConfig) {}
+
+  /** The server's process (group leader) id, once started. */
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  /** The last lines the server wrote to stderr (for error messages). */
+  get stderr(): string {
+    return this.stderrTail.trim();
+  }
+
+  async start(): Promise<void> {
+    const child = spawn(this.server.command, this.server.args, {
+      cwd: this.server.cwd,
+      env: serverEnv(this.server),
+      shell: false,
+      detached: true,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    this.child = child;
+    if (child.pid !== undefined) this.guard = guardProcessGroup(child.pid, KILL_GRACE_MS / 1000);
+    try {
+      await new Promise<void>((resolve, reject) => child.once('spawn', resolve).once('error', reject));
+    } catch (error) {
+      this.guard?.release();
+      throw new Error(`MCP server ${this.server.name} could not start ${this.server.command}: ${errorMessage(error)}`);
+    }
+    child.stdout.on('data', (chunk: Buffer) => {
+      this.buffer.append(chunk);
+      for (;;) {
+        let message: JSONRPCMessage | null;
+        try {
+          message = this.buffer.readMessage();
+        } catch (error) {
+          this.onerror?.(error instanceof Error ? error : new Error(String(error)));
+          continue;
+        }
+        if (message === null) break;
+        this.onmessage?.(message);
+      }
+    });
+    child.stderr.setEncoding('utf8').on('data', (text: string) => (this.stderrTail = (this.stderrTail + text).slice(-STDERR_TAIL_CHARS)));
+    child.stdin.on('error', (error) => this.onerror?.(error));
+    child.once('close', () => void this.close());
+  }
+
+  send(message: JSONRPCMessage): Promise<void> {
+    const stdin = this.child?.stdin;
+    if (!stdin || this.closed) return Promise.reject(new Error(`MCP server ${this.server.name} is not running`));
+    return new Promise((resolve) => (stdin.write(serializeMessage(message)) ? resolve() : stdin.once('drain', resolve)));
+  }
+
+  /** Ends the server's whole process group; idempotent; `onclose` fires once. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const pgid = this.child?.pid;
+    this.child?.stdin.end();
+    if (pgid !== undefined) await stopProcessGroup(pgid);
+    this.guard?.release();
+    this.buffer.clear();
+    this.onclose?.();
+  }
+}
+
+async function stopProcessGroup(pgid: number): Promise<void> {
+  if (!signalGroup(pgid, 'SIGTERM') || (await groupGoneWithin(pgid, KILL_GRACE_MS))) return;
+  if (signalGroup(pgid, 'SIGKILL')) await groupGoneWithin(pgid, KILL_GRACE_MS);
+}
+
+function signalGroup(pgid: number, signal: NodeJS.Signals | 0): boolean {
+  try {
+    process.kill(-pgid, signal);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function groupGoneWithin(pgid: number, ms: number): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  while (signalGroup(pgid, 0)) {
+    if (Date.now() >= deadline) return false;
+    await delay(POLL_MS);
+  }
+  return true;
+}
