@@ -7,7 +7,7 @@ import type { DataConverter } from '@temporalio/common';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../../activities';
 import { defaultProviderRegistry } from '../providers/defaults';
-import { createToolRegistry } from '../tools/types';
+import { createToolRegistry, type ToolDefinition } from '../tools/types';
 import { BUILTIN_TOOLS } from '../tools/builtin';
 import { encodesFailures, workerDataConverter, WORKFLOW_INTERCEPTOR_MODULES } from '../codec/worker-data-converter';
 import { bundleEncodesFailures } from './bundle';
@@ -23,6 +23,11 @@ export interface BambooWorkerOptions {
   workflowBundlePath?: string;
   workflowsPath?: string;
   deps?: Partial<Omit<ActivityDeps, 'client'>>;
+  /**
+   * MCP servers' tools (src/tools/mcp), offered next to the built-in ones unless `deps.tools`
+   * is given. The caller owns their connections and closes them after the worker stops.
+   */
+  mcpTools?: readonly ToolDefinition[];
   /** Payload codecs (e.g. encryption). `client` must use the same: activities read through it.
    *  The worker always adds Bamboo's payload converter, lenient for signal arguments only, and
    *  the workflow interceptor that makes it so (src/codec/worker-data-converter.ts). */
@@ -35,7 +40,7 @@ export async function createBambooWorker(options: BambooWorkerOptions): Promise<
   const deps: ActivityDeps = {
     client: options.client,
     providers: options.deps?.providers ?? defaultProviderRegistry(),
-    tools: options.deps?.tools ?? createToolRegistry(BUILTIN_TOOLS),
+    tools: options.deps?.tools ?? createToolRegistry([...BUILTIN_TOOLS, ...(options.mcpTools ?? [])]),
     runners: options.deps?.runners ?? [],
     toolPolicy: options.deps?.toolPolicy,
   };
