@@ -12,6 +12,7 @@ import { replayCommand } from './commands/replay';
 import { registerRequestCommands } from './commands/requests';
 import { registerRuntimeCommands } from './commands/runtime';
 import { parsePositive, registerSessionCommands } from './commands/sessions';
+import { registerToolsCommand } from './commands/tools';
 import { registerUsageCommand } from './commands/usage';
 
 export function buildProgram(): Command {
@@ -27,6 +28,7 @@ export function buildProgram(): Command {
   registerUsageCommand(program, globals);
   registerRequestCommands(program, globals);
   registerRuntimeCommands(program, globals);
+  registerToolsCommand(program, globals);
   program
     .command('replay')
     .description('replay histories (files, --workflow-id, --session or --query) against the current workflow code')
