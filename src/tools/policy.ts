@@ -7,6 +7,9 @@
  */
 import { z } from 'zod';
 import type { ToolCall } from '../../common';
+import { ASK_USER_TOOL } from '../../common/workflow-tool-specs';
+
+export { ASK_USER_TOOL };
 
 export const ToolPermissionSchema = z.enum(['allow', 'deny', 'ask']);
 export type ToolPermission = z.infer<typeof ToolPermissionSchema>;
@@ -26,16 +29,11 @@ export const ToolPolicySchema = z.strictObject({
 export type ToolPolicy = z.input<typeof ToolPolicySchema>;
 
 /**
- * The built-in workflow tool by which a model asks the user a question. A question needs a
- * person to be there, which the default `allow` cannot promise: it is `deny` unless the
- * policy names it (in `tools`, or in the session's `subagents` entry).
- */
-export const ASK_USER_TOOL = 'ask_user';
-
-/**
  * The permission for `toolName` in a session of subagent_type `scope`: the scope's override,
- * else the per-tool rule, else the default (`ask_user`: `deny`). No policy allows everything
- * but `ask_user`. Pure.
+ * else the per-tool rule, else the default. `ask_user` (a model asking the user a question)
+ * has no default but `deny`: a question needs a person to be there, which the default `allow`
+ * cannot promise, so only a policy that names it allows it. No policy allows everything but
+ * `ask_user`. Pure.
  */
 export function policyFor(policy: ToolPolicy | undefined, toolName: string, scope?: string): ToolPermission {
   const override = scope !== undefined ? ruleIn(policy?.subagents, scope) : undefined;
