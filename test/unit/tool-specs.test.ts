@@ -4,7 +4,7 @@
  * that a call the JSON Schema allows is one the tool's parser takes.
  */
 import { z } from 'zod';
-import { ManageArgsSchema, MANAGE_TOOL, SpawnArgsSchema, SPAWN_TOOL, WORKFLOW_TOOL_SPECS, type ToolSpecInput } from '../../common';
+import { ASK_USER_TOOL, AskUserArgsSchema, ManageArgsSchema, MANAGE_TOOL, SpawnArgsSchema, SPAWN_TOOL, WORKFLOW_TOOL_SPECS, type ToolSpecInput } from '../../common';
 import { BUILTIN_TOOLS, WaitArgsSchema } from '../../src/tools/builtin';
 
 /** The hand-written schemas the derived ones replaced (common/workflow-tool-specs.ts before). */
@@ -32,6 +32,13 @@ const HAND_WRITTEN = {
     required: ['action'],
     additionalProperties: false,
   },
+  // New with issue 14 (no hand-written original): what a model must send to ask the user.
+  [ASK_USER_TOOL]: {
+    type: 'object',
+    properties: { question: { type: 'string', description: 'The question, as the person should read it' } },
+    required: ['question'],
+    additionalProperties: false,
+  },
   get_current_time: { type: 'object', properties: {}, additionalProperties: false },
   wait: {
     type: 'object',
@@ -51,6 +58,7 @@ const LENGTH_LIMITS: Record<string, Record<string, Record<string, number>>> = {
     model: { minLength: 1, maxLength: 200 },
   },
   [MANAGE_TOOL]: { child_session_id: { minLength: 1 }, message: { minLength: 1 } },
+  [ASK_USER_TOOL]: { question: { minLength: 1, maxLength: 10_000 } },
 };
 
 function handWrittenWithLimits(name: string): Record<string, unknown> {
@@ -65,6 +73,7 @@ const ALL_SPECS: ToolSpecInput[] = [...WORKFLOW_TOOL_SPECS, ...BUILTIN_TOOLS.map
 const PARSERS: Record<string, z.ZodType> = {
   [SPAWN_TOOL]: SpawnArgsSchema,
   [MANAGE_TOOL]: ManageArgsSchema,
+  [ASK_USER_TOOL]: AskUserArgsSchema,
   get_current_time: z.object({}),
   wait: WaitArgsSchema,
 };
@@ -112,6 +121,7 @@ describe('the JSON Schema each tool offers the model', () => {
           'status "queued"; you are resumed with its result when it finishes.',
       ],
       ['manage_children', 'Manage child sessions: list them, get one, send a message to one (queued if it is running), or cancel one.'],
+      ['ask_user', 'Ask the user a question and wait for the answer (offered only when the tool policy allows it).'],
     ]);
   });
 
