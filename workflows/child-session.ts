@@ -40,7 +40,6 @@ import {
   type SessionUsage,
   addSpend,
   NO_SPEND,
-  spendOfCall,
   type Spend,
   CHILD_NOT_KIND_CHILD,
   CHILD_SESSION_NOT_FOUND,
@@ -70,8 +69,9 @@ import {
   type WatchdogPolicy,
   transcriptPage,
 } from '../common';
-import { modelCallOptions, bookkeepingOptions } from './activity-options';
+import { bookkeepingOptions } from './activity-options';
 import { runAgentLoop, type LoopPosition } from './agent-loop';
+import { converseWithExternalAgent } from './external-conversation';
 import { RunBudget } from './deadline';
 import { runWithinBudget } from './deadline';
 import { Children } from './children';
@@ -378,22 +378,23 @@ function childrenFor(run: ChildRun, session: Session, job: SpawnJob): Children |
   return children;
 }
 
-async function runExternal(run: ChildRun, session: Session, policy: WatchdogPolicy, budget: RunBudget): Promise<void> {
-  const exceeded = run.budgetExhausted();
-  if (exceeded) throw ApplicationFailure.create({ message: exceeded, type: FailureTypes.budgetExceeded, nonRetryable: true });
-  const { runExternalChild } = proxyActivities<BambooActivities>(
-    modelCallOptions(policy, budget, `${session.title ?? session.id} · external runner`),
-  );
-  const reply = await runExternalChild({ session, maxIdleSecs: policy.maxIdleSecs });
-  Object.assign(session.metadata, reply.metadata ?? {});
-  session.messages.push(newMessage('assistant', reply.content, { metadata: { runner: reply.runner } }));
-  if (reply.needsClarification) {
-    session.metadata.need_clarification = 'true';
-    run.events.add({ type: 'need_clarification', question: reply.content });
-  } else {
-    delete session.metadata.need_clarification;
-  }
-  if (reply.usage) run.addSpend(spendOfCall(reply.usage, reply.costMicroUsd)); // when the agent reports usage
+/** The pending turn on the session's external agent: its questions go to a person, injected messages follow (external-conversation.ts). */
+function runExternal(run: ChildRun, session: Session, policy: WatchdogPolicy, budget: RunBudget): Promise<void> {
+  return converseWithExternalAgent({
+    session,
+    policy,
+    budget,
+    events: run.events,
+    requests: run.requests,
+    takeInjected: (turn) => {
+      run.steering.merged(turn);
+      return run.injected.splice(0);
+    },
+    hasInjected: () => run.injected.length > 0,
+    onTurn: (turn) => (run.turn = turn),
+    onSpend: (spend) => run.addSpend(spend),
+    budgetExhausted: () => run.budgetExhausted(),
+  });
 }
 
 async function finish(run: ChildRun, job: SpawnJob, executed: ExecutedRun): Promise<ChildRunResult> {

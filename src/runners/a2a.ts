@@ -9,7 +9,9 @@
  * answer; status updates are progress notes.
  *
  * - completed → the answer; input-required / auth-required → the agent's question with
- *   `needsClarification`; failed / canceled / rejected → a non-retryable error.
+ *   `needsClarification` (the workflow asks the root's person; the answer comes back as the
+ *   next call, which continues the task: workflows/external-conversation.ts); failed /
+ *   canceled / rejected → a non-retryable error.
  * - Aborted (cancellation or the idle watchdog): CancelTask for the task, best effort.
  * - The stream breaks before the task settles: the task is NOT cancelled (a disconnecting
  *   watcher never cancels a task); the run follows it with `GetTask` every 500 ms until it

@@ -12,6 +12,12 @@
  *   {"type":"need_clarification","question":"…"}      the agent needs the user's input
  *   {"type":"usage","inputTokens":N,"outputTokens":N,"cachedInputTokens":N}   tokens used
  *
+ * One process is one call: stdin closes after the brief, and the process ends after its
+ * terminal event. So a follow-up — the answer to its `need_clarification` (a person's, through
+ * the root: workflows/external-conversation.ts), or a message injected while it ran — cannot
+ * reach a running agent: it is a new process whose brief holds the whole transcript, the
+ * follow-up last, with `metadata.need_clarification = "true"` when it answers the question.
+ *
  * Every stdout line is progress for the idle watchdog; lines that are not such events are
  * ignored. Usage lines add up (one per model call, say; cachedInputTokens optional and part
  * of inputTokens; snake_case names accepted too, see usage.ts); an invalid one is ignored

@@ -75,6 +75,9 @@ function externalMetadata(agentId = AGENT_ID): Record<string, string> {
   return { 'runtime.kind': 'external', 'external.protocol': 'a2a_jsonrpc', 'external.agent_id': agentId };
 }
 
+/** A question nobody answers ends the run once requestTimeoutSecs have passed (external-questions.test.ts answers them). */
+const UNANSWERED = { spawnOptions: { requestTimeoutSecs: 1 } };
+
 function a2aChild(prompt: string, agentId = AGENT_ID): Session {
   return childSession(prompt, { parentSessionId, metadata: externalMetadata(agentId) });
 }
@@ -151,7 +154,8 @@ test('a streamed answer completes the child; the next run of the session continu
 
 test('input-required: the question is the answer, flagged need_clarification; the reply continues that task', async () => {
   const session = a2aChild('ask');
-  const handle = await startChildRun(tw.client, spawnJobFor(session), { taskQueue: tw.taskQueue });
+  // The question goes to the root (here the recording parent, where nobody answers): unanswered, it ends the run.
+  const handle = await startChildRun(tw.client, spawnJobFor(session, UNANSWERED), { taskQueue: tw.taskQueue });
   const result = await handle.result();
 
   expect(result.status).toBe('completed');
@@ -204,7 +208,7 @@ test('usage from metadata.usage: the latest running total counts, priced from th
 
 test('a continued task counts only what its usage total grew by; an invalid metadata.usage is ignored', async () => {
   const session = a2aChild('ask-usage');
-  const handle = await startChildRun(tw.client, spawnJobFor(session), { taskQueue: tw.taskQueue });
+  const handle = await startChildRun(tw.client, spawnJobFor(session, UNANSWERED), { taskQueue: tw.taskQueue });
   const asked = await handle.result();
   expect(asked.session?.messages.at(-1)?.content).toBe(ASK_QUESTION);
   const [first] = await runnerResults(handle);

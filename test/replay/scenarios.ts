@@ -8,6 +8,7 @@ import { sendUserMessage, sessionState, startSession } from '../../src/client/ro
 import { sessionWorkflowId, type RespondInput, type Session, type SessionOptionsInput, type SpawnJob } from '../../common';
 import { respondUpdate, stateQuery, steerUpdate } from '../../common/workflow-interface';
 import { buildWorkflowBundle } from '../../src/worker/bundle';
+import { startA2ATestServer, type A2ATestServer } from '../helpers/a2a-server';
 import { childSession, rootSession, spawnJobFor } from '../helpers/session-fixtures';
 import { eventually, type EventuallyOptions } from '../helpers/eventually';
 import type { ManagedProcess } from '../helpers/processes';
@@ -131,6 +132,80 @@ const answerFirstRequest = (input: Answer, before?: (client: Client, handle: Wor
   };
 
 const DEEP_ASK = '[[spawn:Lead|[[spawn:Helper|[[tool:get_current_time|{}]] what time is it]] organise]] plan';
+
+/**
+ * An external A2A agent for the scenarios below: a real one on loopback in this process
+ * (test/helpers/a2a-server.ts), and a worker process on a task queue of its own whose
+ * configuration names it (the recording worker has no external runners).
+ */
+const RECORD_A2A_AGENT = 'record-a2a';
+const A2A_CHILD = { 'runtime.kind': 'external', 'external.protocol': 'a2a_jsonrpc', 'external.agent_id': RECORD_A2A_AGENT };
+
+async function startA2AWorker(client: Client, name: string): Promise<{ queue: string; agent: A2ATestServer; stop(): Promise<void> }> {
+  const agent = await startA2ATestServer();
+  const dir = mkdtempSync(join(tmpdir(), 'bamboo-record-a2a-'));
+  const config = join(dir, 'config.json');
+  writeFileSync(config, JSON.stringify({ externalAgents: [{ agentId: RECORD_A2A_AGENT, protocol: 'a2a_jsonrpc', agentCardUrl: agent.agentCardUrl }] }));
+  const queue = `record-${name}`;
+  const server = { address: (client.connection as Connection).options.address, namespace: client.options.namespace, bundlePath: await sharedBundle() };
+  const worker = await startWorkerProcess({ ...server, taskQueue: queue, env: { BAMBOO_CONFIG: config } });
+  return {
+    queue,
+    agent,
+    async stop() {
+      await worker.kill('SIGKILL');
+      await agent.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * A root whose tree holds an A2A child that asks (`input-required`): the question is a request
+ * at the root, answered (`answer`) or left to expire (the child's requestTimeoutSecs: 1).
+ */
+const externalQuestionScenario = (name: string, answer?: Answer, spawnOptions?: SessionOptionsInput): Scenario => {
+  let agentWorker: Awaited<ReturnType<typeof startA2AWorker>> | undefined;
+  return {
+    name: `root-${name}`,
+    withChildren: true,
+    async start(client, taskQueue) {
+      agentWorker = await startA2AWorker(client, name);
+      return startSession(client, { session: rootSession('hello'), options: { idleTtlSecs: 10 } }, { taskQueue });
+    },
+    async during(client, handle) {
+      try {
+        const job = spawnJobFor(childSession('ask', { parentSessionId: idOf(handle), metadata: A2A_CHILD }), spawnOptions ? { spawnOptions } : {});
+        const run = await startChildRun(client, job, { taskQueue: agentWorker!.queue });
+        if (answer) await answerFirstRequest(answer)!(client, handle);
+        await run.result();
+      } finally {
+        await agentWorker?.stop();
+      }
+    },
+  };
+};
+
+/** An A2A child that gets a message while its agent works: the agent gets it in the same context once the task ends. */
+const externalInjectedScenario = (): Scenario => {
+  let agentWorker: Awaited<ReturnType<typeof startA2AWorker>> | undefined;
+  return {
+    name: 'child-external-injected-message',
+    async start(client) {
+      agentWorker = await startA2AWorker(client, 'external-injected-message');
+      return startChildRun(client, child('stream:6', A2A_CHILD), { taskQueue: agentWorker.queue });
+    },
+    async during(client, handle) {
+      try {
+        await eventually(async () => agentWorker!.agent.received.some((m) => m.text === 'stream:6'), waitOptions('the agent to start the task'));
+        await injectIntoSession(client, idOf(handle), 'and add a title');
+        await handle.result();
+      } finally {
+        await agentWorker?.stop();
+      }
+    },
+  };
+};
 
 export const SCENARIOS: Scenario[] = [
   childScenario('completed', () => child('hello')),
@@ -269,4 +344,12 @@ export const SCENARIOS: Scenario[] = [
         args: [{ session: { ...rootSession('x'), kind: 'child' } }],
       }),
   },
+  // External agents and the person behind the root (patched: bamboo-external-questions,
+  // bamboo-external-follow-ups). Recorded before those patches and not re-recorded, to prove
+  // the old paths replay: histories/child-external-question-before-patch.json (the agent's
+  // question ended the run) and child-external-injected-message-before-patch.json (the
+  // injected message was left unanswered for the parent).
+  externalQuestionScenario('external-question-answered', { decision: 'answer', text: 'Paris' }),
+  externalQuestionScenario('external-question-expired', undefined, { requestTimeoutSecs: 1 }),
+  externalInjectedScenario(),
 ];
