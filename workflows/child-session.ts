@@ -202,14 +202,15 @@ function registerHandlers(run: ChildRun): void {
   );
 }
 
-/** Steering reaches a running agent session; an external agent's run cannot take it (yet): rejected with why. */
+/**
+ * Steering reaches any running session: an agent loop merges it at its next turn; an external
+ * agent gets it as a follow-up in the same context once its current task ends
+ * (external-conversation.ts).
+ */
 function validateSteer(run: ChildRun, input: unknown): void {
   const parsed = SteerInputSchema.safeParse(input);
   if (!parsed.success) throw new Error(`invalid steer input: ${describeRejected(input, parsed.error)}`);
   if (run.status !== 'running') throw new Error(`session ${run.childSessionId} is not running (status ${run.status})`);
-  if (run.session?.metadata['runtime.kind'] === 'external') {
-    throw new Error(`session ${run.childSessionId} is an external agent's run: a message cannot reach the agent while it runs; send it once the run has finished`);
-  }
 }
 
 async function rejectInvalidJob(input: unknown, problem: string): Promise<never> {

@@ -81,12 +81,12 @@ export async function converseWithExternalAgent(host: ExternalRunHost): Promise<
       const answer = await askThePerson(host, host.requests, reply.content);
       if (answer === undefined) return; // denied or expired: the question stays the run's answer
       session.messages.push(newMessage('user', answer.text, { metadata: { answers_request: answer.requestId } }));
-      appendInjected(host, turn); // sent with the answer, in the same message to the agent
+      appendInjected(host, turn + 1); // sent with the answer, in the agent's next call
       continue;
     }
     if (!host.hasInjected() || followUps >= MAX_FOLLOW_UPS || historyFull() || !patched(EXTERNAL_FOLLOW_UPS_PATCH)) return;
     followUps += 1;
-    appendInjected(host, turn);
+    appendInjected(host, turn + 1); // the agent gets them in its next call
   }
 }
 

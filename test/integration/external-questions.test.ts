@@ -14,7 +14,7 @@ import { sendToChild } from '../../src/client/steering';
 import { createA2ARunner } from '../../src/runners/a2a';
 import { createSubprocessRunner } from '../../src/runners/subprocess';
 import { sessionIdFromWorkflowId, sessionWorkflowId, type ChildRunResult, type PendingRequest, type RespondInput, type Session, type SessionOptionsInput } from '../../common';
-import { eventsQuery, respondUpdate, stateQuery } from '../../common/workflow-interface';
+import { eventsQuery, respondUpdate, stateQuery, steerUpdate } from '../../common/workflow-interface';
 import { receivedCompletionsQuery } from '../workflows/recording-parent';
 import { ASK_QUESTION, startA2ATestServer, type A2ATestServer } from '../helpers/a2a-server';
 import { childSession, rootSession, spawnJobFor } from '../helpers/session-fixtures';
@@ -199,4 +199,16 @@ test('a message sent to a running A2A child reaches the agent in the same contex
   // Told once, with the agent's reply to the message, and nothing left unanswered.
   expect(completions).toEqual([expect.objectContaining({ status: 'completed', finalResponse: 'echo: and add a title' })]);
   expect(completions[0].unansweredMessages).toBeUndefined();
+}, 120_000);
+
+test('steering a running A2A child: the receipt names the turn at which the agent got the message, in the same context', async () => {
+  const session = externalChild('stream:9', A2A_AGENT, 'a2a_jsonrpc');
+  const handle = await start(session);
+  const working = await eventually(async () => agent.received.find((m) => m.text === 'stream:9'), { what: 'the agent to start the task' });
+  const receipt = await tw.client.workflow.getHandle(handle.workflowId).executeUpdate(steerUpdate, { args: [{ content: 'steer: shorter please' }] });
+  expect(receipt.mergedAtTurn).toBe(2); // the agent's first task was turn 1; the steer followed it
+  const result = (await handle.result()) as ChildRunResult;
+  expect(result.status).toBe('completed');
+  expect(agent.received.find((m) => m.text === 'steer: shorter please')).toMatchObject({ contextId: working.contextId });
+  expect(result.session?.messages.at(-1)?.content).toBe('echo: steer: shorter please');
 }, 120_000);
