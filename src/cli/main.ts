@@ -14,6 +14,7 @@ import { registerRuntimeCommands } from './commands/runtime';
 import { parsePositive, registerSessionCommands } from './commands/sessions';
 import { registerToolsCommand } from './commands/tools';
 import { registerUsageCommand } from './commands/usage';
+import { registerClusterCommand } from '../cluster/command';
 
 export function buildProgram(): Command {
   const program = new Command('bamboo')
@@ -29,6 +30,7 @@ export function buildProgram(): Command {
   registerRequestCommands(program, globals);
   registerRuntimeCommands(program, globals);
   registerToolsCommand(program, globals);
+  registerClusterCommand(program, globals);
   program
     .command('replay')
     .description('replay histories (files, --workflow-id, --session or --query) against the current workflow code')
