@@ -1,6 +1,7 @@
 /**
- * Starts one real Temporal dev server (in-memory, free port, Bamboo search attributes)
- * and bundles the workflows once; test files start their own real workers against it.
+ * Starts one real Temporal dev server (in-memory, free port, Bamboo search attributes) — or
+ * uses the server BAMBOO_TEST_TEMPORAL_ADDRESS names — and bundles the workflows once; test
+ * files start their own real workers against it.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -10,15 +11,21 @@ import { buildWorkflowBundle } from '../src/worker/bundle';
 export default async function globalSetup(): Promise<void> {
   const outDir = resolve(__dirname, '..', 'test-output');
   mkdirSync(outDir, { recursive: true });
+  // BAMBOO_TEST_TEMPORAL_ADDRESS set beforehand: the tests run against that server (e.g. `bamboo
+  // cluster up`, docs/production-topology.md) with its search attributes registered, in
+  // BAMBOO_TEST_NAMESPACE (default `default`), and no dev server is started.
+  const external = process.env.BAMBOO_TEST_TEMPORAL_ADDRESS;
   const [server, bundle] = await Promise.all([
-    startDevServer({ find: { log: (line) => console.log(line) } }),
+    external ? undefined : startDevServer({ find: { log: (line) => console.log(line) } }),
     buildWorkflowBundle({ workflowsPath: require.resolve('./workflows'), encodeFailures: false, logger: quietLogger() }),
   ]);
   const bundlePath = join(outDir, 'workflow-bundle.js');
   writeFileSync(bundlePath, bundle);
-  (globalThis as Record<string, unknown>).__BAMBOO_DEV_SERVER__ = server;
-  process.env.BAMBOO_TEST_TEMPORAL_ADDRESS = server.address;
-  process.env.BAMBOO_TEST_NAMESPACE = server.namespace;
+  if (server) {
+    (globalThis as Record<string, unknown>).__BAMBOO_DEV_SERVER__ = server;
+    process.env.BAMBOO_TEST_TEMPORAL_ADDRESS = server.address;
+    process.env.BAMBOO_TEST_NAMESPACE = server.namespace;
+  }
   process.env.BAMBOO_TEST_WORKFLOW_BUNDLE = bundlePath;
 }
 

@@ -93,13 +93,15 @@ async function startEverything(state: ClusterState, options: UpOptions, binaries
   state.historyShards = pinnedShardCount(state.dir, options.historyShards, log);
 
   writeServerConfig(state.dir, { postgresPort: state.postgres.port, ports, historyShards: state.historyShards, logLevel: options.logLevel });
+  // One after the other: each process writes the cluster metadata as it starts, and four at once
+  // race on its version ("SaveClusterMetadata encountered version mismatch") when it changed.
   for (const name of TEMPORAL_SERVICES) {
     const record = startTemporalService(state, name);
     state.services[name] = { ...record, ports: ports[name] };
     writeState(state);
+    // The internal worker serves no gRPC of its own: it is up once it has joined the membership ring.
+    await waitForPort(name, record, name === 'worker' ? ports[name].membership : ports[name].grpc);
   }
-  // The internal worker serves no gRPC of its own: it is up once it has joined the membership ring.
-  for (const name of TEMPORAL_SERVICES) await waitForPort(name, state.services[name]!, name === 'worker' ? ports[name].membership : ports[name].grpc);
   log(`Temporal ${SERVER_VERSION}: ${TEMPORAL_SERVICES.map((n) => `${n} ${ports[n].grpc} (pid ${state.services[n]!.pid})`).join(', ')}`);
 
   const connection = await connectFrontend(state.address);
