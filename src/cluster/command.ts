@@ -2,7 +2,8 @@
 import type { Command } from 'commander';
 import { resolve } from 'node:path';
 import { CliError, ExitCode, print, type GlobalOptions } from '../cli/context';
-import { clusterDown, clusterStatus, clusterUp, UP_DEFAULTS } from './launcher';
+import { UP_DEFAULTS } from './config';
+import { clusterDown, clusterStatus, clusterUp } from './launcher';
 import { DEFAULT_CLUSTER_DIR } from './state';
 
 function parseCount(value: string, min: number): number {

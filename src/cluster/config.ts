@@ -8,11 +8,15 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { DEFAULT_TASK_QUEUE } from '../../common/ids';
 import { POSTGRES_PASSWORD, POSTGRES_USER } from './postgres';
 
 /** The Temporal services, each started as its own process (the image's SERVICES, one per container in a real deployment). */
 export const TEMPORAL_SERVICES = ['history', 'matching', 'frontend', 'worker'] as const;
 export type TemporalService = (typeof TEMPORAL_SERVICES)[number];
+
+/** `bamboo cluster up`'s defaults; docker-compose.yml runs the same shard count and log level. */
+export const UP_DEFAULTS = { workers: 2, port: 7233, historyShards: 4, namespace: 'default', taskQueue: DEFAULT_TASK_QUEUE, logLevel: 'warn' };
 
 export const TEMPORAL_DATABASE = 'temporal';
 export const VISIBILITY_DATABASE = 'temporal_visibility';

@@ -10,7 +10,7 @@
 import { Client } from '@temporalio/client';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DEFAULT_TASK_QUEUE, errorMessage } from '../../common';
+import { errorMessage } from '../../common';
 import { ensureSearchAttributes } from '../temporal/search-attributes';
 import { buildWorkflowBundle } from '../worker/bundle';
 import { WORKFLOWS_PATH } from '../worker/create-worker';
@@ -36,8 +36,6 @@ export interface UpOptions {
   logLevel: string;
   log: (line: string) => void;
 }
-
-export const UP_DEFAULTS = { workers: 2, port: 7233, historyShards: 4, namespace: 'default', taskQueue: DEFAULT_TASK_QUEUE, logLevel: 'warn' };
 
 export async function clusterUp(options: UpOptions): Promise<ClusterState> {
   const { dir, log } = options;

@@ -1,8 +1,8 @@
 /**
  * The Temporal and visibility schemas, set up by temporal-sql-tool exactly as docker-compose.yml's
- * temporal-schema service (temporalio/admin-tools) does: create the database, `setup-schema -v 0.0`
- * on a fresh one, then `update-schema` to the newest version from the server module's
- * schema/postgresql/v12/<db>/versioned. Safe to repeat: an up-to-date database is left as it is.
+ * temporal-schema service (temporalio/admin-tools) does: `create`, `setup-schema -v 0.0`, then
+ * `update-schema` to the newest version from the server module's schema/postgresql/v12/<db>/versioned
+ * (the image has the same directories under /etc/temporal/schema). Safe to repeat.
  */
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
@@ -25,10 +25,9 @@ export const SCHEMAS = [
 
 export function setUpSchemas(options: SchemaOptions): void {
   for (const { database, schema } of SCHEMAS) {
-    const exists = psql(options.postgresBin, options.port, 'postgres', `SELECT 1 FROM pg_database WHERE datname = '${database}'`).output === '1';
-    if (!exists) sqlTool(options, database, ['create']);
-    const versioned = psql(options.postgresBin, options.port, database, "SELECT 1 FROM information_schema.tables WHERE table_name = 'schema_version'").output === '1';
-    if (!versioned) sqlTool(options, database, ['setup-schema', '-v', '0.0']);
+    // All three are idempotent (an existing database, a versioned schema, an up-to-date schema are left alone).
+    sqlTool(options, database, ['create']);
+    sqlTool(options, database, ['setup-schema', '-v', '0.0']);
     sqlTool(options, database, ['update-schema', '-d', join(options.postgresSchemaDir, schema, 'versioned')]);
     const version = psql(options.postgresBin, options.port, database, 'SELECT curr_version FROM schema_version').output;
     options.log?.(`  ${database}: schema ${version}`);

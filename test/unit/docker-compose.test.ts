@@ -1,9 +1,11 @@
 /**
  * docker-compose.yml, Dockerfile and .dockerignore as an operator relies on them, without a
  * Docker engine: the services and their order, pinned images, published ports, the worker's
- * connection and secrets, and the search-attribute registration (which must name exactly
- * BAMBOO_SEARCH_ATTRIBUTES). The registration script itself also runs, for real, against the
- * dev server that the Jest global setup started.
+ * connection and secrets, the schema setup, and the search-attribute registration (which must
+ * name exactly BAMBOO_SEARCH_ATTRIBUTES). The compose file is kept in step with `bamboo cluster
+ * up` (src/cluster): the same server and UI versions, dynamic config file, shard count, log level
+ * and schema steps. The registration script itself also runs, for real, against the dev server
+ * that the Jest global setup started.
  */
 import { Connection } from '@temporalio/client';
 import { spawnSync } from 'node:child_process';
@@ -15,10 +17,14 @@ import { DEFAULT_TASK_QUEUE } from '../../common/ids';
 import { BAMBOO_SEARCH_ATTRIBUTES } from '../../common/search-attributes';
 import { findTemporalCli } from '../../src/temporal/cli-binary';
 import { INDEXED_VALUE_TYPE } from '../../src/temporal/search-attributes';
+import { SERVER_VERSION, UI_VERSION } from '../../src/cluster/binaries';
+import { DYNAMIC_CONFIG_FILE, serverConfig, UP_DEFAULTS } from '../../src/cluster/config';
+import { SCHEMAS } from '../../src/cluster/schema';
 
 const ROOT = resolve(__dirname, '..', '..');
-const SERVICES = ['postgresql', 'temporal', 'bamboo-search-attributes', 'temporal-ui', 'bamboo-worker'] as const;
+const SERVICES = ['postgresql', 'temporal-schema', 'temporal', 'bamboo-search-attributes', 'temporal-ui', 'bamboo-worker'] as const;
 const INIT = 'bamboo-search-attributes';
+const SCHEMA = 'temporal-schema';
 
 interface Service {
   image?: string;
@@ -97,11 +103,35 @@ function imageTagProblems(image: string): string[] {
   return [];
 }
 
-/** The script of the one-shot registration service, as its shell sees it. */
+/** The script of a one-shot service (registration, schema), as its shell sees it. */
 function registrationScript(svc: Service): string {
   const command = Array.isArray(svc.command) ? svc.command : [svc.command ?? ''];
-  if (command.length !== 1) throw new Error(`${INIT}: command must be one script for bash -c`);
+  if (command.length !== 1) throw new Error('a one-shot service\'s command must be one script for `sh -c`');
   return command[0].replace(/\$\$/g, '$');
+}
+
+/** `database:schema` pairs the schema script loops over, and the temporal-sql-tool commands of its loop body. */
+function schemaSteps(script: string): { pairs: string[]; commands: string[] } {
+  const pairs = /for db in ([^;]+);/.exec(script)?.[1].trim().split(/\s+/) ?? [];
+  const commands = script
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line.startsWith('temporal-sql-tool '))
+    .map((line) => line.replace(/^temporal-sql-tool --db "\$name" /, ''));
+  return { pairs, commands };
+}
+
+/** The file a bind mount of `svc` serves at `target`, resolved on the host. */
+function mountedFile(svc: Service, target: string): string | undefined {
+  for (const volume of svc.volumes ?? []) {
+    if (typeof volume === 'string') {
+      const [source, into] = volume.split(':');
+      if (into === target) return resolve(ROOT, source);
+    } else if (volume.target === target && volume.source) {
+      return resolve(ROOT, volume.source);
+    }
+  }
+  return undefined;
 }
 
 /** `$` that Compose would interpolate on the host instead of leaving to the container. */
@@ -163,12 +193,45 @@ test('the five services exist, and nothing else', () => {
 test('every image is pinned to an explicit tag (no latest), and versions agree', () => {
   expect(unpinnedImages(compose)).toEqual([]);
   const tag = (name: string) => (service(compose, name).image ?? '').split(':').pop() ?? '';
-  expect(service(compose, 'temporal').image).toMatch(/^temporalio\/auto-setup:1\.29\.\d+$/);
+  // The server image (auto-setup is deprecated), the release `bamboo cluster up` builds.
+  expect(service(compose, 'temporal').image).toBe(`temporalio/server:${SERVER_VERSION.replace(/^v/, '')}`);
   expect(service(compose, 'postgresql').image).toMatch(/^postgres:\d+(\.\d+)?$/);
-  expect(service(compose, 'temporal-ui').image).toMatch(/^temporalio\/ui:\d+\.\d+\.\d+$/);
-  // admin-tools tags are `<server version>-tctl-…-cli-…`: the same server release as auto-setup.
-  expect(service(compose, INIT).image).toMatch(/^temporalio\/admin-tools:/);
-  expect(tag(INIT).startsWith(`${tag('temporal')}-`) || tag(INIT) === tag('temporal')).toBe(true);
+  // The Web UI the pinned CLI embeds, and `bamboo cluster up` serves.
+  expect(service(compose, 'temporal-ui').image).toBe(`temporalio/ui:${UI_VERSION.replace(/^v/, '')}`);
+  // admin-tools tags are `<server version>-tctl-…-cli-…`: the same server release as the server.
+  for (const oneShot of [INIT, SCHEMA]) {
+    expect(service(compose, oneShot).image).toMatch(/^temporalio\/admin-tools:/);
+    expect(tag(oneShot).startsWith(`${tag('temporal')}-`) || tag(oneShot) === tag('temporal')).toBe(true);
+  }
+});
+
+test('the server runs what `bamboo cluster up` runs: its dynamic config file, shard count, log level and store', () => {
+  const temporal = service(compose, 'temporal');
+  const env = environment(temporal);
+  expect(mountedFile(temporal, env.DYNAMIC_CONFIG_FILE_PATH)).toBe(DYNAMIC_CONFIG_FILE);
+  const dynamic = parse(readFileSync(DYNAMIC_CONFIG_FILE, 'utf8')) as Record<string, { value: unknown }[]>;
+  expect(dynamic['frontend.enableUpdateWorkflowExecution']).toEqual([{ value: true }]);
+  expect(Number(env.NUM_HISTORY_SHARDS)).toBe(UP_DEFAULTS.historyShards);
+  expect(env.LOG_LEVEL).toBe(UP_DEFAULTS.logLevel);
+  const port = { grpc: 7233, membership: 6933, http: 7243 };
+  const launcher = serverConfig({ postgresPort: 5432, ports: { frontend: port, history: port, matching: port, worker: port }, historyShards: 4, logLevel: 'warn' });
+  expect(env.DB).toBe(launcher.persistence.datastores.default.sql.pluginName);
+  // Not the deprecated image's settings: the schema is the one-shot's job, not the server's.
+  expect(Object.keys(env).filter((key) => /^(SKIP_SCHEMA_SETUP|SKIP_DB_CREATE|DEFAULT_NAMESPACE)/.test(key))).toEqual([]);
+});
+
+test('the schema one-shot sets up the databases `bamboo cluster up` sets up, with the same three steps', () => {
+  const schema = service(compose, SCHEMA);
+  expect(schema.entrypoint).toEqual(['/bin/sh', '-c']);
+  const raw = (Array.isArray(schema.command) ? schema.command : [schema.command ?? '']).join('\n');
+  expect(hostInterpolations(raw)).toEqual([]);
+  const { pairs, commands } = schemaSteps(registrationScript(schema));
+  expect(pairs).toEqual(SCHEMAS.map((s) => `${s.database}:${s.schema}`));
+  expect(commands).toEqual(['create', 'setup-schema -v 0.0', 'update-schema -d "/etc/temporal/schema/postgresql/v12/$schema/versioned"']);
+  const env = environment(schema);
+  expect(env).toMatchObject({ SQL_PLUGIN: 'postgres12', SQL_HOST: 'postgresql', SQL_PORT: '5432' });
+  expect(env.SQL_USER).toBe(environment(service(compose, 'temporal')).POSTGRES_USER);
+  expect(env.SQL_PASSWORD).toBe(environment(service(compose, 'temporal')).POSTGRES_PWD);
 });
 
 test('ports: Temporal gRPC on 7233 and the Web UI on 8080; workers publish none (they scale)', () => {
@@ -232,10 +295,11 @@ test('registration names exactly BAMBOO_SEARCH_ATTRIBUTES with their types, in a
   for (const pair of pairs) expect({ [pair.name]: pair.type.toUpperCase() }).toEqual({ [pair.name]: typeOf.get(pair.name) });
 });
 
-test('start order: postgres healthy → temporal healthy → registration done → workers; UI after temporal', () => {
+test('start order: postgres healthy → schema done → temporal healthy → registration done → workers; UI after temporal', () => {
   expect(service(compose, 'postgresql').healthcheck?.test).toBeDefined();
   expect(service(compose, 'temporal').healthcheck?.test).toBeDefined();
-  expect(dependsOn(service(compose, 'temporal'))).toMatchObject({ postgresql: 'service_healthy' });
+  expect(dependsOn(service(compose, SCHEMA))).toMatchObject({ postgresql: 'service_healthy' });
+  expect(dependsOn(service(compose, 'temporal'))).toMatchObject({ [SCHEMA]: 'service_completed_successfully' });
   expect(dependsOn(service(compose, INIT))).toMatchObject({ temporal: 'service_healthy' });
   expect(dependsOn(service(compose, 'bamboo-worker'))).toMatchObject({ [INIT]: 'service_completed_successfully' });
   expect(dependsOn(service(compose, 'temporal-ui'))).toHaveProperty('temporal');
@@ -366,9 +430,8 @@ describe('the registration script against a real Temporal server', () => {
     return response.customAttributes ?? {};
   }
 
-  test('registers every attribute with its type in a fresh namespace, and a second run succeeds too', async () => {
+  test('creates the namespace, registers every attribute with its type in it, and a second run succeeds too', async () => {
     const namespace = `compose-sa-${process.pid}-${Date.now()}`;
-    temporalCli(['operator', 'namespace', 'create', '--namespace', namespace]);
     for (const run of [1, 2]) {
       const result = runScript(namespace);
       expect({ run, status: result.status, stderr: result.stderr }).toMatchObject({ run, status: 0 });
