@@ -1,0 +1,95 @@
+/**
+ * The pieces of `bamboo cluster` that need no Temporal server: the server configuration it
+ * writes, its state file, and how it starts and stops processes (only the ones it started).
+ * The cluster itself runs in CI (`.ci/run`: the integration core against `bamboo cluster up`).
+ */
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DYNAMIC_CONFIG_FILE, serverConfig, TEMPORAL_SERVICES, type ServicePorts, type TemporalService } from '../../src/cluster/config';
+import { freePort, isRunning, logTail, spawnDaemon, stopProcess } from '../../src/cluster/processes';
+import { ClusterStateSchema, readState, writeState } from '../../src/cluster/state';
+
+let dir: string;
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'bamboo-cluster-unit-'));
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+async function ports(): Promise<Record<TemporalService, ServicePorts>> {
+  const out = {} as Record<TemporalService, ServicePorts>;
+  for (const name of TEMPORAL_SERVICES) out[name] = { grpc: await freePort(), membership: await freePort(), ...(name === 'frontend' ? { http: await freePort() } : {}) };
+  return out;
+}
+
+test('the server config puts every service on its own loopback ports, on PostgreSQL with the shared dynamic config', async () => {
+  const p = await ports();
+  const config = serverConfig({ postgresPort: 25432, ports: p, historyShards: 4, logLevel: 'warn' });
+  const used = Object.values(config.services).flatMap((s) => [s.rpc.grpcPort, s.rpc.membershipPort, ...('httpPort' in s.rpc ? [s.rpc.httpPort] : [])]);
+  expect(new Set(used).size).toBe(used.length);
+  // Membership ports are stored in a PostgreSQL smallint.
+  for (const port of used) expect(port).toBeLessThan(32768);
+  expect(Object.values(config.services).every((s) => s.rpc.bindOnIP === '127.0.0.1')).toBe(true);
+  expect(config.persistence.numHistoryShards).toBe(4);
+  for (const store of Object.values(config.persistence.datastores)) expect(store.sql).toMatchObject({ pluginName: 'postgres12', connectAddr: '127.0.0.1:25432' });
+  expect(config.clusterMetadata.clusterInformation.active.rpcAddress).toBe(`127.0.0.1:${p.frontend.grpc}`);
+  expect(config.dynamicConfigClient.filepath).toBe(DYNAMIC_CONFIG_FILE);
+  expect(existsSync(DYNAMIC_CONFIG_FILE)).toBe(true);
+});
+
+test('the state file round-trips, and a damaged one fails naming the field', () => {
+  const state = ClusterStateSchema.parse({
+    version: 1,
+    dir,
+    startedAt: new Date().toISOString(),
+    serverVersion: 'v1.29.1',
+    address: '127.0.0.1:7233',
+    namespace: 'default',
+    taskQueue: 'bamboo',
+    historyShards: 4,
+    server: { binary: '/x/server', root: dir, env: 'cluster' },
+    postgres: { port: 25432, bin: '/usr/lib/postgresql/15/bin', dataDir: join(dir, 'pgdata'), log: join(dir, 'pg.log'), marker: 'postgres', pid: 123 },
+    services: { history: { pid: 124, marker: '/x/server', log: join(dir, 'history.log'), ports: { grpc: 20001, membership: 20002 } } },
+    workers: [{ pid: 125, marker: 'bamboo.js', log: join(dir, 'w.log') }],
+  });
+  writeState(state);
+  expect(readState(dir)).toEqual(state);
+  writeFileSync(join(dir, 'cluster.json'), JSON.stringify({ ...state, address: 7233 }));
+  expect(() => readState(dir)).toThrow(/address/);
+  rmSync(join(dir, 'cluster.json'));
+  expect(readState(dir)).toBeUndefined();
+});
+
+test('a daemon outlives its start, is found by its marker, and is stopped by its pid', async () => {
+  const log = join(dir, 'sleep.log');
+  const pid = spawnDaemon('sleep', ['300'], { logFile: log });
+  expect(isRunning(pid, 'sleep')).toBe(true);
+  // A reused pid (one that runs something else) is left alone.
+  expect(isRunning(pid, 'postgres')).toBe(false);
+  expect(await stopProcess(pid, 'postgres')).toBe('not running');
+  expect(isRunning(pid, 'sleep')).toBe(true);
+  expect(await stopProcess(pid, 'sleep', 5000)).toBe('stopped');
+  expect(isRunning(pid, 'sleep')).toBe(false);
+});
+
+test('a daemon that ignores SIGTERM is killed after the grace period', async () => {
+  const pid = spawnDaemon('sh', ['-c', 'trap "" TERM; while :; do sleep 1; done'], { logFile: join(dir, 'stubborn.log') });
+  await new Promise((r) => setTimeout(r, 200));
+  expect(await stopProcess(pid, 'sh', 500)).toBe('killed');
+  expect(isRunning(pid, 'sh')).toBe(false);
+});
+
+test("a failed start is explained by the server's error lines, without their stack traces", () => {
+  const log = join(dir, 'history.log');
+  writeFileSync(
+    log,
+    [
+      '2026/01/01 Loading config files=[x]',
+      JSON.stringify({ level: 'info', msg: 'started' }),
+      JSON.stringify({ level: 'fatal', msg: 'unable to initialize membership heartbeats', error: 'pq: value "46043" is out of range for type smallint', stacktrace: 'go.temporal.io/…' }),
+    ].join('\n'),
+  );
+  expect(logTail(log)).toBe('fatal: unable to initialize membership heartbeats — pq: value "46043" is out of range for type smallint');
+  writeFileSync(log, 'plain text\nlast line');
+  expect(logTail(log)).toBe('plain text\nlast line');
+});
