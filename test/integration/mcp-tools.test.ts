@@ -49,11 +49,17 @@ const recordingScripted: ModelProvider = {
 const tools = new Map<string, ToolDefinition>();
 let mcp: McpServers;
 let httpServer: ManagedProcess;
+let port: number;
+
+async function startHttpServer(): Promise<ManagedProcess> {
+  const server = startProcess('server-everything (streamable HTTP)', process.execPath, [SERVER_BIN, 'streamableHttp'], { env: { ...process.env, PORT: String(port) } });
+  await server.waitForOutput(`listening on port ${port}`, 30_000);
+  return server;
+}
 
 beforeAll(async () => {
-  const port = await freePort();
-  httpServer = startProcess('server-everything (streamable HTTP)', process.execPath, [SERVER_BIN, 'streamableHttp'], { env: { ...process.env, PORT: String(port) } });
-  await httpServer.waitForOutput(`listening on port ${port}`, 30_000);
+  port = await freePort();
+  httpServer = await startHttpServer();
   mcp = await connectMcpServers([
     stdio('everything', [SERVER_BIN, 'stdio']),
     stdio('tapped', [TAP, tapLog, process.execPath, SERVER_BIN, 'stdio']),
@@ -137,20 +143,48 @@ test("a long-running tool's progress notifications keep the child alive past max
   expect(toolMessages(result)).toEqual(['Long running operation completed. Duration: 12 seconds, Steps: 12.']);
 });
 
+/** What the tapped server received, line by line. */
+function sentToTapped(): WireMessage[] {
+  if (!existsSync(tapLog)) return [];
+  return readFileSync(tapLog, 'utf8')
+    .split('\n')
+    .flatMap((line) => {
+      try {
+        return [JSON.parse(line) as WireMessage];
+      } catch {
+        return []; // the empty tail, or a line still being written
+      }
+    });
+}
+
+/** The `notifications/cancelled` the tapped server received for the call with these `steps`. */
+async function cancellationReceived(steps: number): Promise<WireMessage> {
+  const call = sentToTapped().find((m) => m.method === 'tools/call' && m.params?.name === 'trigger-long-running-operation' && m.params.arguments?.steps === steps);
+  expect(call).toBeDefined();
+  return eventually(async () => sentToTapped().find((m) => m.method === 'notifications/cancelled' && m.params?.requestId === call!.id), {
+    timeoutMs: 15_000,
+    what: 'notifications/cancelled to reach the server',
+  });
+}
+
 test('cancelling the session mid-call sends the server notifications/cancelled for that request', async () => {
   const { session, handle } = await runChild('[[tool:mcp__tapped__trigger-long-running-operation|{"duration":100,"steps":100}]]');
   await toolProgressNote(handle, /^progress \d+\/100$/);
   await cancelSession(suite.tw.client, session.id);
   const result = await handle.result();
   expect(result).toMatchObject({ status: 'cancelled', error: 'Child session cancelled' });
-  const sent = () => (existsSync(tapLog) ? readFileSync(tapLog, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as WireMessage) : []);
-  const call = sent().find((m) => m.method === 'tools/call' && m.params?.name === 'trigger-long-running-operation');
-  expect(call).toBeDefined();
-  const cancelled = await eventually(async () => sent().find((m) => m.method === 'notifications/cancelled' && m.params?.requestId === call!.id), {
-    timeoutMs: 15_000,
-    what: 'notifications/cancelled to reach the server',
+  expect((await cancellationReceived(100)).params?.reason).toBeDefined();
+});
+
+test('the idle watchdog firing mid-call (no progress for max_idle) ends the run timeout and cancels the request at the server', async () => {
+  // Two steps of 30 s: the first progress notification would come only after max_idle.
+  const { handle } = await runChild('[[tool:mcp__tapped__trigger-long-running-operation|{"duration":60,"steps":2}]]', {
+    metadata: { 'child_watchdog.max_idle_secs': '3' },
   });
-  expect(cancelled.params?.reason).toBeDefined();
+  const result = await handle.result();
+  expect(result.status).toBe('timeout');
+  expect(result.error).toMatch(/^Child session idle timeout after \d+ seconds without events \(max_idle_secs=3\)$/);
+  expect((await cancellationReceived(2)).params?.reason).toBeDefined();
 });
 
 test('a server killed mid-call: the model reads an error result, and the next call runs on a restarted server', async () => {
@@ -197,6 +231,19 @@ test("a server's allow-list: only the tools it names are offered; another of its
   expect(toolMessages(result)).toEqual(['Echo: listed', 'Error: unknown tool "mcp__limited__get-sum"']);
   const limited = offeredTo(marker).filter((name) => name.startsWith('mcp__limited__'));
   expect(limited).toEqual(['mcp__limited__echo']);
+});
+
+test('an HTTP server killed mid-call: the model reads an error result; once the server is back, the next call reconnects', async () => {
+  const { handle } = await runChild('[[tool:mcp__web__trigger-long-running-operation|{"duration":100,"steps":100}]] still there?');
+  await toolProgressNote(handle, /^progress \d+\/100$/);
+  await httpServer.kill('SIGKILL');
+  const result = await handle.result();
+  expect(result.status).toBe('completed');
+  expect(toolMessages(result)).toEqual([expect.stringMatching(/^Error: MCP server web closed the connection during the call/)]);
+
+  httpServer = await startHttpServer();
+  const next = await (await runChild('[[tool:mcp__web__echo|{"message":"back"}]] done')).handle.result();
+  expect(toolMessages(next)).toEqual(['Echo: back']);
 });
 
 describe('a worker process with MCP servers in its configuration file', () => {
@@ -252,5 +299,5 @@ describe('a worker process with MCP servers in its configuration file', () => {
 interface WireMessage {
   id?: number;
   method?: string;
-  params?: { name?: string; requestId?: number; reason?: string };
+  params?: { name?: string; arguments?: { steps?: number }; requestId?: number; reason?: string };
 }
