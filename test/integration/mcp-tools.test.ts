@@ -25,6 +25,7 @@ import { historyText } from '../helpers/history-text';
 import { freePort, isRunning, ROOT, startProcess, type ManagedProcess } from '../helpers/processes';
 import { withRecordingParent } from '../helpers/recording-suite';
 import { childSession, spawnJobFor } from '../helpers/session-fixtures';
+import { bamboo } from '../helpers/cli';
 import { startWorkerProcess } from '../helpers/worker-process';
 import { connectTestClient, uniqueId } from '../helpers/temporal';
 
@@ -293,6 +294,42 @@ describe('a worker process with MCP servers in its configuration file', () => {
     expect(processesWith(marker)).toHaveLength(1);
     await worker.kill('SIGKILL');
     await eventually(async () => processesWith(marker).length === 0, { timeoutMs: 15_000, what: 'the MCP server process to end' });
+  });
+});
+
+describe('bamboo tools', () => {
+  function configFile(config: unknown): string {
+    const file = join(tmpdir(), `bamboo-mcp-tools-${randomUUID()}.json`);
+    writeFileSync(file, JSON.stringify(config));
+    return file;
+  }
+
+  test("lists each server's tools as models see them, with the policy, the retry rule and what is not offered", async () => {
+    const config = configFile({
+      mcpServers: [stdio('everything', [SERVER_BIN, 'stdio'], { tools: ['echo', 'get-sum'] }), { name: 'web', transport: 'http', url: `http://127.0.0.1:${port}/mcp` }],
+      toolPolicy: { tools: { 'mcp__everything__get-sum': 'deny' } },
+    });
+    const text = await bamboo(['tools'], { BAMBOO_CONFIG: config });
+    expect(text.code).toBe(0);
+    expect(text.stdout).toMatch(/^everything \(stdio\): 2 of \d+ tools offered$/m);
+    expect(text.stdout).toMatch(/^ {2}mcp__everything__echo +allow +retry +Echoes back the input string$/m);
+    expect(text.stdout).toMatch(/^ {2}mcp__everything__get-sum +deny +retry +Returns the sum of two numbers$/m);
+    expect(text.stdout).toMatch(/^ {2}mcp__everything__get-env +- +- +not offered: not in the server's "tools" allow-list$/m);
+    expect(text.stdout).toMatch(/^web \(http\): (\d+) of \1 tools offered$/m);
+
+    const json = await bamboo(['tools', '--json'], { BAMBOO_CONFIG: config });
+    const report = JSON.parse(json.stdout) as { servers: { server: string; tools: { name: string; policy: string; idempotent: boolean; skipped?: string }[] }[] };
+    expect(report.servers.map((s) => s.server)).toEqual(['everything', 'web']);
+    expect(report.servers[0].tools.find((t) => t.name === 'mcp__everything__echo')).toMatchObject({ policy: 'allow', idempotent: true });
+    expect(report.servers[1].tools.find((t) => t.name === 'mcp__web__toggle-simulated-logging')).toMatchObject({ idempotent: false });
+    expect(report.servers[1].tools.every((t) => t.skipped === undefined)).toBe(true);
+  });
+
+  test('a server that cannot be reached: exit 1, naming it', async () => {
+    const config = configFile({ mcpServers: [{ name: 'gone', transport: 'stdio', command: '/nonexistent/mcp-server' }] });
+    const result = await bamboo(['tools'], { BAMBOO_CONFIG: config });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('bamboo: MCP servers could not list their tools: gone: cannot connect to MCP server gone');
   });
 });
 
