@@ -13,7 +13,9 @@ import { pendingRequests } from '../../src/client/requests';
 import { sessionState } from '../../src/client/root-sessions';
 import { BUILTIN_TOOLS } from '../../src/tools/builtin';
 import { createToolRegistry } from '../../src/tools/types';
+import { msToTs } from '@temporalio/common/lib/time';
 import { bamboo } from '../helpers/cli';
+import { ensureSearchAttributes } from '../../src/temporal/search-attributes';
 import { eventually } from '../helpers/eventually';
 import { settled } from '../helpers/root';
 import { appendLineTool } from '../fixtures/test-tools';
@@ -32,14 +34,27 @@ async function idleRoot(prompt = 'hello'): Promise<string> {
   return id;
 }
 
-// First in the file: nothing has asked for a person yet on this test run's server.
+/**
+ * A namespace of its own, with Bamboo's search attributes, where nothing waits for a person:
+ * other test files on the shared server have roots waiting at the same time.
+ */
+async function emptyNamespace(): Promise<string> {
+  const namespace = uniqueId('no-requests');
+  await tw.client.connection.workflowService.registerNamespace({ namespace, workflowExecutionRetentionPeriod: msToTs('24h') });
+  await eventually(async () => (await ensureSearchAttributes(tw.client, namespace).then(() => true, () => false)), { timeoutMs: 30_000, what: 'the namespace to take search attributes' });
+  return namespace;
+}
+
 test('bamboo requests with nothing pending prints an empty list, as text and as JSON', async () => {
   const root = await idleRoot();
 
-  const all = await bamboo(['requests'], env());
-  expect(all.code).toBe(0);
+  const namespace = await emptyNamespace();
+  const all = await eventually(async () => {
+    const out = await bamboo(['requests'], { ...env(), TEMPORAL_NAMESPACE: namespace });
+    return out.code === 0 ? out : undefined;
+  }, { timeoutMs: 30_000, what: 'bamboo requests in the new namespace' });
   expect(all.stdout.trim()).toBe('no root sessions waiting for a person');
-  const allJson = await bamboo(['--json', 'requests'], env());
+  const allJson = await bamboo(['--json', 'requests'], { ...env(), TEMPORAL_NAMESPACE: namespace });
   expect(allJson.code).toBe(0);
   expect(JSON.parse(allJson.stdout)).toEqual([]);
 
