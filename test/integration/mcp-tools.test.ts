@@ -22,7 +22,7 @@ import { connectMcpServers, type McpServerConfig, type McpServers } from '../../
 import { createToolRegistry, type ToolDefinition } from '../../src/tools/types';
 import { eventually } from '../helpers/eventually';
 import { historyText } from '../helpers/history-text';
-import { freePort, isRunning, ROOT, startProcess, type ManagedProcess } from '../helpers/processes';
+import { freePort, isRunning, killStartedProcesses, ROOT, startProcess, type ManagedProcess } from '../helpers/processes';
 import { withRecordingParent } from '../helpers/recording-suite';
 import { childSession, spawnJobFor } from '../helpers/session-fixtures';
 import { bamboo } from '../helpers/cli';
@@ -83,7 +83,7 @@ const suite = withRecordingParent({
 
 afterAll(async () => {
   await mcp?.close();
-  await httpServer?.kill('SIGKILL');
+  await killStartedProcesses(); // the HTTP server, and any worker process a failed test left
 });
 
 async function runChild(prompt: string, options: { metadata?: Record<string, string>; disabledTools?: string[] } = {}) {
@@ -285,6 +285,33 @@ describe('a worker process with MCP servers in its configuration file', () => {
     }
     const exit = await worker.kill('SIGTERM');
     expect(exit.code).toBe(0);
+    expect(processesWith(marker)).toEqual([]);
+  });
+
+  test('a read-only MCP tool whose worker is killed mid-call runs again on another worker and completes', async () => {
+    const marker = uniqueId('mcp-retry');
+    const log = join(tmpdir(), `bamboo-mcp-tap-${marker}.log`);
+    const configFile = join(tmpdir(), `bamboo-mcp-config-${marker}.json`);
+    writeFileSync(configFile, JSON.stringify({ mcpServers: [stdio('everything', [TAP, log, process.execPath, SERVER_BIN, 'stdio', `--marker=${marker}`])] }));
+    const taskQueue = `mcp-${marker}`;
+    const first = await startWorkerProcess({ taskQueue, env: { BAMBOO_CONFIG: configFile } });
+    const calls = () => (existsSync(log) ? readFileSync(log, 'utf8').split('\n').filter((line) => line.includes('"tools/call"')).length : 0);
+    const session = childSession('[[tool:mcp__everything__trigger-long-running-operation|{"duration":10,"steps":10}]] done', {
+      parentSessionId: suite.parentSessionId,
+      metadata: { 'child_watchdog.max_idle_secs': '5' }, // a dead worker is noticed within 5 s
+    });
+    const handle = await startChildRun(suite.tw.client, spawnJobFor(session), { taskQueue });
+    await eventually(async () => calls() === 1, { timeoutMs: 60_000, what: 'the first call to reach the server' });
+    const second = await startWorkerProcess({ taskQueue, env: { BAMBOO_CONFIG: configFile } });
+    try {
+      await first.kill('SIGKILL');
+      const result = await handle.result();
+      expect(result.status).toBe('completed');
+      expect(toolMessages(result)).toEqual(['Long running operation completed. Duration: 10 seconds, Steps: 10.']);
+      expect(calls()).toBe(2); // run again, on the second worker's server
+    } finally {
+      await second.kill('SIGTERM');
+    }
     expect(processesWith(marker)).toEqual([]);
   });
 
