@@ -1,0 +1,107 @@
+/**
+ * Reliability on the production topology (`bamboo cluster up`: PostgreSQL, history, matching,
+ * frontend and the internal worker as separate processes, three Bamboo worker processes):
+ * trees of root sessions whose children are running when one part of the cluster fails. Every
+ * child must reach a terminal status and report to its parent exactly once, every parent must
+ * resume exactly once, no workflow task may fail, each root's usage ledger must be exact
+ * (expectTreesKept, shared with the reliability suite).
+ *
+ *   npx jest -c test/cluster/jest.config.json     (about 4 minutes with the server built)
+ *
+ * Counts per scenario go to test-output/cluster-faults/summary.json.
+ */
+import { Client, Connection } from '@temporalio/client';
+import { mkdirSync, rmSync } from 'node:fs';
+import { UP_DEFAULTS } from '../../src/cluster/config';
+import { clusterDown, clusterUp, runningProcesses } from '../../src/cluster/launcher';
+import { pollerPids } from '../../src/cluster/services';
+import { readState, type ClusterState } from '../../src/cluster/state';
+import { runScenario } from '../reliability/support/scenario';
+import { beginScenario, type ScenarioRecord } from '../reliability/support/summary';
+import { childrenInFlight, expectTreesKept } from '../reliability/support/trees';
+import { randomInt, sleep } from '../reliability/support/util';
+import { CLUSTER_OUT, crashAndRestartPostgres, killService, killWorker, restartService, treesInFlight, writeFaultSummary } from './support';
+
+const ROOTS = 3;
+const CHILDREN_PER_ROOT = 5;
+
+let state: ClusterState;
+let client: Client;
+let connection: Connection;
+const records: ScenarioRecord[] = [];
+
+beforeAll(async () => {
+  await clusterDown({ dir: CLUSTER_OUT, purge: true, log: () => undefined }); // a cluster left by an interrupted run
+  mkdirSync(CLUSTER_OUT, { recursive: true });
+  state = await clusterUp({ ...UP_DEFAULTS, dir: CLUSTER_OUT, workers: 3, port: 0, log: (line) => console.log(line) });
+  connection = await Connection.connect({ address: state.address });
+  client = new Client({ connection, namespace: state.namespace });
+}, 600_000);
+
+afterAll(async () => {
+  await connection?.close();
+  console.log(writeFaultSummary(records));
+  await clusterDown({ dir: CLUSTER_OUT, log: () => undefined });
+  rmSync(`${CLUSTER_OUT}/pgdata`, { recursive: true, force: true });
+});
+
+/** Trees in flight, then `fault`, then the engine's promise checked; the record counts it all. */
+async function faultScenario(id: string, title: string, fault: (record: ScenarioRecord) => Promise<string>): Promise<void> {
+  const record = beginScenario(id, title);
+  records.push(record);
+  await runScenario(record, async ({ terminateAtEnd }) => {
+    const tree = await treesInFlight(client, state.taskQueue, ROOTS, CHILDREN_PER_ROOT, id);
+    terminateAtEnd(client, tree.rootIds);
+    record.runs = ROOTS + ROOTS * CHILDREN_PER_ROOT;
+    const before = await childrenInFlight(client, tree.rootIds);
+    const startedAt = Date.now();
+    const note = await fault(record);
+    record.faults += 1;
+    record.details.fault = { childrenRunning: before.running, childrenFinished: before.terminal, recoveredSecs: Math.round((Date.now() - startedAt) / 100) / 10 };
+    await expectTreesKept(client, tree, record, ROOTS * CHILDREN_PER_ROOT, note);
+  });
+}
+
+test('history SIGKILLed while children run, started again: nothing lost, nothing doubled', async () => {
+  await faultScenario('history-sigkill', `history service SIGKILLed mid-run (${ROOTS * CHILDREN_PER_ROOT} children)`, async () => {
+    await killService(state, 'history');
+    await sleep(randomInt(3000, 6000));
+    await restartService(state, 'history');
+    return 'history killed with SIGKILL (no shutdown, shards not released) and started again on its ports';
+  });
+});
+
+test('PostgreSQL crashed (immediate shutdown) while children run, started again: nothing lost, nothing doubled', async () => {
+  await faultScenario('postgres-restart', `PostgreSQL immediate shutdown mid-run (${ROOTS * CHILDREN_PER_ROOT} children)`, async () => {
+    await crashAndRestartPostgres(state, randomInt(3000, 6000));
+    return 'PostgreSQL stopped in immediate mode (SIGQUIT: crash recovery at the next start); the Temporal services kept running and reconnected';
+  });
+});
+
+test('matching SIGKILLed while children run, started again: nothing lost, nothing doubled', async () => {
+  await faultScenario('matching-sigkill', `matching service SIGKILLed mid-run (${ROOTS * CHILDREN_PER_ROOT} children)`, async () => {
+    await killService(state, 'matching');
+    await sleep(randomInt(3000, 6000));
+    await restartService(state, 'matching');
+    return 'matching killed with SIGKILL (its in-memory task queues lost) and started again on its ports';
+  });
+});
+
+test('one of three Bamboo workers SIGKILLed while children run: the other two finish every tree', async () => {
+  await faultScenario('worker-sigkill', `one of three Bamboo workers SIGKILLed mid-run (${ROOTS * CHILDREN_PER_ROOT} children)`, async (record) => {
+    const killed = await killWorker(state, 0);
+    const survivors = state.workers.slice(1).map((w) => w.pid);
+    record.details.workers = { killed, survivors };
+    return `worker ${killed} killed with SIGKILL and not restarted; workers ${survivors.join(', ')} took over`;
+  });
+  const polling = await pollerPids(connection, state.namespace, state.taskQueue);
+  expect(polling).toEqual(expect.arrayContaining(state.workers.slice(1).map((w) => w.pid)));
+});
+
+test('bamboo cluster down stops every process the cluster started, restarted ones included', async () => {
+  const recorded = readState(CLUSTER_OUT)!;
+  expect(recorded.services.history?.pid).toBe(state.services.history?.pid); // the restarted one
+  await clusterDown({ dir: CLUSTER_OUT, log: () => undefined });
+  expect(runningProcesses(recorded)).toEqual([]);
+  expect(readState(CLUSTER_OUT)).toBeUndefined();
+});
