@@ -32,6 +32,8 @@ test('the allow-list and provider name rules decide what is offered, saying why 
   expect(describeTool('s', tool('add'), ['echo']).skipped).toBe('not in the server\'s "tools" allow-list');
   expect(describeTool('s', tool('files.read'), undefined).skipped).toMatch(/is not a name providers accept/);
   expect(describeTool('s', tool('x'.repeat(60)), undefined).skipped).toMatch(/at most 64 characters/);
+  expect(describeTool('s', { ...tool('research'), execution: { taskSupport: 'required' } }, undefined).skipped).toBe('it runs only as an MCP task, which Bamboo does not use');
+  expect(describeTool('s', { ...tool('research'), execution: { taskSupport: 'optional' } }, undefined).skipped).toBeUndefined();
 });
 
 test("the spec carries the server's own schema, without $schema", () => {

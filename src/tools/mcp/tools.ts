@@ -44,6 +44,8 @@ export function describeTool(server: string, tool: Tool, allowList: readonly str
   const found: DiscoveredTool = { name, tool: tool.name, description, idempotent };
   if (allowList && !allowList.includes(tool.name)) return { ...found, skipped: 'not in the server\'s "tools" allow-list' };
   if (!PROVIDER_TOOL_NAME.test(name)) return { ...found, skipped: `${name} is not a name providers accept ([A-Za-z0-9_-], at most 64 characters)` };
+  // A task-required tool answers a plain call with an error; Bamboo does not run MCP tasks (yet).
+  if (tool.execution?.taskSupport === 'required') return { ...found, skipped: 'it runs only as an MCP task, which Bamboo does not use' };
   return found;
 }
 
