@@ -69,8 +69,9 @@ async function discover(connection: McpConnection, warn: (message: string) => vo
   const definitions: ToolDefinition[] = [];
   const tools = listed.map((tool) => {
     const found = describeTool(server.name, tool, server.tools);
+    const allowListed = server.tools === undefined || server.tools.includes(tool.name);
     if (found.skipped === undefined) definitions.push(mcpToolDefinition(connection, tool, found));
-    else if (server.tools?.includes(tool.name)) warn(`MCP server ${server.name}: tool ${tool.name} not offered: ${found.skipped}`);
+    else if (allowListed) warn(`MCP server ${server.name}: tool ${tool.name} not offered: ${found.skipped}`);
     return found;
   });
   for (const name of server.tools ?? []) {
