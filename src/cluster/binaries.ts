@@ -74,7 +74,7 @@ function goInstall(gobin: string, packages: string[]): void {
   mkdirSync(gobin, { recursive: true });
   const result = spawnSync('go', ['install', ...packages], {
     env: { ...process.env, GOBIN: gobin, GOFLAGS: '-mod=mod' },
-    stdio: ['ignore', 'inherit', 'inherit'],
+    stdio: ['ignore', 2, 2], // progress on stderr: stdout may carry `bamboo --json cluster up`'s result
   });
   if (result.status !== 0) throw new Error(`go install ${packages.join(' ')} failed (exit ${result.status})`);
 }
