@@ -13,6 +13,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ChildRunResult } from '../../common';
 import { cancelSession, startChildRun } from '../../src/client/child-runs';
+import { startSession } from '../../src/client/root-sessions';
+import { sessionWorkflowId, type PendingRequest } from '../../common';
+import { respondUpdate, stateQuery } from '../../common/workflow-interface';
 import { liveProgress } from '../../src/cli/sessions-api';
 import { createProviderRegistry } from '../../src/providers/router';
 import { createScriptedProvider } from '../../src/providers/scripted';
@@ -24,7 +27,7 @@ import { eventually } from '../helpers/eventually';
 import { historyText } from '../helpers/history-text';
 import { freePort, isRunning, killStartedProcesses, ROOT, startProcess, type ManagedProcess } from '../helpers/processes';
 import { withRecordingParent } from '../helpers/recording-suite';
-import { childSession, spawnJobFor } from '../helpers/session-fixtures';
+import { childSession, rootSession, spawnJobFor } from '../helpers/session-fixtures';
 import { bamboo } from '../helpers/cli';
 import { startWorkerProcess } from '../helpers/worker-process';
 import { connectTestClient, uniqueId } from '../helpers/temporal';
@@ -51,6 +54,7 @@ const tools = new Map<string, ToolDefinition>();
 let mcp: McpServers;
 let httpServer: ManagedProcess;
 let port: number;
+const startupWarnings: string[] = [];
 
 async function startHttpServer(): Promise<ManagedProcess> {
   const server = startProcess('server-everything (streamable HTTP)', process.execPath, [SERVER_BIN, 'streamableHttp'], { env: { ...process.env, PORT: String(port) } });
@@ -66,7 +70,7 @@ beforeAll(async () => {
     stdio('tapped', [TAP, tapLog, process.execPath, SERVER_BIN, 'stdio']),
     { name: 'web', transport: 'http', url: `http://127.0.0.1:${port}/mcp`, headersEnv: {} },
     stdio('limited', [SERVER_BIN, 'stdio'], { tools: ['echo'] }),
-  ]);
+  ], { warn: (warning) => startupWarnings.push(warning) });
   for (const [name, tool] of createToolRegistry([...BUILTIN_TOOLS, ...mcp.tools])) tools.set(name, tool);
 });
 
@@ -75,7 +79,7 @@ const suite = withRecordingParent({
     tools,
     providers: createProviderRegistry([recordingScripted], 'scripted'),
     toolPolicy: {
-      tools: { 'mcp__everything__get-env': 'deny' },
+      tools: { 'mcp__everything__get-env': 'deny', 'mcp__web__get-sum': 'ask' },
       subagents: { reviewer: { mcp__everything__echo: 'deny' } },
     },
   },
@@ -225,6 +229,20 @@ test('the tool policy and disabledTools decide which MCP tools a model is offere
   expect(offeredTo(reviewer)).toContain('mcp__web__echo');
 });
 
+test('an ask MCP tool in a child waits for a person at the root and runs once approved', async () => {
+  const session = rootSession('[[spawn:Helper|[[tool:mcp__web__get-sum|{"a":2,"b":3}]] add them]] plan');
+  const handle = await startSession(suite.tw.client, { session }, { taskQueue: suite.tw.taskQueue });
+  try {
+    const request = await eventually<PendingRequest>(async () => (await handle.query(stateQuery)).pendingRequests?.[0], { timeoutMs: 60_000, what: 'a pending request at the root' });
+    expect(request).toMatchObject({ kind: 'tool', tool: 'mcp__web__get-sum', argumentsPreview: '{"a":2,"b":3}' });
+    await handle.executeUpdate(respondUpdate, { args: [{ requestId: request.requestId, decision: 'approve' }] });
+    const child = (await suite.tw.client.workflow.getHandle(sessionWorkflowId(request.sessionId)).result()) as ChildRunResult;
+    expect(toolMessages(child)).toEqual(['The sum of 2 and 3 is 5.']);
+  } finally {
+    await handle.terminate().catch(() => undefined);
+  }
+});
+
 test("a server's allow-list: only the tools it names are offered; another of its tools is unknown", async () => {
   const marker = uniqueId('allow');
   const { handle } = await runChild(`[[tool:mcp__limited__echo|{"message":"listed"}]] [[tool:mcp__limited__get-sum|{"a":1,"b":2}]] ${marker}`);
@@ -232,6 +250,9 @@ test("a server's allow-list: only the tools it names are offered; another of its
   expect(toolMessages(result)).toEqual(['Echo: listed', 'Error: unknown tool "mcp__limited__get-sum"']);
   const limited = offeredTo(marker).filter((name) => name.startsWith('mcp__limited__'));
   expect(limited).toEqual(['mcp__limited__echo']);
+  // Outside the allow-list is not worth a warning; a tool the worker cannot offer is.
+  expect(startupWarnings.filter((w) => w.startsWith('MCP server limited'))).toEqual([]);
+  expect(startupWarnings).toContain('MCP server everything: tool simulate-research-query not offered: it runs only as an MCP task, which Bamboo does not use');
 });
 
 test('an HTTP server killed mid-call: the model reads an error result; once the server is back, the next call reconnects', async () => {
