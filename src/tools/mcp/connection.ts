@@ -15,6 +15,7 @@ import { ProcessGroupStdioTransport } from './stdio-transport';
 const CLIENT_INFO = { name: 'bamboo', version: '1.0.0' };
 /** For listing tools and connecting; a call's own limit is the tool activity's. */
 const REQUEST_TIMEOUT_MS = 30_000;
+const SESSION_END_WAIT_MS = 2000;
 
 export interface McpCallOptions {
   signal: AbortSignal;
@@ -88,6 +89,8 @@ export class McpConnection {
     this.closing = true;
     const live = await this.live?.catch(() => undefined);
     this.live = undefined;
+    // An HTTP server keeps a session until told: end it, but never let a slow server hold up shutdown.
+    if (live?.transport instanceof StreamableHTTPClientTransport && !live.lost) await within(live.transport.terminateSession(), SESSION_END_WAIT_MS);
     await live?.client.close().catch(() => undefined);
     await live?.transport.close().catch(() => undefined);
   }
@@ -137,6 +140,12 @@ export class McpConnection {
   private lostMessage(live: Live): string {
     return `MCP server ${this.server.name} closed the connection during the call (it is reconnected for the next call)${stderrOf(live.transport)}`;
   }
+}
+
+async function within(promise: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([promise.catch(() => undefined), new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
 }
 
 function stderrOf(transport: Transport): string {
