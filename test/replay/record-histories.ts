@@ -13,6 +13,9 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { sessionWorkflowId } from '../../common';
 import { startDevServer } from '../../src/temporal/dev-server';
+import { connectMcpServers } from '../../src/tools/mcp';
+import { BUILTIN_TOOLS } from '../../src/tools/builtin';
+import { createToolRegistry } from '../../src/tools/types';
 import { createBambooWorker } from '../../src/worker/create-worker';
 import { RECORDING_PARENT, SCENARIOS } from './scenarios';
 
@@ -25,6 +28,9 @@ async function main(): Promise<void> {
   const server = await startDevServer({ find: { log: console.log } });
   const client = new Client({ connection: await Connection.connect({ address: server.address }) });
   const connection = await NativeConnection.connect({ address: server.address });
+  // A real MCP server (server-everything over stdio) for the MCP tool paths.
+  const everything = require.resolve('@modelcontextprotocol/server-everything/dist/index.js');
+  const mcp = await connectMcpServers([{ name: 'everything', transport: 'stdio', command: process.execPath, args: [everything, 'stdio'], env: {}, inheritEnv: [] }]);
   const worker = await createBambooWorker({
     connection,
     client,
@@ -32,7 +38,10 @@ async function main(): Promise<void> {
     taskQueue: TASK_QUEUE,
     workflowsPath: require.resolve('../workflows'),
     // Spawned children (subagent_type `general`) must ask before get_current_time; ask_user is allowed.
-    deps: { toolPolicy: { tools: { ask_user: 'allow' }, subagents: { general: { get_current_time: 'ask' } } } },
+    deps: {
+      tools: createToolRegistry([...BUILTIN_TOOLS, ...mcp.tools]),
+      toolPolicy: { tools: { ask_user: 'allow', 'mcp__everything__get-env': 'deny' }, subagents: { general: { get_current_time: 'ask', 'mcp__everything__get-sum': 'ask' } } },
+    },
   });
   mkdirSync(OUT_DIR, { recursive: true });
   await worker.runUntil(async () => {
@@ -40,6 +49,7 @@ async function main(): Promise<void> {
     const chosen = SCENARIOS.filter((s) => only.length === 0 || only.includes(s.name));
     await Promise.all(chosen.map((scenario) => record(client, scenario)));
   });
+  await mcp.close();
   await connection.close();
   await client.connection.close();
   await server.stop();

@@ -334,6 +334,16 @@ export const SCENARIOS: Scenario[] = [
   }),
     withChildren: true,
   },
+  // MCP tools (server-everything over stdio in the recording worker): a round trip, progress,
+  // a denied tool called anyway, an `ask` tool approved at the root, a cancel mid-call.
+  childScenario('completed-mcp-echo', () => child('[[tool:mcp__everything__echo|{"message":"hi"}]] echo it')),
+  childScenario('completed-mcp-progress', () => child('[[tool:mcp__everything__trigger-long-running-operation|{"duration":2,"steps":4}]] wait for it')),
+  childScenario('completed-mcp-denied', () => child('[[tool:mcp__everything__get-env|{}]] env?')),
+  childScenario('cancelled-mcp-call', () => child('[[tool:mcp__everything__trigger-long-running-operation|{"duration":30,"steps":30}]] slow'), async (client, handle) => {
+    await eventually(async () => ((await handle.describe()).raw.pendingActivities ?? []).some((a) => a.activityType?.name === 'runTool'), waitOptions('the MCP call'));
+    await cancelSession(client, idOf(handle));
+  }),
+  { ...rootScenario('mcp-ask-approved', '[[spawn:Adder|[[tool:mcp__everything__get-sum|{"a":1,"b":2}]] add]] go', {}, answerFirstRequest({ decision: 'approve' })), withChildren: true },
   childScenario('error-budget-exceeded', () => ({ ...child('[[rounds:3|get_current_time|{}]] keep going'), spawnOptions: { budget: { maxTokens: 20 } } })),
   {
     name: 'root-failed-invalid-input',
