@@ -34,10 +34,10 @@
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
-import { setTimeout as delay } from 'node:timers/promises';
 import { z } from 'zod';
 import { addUsage, errorMessage, type Session, type Usage } from '../../common';
 import { guardProcessGroup } from './process-guard';
+import { restrictedEnv, stopProcessGroup } from './process-group';
 import { ExternalRunnerError, type ExternalRunContext, type ExternalRunner, type ExternalRunResult } from './types';
 import { parseReportedUsage } from './usage';
 
@@ -58,13 +58,9 @@ export const SubprocessProfileSchema = z.object({
 });
 export type SubprocessProfile = z.input<typeof SubprocessProfileSchema>;
 
-/**
- * The worker's own environment holds credentials (provider keys, TEMPORAL_API_KEY), so an
- * agent gets only these basics, plus `inheritEnv` by name and the profile's `env`.
- */
-const BASE_ENV = ['PATH', 'HOME', 'USER', 'LOGNAME', 'SHELL', 'LANG', 'LC_ALL', 'LC_CTYPE', 'TZ', 'TMPDIR'];
+// The worker's own environment holds credentials (provider keys, TEMPORAL_API_KEY): an agent
+// gets only the basics, `inheritEnv` by name and the profile's `env` (process-group.ts).
 const STDERR_TAIL_CHARS = 4096;
-const POLL_MS = 100;
 /** After SIGKILL nothing can keep running; this only bounds the wait for the kernel. */
 const AFTER_KILL_WAIT_MS = 5000;
 
@@ -93,7 +89,7 @@ async function runAgent(profile: z.output<typeof SubprocessProfileSchema>, sessi
   const name = `subprocess agent ${profile.agentId}`;
   const child = spawn(profile.command, profile.args, {
     cwd: profile.cwd,
-    env: agentEnv(profile),
+    env: restrictedEnv(profile),
     shell: false,
     detached: true, // its own process group, so the whole tree can be signalled at once
     stdio: ['pipe', 'pipe', 'pipe'],
@@ -125,7 +121,7 @@ async function runAgent(profile: z.output<typeof SubprocessProfileSchema>, sessi
   try {
     await Promise.race([exited, events.decided, aborted.promise]);
     // After a terminal event the agent may exit by itself; on abort or exit, end what is left.
-    await stopProcessGroup(pgid, profile.killGraceSecs * 1000, events.outcome() !== undefined && !ctx.signal.aborted);
+    await stopProcessGroup(pgid, { graceMs: profile.killGraceSecs * 1000, waitFirst: events.outcome() !== undefined && !ctx.signal.aborted, afterKillMs: AFTER_KILL_WAIT_MS });
     // Read stdout to its end (a complete line may follow the exit); bounded, in case a
     // process that left the group still holds the pipe.
     await settledWithin(closed, 2000);
@@ -202,14 +198,6 @@ function whenAborted(signal: AbortSignal): { promise: Promise<void>; dispose(): 
   return { promise, dispose: () => signal.removeEventListener('abort', onAbort) };
 }
 
-function agentEnv(profile: z.output<typeof SubprocessProfileSchema>): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const key of [...BASE_ENV, ...profile.inheritEnv]) {
-    if (process.env[key] !== undefined) env[key] = process.env[key];
-  }
-  return { ...env, ...profile.env };
-}
-
 type ParsedLine = { event: z.output<typeof AgentLineSchema> } | { usage: Usage } | { problem: string };
 
 function parseLine(line: string): ParsedLine | undefined {
@@ -224,38 +212,9 @@ function parseLine(line: string): ParsedLine | undefined {
   return parsed.success ? { event: parsed.data } : undefined;
 }
 
-/**
- * Ends the process group `pgid`: optionally waits `graceMs` for it to exit on its own, then
- * SIGTERM, then SIGKILL after `graceMs`. Resolves once no process of the group is left (a
- * zombie still counts until its parent reaps it; SIGKILL is harmless to it).
- */
-async function stopProcessGroup(pgid: number, graceMs: number, waitFirst: boolean): Promise<void> {
-  if (waitFirst && (await groupGoneWithin(pgid, graceMs))) return;
-  if (!signalGroup(pgid, 'SIGTERM') || (await groupGoneWithin(pgid, graceMs))) return;
-  if (signalGroup(pgid, 'SIGKILL')) await groupGoneWithin(pgid, AFTER_KILL_WAIT_MS);
-}
-
-/** False when the group is gone (ESRCH), or cannot be signalled by us at all (EPERM). */
-function signalGroup(pgid: number, signal: NodeJS.Signals | 0): boolean {
-  try {
-    process.kill(-pgid, signal);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 async function settledWithin(promise: Promise<unknown>, ms: number): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   await Promise.race([promise, new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
   clearTimeout(timer);
 }
 
-async function groupGoneWithin(pgid: number, ms: number): Promise<boolean> {
-  const deadline = Date.now() + ms;
-  while (signalGroup(pgid, 0)) {
-    if (Date.now() >= deadline) return false;
-    await delay(POLL_MS);
-  }
-  return true;
-}

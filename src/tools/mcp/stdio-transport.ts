@@ -9,26 +9,20 @@
  * once no process of the group is left.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { setTimeout as delay } from 'node:timers/promises';
 import { ReadBuffer, serializeMessage } from '@modelcontextprotocol/sdk/shared/stdio.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import { errorMessage } from '../../../common/errors';
 import { guardProcessGroup, type ProcessGroupGuard } from '../../runners/process-guard';
+import { restrictedEnv, stopProcessGroup } from '../../runners/process-group';
 import type { McpStdioServerConfig } from './config';
 
-/** The same basics subprocess agents get: the worker's own environment holds credentials. */
-const BASE_ENV = ['PATH', 'HOME', 'USER', 'LOGNAME', 'SHELL', 'LANG', 'LC_ALL', 'LC_CTYPE', 'TZ', 'TMPDIR'];
 const KILL_GRACE_MS = 2000;
-const POLL_MS = 50;
 const STDERR_TAIL_CHARS = 2048;
 
+/** The same environment subprocess agents get: the worker's own holds credentials. */
 export function serverEnv(server: Pick<McpStdioServerConfig, 'env' | 'inheritEnv'>, from: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const key of [...BASE_ENV, ...server.inheritEnv]) {
-    if (from[key] !== undefined) env[key] = from[key];
-  }
-  return { ...env, ...server.env };
+  return restrictedEnv(server, from);
 }
 
 export class ProcessGroupStdioTransport implements Transport {
@@ -101,32 +95,10 @@ export class ProcessGroupStdioTransport implements Transport {
     this.closed = true;
     const pgid = this.child?.pid;
     this.child?.stdin.end();
-    if (pgid !== undefined) await stopProcessGroup(pgid);
+    if (pgid !== undefined) await stopProcessGroup(pgid, { graceMs: KILL_GRACE_MS });
     this.guard?.release();
     this.buffer.clear();
     this.onclose?.();
   }
 }
 
-async function stopProcessGroup(pgid: number): Promise<void> {
-  if (!signalGroup(pgid, 'SIGTERM') || (await groupGoneWithin(pgid, KILL_GRACE_MS))) return;
-  if (signalGroup(pgid, 'SIGKILL')) await groupGoneWithin(pgid, KILL_GRACE_MS);
-}
-
-function signalGroup(pgid: number, signal: NodeJS.Signals | 0): boolean {
-  try {
-    process.kill(-pgid, signal);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-async function groupGoneWithin(pgid: number, ms: number): Promise<boolean> {
-  const deadline = Date.now() + ms;
-  while (signalGroup(pgid, 0)) {
-    if (Date.now() >= deadline) return false;
-    await delay(POLL_MS);
-  }
-  return true;
-}
