@@ -120,6 +120,12 @@ class ChildRun {
     this.spend = addSpend(this.spend, spend);
   }
 
+  /** The messages queued since the last turn boundary, merged at `turn` (steers among them get their receipts). */
+  takeInjected(turn: number): string[] {
+    this.steering.merged(turn);
+    return this.injected.splice(0);
+  }
+
   usage(): SessionUsage {
     return sessionUsage(this.spend, this.children?.tracked.values() ?? [], this.children?.childrenSpend ?? NO_SPEND, this.budgetStatus());
   }
@@ -347,10 +353,7 @@ async function runAgentTurns(
       budget,
       transcriptBudgetBytes: run.options.transcriptBudgetBytes,
       events: run.events,
-      takeInjected: (turn) => {
-        run.steering.merged(turn);
-        return run.injected.splice(0);
-      },
+      takeInjected: (turn) => run.takeInjected(turn),
       hasInjected: () => run.injected.length > 0,
       onTurn: (turn) => (run.turn = turn),
       workflowTools: withAskUser(children ? parentToolset(session, children, run.options) : undefined, run.requests, budget),
@@ -387,10 +390,7 @@ function runExternal(run: ChildRun, session: Session, policy: WatchdogPolicy, bu
     budget,
     events: run.events,
     requests: run.requests,
-    takeInjected: (turn) => {
-      run.steering.merged(turn);
-      return run.injected.splice(0);
-    },
+    takeInjected: (turn) => run.takeInjected(turn),
     hasInjected: () => run.injected.length > 0,
     onTurn: (turn) => (run.turn = turn),
     onSpend: (spend) => run.addSpend(spend),
