@@ -114,7 +114,7 @@ export async function freePort(): Promise<number> {
 function canListen(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const server = createServer();
-    server.once('error', () => resolve(false));
+    server.on('error', () => resolve(false));
     server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
   });
 }
@@ -129,7 +129,9 @@ export function isListening(port: number): Promise<boolean> {
     };
     socket.setTimeout(1000, () => done(false));
     socket.once('connect', () => done(true));
-    socket.once('error', () => done(false));
+    // `on`, not `once`: a socket destroyed by the timeout may still report an error, and an
+    // 'error' with no listener left would crash the launcher.
+    socket.on('error', () => done(false));
   });
 }
 
