@@ -7,6 +7,7 @@ import type { z } from 'zod';
 import { describeZodError, errorMessage } from '../../common';
 import { dataConverterFromEnv } from '../codec/aes-gcm';
 import { resolveTemporalTarget } from '../temporal/connection';
+import { clientInterceptors, flushTraces } from '../observability';
 
 /** Exit codes (docs/operations.md#exit-codes). */
 export const ExitCode = { ok: 0, failed: 1, usage: 2, notFound: 3, unreachable: 4 } as const;
@@ -31,9 +32,10 @@ export async function connect(options: GlobalOptions): Promise<Client> {
   const address = options.address ?? target.address;
   const namespace = options.namespace ?? target.namespace;
   const dataConverter = dataConverterFromEnv(); // outside the try: a malformed key is not "unreachable"
+  const interceptors = await clientInterceptors(); // likewise a malformed OTEL_* variable
   try {
     const connection = await Connection.connect({ ...target.connectionOptions, address, connectTimeout: 5000 } as Parameters<typeof Connection.connect>[0]);
-    return new Client({ connection, namespace, dataConverter });
+    return new Client({ connection, namespace, dataConverter, interceptors });
   } catch (error) {
     throw new CliError(
       `cannot reach the Temporal server at ${address} (${errorMessage(error)}); ` +
@@ -54,6 +56,7 @@ export async function withClient<T>(options: GlobalOptions, body: (client: Clien
     return await body(client);
   } finally {
     await client.connection.close();
+    await flushTraces(); // the process exits right after: send the command's spans first
   }
 }
 

@@ -17,6 +17,7 @@ import { startEmbeddedServer, type EmbeddedServer } from '../devserver/embedded'
 import { createBambooWorker } from '../worker/create-worker';
 import { renderUsage, usageReport } from './commands/usage';
 import { untilShutdownSignal } from './signals';
+import { clientInterceptors, shutdownTraces } from '../observability';
 
 const ADDRESS = 'localhost:7233';
 const UI = 'http://localhost:8233/namespaces/default/workflows';
@@ -35,7 +36,7 @@ export async function runDemo({ exitWhenDone }: { exitWhenDone: boolean }): Prom
   Runtime.install({ logger: new DefaultLogger('ERROR') });
   const server = await reuseOrStartServer();
   const dataConverter = dataConverterFromEnv();
-  const client = new Client({ connection: await Connection.connect({ address: ADDRESS }), dataConverter });
+  const client = new Client({ connection: await Connection.connect({ address: ADDRESS }), dataConverter, interceptors: await clientInterceptors() });
   const connection = await NativeConnection.connect({ address: ADDRESS });
   console.log('Bundling workflows and starting a worker…');
   const worker = await createBambooWorker({ connection, client, namespace: 'default', taskQueue: TASK_QUEUE, dataConverter });
@@ -54,6 +55,7 @@ export async function runDemo({ exitWhenDone }: { exitWhenDone: boolean }): Prom
   });
   await connection.close();
   await client.connection.close();
+  await shutdownTraces();
   await server?.stop();
 }
 

@@ -7,6 +7,7 @@ import { loadClientConnectConfig } from '@temporalio/envconfig';
 import { NativeConnection } from '@temporalio/worker';
 import type { DataConverter } from '@temporalio/common';
 import { dataConverterFromEnv } from '../codec/aes-gcm';
+import { clientInterceptors } from '../observability';
 
 export interface TemporalTarget {
   address: string;
@@ -30,7 +31,7 @@ export async function connectClient(
   dataConverter: DataConverter | undefined = dataConverterFromEnv(),
 ): Promise<Client> {
   const connection = await Connection.connect(target.connectionOptions as Parameters<typeof Connection.connect>[0]);
-  return new Client({ connection, namespace: target.namespace, dataConverter });
+  return new Client({ connection, namespace: target.namespace, dataConverter, interceptors: await clientInterceptors() });
 }
 
 export async function connectWorkerConnection(target = resolveTemporalTarget()): Promise<NativeConnection> {

@@ -11,6 +11,7 @@ import { createToolRegistry, type ToolDefinition } from '../tools/types';
 import { BUILTIN_TOOLS } from '../tools/builtin';
 import { encodesFailures, workerDataConverter, WORKFLOW_INTERCEPTOR_MODULES } from '../codec/worker-data-converter';
 import { bundleEncodesFailures } from './bundle';
+import { workerObservability } from '../observability';
 
 export const WORKFLOWS_PATH = require.resolve('../../workflows');
 
@@ -44,16 +45,22 @@ export async function createBambooWorker(options: BambooWorkerOptions): Promise<
     runners: options.deps?.runners ?? [],
     toolPolicy: options.deps?.toolPolicy,
   };
-  if (options.workflowBundlePath) checkBundle(options.workflowBundlePath, encodesFailures(options.dataConverter));
-  const workflowSource = options.workflowBundlePath
-    ? { workflowBundle: { codePath: options.workflowBundlePath } }
+  // Traces or metrics on (src/observability): their workflow modules are bundled at start.
+  const observed = await workerObservability(deps.providers);
+  const bundlePath = observed?.workflowModules.length ? undefined : options.workflowBundlePath;
+  if (bundlePath) checkBundle(bundlePath, encodesFailures(options.dataConverter));
+  const workflowModules = [...WORKFLOW_INTERCEPTOR_MODULES, ...(observed?.workflowModules ?? [])];
+  const workflowSource = bundlePath
+    ? { workflowBundle: { codePath: bundlePath } }
     : // A prebuilt bundle has the interceptors built in (bundle.ts); here they are bundled at start.
-      { workflowsPath: options.workflowsPath ?? WORKFLOWS_PATH, interceptors: { workflowModules: [...WORKFLOW_INTERCEPTOR_MODULES] } };
+      { workflowsPath: options.workflowsPath ?? WORKFLOWS_PATH };
   return Worker.create({
     connection: options.connection,
     namespace: options.namespace,
     taskQueue: options.taskQueue,
     ...workflowSource,
+    interceptors: { ...(bundlePath ? {} : { workflowModules }), ...(observed ? { activity: observed.activity } : {}) },
+    ...(observed?.sinks ? { sinks: observed.sinks } : {}),
     activities: createActivities(deps),
     dataConverter: workerDataConverter(options.dataConverter),
     // Cancellation and liveness travel in heartbeat responses: flush them often enough

@@ -12,9 +12,13 @@ import { ensureSearchAttributes } from '../temporal/search-attributes';
 import { connectMcpServers } from '../tools/mcp';
 import { bundleEncodesFailures } from './bundle';
 import { createBambooWorker } from './create-worker';
+import { observabilitySettings, shutdownTraces, type ObservabilitySettings } from '../observability';
+import { installMetricsRuntime, samplePendingRequests } from '../observability/metrics';
 
 export async function runWorker(options: { address?: string; namespace?: string } = {}): Promise<void> {
   const env = readEnv();
+  const observability = observabilitySettings(); // a malformed OTEL_*/BAMBOO_METRICS_* stops the worker here, naming the variable
+  if (observability.metrics) installMetricsRuntime(observability.metrics); // before the first connection: the runtime is process-wide
   const config = loadConfig();
   const codec = encryptionCodecFromEnv(); // a malformed BAMBOO_ENCRYPTION_KEY stops the worker here, naming the variable
   const dataConverter = codec ? { payloadCodecs: [codec] } : undefined;
@@ -26,6 +30,7 @@ export async function runWorker(options: { address?: string; namespace?: string 
   const providers = providersFromConfig(config);
   const runners = runnersFromConfig(config);
   const mcp = await connectMcpServers(config.mcpServers);
+  const stopSampling = observability.metrics ? samplePendingRequests(client) : undefined;
   try {
     const worker = await createBambooWorker({
       connection: await connectWorkerConnection(resolved),
@@ -41,9 +46,12 @@ export async function runWorker(options: { address?: string; namespace?: string 
     console.log(`  providers: ${providers.names().join(', ')} (default ${providers.defaultProvider}); external agents: ${runners.map((r) => `${r.protocol}:${r.agentId}`).join(', ') || 'none'}`);
     console.log(`  MCP tools: ${mcp.servers.map((s) => `${s.server} (${s.tools.filter((t) => !t.skipped).length})`).join(', ') || 'none'}`);
     console.log(`  payload encryption: ${codec ? `on (AES-256-GCM, key id ${codec.keyId})` : 'off'}`);
+    console.log(`  observability: ${describeObservability(observability, env.BAMBOO_WORKFLOW_BUNDLE)}`);
     await worker.run();
   } finally {
+    stopSampling?.();
     await mcp.close();
+    await shutdownTraces();
   }
   await client.connection.close();
 }
@@ -57,4 +65,11 @@ function matchingBundle(path: string | undefined, encrypted: boolean): string | 
   const fix = encrypted ? 'npm run bundle-workflows -- --encode-failures <out.js>' : 'npm run bundle-workflows -- <out.js>';
   console.warn(`BAMBOO_WORKFLOW_BUNDLE ${path} was built for workers that ${encrypted ? 'do not encrypt' : 'encrypt'} payloads; bundling at start instead (build a matching one with \`${fix}\`)`);
   return undefined;
+}
+
+function describeObservability(settings: ObservabilitySettings, bundle: string | undefined): string {
+  const traces = settings.traces ? `traces over OTLP (${settings.traces.protocol}${settings.traces.captureContent ? ', with prompt and answer text' : ''})` : 'traces off';
+  const metrics = settings.metrics ? `Prometheus metrics on ${settings.metrics.bindAddress}/metrics` : 'metrics off';
+  const bundled = bundle && (settings.traces || settings.metrics) ? ' (workflows bundled at start with their interceptors, not from BAMBOO_WORKFLOW_BUNDLE)' : '';
+  return `${traces}; ${metrics}${bundled}`;
 }

@@ -1,0 +1,74 @@
+/**
+ * Observability wiring (docs/observability.md): what a worker and a client add when the
+ * operator turned traces or metrics on (settings.ts), and nothing at all when not — the
+ * OpenTelemetry packages are loaded only then.
+ *
+ * A trace follows one root session request: the client's `StartWorkflow:sessionWorkflow` span
+ * → the root's `RunWorkflow` → its activities' spans and its children's `StartChildWorkflowExecution`
+ * → each child's `RunWorkflow` → `RunActivity:callModel` → `chat <model>` (GenAI attributes),
+ * `RunActivity:runTool` → `execute_tool <name>`, and the child's `SignalWorkflow:subSessionCompleted`
+ * back to the parent. Temporal's interceptors carry the context in headers, replay-safe.
+ */
+import type { ClientInterceptors } from '@temporalio/client';
+import type { ActivityInterceptorsFactory, WorkerOptions } from '@temporalio/worker';
+import type { ProviderRegistry } from '../providers/router';
+import { observabilitySettings, type ObservabilitySettings } from './settings';
+
+export { observabilitySettings, type ObservabilitySettings } from './settings';
+
+export interface WorkerObservability {
+  /** Workflow interceptor modules the workflow bundle must include. */
+  workflowModules: string[];
+  activity: ActivityInterceptorsFactory[];
+  sinks?: WorkerOptions['sinks'];
+}
+
+/** The worker's interceptors and sinks; undefined when traces and metrics are both off. */
+export async function workerObservability(providers: ProviderRegistry, settings: ObservabilitySettings = observabilitySettings()): Promise<WorkerObservability | undefined> {
+  if (!settings.traces && !settings.metrics) return undefined;
+  const { ActivityTelemetryInterceptor } = await import('./activity-telemetry');
+  const workflowModules: string[] = [];
+  const activity: ActivityInterceptorsFactory[] = [];
+  let sinks: WorkerOptions['sinks'];
+  let tracer;
+  if (settings.traces) {
+    const { startTracing } = await import('./tracing');
+    const otel = await import('@temporalio/interceptors-opentelemetry/lib/worker');
+    const tracing = startTracing(settings.traces);
+    tracer = tracing.tracer;
+    workflowModules.push(require.resolve('@temporalio/interceptors-opentelemetry/lib/workflow-interceptors'));
+    activity.push((ctx) => ({
+      inbound: new otel.OpenTelemetryActivityInboundInterceptor(ctx),
+      outbound: new otel.OpenTelemetryActivityOutboundInterceptor(ctx),
+    }));
+    // Workflow spans are made in the sandbox and handed out through this sink (not during replay).
+    sinks = { exporter: otel.makeWorkflowExporter(tracing.spanProcessor, tracing.resource) };
+  }
+  if (settings.metrics) workflowModules.push(require.resolve('./workflow-metrics'));
+  const options = { tracer, captureContent: settings.traces?.captureContent ?? false, metrics: Boolean(settings.metrics), providers };
+  activity.push((ctx) => ({ inbound: new ActivityTelemetryInterceptor(ctx, options) }));
+  return { workflowModules, activity, sinks };
+}
+
+/** A Temporal Client's interceptors: the trace context goes out with starts, signals and updates. */
+export async function clientInterceptors(settings: ObservabilitySettings = observabilitySettings()): Promise<ClientInterceptors | undefined> {
+  if (!settings.traces) return undefined;
+  const { startTracing } = await import('./tracing');
+  const { OpenTelemetryWorkflowClientInterceptor } = await import('@temporalio/interceptors-opentelemetry/lib/client');
+  startTracing(settings.traces);
+  return { workflow: [new OpenTelemetryWorkflowClientInterceptor()] };
+}
+
+/** Sends buffered spans, if tracing was started (a CLI command's last step before exit). */
+export async function flushTraces(): Promise<void> {
+  if (!observabilitySettings().traces) return;
+  const { currentTracing } = await import('./tracing');
+  await currentTracing()?.flush();
+}
+
+/** Flushes and stops the trace SDK, if it was started (a worker's last step). */
+export async function shutdownTraces(): Promise<void> {
+  if (!observabilitySettings().traces) return;
+  const { currentTracing } = await import('./tracing');
+  await currentTracing()?.shutdown();
+}
