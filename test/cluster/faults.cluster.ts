@@ -4,7 +4,7 @@
  * trees of root sessions whose children are running when one part of the cluster fails. Every
  * child must reach a terminal status and report to its parent exactly once, every parent must
  * resume exactly once, no workflow task may fail, each root's usage ledger must be exact
- * (expectTreesKept, shared with the reliability suite).
+ * (expectTreesKept, shared with the reliability suite). The cluster's Web UI lists them after.
  *
  *   npx jest -c test/cluster/jest.config.json     (about 4 minutes with the server built)
  *
@@ -14,6 +14,7 @@ import { Client, Connection } from '@temporalio/client';
 import { mkdirSync, rmSync } from 'node:fs';
 import { UP_DEFAULTS } from '../../src/cluster/config';
 import { clusterDown, clusterUp, runningProcesses } from '../../src/cluster/launcher';
+import { freePort } from '../../src/cluster/processes';
 import { pollerPids } from '../../src/cluster/services';
 import { readState, type ClusterState } from '../../src/cluster/state';
 import { runScenario } from '../reliability/support/scenario';
@@ -33,7 +34,7 @@ const records: ScenarioRecord[] = [];
 beforeAll(async () => {
   await clusterDown({ dir: CLUSTER_OUT, purge: true, log: () => undefined }); // a cluster left by an interrupted run
   mkdirSync(CLUSTER_OUT, { recursive: true });
-  state = await clusterUp({ ...UP_DEFAULTS, dir: CLUSTER_OUT, workers: 3, port: 0, log: (line) => console.log(line) });
+  state = await clusterUp({ ...UP_DEFAULTS, dir: CLUSTER_OUT, workers: 3, port: 0, uiPort: await freePort(), log: (line) => console.log(line) });
   connection = await Connection.connect({ address: state.address });
   client = new Client({ connection, namespace: state.namespace });
 }, 600_000);
@@ -96,6 +97,17 @@ test('one of three Bamboo workers SIGKILLed while children run: the other two fi
   });
   const polling = await pollerPids(connection, state.namespace, state.taskQueue);
   expect(polling).toEqual(expect.arrayContaining(state.workers.slice(1).map((w) => w.pid)));
+});
+
+test("the cluster's Web UI lists the sessions by Bamboo's search attributes, through the restarted services", async () => {
+  const url = new URL(state.ui!.url);
+  const query = encodeURIComponent('BambooSessionKind = "root"');
+  const response = await fetch(`http://127.0.0.1:${url.port}/api/v1/namespaces/${state.namespace}/workflows?query=${query}`);
+  expect(response.status).toBe(200);
+  const body = (await response.json()) as { executions?: { type?: { name?: string } }[] };
+  // Every scenario's roots (terminated at its end) are listed, and only roots.
+  expect(body.executions?.length ?? 0).toBeGreaterThanOrEqual(records.length * ROOTS);
+  expect(new Set(body.executions?.map((e) => e.type?.name))).toEqual(new Set(['sessionWorkflow']));
 });
 
 test('bamboo cluster down stops every process the cluster started, restarted ones included', async () => {
