@@ -20,9 +20,10 @@ import { INDEXED_VALUE_TYPE } from '../../src/temporal/search-attributes';
 import { SERVER_VERSION, UI_VERSION } from '../../src/cluster/binaries';
 import { DYNAMIC_CONFIG_FILE, serverConfig, UP_DEFAULTS } from '../../src/cluster/config';
 import { SCHEMAS } from '../../src/cluster/schema';
+import { observabilitySettings } from '../../src/observability/settings';
 
 const ROOT = resolve(__dirname, '..', '..');
-const SERVICES = ['postgresql', 'temporal-schema', 'temporal', 'bamboo-search-attributes', 'temporal-ui', 'bamboo-worker'] as const;
+const SERVICES = ['postgresql', 'temporal-schema', 'temporal', 'bamboo-search-attributes', 'temporal-ui', 'jaeger', 'bamboo-worker'] as const;
 const INIT = 'bamboo-search-attributes';
 const SCHEMA = 'temporal-schema';
 
@@ -312,6 +313,25 @@ test('the Web UI talks to the temporal service; the codec endpoint is optional a
   expect(env.TEMPORAL_ADDRESS).toBe(environment(service(compose, 'bamboo-worker')).TEMPORAL_ADDRESS);
   expect(env.TEMPORAL_CORS_ORIGINS).toBeTruthy();
   expect(env.TEMPORAL_CODEC_ENDPOINT).toMatch(/^\$\{TEMPORAL_CODEC_ENDPOINT(:?-)?\}$/);
+});
+
+test('traces: the workers export OTLP/HTTP to the jaeger service (OTLP on), whose UI is published on localhost', () => {
+  const jaeger = service(compose, 'jaeger');
+  expect(environment(jaeger).COLLECTOR_OTLP_ENABLED).toBe('true');
+  expect(publishedPorts(jaeger)).toEqual([{ host: '16686', container: '16686' }]); // the UI only; OTLP stays inside the network
+  expect((jaeger.ports ?? []).every((p) => String(p).startsWith('127.0.0.1:'))).toBe(true);
+  const worker = service(compose, 'bamboo-worker');
+  expect(dependsOn(worker)).toMatchObject({ jaeger: 'service_started' });
+  const env = environment(worker);
+  // `${VAR-default}`: the default unless the operator sets the variable (set empty: traces off).
+  const endpoint = /^\$\{OTEL_EXPORTER_OTLP_ENDPOINT-([^}]+)\}$/.exec(env.OTEL_EXPORTER_OTLP_ENDPOINT)?.[1];
+  expect(endpoint).toBe('http://jaeger:4318');
+  const metricsPort = /^\$\{BAMBOO_METRICS_PORT:-([^}]*)\}$/.exec(env.BAMBOO_METRICS_PORT)?.[1];
+  expect(metricsPort).toBe('');
+  // What the worker makes of it: traces on over OTLP/HTTP protobuf (Jaeger's default), metrics off, no prompt text.
+  const settings = observabilitySettings({ OTEL_EXPORTER_OTLP_ENDPOINT: endpoint, OTEL_SERVICE_NAME: env.OTEL_SERVICE_NAME, BAMBOO_METRICS_PORT: metricsPort });
+  expect(settings).toEqual({ traces: { protocol: 'http/protobuf', captureContent: false, serviceName: 'bamboo-worker' } });
+  expect(observabilitySettings({ OTEL_EXPORTER_OTLP_ENDPOINT: '' })).toEqual({});
 });
 
 // ---- the image ---------------------------------------------------------------------------------

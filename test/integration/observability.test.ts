@@ -1,0 +1,152 @@
+/**
+ * Observability end to end (docs/observability.md): a worker process with traces on (OTLP/HTTP
+ * JSON to an in-process receiver) and a Prometheus endpoint, a client in this process with the
+ * tracing interceptors; one root session spawns two children. Its trace is one connected tree
+ * from the client's start through both children's model calls, with the GenAI attributes and no
+ * prompt or answer text; the endpoint shows the SDK's worker metrics and Bamboo's counters.
+ * The worker runs in its own process: the Temporal runtime's metrics are set once per process.
+ */
+import { Client, Connection } from '@temporalio/client';
+import { randomUUID } from 'node:crypto';
+import { startSession } from '../../src/client/root-sessions';
+import { clientInterceptors, shutdownTraces } from '../../src/observability';
+import { sessionWorkflowId } from '../../common';
+import { eventually } from '../helpers/eventually';
+import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from '../helpers/otlp-receiver';
+import { freePort, killStartedProcesses } from '../helpers/processes';
+import { rootSession } from '../helpers/session-fixtures';
+import { testServer, uniqueId } from '../helpers/temporal';
+import { startWorkerProcess } from '../helpers/worker-process';
+
+const TRACE_ENV = { OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json', OTEL_BSP_SCHEDULE_DELAY: '200', OTEL_SERVICE_NAME: 'bamboo-test' };
+/** Text only the prompts contain (and so the scripted answers, which echo them). */
+const SECRET = `prompt-text-${randomUUID()}`;
+
+let receiver: OtlpReceiver;
+let client: Client;
+let metricsPort: number;
+const taskQueue = uniqueId('observability');
+const savedEnv = { ...process.env };
+
+beforeAll(async () => {
+  receiver = await startOtlpReceiver();
+  metricsPort = await freePort();
+  // This process's client exports its spans to the receiver too (the SDK reads the standard variables).
+  Object.assign(process.env, TRACE_ENV, { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint });
+  await startWorkerProcess({ taskQueue, env: { BAMBOO_METRICS_ADDRESS: `127.0.0.1:${metricsPort}` } });
+  const { address, namespace } = testServer();
+  client = new Client({ connection: await Connection.connect({ address }), namespace, interceptors: await clientInterceptors() });
+}, 180_000);
+
+afterAll(async () => {
+  await shutdownTraces();
+  await client?.connection.close();
+  await killStartedProcesses();
+  await receiver?.close();
+  process.env = savedEnv;
+});
+
+/** Runs the tree: a root that spawns one child that completes and one that fails, then goes idle and closes. */
+async function runTree(): Promise<string> {
+  const prompt = `[[spawn:Alpha|${SECRET} alpha]] [[spawn:Beta|${SECRET} [[fail:upstream said no]]]] ${SECRET} root`;
+  const session = rootSession(prompt);
+  const handle = await startSession(client, { session, options: { idleTtlSecs: 2 } }, { taskQueue });
+  await handle.result();
+  return sessionWorkflowId(session.id);
+}
+
+let workflowId: string;
+let trace: ReceivedSpan[];
+
+test('one root with two children is one connected trace: client, workflows, activities, model calls', async () => {
+  workflowId = await runTree();
+  trace = await eventually(async () => {
+    const start = receiver.spans().find((s) => s.name === 'StartWorkflow:sessionWorkflow' && s.attributes.temporalWorkflowId === workflowId);
+    if (!start) return undefined;
+    const spans = receiver.spans().filter((s) => s.traceId === start.traceId);
+    return spans.some((s) => s.name === 'RunWorkflow:sessionWorkflow') && connected(spans) ? spans : undefined;
+  }, { timeoutMs: 60_000, what: 'the root session trace, complete' });
+
+  const names = trace.map((s) => s.name);
+  const count = (name: string) => names.filter((n) => n === name).length;
+  expect(count('StartWorkflow:sessionWorkflow')).toBe(1);
+  expect(count('RunWorkflow:sessionWorkflow')).toBe(1);
+  expect(count('StartChildWorkflow:childSessionWorkflow')).toBe(2);
+  expect(count('RunWorkflow:childSessionWorkflow')).toBe(2);
+  expect(count('SignalWorkflow:subSessionCompleted')).toBe(2);
+  expect(count('HandleSignal:subSessionCompleted')).toBe(2);
+  expect(count('RunActivity:callModel')).toBeGreaterThanOrEqual(4); // root: spawn + resume; Alpha; Beta (fails)
+  expect(names.filter((n) => n.startsWith('chat ')).length).toBe(count('RunActivity:callModel'));
+
+  // One tree: a single root (the client's start), every other span's parent in the same trace.
+  const ids = new Set(trace.map((s) => s.spanId));
+  expect(trace.filter((s) => !s.parentSpanId).map((s) => s.name)).toEqual(['StartWorkflow:sessionWorkflow']);
+  expect(trace.filter((s) => s.parentSpanId && !ids.has(s.parentSpanId))).toEqual([]);
+  // A child's run hangs under its parent's start of it; a model call under its activity.
+  const byId = new Map(trace.map((s) => [s.spanId, s]));
+  for (const run of trace.filter((s) => s.name === 'RunWorkflow:childSessionWorkflow')) expect(byId.get(run.parentSpanId)?.name).toBe('StartChildWorkflow:childSessionWorkflow');
+  for (const chat of trace.filter((s) => s.name.startsWith('chat '))) expect(byId.get(chat.parentSpanId)?.name).toBe('RunActivity:callModel');
+  // Nothing of this run escaped into another trace.
+  const runSpans = receiver.spans().filter((s) => /^(RunWorkflow|RunActivity|StartActivity|StartChildWorkflow|chat )/.test(s.name));
+  expect(new Set(runSpans.map((s) => s.traceId))).toEqual(new Set([trace[0].traceId]));
+  expect(new Set(trace.filter((s) => s.name.startsWith('Run')).map((s) => s.service))).toEqual(new Set(['bamboo-test']));
+});
+
+test('model-call spans carry the GenAI attributes and no prompt or answer text', () => {
+  const chats = trace.filter((s) => s.name.startsWith('chat '));
+  for (const chat of chats) {
+    expect(chat.name).toBe('chat scripted-model');
+    expect(chat.attributes).toMatchObject({
+      'gen_ai.operation.name': 'chat',
+      'gen_ai.provider.name': 'scripted',
+      'gen_ai.system': 'scripted',
+      'gen_ai.request.model': 'scripted-model',
+    });
+  }
+  const answered = chats.filter((c) => c.attributes['gen_ai.usage.output_tokens'] !== undefined);
+  expect(answered.length).toBe(chats.length - 1); // Beta's call failed: no usage
+  for (const chat of answered) {
+    expect(chat.attributes['gen_ai.usage.input_tokens']).toBeGreaterThan(0);
+    expect(chat.attributes['gen_ai.usage.output_tokens']).toBeGreaterThan(0);
+  }
+  const reasons = answered.map((c) => c.attributes['gen_ai.response.finish_reasons']);
+  expect(reasons).toContainEqual(['tool_calls']); // the root's spawning turn
+  expect(reasons).toContainEqual(['stop']);
+  expect(receiver.spans().filter((s) => s.text.includes(SECRET)).map((s) => s.name)).toEqual([]);
+  expect(receiver.spans().filter((s) => 'gen_ai.input.messages' in s.attributes || 'gen_ai.output.messages' in s.attributes)).toEqual([]);
+  expect(receiver.rejected()).toBe(0);
+});
+
+test('the Prometheus endpoint shows the worker metrics and Bamboo counters after the run', async () => {
+  const text = await eventually(async () => {
+    const body = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+    return sample(body, 'bamboo_child_runs_total', { status: 'error' }) === 1 ? body : undefined;
+  }, { what: 'bamboo_child_runs_total{status="error"} 1' });
+  expect(sample(text, 'bamboo_child_runs_total', { status: 'completed' })).toBe(1);
+  expect(sample(text, 'bamboo_child_starts_total')).toBe(2);
+  expect(sample(text, 'bamboo_model_tokens_total', { provider: 'scripted', model: 'scripted-model', type: 'input' })).toBeGreaterThan(0);
+  expect(sample(text, 'bamboo_model_tokens_total', { provider: 'scripted', model: 'scripted-model', type: 'output' })).toBeGreaterThan(0);
+  expect(sample(text, 'bamboo_model_call_latency_milliseconds_count', { provider: 'scripted', model: 'scripted-model', outcome: 'ok' })).toBeGreaterThanOrEqual(3);
+  expect(sample(text, 'bamboo_model_call_latency_milliseconds_count', { outcome: 'error' })).toBeGreaterThanOrEqual(1);
+  expect(sample(text, 'bamboo_pending_requests')).toBe(0);
+  expect(sample(text, 'temporal_workflow_completed_total', { workflow_type: 'childSessionWorkflow' })).toBe(2); // the SDK's own
+  expect(text).toMatch(/^temporal_worker_task_slots_available\{/m);
+});
+
+/** Whether every span's parent is in `spans` (the trace arrived whole). */
+function connected(spans: ReceivedSpan[]): boolean {
+  const ids = new Set(spans.map((s) => s.spanId));
+  return spans.every((s) => !s.parentSpanId || ids.has(s.parentSpanId));
+}
+
+/** The sum of the samples of `name` whose labels include `labels` (undefined when none). */
+function sample(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
+  let total: number | undefined;
+  for (const line of text.split('\n')) {
+    const match = /^([a-zA-Z_:][\w:]*)(\{[^}]*\})?\s+(\S+)/.exec(line);
+    if (!match || match[1] !== name) continue;
+    const set = match[2] ?? '';
+    if (Object.entries(labels).every(([k, v]) => set.includes(`${k}="${v}"`))) total = (total ?? 0) + Number(match[3]);
+  }
+  return total;
+}
