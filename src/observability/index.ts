@@ -4,7 +4,7 @@
  * OpenTelemetry packages are loaded only then.
  *
  * A trace follows one root session request: the client's `StartWorkflow:sessionWorkflow` span
- * → the root's `RunWorkflow` → its activities' spans and its children's `StartChildWorkflowExecution`
+ * → the root's `RunWorkflow` → its activities' spans and its children's `StartChildWorkflow`
  * → each child's `RunWorkflow` → `RunActivity:callModel` → `chat <model>` (GenAI attributes),
  * `RunActivity:runTool` → `execute_tool <name>`, and the child's `SignalWorkflow:subSessionCompleted`
  * back to the parent. Temporal's interceptors carry the context in headers, replay-safe.
@@ -15,6 +15,11 @@ import type { ProviderRegistry } from '../providers/router';
 import { observabilitySettings, type ObservabilitySettings } from './settings';
 
 export { observabilitySettings, type ObservabilitySettings } from './settings';
+
+/** The SDK's OpenTelemetry workflow interceptors (spans in the sandbox, context in headers). */
+export const TRACING_WORKFLOW_MODULE = require.resolve('@temporalio/interceptors-opentelemetry/lib/workflow-interceptors');
+/** Bamboo's workflow-side counters (workflow-metrics.ts). */
+export const METRICS_WORKFLOW_MODULE = require.resolve('./workflow-metrics');
 
 export interface WorkerObservability {
   /** Workflow interceptor modules the workflow bundle must include. */
@@ -36,7 +41,7 @@ export async function workerObservability(providers: ProviderRegistry, settings:
     const otel = await import('@temporalio/interceptors-opentelemetry/lib/worker');
     const tracing = startTracing(settings.traces);
     tracer = tracing.tracer;
-    workflowModules.push(require.resolve('@temporalio/interceptors-opentelemetry/lib/workflow-interceptors'));
+    workflowModules.push(TRACING_WORKFLOW_MODULE);
     activity.push((ctx) => ({
       inbound: new otel.OpenTelemetryActivityInboundInterceptor(ctx),
       outbound: new otel.OpenTelemetryActivityOutboundInterceptor(ctx),
@@ -44,7 +49,7 @@ export async function workerObservability(providers: ProviderRegistry, settings:
     // Workflow spans are made in the sandbox and handed out through this sink (not during replay).
     sinks = { exporter: otel.makeWorkflowExporter(tracing.spanProcessor, tracing.resource) };
   }
-  if (settings.metrics) workflowModules.push(require.resolve('./workflow-metrics'));
+  if (settings.metrics) workflowModules.push(METRICS_WORKFLOW_MODULE);
   const options = { tracer, captureContent: settings.traces?.captureContent ?? false, metrics: Boolean(settings.metrics), providers };
   activity.push((ctx) => ({ inbound: new ActivityTelemetryInterceptor(ctx, options) }));
   return { workflowModules, activity, sinks };

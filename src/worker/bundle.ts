@@ -11,11 +11,17 @@ import { WORKFLOW_INTERCEPTOR_MODULES, workflowBundleConverters } from '../codec
 /** A comment put before the first line (a new line would shift the inline source map; the worker reads that map from the end). */
 const MARKER = '/* bamboo-workflow-bundle encode-failures=';
 
-export async function buildWorkflowBundle(options: { workflowsPath: string; encodeFailures: boolean; logger?: BundleOptions['logger'] }): Promise<string> {
+export async function buildWorkflowBundle(options: {
+  workflowsPath: string;
+  encodeFailures: boolean;
+  logger?: BundleOptions['logger'];
+  /** More workflow interceptor modules (e.g. src/observability's), after Bamboo's own. */
+  extraInterceptorModules?: readonly string[];
+}): Promise<string> {
   const { code } = await bundleWorkflowCode({
     workflowsPath: options.workflowsPath,
     ...workflowBundleConverters({ encodeFailures: options.encodeFailures }),
-    workflowInterceptorModules: [...WORKFLOW_INTERCEPTOR_MODULES],
+    workflowInterceptorModules: [...WORKFLOW_INTERCEPTOR_MODULES, ...(options.extraInterceptorModules ?? [])],
     logger: options.logger,
   });
   return `${MARKER}${options.encodeFailures} */ ${code}`;

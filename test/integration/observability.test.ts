@@ -7,9 +7,18 @@
  * The worker runs in its own process: the Temporal runtime's metrics are set once per process.
  */
 import { Client, Connection } from '@temporalio/client';
+import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
+import { makeWorkflowExporter } from '@temporalio/interceptors-opentelemetry/lib/worker';
+import { Worker } from '@temporalio/worker';
+import { Resource } from '@opentelemetry/resources';
+import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { randomUUID } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { workerDataConverter } from '../../src/codec/worker-data-converter';
+import { buildWorkflowBundle } from '../../src/worker/bundle';
 import { startSession } from '../../src/client/root-sessions';
-import { clientInterceptors, shutdownTraces } from '../../src/observability';
+import { clientInterceptors, METRICS_WORKFLOW_MODULE, shutdownTraces, TRACING_WORKFLOW_MODULE } from '../../src/observability';
 import { sessionWorkflowId } from '../../common';
 import { eventually } from '../helpers/eventually';
 import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from '../helpers/otlp-receiver';
@@ -132,6 +141,27 @@ test('the Prometheus endpoint shows the worker metrics and Bamboo counters after
   expect(sample(text, 'temporal_workflow_completed_total', { workflow_type: 'childSessionWorkflow' })).toBe(2); // the SDK's own
   expect(text).toMatch(/^temporal_worker_task_slots_available\{/m);
 });
+
+test('recorded histories replay with the tracing and metrics workflow interceptors bundled (turning them on is safe for runs in flight)', async () => {
+  const code = await buildWorkflowBundle({
+    workflowsPath: require.resolve('../workflows'),
+    encodeFailures: false,
+    extraInterceptorModules: [TRACING_WORKFLOW_MODULE, METRICS_WORKFLOW_MODULE],
+  });
+  const dir = join(__dirname, '..', 'replay', 'histories');
+  const histories = readdirSync(dir)
+    .filter((f) => f.endsWith('.json'))
+    .map((file) => ({ workflowId: file, history: historyFromJSON(JSON.parse(readFileSync(join(dir, file), 'utf8'))) }));
+  const spans = new InMemorySpanExporter();
+  const sinks = { exporter: makeWorkflowExporter(new SimpleSpanProcessor(spans), Resource.default()) };
+  const failures: string[] = [];
+  for await (const result of Worker.runReplayHistories({ workflowBundle: { code }, dataConverter: workerDataConverter(), sinks }, histories)) {
+    if (result.error) failures.push(`${result.workflowId}: ${result.error.message}`);
+  }
+  expect(failures).toEqual([]);
+  expect(histories.length).toBeGreaterThanOrEqual(24);
+  expect(spans.getFinishedSpans()).toEqual([]); // a replay exports nothing
+}, 180_000);
 
 /** Whether every span's parent is in `spans` (the trace arrived whole). */
 function connected(spans: ReceivedSpan[]): boolean {
