@@ -88,6 +88,15 @@ test('matching SIGKILLed while children run, started again: nothing lost, nothin
   });
 });
 
+test('frontend SIGKILLed while children run, started again: workers and clients reconnect, nothing lost', async () => {
+  await faultScenario('frontend-sigkill', `frontend service SIGKILLed mid-run (${ROOTS * CHILDREN_PER_ROOT} children)`, async () => {
+    await killService(state, 'frontend');
+    await sleep(randomInt(3000, 6000));
+    await restartService(state, 'frontend');
+    return 'frontend killed with SIGKILL (every worker poll and client call cut) and started again on its port';
+  });
+});
+
 test('one of three Bamboo workers SIGKILLed while children run: the other two finish every tree', async () => {
   await faultScenario('worker-sigkill', `one of three Bamboo workers SIGKILLed mid-run (${ROOTS * CHILDREN_PER_ROOT} children)`, async (record) => {
     const killed = await killWorker(state, 0);
