@@ -16,6 +16,8 @@ export interface ReceivedSpan {
   name: string;
   service: string;
   attributes: Record<string, unknown>;
+  startMs: number;
+  durationMs: number;
   /** Every string the span carries (name, attribute values, event names and attributes), for "no prompt text" checks. */
   text: string;
 }
@@ -59,7 +61,7 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
 interface ExportRequest {
   resourceSpans?: {
     resource?: { attributes?: KeyValue[] };
-    scopeSpans?: { spans?: { traceId: string; spanId: string; parentSpanId?: string; name: string; attributes?: KeyValue[]; events?: { name: string; attributes?: KeyValue[] }[] }[] }[];
+    scopeSpans?: { spans?: { traceId: string; spanId: string; parentSpanId?: string; name: string; startTimeUnixNano?: number | string; endTimeUnixNano?: number | string; attributes?: KeyValue[]; events?: { name: string; attributes?: KeyValue[] }[] }[] }[];
   }[];
 }
 
@@ -72,7 +74,9 @@ function flatten(body: ExportRequest): ReceivedSpan[] {
         const attributes = attributesOf(s.attributes);
         const events = (s.events ?? []).map((e) => [e.name, ...Object.values(attributesOf(e.attributes)).map(String)].join(' '));
         const text = [s.name, ...Object.values(attributes).map((v) => JSON.stringify(v)), ...events].join('\n');
-        out.push({ traceId: s.traceId, spanId: s.spanId, parentSpanId: s.parentSpanId ?? '', name: s.name, service, attributes, text });
+        const startMs = Number(s.startTimeUnixNano ?? 0) / 1e6;
+        const durationMs = Number(s.endTimeUnixNano ?? 0) / 1e6 - startMs;
+        out.push({ traceId: s.traceId, spanId: s.spanId, parentSpanId: s.parentSpanId ?? '', name: s.name, service, attributes, startMs, durationMs, text });
       }
     }
   }
