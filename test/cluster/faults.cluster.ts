@@ -19,12 +19,14 @@ import { pollerPids } from '../../src/cluster/services';
 import { readState, type ClusterState } from '../../src/cluster/state';
 import { runScenario } from '../reliability/support/scenario';
 import { beginScenario, type ScenarioRecord } from '../reliability/support/summary';
-import { childrenInFlight, expectTreesKept } from '../reliability/support/trees';
+import { checkTrees, childrenInFlight, expectTreesKept, summarizeReport } from '../reliability/support/trees';
 import { randomInt, sleep } from '../reliability/support/util';
 import { CLUSTER_OUT, crashAndRestartPostgres, killService, killWorker, restartService, treesInFlight, writeFaultSummary } from './support';
 
 const ROOTS = 3;
 const CHILDREN_PER_ROOT = 5;
+/** Longer than the children's 30 s idle watchdog. */
+const LONG_OUTAGE_SECS = 40;
 
 let state: ClusterState;
 let client: Client;
@@ -94,6 +96,33 @@ test('frontend SIGKILLed while children run, started again: workers and clients 
     await sleep(randomInt(3000, 6000));
     await restartService(state, 'frontend');
     return 'frontend killed with SIGKILL (every worker poll and client call cut) and started again on its port';
+  });
+});
+
+test('history down longer than the idle watchdog: every child still ends, reported once; every parent resumes once', async () => {
+  const record = beginScenario('history-long-outage', `history service down ${LONG_OUTAGE_SECS} s, longer than the 30 s idle watchdog (${ROOTS * CHILDREN_PER_ROOT} children)`);
+  records.push(record);
+  await runScenario(record, async ({ terminateAtEnd }) => {
+    const tree = await treesInFlight(client, state.taskQueue, ROOTS, CHILDREN_PER_ROOT, 'history-long-outage');
+    terminateAtEnd(client, tree.rootIds);
+    record.runs = ROOTS + ROOTS * CHILDREN_PER_ROOT;
+    await killService(state, 'history');
+    await sleep(LONG_OUTAGE_SECS * 1000);
+    await restartService(state, 'history');
+    record.faults += 1;
+    // Whatever each child ended as (it may have finished, or its idle watchdog fired once history
+    // came back), the promise is the same: terminal, reported exactly once, each parent resumed once.
+    const report = await checkTrees(client, tree, 300_000);
+    record.lost = report.lost.length;
+    record.duplicated = report.duplicated.length;
+    record.details = { ...record.details, ...summarizeReport(report) };
+    record.notes.push('statuses are whatever the runs ended as; the check is terminal + reported once + resumed once');
+    expect(report.problems).toEqual([]);
+    expect(report.lost).toEqual([]);
+    expect(report.duplicated).toEqual([]);
+    expect(report.children).toBe(ROOTS * CHILDREN_PER_ROOT);
+    expect(report.rootsResumed).toBe(ROOTS);
+    expect(report.resumeMessages).toBe(ROOTS);
   });
 });
 
