@@ -16,8 +16,8 @@ import { observabilitySettings, type ObservabilitySettings } from './settings';
 
 export { observabilitySettings, type ObservabilitySettings } from './settings';
 
-/** The SDK's OpenTelemetry workflow interceptors (spans in the sandbox, context in headers). */
-export const TRACING_WORKFLOW_MODULE = require.resolve('@temporalio/interceptors-opentelemetry/lib/workflow-interceptors');
+/** The SDK's OpenTelemetry workflow interceptors (spans in the sandbox, context in headers), on a random stream of their own. */
+export const TRACING_WORKFLOW_MODULE = require.resolve('./workflow-tracing');
 /** Bamboo's workflow-side counters (workflow-metrics.ts). */
 export const METRICS_WORKFLOW_MODULE = require.resolve('./workflow-metrics');
 

@@ -114,10 +114,9 @@ test('model-call spans carry the GenAI attributes and no prompt or answer text',
   }
   const answered = chats.filter((c) => c.attributes['gen_ai.usage.output_tokens'] !== undefined);
   expect(answered.length).toBe(chats.length - 1); // Beta's call failed: no usage
-  for (const chat of answered) {
-    expect(chat.attributes['gen_ai.usage.input_tokens']).toBeGreaterThan(0);
-    expect(chat.attributes['gen_ai.usage.output_tokens']).toBeGreaterThan(0);
-  }
+  for (const chat of answered) expect(chat.attributes['gen_ai.usage.input_tokens']).toBeGreaterThan(0);
+  // The spawning turn only calls tools (no text, 0 output tokens); the answers have text.
+  expect(answered.filter((c) => (c.attributes['gen_ai.usage.output_tokens'] as number) > 0).length).toBeGreaterThanOrEqual(2);
   const reasons = answered.map((c) => c.attributes['gen_ai.response.finish_reasons']);
   expect(reasons).toContainEqual(['tool_calls']); // the root's spawning turn
   expect(reasons).toContainEqual(['stop']);
@@ -135,8 +134,8 @@ test('the Prometheus endpoint shows the worker metrics and Bamboo counters after
   expect(sample(text, 'bamboo_child_starts_total')).toBe(2);
   expect(sample(text, 'bamboo_model_tokens_total', { provider: 'scripted', model: 'scripted-model', type: 'input' })).toBeGreaterThan(0);
   expect(sample(text, 'bamboo_model_tokens_total', { provider: 'scripted', model: 'scripted-model', type: 'output' })).toBeGreaterThan(0);
-  expect(sample(text, 'bamboo_model_call_latency_milliseconds_count', { provider: 'scripted', model: 'scripted-model', outcome: 'ok' })).toBeGreaterThanOrEqual(3);
-  expect(sample(text, 'bamboo_model_call_latency_milliseconds_count', { outcome: 'error' })).toBeGreaterThanOrEqual(1);
+  expect(sample(text, 'bamboo_model_call_latency_ms_count', { provider: 'scripted', model: 'scripted-model', outcome: 'ok' })).toBeGreaterThanOrEqual(3);
+  expect(sample(text, 'bamboo_model_call_latency_ms_count', { outcome: 'error' })).toBeGreaterThanOrEqual(1);
   expect(sample(text, 'bamboo_pending_requests')).toBe(0);
   expect(sample(text, 'temporal_workflow_completed_total', { workflow_type: 'childSessionWorkflow' })).toBe(2); // the SDK's own
   expect(text).toMatch(/^temporal_worker_task_slots_available\{/m);
