@@ -31,14 +31,14 @@ export interface WorkerObservability {
 /** The worker's interceptors and sinks; undefined when traces and metrics are both off. */
 export async function workerObservability(providers: ProviderRegistry, settings: ObservabilitySettings = observabilitySettings()): Promise<WorkerObservability | undefined> {
   if (!settings.traces && !settings.metrics) return undefined;
-  const { ActivityTelemetryInterceptor } = await import('./activity-telemetry');
+  const { ActivityTelemetryInterceptor } = onDemand<typeof import('./activity-telemetry')>('./activity-telemetry');
   const workflowModules: string[] = [];
   const activity: ActivityInterceptorsFactory[] = [];
   let sinks: WorkerOptions['sinks'];
   let tracer;
   if (settings.traces) {
-    const { startTracing } = await import('./tracing');
-    const otel = await import('@temporalio/interceptors-opentelemetry/lib/worker');
+    const { startTracing } = onDemand<typeof import('./tracing')>('./tracing');
+    const otel = onDemand<typeof import('@temporalio/interceptors-opentelemetry/lib/worker')>('@temporalio/interceptors-opentelemetry/lib/worker');
     const tracing = startTracing(settings.traces);
     tracer = tracing.tracer;
     workflowModules.push(TRACING_WORKFLOW_MODULE);
@@ -58,8 +58,8 @@ export async function workerObservability(providers: ProviderRegistry, settings:
 /** A Temporal Client's interceptors: the trace context goes out with starts, signals and updates. */
 export async function clientInterceptors(settings: ObservabilitySettings = observabilitySettings()): Promise<ClientInterceptors | undefined> {
   if (!settings.traces) return undefined;
-  const { startTracing } = await import('./tracing');
-  const { OpenTelemetryWorkflowClientInterceptor } = await import('@temporalio/interceptors-opentelemetry/lib/client');
+  const { startTracing } = onDemand<typeof import('./tracing')>('./tracing');
+  const { OpenTelemetryWorkflowClientInterceptor } = onDemand<typeof import('@temporalio/interceptors-opentelemetry/lib/client')>('@temporalio/interceptors-opentelemetry/lib/client');
   startTracing(settings.traces);
   return { workflow: [new OpenTelemetryWorkflowClientInterceptor()] };
 }
@@ -67,13 +67,23 @@ export async function clientInterceptors(settings: ObservabilitySettings = obser
 /** Sends buffered spans, if tracing was started (a CLI command's last step before exit). */
 export async function flushTraces(): Promise<void> {
   if (!observabilitySettings().traces) return;
-  const { currentTracing } = await import('./tracing');
+  const { currentTracing } = onDemand<typeof import('./tracing')>('./tracing');
   await currentTracing()?.flush();
 }
 
 /** Flushes and stops the trace SDK, if it was started (a worker's last step). */
 export async function shutdownTraces(): Promise<void> {
   if (!observabilitySettings().traces) return;
-  const { currentTracing } = await import('./tracing');
+  const { currentTracing } = onDemand<typeof import('./tracing')>('./tracing');
   await currentTracing()?.shutdown();
+}
+
+/**
+ * A module loaded only when its feature is on. Not `import()`: under `node --require tsx/cjs`
+ * (`npm start`, `npm run worker`) a dynamic import goes to Node's ESM loader, which does not
+ * resolve extensionless TypeScript paths.
+ */
+function onDemand<T>(id: string): T {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require(id) as T;
 }
