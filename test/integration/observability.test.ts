@@ -55,9 +55,9 @@ afterAll(async () => {
   process.env = savedEnv;
 });
 
-/** Runs the tree: a root that spawns one child that completes and one that fails, then goes idle and closes. */
+/** Runs the tree: a root that spawns one child that calls a tool and completes and one that fails, then goes idle and closes. */
 async function runTree(): Promise<string> {
-  const prompt = `[[spawn:Alpha|${SECRET} alpha]] [[spawn:Beta|${SECRET} [[fail:upstream said no]]]] ${SECRET} root`;
+  const prompt = `[[spawn:Alpha|[[tool:get_current_time|{}]] ${SECRET} alpha]] [[spawn:Beta|${SECRET} [[fail:upstream said no]]]] ${SECRET} root`;
   const session = rootSession(prompt);
   const handle = await startSession(client, { session, options: { idleTtlSecs: 2 } }, { taskQueue });
   await handle.result();
@@ -84,8 +84,10 @@ test('one root with two children is one connected trace: client, workflows, acti
   expect(count('RunWorkflow:childSessionWorkflow')).toBe(2);
   expect(count('SignalWorkflow:subSessionCompleted')).toBe(2);
   expect(count('HandleSignal:subSessionCompleted')).toBe(2);
-  expect(count('RunActivity:callModel')).toBeGreaterThanOrEqual(4); // root: spawn + resume; Alpha; Beta (fails)
+  expect(count('RunActivity:callModel')).toBeGreaterThanOrEqual(5); // root: spawn + resume; Alpha: tool call + answer; Beta (fails)
   expect(names.filter((n) => n.startsWith('chat ')).length).toBe(count('RunActivity:callModel'));
+  expect(count('RunActivity:runTool')).toBe(1);
+  expect(count('execute_tool get_current_time')).toBe(1);
 
   // One tree: a single root (the client's start), every other span's parent in the same trace.
   const ids = new Set(trace.map((s) => s.spanId));
@@ -95,6 +97,9 @@ test('one root with two children is one connected trace: client, workflows, acti
   const byId = new Map(trace.map((s) => [s.spanId, s]));
   for (const run of trace.filter((s) => s.name === 'RunWorkflow:childSessionWorkflow')) expect(byId.get(run.parentSpanId)?.name).toBe('StartChildWorkflow:childSessionWorkflow');
   for (const chat of trace.filter((s) => s.name.startsWith('chat '))) expect(byId.get(chat.parentSpanId)?.name).toBe('RunActivity:callModel');
+  const tool = trace.find((s) => s.name.startsWith('execute_tool '))!;
+  expect(byId.get(tool.parentSpanId)?.name).toBe('RunActivity:runTool');
+  expect(tool.attributes).toMatchObject({ 'gen_ai.operation.name': 'execute_tool', 'gen_ai.tool.name': 'get_current_time', 'bamboo.tool.ok': true });
   // Nothing of this run escaped into another trace.
   const runSpans = receiver.spans().filter((s) => /^(RunWorkflow|RunActivity|StartActivity|StartChildWorkflow|chat )/.test(s.name));
   expect(new Set(runSpans.map((s) => s.traceId))).toEqual(new Set([trace[0].traceId]));
@@ -136,6 +141,7 @@ test('the Prometheus endpoint shows the worker metrics and Bamboo counters after
   expect(sample(text, 'bamboo_model_tokens_total', { provider: 'scripted', model: 'scripted-model', type: 'output' })).toBeGreaterThan(0);
   expect(sample(text, 'bamboo_model_call_latency_ms_count', { provider: 'scripted', model: 'scripted-model', outcome: 'ok' })).toBeGreaterThanOrEqual(3);
   expect(sample(text, 'bamboo_model_call_latency_ms_count', { outcome: 'error' })).toBeGreaterThanOrEqual(1);
+  expect(sample(text, 'bamboo_tool_calls_total', { tool: 'get_current_time', outcome: 'ok' })).toBe(1);
   expect(sample(text, 'bamboo_pending_requests')).toBe(0);
   expect(sample(text, 'temporal_workflow_completed_total', { workflow_type: 'childSessionWorkflow' })).toBe(2); // the SDK's own
   expect(text).toMatch(/^temporal_worker_task_slots_available\{/m);
