@@ -64,18 +64,34 @@ export async function clientInterceptors(settings: ObservabilitySettings = obser
   return { workflow: [new OpenTelemetryWorkflowClientInterceptor()] };
 }
 
-/** Sends buffered spans, if tracing was started (a CLI command's last step before exit). */
-export async function flushTraces(): Promise<void> {
+/**
+ * Sends buffered spans, if tracing was started (a CLI command's last step before exit). Never
+ * throws and waits at most `limitMs`: a collector that is down or slow must not change a
+ * command's outcome or hold it up (the spans are then lost, with a warning).
+ */
+export async function flushTraces(limitMs = 3000): Promise<void> {
   if (!observabilitySettings().traces) return;
   const { currentTracing } = onDemand<typeof import('./tracing')>('./tracing');
-  await currentTracing()?.flush();
+  await bounded(currentTracing()?.flush(), limitMs, 'send traces');
 }
 
-/** Flushes and stops the trace SDK, if it was started (a worker's last step). */
-export async function shutdownTraces(): Promise<void> {
+/** Flushes and stops the trace SDK, if it was started (a worker's last step); like `flushTraces`, never throws. */
+export async function shutdownTraces(limitMs = 5000): Promise<void> {
   if (!observabilitySettings().traces) return;
   const { currentTracing } = onDemand<typeof import('./tracing')>('./tracing');
-  await currentTracing()?.shutdown();
+  await bounded(currentTracing()?.shutdown(), limitMs, 'send the last traces');
+}
+
+async function bounded(work: Promise<void> | undefined, limitMs: number, what: string): Promise<void> {
+  if (!work) return;
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<string>((resolve) => {
+    timer = setTimeout(() => resolve(`no answer from the OTLP endpoint within ${limitMs} ms`), limitMs);
+    timer.unref();
+  });
+  const problem = await Promise.race([work.then(() => undefined, (error: unknown) => String(error)), late]);
+  clearTimeout(timer);
+  if (problem) console.warn(`could not ${what}: ${problem}`);
 }
 
 /**

@@ -5,8 +5,10 @@
  */
 import type { Context as ActivityContext } from '@temporalio/activity';
 import type { MetricMeter, MetricTags } from '@temporalio/common';
+import { trace } from '@opentelemetry/api';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import type { ModelTurnInput, ModelTurnResult } from '../../common';
+import { clientInterceptors, flushTraces, shutdownTraces } from '../../src/observability';
 import { ActivityTelemetryInterceptor, type ActivityTelemetryOptions } from '../../src/observability/activity-telemetry';
 import { observabilitySettings } from '../../src/observability/settings';
 import { watchdogKind } from '../../src/observability/workflow-metrics';
@@ -125,4 +127,20 @@ test('the watchdog kind of a timed-out run comes from the reference texts', () =
   expect(watchdogKind('Child session timed out after 30 seconds (max_total_secs=30)')).toBe('total');
   expect(watchdogKind('Cancelled by parent')).toBeUndefined();
   expect(watchdogKind(undefined)).toBeUndefined();
+});
+
+test('a collector that is down does not change a command: flushing warns and resolves', async () => {
+  const saved = { ...process.env };
+  const warn = jest.spyOn(console, 'warn').mockImplementation(() => undefined);
+  try {
+    Object.assign(process.env, { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:1', OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' });
+    expect(await clientInterceptors()).toEqual({ workflow: [expect.anything()] });
+    trace.getTracer('test').startSpan('a span to send').end();
+    await expect(flushTraces()).resolves.toBeUndefined();
+    expect(warn).toHaveBeenCalledWith(expect.stringMatching(/^could not send traces: /));
+    await expect(shutdownTraces()).resolves.toBeUndefined();
+  } finally {
+    process.env = saved;
+    warn.mockRestore();
+  }
 });
