@@ -47,7 +47,7 @@ export const interceptors = (): WorkflowInterceptors => {
   return {
     inbound: inner.inbound?.map((i) => ownRandom(i, stream)),
     // The SDK's outbound interceptor keeps the calls ours does not make spans for (continue-as-new, log attributes…).
-    outbound: [ownRandom(new PromptOutboundSpans(), stream), ...(inner.outbound ?? []).map((i) => ownRandom(i, stream, REPLACED))],
+    outbound: [ownRandom(new SameTickOutboundSpans(), stream), ...(inner.outbound ?? []).map((i) => ownRandom(i, stream, REPLACED))],
     internals: inner.internals?.map((i) => ownRandom(i, stream)),
   };
 };
@@ -55,7 +55,7 @@ export const interceptors = (): WorkflowInterceptors => {
 const REPLACED: ReadonlySet<PropertyKey> = new Set(['scheduleActivity', 'scheduleLocalActivity', 'startChildWorkflowExecution', 'signalWorkflow']);
 
 /** Spans around outbound calls that hand back the call's own promise (see 2. above). */
-class PromptOutboundSpans implements WorkflowOutboundCallsInterceptor {
+class SameTickOutboundSpans implements WorkflowOutboundCallsInterceptor {
   scheduleActivity(input: ActivityInput, next: Next<WorkflowOutboundCallsInterceptor, 'scheduleActivity'>) {
     return spanned(`StartActivity:${input.activityType}`, (headers) => next({ ...input, headers }), input.headers);
   }
