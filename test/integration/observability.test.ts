@@ -147,6 +147,19 @@ test('the Prometheus endpoint shows the worker metrics and Bamboo counters after
   expect(text).toMatch(/^temporal_worker_task_slots_available\{/m);
 });
 
+test('the traced run replays without the interceptors (turning tracing off is safe for runs in flight)', async () => {
+  const runs = trace.filter((s) => s.name.startsWith('RunWorkflow:')).length;
+  const ids = [workflowId];
+  for await (const child of client.workflow.list({ query: `BambooParentSessionId = "${workflowId.replace('bamboo-session-', '')}"` })) ids.push(child.workflowId);
+  expect(ids).toHaveLength(runs);
+  const histories = await Promise.all(ids.map(async (id) => ({ workflowId: id, history: await client.workflow.getHandle(id).fetchHistory() })));
+  const failures: string[] = [];
+  for await (const result of Worker.runReplayHistories({ workflowBundle: { codePath: testServer().bundlePath }, dataConverter: workerDataConverter() }, histories)) {
+    if (result.error) failures.push(`${result.workflowId}: ${result.error.message}`);
+  }
+  expect(failures).toEqual([]);
+});
+
 test('recorded histories replay with the tracing and metrics workflow interceptors bundled (turning them on is safe for runs in flight)', async () => {
   const code = await buildWorkflowBundle({
     workflowsPath: require.resolve('../workflows'),
