@@ -80,6 +80,8 @@ export interface ChildTrackerDeps {
   parentDepth?: number;
   /** What the parent's own model calls spent so far (its budget covers them too). */
   selfSpend?: () => Spend;
+  /** Told when jobs enter (+n) or leave (−n) the spawn queue: the spawn-queue-depth metric. */
+  onQueueChange?: (delta: number) => void;
 }
 
 /** A spawn's share of the budget: none when the session has no budget. */
@@ -102,14 +104,16 @@ export class ChildTracker {
   private charged: Amounts;
   private readonly parentDepth: number;
   private readonly selfSpend: () => Spend;
+  private readonly queueChanged: (delta: number) => void;
 
-  constructor({ parentSessionId, options, events, now, carried, parentDepth, selfSpend }: ChildTrackerDeps) {
+  constructor({ parentSessionId, options, events, now, carried, parentDepth, selfSpend, onQueueChange }: ChildTrackerDeps) {
     this.parentSessionId = parentSessionId;
     this.options = options;
     this.events = events;
     this.now = now;
     this.parentDepth = parentDepth ?? 0;
     this.selfSpend = selfSpend ?? (() => NO_SPEND);
+    this.queueChanged = onQueueChange ?? (() => undefined);
     this.charged = carried?.budgetCharged ?? NOTHING;
     for (const child of carried?.children ?? []) this.tracked.set(child.childSessionId, child);
     this.queue.push(...(carried?.queued ?? []));
@@ -124,6 +128,7 @@ export class ChildTracker {
   enqueue(job: SpawnJob, title: string, reservation?: Amounts): void {
     this.tracked.set(job.childSessionId, { childSessionId: job.childSessionId, title, status: 'pending', model: job.model, reported: false, awaited: true, ...(reservation ? { reservation } : {}) });
     this.queue.push(job);
+    this.queueChanged(1);
   }
 
   // ── the budget ──────────────────────────────────────────────────────────────
@@ -183,6 +188,7 @@ export class ChildTracker {
   nextStart(): SpawnJob | undefined {
     if (!this.hasRoom()) return undefined;
     this.starting += 1;
+    this.queueChanged(-1);
     return this.queue.shift();
   }
 
@@ -283,6 +289,7 @@ export class ChildTracker {
     }
     child.pendingMessages = undefined;
     this.awaitAgain(child, share.reservation);
+    this.queueChanged(1);
     this.queue.push({
       parentSessionId: this.parentSessionId,
       childSessionId: child.childSessionId,
@@ -415,6 +422,7 @@ export class ChildTracker {
     this.awaitAgain(child, share.reservation);
     const next: SpawnJob = { parentSessionId: this.parentSessionId, childSessionId: child.childSessionId, model: child.model!, appendMessages: [message] };
     this.queue.push(fromSnapshot ? { ...next, snapshotRunId: child.runId, spawnOptions: this.optionsFor(share.childBudget) } : next);
+    this.queueChanged(1);
     return ok(`child session ${child.childSessionId} restarted with the message`);
   }
 
@@ -425,6 +433,7 @@ export class ChildTracker {
     const index = this.queue.findIndex((job) => job.childSessionId === childSessionId);
     if (index >= 0) {
       this.queue.splice(index, 1);
+      this.queueChanged(-1);
       this.apply({ status: 'cancelled', error: CANCELLED_BEFORE_START }, child);
       return { kind: 'answered', outcome: ok(`child session ${childSessionId} cancelled before it started`) };
     }
@@ -442,7 +451,9 @@ export class ChildTracker {
 
   /** Every queued child ends `cancelled` without starting. */
   cancelQueued(): void {
-    for (const job of this.queue.splice(0)) {
+    const cancelled = this.queue.splice(0);
+    if (cancelled.length > 0) this.queueChanged(-cancelled.length);
+    for (const job of cancelled) {
       const child = this.tracked.get(job.childSessionId);
       if (child) this.apply({ status: 'cancelled', error: CANCELLED_BEFORE_START }, child);
     }

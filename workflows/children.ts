@@ -24,6 +24,7 @@ import {
   condition,
   getExternalWorkflowHandle,
   log,
+  metricMeter,
   ParentClosePolicy,
   startChild,
   WorkflowIdReusePolicy,
@@ -68,7 +69,7 @@ export class Children {
      */
     private readonly parent?: { depth: number; selfSpend: () => Spend; onRunEnded?: (childSessionId: string) => void },
   ) {
-    this.tracker = new ChildTracker({ parentSessionId, options, events, now: () => Date.now(), carried, parentDepth: parent?.depth, selfSpend: parent?.selfSpend });
+    this.tracker = new ChildTracker({ parentSessionId, options, events, now: () => Date.now(), carried, parentDepth: parent?.depth, selfSpend: parent?.selfSpend, onQueueChange: countQueueChange });
   }
 
   // ── the tracker's state, as the sessions read it ────────────────────────────
@@ -314,4 +315,14 @@ export class Children {
       .cancel()
       .catch((error: unknown) => log.warn('could not cancel child', { childSessionId, error: String(error) }));
   }
+}
+
+/**
+ * The spawn queue's depth across the worker's sessions, as two counters (a depth is their
+ * difference: `bamboo_spawns_queued - bamboo_spawns_dequeued`). The workflow metric meter
+ * emits nothing while a history replays, and nothing unless the worker exports metrics.
+ */
+function countQueueChange(delta: number): void {
+  if (delta > 0) metricMeter.createCounter('bamboo_spawns_queued', '1', 'Child runs that entered a spawn queue').add(delta);
+  else if (delta < 0) metricMeter.createCounter('bamboo_spawns_dequeued', '1', 'Child runs that left a spawn queue (started or cancelled)').add(-delta);
 }

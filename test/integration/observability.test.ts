@@ -137,6 +137,9 @@ test('the Prometheus endpoint shows the worker metrics and Bamboo counters after
   }, { what: 'bamboo_child_runs_total{status="error"} 1' });
   expect(sample(text, 'bamboo_child_runs_total', { status: 'completed' })).toBe(1);
   expect(sample(text, 'bamboo_child_starts_total')).toBe(2);
+  // The spawn queue: both children entered it and left it (depth = queued - dequeued = 0).
+  expect(sample(text, 'bamboo_spawns_queued_total')).toBe(2);
+  expect(sample(text, 'bamboo_spawns_dequeued_total')).toBe(2);
   expect(sample(text, 'bamboo_model_tokens_total', { provider: 'scripted', model: 'scripted-model', type: 'input' })).toBeGreaterThan(0);
   expect(sample(text, 'bamboo_model_tokens_total', { provider: 'scripted', model: 'scripted-model', type: 'output' })).toBeGreaterThan(0);
   expect(sample(text, 'bamboo_model_call_latency_ms_count', { provider: 'scripted', model: 'scripted-model', outcome: 'ok' })).toBeGreaterThanOrEqual(3);
