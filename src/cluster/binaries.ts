@@ -8,8 +8,9 @@
  * the binaries at build time, so a cached cluster needs no Go toolchain and no module cache.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { accessSync, constants, cpSync, existsSync, mkdirSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { isExecutable } from '../temporal/cli-binary';
 
 export const SERVER_VERSION = 'v1.29.1';
 export const UI_VERSION = 'v2.42.1';
@@ -87,11 +88,3 @@ function moduleDir(module: string, version: string): string {
   return dir;
 }
 
-function isExecutable(path: string): boolean {
-  try {
-    accessSync(path, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}

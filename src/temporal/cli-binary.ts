@@ -77,7 +77,8 @@ function findOnPath(name: string): string | undefined {
   return undefined;
 }
 
-function isExecutable(path: string): boolean {
+/** True when `path` is a file this process may execute. */
+export function isExecutable(path: string): boolean {
   try {
     accessSync(path, constants.X_OK);
     return true;
