@@ -95,7 +95,10 @@ export async function startCell(client: Client, taskQueue: string, spec: Omit<Ce
       options: {
         waitPolicy: spec.policy,
         ...(spec.state === 'mid continue-as-new' ? { historyEventBudget: 20 } : {}),
-        ...(spec.way === 'execution timeout' ? { childRunTimeoutSecs: SUBJECT_SECS + 2 } : {}),
+        // Long enough for the companion to finish first even when 81 trees start at once on a
+        // busy machine (at SUBJECT_SECS + 2 a CI run beside a benchmark saw the subject time out
+        // before its companion had completed, and the cell could not be set up).
+        ...(spec.way === 'execution timeout' ? { childRunTimeoutSecs: SUBJECT_SECS + 12 } : {}),
       },
     },
     { taskQueue },
