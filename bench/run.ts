@@ -5,9 +5,12 @@
  * Sizes via env: BENCH_PARENTS (25), BENCH_CHILDREN (20), BENCH_MEMORY_CHILDREN (1000),
  * BENCH_TURNS (1,10,100,1000), BENCH_RAMP (200,600); BENCH_ONLY=throughput runs
  * just the first comparison, BENCH_ONLY=memory just the worker-memory phase on a fresh
- * worker (for quick A/B of a change; they record nothing).
+ * worker (for quick A/B of a change; they record nothing). Then tracing on against off
+ * (bench/tracing-overhead.ts, its own section) unless BENCH_TRACING=0.
  */
 import { Client, Connection } from '@temporalio/client';
+import { spawnSync } from 'node:child_process';
+import { resolve } from 'node:path';
 import { startDevServer } from '../src/temporal/dev-server';
 import { buildBenchBundle, startWorkers } from './harness';
 import { measure as historyGrowth, type Row as HistoryRow } from './history-growth';
@@ -81,6 +84,13 @@ async function main(): Promise<void> {
   log('results written to bench/RESULTS.md');
   await client.connection.close();
   await server.stop();
+  if (process.env.BENCH_TRACING !== '0') {
+    // Tracing on against off (its own section; BENCH_TRACING=0 skips it): a fresh process, as
+    // `npm run bench:tracing` runs it, since OpenTelemetry installs once per process.
+    log('tracing overhead (npm run bench:tracing)');
+    const run = spawnSync(process.execPath, ['--import', 'tsx', 'bench/tracing-overhead.ts'], { stdio: 'inherit', cwd: resolve(__dirname, '..') });
+    if (run.status !== 0) throw new Error(`bench:tracing exited ${run.status ?? run.signal}`);
+  }
 }
 
 function report(d: {
