@@ -89,6 +89,7 @@ import {
 } from '../common/workflow-interface';
 import { PersonRequests } from './person-requests';
 import { Steering } from './steering';
+import { parseSignal } from './signal-input';
 import { withAskUser } from './ask-user';
 import { keepSnapshotSmall } from './snapshot-size';
 import { parentToolset } from './parent-tools';
@@ -185,12 +186,8 @@ function registerHandlers(run: ChildRun): void {
   setHandler(transcriptQuery, (query) => transcriptPage(run.session?.messages ?? [], query));
   setHandler(eventsQuery, (query) => run.events.after(EventsQueryInputSchema.parse(query ?? {}).afterSeq));
   setHandler(injectMessageSignal, (payload) => {
-    const parsed = InjectMessageSchema.safeParse(payload);
-    if (!parsed.success) {
-      log.warn('ignored an invalid injectMessage signal', { error: describeRejected(payload, parsed.error) });
-      return;
-    }
-    run.injected.push(parsed.data.content);
+    const message = parseSignal(InjectMessageSchema, payload, 'injectMessage');
+    if (message) run.injected.push(message.content);
   });
   setHandler(subSessionCompletedSignal, (payload) => {
     const parsed = ChildCompletionSchema.safeParse(payload);

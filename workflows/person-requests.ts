@@ -40,6 +40,7 @@ import {
 } from '../common';
 import { requestClosedSignal, requestDecidedSignal, requestRaisedSignal } from '../common/workflow-interface';
 import type { EventLog } from './event-log';
+import { parseSignal } from './signal-input';
 
 export type RequestAsk = Pick<PendingRequest, 'kind' | 'tool' | 'argumentsPreview' | 'question'>;
 
@@ -107,12 +108,8 @@ export class PersonRequests {
 
   /** A decision for this session (signal `requestDecided`, or the root's own book): the first one for an awaited id counts. */
   decided(payload: unknown): void {
-    const parsed = RequestDecisionSchema.safeParse(payload);
-    if (!parsed.success) {
-      log.warn('ignored an invalid requestDecided signal', { error: describeRejected(payload, parsed.error) });
-      return;
-    }
-    const decision = parsed.data;
+    const decision = parseSignal(RequestDecisionSchema, payload, 'requestDecided');
+    if (!decision) return;
     if (!this.waiting.has(decision.requestId) || this.decisions.has(decision.requestId)) {
       log.info('ignored a decision for a request this run does not wait for', { requestId: decision.requestId });
       return;
@@ -182,12 +179,8 @@ export class RequestBook {
 
   /** A request raised in the tree (signal `requestRaised`, or the root's own). */
   add(payload: unknown): void {
-    const parsed = PendingRequestSchema.safeParse(payload);
-    if (!parsed.success) {
-      log.warn('ignored an invalid requestRaised signal', { error: describeRejected(payload, parsed.error) });
-      return;
-    }
-    const request = parsed.data;
+    const request = parseSignal(PendingRequestSchema, payload, 'requestRaised');
+    if (!request) return;
     if (this.pending.has(request.requestId) || this.closed.has(request.requestId)) return; // a duplicate
     this.pending.set(request.requestId, request);
     this.publish();

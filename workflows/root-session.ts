@@ -71,6 +71,7 @@ import {
 } from '../common/workflow-interface';
 import { PersonRequests, RequestBook } from './person-requests';
 import { Steering } from './steering';
+import { parseSignal } from './signal-input';
 import { withAskUser } from './ask-user';
 import { keepSnapshotSmall } from './snapshot-size';
 import { EventLog } from './event-log';
@@ -192,19 +193,14 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
 
 function registerHandlers(root: RootSession): void {
   const queueUserMessage = (payload: unknown, signal: string) => {
-    const parsed = UserMessageSchema.safeParse(payload);
-    if (parsed.success) root.pendingUser.push(parsed.data.content);
-    else log.warn(`ignored an invalid ${signal} signal`, { error: describeRejected(payload, parsed.error) });
+    const message = parseSignal(UserMessageSchema, payload, signal);
+    if (message) root.pendingUser.push(message.content);
   };
   setHandler(userMessageSignal, (payload) => queueUserMessage(payload, 'userMessage'));
   setHandler(injectMessageSignal, (payload) => queueUserMessage(payload, 'injectMessage'));
   setHandler(subSessionCompletedSignal, (payload) => {
-    const parsed = ChildCompletionSchema.safeParse(payload);
-    if (!parsed.success) {
-      log.warn('ignored an invalid subSessionCompleted signal', { error: describeRejected(payload, parsed.error) });
-      return;
-    }
-    if (!root.children.onCompletion(parsed.data)) log.info('duplicate completion ignored', { childSessionId: parsed.data.childSessionId });
+    const completion = parseSignal(ChildCompletionSchema, payload, 'subSessionCompleted');
+    if (completion && !root.children.onCompletion(completion)) log.info('duplicate completion ignored', { childSessionId: completion.childSessionId });
   });
   setHandler(requestRaisedSignal, (payload) => root.book.add(payload));
   setHandler(requestClosedSignal, (payload) => root.book.close(payload));
