@@ -19,8 +19,8 @@ import { ExternalRunnerError, findExternalRunner, type ExternalRunner, type Exte
 import { parseActivityInput } from './input';
 import { withProgressWatchdog } from './progress';
 
-const ExternalRunInputSchema = z.object({ session: SessionSchema, maxIdleSecs: z.number().int().positive() });
-/** A child's session with its pending turn, and the idle limit the runner's events must keep. */
+const ExternalRunInputSchema = z.object({ session: SessionSchema, maxIdleSecs: z.number().int().positive(), runDeadline: z.iso.datetime().optional() });
+/** A child's session with its pending turn, the idle limit the runner's events must keep, and when the run's total budget runs out. */
 export type ExternalRunInput = z.input<typeof ExternalRunInputSchema>;
 
 /** What the workflow gets: the runner's result, which runner ran it, and the cost when priced. */
@@ -30,7 +30,7 @@ export type ExternalRunOutcome = ExternalRunResult & { runner: string; costMicro
 export function createExternalActivities({ runners, providers }: { runners: readonly ExternalRunner[]; providers?: ProviderRegistry }) {
   return {
     async runExternalChild(request: ExternalRunInput): Promise<ExternalRunOutcome> {
-      const { session, maxIdleSecs } = parseActivityInput(ExternalRunInputSchema, request, 'external run input');
+      const { session, maxIdleSecs, runDeadline } = parseActivityInput(ExternalRunInputSchema, request, 'external run input');
       if (runners.length === 0) {
         throw ApplicationFailure.create({ message: EXTERNAL_RUNNER_NOT_CONFIGURED, type: FailureTypes.externalRunner, nonRetryable: true });
       }
@@ -40,7 +40,7 @@ export function createExternalActivities({ runners, providers }: { runners: read
         throw ApplicationFailure.create({ message, type: FailureTypes.externalRunner, nonRetryable: true });
       }
       const phase = `external ${runner.protocol}:${runner.agentId}`;
-      const result = await withProgressWatchdog({ phase, maxIdleSecs }, async (progress) => {
+      const result = await withProgressWatchdog({ phase, maxIdleSecs, runDeadline }, async (progress) => {
         try {
           return await runner.run(session, {
             signal: progress.signal,

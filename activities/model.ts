@@ -59,7 +59,7 @@ export function createModelActivities({ client, providers, tools, toolPolicy }: 
       ].filter(offered);
       const messages = input.messages ?? (await readTranscript(client, input.transcript!));
       const phase = `model ${route.provider.name}/${route.model} (turn ${input.turn})`;
-      return withProgressWatchdog({ phase, maxIdleSecs: input.maxIdleSecs }, async (progress) => {
+      return withProgressWatchdog({ phase, maxIdleSecs: input.maxIdleSecs, runDeadline: input.runDeadline }, async (progress) => {
         let content = '';
         const toolCalls: ToolCall[] = [];
         let usage: Usage = { inputTokens: 0, outputTokens: 0 };

@@ -51,7 +51,7 @@ export function createToolActivities({ tools, toolPolicy }: ToolActivityDeps) {
       }
       const limitSecs = toolTimeoutSecs(tool);
       const timedOut: ToolCallOutcome = { ok: false, content: toolTimedOutMessage(call.name, limitSecs) };
-      return withProgressWatchdog({ phase: `tool ${call.name}`, maxIdleSecs: input.maxIdleSecs }, async (progress) => {
+      return withProgressWatchdog({ phase: `tool ${call.name}`, maxIdleSecs: input.maxIdleSecs, runDeadline: input.runDeadline }, async (progress) => {
         const limit = new AbortController();
         let answered = false;
         const limitReached = new Promise<ToolCallOutcome>((resolve) => limit.signal.addEventListener('abort', () => resolve(timedOut), { once: true }));

@@ -7,15 +7,28 @@ import { buildWorkflowBundle } from '../src/worker/bundle';
 
 const ROOT = resolve(__dirname, '..');
 
-export async function buildBenchBundle(): Promise<string> {
+/**
+ * `bamboo`: the product's workflows (workflows/), as a Bamboo worker runs them; `baseline`: the
+ * bare baseline alone, so its workflows do not pay for evaluating Bamboo's modules (the SDK
+ * evaluates a bundle's modules once per workflow run); `both`: one bundle with both.
+ */
+export type BenchBundle = 'bamboo' | 'baseline' | 'both';
+
+const BUNDLE_ENTRY: Record<BenchBundle, string> = {
+  bamboo: require.resolve('../workflows'),
+  baseline: require.resolve('./workflows/baseline'),
+  both: require.resolve('./workflows'),
+};
+
+export async function buildBenchBundle(kind: BenchBundle = 'both'): Promise<string> {
   const noop = () => undefined;
   const code = await buildWorkflowBundle({
-    workflowsPath: require.resolve('./workflows'),
+    workflowsPath: BUNDLE_ENTRY[kind],
     encodeFailures: false,
     logger: { trace: noop, debug: noop, info: noop, warn: noop, error: console.error, log: noop },
   });
   mkdirSync(join(ROOT, 'test-output'), { recursive: true });
-  const path = join(ROOT, 'test-output', 'bench-bundle.js');
+  const path = join(ROOT, 'test-output', `bench-bundle-${kind}.js`);
   writeFileSync(path, code);
   return path;
 }
@@ -23,6 +36,8 @@ export async function buildBenchBundle(): Promise<string> {
 export interface WorkerProcess {
   pid: number;
   rssMb(): number;
+  /** CPU seconds (user + system) the process has used so far. */
+  cpuSecs(): number;
   stop(): Promise<void>;
 }
 
@@ -31,7 +46,9 @@ export async function startWorkers(count: number, env: Record<string, string>): 
 }
 
 async function startWorker(env: Record<string, string>): Promise<WorkerProcess> {
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'bench/worker-main.ts'], {
+  // BENCH_WORKER_NODE_ARGS: extra node flags for the worker (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile it).
+  const nodeArgs = (process.env.BENCH_WORKER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const child: ChildProcess = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'bench/worker-main.ts'], {
     cwd: ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -47,6 +64,7 @@ async function startWorker(env: Record<string, string>): Promise<WorkerProcess> 
       const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
       return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
     },
+    cpuSecs: () => processCpuSecs(child.pid!),
     async stop() {
       child.kill('SIGINT');
       await Promise.race([exited, new Promise((r) => setTimeout(r, 15_000))]);
@@ -79,4 +97,10 @@ export async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) =>
     }),
   );
   return out;
+}
+
+/** CPU seconds (user + system) a process has used, from /proc (clock ticks of 1/100 s on Linux). */
+export function processCpuSecs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
 }

@@ -14,33 +14,53 @@ export interface MemoryResult {
   seconds: number;
 }
 
+/** Bamboo: N child runs, each streaming a scripted `[[sleep:S]]` (one token and one heartbeat a second). */
 export async function workerMemory(client: Client, taskQueue: string, worker: WorkerProcess, children: number, sleepSecs: number): Promise<MemoryResult> {
+  const parent = `mem-${randomUUID().slice(0, 8)}`;
+  return sampleMemory(worker, children, async () => {
+    const handles = await mapLimit(Array.from({ length: children }, (_, i) => i), 50, (i) => {
+      const id = `${parent}-${i}`;
+      return startChildRun(
+        client,
+        {
+          parentSessionId: parent,
+          childSessionId: id,
+          model: 'bench',
+          session: { id, kind: 'child', parentSessionId: parent, rootSessionId: parent, spawnDepth: 1, model: 'bench', metadata: {}, messages: [{ id: 'u', role: 'user', content: `[[sleep:${sleepSecs}]] run ${i}`, createdAt: new Date().toISOString() }] },
+        },
+        { taskQueue },
+      );
+    });
+    const results = await Promise.all(handles.map((h) => h.result()));
+    return results.every((r) => r.status === 'completed');
+  });
+}
+
+/** The bare baseline: N child runs, each holding one activity open that heartbeats once a second for S seconds. */
+export async function baselineWorkerMemory(client: Client, taskQueue: string, worker: WorkerProcess, children: number, sleepSecs: number): Promise<MemoryResult> {
+  const prefix = `base-mem-${randomUUID().slice(0, 8)}`;
+  return sampleMemory(worker, children, async () => {
+    const handles = await mapLimit(Array.from({ length: children }, (_, i) => i), 50, (i) =>
+      client.workflow.start('baselineStreamingChildWorkflow', { taskQueue, workflowId: `${prefix}-${i}`, args: [sleepSecs] }),
+    );
+    await Promise.all(handles.map((h) => h.result()));
+    return true;
+  });
+}
+
+async function sampleMemory(worker: WorkerProcess, children: number, run: () => Promise<boolean>): Promise<MemoryResult> {
   const idleRssMb = worker.rssMb();
   let peakRssMb = idleRssMb;
   const sampler = setInterval(() => (peakRssMb = Math.max(peakRssMb, worker.rssMb())), 500);
-  const parent = `mem-${randomUUID().slice(0, 8)}`;
   const started = Date.now();
-  const handles = await mapLimit(Array.from({ length: children }, (_, i) => i), 50, (i) => {
-    const id = `${parent}-${i}`;
-    return startChildRun(
-      client,
-      {
-        parentSessionId: parent,
-        childSessionId: id,
-        model: 'bench',
-        session: { id, kind: 'child', parentSessionId: parent, rootSessionId: parent, spawnDepth: 1, model: 'bench', metadata: {}, messages: [{ id: 'u', role: 'user', content: `[[sleep:${sleepSecs}]] run ${i}`, createdAt: new Date().toISOString() }] },
-      },
-      { taskQueue },
-    );
-  });
-  const results = await Promise.all(handles.map((h) => h.result()));
+  const allCompleted = await run();
   clearInterval(sampler);
   return {
     children,
     idleRssMb,
     peakRssMb,
     perChildKb: ((peakRssMb - idleRssMb) * 1024) / children,
-    allCompleted: results.every((r) => r.status === 'completed'),
+    allCompleted,
     seconds: (Date.now() - started) / 1000,
   };
 }

@@ -3,18 +3,20 @@
  * ephemeral dev server in one run (so ratios hold on a noisy machine). Writes
  * bench/results/bench.json and the "bench" section of bench/RESULTS.md.
  * Sizes via env: BENCH_PARENTS (25), BENCH_CHILDREN (20), BENCH_MEMORY_CHILDREN (1000),
- * BENCH_TURNS (1,10,100,1000), BENCH_RAMP (200,600); BENCH_ONLY=throughput runs
- * just the first comparison, BENCH_ONLY=memory just the worker-memory phase on a fresh
- * worker (for quick A/B of a change; they record nothing). Then tracing on against off
+ * BENCH_TURNS (1,10,100,1000), BENCH_RAMP (200,600), BENCH_SCALE (10,100,1000,5000);
+ * BENCH_ONLY=throughput runs just the first comparison, BENCH_ONLY=memory just the
+ * worker-memory phase on fresh workers (for quick A/B of a change; they record nothing).
+ * BENCH_WORKER_NODE_ARGS passes node flags to the workers (e.g. --cpu-prof). Then tracing on against off
  * (bench/tracing-overhead.ts, its own section) unless BENCH_TRACING=0.
  */
 import { Client, Connection } from '@temporalio/client';
 import { spawnSync } from 'node:child_process';
 import { resolve } from 'node:path';
 import { startDevServer } from '../src/temporal/dev-server';
-import { buildBenchBundle, startWorkers } from './harness';
+import { buildBenchBundle, startWorkers, type WorkerProcess } from './harness';
 import { measure as historyGrowth, type Row as HistoryRow } from './history-growth';
-import { serverRamp, workerMemory, type MemoryResult } from './memory';
+import { baselineWorkerMemory, serverRamp, workerMemory, type MemoryResult } from './memory';
+import { bambooSide, baselineSide, scaleCurve, type ScaleRow } from './scale';
 import { recordResults } from './results';
 import { baselineThroughput, bambooThroughput, type ThroughputResult } from './throughput';
 
@@ -24,40 +26,46 @@ const list = (name: string, fallback: string) => (process.env[name] ?? fallback)
 async function main(): Promise<void> {
   const parents = num('BENCH_PARENTS', 25);
   const children = num('BENCH_CHILDREN', 20);
+  const memoryChildren = num('BENCH_MEMORY_CHILDREN', 1000);
   const log = (line: string) => console.log(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}`);
-  log('starting the dev server and bundling workflows');
-  const [server, bundle] = await Promise.all([startDevServer(), buildBenchBundle()]);
+  log('starting the dev server and bundling workflows (Bamboo and the baseline, each its own bundle)');
+  const [server, bambooBundle, baselineBundle] = await Promise.all([startDevServer(), buildBenchBundle('bamboo'), buildBenchBundle('baseline')]);
   const client = new Client({ connection: await Connection.connect({ address: server.address }) });
-  const env = (queue: string) => ({ TEMPORAL_ADDRESS: server.address, BENCH_TASK_QUEUE: queue, BENCH_BUNDLE: bundle });
-
-  let workers = await startWorkers(1, env('bench-1'));
-  if (process.env.BENCH_ONLY === 'memory') {
-    const memoryChildren = num('BENCH_MEMORY_CHILDREN', 1000);
-    log(`worker memory with ${memoryChildren} children open at once (fresh worker)`);
-    log(JSON.stringify(await workerMemory(client, 'bench-1', workers[0], memoryChildren, 20)));
-    await Promise.all(workers.map((w) => w.stop()));
+  const env = (queue: string, bundle: string) => ({ TEMPORAL_ADDRESS: server.address, BENCH_TASK_QUEUE: queue, BENCH_BUNDLE: bundle });
+  // One worker process each, on its own task queue: the baseline's workflows run in a bundle of
+  // their own, as bare Temporal's would (a bundle's modules are evaluated for every workflow run).
+  const start = async () => ({ bamboo: (await startWorkers(1, env('bench-1', bambooBundle)))[0], baseline: (await startWorkers(1, env('bench-base-1', baselineBundle)))[0] });
+  const stop = (w: { bamboo: WorkerProcess; baseline: WorkerProcess }) => Promise.all([w.bamboo.stop(), w.baseline.stop()]);
+  const done = async () => {
     await client.connection.close();
     await server.stop();
-    return;
+  };
+
+  let workers = await start();
+  if (process.env.BENCH_ONLY === 'memory') {
+    log(`worker memory with ${memoryChildren} children open at once (fresh workers)`);
+    log(JSON.stringify({ baseline: await baselineWorkerMemory(client, 'bench-base-1', workers.baseline, memoryChildren, 20) }));
+    log(JSON.stringify({ bamboo: await workerMemory(client, 'bench-1', workers.bamboo, memoryChildren, 20) }));
+    await stop(workers);
+    return done();
   }
 
   log(`throughput with 1 worker: baseline then bamboo, ${parents} parents × ${children} children`);
-  const baseline = await baselineThroughput(client, 'bench-1', parents, children);
+  const baseline = await baselineThroughput(client, 'bench-base-1', parents, children);
   log(JSON.stringify(baseline));
   const bamboo = await bambooThroughput(client, 'bench-1', parents, children);
   log(JSON.stringify(bamboo));
-
   if (process.env.BENCH_ONLY === 'throughput') {
     // Quick A/B of a change: throughput and latency only, nothing recorded.
-    await Promise.all(workers.map((w) => w.stop()));
-    await client.connection.close();
-    await server.stop();
-    return;
+    await stop(workers);
+    return done();
   }
 
-  const memoryChildren = num('BENCH_MEMORY_CHILDREN', 1000);
-  log(`worker memory with ${memoryChildren} children open at once`);
-  const memory = await workerMemory(client, 'bench-1', workers[0], memoryChildren, 20);
+  log(`worker memory with ${memoryChildren} children open at once: baseline then bamboo`);
+  const memory = {
+    baseline: await baselineWorkerMemory(client, 'bench-base-1', workers.baseline, memoryChildren, 20),
+    bamboo: await workerMemory(client, 'bench-1', workers.bamboo, memoryChildren, 20),
+  };
   log(JSON.stringify(memory));
 
   log('history growth per model turn (default continue-as-new budget)');
@@ -70,20 +78,29 @@ async function main(): Promise<void> {
   log('dev server ramp: plain child runs at growing batch sizes');
   const ramp = await serverRamp(client, 'bench-1', list('BENCH_RAMP', '200,600'));
   log(JSON.stringify(ramp));
-  await Promise.all(workers.map((w) => w.stop()));
+  await stop(workers);
 
-  log('scale-out: bamboo throughput with 2 worker processes');
-  workers = await startWorkers(2, env('bench-2'));
+  // Fresh workers for the curve, so each size starts from the same place.
+  log('scale curve: N child runs started at once, baseline then bamboo at each N');
+  workers = await start();
+  const scale: ScaleRow[] = [];
+  for (const n of list('BENCH_SCALE', '10,100,1000,5000')) {
+    scale.push(...(await scaleCurve(client, baselineSide('bench-base-1', workers.baseline), [n], server.pid, log)));
+    scale.push(...(await scaleCurve(client, bambooSide('bench-1', workers.bamboo), [n], server.pid, log)));
+  }
+  await stop(workers);
+
+  log('scale-out: throughput with 2 worker processes each');
+  const [bamboo2Workers, baseline2Workers] = [await startWorkers(2, env('bench-2', bambooBundle)), await startWorkers(2, env('bench-base-2', baselineBundle))];
   const bamboo2 = await bambooThroughput(client, 'bench-2', parents, children);
-  const baseline2 = await baselineThroughput(client, 'bench-2', parents, children);
+  const baseline2 = await baselineThroughput(client, 'bench-base-2', parents, children);
   log(JSON.stringify({ bamboo2, baseline2 }));
-  await Promise.all(workers.map((w) => w.stop()));
+  await Promise.all([...bamboo2Workers, ...baseline2Workers].map((w) => w.stop()));
 
-  const data = { parents, children, baseline, bamboo, memory, growth, ramp, scaleOut: { bamboo2, baseline2 } };
+  const data = { parents, children, baseline, bamboo, memory, growth, ramp, scale, scaleOut: { bamboo2, baseline2 } };
   recordResults('bench', 'npm run bench — Bamboo against bare Temporal', report(data), data);
   log('results written to bench/RESULTS.md');
-  await client.connection.close();
-  await server.stop();
+  await done();
   if (process.env.BENCH_TRACING !== '0') {
     // Tracing on against off (its own section; BENCH_TRACING=0 skips it): a fresh process, as
     // `npm run bench:tracing` runs it, since OpenTelemetry installs once per process.
@@ -98,24 +115,26 @@ function report(d: {
   children: number;
   baseline: ThroughputResult;
   bamboo: ThroughputResult;
-  memory: MemoryResult;
+  memory: { baseline: MemoryResult; bamboo: MemoryResult };
   growth: HistoryRow[];
+  scale: ScaleRow[];
   ramp: { runs: number; seconds: number; runsPerSec: number; errors: number }[];
   scaleOut: { bamboo2: ThroughputResult; baseline2: ThroughputResult };
 }): string {
   const f = (n: number, digits = 1) => n.toFixed(digits);
+  const ratio = (a: number, b: number) => f(a / b, 2);
   const lat = (p: ThroughputResult['spawnToFirstActivityMs']) => `${p.p50} / ${p.p95} / ${p.p99}`;
   const row = (r: ThroughputResult) =>
     `| ${r.label} | ${r.runs} | ${f(r.seconds)} | ${f(r.runsPerSec)} | ${f(r.eventsPerChild)} | ${lat(r.spawnToFirstActivityMs)} | ${lat(r.completionToParentMs)} | ${lat(r.lastCompletionToResumeMs)} |`;
   return [
-    `${d.parents} parents × ${d.children} children, one worker process, the same in-memory dev server. Latencies in ms (p50 / p95 / p99) from server-side history timestamps.`,
+    `${d.parents} parents × ${d.children} children, one worker process each (the baseline's with a bundle of its own), the same in-memory dev server. Latencies in ms (p50 / p95 / p99) from server-side history timestamps.`,
     '',
     '| | child runs | seconds | runs/s | events per child | spawn → first activity started | completion sent → delivered to parent | last completion → parent resumed |',
     '|---|---:|---:|---:|---:|---:|---:|---:|',
     row(d.baseline),
     row(d.bamboo),
     '',
-    `**Ratio:** Bamboo runs ${f(d.bamboo.runsPerSec / d.baseline.runsPerSec, 2)}× the baseline's throughput; a Bamboo child run writes ${f(d.bamboo.eventsPerChild / d.baseline.eventsPerChild, 2)}× the baseline's history events (its model call, two timers, the search-attribute upserts).`,
+    `**Ratios to the baseline:** throughput ${f(d.bamboo.runsPerSec / d.baseline.runsPerSec, 2)}×; history events per child run ${f(d.bamboo.eventsPerChild / d.baseline.eventsPerChild, 2)}× (one search-attribute upsert at the end); spawn → first activity p50 ${ratio(d.bamboo.spawnToFirstActivityMs.p50, d.baseline.spawnToFirstActivityMs.p50)}× and p95 ${ratio(d.bamboo.spawnToFirstActivityMs.p95, d.baseline.spawnToFirstActivityMs.p95)}×; completion → parent resumed p95 ${ratio(d.bamboo.lastCompletionToResumeMs.p95, d.baseline.lastCompletionToResumeMs.p95)}×.`,
     '',
     '**Scale-out** (2 worker processes, same server, same 2 cores):',
     '',
@@ -124,7 +143,22 @@ function report(d: {
     `| baseline | ${f(d.baseline.runsPerSec)} | ${f(d.scaleOut.baseline2.runsPerSec)} |`,
     `| bamboo | ${f(d.bamboo.runsPerSec)} | ${f(d.scaleOut.bamboo2.runsPerSec)} |`,
     '',
-    `**Worker memory:** ${d.memory.children} child runs open at once (each streaming a scripted \`[[sleep:20]]\`): RSS ${f(d.memory.idleRssMb, 0)} MB idle → ${f(d.memory.peakRssMb, 0)} MB peak, about ${f(d.memory.perChildKb, 0)} KB per open run; all completed: ${d.memory.allCompleted} (${f(d.memory.seconds)} s).`,
+    `**Worker memory**, ${d.memory.bamboo.children} child runs open at once, each holding one streamed call for 20 s (Bamboo: a scripted \`[[sleep:20]]\`, a token and a heartbeat a second; baseline: an activity heartbeating once a second), one worker process each:`,
+    '',
+    '| | RSS idle (MB) | RSS peak (MB) | per open run (KB) | all completed | seconds |',
+    '|---|---:|---:|---:|---|---:|',
+    ...(['baseline', 'bamboo'] as const).map((k) => {
+      const m = d.memory[k];
+      return `| ${k} | ${f(m.idleRssMb, 0)} | ${f(m.peakRssMb, 0)} | ${f(m.perChildKb, 0)} | ${m.allCompleted} | ${f(m.seconds)} |`;
+    }),
+    '',
+    `**Ratio:** a Bamboo run holds ${f(d.memory.bamboo.perChildKb / d.memory.baseline.perChildKb, 2)}× the baseline's worker memory per open run.`,
+    '',
+    '**Scale curve**: N child runs started at once (one model call each for Bamboo, one activity for the baseline), one worker process each, the same dev server. Latency is each run\'s start → close (ms, p50 / p95); CPU in seconds over the batch.',
+    '',
+    '| N | | seconds | runs/s | latency p50 / p95 | worker CPU s | server CPU s | worker peak RSS (MB) | failed |',
+    '|---:|---|---:|---:|---:|---:|---:|---:|---:|',
+    ...d.scale.map((r) => `| ${r.concurrent} | ${r.label} | ${f(r.seconds)} | ${f(r.runsPerSec)} | ${r.latencyMs.p50} / ${r.latencyMs.p95} | ${f(r.workerCpuSecs)} | ${f(r.serverCpuSecs)} | ${f(r.workerPeakRssMb, 0)} | ${r.failed} |`),
     '',
     '**History growth** of a root session, one model turn per user message, default continue-as-new budget (10,000 events):',
     '',

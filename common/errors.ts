@@ -23,6 +23,8 @@ export function noExternalRunnerMatchedMessage(agentId: string | undefined, prot
 export const FailureTypes = {
   invalidInput: 'BambooInvalidInput',
   idleTimeout: 'BambooIdleTimeout',
+  /** The run's total-time budget ran out during the attempt (the activity stopped its work itself). */
+  totalTimeout: 'BambooTotalTimeout',
   providerError: 'BambooProviderError',
   externalRunner: 'BambooExternalRunnerError',
   budgetExceeded: 'BambooBudgetExceeded',

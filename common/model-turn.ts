@@ -42,6 +42,8 @@ export const ModelTurnInputSchema = z.object({
   /** The session's subagent_type, always (unlike `subagentType`): tool policy overrides are per type. */
   toolPolicyScope: z.string().optional(),
   maxIdleSecs: z.number().int().positive(),
+  /** When the run's total-time budget runs out: the attempt stops its call there itself (activities/progress.ts). */
+  runDeadline: z.iso.datetime().optional(),
 }).refine((input) => (input.messages === undefined) !== (input.transcript === undefined), {
   message: 'exactly one of messages or transcript must be given',
   path: ['messages'],
@@ -74,6 +76,8 @@ export const ToolCallInputSchema = z.object({
   /** Set when a person approved this call (policy `ask`): the worker runs it. */
   approved: z.boolean().optional(),
   maxIdleSecs: z.number().int().positive(),
+  /** When the run's total-time budget runs out (as in ModelTurnInput). */
+  runDeadline: z.iso.datetime().optional(),
 });
 export type ToolCallInput = z.infer<typeof ToolCallInputSchema>;
 

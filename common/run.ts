@@ -73,8 +73,18 @@ export const SpawnJobSchema = z.object({
   continuation: ChildContinuationSchema.optional(),
   /** The spawning session's options; with maxSpawnDepth > the child's depth, the child may spawn too. */
   spawnOptions: SessionOptionsSchema.partial().optional(),
+  /**
+   * The history the run writes, set by the starter (workflows/child-session.ts, `announce`). 2: the start
+   * request carries the search attributes (status `running`), the run upserts once at its end
+   * and starts its total-time timer only while it waits for children. Absent: the first shape,
+   * kept for the histories recorded with it.
+   */
+  historyShape: z.literal(2).optional(),
 });
 export type SpawnJob = z.infer<typeof SpawnJobSchema>;
+
+/** The history shape every starter asks for now (SpawnJob.historyShape). */
+export const CURRENT_HISTORY_SHAPE = 2;
 
 
 export const ChildCompletionSchema = z.object({

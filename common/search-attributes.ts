@@ -29,13 +29,18 @@ export const BAMBOO_SEARCH_ATTRIBUTES = [
   BambooPendingRequests,
 ] as const;
 
-/** The search attributes a child run starts with (before its workflow upserts `running`). */
-export function childStartSearchAttributes(job: { parentSessionId: string; model: string; session?: { rootSessionId: string } }) {
+/**
+ * The search attributes a child run starts with: everything its first task would upsert, so it
+ * upserts nothing then (history shape 2). `rootSessionId` when the starter knows it and the job
+ * carries no session (a follow-up run); otherwise the run upserts it once it has loaded its snapshot.
+ */
+export function childStartSearchAttributes(job: { parentSessionId: string; model: string; session?: { rootSessionId: string } }, rootSessionId?: string) {
+  const root = job.session?.rootSessionId ?? rootSessionId;
   return [
     { key: BambooSessionKind, value: 'child' },
     { key: BambooParentSessionId, value: job.parentSessionId },
     { key: BambooModel, value: job.model },
-    { key: BambooRunStatus, value: 'pending' },
-    ...(job.session ? [{ key: BambooRootSessionId, value: job.session.rootSessionId }] : []),
+    { key: BambooRunStatus, value: 'running' },
+    ...(root ? [{ key: BambooRootSessionId, value: root }] : []),
   ];
 }

@@ -160,6 +160,7 @@ function callModel(host: AgentLoopHost, turn: number) {
     workflowTools: host.workflowTools?.names,
     ...(host.session.metadata.subagent_type ? { toolPolicyScope: host.session.metadata.subagent_type } : {}),
     maxIdleSecs: host.policy.maxIdleSecs,
+    runDeadline: host.budget.deadlineIso(),
   });
 }
 
@@ -255,6 +256,7 @@ async function runToolActivity(host: AgentLoopHost, call: ToolCall, approved: bo
       ...(scope ? { toolPolicyScope: scope } : {}),
       ...(approved ? { approved: true } : {}),
       maxIdleSecs: host.policy.maxIdleSecs,
+      runDeadline: host.budget.deadlineIso(),
     });
   } catch (error) {
     // Cancellation, the idle watchdog and the run's total budget end the run, not the call.
@@ -268,7 +270,7 @@ function endsTheRun(error: ActivityFailure): boolean {
   const { cause } = error;
   return (
     isCancellation(error) ||
-    (cause instanceof ApplicationFailure && cause.type === FailureTypes.idleTimeout) ||
+    (cause instanceof ApplicationFailure && (cause.type === FailureTypes.idleTimeout || cause.type === FailureTypes.totalTimeout)) ||
     (cause instanceof TimeoutFailure && cause.timeoutType === TimeoutType.SCHEDULE_TO_CLOSE)
   );
 }

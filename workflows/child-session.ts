@@ -96,7 +96,7 @@ import { parentToolset } from './parent-tools';
 import { EventLog } from './event-log';
 import { newMessage } from './messages';
 import { classifyFailure, type RunOutcome } from './deadline';
-import { notifyParent, upsertRunAttributes, upsertUsageAttributes } from './run-reporting';
+import { notifyParent, upsertChangedRunAttributes, upsertRunAttributes, upsertRunEnd, upsertUsageAttributes, type RunAttributes } from './run-reporting';
 
 class ChildRun {
   status: RunStatus = 'pending';
@@ -172,12 +172,23 @@ export async function childSessionWorkflow(input: SpawnJob): Promise<ChildRunRes
   }
   run.options = SessionOptionsSchema.parse(job.spawnOptions ?? {}); // the parent's, or the defaults
   run.status = 'running';
-  upsertRunAttributes({ kind: 'child', parentSessionId: job.parentSessionId, model: job.model, status: 'running' });
+  announce(job, { kind: 'child', parentSessionId: job.parentSessionId, model: job.model, status: 'running' });
   run.events.add({ type: 'execution_started', sessionId: job.childSessionId, runId: workflowInfo().runId });
 
   const outcome = await runChild(run, job);
   if (outcome.continueFrom) return continueRunAsNew(run, job, outcome.continueFrom);
   return finish(run, job, outcome);
+}
+
+/**
+ * A run of history shape 2 (SpawnJob.historyShape) was started with its search attributes, so it
+ * upserts only what its start did not say; the first shape upserts them all (as its recorded
+ * histories did). With `upsertRunEnd` at the end, a shape-2 run that only calls activities
+ * writes one event more than bare Temporal (bench/RESULTS.md).
+ */
+function announce(job: SpawnJob, values: RunAttributes): void {
+  if (job.historyShape === 2) upsertChangedRunAttributes(values);
+  else upsertRunAttributes(values);
 }
 
 function registerHandlers(run: ChildRun): void {
@@ -246,7 +257,7 @@ async function runChild(run: ChildRun, job: SpawnJob): Promise<ExecutedRun> {
   session.model = job.model;
   session.metadata.last_run_status = 'running';
   delete session.metadata.last_run_error;
-  upsertRunAttributes({ rootSessionId: session.rootSessionId, model: job.model });
+  announce(job, { rootSessionId: session.rootSessionId, model: job.model });
   run.children = childrenFor(run, session, job);
   run.requests = new PersonRequests(session, run.options.requestTimeoutSecs, run.events);
   return executeWithWatchdog(run, session, job, watchdogPolicyForSession(session));
@@ -257,7 +268,7 @@ function goOn(run: ChildRun, job: SpawnJob, continuation: ChildContinuation): Pr
   if (!job.session) return { status: 'error', error: 'invalid SpawnJob: continuation: needs the session' };
   run.session = job.session;
   run.injected.push(...continuation.injected);
-  upsertRunAttributes({ rootSessionId: job.session.rootSessionId, model: job.model });
+  announce(job, { rootSessionId: job.session.rootSessionId, model: job.model });
   run.children = childrenFor(run, job.session, job);
   run.requests = new PersonRequests(job.session, run.options.requestTimeoutSecs, run.events);
   return executeWithWatchdog(run, job.session, job, watchdogPolicyForSession(job.session));
@@ -281,7 +292,8 @@ async function executeWithWatchdog(
   policy: WatchdogPolicy,
 ): Promise<ExecutedRun> {
   const startedAt = job.continuation ? Date.parse(job.continuation.startedAt) : Date.now();
-  const budget = new RunBudget(policy.maxTotalSecs, startedAt);
+  // Shape 2 starts the deadline timer only when the run waits for its children (deadline.ts).
+  const budget = new RunBudget(policy.maxTotalSecs, startedAt, { timerOnlyWhileWaiting: job.historyShape === 2 });
   const result = await runWithinBudget(budget, () =>
     session.metadata['runtime.kind'] === 'external'
       ? runExternal(run, session, policy, budget).then(() => ({ stoppedAt: undefined }))
@@ -365,6 +377,7 @@ async function runAgentTurns(
     children?.beginWaitIfNeeded();
     if (!children?.waiting) return {};
     setCurrentDetails(`waiting for ${children.runningCount()} child session(s)`);
+    budget.armTimer(); // no activity bounds this wait
     await awaitChildren(session, children);
   }
 }
@@ -372,7 +385,7 @@ async function runAgentTurns(
 /** Children may spawn only when their parent passed its options and the depth allows it. */
 function childrenFor(run: ChildRun, session: Session, job: SpawnJob): Children | undefined {
   if (!job.spawnOptions || session.spawnDepth >= run.options.maxSpawnDepth) return undefined;
-  const children = new Children(session.id, run.options, run.events, undefined, { depth: session.spawnDepth, selfSpend: () => run.spend });
+  const children = new Children(session.id, run.options, run.events, undefined, { depth: session.spawnDepth, selfSpend: () => run.spend, rootSessionId: session.rootSessionId });
   children.pump().catch((error: unknown) => {
     if (!isCancellation(error)) throw error;
   });
@@ -419,8 +432,11 @@ async function finish(run: ChildRun, job: SpawnJob, executed: ExecutedRun): Prom
   }
   run.status = outcome.status;
   run.error = outcome.error;
-  upsertRunAttributes({ status: outcome.status });
-  upsertUsageAttributes(run.usage());
+  if (job.historyShape === 2) upsertRunEnd(outcome.status, run.usage());
+  else {
+    upsertRunAttributes({ status: outcome.status });
+    upsertUsageAttributes(run.usage());
+  }
   recordTerminalEvent(run, outcome);
   setCurrentDetails(`**${outcome.status}**${outcome.error ? ` · ${outcome.error}` : ''}`);
   await notifyParent({ ...completionFor(job.parentSessionId, job.childSessionId, outcome, session), ...spendOfRun(run), ...(unanswered ? { unansweredMessages: unanswered } : {}) });

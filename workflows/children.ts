@@ -33,6 +33,7 @@ import {
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import {
   childStartSearchAttributes,
+  CURRENT_HISTORY_SHAPE,
   errorMessage,
   sessionWorkflowId,
   type ChildCompletion,
@@ -67,7 +68,7 @@ export class Children {
      * The parent's depth and its own spend (its budget covers its calls and its children's),
      * and whom to tell when a child run has ended (a root closes that run's requests).
      */
-    private readonly parent?: { depth: number; selfSpend: () => Spend; onRunEnded?: (childSessionId: string) => void },
+    private readonly parent?: { depth: number; selfSpend: () => Spend; onRunEnded?: (childSessionId: string) => void; rootSessionId?: string },
   ) {
     this.tracker = new ChildTracker({ parentSessionId, options, events, now: () => Date.now(), carried, parentDepth: parent?.depth, selfSpend: parent?.selfSpend, onQueueChange: countQueueChange });
   }
@@ -176,7 +177,7 @@ export class Children {
       startChild<ChildSessionWorkflow>('childSessionWorkflow', {
         workflowId: sessionWorkflowId(job.childSessionId),
         taskQueue: workflowInfo().taskQueue,
-        args: [job],
+        args: [{ ...job, historyShape: CURRENT_HISTORY_SHAPE }],
         // Children outlive a parent run that continues-as-new, and report by workflow id.
         parentClosePolicy: ParentClosePolicy.ABANDON,
         // Cancelling the parent cancels children explicitly (see cancelAll), not implicitly.
@@ -184,7 +185,7 @@ export class Children {
         workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
         ...(this.options.childRunTimeoutSecs ? { workflowExecutionTimeout: this.options.childRunTimeoutSecs * 1000 } : {}),
         staticSummary: `child session “${child.title}” (${job.childSessionId}) of ${job.parentSessionId} · ${job.model}`,
-        typedSearchAttributes: childStartSearchAttributes(job),
+        typedSearchAttributes: childStartSearchAttributes(job, this.parent?.rootSessionId),
       });
     try {
       // Started outside the caller's scope, so cancelling the parent never resolves the

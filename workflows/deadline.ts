@@ -14,6 +14,13 @@ import { errorMessage, FailureTypes, RUN_CANCELLED, totalTimeoutMessage, type Te
  */
 export class RunBudget {
   deadlineMs: number;
+  /**
+   * Whether the deadline timer runs. A budget made with `timerOnlyWhileWaiting` starts it only
+   * when the run first waits on something no activity bounds (its children): until then every
+   * step is an activity that stops itself at the deadline (`runDeadline`), so a run that only
+   * calls activities writes no timer to its history.
+   */
+  timerArmed: boolean;
   /** Milliseconds spent paused so far (they moved the deadline). */
   pausedMs = 0;
   private pauses = 0;
@@ -23,8 +30,20 @@ export class RunBudget {
   constructor(
     readonly maxTotalSecs: number,
     readonly startedAtMs = Date.now(),
+    { timerOnlyWhileWaiting = false } = {},
   ) {
     this.deadlineMs = this.startedAtMs + maxTotalSecs * 1000;
+    this.timerArmed = !timerOnlyWhileWaiting;
+  }
+
+  /** Starts the deadline timer (once): the run is about to wait on something no activity bounds. */
+  armTimer(): void {
+    this.timerArmed = true;
+  }
+
+  /** The deadline, for the activities that stop themselves there. */
+  deadlineIso(): string {
+    return new Date(this.deadlineMs).toISOString();
   }
 
   remainingMs(): number {
@@ -74,6 +93,10 @@ export function classifyFailure(error: unknown, budget: RunBudget, deadlineFired
   if (cause instanceof ApplicationFailure && cause.type === FailureTypes.idleTimeout) {
     return { status: 'timeout', error: cause.message };
   }
+  if (cause instanceof ApplicationFailure && cause.type === FailureTypes.totalTimeout) {
+    // The activity stopped at the deadline; its clock may run a moment ahead of workflow time.
+    return { status: 'timeout', error: totalTimeoutMessage(Math.max(budget.elapsedSecs(), budget.maxTotalSecs), budget.maxTotalSecs) };
+  }
   if (cause instanceof TimeoutFailure && cause.timeoutType === TimeoutType.SCHEDULE_TO_CLOSE) {
     return { status: 'timeout', error: totalTimeoutMessage(budget.elapsedSecs(), budget.maxTotalSecs) };
   }
@@ -119,9 +142,11 @@ export async function runWithinBudget<T>(budget: RunBudget, work: () => Promise<
 
 /**
  * Sleeps until the budget is spent: a pause (waiting for a person) moves the deadline, so
- * the timer is set again for what is left. A run that never pauses sets one timer, as before.
+ * the timer is set again for what is left. A run that never pauses sets one timer, as before;
+ * one whose timer waits to be armed sets none until it is.
  */
 async function deadlineReached(budget: RunBudget): Promise<void> {
+  if (!budget.timerArmed) await condition(() => budget.timerArmed);
   for (;;) {
     await sleep(budget.remainingMs());
     if (budget.paused) await condition(() => !budget.paused);

@@ -97,7 +97,7 @@ async function callAgent(host: ExternalRunHost): Promise<ExternalRunOutcome> {
   if (exceeded) throw ApplicationFailure.create({ message: exceeded, type: FailureTypes.budgetExceeded, nonRetryable: true });
   // Options per call: the schedule-to-close follows the budget, which a person's time moved.
   const { runExternalChild } = proxyActivities<BambooActivities>(modelCallOptions(policy, budget, `${session.title ?? session.id} · external runner`));
-  const reply = await runExternalChild({ session, maxIdleSecs: policy.maxIdleSecs });
+  const reply = await runExternalChild({ session, maxIdleSecs: policy.maxIdleSecs, runDeadline: budget.deadlineIso() });
   Object.assign(session.metadata, reply.metadata ?? {});
   session.messages.push(newMessage('assistant', reply.content, { metadata: { runner: reply.runner } }));
   if (reply.needsClarification) {

@@ -105,6 +105,7 @@ class RootSession {
     this.children = new Children(session.id, options, this.events, carried, {
       depth: session.spawnDepth,
       selfSpend: () => this.selfSpend,
+      rootSessionId: session.rootSessionId,
       // A child run that ended (terminated, say) waits for nothing any more.
       onRunEnded: (childSessionId) => this.book.closeAllOf(childSessionId, 'the session that asked has ended its run'),
     });

@@ -1,5 +1,5 @@
 /** What a run tells the outside world: search attributes for the UI, the parent's completion signal. */
-import { CancellationScope, getExternalWorkflowHandle, log, patched, upsertSearchAttributes } from '@temporalio/workflow';
+import { CancellationScope, getExternalWorkflowHandle, log, patched, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import {
   BambooCostUsd,
   BambooTokens,
@@ -31,21 +31,46 @@ export function upsertUsageAttributes(usage: SessionUsage): void {
   ]);
 }
 
-export function upsertRunAttributes(values: {
+export interface RunAttributes {
   kind?: string;
   parentSessionId?: string;
   rootSessionId?: string;
   model?: string;
   status?: string;
-}): void {
-  const pairs = [
+}
+
+function pairsOf(values: RunAttributes) {
+  return [
     { key: BambooSessionKind, value: values.kind },
     { key: BambooParentSessionId, value: values.parentSessionId },
     { key: BambooRootSessionId, value: values.rootSessionId },
     { key: BambooModel, value: values.model },
     { key: BambooRunStatus, value: values.status },
   ].filter((pair): pair is { key: typeof BambooRunStatus; value: string } => typeof pair.value === 'string' && pair.value !== '');
+}
+
+export function upsertRunAttributes(values: RunAttributes): void {
+  const pairs = pairsOf(values);
   if (pairs.length > 0) upsertSearchAttributes(pairs);
+}
+
+/**
+ * Upserts only what the run does not say already (its start request set the attributes, or an
+ * earlier upsert did): a run started with everything right writes no event for it.
+ */
+export function upsertChangedRunAttributes(values: RunAttributes): void {
+  const current = workflowInfo().typedSearchAttributes;
+  const pairs = pairsOf(values).filter(({ key, value }) => current.get(key) !== value);
+  if (pairs.length > 0) upsertSearchAttributes(pairs);
+}
+
+/** A run's end in one upsert: its status and what its subtree spent (no patch: used only by runs of history shape 2). */
+export function upsertRunEnd(status: string, usage: SessionUsage): void {
+  upsertSearchAttributes([
+    { key: BambooRunStatus, value: status },
+    { key: BambooTokens, value: totalTokens(usage.subtree) },
+    { key: BambooCostUsd, value: usage.costMicroUsd / 1_000_000 },
+  ]);
 }
 
 /**

@@ -9,6 +9,7 @@ import type * as activities from '../baseline-activities';
 export const childDone = defineSignal<[string]>('childDone');
 
 const { noop } = proxyActivities<typeof activities>({ startToCloseTimeout: '1 minute' });
+const { streamFor } = proxyActivities<typeof activities>({ startToCloseTimeout: '10 minutes', heartbeatTimeout: '30 seconds' });
 
 export async function baselineParentWorkflow(children: number): Promise<number> {
   let done = 0;
@@ -31,4 +32,9 @@ export async function baselineParentWorkflow(children: number): Promise<number> 
 export async function baselineChildWorkflow(parentWorkflowId: string): Promise<void> {
   await noop();
   await getExternalWorkflowHandle(parentWorkflowId).signal(childDone, workflowInfo().workflowId);
+}
+
+/** The baseline for worker memory: one bare child run holding one streamed call open for `secs` seconds. */
+export async function baselineStreamingChildWorkflow(secs: number): Promise<void> {
+  await streamFor(secs);
 }

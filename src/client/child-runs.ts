@@ -5,6 +5,7 @@
 import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy, type Client, type WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import {
   childStartSearchAttributes,
+  CURRENT_HISTORY_SHAPE,
   InjectMessageSchema,
   parseOrThrow,
   sessionWorkflowId,
@@ -27,7 +28,7 @@ export async function startChildRun(client: Client, job: SpawnJob, options: { ta
   return client.workflow.start<typeof childSessionWorkflow>('childSessionWorkflow', {
     taskQueue: options.taskQueue,
     workflowId: sessionWorkflowId(valid.childSessionId),
-    args: [valid],
+    args: [{ ...valid, historyShape: CURRENT_HISTORY_SHAPE }],
     workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
     workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
     staticSummary: `child session ${session?.title ? `“${session.title}” ` : ''}(${valid.childSessionId}) of ${valid.parentSessionId} · ${valid.model}`,

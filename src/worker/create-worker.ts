@@ -10,7 +10,7 @@ import { defaultProviderRegistry } from '../providers/defaults';
 import { createToolRegistry, type ToolDefinition } from '../tools/types';
 import { BUILTIN_TOOLS } from '../tools/builtin';
 import { encodesFailures, workerDataConverter, WORKFLOW_INTERCEPTOR_MODULES } from '../codec/worker-data-converter';
-import { bundleEncodesFailures } from './bundle';
+import { bundleEncodesFailures, PRELOADED_WORKFLOW_MODULES } from './bundle';
 import { workerObservability } from '../observability';
 
 export const WORKFLOWS_PATH = require.resolve('../../workflows');
@@ -53,7 +53,7 @@ export async function createBambooWorker(options: BambooWorkerOptions): Promise<
   const workflowSource = bundlePath
     ? { workflowBundle: { codePath: bundlePath } }
     : // A prebuilt bundle has the interceptors built in (bundle.ts); here they are bundled at start.
-      { workflowsPath: options.workflowsPath ?? WORKFLOWS_PATH };
+      { workflowsPath: options.workflowsPath ?? WORKFLOWS_PATH, bundlerOptions: { preloadModules: [...PRELOADED_WORKFLOW_MODULES] } };
   return Worker.create({
     connection: options.connection,
     namespace: options.namespace,
