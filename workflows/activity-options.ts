@@ -4,9 +4,10 @@
  * - heartbeatTimeout is the liveness window (a dead worker is noticed and the attempt
  *   retried elsewhere); it never exceeds max_idle. Idle (no real progress) is enforced by
  *   the activity itself and fails non-retryably (see activities/progress.ts).
- * - scheduleToCloseTimeout is the remaining total budget plus a small grace, so the
- *   workflow's own deadline timer normally fires first and cancels the call cleanly, and
- *   the server still stops an attempt if the workflow worker is gone.
+ * - scheduleToCloseTimeout is the remaining total budget plus a small grace, so the attempt
+ *   normally stops itself at the run's deadline (its input's `runDeadline`) or the workflow's
+ *   deadline timer cancels it cleanly first, and the server still stops an attempt whose
+ *   worker is gone.
  * - cancellation waits for the activity to acknowledge, so a cancelled or timed-out run
  *   ends only after its model call has really stopped.
  */

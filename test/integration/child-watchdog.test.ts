@@ -2,6 +2,7 @@
  * The watchdog: idle and total timeouts with the reference's texts, metadata overrides,
  * and a fired watchdog winning over the run.
  */
+import { FailureTypes } from '../../common';
 import { startChildRun } from '../../src/client/child-runs';
 import { childSession, spawnJobFor } from '../helpers/session-fixtures';
 import { withRecordingParent } from '../helpers/recording-suite';
@@ -35,9 +36,10 @@ test('a run that keeps streaming past max_total times out on the total budget', 
   expect(result.error).toMatch(/^Child session timed out after [45] seconds \(max_total_secs=4\)$/);
   expect(seconds).toBeLessThan(20);
   expect(await suite.completionsFor(session.id)).toHaveLength(1);
-  // The fired watchdog stopped the model call: the activity acknowledged its cancellation.
+  // The watchdog stopped the model call: the attempt ended itself at the run's deadline.
   const history = await handle.fetchHistory();
-  expect(history.events?.some((e) => e.activityTaskCanceledEventAttributes)).toBe(true);
+  const failed = history.events?.find((e) => e.activityTaskFailedEventAttributes)?.activityTaskFailedEventAttributes;
+  expect(failed?.failure?.applicationFailureInfo?.type).toBe(FailureTypes.totalTimeout);
 });
 
 test('progress keeps an otherwise long run alive past max_idle', async () => {

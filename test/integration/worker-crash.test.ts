@@ -56,3 +56,34 @@ test('a worker killed mid-run: a new worker finishes it and the parent gets one 
   expect(completions).toEqual([expect.objectContaining({ childSessionId: session.id, status: 'completed' })]);
   await parent.terminate();
 });
+
+test('a worker killed mid-call past the total budget: the run still times out, once, with no workflow timer', async () => {
+  // History shape 2 sets no timer beside a model call: the attempt stops itself at the run's
+  // deadline. Killing the worker takes that clock away; the retry on another worker (or the
+  // call's schedule-to-close) must still end the run on time.
+  const childQueue = uniqueId('crash-deadline-queue');
+  const parent = await startRecordingParent(tw.client, tw.taskQueue);
+  const parentSessionId = sessionIdFromWorkflowId(parent.workflowId)!;
+  const first = await startWorkerProcess({ taskQueue: childQueue });
+  const session = childSession('[[sleep:60]] never finishes', {
+    parentSessionId,
+    metadata: { 'child_watchdog.max_total_secs': '6', 'child_watchdog.max_idle_secs': '3' },
+  });
+  const handle = await startChildRun(tw.client, spawnJobFor(session), { taskQueue: childQueue });
+  await eventually(async () => ((await handle.describe()).raw.pendingActivities ?? []).some((a) => a.heartbeatDetails), {
+    timeoutMs: 30_000,
+    what: 'the model call to stream on the first worker',
+  });
+  await first.kill('SIGKILL');
+  await startWorkerProcess({ taskQueue: childQueue });
+
+  const result = await handle.result();
+  expect(result.status).toBe('timeout');
+  expect(result.error).toMatch(/^Child session timed out after \d+ seconds \(max_total_secs=6\)$/);
+  const events = (await handle.fetchHistory()).events ?? [];
+  expect(events.some((e) => e.timerStartedEventAttributes)).toBe(false);
+  await eventually(async () => (await parent.query(receivedCompletionsQuery)).length > 0, { timeoutMs: 10_000 });
+  await new Promise((r) => setTimeout(r, 1500));
+  expect(await parent.query(receivedCompletionsQuery)).toEqual([expect.objectContaining({ childSessionId: session.id, status: 'timeout' })]);
+  await parent.terminate();
+});

@@ -10,8 +10,12 @@ import { join } from 'node:path';
 import { workerDataConverter } from '../../src/codec/worker-data-converter';
 import { testServer } from '../helpers/temporal';
 
+/**
+ * histories/ holds the current recordings; histories/shape-1/ those recorded before child runs
+ * wrote history shape 2 (SpawnJob.historyShape): deployed histories that must keep replaying.
+ */
 const DIR = join(__dirname, 'histories');
-const files = readdirSync(DIR).filter((f) => f.endsWith('.json')).sort();
+const files = readdirSync(DIR, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.json')).sort();
 const histories = files.map((file) => ({
   workflowId: file,
   history: historyFromJSON(JSON.parse(readFileSync(join(DIR, file), 'utf8'))),
