@@ -38,6 +38,8 @@ export interface WorkerProcess {
   rssMb(): number;
   /** CPU seconds (user + system) the process has used so far. */
   cpuSecs(): number;
+  /** The main thread's process.memoryUsage(), reported twice a second (heap: activities, not workflows). */
+  mainThreadMemory(): NodeJS.MemoryUsage | undefined;
   stop(): Promise<void>;
 }
 
@@ -53,8 +55,14 @@ async function startWorker(env: Record<string, string>): Promise<WorkerProcess> 
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
+  let mainThread: NodeJS.MemoryUsage | undefined;
   await new Promise<void>((ready, fail) => {
-    child.stdout!.on('data', (chunk: Buffer) => chunk.toString().includes('bench worker ready') && ready());
+    child.stdout!.on('data', (chunk: Buffer) => {
+      for (const line of chunk.toString().split('\n')) {
+        if (line.includes('bench worker ready')) ready();
+        if (line.startsWith('mem ')) mainThread = JSON.parse(line.slice(4)) as NodeJS.MemoryUsage;
+      }
+    });
     child.once('exit', (code) => fail(new Error(`bench worker exited (${code})`)));
   });
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
@@ -65,6 +73,7 @@ async function startWorker(env: Record<string, string>): Promise<WorkerProcess> 
       return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
     },
     cpuSecs: () => processCpuSecs(child.pid!),
+    mainThreadMemory: () => mainThread,
     async stop() {
       child.kill('SIGINT');
       await Promise.race([exited, new Promise((r) => setTimeout(r, 15_000))]);

@@ -12,6 +12,9 @@ export interface MemoryResult {
   perChildKb: number;
   allCompleted: boolean;
   seconds: number;
+  /** At the RSS peak: the main thread's V8 heap (activities, SDK bridge) and its external/ArrayBuffer memory, MB. */
+  mainHeapUsedMb: number;
+  mainExternalMb: number;
 }
 
 /** Bamboo: N child runs, each streaming a scripted `[[sleep:S]]` (one token and one heartbeat a second). */
@@ -50,8 +53,13 @@ export async function baselineWorkerMemory(client: Client, taskQueue: string, wo
 
 async function sampleMemory(worker: WorkerProcess, children: number, run: () => Promise<boolean>): Promise<MemoryResult> {
   const idleRssMb = worker.rssMb();
+  const idleMain = worker.mainThreadMemory();
   let peakRssMb = idleRssMb;
-  const sampler = setInterval(() => (peakRssMb = Math.max(peakRssMb, worker.rssMb())), 500);
+  let atPeak = idleMain;
+  const sampler = setInterval(() => {
+    const rss = worker.rssMb();
+    if (rss > peakRssMb) [peakRssMb, atPeak] = [rss, worker.mainThreadMemory()];
+  }, 500);
   const started = Date.now();
   const allCompleted = await run();
   clearInterval(sampler);
@@ -62,6 +70,8 @@ async function sampleMemory(worker: WorkerProcess, children: number, run: () => 
     perChildKb: ((peakRssMb - idleRssMb) * 1024) / children,
     allCompleted,
     seconds: (Date.now() - started) / 1000,
+    mainHeapUsedMb: ((atPeak?.heapUsed ?? 0) - (idleMain?.heapUsed ?? 0)) / 2 ** 20,
+    mainExternalMb: ((atPeak?.external ?? 0) - (idleMain?.external ?? 0)) / 2 ** 20,
   };
 }
 

@@ -20,6 +20,8 @@ import { bambooSide, baselineSide, scaleCurve, type ScaleRow } from './scale';
 import { recordResults } from './results';
 import { baselineThroughput, bambooThroughput, type ThroughputResult } from './throughput';
 
+/** maxCachedWorkflows of the memory phase's third worker, so its workflows are evicted between tasks. */
+const SMALL_CACHE = 20;
 const num = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
 const list = (name: string, fallback: string) => (process.env[name] ?? fallback).split(',').map(Number);
 
@@ -62,10 +64,14 @@ async function main(): Promise<void> {
   }
 
   log(`worker memory with ${memoryChildren} children open at once: baseline then bamboo`);
+  const [smallCache] = await startWorkers(1, { ...env('bench-small-cache', bambooBundle), BENCH_MAX_CACHED: String(SMALL_CACHE) });
   const memory = {
     baseline: await baselineWorkerMemory(client, 'bench-base-1', workers.baseline, memoryChildren, 20),
     bamboo: await workerMemory(client, 'bench-1', workers.bamboo, memoryChildren, 20),
+    // The same runs on a worker that caches only SMALL_CACHE workflows: what is left is the activities' and the SDK's.
+    bambooSmallCache: await workerMemory(client, 'bench-small-cache', smallCache, memoryChildren, 20),
   };
+  await smallCache.stop();
   log(JSON.stringify(memory));
 
   log('history growth per model turn (default continue-as-new budget)');
@@ -115,7 +121,7 @@ function report(d: {
   children: number;
   baseline: ThroughputResult;
   bamboo: ThroughputResult;
-  memory: { baseline: MemoryResult; bamboo: MemoryResult };
+  memory: { baseline: MemoryResult; bamboo: MemoryResult; bambooSmallCache: MemoryResult };
   growth: HistoryRow[];
   scale: ScaleRow[];
   ramp: { runs: number; seconds: number; runsPerSec: number; errors: number }[];
@@ -145,11 +151,12 @@ function report(d: {
     '',
     `**Worker memory**, ${d.memory.bamboo.children} child runs open at once, each holding one streamed call for 20 s (Bamboo: a scripted \`[[sleep:20]]\`, a token and a heartbeat a second; baseline: an activity heartbeating once a second), one worker process each:`,
     '',
-    '| | RSS idle (MB) | RSS peak (MB) | per open run (KB) | all completed | seconds |',
-    '|---|---:|---:|---:|---|---:|',
-    ...(['baseline', 'bamboo'] as const).map((k) => {
+    '| | RSS idle (MB) | RSS peak (MB) | per open run (KB) | main-thread heap growth (MB) | main-thread external growth (MB) | all completed | seconds |',
+    '|---|---:|---:|---:|---:|---:|---|---:|',
+    ...(['baseline', 'bamboo', 'bambooSmallCache'] as const).map((k) => {
       const m = d.memory[k];
-      return `| ${k} | ${f(m.idleRssMb, 0)} | ${f(m.peakRssMb, 0)} | ${f(m.perChildKb, 0)} | ${m.allCompleted} | ${f(m.seconds)} |`;
+      const label = k === 'bambooSmallCache' ? `bamboo, maxCachedWorkflows ${SMALL_CACHE}` : k;
+      return `| ${label} | ${f(m.idleRssMb, 0)} | ${f(m.peakRssMb, 0)} | ${f(m.perChildKb, 0)} | ${f(m.mainHeapUsedMb)} | ${f(m.mainExternalMb)} | ${m.allCompleted} | ${f(m.seconds)} |`;
     }),
     '',
     `**Ratio:** a Bamboo run holds ${f(d.memory.bamboo.perChildKb / d.memory.baseline.perChildKb, 2)}× the baseline's worker memory per open run.`,

@@ -30,6 +30,9 @@ async function main(): Promise<void> {
     maxCachedWorkflows: Number(process.env.BENCH_MAX_CACHED ?? 2000),
   });
   console.log('bench worker ready');
+  // The main thread's share of the RSS (activities, the SDK's bridge): the harness keeps the
+  // figures at the RSS peak. Workflows run in the SDK's workflow thread, not counted here.
+  setInterval(() => console.log(`mem ${JSON.stringify(process.memoryUsage())}`), 500).unref();
   await worker.run();
 }
 
