@@ -9,6 +9,7 @@
  * siblings running at once can never together pass their parent's limit.
  */
 import { z } from 'zod';
+import { sharedSchema } from './shared-schema';
 import type { Spend } from './run';
 import { formatUsd } from './spend';
 
@@ -16,7 +17,7 @@ export const MAX_BUDGET_TOKENS = 1_000_000_000_000;
 export const MAX_BUDGET_USD = 1_000_000;
 export const MAX_BUDGET_SESSIONS = 100_000;
 
-export const BudgetSchema = z
+export const BudgetSchema = sharedSchema('budget.BudgetSchema', () => z
   .object({
     /** Input plus output tokens of every model call in the tree. */
     maxTokens: z.number().int().positive().max(MAX_BUDGET_TOKENS, `must be at most ${MAX_BUDGET_TOKENS}`).optional(),
@@ -25,7 +26,7 @@ export const BudgetSchema = z
     /** Child runs the tree may start (spawns and follow-up runs, at every depth). */
     maxSessions: z.number().int().min(0).max(MAX_BUDGET_SESSIONS, `must be at most ${MAX_BUDGET_SESSIONS}`).optional(),
   })
-  .strict();
+  .strict());
 export type Budget = z.infer<typeof BudgetSchema>;
 
 /** Amounts in the ledger's own units: whole tokens, whole micro-dollars, child runs. */

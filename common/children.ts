@@ -3,12 +3,13 @@
  * started, what it heard back, and whether the result is already in its transcript.
  */
 import { z } from 'zod';
+import { sharedSchema } from './shared-schema';
 import { RunStatusSchema, SpendSchema } from './run';
 
 /** A share of the parent's budget held for a child run until it reports (common/budget.ts). */
-export const ReservationSchema = z.object({ tokens: z.number().int().min(0), costMicroUsd: z.number().int().min(0), sessions: z.number().int().min(0) });
+export const ReservationSchema = sharedSchema('children.ReservationSchema', () => z.object({ tokens: z.number().int().min(0), costMicroUsd: z.number().int().min(0), sessions: z.number().int().min(0) }));
 
-export const TrackedChildSchema = z.object({
+export const TrackedChildSchema = sharedSchema('children.TrackedChildSchema', () => z.object({
   childSessionId: z.string(),
   title: z.string(),
   model: z.string().optional(),
@@ -27,5 +28,5 @@ export const TrackedChildSchema = z.object({
   awaited: z.boolean(),
   /** Follow-ups for a run that closed before they reached it: they start its next run. */
   pendingMessages: z.array(z.string()).optional(),
-});
+}));
 export type TrackedChild = z.infer<typeof TrackedChildSchema>;

@@ -3,11 +3,12 @@
  * (reference event names). Durable events carry a sequence number (`seq`).
  */
 import { z } from 'zod';
+import { sharedSchema } from './shared-schema';
 import { TerminalRunStatusSchema, UsageSchema } from './run';
 
-const base = { at: z.string() };
+const base = sharedSchema('events.base', () => ({ at: z.string() }));
 
-export const AgentEventSchema = z.discriminatedUnion('type', [
+export const AgentEventSchema = sharedSchema('events.AgentEventSchema', () => z.discriminatedUnion('type', [
   z.object({ type: z.literal('token'), content: z.string(), ...base }),
   z.object({ type: z.literal('execution_started'), sessionId: z.string(), runId: z.string(), ...base }),
   z.object({ type: z.literal('tool_start'), toolCallId: z.string(), toolName: z.string(), ...base }),
@@ -40,11 +41,11 @@ export const AgentEventSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('complete'), usage: UsageSchema.optional(), ...base }),
   z.object({ type: z.literal('cancelled'), reason: z.string(), ...base }),
   z.object({ type: z.literal('error'), message: z.string(), ...base }),
-]);
+]));
 export type AgentEvent = z.infer<typeof AgentEventSchema>;
 export type AgentEventType = AgentEvent['type'];
 
 export type SequencedEvent = AgentEvent & { seq: number };
 
-export const EventsQueryInputSchema = z.object({ afterSeq: z.number().int().min(0).default(0) });
+export const EventsQueryInputSchema = sharedSchema('events.EventsQueryInputSchema', () => z.object({ afterSeq: z.number().int().min(0).default(0) }));
 export type EventsQueryInput = z.input<typeof EventsQueryInputSchema>;

@@ -3,6 +3,7 @@
  * Kept small: no credentials, no provider objects — only names resolved inside activities.
  */
 import { z } from 'zod';
+import { sharedSchema } from './shared-schema';
 import { MessageSchema, ModelRefSchema, SessionSchema, ToolCallSchema } from './session';
 import { UsageSchema } from './run';
 
@@ -13,14 +14,14 @@ export interface ToolSpecInput {
   parameters: Record<string, unknown>;
 }
 
-export const TranscriptRefSchema = z.object({
+export const TranscriptRefSchema = sharedSchema('model-turn.TranscriptRefSchema', () => z.object({
   workflowId: z.string().min(1),
   runId: z.string().min(1),
   messageCount: z.number().int().min(0),
-});
+}));
 export type TranscriptRef = z.infer<typeof TranscriptRefSchema>;
 
-export const ModelTurnInputSchema = z.object({
+export const ModelTurnInputSchema = sharedSchema('model-turn.ModelTurnInputSchema', () => z.object({
   sessionId: z.string().min(1),
   turn: z.number().int().min(1),
   model: z.string(),
@@ -47,10 +48,10 @@ export const ModelTurnInputSchema = z.object({
 }).refine((input) => (input.messages === undefined) !== (input.transcript === undefined), {
   message: 'exactly one of messages or transcript must be given',
   path: ['messages'],
-});
+}));
 export type ModelTurnInput = z.infer<typeof ModelTurnInputSchema>;
 
-export const ModelTurnResultSchema = z.object({
+export const ModelTurnResultSchema = sharedSchema('model-turn.ModelTurnResultSchema', () => z.object({
   content: z.string(),
   toolCalls: z.array(ToolCallSchema),
   usage: UsageSchema,
@@ -64,10 +65,10 @@ export const ModelTurnResultSchema = z.object({
    * call waits for a person's approval, a `deny` call is an error result (src/tools/policy.ts).
    */
   toolPolicy: z.record(z.string(), z.enum(['ask', 'deny'])).optional(),
-});
+}));
 export type ModelTurnResult = z.infer<typeof ModelTurnResultSchema>;
 
-export const ToolCallInputSchema = z.object({
+export const ToolCallInputSchema = sharedSchema('model-turn.ToolCallInputSchema', () => z.object({
   sessionId: z.string().min(1),
   call: ToolCallSchema,
   disabledTools: z.array(z.string()).optional(),
@@ -78,30 +79,30 @@ export const ToolCallInputSchema = z.object({
   maxIdleSecs: z.number().int().positive(),
   /** When the run's total-time budget runs out (as in ModelTurnInput). */
   runDeadline: z.iso.datetime().optional(),
-});
+}));
 export type ToolCallInput = z.infer<typeof ToolCallInputSchema>;
 
-export const ToolCallOutcomeSchema = z.object({
+export const ToolCallOutcomeSchema = sharedSchema('model-turn.ToolCallOutcomeSchema', () => z.object({
   ok: z.boolean(),
   /** What the model reads as the tool message (output, or the error text). */
   content: z.string(),
-});
+}));
 export type ToolCallOutcome = z.infer<typeof ToolCallOutcomeSchema>;
 
-export const LoadSnapshotInputSchema = z.object({
+export const LoadSnapshotInputSchema = sharedSchema('model-turn.LoadSnapshotInputSchema', () => z.object({
   sessionId: z.string().min(1),
   /** The run asking: never its own (still running) execution. */
   currentRunId: z.string().min(1),
   /** Load this run's result (following continue-as-new); falls back to earlier runs without one. */
   snapshotRunId: z.string().min(1).optional(),
-});
+}));
 export type LoadSnapshotInput = z.infer<typeof LoadSnapshotInputSchema>;
-export const LoadSnapshotResultSchema = SessionSchema.nullable();
+export const LoadSnapshotResultSchema = sharedSchema('model-turn.LoadSnapshotResultSchema', () => SessionSchema.nullable());
 
 /** A session's run, identified by the first run id of its continue-as-new chain. */
-export const SessionRunRefSchema = z.object({
+export const SessionRunRefSchema = sharedSchema('model-turn.SessionRunRefSchema', () => z.object({
   sessionId: z.string().min(1),
   /** Absent: the session's current (or latest) run. */
   runId: z.string().min(1).optional(),
-});
+}));
 export type SessionRunRef = z.infer<typeof SessionRunRefSchema>;

@@ -5,6 +5,7 @@
  * rejected when the session starts (`invalid session input: options.<field>: must be at most …`).
  */
 import { z } from 'zod';
+import { sharedSchema } from './shared-schema';
 import { BudgetSchema } from './budget';
 import { SNAPSHOT_BUDGET_BYTES } from './compaction';
 
@@ -15,10 +16,10 @@ export const MAX_HISTORY_EVENT_BUDGET = 50_000;
 
 const seconds = () => z.number().int().positive().max(MAX_OPTION_SECS, `must be at most ${MAX_OPTION_SECS} (1 year)`);
 
-export const WaitPolicySchema = z.enum(['all', 'any', 'first_error']);
+export const WaitPolicySchema = sharedSchema('options.WaitPolicySchema', () => z.enum(['all', 'any', 'first_error']));
 export type WaitPolicy = z.infer<typeof WaitPolicySchema>;
 
-export const SessionOptionsSchema = z.object({
+export const SessionOptionsSchema = sharedSchema('options.SessionOptionsSchema', () => z.object({
   /** When the parent resumes after spawning: all children done, any, or the first failure. */
   waitPolicy: WaitPolicySchema.default('all'),
   /** The wait's lease: on expiry the parent resumes; the children keep running. */
@@ -56,7 +57,7 @@ export const SessionOptionsSchema = z.object({
    */
   budget: BudgetSchema.optional(),
   transcriptBudgetBytes: z.number().int().min(16 * 1024).max(1536 * 1024, `must be at most ${1536 * 1024} (1.5 MiB)`).default(SNAPSHOT_BUDGET_BYTES),
-});
+}));
 export type SessionOptions = z.infer<typeof SessionOptionsSchema>;
 export type SessionOptionsInput = z.input<typeof SessionOptionsSchema>;
 

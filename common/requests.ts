@@ -9,13 +9,14 @@
  * a receipt once it is merged at a turn boundary.
  */
 import { z } from 'zod';
+import { sharedSchema } from './shared-schema';
 import { SessionIdSchema } from './session';
 
-const nonEmpty = z.string().trim().min(1, 'must be a non-empty string');
-const requestId = z.string().trim().min(1, 'must be a non-empty string').max(200, 'must be at most 200 characters');
+const nonEmpty = sharedSchema('requests.nonEmpty', () => z.string().trim().min(1, 'must be a non-empty string'));
+const requestId = sharedSchema('requests.requestId', () => z.string().trim().min(1, 'must be a non-empty string').max(200, 'must be at most 200 characters'));
 
 /** A request waiting for a person, as the root lists it. */
-export const PendingRequestSchema = z.object({
+export const PendingRequestSchema = sharedSchema('requests.PendingRequestSchema', () => z.object({
   requestId,
   /** The session that waits for the answer (any depth). */
   sessionId: SessionIdSchema,
@@ -28,21 +29,21 @@ export const PendingRequestSchema = z.object({
   requestedAt: z.iso.datetime(),
   /** Unanswered by then, the request is denied (`requestTimeoutSecs`). */
   expiresAt: z.iso.datetime(),
-});
+}));
 export type PendingRequest = z.infer<typeof PendingRequestSchema>;
 
 export const ARGUMENTS_PREVIEW_CHARS = 500;
 
 /** The Update `respond`'s argument: approve or deny a tool call, or answer a question. */
-export const RespondInputSchema = z.discriminatedUnion('decision', [
+export const RespondInputSchema = sharedSchema('requests.RespondInputSchema', () => z.discriminatedUnion('decision', [
   z.object({ requestId, decision: z.literal('approve'), reason: z.string().max(2000).optional() }),
   z.object({ requestId, decision: z.literal('deny'), reason: z.string().max(2000).optional() }),
   z.object({ requestId, decision: z.literal('answer'), text: nonEmpty.max(100_000, 'must be at most 100000 characters') }),
-]);
+]));
 export type RespondInput = z.infer<typeof RespondInputSchema>;
 
 /** What the root sends the waiting session (signal `requestDecided`), and what it records. */
-export const RequestDecisionSchema = z.object({
+export const RequestDecisionSchema = sharedSchema('requests.RequestDecisionSchema', () => z.object({
   requestId,
   decision: z.enum(['approve', 'deny', 'answer']),
   reason: z.string().optional(),
@@ -50,7 +51,7 @@ export const RequestDecisionSchema = z.object({
   decidedAt: z.iso.datetime(),
   /** `person`: through `respond`; `timeout`: nobody answered within `requestTimeoutSecs`. */
   by: z.enum(['person', 'timeout']),
-});
+}));
 export type RequestDecision = z.infer<typeof RequestDecisionSchema>;
 
 /** The Update `respond`'s result: the decision is recorded (once), and whether it reached the session. */
@@ -63,10 +64,10 @@ export interface RespondReceipt {
 }
 
 /** A session tells its root that a request no longer waits (expired, or its run ended). */
-export const RequestClosedSchema = z.object({ requestId, reason: z.string() });
+export const RequestClosedSchema = sharedSchema('requests.RequestClosedSchema', () => z.object({ requestId, reason: z.string() }));
 export type RequestClosed = z.infer<typeof RequestClosedSchema>;
 
-export const SteerInputSchema = z.object({ content: nonEmpty.max(1_000_000, 'must be at most 1000000 characters') });
+export const SteerInputSchema = sharedSchema('requests.SteerInputSchema', () => z.object({ content: nonEmpty.max(1_000_000, 'must be at most 1000000 characters') }));
 export type SteerInput = z.infer<typeof SteerInputSchema>;
 
 /** The Update `steer`'s result, once the message is merged (or the run ended first: `mergedAtTurn: null`). */

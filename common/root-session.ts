@@ -3,6 +3,7 @@
  * it takes, and the state it carries across continue-as-new.
  */
 import { z } from 'zod';
+import { sharedSchema } from './shared-schema';
 import { SessionSchema } from './session';
 import { RunStatusSchema, SpawnJobSchema, SpendSchema } from './run';
 import { SessionOptionsSchema, WaitPolicySchema } from './options';
@@ -10,7 +11,7 @@ import { ReservationSchema, TrackedChildSchema } from './children';
 import { PendingRequestSchema } from './requests';
 
 /** State carried across continue-as-new; internal, not a public contract. */
-export const CarriedStateSchema = z.object({
+export const CarriedStateSchema = sharedSchema('root-session.CarriedStateSchema', () => z.object({
   children: z.array(TrackedChildSchema),
   queued: z.array(SpawnJobSchema),
   seenCompletions: z.array(z.string()),
@@ -27,22 +28,22 @@ export const CarriedStateSchema = z.object({
   closedRequests: z.array(z.string()).optional(),
   /** Budget charged for child runs that closed without saying what they spent (their whole share). */
   budgetCharged: ReservationSchema.optional(),
-});
+}));
 export type CarriedState = z.infer<typeof CarriedStateSchema>;
 
-export const SessionWorkflowInputSchema = z.object({
+export const SessionWorkflowInputSchema = sharedSchema('root-session.SessionWorkflowInputSchema', () => z.object({
   session: SessionSchema.refine((s) => s.kind === 'root', { message: 'must be kind=root', path: ['kind'] }),
   options: SessionOptionsSchema.optional(),
   carried: CarriedStateSchema.optional(),
-});
+}));
 export type SessionWorkflowInput = z.input<typeof SessionWorkflowInputSchema>;
 
-export const SessionWorkflowResultSchema = z.object({
+export const SessionWorkflowResultSchema = sharedSchema('root-session.SessionWorkflowResultSchema', () => z.object({
   status: z.enum(['idle_expired', 'cancelled']),
   session: SessionSchema,
   children: z.array(z.object({ childSessionId: z.string(), status: RunStatusSchema })),
-});
+}));
 export type SessionWorkflowResult = z.infer<typeof SessionWorkflowResultSchema>;
 
-export const UserMessageSchema = z.object({ content: z.string().trim().min(1, 'must be a non-empty string') });
+export const UserMessageSchema = sharedSchema('root-session.UserMessageSchema', () => z.object({ content: z.string().trim().min(1, 'must be a non-empty string') }));
 export type UserMessage = z.infer<typeof UserMessageSchema>;

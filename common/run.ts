@@ -3,25 +3,26 @@
  * notification the parent receives (ChildCompletion). Contract names (docs/architecture.md#domain-model).
  */
 import { z } from 'zod';
+import { sharedSchema } from './shared-schema';
 import { SessionOptionsSchema } from './options';
 import { SessionIdSchema, SessionSchema } from './session';
 
-const nonEmpty = z.string().trim().min(1, 'must be a non-empty string');
+const nonEmpty = sharedSchema('run.nonEmpty', () => z.string().trim().min(1, 'must be a non-empty string'));
 
 export const RUN_STATUSES = ['pending', 'running', 'completed', 'error', 'cancelled', 'timeout', 'skipped'] as const;
-export const RunStatusSchema = z.enum(RUN_STATUSES);
+export const RunStatusSchema = sharedSchema('run.RunStatusSchema', () => z.enum(RUN_STATUSES));
 export type RunStatus = z.infer<typeof RunStatusSchema>;
 
-export const TerminalRunStatusSchema = z.enum(['completed', 'error', 'cancelled', 'timeout', 'skipped']);
+export const TerminalRunStatusSchema = sharedSchema('run.TerminalRunStatusSchema', () => z.enum(['completed', 'error', 'cancelled', 'timeout', 'skipped']));
 export type TerminalRunStatus = z.infer<typeof TerminalRunStatusSchema>;
 
 /** Tokens as the provider (or external agent) reported them. Contract: docs/architecture.md#domain-model. */
-export const UsageSchema = z.object({
+export const UsageSchema = sharedSchema('run.UsageSchema', () => z.object({
   inputTokens: z.number().int().min(0),
   outputTokens: z.number().int().min(0),
   /** Input tokens served from the provider's prompt cache (part of inputTokens), when it says. */
   cachedInputTokens: z.number().int().min(0).optional(),
-});
+}));
 export type Usage = z.infer<typeof UsageSchema>;
 
 /**
@@ -29,13 +30,13 @@ export type Usage = z.infer<typeof UsageSchema>;
  * cost in whole micro-dollars (each call's cost is computed exactly in the worker and rounded
  * to the micro-dollar, so sums never drift). `unpricedCalls` counts calls with no price.
  */
-export const SpendSchema = z.object({
+export const SpendSchema = sharedSchema('run.SpendSchema', () => z.object({
   usage: UsageSchema,
   costMicroUsd: z.number().int().min(0),
   unpricedCalls: z.number().int().min(0),
   /** Child runs started beneath (counted by each parent as its children report; absent: none). */
   sessions: z.number().int().min(0).optional(),
-});
+}));
 export type Spend = z.infer<typeof SpendSchema>;
 
 /**
@@ -43,7 +44,7 @@ export type Spend = z.infer<typeof SpendSchema>;
  * itself): the next round, the loop's counters, and the chain's start — the total-time
  * budget spans every run of the chain.
  */
-export const ChildContinuationSchema = z.object({
+export const ChildContinuationSchema = sharedSchema('run.ChildContinuationSchema', () => z.object({
   round: z.number().int().min(2).max(10_000),
   toolFailures: z.record(z.string(), z.number().int().min(0)),
   startedAt: z.iso.datetime(),
@@ -52,10 +53,10 @@ export const ChildContinuationSchema = z.object({
   spend: SpendSchema.optional(),
   lastEventSeq: z.number().int().min(0),
   injected: z.array(nonEmpty),
-});
+}));
 export type ChildContinuation = z.infer<typeof ChildContinuationSchema>;
 
-export const SpawnJobSchema = z.object({
+export const SpawnJobSchema = sharedSchema('run.SpawnJobSchema', () => z.object({
   parentSessionId: SessionIdSchema,
   childSessionId: SessionIdSchema,
   model: nonEmpty.max(200, 'must be at most 200 characters'),
@@ -80,14 +81,14 @@ export const SpawnJobSchema = z.object({
    * kept for the histories recorded with it.
    */
   historyShape: z.literal(2).optional(),
-});
+}));
 export type SpawnJob = z.infer<typeof SpawnJobSchema>;
 
 /** The history shape every starter asks for now (SpawnJob.historyShape). */
 export const CURRENT_HISTORY_SHAPE = 2;
 
 
-export const ChildCompletionSchema = z.object({
+export const ChildCompletionSchema = sharedSchema('run.ChildCompletionSchema', () => z.object({
   parentSessionId: nonEmpty,
   childSessionId: nonEmpty,
   /** Temporal run id of the child run: with childSessionId, the idempotency key. */
@@ -108,10 +109,10 @@ export const ChildCompletionSchema = z.object({
    * A parent that sent them starts the child's next run so they get an answer.
    */
   unansweredMessages: z.number().int().min(0).optional(),
-});
+}));
 export type ChildCompletion = z.infer<typeof ChildCompletionSchema>;
 
-export const ChildRunResultSchema = z.object({
+export const ChildRunResultSchema = sharedSchema('run.ChildRunResultSchema', () => z.object({
   parentSessionId: z.string(),
   childSessionId: z.string(),
   status: TerminalRunStatusSchema,
@@ -121,8 +122,8 @@ export const ChildRunResultSchema = z.object({
   /** As in ChildCompletion: a parent that reads the result instead of the report counts them too. */
   spend: SpendSchema.optional(),
   subtreeSpend: SpendSchema.optional(),
-});
+}));
 export type ChildRunResult = z.infer<typeof ChildRunResultSchema>;
 
-export const InjectMessageSchema = z.object({ content: nonEmpty });
+export const InjectMessageSchema = sharedSchema('run.InjectMessageSchema', () => z.object({ content: nonEmpty }));
 export type InjectMessage = z.infer<typeof InjectMessageSchema>;

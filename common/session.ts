@@ -3,9 +3,10 @@
  * Field names are part of the public contract (docs/architecture.md#domain-model).
  */
 import { z } from 'zod';
+import { sharedSchema } from './shared-schema';
 import { watchdogMetadataProblems } from './watchdog';
 
-const nonEmpty = z.string().trim().min(1, 'must be a non-empty string');
+const nonEmpty = sharedSchema('session.nonEmpty', () => z.string().trim().min(1, 'must be a non-empty string'));
 
 /**
  * Session ids become workflow ids (`bamboo-session-<id>`, at most 1,000 characters, child ids
@@ -19,18 +20,18 @@ export const SessionIdSchema = nonEmpty
   .max(200, 'must be at most 200 characters')
   .refine(isQuerySafe, 'must not contain quotes, backslashes or control characters');
 
-export const RoleSchema = z.enum(['system', 'user', 'assistant', 'tool']);
+export const RoleSchema = sharedSchema('session.RoleSchema', () => z.enum(['system', 'user', 'assistant', 'tool']));
 export type Role = z.infer<typeof RoleSchema>;
 
-export const ToolCallSchema = z.object({
+export const ToolCallSchema = sharedSchema('session.ToolCallSchema', () => z.object({
   id: nonEmpty,
   name: nonEmpty,
   /** Parsed JSON arguments, as the model produced them. */
   arguments: z.record(z.string(), z.unknown()),
-});
+}));
 export type ToolCall = z.infer<typeof ToolCallSchema>;
 
-export const MessageSchema = z.object({
+export const MessageSchema = sharedSchema('session.MessageSchema', () => z.object({
   id: nonEmpty,
   role: RoleSchema,
   content: z.string(),
@@ -38,16 +39,16 @@ export const MessageSchema = z.object({
   toolCallId: z.string().optional(),
   createdAt: z.string(),
   metadata: z.record(z.string(), z.string()).optional(),
-});
+}));
 export type Message = z.infer<typeof MessageSchema>;
 
-export const ModelRefSchema = z.object({ provider: z.string(), model: z.string() });
+export const ModelRefSchema = sharedSchema('session.ModelRefSchema', () => z.object({ provider: z.string(), model: z.string() }));
 export type ModelRef = z.infer<typeof ModelRefSchema>;
 
-export const SessionKindSchema = z.enum(['root', 'child']);
+export const SessionKindSchema = sharedSchema('session.SessionKindSchema', () => z.enum(['root', 'child']));
 export type SessionKind = z.infer<typeof SessionKindSchema>;
 
-export const SessionSchema = z.object({
+export const SessionSchema = sharedSchema('session.SessionSchema', () => z.object({
   id: SessionIdSchema,
   kind: SessionKindSchema,
   parentSessionId: SessionIdSchema.optional(),
@@ -61,7 +62,7 @@ export const SessionSchema = z.object({
   metadata: z.record(z.string(), z.string()).superRefine((metadata, ctx) => {
     for (const { key, message } of watchdogMetadataProblems(metadata)) ctx.addIssue({ code: 'custom', path: [key], message });
   }),
-});
+}));
 export type Session = z.infer<typeof SessionSchema>;
 
 /** The last message is a user message: the session has a pending turn to run. */

@@ -4,16 +4,17 @@
  * Pure: workflow query handlers use `transcriptPage`.
  */
 import { z } from 'zod';
+import { sharedSchema } from './shared-schema';
 import { utf8Bytes } from './compaction';
 import type { Message } from './session';
 
-export const TranscriptQuerySchema = z.object({
+export const TranscriptQuerySchema = sharedSchema('transcript-page.TranscriptQuerySchema', () => z.object({
   /** Read messages [from, count): `count` is the transcript length the reader expects. */
   count: z.number().int().min(0),
   from: z.number().int().min(0).default(0),
   /** Stop a page before it passes this many bytes of JSON (a page holds at least one message). */
   maxBytes: z.number().int().positive().optional(),
-});
+}));
 export type TranscriptQuery = z.input<typeof TranscriptQuerySchema>;
 
 /** What readers ask for per page: well under the server's 512 KB warning. */

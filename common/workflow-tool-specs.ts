@@ -6,40 +6,41 @@
  * and the model activity (which offers them), so only the tools' names travel through history.
  */
 import { z } from 'zod';
+import { sharedSchema } from './shared-schema';
 import type { ToolSpecInput } from './model-turn';
 import { toolSpec } from './tool-spec';
 
 export const SPAWN_TOOL = 'spawn_session';
 export const MANAGE_TOOL = 'manage_children';
 
-export const SpawnArgsSchema = z.object({
+export const SpawnArgsSchema = sharedSchema('workflow-tool-specs.SpawnArgsSchema', () => z.object({
   title: z.string().trim().min(1).describe('Short title of the child session'),
   responsibility: z.string().trim().min(1).describe('What the child is responsible for'),
   prompt: z.string().trim().min(1).describe('The task brief'),
   subagent_type: z.string().trim().min(1).describe('Kind of sub-agent, e.g. general, researcher, coder'),
   model: z.string().trim().min(1).max(200).describe('Model override (default: the parent model)').optional(),
   reasoning_effort: z.enum(['low', 'medium', 'high']).optional(),
-});
+}));
 export type SpawnArgs = z.infer<typeof SpawnArgsSchema>;
 
-const childSessionId = z.string().min(1);
+const childSessionId = sharedSchema('workflow-tool-specs.childSessionId', () => z.string().min(1));
 
 /** One object per action, so a parsed request has exactly the fields its action needs. */
-export const ManageArgsSchema = z.discriminatedUnion('action', [
+export const ManageArgsSchema = sharedSchema('workflow-tool-specs.ManageArgsSchema', () => z.discriminatedUnion('action', [
   z.object({ action: z.literal('list') }),
   z.object({ action: z.literal('get'), child_session_id: childSessionId }),
   z.object({ action: z.literal('send_message'), child_session_id: childSessionId, message: z.string().trim().min(1) }),
   z.object({ action: z.literal('cancel'), child_session_id: childSessionId }),
-]);
+]));
 export type ManageArgs = z.infer<typeof ManageArgsSchema>;
 
 /** A model asks the user (the person behind the root) a question and waits for the answer. */
 export const ASK_USER_TOOL = 'ask_user';
-export const AskUserArgsSchema = z.object({
+export const AskUserArgsSchema = sharedSchema('workflow-tool-specs.AskUserArgsSchema', () => z.object({
   question: z.string().trim().min(1).max(10_000).describe('The question, as the person should read it'),
-});
+}));
 
-export const WORKFLOW_TOOL_SPECS: readonly ToolSpecInput[] = [
+export const WORKFLOW_TOOL_SPECS: readonly ToolSpecInput[] = sharedSchema('workflow-tool-specs.WORKFLOW_TOOL_SPECS', () => [
   toolSpec({
     name: SPAWN_TOOL,
     description:
@@ -57,7 +58,7 @@ export const WORKFLOW_TOOL_SPECS: readonly ToolSpecInput[] = [
     description: 'Ask the user a question and wait for the answer (offered only when the tool policy allows it).',
     args: AskUserArgsSchema,
   }),
-];
+]);
 
 /**
  * A discriminated union as the model is shown it: one object (providers want `type: object`

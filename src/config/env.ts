@@ -6,6 +6,13 @@ const EnvSchema = z.object({
   BAMBOO_TASK_QUEUE: z.string().trim().min(1).default(DEFAULT_TASK_QUEUE),
   /** Optional prebuilt workflow bundle (`npm run bundle-workflows`); speeds up worker start. */
   BAMBOO_WORKFLOW_BUNDLE: z.string().trim().min(1).optional(),
+  /**
+   * Worker sizing (docs/operations.md#sizing-a-worker, measured in bench/RESULTS.md): workflows
+   * kept in memory between tasks, activities run at once, workflow threads. Unset: the SDK's defaults.
+   */
+  BAMBOO_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).max(1_000_000).optional(),
+  BAMBOO_MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().min(1).max(100_000).optional(),
+  BAMBOO_WORKFLOW_THREADS: z.coerce.number().int().min(1).max(64).optional(),
 });
 
 export type BambooEnv = z.infer<typeof EnvSchema>;
@@ -18,4 +25,13 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env): BambooEnv {
 
 export function taskQueue(env: NodeJS.ProcessEnv = process.env): string {
   return readEnv(env).BAMBOO_TASK_QUEUE;
+}
+
+/** The worker options the sizing variables set (only those given). */
+export function workerSizing(env: BambooEnv): { maxCachedWorkflows?: number; maxConcurrentActivityTaskExecutions?: number; workflowThreadPoolSize?: number } {
+  return {
+    ...(env.BAMBOO_MAX_CACHED_WORKFLOWS !== undefined ? { maxCachedWorkflows: env.BAMBOO_MAX_CACHED_WORKFLOWS } : {}),
+    ...(env.BAMBOO_MAX_CONCURRENT_ACTIVITIES !== undefined ? { maxConcurrentActivityTaskExecutions: env.BAMBOO_MAX_CONCURRENT_ACTIVITIES } : {}),
+    ...(env.BAMBOO_WORKFLOW_THREADS !== undefined ? { workflowThreadPoolSize: env.BAMBOO_WORKFLOW_THREADS } : {}),
+  };
 }

@@ -10,13 +10,14 @@ import { WORKFLOW_INTERCEPTOR_MODULES, workflowBundleConverters } from '../codec
 
 /**
  * Modules every workflow shares in the worker's reusable V8 context, evaluated once instead of
- * once per workflow run: the zod library, through shared-zod.ts (zod's module scope builds
- * hundreds of classes and keeps no per-workflow state). Evaluating zod was the largest cost of
- * starting a workflow (bench/RESULTS.md, "Where a child run's worker CPU went"). Our own schemas
- * cannot be shared: the SDK deep-freezes shared modules' exports, and a zod schema binds its
- * methods on itself when first used.
+ * once per workflow run (the SDK evaluates the bundle's other modules for every run it holds):
+ * zod (through shared-zod.ts), and common/shared-schema.ts, whose cache holds `common/`'s
+ * schemas, so they are built once per worker, not once per run. Building them per run was most
+ * of a child run's workflow CPU and memory (bench/RESULTS.md). The SDK deep-freezes what shared
+ * modules export; neither exports anything a workflow changes, and the schemas live in a Map,
+ * which the freeze leaves alone (zod binds a schema's methods on the schema when first used).
  */
-export const PRELOADED_WORKFLOW_MODULES: readonly string[] = [require.resolve('./shared-zod')];
+export const PRELOADED_WORKFLOW_MODULES: readonly string[] = [require.resolve('./shared-zod'), require.resolve('../../common/shared-schema')];
 
 /** A comment put before the first line (a new line would shift the inline source map; the worker reads that map from the end). */
 const MARKER = '/* bamboo-workflow-bundle encode-failures=';

@@ -6,7 +6,7 @@
  */
 import { encryptionCodecFromEnv } from '../codec/aes-gcm';
 import { loadConfig, providersFromConfig, runnersFromConfig } from '../config/load';
-import { readEnv } from '../config/env';
+import { readEnv, workerSizing } from '../config/env';
 import { connectClient, connectWorkerConnection, resolveTemporalTarget } from '../temporal/connection';
 import { ensureSearchAttributes } from '../temporal/search-attributes';
 import { connectMcpServers } from '../tools/mcp';
@@ -41,12 +41,15 @@ export async function runWorker(options: { address?: string; namespace?: string 
       deps: { providers, runners, toolPolicy: config.toolPolicy },
       mcpTools: mcp.tools,
       dataConverter,
+      tuning: workerSizing(env),
     });
     console.log(`bamboo worker: ${resolved.address} namespace=${resolved.namespace} task queue=${env.BAMBOO_TASK_QUEUE}`);
     console.log(`  providers: ${providers.names().join(', ')} (default ${providers.defaultProvider}); external agents: ${runners.map((r) => `${r.protocol}:${r.agentId}`).join(', ') || 'none'}`);
     console.log(`  MCP tools: ${mcp.servers.map((s) => `${s.server} (${s.tools.filter((t) => !t.skipped).length})`).join(', ') || 'none'}`);
     console.log(`  payload encryption: ${codec ? `on (AES-256-GCM, key id ${codec.keyId})` : 'off'}`);
     console.log(`  observability: ${describeObservability(observability, env.BAMBOO_WORKFLOW_BUNDLE)}`);
+    const sizing = workerSizing(env);
+    if (Object.keys(sizing).length > 0) console.log(`  sizing: ${JSON.stringify(sizing)}`);
     await worker.run();
   } finally {
     stopSampling?.();

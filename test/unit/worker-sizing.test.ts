@@ -1,0 +1,19 @@
+/** The worker sizing variables: validated once, naming the variable; only those given reach the worker. */
+import { readEnv, workerSizing } from '../../src/config/env';
+
+test('unset sizing variables leave the SDK defaults', () => {
+  expect(workerSizing(readEnv({}))).toEqual({});
+});
+
+test('given sizing variables become worker options', () => {
+  const env = readEnv({ BAMBOO_MAX_CACHED_WORKFLOWS: '500', BAMBOO_MAX_CONCURRENT_ACTIVITIES: '2000', BAMBOO_WORKFLOW_THREADS: '2' });
+  expect(workerSizing(env)).toEqual({ maxCachedWorkflows: 500, maxConcurrentActivityTaskExecutions: 2000, workflowThreadPoolSize: 2 });
+});
+
+test.each([
+  ['BAMBOO_MAX_CACHED_WORKFLOWS', 'lots'],
+  ['BAMBOO_MAX_CONCURRENT_ACTIVITIES', '0'],
+  ['BAMBOO_WORKFLOW_THREADS', '2.5'],
+])('%s=%s is refused, naming the variable', (name, value) => {
+  expect(() => readEnv({ [name]: value })).toThrow(new RegExp(`^invalid environment: ${name}`));
+});
