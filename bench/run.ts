@@ -161,7 +161,7 @@ function report(d: {
     '',
     `**Ratio:** a Bamboo run holds ${f(d.memory.bamboo.perChildKb / d.memory.baseline.perChildKb, 2)}× the baseline's worker memory per open run.`,
     '',
-    '**Scale curve**: N child runs started at once (one model call each for Bamboo, one activity for the baseline), one worker process each, the same dev server. Latency is each run\'s start → close (ms, p50 / p95); CPU in seconds over the batch.',
+    '**Scale curve**: N child runs started at once (each: one activity — Bamboo\'s model call — then a completion signal to a parent that does not exist), one worker process each, the same dev server. Latency is each run\'s start → close (ms, p50 / p95); CPU in seconds over the batch.',
     '',
     '| N | | seconds | runs/s | latency p50 / p95 | worker CPU s | server CPU s | worker peak RSS (MB) | failed |',
     '|---:|---|---:|---:|---:|---:|---:|---:|---:|',

@@ -1,6 +1,7 @@
 /**
  * The scale curve: N child runs started at once (10, 100, 1,000, 5,000 by default) on the
- * embedded default, Bamboo against the bare baseline, each on its own worker process. For each
+ * embedded default, Bamboo against the bare baseline, each on its own worker process (both
+ * runs: one activity, then a completion signal to a parent that does not exist). For each
  * N: throughput (first start → last close), each run's latency (its start → its close, from
  * visibility), and what it cost: worker CPU, dev-server CPU, worker peak RSS. Where the curve
  * bends is read from those columns (bench/RESULTS.md).
@@ -55,10 +56,10 @@ export const baselineSide = (taskQueue: string, worker: WorkerProcess): Side => 
   taskQueue,
   worker,
   start: (client, batch, i) =>
-    client.workflow.start('baselineStreamingChildWorkflow', {
+    client.workflow.start('baselineLoneChildWorkflow', {
       taskQueue,
       workflowId: `${batch}-${i}`,
-      args: [0],
+      args: [`${batch}-parent`],
       typedSearchAttributes: [{ key: BambooParentSessionId, value: batch }],
     }),
 });

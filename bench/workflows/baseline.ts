@@ -38,3 +38,17 @@ export async function baselineChildWorkflow(parentWorkflowId: string): Promise<v
 export async function baselineStreamingChildWorkflow(secs: number): Promise<void> {
   await streamFor(secs);
 }
+
+/**
+ * The baseline for the scale curve, shaped like a Bamboo child run started without a parent
+ * workflow: one activity, then a completion signal to a parent that does not exist (the failure
+ * is caught, as Bamboo's child logs it).
+ */
+export async function baselineLoneChildWorkflow(parentWorkflowId: string): Promise<void> {
+  await noop();
+  try {
+    await getExternalWorkflowHandle(parentWorkflowId).signal(childDone, workflowInfo().workflowId);
+  } catch {
+    // No parent: nothing to tell.
+  }
+}
