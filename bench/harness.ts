@@ -1,5 +1,6 @@
 /** Bench plumbing: the dev server, the bundle, worker processes, histories, percentiles. */
 import type { Client } from '@temporalio/client';
+import type { SpawnJob } from '../common';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -112,4 +113,15 @@ export async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) =>
 export function processCpuSecs(pid: number): number {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
   return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** One bench child run's job: session `<parent>-<n>` with one user message, on the scripted provider. */
+export function benchChildJob(parentSessionId: string, n: number, prompt: string): SpawnJob {
+  const id = `${parentSessionId}-${n}`;
+  return {
+    parentSessionId,
+    childSessionId: id,
+    model: 'bench',
+    session: { id, kind: 'child', parentSessionId, rootSessionId: parentSessionId, spawnDepth: 1, model: 'bench', metadata: {}, messages: [{ id: 'u', role: 'user', content: prompt, createdAt: new Date().toISOString() }] },
+  };
 }

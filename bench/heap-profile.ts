@@ -21,7 +21,7 @@ import { defaultProviderRegistry } from '../src/providers/defaults';
 import { BUILTIN_TOOLS } from '../src/tools/builtin';
 import { createToolRegistry } from '../src/tools/types';
 import * as baselineActivities from './baseline-activities';
-import { buildBenchBundle, mapLimit } from './harness';
+import { benchChildJob, buildBenchBundle, mapLimit } from './harness';
 import { recordResults } from './results';
 
 const RUNS = Number(process.env.BENCH_HEAP_RUNS ?? 300);
@@ -82,16 +82,7 @@ async function measure(label: SideResult['label'], address: string, client: Clie
   const batch = `heap-${label}-${randomUUID().slice(0, 6)}`;
   const start = (i: number, secs: number) =>
     label === 'bamboo'
-      ? startChildRun(
-          client,
-          {
-            parentSessionId: batch,
-            childSessionId: `${batch}-${i}`,
-            model: 'bench',
-            session: { id: `${batch}-${i}`, kind: 'child', parentSessionId: batch, rootSessionId: batch, spawnDepth: 1, model: 'bench', metadata: {}, messages: [{ id: 'u', role: 'user', content: `[[sleep:${secs}]] run ${i}`, createdAt: new Date().toISOString() }] },
-          },
-          { taskQueue },
-        )
+      ? startChildRun(client, benchChildJob(batch, i, `[[sleep:${secs}]] run ${i}`), { taskQueue })
       : client.workflow.start('baselineStreamingChildWorkflow', { taskQueue, workflowId: `${batch}-${i}`, args: [secs], typedSearchAttributes: [{ key: BambooParentSessionId, value: batch }] });
   return worker.runUntil(async () => {
     // Warm up (bundle evaluated, shared modules built, code compiled), then the "before" snapshot.

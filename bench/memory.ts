@@ -3,7 +3,7 @@ import type { Client } from '@temporalio/client';
 import { randomUUID } from 'node:crypto';
 import { startChildRun } from '../src/client/child-runs';
 import type { WorkerProcess } from './harness';
-import { mapLimit } from './harness';
+import { benchChildJob, mapLimit } from './harness';
 
 export interface MemoryResult {
   children: number;
@@ -21,19 +21,7 @@ export interface MemoryResult {
 export async function workerMemory(client: Client, taskQueue: string, worker: WorkerProcess, children: number, sleepSecs: number): Promise<MemoryResult> {
   const parent = `mem-${randomUUID().slice(0, 8)}`;
   return sampleMemory(worker, children, async () => {
-    const handles = await mapLimit(Array.from({ length: children }, (_, i) => i), 50, (i) => {
-      const id = `${parent}-${i}`;
-      return startChildRun(
-        client,
-        {
-          parentSessionId: parent,
-          childSessionId: id,
-          model: 'bench',
-          session: { id, kind: 'child', parentSessionId: parent, rootSessionId: parent, spawnDepth: 1, model: 'bench', metadata: {}, messages: [{ id: 'u', role: 'user', content: `[[sleep:${sleepSecs}]] run ${i}`, createdAt: new Date().toISOString() }] },
-        },
-        { taskQueue },
-      );
-    });
+    const handles = await mapLimit(Array.from({ length: children }, (_, i) => i), 50, (i) => startChildRun(client, benchChildJob(parent, i, `[[sleep:${sleepSecs}]] run ${i}`), { taskQueue }));
     const results = await Promise.all(handles.map((h) => h.result()));
     return results.every((r) => r.status === 'completed');
   });
@@ -83,18 +71,8 @@ export async function serverRamp(client: Client, taskQueue: string, sizes: numbe
     const started = Date.now();
     let errors = 0;
     await mapLimit(Array.from({ length: size }, (_, i) => i), 100, async (i) => {
-      const id = `${parent}-${i}`;
       try {
-        const handle = await startChildRun(
-          client,
-          {
-            parentSessionId: parent,
-            childSessionId: id,
-            model: 'bench',
-            session: { id, kind: 'child', parentSessionId: parent, rootSessionId: parent, spawnDepth: 1, model: 'bench', metadata: {}, messages: [{ id: 'u', role: 'user', content: `ramp ${i}`, createdAt: new Date().toISOString() }] },
-          },
-          { taskQueue },
-        );
+        const handle = await startChildRun(client, benchChildJob(parent, i, `ramp ${i}`), { taskQueue });
         await handle.result();
       } catch {
         errors += 1;

@@ -10,7 +10,7 @@ import type { Client } from '@temporalio/client';
 import { randomUUID } from 'node:crypto';
 import { startChildRun } from '../src/client/child-runs';
 import { BambooParentSessionId } from '../common';
-import { mapLimit, percentiles, processCpuSecs, type WorkerProcess } from './harness';
+import { benchChildJob, mapLimit, percentiles, processCpuSecs, type WorkerProcess } from './harness';
 
 export interface ScaleRow {
   label: 'baseline' | 'bamboo';
@@ -36,19 +36,7 @@ export const bambooSide = (taskQueue: string, worker: WorkerProcess): Side => ({
   label: 'bamboo',
   taskQueue,
   worker,
-  start: (client, batch, i) => {
-    const id = `${batch}-${i}`;
-    return startChildRun(
-      client,
-      {
-        parentSessionId: batch,
-        childSessionId: id,
-        model: 'bench',
-        session: { id, kind: 'child', parentSessionId: batch, rootSessionId: batch, spawnDepth: 1, model: 'bench', metadata: {}, messages: [{ id: 'u', role: 'user', content: `scale ${i}`, createdAt: new Date().toISOString() }] },
-      },
-      { taskQueue },
-    );
-  },
+  start: (client, batch, i) => startChildRun(client, benchChildJob(batch, i, `scale ${i}`), { taskQueue }),
 });
 
 export const baselineSide = (taskQueue: string, worker: WorkerProcess): Side => ({
