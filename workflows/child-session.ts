@@ -377,8 +377,10 @@ async function runAgentTurns(
     children?.beginWaitIfNeeded();
     if (!children?.waiting) return {};
     setCurrentDetails(`waiting for ${children.runningCount()} child session(s)`);
-    budget.armTimer(); // no activity bounds this wait
-    await awaitChildren(session, children);
+    // No activity bounds this wait: the deadline timer starts with it (after the wait's own lease timer).
+    const waited = awaitChildren(session, children);
+    budget.armTimer();
+    await waited;
   }
 }
 

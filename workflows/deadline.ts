@@ -36,9 +36,18 @@ export class RunBudget {
     this.timerArmed = !timerOnlyWhileWaiting;
   }
 
+  private onArmed?: () => void;
+
   /** Starts the deadline timer (once): the run is about to wait on something no activity bounds. */
   armTimer(): void {
+    if (this.timerArmed) return;
     this.timerArmed = true;
+    this.onArmed?.();
+  }
+
+  /** What arming starts (runWithinBudget's deadline); undefined once the work has ended. */
+  whenArmed(start: (() => void) | undefined): void {
+    this.onArmed = start;
   }
 
   /** The deadline, for the activities that stop themselves there. */
@@ -119,34 +128,40 @@ function readableMessage(error: unknown): string {
 export type BudgetedResult<T> = { ok: true; value: T } | { ok: false; outcome: RunOutcome };
 
 export async function runWithinBudget<T>(budget: RunBudget, work: () => Promise<T>): Promise<BudgetedResult<T>> {
+  const outer = CancellationScope.current();
   const workScope = new CancellationScope();
-  const deadline = new CancellationScope();
+  let deadline: CancellationScope | undefined;
   let deadlineFiredAtSecs: number | undefined;
-  void deadline
-    .run(() => deadlineReached(budget))
-    .then(
-      () => {
-        deadlineFiredAtSecs = budget.elapsedSecs();
-        workScope.cancel();
-      },
-      () => undefined, // the deadline timer was cancelled: the work ended first
-    );
+  const startDeadline = () => {
+    deadline = new CancellationScope({ cancellable: true, parent: outer });
+    void deadline
+      .run(() => deadlineReached(budget))
+      .then(
+        () => {
+          deadlineFiredAtSecs = budget.elapsedSecs();
+          workScope.cancel();
+        },
+        () => undefined, // the deadline timer was cancelled: the work ended first
+      );
+  };
+  // A budget whose timer waits to be armed makes no scope, timer or promise for it until then.
+  if (budget.timerArmed) startDeadline();
+  else budget.whenArmed(startDeadline);
   try {
     return { ok: true, value: await workScope.run(work) };
   } catch (error) {
     return { ok: false, outcome: classifyFailure(error, budget, deadlineFiredAtSecs) };
   } finally {
-    deadline.cancel();
+    budget.whenArmed(undefined);
+    deadline?.cancel();
   }
 }
 
 /**
  * Sleeps until the budget is spent: a pause (waiting for a person) moves the deadline, so
- * the timer is set again for what is left. A run that never pauses sets one timer, as before;
- * one whose timer waits to be armed sets none until it is.
+ * the timer is set again for what is left. A run that never pauses sets one timer, as before.
  */
 async function deadlineReached(budget: RunBudget): Promise<void> {
-  if (!budget.timerArmed) await condition(() => budget.timerArmed);
   for (;;) {
     await sleep(budget.remainingMs());
     if (budget.paused) await condition(() => !budget.paused);
