@@ -56,6 +56,9 @@ export const ChildContinuationSchema = sharedSchema('run.ChildContinuationSchema
 }));
 export type ChildContinuation = z.infer<typeof ChildContinuationSchema>;
 
+/** The history shape every starter asks for now (SpawnJob.historyShape). */
+export const CURRENT_HISTORY_SHAPE = 2 as const;
+
 export const SpawnJobSchema = sharedSchema('run.SpawnJobSchema', () => z.object({
   parentSessionId: SessionIdSchema,
   childSessionId: SessionIdSchema,
@@ -80,12 +83,10 @@ export const SpawnJobSchema = sharedSchema('run.SpawnJobSchema', () => z.object(
    * and starts its total-time timer only while it waits for children. Absent: the first shape,
    * kept for the histories recorded with it.
    */
-  historyShape: z.literal(2).optional(),
+  historyShape: z.literal(CURRENT_HISTORY_SHAPE).optional(),
 }));
 export type SpawnJob = z.infer<typeof SpawnJobSchema>;
 
-/** The history shape every starter asks for now (SpawnJob.historyShape). */
-export const CURRENT_HISTORY_SHAPE = 2;
 
 
 export const ChildCompletionSchema = sharedSchema('run.ChildCompletionSchema', () => z.object({

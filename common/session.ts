@@ -16,9 +16,9 @@ function isQuerySafe(id: string): boolean {
   return ![...id].some((c) => c === '"' || c === '\\' || c.charCodeAt(0) < 32 || c.charCodeAt(0) === 127);
 }
 
-export const SessionIdSchema = nonEmpty
-  .max(200, 'must be at most 200 characters')
-  .refine(isQuerySafe, 'must not contain quotes, backslashes or control characters');
+export const SessionIdSchema = sharedSchema('session.SessionIdSchema', () =>
+  nonEmpty.max(200, 'must be at most 200 characters').refine(isQuerySafe, 'must not contain quotes, backslashes or control characters'),
+);
 
 export const RoleSchema = sharedSchema('session.RoleSchema', () => z.enum(['system', 'user', 'assistant', 'tool']));
 export type Role = z.infer<typeof RoleSchema>;

@@ -42,6 +42,7 @@ import {
   NO_SPEND,
   type Spend,
   CHILD_NOT_KIND_CHILD,
+  CURRENT_HISTORY_SHAPE,
   CHILD_SESSION_NOT_FOUND,
   ChildCompletionSchema,
   ChildRunResultSchema,
@@ -187,8 +188,13 @@ export async function childSessionWorkflow(input: SpawnJob): Promise<ChildRunRes
  * writes one event more than bare Temporal (bench/RESULTS.md).
  */
 function announce(job: SpawnJob, values: RunAttributes): void {
-  if (job.historyShape === 2) upsertChangedRunAttributes(values);
+  if (writesShape2(job)) upsertChangedRunAttributes(values);
   else upsertRunAttributes(values);
+}
+
+/** Runs started by this version's starters; recorded runs without the field replay the first shape. */
+function writesShape2(job: SpawnJob): boolean {
+  return job.historyShape === CURRENT_HISTORY_SHAPE;
 }
 
 function registerHandlers(run: ChildRun): void {
@@ -293,7 +299,7 @@ async function executeWithWatchdog(
 ): Promise<ExecutedRun> {
   const startedAt = job.continuation ? Date.parse(job.continuation.startedAt) : Date.now();
   // Shape 2 starts the deadline timer only when the run waits for its children (deadline.ts).
-  const budget = new RunBudget(policy.maxTotalSecs, startedAt, { timerOnlyWhileWaiting: job.historyShape === 2 });
+  const budget = new RunBudget(policy.maxTotalSecs, startedAt, { timerOnlyWhileWaiting: writesShape2(job) });
   const result = await runWithinBudget(budget, () =>
     session.metadata['runtime.kind'] === 'external'
       ? runExternal(run, session, policy, budget).then(() => ({ stoppedAt: undefined }))
@@ -434,7 +440,7 @@ async function finish(run: ChildRun, job: SpawnJob, executed: ExecutedRun): Prom
   }
   run.status = outcome.status;
   run.error = outcome.error;
-  if (job.historyShape === 2) upsertRunEnd(outcome.status, run.usage());
+  if (writesShape2(job)) upsertRunEnd(outcome.status, run.usage());
   else {
     upsertRunAttributes({ status: outcome.status });
     upsertUsageAttributes(run.usage());

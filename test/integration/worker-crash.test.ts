@@ -22,24 +22,33 @@ afterAll(async () => {
   await tw?.stop();
 });
 
-test('a worker killed mid-run: a new worker finishes it and the parent gets one completion', async () => {
+/**
+ * A child run streaming on a worker process that is SIGKILLed mid-call, with a fresh worker on
+ * the same queue; `completions()` waits for the parent's first completion, then a moment for a
+ * duplicate.
+ */
+async function killWorkerMidCall(prompt: string, metadata: Record<string, string>) {
   const childQueue = uniqueId('crash-queue');
   const parent = await startRecordingParent(tw.client, tw.taskQueue);
-  const parentSessionId = sessionIdFromWorkflowId(parent.workflowId)!;
   const first = await startWorkerProcess({ taskQueue: childQueue });
-
-  const session = childSession('[[sleep:6]] survived', {
-    parentSessionId,
-    metadata: { 'child_watchdog.max_idle_secs': '5' },
-  });
+  const session = childSession(prompt, { parentSessionId: sessionIdFromWorkflowId(parent.workflowId)!, metadata });
   const handle = await startChildRun(tw.client, spawnJobFor(session), { taskQueue: childQueue });
   await eventually(async () => {
     const pending = (await handle.describe()).raw.pendingActivities ?? [];
     return pending.some((a) => a.activityType?.name === 'callModel' && a.heartbeatDetails);
   }, { timeoutMs: 30_000, what: 'the model call to stream on the first worker' });
-
   await first.kill('SIGKILL');
   await startWorkerProcess({ taskQueue: childQueue });
+  const completions = async () => {
+    await eventually(async () => (await parent.query(receivedCompletionsQuery)).length > 0, { timeoutMs: 10_000 });
+    await new Promise((r) => setTimeout(r, 1500));
+    return parent.query(receivedCompletionsQuery);
+  };
+  return { parent, session, handle, completions };
+}
+
+test('a worker killed mid-run: a new worker finishes it and the parent gets one completion', async () => {
+  const { parent, session, handle, completions } = await killWorkerMidCall('[[sleep:6]] survived', { 'child_watchdog.max_idle_secs': '5' });
 
   const result = await handle.result();
   expect(result.status).toBe('completed');
@@ -50,10 +59,7 @@ test('a worker killed mid-run: a new worker finishes it and the parent gets one 
   const started = history.events?.filter((e) => e.activityTaskStartedEventAttributes) ?? [];
   expect(started.some((e) => (e.activityTaskStartedEventAttributes?.attempt ?? 1) > 1)).toBe(true);
 
-  await eventually(async () => (await parent.query(receivedCompletionsQuery)).length > 0, { timeoutMs: 10_000 });
-  await new Promise((r) => setTimeout(r, 1500));
-  const completions = await parent.query(receivedCompletionsQuery);
-  expect(completions).toEqual([expect.objectContaining({ childSessionId: session.id, status: 'completed' })]);
+  expect(await completions()).toEqual([expect.objectContaining({ childSessionId: session.id, status: 'completed' })]);
   await parent.terminate();
 });
 
@@ -61,29 +67,16 @@ test('a worker killed mid-call past the total budget: the run still times out, o
   // History shape 2 sets no timer beside a model call: the attempt stops itself at the run's
   // deadline. Killing the worker takes that clock away; the retry on another worker (or the
   // call's schedule-to-close) must still end the run on time.
-  const childQueue = uniqueId('crash-deadline-queue');
-  const parent = await startRecordingParent(tw.client, tw.taskQueue);
-  const parentSessionId = sessionIdFromWorkflowId(parent.workflowId)!;
-  const first = await startWorkerProcess({ taskQueue: childQueue });
-  const session = childSession('[[sleep:60]] never finishes', {
-    parentSessionId,
-    metadata: { 'child_watchdog.max_total_secs': '6', 'child_watchdog.max_idle_secs': '3' },
+  const { parent, session, handle, completions } = await killWorkerMidCall('[[sleep:60]] never finishes', {
+    'child_watchdog.max_total_secs': '6',
+    'child_watchdog.max_idle_secs': '3',
   });
-  const handle = await startChildRun(tw.client, spawnJobFor(session), { taskQueue: childQueue });
-  await eventually(async () => ((await handle.describe()).raw.pendingActivities ?? []).some((a) => a.heartbeatDetails), {
-    timeoutMs: 30_000,
-    what: 'the model call to stream on the first worker',
-  });
-  await first.kill('SIGKILL');
-  await startWorkerProcess({ taskQueue: childQueue });
 
   const result = await handle.result();
   expect(result.status).toBe('timeout');
   expect(result.error).toMatch(/^Child session timed out after \d+ seconds \(max_total_secs=6\)$/);
   const events = (await handle.fetchHistory()).events ?? [];
   expect(events.some((e) => e.timerStartedEventAttributes)).toBe(false);
-  await eventually(async () => (await parent.query(receivedCompletionsQuery)).length > 0, { timeoutMs: 10_000 });
-  await new Promise((r) => setTimeout(r, 1500));
-  expect(await parent.query(receivedCompletionsQuery)).toEqual([expect.objectContaining({ childSessionId: session.id, status: 'timeout' })]);
+  expect(await completions()).toEqual([expect.objectContaining({ childSessionId: session.id, status: 'timeout' })]);
   await parent.terminate();
 });
