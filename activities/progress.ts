@@ -3,9 +3,11 @@
  *
  * Temporal's heartbeat timeout cannot tell a dead worker from a silent model, so the two
  * are split (README, "Watchdog"):
- *  - liveness: a heartbeat every second while the attempt runs, so a killed worker is
- *    noticed within `heartbeatTimeout` and the attempt is retried on another worker, and
- *    so cancellation reaches a stalled call (it is delivered in heartbeat responses);
+ *  - liveness: a heartbeat every second (or every half heartbeat timeout, if shorter) while
+ *    the attempt runs, so a killed worker is noticed within `heartbeatTimeout` and the attempt
+ *    is retried on another worker, and so cancellation reaches a stalled call (it is delivered
+ *    in heartbeat responses). The first beat goes out after one such tick, not at once: a call
+ *    that ends sooner (most tool calls, a quick model answer) costs the server no heartbeat;
  *  - idle: only real progress (a streamed chunk, a runner event, a tool note) resets the
  *    idle clock; after max_idle without it the attempt fails non-retryably with the
  *    reference's idle-timeout message, which the workflow maps to status `timeout`;
@@ -13,8 +15,8 @@
  *    stops its work and fails non-retryably (type BambooTotalTimeout), so a run whose budget
  *    runs out mid-call ends only after the call has really stopped, with no workflow timer
  *    running beside every call; the activity's schedule-to-close is the backstop for a dead worker.
- * Heartbeat details carry a small progress record for the Temporal UI and `bamboo watch`;
- * they are not written to history event by event.
+ * Heartbeat details carry a small progress record for the Temporal UI and `bamboo watch`
+ * (each beat sends the latest); they are not written to history event by event.
  */
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -93,14 +95,13 @@ export async function withProgressWatchdog<T>(
         details.tail = (details.tail + text).slice(-TAIL_CHARS);
       }
       if (note !== undefined) details.note = note;
-      armIdle();
-      beat();
+      armIdle(); // the next liveness beat carries it
     },
   };
 
-  beat();
   armIdle();
-  const liveness = setInterval(beat, LIVENESS_TICK_MS);
+  const heartbeatTimeoutMs = ctx.info.heartbeatTimeoutMs;
+  const liveness = setInterval(beat, heartbeatTimeoutMs ? Math.min(LIVENESS_TICK_MS, heartbeatTimeoutMs / 2) : LIVENESS_TICK_MS);
   try {
     const attempt = work(tracker).catch((error: unknown) => {
       // Once aborted, the reason (a watchdog's failure or cancellation) is the truth, not the

@@ -21,6 +21,8 @@ export class RunBudget {
    * calls activities writes no timer to its history.
    */
   timerArmed: boolean;
+  /** False for a run that never waits on anything unbounded (it has no children): its timer never starts. */
+  readonly mayArm: boolean;
   /** Milliseconds spent paused so far (they moved the deadline). */
   pausedMs = 0;
   private pauses = 0;
@@ -30,10 +32,11 @@ export class RunBudget {
   constructor(
     readonly maxTotalSecs: number,
     readonly startedAtMs = Date.now(),
-    { timerOnlyWhileWaiting = false } = {},
+    { timerOnlyWhileWaiting = false, waitsUnbounded = true } = {},
   ) {
     this.deadlineMs = this.startedAtMs + maxTotalSecs * 1000;
     this.timerArmed = !timerOnlyWhileWaiting;
+    this.mayArm = this.timerArmed || waitsUnbounded;
   }
 
   private onArmed?: () => void;
@@ -41,6 +44,7 @@ export class RunBudget {
   /** Starts the deadline timer (once): the run is about to wait on something no activity bounds. */
   armTimer(): void {
     if (this.timerArmed) return;
+    if (!this.mayArm) throw new Error('this run was started without a deadline timer: it may not wait on anything unbounded');
     this.timerArmed = true;
     this.onArmed?.();
   }
@@ -128,6 +132,15 @@ function readableMessage(error: unknown): string {
 export type BudgetedResult<T> = { ok: true; value: T } | { ok: false; outcome: RunOutcome };
 
 export async function runWithinBudget<T>(budget: RunBudget, work: () => Promise<T>): Promise<BudgetedResult<T>> {
+  // No timer can start: nothing will cancel the work, so it needs no scope of its own (a scope
+  // costs the SDK's promise hook five stack-captured promises).
+  if (!budget.mayArm) {
+    try {
+      return { ok: true, value: await work() };
+    } catch (error) {
+      return { ok: false, outcome: classifyFailure(error, budget) };
+    }
+  }
   const outer = CancellationScope.current();
   const workScope = new CancellationScope();
   let deadline: CancellationScope | undefined;

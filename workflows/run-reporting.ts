@@ -78,17 +78,19 @@ export function upsertRunEnd(status: string, usage: SessionUsage): void {
  * a non-cancellable scope: a cancelled child still reports. A parent that no longer runs
  * is logged; it will read the child's status from the child's own result.
  */
-export async function notifyParent(completion: ChildCompletion): Promise<void> {
-  await CancellationScope.nonCancellable(async () => {
-    try {
-      await getExternalWorkflowHandle(sessionWorkflowId(completion.parentSessionId)).signal(subSessionCompletedSignal, completion);
-    } catch (error) {
-      log.warn('parent session is not running; completion not delivered', {
-        parentSessionId: completion.parentSessionId,
-        childSessionId: completion.childSessionId,
-        status: completion.status,
-        error: errorMessage(error),
-      });
-    }
-  });
+export function notifyParent(completion: ChildCompletion): Promise<void> {
+  // Promise chains, not async functions: each async layer costs the SDK's promise hook two
+  // stack-captured promises, and every child run comes through here.
+  return CancellationScope.nonCancellable(() =>
+    getExternalWorkflowHandle(sessionWorkflowId(completion.parentSessionId))
+      .signal(subSessionCompletedSignal, completion)
+      .catch((error: unknown) => {
+        log.warn('parent session is not running; completion not delivered', {
+          parentSessionId: completion.parentSessionId,
+          childSessionId: completion.childSessionId,
+          status: completion.status,
+          error: errorMessage(error),
+        });
+      }),
+  );
 }

@@ -18,8 +18,8 @@ function stalledUntilAborted(tracker: ProgressTracker): Promise<never> {
   return new Promise((_, reject) => tracker.signal.addEventListener('abort', () => reject(new Error('The operation was aborted')), { once: true }));
 }
 
-function attempt<T>(maxIdleSecs: number, work: (tracker: ProgressTracker) => Promise<T>) {
-  const env = new MockActivityEnvironment(undefined, { logger: new DefaultLogger('ERROR') }); // failing attempts are expected here
+function attempt<T>(maxIdleSecs: number, work: (tracker: ProgressTracker) => Promise<T>, heartbeatTimeoutMs?: number) {
+  const env = new MockActivityEnvironment(heartbeatTimeoutMs ? { heartbeatTimeoutMs } : undefined, { logger: new DefaultLogger('ERROR') }); // failing attempts are expected here
   const heartbeats: ProgressDetails[] = [];
   // The same details object is sent on every beat: keep a copy of each.
   env.on('heartbeat', (details: ProgressDetails) => heartbeats.push(structuredClone(details)));
@@ -41,23 +41,37 @@ describe('withProgressWatchdog', () => {
   beforeEach(() => jest.useFakeTimers({ now: T0, doNotFake: ['nextTick', 'queueMicrotask', 'setImmediate'] }));
   afterEach(() => jest.useRealTimers());
 
-  it('heartbeats at once and then every second while the attempt runs, carrying the progress record', async () => {
+  it('heartbeats every second while the attempt runs, the first after a second, carrying the progress record', async () => {
     const run = attempt(60, stalledUntilAborted);
-    await jest.advanceTimersByTimeAsync(3_000);
-    expect(run.heartbeats).toHaveLength(4);
-    expect(run.heartbeats[3]).toEqual({ phase: 'model test-model', events: 0, textChars: 0, tail: '', lastProgressAt: at(0) });
+    await jest.advanceTimersByTimeAsync(999);
+    expect(run.heartbeats).toHaveLength(0);
+    await jest.advanceTimersByTimeAsync(2_001);
+    expect(run.heartbeats).toHaveLength(3);
+    expect(run.heartbeats[2]).toEqual({ phase: 'model test-model', events: 0, textChars: 0, tail: '', lastProgressAt: at(0) });
     run.env.cancel();
     await run.settled;
   });
 
-  it('records each progress event in the details and heartbeats it at once: count, text characters, a bounded tail, the note', async () => {
+  it('beats every half heartbeat timeout when that is shorter than a second, so a short liveness window never lapses', async () => {
+    const run = attempt(60, stalledUntilAborted, 600);
+    await jest.advanceTimersByTimeAsync(299);
+    expect(run.heartbeats).toHaveLength(0);
+    await jest.advanceTimersByTimeAsync(701);
+    expect(run.heartbeats).toHaveLength(3);
+    run.env.cancel();
+    await run.settled;
+  });
+
+  it('records each progress event in the details, which the next beat carries: count, text characters, a bounded tail, the note', async () => {
     const run = attempt(60, stalledUntilAborted);
     await jest.advanceTimersByTimeAsync(500);
     run.tracker().record({ text: 'a'.repeat(200) });
     await jest.advanceTimersByTimeAsync(250);
     run.tracker().record({ text: 'b'.repeat(100), note: 'streaming' });
-    expect(run.heartbeats).toHaveLength(3);
-    expect(run.heartbeats[2]).toEqual({
+    expect(run.heartbeats).toHaveLength(0);
+    await jest.advanceTimersByTimeAsync(250);
+    expect(run.heartbeats).toHaveLength(1);
+    expect(run.heartbeats[0]).toEqual({
       phase: 'model test-model',
       events: 2,
       textChars: 300,
@@ -65,7 +79,8 @@ describe('withProgressWatchdog', () => {
       note: 'streaming',
       lastProgressAt: at(750),
     });
-    await jest.advanceTimersByTimeAsync(250);
+    await jest.advanceTimersByTimeAsync(1_000);
+    expect(run.heartbeats).toHaveLength(2);
     expect(run.heartbeats.at(-1)).toMatchObject({ events: 2, lastProgressAt: at(750) }); // a liveness beat is not progress
     run.env.cancel();
     await run.settled;
@@ -115,6 +130,6 @@ describe('withProgressWatchdog', () => {
     expect(await run.settled).toEqual({ value: 'answer', error: undefined });
     expect(jest.getTimerCount()).toBe(0);
     await jest.advanceTimersByTimeAsync(10_000);
-    expect(run.heartbeats).toHaveLength(2); // the first beat and the progress event's, nothing after
+    expect(run.heartbeats).toHaveLength(0); // it ended before the first beat was due, and nothing beats after
   });
 });
