@@ -3,7 +3,9 @@
  * ephemeral dev server in one run (so ratios hold on a noisy machine). Writes
  * bench/results/bench.json and the "bench" section of bench/RESULTS.md.
  * Sizes via env: BENCH_PARENTS (25), BENCH_CHILDREN (20), BENCH_MEMORY_CHILDREN (1000),
- * BENCH_TURNS (1,10,100,1000), BENCH_RAMP (200,600), BENCH_SCALE (10,100,1000,5000);
+ * BENCH_TURNS (1,10,100,1000), BENCH_RAMP (200,600), BENCH_SCALE (10,100,1000,5000),
+ * BENCH_ROUNDS (3: throughput rounds of each side, in turn; one round's runs/s swings by a
+ * quarter on this machine, so the median round is reported, with CPU per run beside it);
  * BENCH_ONLY=throughput runs just the first comparison, BENCH_ONLY=memory just the
  * worker-memory phase on fresh workers (for quick A/B of a change; they record nothing).
  * BENCH_WORKER_NODE_ARGS passes node flags to the workers (e.g. --cpu-prof). Then tracing on against off
@@ -19,6 +21,26 @@ import { baselineWorkerMemory, serverRamp, workerMemory, type MemoryResult } fro
 import { bambooSide, baselineSide, scaleCurve, type ScaleRow } from './scale';
 import { recordResults } from './results';
 import { baselineThroughput, bambooThroughput, type ThroughputResult } from './throughput';
+import { cpuProbe, type CpuPerRun } from './cpu';
+
+type Rounds = { baseline: ThroughputResult[]; bamboo: ThroughputResult[] };
+
+/** The round with the median runs/s (its latencies are the ones reported). */
+function medianRound(results: ThroughputResult[]): ThroughputResult {
+  return [...results].sort((a, b) => a.runsPerSec - b.runsPerSec)[Math.floor((results.length - 1) / 2)];
+}
+
+/** Mean CPU per child run over the rounds. */
+function meanCpu(results: ThroughputResult[]): CpuPerRun {
+  const mean = (key: keyof CpuPerRun) => results.reduce((sum, r) => sum + (r.cpu?.[key] ?? 0), 0) / results.length;
+  return { serverMs: mean('serverMs'), workerMs: mean('workerMs'), workflowThreadMs: mean('workflowThreadMs'), mainThreadMs: mean('mainThreadMs') };
+}
+
+function roundsSummary(rounds: Rounds): string {
+  const [base, bamboo] = [meanCpu(rounds.baseline), meanCpu(rounds.bamboo)];
+  const total = (c: CpuPerRun) => c.serverMs + c.workerMs;
+  return `median runs/s ${medianRound(rounds.baseline).runsPerSec.toFixed(1)} vs ${medianRound(rounds.bamboo).runsPerSec.toFixed(1)} (${(medianRound(rounds.bamboo).runsPerSec / medianRound(rounds.baseline).runsPerSec).toFixed(2)}x); CPU ms per child run ${total(base).toFixed(1)} vs ${total(bamboo).toFixed(1)} (${(total(bamboo) / total(base)).toFixed(2)}x): server ${base.serverMs.toFixed(1)} vs ${bamboo.serverMs.toFixed(1)}, worker ${base.workerMs.toFixed(1)} vs ${bamboo.workerMs.toFixed(1)} (workflow thread ${base.workflowThreadMs.toFixed(1)} vs ${bamboo.workflowThreadMs.toFixed(1)})`;
+}
 
 /** maxCachedWorkflows of the memory phase's third worker, so its workflows are evicted between tasks. */
 const SMALL_CACHE = 20;
@@ -52,11 +74,24 @@ async function main(): Promise<void> {
     return done();
   }
 
-  log(`throughput with 1 worker: baseline then bamboo, ${parents} parents × ${children} children`);
-  const baseline = await baselineThroughput(client, 'bench-base-1', parents, children);
-  log(JSON.stringify(baseline));
-  const bamboo = await bambooThroughput(client, 'bench-1', parents, children);
-  log(JSON.stringify(bamboo));
+  const rounds = num('BENCH_ROUNDS', 3);
+  log(`throughput with 1 worker: ${rounds} rounds of baseline and bamboo in turn, ${parents} parents × ${children} children`);
+  const probes = { baseline: cpuProbe(server.pid!, workers.baseline.pid), bamboo: cpuProbe(server.pid!, workers.bamboo.pid) };
+  const throughputRounds: Rounds = { baseline: [], bamboo: [] };
+  for (let round = 0; round < rounds; round++) {
+    // Each goes first in turn: the server slows a little as it fills, and neither should always meet it fresher.
+    for (const side of round % 2 === 0 ? (['baseline', 'bamboo'] as const) : (['bamboo', 'baseline'] as const)) {
+      const result =
+        side === 'baseline'
+          ? await baselineThroughput(client, 'bench-base-1', parents, children, probes.baseline)
+          : await bambooThroughput(client, 'bench-1', parents, children, probes.bamboo);
+      throughputRounds[side].push(result);
+      log(JSON.stringify(result));
+    }
+  }
+  const baseline = medianRound(throughputRounds.baseline);
+  const bamboo = medianRound(throughputRounds.bamboo);
+  log(roundsSummary(throughputRounds));
   if (process.env.BENCH_ONLY === 'throughput') {
     // Quick A/B of a change: throughput and latency only, nothing recorded.
     await stop(workers);
@@ -103,7 +138,7 @@ async function main(): Promise<void> {
   log(JSON.stringify({ bamboo2, baseline2 }));
   await Promise.all([...bamboo2Workers, ...baseline2Workers].map((w) => w.stop()));
 
-  const data = { parents, children, baseline, bamboo, memory, growth, ramp, scale, scaleOut: { bamboo2, baseline2 } };
+  const data = { parents, children, baseline, bamboo, rounds: throughputRounds, memory, growth, ramp, scale, scaleOut: { bamboo2, baseline2 } };
   recordResults('bench', 'npm run bench — Bamboo against bare Temporal', report(data), data);
   log('results written to bench/RESULTS.md');
   await done();
@@ -121,6 +156,7 @@ function report(d: {
   children: number;
   baseline: ThroughputResult;
   bamboo: ThroughputResult;
+  rounds: Rounds;
   memory: { baseline: MemoryResult; bamboo: MemoryResult; bambooSmallCache: MemoryResult };
   growth: HistoryRow[];
   scale: ScaleRow[];
@@ -132,15 +168,28 @@ function report(d: {
   const lat = (p: ThroughputResult['spawnToFirstActivityMs']) => `${p.p50} / ${p.p95} / ${p.p99}`;
   const row = (r: ThroughputResult) =>
     `| ${r.label} | ${r.runs} | ${f(r.seconds)} | ${f(r.runsPerSec)} | ${f(r.eventsPerChild)} | ${lat(r.spawnToFirstActivityMs)} | ${lat(r.completionToParentMs)} | ${lat(r.lastCompletionToResumeMs)} |`;
+  const cpu = { baseline: meanCpu(d.rounds.baseline), bamboo: meanCpu(d.rounds.bamboo) };
+  const totalCpu = (c: CpuPerRun) => c.serverMs + c.workerMs;
+  const cpuRow = (label: string, c: CpuPerRun) =>
+    `| ${label} | ${f(c.serverMs)} | ${f(c.workerMs)} | ${f(c.workflowThreadMs)} | ${f(c.mainThreadMs)} | ${f(c.workerMs - c.workflowThreadMs - c.mainThreadMs)} | ${f(totalCpu(c))} |`;
   return [
-    `${d.parents} parents × ${d.children} children, one worker process each (the baseline's with a bundle of its own), the same in-memory dev server. Latencies in ms (p50 / p95 / p99) from server-side history timestamps.`,
+    `${d.parents} parents × ${d.children} children, one worker process each (the baseline's with a bundle of its own), the same in-memory dev server, ${d.rounds.bamboo.length} rounds of each in turn. The table shows each side's median round (by runs/s); latencies in ms (p50 / p95 / p99) from server-side history timestamps.`,
     '',
     '| | child runs | seconds | runs/s | events per child | spawn → first activity started | completion sent → delivered to parent | last completion → parent resumed |',
     '|---|---:|---:|---:|---:|---:|---:|---:|',
     row(d.baseline),
     row(d.bamboo),
     '',
-    `**Ratios to the baseline:** throughput ${f(d.bamboo.runsPerSec / d.baseline.runsPerSec, 2)}×; history events per child run ${f(d.bamboo.eventsPerChild / d.baseline.eventsPerChild, 2)}× (one search-attribute upsert at the end); spawn → first activity p50 ${ratio(d.bamboo.spawnToFirstActivityMs.p50, d.baseline.spawnToFirstActivityMs.p50)}× and p95 ${ratio(d.bamboo.spawnToFirstActivityMs.p95, d.baseline.spawnToFirstActivityMs.p95)}×; completion → parent resumed p95 ${ratio(d.bamboo.lastCompletionToResumeMs.p95, d.baseline.lastCompletionToResumeMs.p95)}×.`,
+    `Runs/s of every round: baseline ${d.rounds.baseline.map((r) => f(r.runsPerSec)).join(', ')}; bamboo ${d.rounds.bamboo.map((r) => f(r.runsPerSec)).join(', ')}.`,
+    '',
+    '**CPU per child run** (ms, mean over the rounds, from the first start until every child has reported; both processes share 2 cores, so this is what throughput is made of):',
+    '',
+    '| | dev server | worker | of which workflow thread | main thread | other threads | total |',
+    '|---|---:|---:|---:|---:|---:|---:|',
+    cpuRow('baseline', cpu.baseline),
+    cpuRow('bamboo', cpu.bamboo),
+    '',
+    `**Ratios to the baseline:** throughput ${f(d.bamboo.runsPerSec / d.baseline.runsPerSec, 2)}× (median rounds); CPU per child run ${f(totalCpu(cpu.bamboo) / totalCpu(cpu.baseline), 2)}×; history events per child run ${f(d.bamboo.eventsPerChild / d.baseline.eventsPerChild, 2)}× (one search-attribute upsert at the end); spawn → first activity p50 ${ratio(d.bamboo.spawnToFirstActivityMs.p50, d.baseline.spawnToFirstActivityMs.p50)}× and p95 ${ratio(d.bamboo.spawnToFirstActivityMs.p95, d.baseline.spawnToFirstActivityMs.p95)}×; completion → parent resumed p95 ${ratio(d.bamboo.lastCompletionToResumeMs.p95, d.baseline.lastCompletionToResumeMs.p95)}×.`,
     '',
     '**Scale-out** (2 worker processes, same server, same 2 cores):',
     '',

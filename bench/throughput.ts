@@ -9,6 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { startSession } from '../src/client/root-sessions';
 import { sessionWorkflowId } from '../common';
 import { eventMs, mapLimit, percentiles, type HistoryEvent } from './harness';
+import type { CpuPerRun, CpuProbe } from './cpu';
 
 export interface ThroughputResult {
   label: string;
@@ -19,18 +20,24 @@ export interface ThroughputResult {
   spawnToFirstActivityMs: ReturnType<typeof percentiles>;
   completionToParentMs: ReturnType<typeof percentiles>;
   lastCompletionToResumeMs: ReturnType<typeof percentiles>;
+  /** From the first start until every child has reported (when a probe was given). */
+  cpu?: CpuPerRun;
 }
 
-export async function baselineThroughput(client: Client, taskQueue: string, parents: number, children: number): Promise<ThroughputResult> {
+export async function baselineThroughput(client: Client, taskQueue: string, parents: number, children: number, probe?: CpuProbe): Promise<ThroughputResult> {
   const ids = Array.from({ length: parents }, () => `baseline-${randomUUID().slice(0, 8)}`);
+  const cpuFrom = probe?.start();
   const handles = await Promise.all(ids.map((workflowId) => client.workflow.start('baselineParentWorkflow', { taskQueue, workflowId, args: [children] })));
   await Promise.all(handles.map((h) => h.result()));
-  return measure(client, 'baseline', ids, (e) => e.workflowExecutionCompletedEventAttributes !== undefined && e.workflowExecutionCompletedEventAttributes !== null);
+  const cpu = cpuFrom && probe?.perRun(cpuFrom, parents * children);
+  const result = await measure(client, 'baseline', ids, (e) => e.workflowExecutionCompletedEventAttributes !== undefined && e.workflowExecutionCompletedEventAttributes !== null);
+  return { ...result, cpu };
 }
 
-export async function bambooThroughput(client: Client, taskQueue: string, parents: number, children: number): Promise<ThroughputResult> {
+export async function bambooThroughput(client: Client, taskQueue: string, parents: number, children: number, probe?: CpuProbe): Promise<ThroughputResult> {
   const prompt = Array.from({ length: children }, (_, i) => `[[spawn:C${i + 1}|part ${i + 1}]]`).join(' ');
   const ids = Array.from({ length: parents }, () => `bench-${randomUUID().slice(0, 8)}`);
+  const cpuFrom = probe?.start();
   await Promise.all(
     ids.map((id) =>
       startSession(
@@ -49,8 +56,9 @@ export async function bambooThroughput(client: Client, taskQueue: string, parent
   for (;;) {
     const [all, open] = await Promise.all([client.workflow.count(childQuery), client.workflow.count(`${childQuery} AND ExecutionStatus = 'Running'`)]);
     if (all.count === parents * children && open.count === 0) break;
-    await new Promise((r) => setTimeout(r, 500));
+    await new Promise((r) => setTimeout(r, 250));
   }
+  const cpu = cpuFrom && probe?.perRun(cpuFrom, parents * children);
   for (const id of ids) {
     // Resumed: the parent's model call after its children's reports has completed.
     for (;;) {
@@ -61,7 +69,7 @@ export async function bambooThroughput(client: Client, taskQueue: string, parent
   }
   const result = await measure(client, 'bamboo', ids.map(sessionWorkflowId), (e) => !!e.activityTaskScheduledEventAttributes);
   await Promise.all(ids.map((id) => client.workflow.getHandle(sessionWorkflowId(id)).terminate('bench done')));
-  return result;
+  return { ...result, cpu };
 }
 
 /**
