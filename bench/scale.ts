@@ -70,10 +70,11 @@ async function measureBatch(client: Client, side: Side, concurrent: number, serv
   const sampler = setInterval(() => (peakRssMb = Math.max(peakRssMb, side.worker.rssMb())), 250);
   try {
     await mapLimit(Array.from({ length: concurrent }, (_, i) => i), 100, (i) => side.start(client, batch, i));
+    // Visibility is eventually consistent: "none running" counts only once every run is listed.
     for (;;) {
-      const running = await client.workflow.count(`${query} AND ExecutionStatus = 'Running'`);
-      if (running.count === 0) break;
-      await new Promise((r) => setTimeout(r, 500));
+      const [all, running] = await Promise.all([client.workflow.count(query), client.workflow.count(`${query} AND ExecutionStatus = 'Running'`)]);
+      if (all.count === concurrent && running.count === 0) break;
+      await new Promise((r) => setTimeout(r, 250));
     }
   } finally {
     clearInterval(sampler);
