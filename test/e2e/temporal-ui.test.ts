@@ -15,14 +15,13 @@ import { join, resolve } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { startSession } from '../../src/client/root-sessions';
 import { BambooPendingRequests, sessionWorkflowId } from '../../common';
-import { startDevServer, type DevServer } from '../../src/temporal/dev-server';
+import type { DevServer } from '../../src/temporal/dev-server';
 import { createBambooWorker } from '../../src/worker/create-worker';
 import { eventsQuery, respondUpdate, stateQuery } from '../../common/workflow-interface';
 import { settled } from '../helpers/root';
 import { rootSession } from '../helpers/session-fixtures';
 import { eventually } from '../helpers/eventually';
-import { freePort } from '../helpers/processes';
-import { uniqueId } from '../helpers/temporal';
+import { startDevServerWithUi, uniqueId } from '../helpers/temporal';
 import { launchChromium } from './browser';
 
 const SCREENSHOTS = resolve(__dirname, '..', '..', 'test-output', 'e2e');
@@ -53,7 +52,7 @@ beforeAll(async () => {
   const bundlePath = process.env.BAMBOO_TEST_WORKFLOW_BUNDLE;
   if (!bundlePath) throw new Error('the jest global setup did not bundle the workflows (BAMBOO_TEST_WORKFLOW_BUNDLE is unset)');
   Runtime.install({ logger: new DefaultLogger('ERROR') });
-  server = await startDevServer({ uiPort: await freePort() });
+  server = await startDevServerWithUi();
   client = new Client({ connection: await Connection.connect({ address: server.address }), namespace: server.namespace });
   workerConnection = await NativeConnection.connect({ address: server.address });
   taskQueue = uniqueId('e2e-ui');
