@@ -33,12 +33,21 @@ export function reconciles(): boolean {
   return patched(RECONCILE_PATCH);
 }
 
-/** The outcome of a run this parent run started, once it closes. Never rejects. */
-export function closeOfStartedRun(handle: Pick<ChildWorkflowHandle<never>, 'firstExecutionRunId' | 'workflowId' | 'result'>): Promise<RunCloseReport | undefined> {
+/**
+ * The outcome of a run this parent run started, once it closes. Never rejects.
+ * @param stillWanted asked when the run has closed: false (the child reported by itself first,
+ *   as it almost always has) skips reading the result — validating a whole session snapshot
+ *   for a report that would be dropped as a duplicate.
+ */
+export function closeOfStartedRun(
+  handle: Pick<ChildWorkflowHandle<never>, 'firstExecutionRunId' | 'workflowId' | 'result'>,
+  stillWanted: () => boolean = () => true,
+): Promise<RunCloseReport | undefined> {
   const runId = handle.firstExecutionRunId;
   return handle.result().then(
-    (result) => ({ runId, outcome: outcomeOfResult(result) }),
+    (result) => (stillWanted() ? { runId, outcome: outcomeOfResult(result) } : undefined),
     (error: unknown) => {
+      if (!stillWanted()) return undefined;
       if (error instanceof ChildWorkflowFailure) return { runId, outcome: outcomeOfFailure(error.cause) };
       log.warn('child run result unavailable', { workflowId: handle.workflowId, error: String(error) });
       return undefined;

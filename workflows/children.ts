@@ -199,7 +199,8 @@ export class Children {
         return;
       }
       this.watched.set(job.childSessionId, { stop: () => undefined });
-      void closeOfStartedRun(handle).then((report) => {
+      // Once the child has reported, stopWatching() has dropped this entry: its close adds nothing.
+      void closeOfStartedRun(handle, () => this.watched.has(job.childSessionId)).then((report) => {
         this.watched.delete(job.childSessionId);
         if (report) this.reconcile(job.childSessionId, report.runId, report.outcome);
       });
