@@ -5,8 +5,8 @@
  * On a 2-core machine both processes share the CPU, so CPU per run is what throughput is made
  * of, and it varies far less from run to run than runs/s does.
  */
-import { readdirSync, readFileSync } from 'node:fs';
-import { processCpuSecs } from './harness';
+import { readdirSync } from 'node:fs';
+import { processCpuSecs, statCpuSecs } from './harness';
 
 export interface CpuPerRun {
   serverMs: number;
@@ -21,14 +21,12 @@ interface Snapshot {
   threads: Map<number, number>;
 }
 
-/** CPU milliseconds per thread of a process (clock ticks of 10 ms). */
+/** CPU milliseconds per thread of a process. */
 function threadCpuMs(pid: number): Map<number, number> {
   const out = new Map<number, number>();
   for (const tid of readdirSync(`/proc/${pid}/task`)) {
     try {
-      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      out.set(Number(tid), (Number(fields[11]) + Number(fields[12])) * 10);
+      out.set(Number(tid), statCpuSecs(`/proc/${pid}/task/${tid}/stat`) * 1000);
     } catch {
       // the thread ended between listing and reading
     }

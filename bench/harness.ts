@@ -111,8 +111,23 @@ export async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) =>
 
 /** CPU seconds (user + system) a process has used, from /proc (clock ticks of 1/100 s on Linux). */
 export function processCpuSecs(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return statCpuSecs(`/proc/${pid}/stat`);
+}
+
+/** User + system CPU seconds from a /proc `stat` file (a process's, or a thread's under task/). */
+export function statCpuSecs(statPath: string): number {
+  const stat = readFileSync(statPath, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** Waits until visibility lists all `expected` runs of `query` and none of them is running (it is eventually consistent). */
+export async function untilAllClosed(client: Client, query: string, expected: number): Promise<void> {
+  for (;;) {
+    const [all, running] = await Promise.all([client.workflow.count(query), client.workflow.count(`${query} AND ExecutionStatus = 'Running'`)]);
+    if (all.count === expected && running.count === 0) return;
+    await new Promise((r) => setTimeout(r, 250));
+  }
 }
 
 /** One bench child run's job: session `<parent>-<n>` with one user message, on the scripted provider. */

@@ -10,7 +10,7 @@ import type { Client } from '@temporalio/client';
 import { randomUUID } from 'node:crypto';
 import { startChildRun } from '../src/client/child-runs';
 import { BambooParentSessionId } from '../common';
-import { benchChildJob, mapLimit, percentiles, processCpuSecs, type WorkerProcess } from './harness';
+import { benchChildJob, mapLimit, percentiles, processCpuSecs, untilAllClosed, type WorkerProcess } from './harness';
 
 export interface ScaleRow {
   label: 'baseline' | 'bamboo';
@@ -70,12 +70,7 @@ async function measureBatch(client: Client, side: Side, concurrent: number, serv
   const sampler = setInterval(() => (peakRssMb = Math.max(peakRssMb, side.worker.rssMb())), 250);
   try {
     await mapLimit(Array.from({ length: concurrent }, (_, i) => i), 100, (i) => side.start(client, batch, i));
-    // Visibility is eventually consistent: "none running" counts only once every run is listed.
-    for (;;) {
-      const [all, running] = await Promise.all([client.workflow.count(query), client.workflow.count(`${query} AND ExecutionStatus = 'Running'`)]);
-      if (all.count === concurrent && running.count === 0) break;
-      await new Promise((r) => setTimeout(r, 250));
-    }
+    await untilAllClosed(client, query, concurrent);
   } finally {
     clearInterval(sampler);
   }

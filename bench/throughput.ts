@@ -8,7 +8,7 @@ import type { Client } from '@temporalio/client';
 import { randomUUID } from 'node:crypto';
 import { startSession } from '../src/client/root-sessions';
 import { sessionWorkflowId } from '../common';
-import { eventMs, mapLimit, percentiles, type HistoryEvent } from './harness';
+import { eventMs, mapLimit, percentiles, untilAllClosed, type HistoryEvent } from './harness';
 import type { CpuPerRun, CpuProbe } from './cpu';
 
 export interface ThroughputResult {
@@ -52,12 +52,7 @@ export async function bambooThroughput(client: Client, taskQueue: string, parent
   );
   // Waits on the server's view (visibility and histories), not on queries: a query is a
   // workflow task in Bamboo's worker that the baseline's does not have to answer.
-  const childQuery = `BambooParentSessionId IN (${ids.map((id) => `'${id}'`).join(', ')})`;
-  for (;;) {
-    const [all, open] = await Promise.all([client.workflow.count(childQuery), client.workflow.count(`${childQuery} AND ExecutionStatus = 'Running'`)]);
-    if (all.count === parents * children && open.count === 0) break;
-    await new Promise((r) => setTimeout(r, 250));
-  }
+  await untilAllClosed(client, `BambooParentSessionId IN (${ids.map((id) => `'${id}'`).join(', ')})`, parents * children);
   const cpu = cpuFrom && probe?.perRun(cpuFrom, parents * children);
   for (const id of ids) {
     // Resumed: the parent's model call after its children's reports has completed.

@@ -300,7 +300,8 @@ async function executeWithWatchdog(
   const startedAt = job.continuation ? Date.parse(job.continuation.startedAt) : Date.now();
   // Shape 2 starts the deadline timer only when the run waits for its children (deadline.ts),
   // so a run that cannot have children never starts one.
-  const budget = new RunBudget(policy.maxTotalSecs, startedAt, { timerOnlyWhileWaiting: writesShape2(job), waitsUnbounded: run.children !== undefined });
+  const timer = !writesShape2(job) ? 'whole-run' : run.children ? 'while-waiting' : 'never';
+  const budget = new RunBudget(policy.maxTotalSecs, startedAt, { timer });
   const result = await runWithinBudget(budget, () =>
     session.metadata['runtime.kind'] === 'external'
       ? runExternal(run, session, policy, budget).then(() => ({ stoppedAt: undefined }))

@@ -15,28 +15,32 @@ import { errorMessage, FailureTypes, RUN_CANCELLED, totalTimeoutMessage, type Te
 export class RunBudget {
   deadlineMs: number;
   /**
-   * Whether the deadline timer runs. A budget made with `timerOnlyWhileWaiting` starts it only
-   * when the run first waits on something no activity bounds (its children): until then every
-   * step is an activity that stops itself at the deadline (`runDeadline`), so a run that only
-   * calls activities writes no timer to its history.
+   * Whether the deadline timer runs. With `timer: 'while-waiting'` it starts only when the run
+   * first waits on something no activity bounds (its children): until then every step is an
+   * activity that stops itself at the deadline (`runDeadline`), so a run that only calls
+   * activities writes no timer to its history.
    */
   timerArmed: boolean;
-  /** False for a run that never waits on anything unbounded (it has no children): its timer never starts. */
+  /** False with `timer: 'never'` (a run that never waits on anything unbounded: it has no children). */
   readonly mayArm: boolean;
   /** Milliseconds spent paused so far (they moved the deadline). */
   pausedMs = 0;
   private pauses = 0;
   private pausedAt = 0;
 
-  /** @param startedAtMs when the run began: earlier than now for a run that continued-as-new. */
+  /**
+   * @param startedAtMs when the run began: earlier than now for a run that continued-as-new.
+   * @param timer when the deadline timer runs: for the whole run (the first history shape), only
+   *   while the run waits on something unbounded, or never.
+   */
   constructor(
     readonly maxTotalSecs: number,
     readonly startedAtMs = Date.now(),
-    { timerOnlyWhileWaiting = false, waitsUnbounded = true } = {},
+    { timer = 'whole-run' }: { timer?: 'whole-run' | 'while-waiting' | 'never' } = {},
   ) {
     this.deadlineMs = this.startedAtMs + maxTotalSecs * 1000;
-    this.timerArmed = !timerOnlyWhileWaiting;
-    this.mayArm = this.timerArmed || waitsUnbounded;
+    this.timerArmed = timer === 'whole-run';
+    this.mayArm = timer !== 'never';
   }
 
   private onArmed?: () => void;

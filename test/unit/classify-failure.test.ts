@@ -83,16 +83,16 @@ describe('RunBudget', () => {
 
   it('starts its deadline timer when armed, once, unless the run may never wait on anything unbounded', () => {
     const armed: string[] = [];
-    const waits = new RunBudget(10, T0, { timerOnlyWhileWaiting: true });
+    const waits = new RunBudget(10, T0, { timer: 'while-waiting' });
     waits.whenArmed(() => armed.push('timer'));
     expect([waits.timerArmed, waits.mayArm]).toEqual([false, true]);
     waits.armTimer();
     waits.armTimer();
     expect(armed).toEqual(['timer']);
 
-    const neverWaits = new RunBudget(10, T0, { timerOnlyWhileWaiting: true, waitsUnbounded: false });
+    const neverWaits = new RunBudget(10, T0, { timer: 'never' });
     expect(neverWaits.mayArm).toBe(false);
     expect(() => neverWaits.armTimer()).toThrow(/may not wait on anything unbounded/);
-    expect(new RunBudget(10, T0, { waitsUnbounded: false }).mayArm).toBe(true); // a timer from the start: the first history shape
+    expect(new RunBudget(10, T0, { timer: 'whole-run' }).mayArm).toBe(true); // a timer from the start: the first history shape
   });
 });
