@@ -1,19 +1,21 @@
 /**
  * The Temporal server, its schema tool and the Web UI server as binaries, built once with the Go
  * toolchain into project-local caches (as the CLI is, src/temporal/cli-binary.ts) and never
- * rebuilt while present. The same releases docker-compose.yml runs as images: temporalio/server
- * and temporalio/admin-tools 1.29.1, temporalio/ui 2.42.1 (the UI the pinned CLI embeds).
+ * rebuilt while present. The releases are pinned in src/temporal/versions.ts, with the images
+ * docker-compose.yml runs (temporalio/server, temporalio/admin-tools, temporalio/ui): the server
+ * and UI the pinned CLI embeds.
  *
  * The server module also carries the SQL schemas the schema tool applies; they are copied next to
  * the binaries at build time, so a cached cluster needs no Go toolchain and no module cache.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { isExecutable } from '../temporal/cli-binary';
+import { goModuleDir, isExecutable } from '../temporal/cli-binary';
+import { TEMPORAL_SERVER_VERSION, TEMPORAL_UI_VERSION } from '../temporal/versions';
 
-export const SERVER_VERSION = 'v1.29.1';
-export const UI_VERSION = 'v2.42.1';
+export const SERVER_VERSION = `v${TEMPORAL_SERVER_VERSION}`;
+export const UI_VERSION = `v${TEMPORAL_UI_VERSION}`;
 const SERVER_MODULE = 'go.temporal.io/server';
 const UI_MODULE = 'github.com/temporalio/ui-server/v2';
 const PROJECT_ROOT = resolve(__dirname, '..', '..');
@@ -50,7 +52,7 @@ export function ensureClusterBinaries(options: BinaryOptions = {}): ClusterBinar
   }
   if (!existsSync(postgresSchemaDir)) {
     requireGo(`the SQL schemas of the Temporal server ${SERVER_VERSION}`);
-    cpSync(join(moduleDir(SERVER_MODULE, SERVER_VERSION), 'schema', 'postgresql', 'v12'), postgresSchemaDir, { recursive: true });
+    cpSync(join(goModuleDir(SERVER_MODULE, SERVER_VERSION), 'schema', 'postgresql', 'v12'), postgresSchemaDir, { recursive: true });
   }
   let ui: string | undefined;
   if (options.ui) {
@@ -66,7 +68,7 @@ export function ensureClusterBinaries(options: BinaryOptions = {}): ClusterBinar
 
 function requireGo(what: string): void {
   if (spawnSync('go', ['version'], { stdio: 'ignore' }).status !== 0) {
-    throw new Error(`${what} is not in the cache and there is no Go toolchain to build it; install Go (1.24 or later) or copy a built cache into .cache/`);
+    throw new Error(`${what} is not in the cache and there is no Go toolchain to build it; install Go (1.26 or later) or copy a built cache into .cache/`);
   }
 }
 
@@ -79,12 +81,3 @@ function goInstall(gobin: string, packages: string[]): void {
   });
   if (result.status !== 0) throw new Error(`go install ${packages.join(' ')} failed (exit ${result.status})`);
 }
-
-/** Where the Go module cache holds a module version (after `go install` it is there). */
-function moduleDir(module: string, version: string): string {
-  const out = execFileSync('go', ['mod', 'download', '-json', `${module}@${version}`], { encoding: 'utf8' });
-  const dir = (JSON.parse(out) as { Dir?: string }).Dir;
-  if (!dir) throw new Error(`go mod download ${module}@${version} did not say where the module is`);
-  return dir;
-}
-

@@ -13,7 +13,6 @@
  */
 import { Connection } from '@temporalio/client';
 import { TypedSearchAttributes } from '@temporalio/common';
-import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { BAMBOO_SEARCH_ATTRIBUTES, errorMessage } from '../../common';
@@ -45,7 +44,7 @@ export interface DevServer {
   address: string;
   namespace: string;
   uiUrl?: string;
-  /** The server's process id (undefined when the SDK runs a downloaded CLI for us). */
+  /** The server's process id (undefined only when it could not be spawned). */
   pid?: number;
   /** Settles when the server process has exited, stopped or not. */
   exited: Promise<DevServerExit>;
@@ -60,7 +59,6 @@ const STOP_GRACE_MS = 15_000;
 export async function startDevServer(options: DevServerOptions = {}): Promise<DevServer> {
   const found = findTemporalCli(options.find);
   const namespace = options.namespace ?? 'default';
-  if (found.type !== 'existing-path') return startDownloadedDevServer(options, namespace);
 
   if (options.port !== undefined) await ensurePortFree(options.port, 'gRPC');
   if (options.uiPort !== undefined) await ensurePortFree(options.uiPort, 'Web UI');
@@ -189,42 +187,4 @@ function freePort(): Promise<number> {
       probe.close(() => resolve(port));
     });
   });
-}
-
-/**
- * Without a local CLI, @temporalio/testing downloads one and runs it in its native runtime,
- * which Node's event loop does not see: a ref'd timer keeps this process up until stop().
- */
-async function startDownloadedDevServer(options: DevServerOptions, namespace: string): Promise<DevServer> {
-  const env = await TestWorkflowEnvironment.createLocal({
-    server: {
-      executable: { type: 'cached-download' },
-      namespace,
-      dbFilename: options.dbFilename,
-      port: options.port,
-      ui: options.uiPort !== undefined,
-      uiPort: options.uiPort,
-      searchAttributes: [...BAMBOO_SEARCH_ATTRIBUTES],
-      extraArgs: [
-        ...(options.uiCodecEndpoint ? ['--ui-codec-endpoint', options.uiCodecEndpoint] : []),
-        ...(options.sqlitePragmas ?? []).flatMap((pragma) => ['--sqlite-pragma', pragma]),
-      ],
-    },
-  });
-  const keepAlive = setInterval(() => undefined, 60_000);
-  let resolveExited!: (exit: DevServerExit) => void;
-  const exited = new Promise<DevServerExit>((resolve) => (resolveExited = resolve));
-  let stopping: Promise<void> | undefined;
-  return {
-    address: env.address,
-    namespace,
-    uiUrl: options.uiPort !== undefined ? `http://localhost:${options.uiPort}` : undefined,
-    exited,
-    stop: () =>
-      (stopping ??= (async () => {
-        clearInterval(keepAlive);
-        await env.teardown();
-        resolveExited({ code: null, signal: 'SIGKILL' });
-      })()),
-  };
 }
