@@ -1,0 +1,87 @@
+/**
+ * Interleavings of ordinary events on a real server (issue 25): each test drives the exact
+ * order of workflow tasks that once broke a promise. The order is made, not hoped for: the worker
+ * is stopped while events queue up, so they reach the workflow in one activation, and a task is
+ * kept busy while the next event arrives, so that event waits for the task after it.
+ */
+import { WorkflowUpdateStage, type Client } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
+import { sessionWorkflowId } from '../../common';
+import { respondUpdate, stateQuery, steerUpdate, subSessionCompletedSignal } from '../../common/workflow-interface';
+import { settled } from '../helpers/root';
+import { rootSession } from '../helpers/session-fixtures';
+import { eventually } from '../helpers/eventually';
+import { connectTestClient, startTestWorker, uniqueId, type TestWorker } from '../helpers/temporal';
+import { startSession } from '../../src/client/root-sessions';
+
+const EventType = temporal.api.enums.v1.EventType;
+const POLICY = { tools: { get_current_time: 'ask' as const } };
+const running = new Set<TestWorker>();
+let client: Client;
+
+beforeAll(async () => {
+  client = await connectTestClient();
+});
+afterAll(async () => {
+  for (const w of running) await w.stop();
+  await client?.connection.close();
+});
+
+async function startWorker(taskQueue: string): Promise<TestWorker> {
+  const w = await startTestWorker({ taskQueue, deps: { toolPolicy: POLICY } });
+  running.add(w);
+  return w;
+}
+
+async function stopWorker(w: TestWorker): Promise<void> {
+  running.delete(w);
+  await w.stop();
+}
+
+test('a steer that arrives while the root waits for a respond update to finish before continuing-as-new is merged, not deadlocked', async () => {
+  const taskQueue = uniqueId('interleavings');
+  const first = await startWorker(taskQueue);
+  const session = rootSession('[[spawn:Helper|[[tool:get_current_time|{}]] what time is it]] plan');
+  const handle = await startSession(client, { session, options: { historyEventBudget: 300 } }, { taskQueue });
+  // The child waits for a person's decision; the root waits for the child.
+  const request = await eventually(async () => (await handle.query(stateQuery)).pendingRequests?.[0], { timeoutMs: 60_000, what: 'the child’s request at the root' });
+  await eventually(async () => (await handle.query(stateQuery)).phase === 'waiting', { what: 'the root waiting for its child' });
+
+  // No worker: what follows reaches the root in one activation. 400 ignored signals take the
+  // history past the budget (the root continues-as-new at its next task) and make that task
+  // take a while; the respond update comes with them. Its handler signals the child, so it is
+  // still running when the root decides to continue-as-new and waits for its handlers.
+  await stopWorker(first);
+  for (let i = 0; i < 400; i++) await handle.signal(subSessionCompletedSignal, { padding: i } as never);
+  const respond = handle.startUpdate(respondUpdate, { args: [{ requestId: request.requestId, decision: 'approve' }], waitForStage: WorkflowUpdateStage.ACCEPTED });
+  await new Promise((r) => setTimeout(r, 500)); // the server holds the update for the next task
+  const { historyLength: lengthBefore, runId } = await handle.describe();
+
+  await startWorker(taskQueue);
+  // The steer arrives while that task runs, so it reaches the root in the task after it:
+  // with the respond handler still waiting for its signal to be sent.
+  await eventually(async () => {
+    const { events } = await handle.fetchHistory();
+    return events!.some((e) => Number(e.eventId) > lengthBefore && e.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED);
+  }, { intervalMs: 10, what: 'the task with the respond update to start' });
+  const steer = handle.executeUpdate(steerUpdate, { args: [{ content: 'also mention the date' }] });
+  steer.catch(() => undefined); // a steer that never returns is the failure reported below
+  await respond;
+
+  const receipt = await Promise.race([steer, new Promise<'no receipt'>((r) => setTimeout(() => r('no receipt'), 60_000))]);
+  expect(receipt).toMatchObject({ mergedAtTurn: expect.any(Number) });
+  const state = await settled(client, session.id, 60_000);
+  expect(state.pendingRequests).toEqual([]);
+
+  // The interleaving happened as described: the steer was taken in by a task no later than the
+  // one in which the respond handler learned that its signal was sent.
+  const { events } = await client.workflow.getHandle(sessionWorkflowId(session.id), runId).fetchHistory();
+  const id = (e: temporal.api.history.v1.IHistoryEvent) => Number(e.eventId);
+  const tasksCompleted = events!.filter((e) => e.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED);
+  const signalled = events!.find((e) => e.eventType === EventType.EVENT_TYPE_EXTERNAL_WORKFLOW_EXECUTION_SIGNALED)!;
+  const steerAccepted = events!.find((e) => e.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest?.input?.name === 'steer')!;
+  expect(signalled && steerAccepted).toBeTruthy();
+  const steerTask = tasksCompleted.filter((e) => id(e) < id(steerAccepted)).at(-1)!;
+  const resolutionTask = tasksCompleted.find((e) => id(e) > id(signalled))!;
+  expect(id(steerTask)).toBeLessThanOrEqual(id(resolutionTask));
+}, 240_000);
