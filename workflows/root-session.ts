@@ -300,8 +300,14 @@ function continueAsNewDue(root: RootSession): boolean {
   return info.continueAsNewSuggested || info.historyLength >= root.options.historyEventBudget;
 }
 
-async function continueAsNewNow(root: RootSession): Promise<never> {
-  await condition(allHandlersFinished);
+/**
+ * Continues-as-new once every handler has finished, unless a steer arrives meanwhile: a `respond`
+ * update can still be signalling a child when the run decides to continue, and a steer accepted
+ * then waits for a merge that only a turn makes. The turn runs first, and the run continues later.
+ */
+async function continueAsNewNow(root: RootSession): Promise<void> {
+  await condition(() => allHandlersFinished() || root.steering.hasQueued());
+  if (root.steering.hasQueued()) return;
   log.info('continuing as new', { historyLength: workflowInfo().historyLength });
   return continueAsNew<typeof sessionWorkflow>({ session: root.session, options: root.options, carried: root.carried() });
 }

@@ -68,7 +68,9 @@ test('a steer that arrives while the root waits for a respond update to finish b
   steer.catch(() => undefined); // a steer that never returns is the failure reported below
   await respond;
 
-  const receipt = await Promise.race([steer, new Promise<'no receipt'>((r) => setTimeout(() => r('no receipt'), 60_000))]);
+  let timer: NodeJS.Timeout | undefined;
+  const receipt = await Promise.race([steer, new Promise<'no receipt'>((r) => (timer = setTimeout(() => r('no receipt'), 60_000)))]);
+  clearTimeout(timer);
   expect(receipt).toMatchObject({ mergedAtTurn: expect.any(Number) });
   const state = await settled(client, session.id, 60_000);
   expect(state.pendingRequests).toEqual([]);
