@@ -25,10 +25,10 @@ export interface CommandResult {
   stderr: string;
 }
 
-/** Runs a command to its end (in the project directory) and returns its exit code and output. */
-export function runCommand(command: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs = 120_000): Promise<CommandResult> {
+/** Runs a command to its end (in the project directory, or `cwd`) and returns its exit code and output. */
+export function runCommand(command: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs = 120_000, cwd = ROOT): Promise<CommandResult> {
   return new Promise((done) => {
-    execFile(command, args, { cwd: ROOT, env, timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) =>
+    execFile(command, args, { cwd, env, timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) =>
       done({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr }),
     );
   });
@@ -74,14 +74,16 @@ export interface StartProcessOptions {
   env?: NodeJS.ProcessEnv;
   /** In a process group of its own, like a job started in a terminal (default: no). */
   ownGroup?: boolean;
+  /** Default: the project directory. */
+  cwd?: string;
 }
 
 const started: ManagedProcess[] = [];
 
-/** Starts `command` in the project directory, its output captured; remembered by `startedProcesses()`. */
+/** Starts `command` in the project directory (or `options.cwd`), its output captured; remembered by `startedProcesses()`. */
 export function startProcess(label: string, command: string, args: string[], options: StartProcessOptions = {}): ManagedProcess {
   const ownGroup = options.ownGroup ?? false;
-  const child = spawn(command, args, { cwd: ROOT, env: options.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'], detached: ownGroup });
+  const child = spawn(command, args, { cwd: options.cwd ?? ROOT, env: options.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'], detached: ownGroup });
   let output = '';
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
