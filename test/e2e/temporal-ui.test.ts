@@ -142,7 +142,8 @@ test('a child’s workflow page shows its type, its parent and its static summar
     await page.getByText('childSessionWorkflow', { exact: true }).first().waitFor();
     // The parent link points at the root session's workflow.
     await page.locator(`a[href*="/workflows/${sessionWorkflowId(root.id)}/"]`).first().waitFor();
-    // History tab: the Workflow Execution Started event carries the summary.
+    // History tab (Web UI 2.54 opens a workflow on another tab): the Workflow Execution Started event carries the summary.
+    await page.getByTestId('history-tab').click();
     await page.getByTestId('event-summary-row').first().waitFor();
     await page.getByText(summary, { exact: true }).first().waitFor();
     await page.screenshot({ path: join(SCREENSHOTS, 'temporal-ui-child-history.png'), fullPage: true });
@@ -210,7 +211,7 @@ test('the workflow list, filtered by BambooPendingRequests > 0, shows the tree w
     // Reloaded, the same list is empty (the UI says so): the approved tree no longer waits for anyone.
     await page.reload({ waitUntil: 'domcontentloaded' });
     await chip.waitFor();
-    await page.getByRole('heading', { name: 'No Results' }).waitFor();
+    await page.getByRole('heading', { name: 'No Workflows Found' }).waitFor();
     expect(await page.getByTestId('workflow-count').textContent()).toBe('0');
     await page.screenshot({ path: join(SCREENSHOTS, 'temporal-ui-waiting-for-a-person-approved.png'), fullPage: true });
     expect(await rows.count()).toBe(0);
