@@ -7,8 +7,8 @@
 import { WorkflowUpdateStage, type Client } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { sessionWorkflowId } from '../../common';
-import { respondUpdate, stateQuery, steerUpdate, subSessionCompletedSignal } from '../../common/workflow-interface';
-import { settled } from '../helpers/root';
+import { respondUpdate, stateQuery, steerUpdate, subSessionCompletedSignal, userMessageSignal } from '../../common/workflow-interface';
+import { sessionTranscript, settled } from '../helpers/root';
 import { rootSession } from '../helpers/session-fixtures';
 import { eventually } from '../helpers/eventually';
 import { connectTestClient, startTestWorker, uniqueId, type TestWorker } from '../helpers/temporal';
@@ -86,4 +86,37 @@ test('a steer that arrives while the root waits for a respond update to finish b
   const steerTask = tasksCompleted.filter((e) => id(e) < id(steerAccepted)).at(-1)!;
   const resolutionTask = tasksCompleted.find((e) => id(e) > id(signalled))!;
   expect(id(steerTask)).toBeLessThanOrEqual(id(resolutionTask));
+}, 240_000);
+
+test('messages queued past the payload limit when a root continues-as-new are folded into its session and compacted: the run goes on', async () => {
+  const taskQueue = uniqueId('interleavings');
+  const first = await startWorker(taskQueue);
+  const session = rootSession('hello');
+  const handle = await startSession(client, { session, options: { historyEventBudget: 100 } }, { taskQueue });
+  await settled(client, session.id, 60_000);
+
+  // No worker: three messages of 900 KB each (2.7 MB, past the server's 2 MB limit of one
+  // payload) and enough ignored signals to make the next task continue-as-new reach the root at once.
+  await stopWorker(first);
+  const { runId: firstRunId } = await handle.describe();
+  for (let i = 0; i < 100; i++) await handle.signal(subSessionCompletedSignal, { padding: i } as never);
+  for (const letter of ['a', 'b', 'c']) await handle.signal(userMessageSignal, { content: `${letter.repeat(900_000)} [[sleep:0]]` });
+  await startWorker(taskQueue);
+
+  // The run continued-as-new with what it carried made to fit (it once failed its task for good:
+  // "payloads exceeded the error limit"), and the next run took the messages in a turn.
+  const { runId } = await eventually(async () => {
+    const described = await handle.describe();
+    return described.runId !== firstRunId && described;
+  }, { timeoutMs: 60_000, what: 'the root to continue-as-new' });
+  const state = await settled(client, session.id, 60_000);
+  expect(state.lastRunStatus).toBe('completed');
+  expect((await client.workflow.getHandle(sessionWorkflowId(session.id), firstRunId).describe()).status.name).toBe('CONTINUED_AS_NEW');
+  const { events } = await client.workflow.getHandle(sessionWorkflowId(session.id), runId).fetchHistory();
+  const started = events![0]!.workflowExecutionStartedEventAttributes!;
+  expect(started.continuedExecutionRunId).toBe(firstRunId);
+  const inputBytes = (started.input!.payloads ?? []).reduce((n, p) => n + (p.data?.length ?? 0), 0);
+  expect(inputBytes).toBeLessThan(2 * 1024 * 1024);
+  const transcript = await sessionTranscript(client, session.id);
+  expect(transcript.filter((m) => m.role === 'user' && /^a{1000}/.test(m.content))).toHaveLength(1); // folded, compacted, kept
 }, 240_000);
