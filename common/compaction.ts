@@ -42,7 +42,17 @@ export function utf8Bytes(text: string): number {
   return bytes;
 }
 
-const jsonBytes = (value: unknown): number => utf8Bytes(JSON.stringify(value));
+/** Size of `value` as JSON, the way the default payload converter writes it. */
+export const jsonBytes = (value: unknown): number => utf8Bytes(JSON.stringify(value));
+
+/**
+ * What one continue-as-new may carry. The server refuses a payload over 2 MiB (the SDK refuses
+ * to send one first, and the workflow task fails for good); the rest is headroom for the
+ * encoding (metadata, encryption).
+ */
+export const CONTINUE_AS_NEW_BUDGET_BYTES = 1792 * 1024;
+/** The least room a session gets in a continue-as-new input (the smallest transcriptBudgetBytes). */
+export const MIN_SESSION_BUDGET_BYTES = 16 * 1024;
 
 /**
  * `text` with about `remove` characters cut from its middle and a marker in their place.

@@ -49,6 +49,9 @@ import {
   type SessionWorkflowInput,
   type SessionWorkflowResult,
   transcriptPage,
+  CONTINUE_AS_NEW_BUDGET_BYTES,
+  jsonBytes,
+  MIN_SESSION_BUDGET_BYTES,
 } from '../common';
 import { runAgentLoop } from './agent-loop';
 import { RunBudget } from './deadline';
@@ -95,6 +98,8 @@ class RootSession {
   readonly book: RequestBook;
   readonly requests: PersonRequests;
   readonly steering = new Steering();
+  /** This run's state was found too large to carry (continueAsNewInput): it stays open. */
+  continueAsNewRefused = false;
 
   constructor(
     readonly session: Session,
@@ -294,7 +299,7 @@ async function runTurn(root: RootSession): Promise<void> {
 }
 
 function continueAsNewDue(root: RootSession): boolean {
-  if (root.children.isStarting()) return false;
+  if (root.continueAsNewRefused || root.children.isStarting()) return false;
   if (root.steering.hasQueued()) return false; // a steer's receipt belongs to this run: merge first
   const info = workflowInfo();
   return info.continueAsNewSuggested || info.historyLength >= root.options.historyEventBudget;
@@ -308,8 +313,32 @@ function continueAsNewDue(root: RootSession): boolean {
 async function continueAsNewNow(root: RootSession): Promise<void> {
   await condition(() => allHandlersFinished() || root.steering.hasQueued());
   if (root.steering.hasQueued()) return;
+  const input = continueAsNewInput(root);
+  if (!input) return;
   log.info('continuing as new', { historyLength: workflowInfo().historyLength });
-  return continueAsNew<typeof sessionWorkflow>({ session: root.session, options: root.options, carried: root.carried() });
+  return continueAsNew<typeof sessionWorkflow>(input);
+}
+
+/**
+ * The next run's input, measured to fit one payload: messages no turn has taken yet join the
+ * session (the next run starts with a turn for them), and the session is compacted into the
+ * room the rest leaves. When the rest alone leaves too little room, this run stays open and says
+ * why, instead of failing its workflow task for good.
+ */
+function continueAsNewInput(root: RootSession): SessionWorkflowInput | undefined {
+  const pending = root.pendingUser.splice(0);
+  const room = CONTINUE_AS_NEW_BUDGET_BYTES - jsonBytes({ options: root.options, carried: root.carried() });
+  if (room < MIN_SESSION_BUDGET_BYTES) {
+    root.pendingUser.push(...pending);
+    root.continueAsNewRefused = true;
+    const message = `cannot continue-as-new: the state it would carry besides the transcript is ${CONTINUE_AS_NEW_BUDGET_BYTES - room} bytes, over the ${CONTINUE_AS_NEW_BUDGET_BYTES}-byte budget; this run stays open`;
+    log.error(message, { sessionId: root.session.id });
+    root.events.add({ type: 'error', message });
+    return undefined;
+  }
+  for (const content of pending) root.session.messages.push(newMessage('user', content));
+  keepSnapshotSmall(root.session, root.events, Math.min(root.options.transcriptBudgetBytes, room));
+  return { session: root.session, options: root.options, carried: root.carried() };
 }
 
 /** The session was cancelled: its children are cancelled too, and it ends `cancelled`. */
