@@ -21,6 +21,7 @@ import { badInputScenario } from './scenarios/bad-input';
 import { loadScenario } from './scenarios/load';
 import { secretsScenario } from './scenarios/secrets';
 import { approvalsScenario } from './scenarios/approvals';
+import { interleavingsSoakScenario } from './scenarios/interleavings-soak';
 
 jest.setTimeout(600_000);
 
@@ -65,4 +66,5 @@ externalRunnersScenario();
 badInputScenario();
 loadScenario();
 approvalsScenario();
+interleavingsSoakScenario();
 secretsScenario();

@@ -1,0 +1,192 @@
+/**
+ * 11 · Interleavings soak (issue 25): for REL_SOAK_SECS (default 40) seconds, ordinary events
+ * in a seeded random order on real trees — new roots, follow-up messages, steers, messages
+ * injected into running children, approvals and denials, child runs terminated, children
+ * cancelled, a worker SIGKILLed and replaced — then the trees are drained (every request still
+ * pending is approved) and checked through the public queries and the histories:
+ *   0 stuck      every root settles: idle, no wait, every child terminal;
+ *   0 lost       every child is terminal and reported to its parent at least once;
+ *   0 duplicated no child run signals its parent twice, and no child is reported more times
+ *                than it has closed runs;
+ *   no workflow task failed.
+ * REL_SEED=<n> repeats a run's choices (the timing of a real server still varies).
+ */
+import type { Client } from '@temporalio/client';
+import { startSession } from '../../../src/client/root-sessions';
+import { sessionWorkflowId } from '../../../common';
+import { injectMessageSignal, respondUpdate, stateQuery, steerUpdate, userMessageSignal, type SessionRunState } from '../../../common/workflow-interface';
+import { resumeMessages, sessionTranscript } from '../../helpers/root';
+import { rootSession } from '../../helpers/session-fixtures';
+import { uniqueId } from '../../helpers/temporal';
+import { startWorkerProcess, TEST_TOOLS } from '../../helpers/worker-process';
+import type { ManagedProcess } from '../../helpers/processes';
+import { mainClient, mainServer, useQueue } from '../support/context';
+import { beginScenario } from '../support/summary';
+import { runScenario } from '../support/scenario';
+import { historyCounts } from '../support/trees';
+import { mapLimit, pick, random, randomInt, sleep, within } from '../support/util';
+
+const SOAK_SECS = Number(process.env.REL_SOAK_SECS ?? 40);
+const MAX_ROOTS = 6;
+const TERMINAL = new Set(['completed', 'error', 'cancelled', 'timeout', 'skipped']);
+const POLICY = JSON.stringify({ tools: { append_line: 'ask' } });
+
+/** A child's task: sleeps, asks for an approval, fails, or leads a grandchild. */
+function childTask(n: number): string {
+  const kind = randomInt(0, 3);
+  if (kind === 0) return `[[sleep:${randomInt(1, 6)}]] part ${n}`;
+  if (kind === 1) return `[[tool:append_line|${JSON.stringify({ file: `/tmp/bamboo-soak-${n}.txt` })}]] write ${n}`;
+  if (kind === 2) return `[[fail:soak failure ${n}]]`;
+  return `[[spawn:G${n}|[[sleep:${randomInt(1, 3)}]] grand ${n}]] lead ${n}`;
+}
+
+function spawns(count: number): string {
+  return Array.from({ length: count }, () => {
+    const n = randomInt(1, 1_000_000);
+    return `[[spawn:C${n}|${childTask(n)}]]`;
+  }).join(' ');
+}
+
+/** What an operation returns when the trees offered it nothing to act on. */
+const NOTHING = Symbol('nothing to do');
+
+interface Tally {
+  [operation: string]: number;
+}
+
+export function interleavingsSoakScenario(): void {
+  test(`11 · interleavings soak: ${SOAK_SECS} s of follow-ups, steers, approvals, terminations, cancels and a worker kill on live trees; none stuck, lost or doubled`, async () => {
+    const record = beginScenario('11-interleavings-soak', `interleavings soak: ${SOAK_SECS} s of random ordinary events on up to ${MAX_ROOTS} live trees`);
+    const client = await mainClient();
+    const server = mainServer();
+    const taskQueue = useQueue(server, uniqueId('rel-soak'), record.id);
+    const worker = (label: string) => startWorkerProcess({ address: server.address, taskQueue, toolsModule: TEST_TOOLS, label, env: { BAMBOO_TEST_TOOL_POLICY: POLICY } });
+    await runScenario(record, async ({ workers, terminateAtEnd }) => {
+      workers.push(await worker('soak-worker-1'), await worker('soak-worker-2'));
+      const rootIds: string[] = [];
+      const ops: Tally = {};
+      const count = (op: string) => (ops[op] = (ops[op] ?? 0) + 1);
+      const startRoot = async () => {
+        const session = rootSession(`${spawns(randomInt(1, 3))} plan`);
+        await startSession(client, { session, options: { maxSpawnDepth: 2, historyEventBudget: randomInt(0, 1) ? 60 : 2000 } }, { taskQueue });
+        rootIds.push(session.id);
+        terminateAtEnd(client, [session.id]);
+        count('root started');
+      };
+      for (let i = 0; i < 3; i++) await startRoot();
+
+      const state = (id: string) => client.workflow.getHandle(sessionWorkflowId(id)).query(stateQuery);
+      const anyChild = async (): Promise<{ rootId: string; child: SessionRunState['children'][number] } | undefined> => {
+        const rootId = pick(rootIds);
+        const children = (await state(rootId).catch(() => undefined))?.children ?? [];
+        return children.length ? { rootId, child: pick(children) } : undefined;
+      };
+      const replacing: Promise<void>[] = [];
+      const operations: [string, () => Promise<unknown>][] = [
+        ['root started', async () => (rootIds.length < MAX_ROOTS ? startRoot() : NOTHING)],
+        ['follow-up', () => client.workflow.getHandle(sessionWorkflowId(pick(rootIds))).signal(userMessageSignal, { content: random() < 0.5 ? `${spawns(1)} more` : 'thanks' })],
+        ['steer', () => within(client.workflow.getHandle(sessionWorkflowId(pick(rootIds))).executeUpdate(steerUpdate, { args: [{ content: 'steer: be brief' }] }), 20_000)],
+        ['message injected', async () => {
+          const picked = await anyChild();
+          if (!picked) return NOTHING;
+          await client.workflow.getHandle(sessionWorkflowId(picked.child.childSessionId)).signal(injectMessageSignal, { content: 'also this' });
+        }],
+        ['request answered', async () => {
+          const rootId = pick(rootIds);
+          const request = (await state(rootId)).pendingRequests?.[0];
+          if (!request) return NOTHING;
+          const decision = request.kind === 'question' ? { decision: 'answer' as const, text: 'yes' } : random() < 0.7 ? { decision: 'approve' as const } : { decision: 'deny' as const, reason: 'soak' };
+          await client.workflow.getHandle(sessionWorkflowId(rootId)).executeUpdate(respondUpdate, { args: [{ requestId: request.requestId, ...decision }] });
+        }],
+        ['child run terminated', async () => {
+          const picked = await anyChild();
+          if (picked?.child.status !== 'running') return NOTHING;
+          await client.workflow.getHandle(sessionWorkflowId(picked.child.childSessionId)).terminate('soak');
+        }],
+        ['child cancelled', async () => {
+          const picked = await anyChild();
+          if (picked?.child.status !== 'running') return NOTHING;
+          await client.workflow.getHandle(sessionWorkflowId(picked.child.childSessionId)).cancel();
+        }],
+        ['worker SIGKILLed', async () => {
+          if (replacing.length > 0 || random() < 0.7) return NOTHING; // about one kill in a 40 s run
+          const victim = workers.splice(randomInt(0, workers.length - 1), 1)[0]!;
+          await victim.kill('SIGKILL');
+          record.faults += 1;
+          replacing.push(worker(`soak-worker-${workers.length + 3}`).then((w: ManagedProcess) => void workers.push(w)));
+        }],
+      ];
+
+      const soakEnds = Date.now() + SOAK_SECS * 1000;
+      while (Date.now() < soakEnds) {
+        const [name, run] = pick(operations);
+        // An operation refused by the engine (a steer for a session being cancelled, a signal to
+        // a closed run) is an outcome, not a failure of the soak.
+        const outcome = await within(run(), 30_000);
+        if (outcome && 'error' in outcome) count(`${name} (refused)`);
+        else if (outcome && outcome.value === NOTHING) count(`${name} (nothing to do)`);
+        else if (name !== 'root started') count(name); // startRoot counts its own
+        await sleep(randomInt(100, 600));
+      }
+      await Promise.all(replacing);
+
+      // Drain: approve whatever still waits for a person until every root settles.
+      const settledStates = new Map<string, SessionRunState>();
+      const drainEnds = Date.now() + 240_000;
+      while (settledStates.size < rootIds.length && Date.now() < drainEnds) {
+        await mapLimit(rootIds.filter((id) => !settledStates.has(id)), 4, async (rootId) => {
+          const s = await state(rootId).catch(() => undefined);
+          if (!s) return;
+          for (const request of s.pendingRequests ?? []) {
+            const decision = request.kind === 'question' ? { decision: 'answer' as const, text: 'yes' } : { decision: 'approve' as const };
+            await client.workflow.getHandle(sessionWorkflowId(rootId)).executeUpdate(respondUpdate, { args: [{ requestId: request.requestId, ...decision }] }).catch(() => undefined);
+          }
+          if (s.phase === 'idle' && s.waiting === null && (s.pendingRequests ?? []).length === 0 && s.children.every((c) => TERMINAL.has(c.status))) settledStates.set(rootId, s);
+        });
+        await sleep(1000);
+      }
+      const stuck = rootIds.filter((id) => !settledStates.has(id));
+      await sleep(2000); // visibility lists the last closed runs
+
+      const lost: string[] = [];
+      const duplicated: string[] = [];
+      let childRuns = 0;
+      const childIds: string[] = [];
+      for (const rootId of rootIds) {
+        const s = settledStates.get(rootId) ?? (await state(rootId).catch(() => undefined));
+        const resumes = resumeMessages(await sessionTranscript(client, rootId).catch(() => []));
+        await mapLimit(s?.children ?? [], 4, async (child) => {
+          childIds.push(child.childSessionId);
+          const runs = await closedRuns(client, child.childSessionId);
+          childRuns += runs.closed;
+          const reported = resumes.reduce((n, m) => n + (m.content.split(`child session \`${child.childSessionId}\``).length - 1), 0);
+          const tag = `${rootId} → ${child.childSessionId} (status ${child.status}, closed runs ${runs.closed}, reported ${reported}, most signals from one run ${runs.maxSignals})`;
+          if (!TERMINAL.has(child.status) || reported === 0) lost.push(tag);
+          if (runs.maxSignals > 1 || reported > runs.closed) duplicated.push(tag);
+        });
+      }
+      const counts = await historyCounts(client, [...rootIds, ...childIds].map(sessionWorkflowId));
+      record.runs = rootIds.length + childRuns;
+      record.lost = lost.length + stuck.length;
+      record.duplicated = duplicated.length;
+      record.serverErrors = counts.workflowTaskFailed;
+      record.details = { seedNote: 'REL_SEED repeats the choices', soakSecs: SOAK_SECS, roots: rootIds.length, children: childIds.length, childRuns, operations: ops, stuck, lost: lost.slice(0, 10), duplicated: duplicated.slice(0, 10), histories: counts };
+      record.notes.push('lost counts stuck roots too; serverErrors = WorkflowTaskFailed events in the trees’ histories');
+      expect({ stuck, lost, duplicated, workflowTaskFailed: counts.workflowTaskFailed }).toEqual({ stuck: [], lost: [], duplicated: [], workflowTaskFailed: 0 });
+    });
+  }, 900_000);
+}
+
+/** A child session's closed runs (continued-as-new ones excluded: they do not report) and the most completion signals any one run sent. */
+async function closedRuns(client: Client, childSessionId: string): Promise<{ closed: number; maxSignals: number }> {
+  let closed = 0;
+  let maxSignals = 0;
+  for await (const run of client.workflow.list({ query: `WorkflowId = "${sessionWorkflowId(childSessionId)}"` })) {
+    if (run.status.name === 'RUNNING' || run.status.name === 'CONTINUED_AS_NEW') continue;
+    closed += 1;
+    const history = await client.workflow.getHandle(run.workflowId, run.runId).fetchHistory();
+    const completions = history.events?.filter((e) => e.signalExternalWorkflowExecutionInitiatedEventAttributes?.signalName === 'subSessionCompleted') ?? [];
+    maxSignals = Math.max(maxSignals, completions.length);
+  }
+  return { closed, maxSignals };
+}
