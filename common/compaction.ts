@@ -120,3 +120,22 @@ export function fitText(text: string, maxBytes = REPLY_BUDGET_BYTES): string {
     remove = Math.ceil(remove * 1.2);
   }
 }
+
+/**
+ * How a continue-as-new input is made to fit CONTINUE_AS_NEW_BUDGET_BYTES, given the bytes of
+ * everything it carries besides the session and the messages queued for the next turn:
+ * `fold` when session and queue together would not fit (the queue then joins the session, where
+ * compaction can cut it), and the budget the session is compacted to. `undefined` when the rest
+ * alone leaves less than MIN_SESSION_BUDGET_BYTES: the run cannot continue-as-new.
+ */
+export function planContinueAsNew(
+  session: Session,
+  queued: readonly string[],
+  restBytes: number,
+  transcriptBudgetBytes: number,
+): { fold: boolean; sessionBudgetBytes: number } | undefined {
+  const room = CONTINUE_AS_NEW_BUDGET_BYTES - restBytes;
+  if (room < MIN_SESSION_BUDGET_BYTES) return undefined;
+  const fold = jsonBytes(session) + jsonBytes(queued) > Math.min(transcriptBudgetBytes, room);
+  return { fold, sessionBudgetBytes: Math.min(transcriptBudgetBytes, room) };
+}

@@ -28,6 +28,9 @@ import {
 } from '@temporalio/workflow';
 import type { BambooActivities } from '../activities';
 import {
+  jsonBytes,
+  MIN_SESSION_BUDGET_BYTES,
+  planContinueAsNew,
   amountsOfSpend,
   budgetStatus,
   firstExhausted,
@@ -334,8 +337,8 @@ function continueAsNewDue(run: ChildRun): boolean {
 /** The next run of the chain goes on with the session, the loop's position and the queued messages. */
 async function continueRunAsNew(run: ChildRun, job: SpawnJob, from: NonNullable<ExecutedRun['continueFrom']>): Promise<never> {
   const session = run.session!;
-  keepSnapshotSmall(session, run.events, run.options.transcriptBudgetBytes);
   await condition(allHandlersFinished);
+  fitContinuation(run, job, session);
   log.info('child run continuing as new', { round: from.round, historySize: workflowInfo().historySize });
   return continueAsNew<typeof childSessionWorkflow>({
     ...job,
@@ -344,6 +347,24 @@ async function continueRunAsNew(run: ChildRun, job: SpawnJob, from: NonNullable<
     snapshotRunId: undefined,
     continuation: { ...from, lastEventSeq: run.events.lastSequence, injected: run.injected.splice(0) },
   });
+}
+
+/**
+ * Makes the next run's input fit one payload (planContinueAsNew): messages injected since the
+ * last turn are carried as they are unless session and messages together would not fit; then
+ * they are merged into the session now, as a turn boundary would, and compaction cuts what it
+ * must. A job whose other fields alone leave no room cannot come from a valid spawn (they are
+ * bounded at the boundary), so there the session gets the least room and the server decides.
+ */
+function fitContinuation(run: ChildRun, job: SpawnJob, session: Session): void {
+  const restBytes = jsonBytes({ ...job, session: undefined, continuation: undefined });
+  const plan = planContinueAsNew(session, run.injected, restBytes, run.options.transcriptBudgetBytes);
+  if (plan?.fold && run.injected.length > 0) {
+    const merged = run.injected.splice(0);
+    for (const content of merged) session.messages.push(newMessage('user', content, { metadata: { injected: 'true' } }));
+    run.events.add({ type: 'message_merged', count: merged.length });
+  }
+  keepSnapshotSmall(session, run.events, plan?.sessionBudgetBytes ?? MIN_SESSION_BUDGET_BYTES);
 }
 
 /**

@@ -1,6 +1,6 @@
 /** Session compaction: a snapshot that outgrows the budget is cut to fit, saying what was cut. */
 import { randomUUID } from 'node:crypto';
-import { COMPACTION_METADATA_KEY, compactSession, fitText, SessionOptionsSchema, utf8Bytes, type Message, type Session } from '../../common';
+import { COMPACTION_METADATA_KEY, compactSession, CONTINUE_AS_NEW_BUDGET_BYTES, fitText, MIN_SESSION_BUDGET_BYTES, planContinueAsNew, SessionOptionsSchema, SNAPSHOT_BUDGET_BYTES, utf8Bytes, type Message, type Session } from '../../common';
 
 const jsonBytes = (value: unknown) => Buffer.byteLength(JSON.stringify(value), 'utf8');
 
@@ -77,4 +77,31 @@ test('the budget is a session option: 1 MiB by default, between 16 KiB and 1.5 M
   expect(SessionOptionsSchema.parse({}).transcriptBudgetBytes).toBe(1024 * 1024);
   expect(SessionOptionsSchema.parse({ transcriptBudgetBytes: 64 * 1024 }).transcriptBudgetBytes).toBe(64 * 1024);
   for (const bad of [1024, 2 * 1024 * 1024, 100.5, '1MB']) expect(SessionOptionsSchema.safeParse({ transcriptBudgetBytes: bad }).success).toBe(false);
+});
+
+describe('planContinueAsNew: what a continue-as-new may carry', () => {
+  const session = (bytes: number): Session => ({
+    id: 's', kind: 'child', parentSessionId: 'p', rootSessionId: 'p', spawnDepth: 1, model: 'm', metadata: {},
+    messages: [{ id: '1', role: 'user', content: 'x'.repeat(bytes), createdAt: '2026-12-06T00:00:00.000Z' }],
+  });
+
+  test('queued messages stay queued while session and queue fit the transcript budget', () => {
+    expect(planContinueAsNew(session(1000), ['a', 'b'], 5000, SNAPSHOT_BUDGET_BYTES)).toEqual({ fold: false, sessionBudgetBytes: SNAPSHOT_BUDGET_BYTES });
+  });
+
+  test('three queued messages of 900 KB are folded into the session, which is compacted to the budget', () => {
+    const plan = planContinueAsNew(session(1000), ['a'.repeat(900_000), 'b'.repeat(900_000), 'c'.repeat(900_000)], 5000, SNAPSHOT_BUDGET_BYTES);
+    expect(plan).toEqual({ fold: true, sessionBudgetBytes: SNAPSHOT_BUDGET_BYTES });
+  });
+
+  test('the session gets only the room the rest of the input leaves', () => {
+    const rest = CONTINUE_AS_NEW_BUDGET_BYTES - 100_000;
+    expect(planContinueAsNew(session(50_000), [], rest, SNAPSHOT_BUDGET_BYTES)).toEqual({ fold: false, sessionBudgetBytes: 100_000 });
+    expect(planContinueAsNew(session(150_000), [], rest, SNAPSHOT_BUDGET_BYTES)?.fold).toBe(true);
+  });
+
+  test('a rest that leaves less than the smallest session budget cannot continue-as-new', () => {
+    expect(planContinueAsNew(session(10), [], CONTINUE_AS_NEW_BUDGET_BYTES - MIN_SESSION_BUDGET_BYTES + 1, SNAPSHOT_BUDGET_BYTES)).toBeUndefined();
+    expect(planContinueAsNew(session(10), [], CONTINUE_AS_NEW_BUDGET_BYTES - MIN_SESSION_BUDGET_BYTES, SNAPSHOT_BUDGET_BYTES)).toBeDefined();
+  });
 });
