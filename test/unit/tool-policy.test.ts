@@ -9,13 +9,14 @@ import { DefaultLogger } from '@temporalio/worker';
 import { randomUUID } from 'node:crypto';
 import { createModelActivities } from '../../activities/model';
 import { createToolActivities } from '../../activities/tools';
-import { SPAWN_TOOL, type Message, type ModelTurnResult, type ToolCall } from '../../common';
+import { childToolPolicyMetadata, SessionSchema, SPAWN_TOOL, toolPolicyScopes, type Message, type ModelTurnResult, type ToolCall } from '../../common';
 import { describeConfigError } from '../../src/config/load';
 import { BambooConfigSchema } from '../../src/config/schema';
 import { createProviderRegistry } from '../../src/providers/router';
 import type { ModelProvider, ModelRequest } from '../../src/providers/types';
-import { ASK_USER_TOOL, policyFor, restrictedCalls, type ToolPolicy } from '../../src/tools/policy';
+import { ASK_USER_TOOL, policyFor, restrictedCalls, scopesOf, type ToolPolicy } from '../../src/tools/policy';
 import { createToolRegistry, type ToolDefinition } from '../../src/tools/types';
+import { childSession } from '../helpers/session-fixtures';
 
 describe('policyFor', () => {
   const policy: ToolPolicy = {
@@ -77,6 +78,41 @@ describe("a child's permission never exceeds what its ancestors allow (issue 25)
         expect(policyFor({ default: base, subagents: { x: { t: entry } } }, 't', 'x')).toBe(strictest);
       }
     }
+  });
+
+  it("takes every ancestor's entry: a coder under a lead that denies shell is denied", () => {
+    const policy: ToolPolicy = { subagents: { lead: { shell: 'deny', web: 'ask' }, coder: { shell: 'allow', web: 'allow' } } };
+    expect(policyFor(policy, 'shell', ['coder'])).toBe('allow');
+    expect(policyFor(policy, 'shell', ['lead', 'coder'])).toBe('deny');
+    expect(policyFor(policy, 'web', ['lead', 'coder'])).toBe('ask');
+    expect(policyFor(policy, 'web', ['coder', 'lead'])).toBe('ask'); // order does not matter
+    expect(restrictedCalls(policy, [{ id: '1', name: 'shell', arguments: {} }], ['lead', 'coder'])).toEqual({ shell: 'deny' });
+  });
+
+  it('the scopes of a session: its ancestors, root first, then its own subagent_type', () => {
+    const root = { metadata: {} };
+    const lead = { metadata: { subagent_type: 'lead', ...childToolPolicyMetadata(root) } };
+    const coder = { metadata: { subagent_type: 'coder', ...childToolPolicyMetadata(lead) } };
+    const helper = { metadata: { ...childToolPolicyMetadata(coder) } }; // spawned without a type of its own
+    expect(toolPolicyScopes(root)).toEqual([]);
+    expect(lead.metadata).toEqual({ subagent_type: 'lead' });
+    expect(toolPolicyScopes(lead)).toEqual(['lead']);
+    expect(coder.metadata).toEqual({ subagent_type: 'coder', ancestor_subagent_types: '["lead"]' });
+    expect(toolPolicyScopes(coder)).toEqual(['lead', 'coder']);
+    expect(toolPolicyScopes(helper)).toEqual(['lead', 'coder']);
+    expect(scopesOf({ toolPolicyScopes: ['lead', 'coder'], toolPolicyScope: 'coder' })).toEqual(['lead', 'coder']);
+    expect(scopesOf({ toolPolicyScope: 'coder' })).toEqual(['coder']); // an input recorded before the chain
+    expect(scopesOf({})).toEqual([]);
+  });
+
+  it('a session whose chain is not a JSON array of names is refused at the boundary, naming the key', () => {
+    const session = (value: string) => ({ ...childSession('x', { parentSessionId: 'p' }), metadata: { ancestor_subagent_types: value } });
+    for (const bad of ['lead', '{"a":1}', '[1]', '[""]', JSON.stringify(Array(65).fill('x'))]) {
+      const parsed = SessionSchema.safeParse(session(bad));
+      expect(parsed.success).toBe(false);
+      expect(parsed.error?.issues[0]).toMatchObject({ path: ['metadata', 'ancestor_subagent_types'], message: 'must be a JSON array of at most 64 non-empty strings' });
+    }
+    expect(SessionSchema.safeParse(session('["lead","coder"]')).success).toBe(true);
   });
 });
 
