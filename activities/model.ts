@@ -6,8 +6,8 @@
  * Usage: the provider's usage parts added up (input, output, cached input); the cost, in
  * whole micro-dollars, from the worker's configured price for the routed model
  * (src/pricing.ts); no price → no `costMicroUsd`.
- * Tool policy (src/tools/policy.ts): a tool denied for the session's subagent_type is not
- * offered; the result's `toolPolicy` names each called tool that is `ask` or `deny` (absent
+ * Tool policy (src/tools/policy.ts): a tool denied for the session (its own subagent_type
+ * and its ancestors') is not offered; the result's `toolPolicy` names each called tool that is `ask` or `deny` (absent
  * when none is), so the workflow knows which calls wait for a person.
  */
 import { ApplicationFailure, Context, log } from '@temporalio/activity';
@@ -30,7 +30,7 @@ import { transcriptQuery } from '../common/workflow-interface';
 import { costMicroUsd } from '../src/pricing';
 import { resolveProvider, type ProviderRegistry } from '../src/providers/router';
 import { ProviderError, type ToolSpec } from '../src/providers/types';
-import { policyFor, restrictedCalls, type ToolPolicy } from '../src/tools/policy';
+import { policyFor, restrictedCalls, scopesOf, type ToolPolicy } from '../src/tools/policy';
 import type { ToolRegistry } from '../src/tools/types';
 import { parseActivityInput } from './input';
 import { withProgressWatchdog } from './progress';
@@ -51,8 +51,8 @@ export function createModelActivities({ client, providers, tools, toolPolicy }: 
       const warnings = route.warning ? [route.warning] : [];
       if (route.warning) log.warn(route.warning, { sessionId: input.sessionId });
       const disabled = new Set(input.disabledTools ?? []);
-      const scope = input.toolPolicyScope;
-      const offered = (spec: ToolSpec) => policyFor(toolPolicy, spec.name, scope) !== 'deny';
+      const scopes = scopesOf(input);
+      const offered = (spec: ToolSpec) => policyFor(toolPolicy, spec.name, scopes) !== 'deny';
       const toolSpecs: ToolSpec[] = [
         ...[...tools.values()].map((t) => t.spec).filter((spec) => !disabled.has(spec.name)),
         ...workflowToolSpecs(input.workflowTools ?? []),
@@ -89,7 +89,7 @@ export function createModelActivities({ client, providers, tools, toolPolicy }: 
         }
         const price = providers.priceOf(route.model, route.provider.name);
         const cost = price ? { costMicroUsd: costMicroUsd(price, usage) } : {};
-        const restricted = restrictedCalls(toolPolicy, toolCalls, scope);
+        const restricted = restrictedCalls(toolPolicy, toolCalls, scopes);
         const policy = restricted ? { toolPolicy: restricted } : {};
         return { content: fitText(content), toolCalls, usage, ...cost, provider: route.provider.name, warnings, ...policy };
       });

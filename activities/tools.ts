@@ -10,7 +10,7 @@
  * - A retried attempt means the previous one was cut short (its worker died or stopped
  *   responding) after it may have run the tool: a non-idempotent tool is not run again and
  *   answers "outcome unknown"; an idempotent one runs again.
- * - The worker's tool policy (src/tools/policy.ts), for the session's subagent_type: a denied
+ * - The worker's tool policy (src/tools/policy.ts), for the session's scopes: a denied
  *   tool is never run (`Error: tool X is denied by policy`); an `ask` tool runs only with
  *   `approved: true`, which the workflow sends once a person approved the call.
  * Cancellation and the idle watchdog still end the attempt with a failure: they end the run.
@@ -18,7 +18,7 @@
 import { Context } from '@temporalio/activity';
 import { errorMessage, ToolCallInputSchema, type ToolCallInput, type ToolCallOutcome } from '../common';
 import { toolOutcomeUnknownMessage, toolTimedOutMessage } from '../common/tool-outcomes';
-import { policyFor, toolDeniedMessage, toolNeedsApprovalMessage, type ToolPolicy } from '../src/tools/policy';
+import { policyFor, scopesOf, toolDeniedMessage, toolNeedsApprovalMessage, type ToolPolicy } from '../src/tools/policy';
 import { toolTimeoutSecs, type ToolContext, type ToolDefinition, type ToolRegistry } from '../src/tools/types';
 import { parseActivityInput } from './input';
 import { withProgressWatchdog } from './progress';
@@ -43,7 +43,7 @@ export function createToolActivities({ tools, toolPolicy }: ToolActivityDeps) {
       if (!tool || input.disabledTools?.includes(call.name)) {
         return { ok: false, content: `Error: unknown tool ${JSON.stringify(call.name)}` };
       }
-      const permission = policyFor(toolPolicy, call.name, input.toolPolicyScope);
+      const permission = policyFor(toolPolicy, call.name, scopesOf(input));
       if (permission === 'deny') return { ok: false, content: toolDeniedMessage(call.name) };
       if (permission === 'ask' && input.approved !== true) return { ok: false, content: toolNeedsApprovalMessage(call.name) };
       if (Context.current().info.attempt > 1 && !tool.idempotent) {

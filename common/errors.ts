@@ -15,8 +15,36 @@ export function idleTimeoutMessage(idleSecs: number, maxIdleSecs: number): strin
   return `Child session idle timeout after ${idleSecs} seconds without events (max_idle_secs=${maxIdleSecs})`;
 }
 
+/**
+ * The reference formats both values with `{:?}` of `Option<&String>`: `Some("coder")` or `None`,
+ * the string escaped as Rust's Debug of a str escapes it (rustDebugString).
+ */
 export function noExternalRunnerMatchedMessage(agentId: string | undefined, protocol: string | undefined): string {
-  return `No external runner matched child session runtime metadata: agent_id=${agentId ?? '<unset>'}, protocol=${protocol ?? '<unset>'}`;
+  return `No external runner matched child session runtime metadata: agent_id=${rustDebugOption(agentId)}, protocol=${rustDebugOption(protocol)}`;
+}
+
+/** Rust's `{:?}` of an `Option<&str>`. */
+export function rustDebugOption(value: string | undefined): string {
+  return value === undefined ? 'None' : `Some(${rustDebugString(value)})`;
+}
+
+const RUST_ESCAPES: Readonly<Record<string, string>> = { '\0': '\\0', '\t': '\\t', '\r': '\\r', '\n': '\\n', '\\': '\\\\', '"': '\\"' };
+/**
+ * What Rust's Debug escapes as `\u{…}`: grapheme extenders, and what its `is_printable` refuses
+ * (general categories Cc, Cf, Cs, Co, Cn, Zl, Zp, Zs but the space). Unicode versions may
+ * differ at the edges between Rust's tables and this engine's.
+ */
+const RUST_UNICODE_ESCAPED = /^(?:\p{Grapheme_Extend}|[\p{Cc}\p{Cf}\p{Cs}\p{Co}\p{Cn}\p{Zl}\p{Zp}\p{Zs}])$/u;
+
+/** Rust's `{:?}` of a str: in double quotes, `\0 \t \r \n \\ \"` escaped, and `\u{hex}` for the rest it escapes (`'` is not). */
+export function rustDebugString(value: string): string {
+  let out = '"';
+  for (const char of value) {
+    if (Object.hasOwn(RUST_ESCAPES, char)) out += RUST_ESCAPES[char];
+    else if (char !== ' ' && RUST_UNICODE_ESCAPED.test(char)) out += `\\u{${char.codePointAt(0)!.toString(16)}}`;
+    else out += char;
+  }
+  return `${out}"`;
 }
 
 /** Failure types our activities throw, so workflows can map them to run statuses. */

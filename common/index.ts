@@ -19,3 +19,4 @@ export * from './progress';
 export * from './spend';
 export * from './budget';
 export * from './requests';
+export * from './tool-policy-scopes';

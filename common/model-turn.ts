@@ -7,6 +7,8 @@ import { sharedSchema } from './shared-schema';
 import { MessageSchema, ModelRefSchema, SessionSchema, ToolCallSchema } from './session';
 import { UsageSchema } from './run';
 
+const ToolPolicyScopesSchema = sharedSchema('model-turn.ToolPolicyScopesSchema', () => z.array(z.string().min(1)).max(65));
+
 /** A tool as offered to the model: name, description, JSON Schema of its arguments. */
 export interface ToolSpecInput {
   name: string;
@@ -40,8 +42,13 @@ export const ModelTurnInputSchema = sharedSchema('model-turn.ModelTurnInputSchem
   disabledTools: z.array(z.string()).optional(),
   /** Names of tools the workflow itself handles (WORKFLOW_TOOL_SPECS), offered beside the worker's tools. */
   workflowTools: z.array(z.string()).optional(),
-  /** The session's subagent_type, always (unlike `subagentType`): tool policy overrides are per type. */
+  /** Histories from before `toolPolicyScopes`: the session's own subagent_type. */
   toolPolicyScope: z.string().optional(),
+  /**
+   * The session's ancestors' subagent_types, root first, then its own (common/tool-policy-scopes.ts):
+   * the tool policy takes the strictest of the base rules and each one's entry. Absent: none.
+   */
+  toolPolicyScopes: ToolPolicyScopesSchema.optional(),
   maxIdleSecs: z.number().int().positive(),
   /** When the run's total-time budget runs out: the attempt stops its call there itself (activities/progress.ts). */
   runDeadline: z.iso.datetime().optional(),
@@ -72,8 +79,9 @@ export const ToolCallInputSchema = sharedSchema('model-turn.ToolCallInputSchema'
   sessionId: z.string().min(1),
   call: ToolCallSchema,
   disabledTools: z.array(z.string()).optional(),
-  /** The session's subagent_type, for the worker's tool policy. */
+  /** As in ModelTurnInput: the older single scope, and the chain of scopes. */
   toolPolicyScope: z.string().optional(),
+  toolPolicyScopes: ToolPolicyScopesSchema.optional(),
   /** Set when a person approved this call (policy `ask`): the worker runs it. */
   approved: z.boolean().optional(),
   maxIdleSecs: z.number().int().positive(),

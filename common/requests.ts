@@ -59,7 +59,12 @@ export interface RespondReceipt {
   requestId: string;
   decision: RequestDecision['decision'];
   recordedAt: string;
-  /** False when the waiting session's run had already closed (its request ended with it). */
+  /**
+   * True: the session that asked received the decision while it still waited for it, and
+   * applies it. False when the waiting session's run had already closed (its request ended
+   * with it). A request whose time is up is expired by the root, not by the session, so an
+   * answer the root accepts is never overtaken by the expiry (workflows/person-requests.ts).
+   */
   delivered: boolean;
 }
 
@@ -81,6 +86,9 @@ export interface SteerReceipt {
 export function deniedToolMessage(tool: string, decision: Pick<RequestDecision, 'reason' | 'by'>): string {
   return `Error: the call to ${tool} was denied${decision.reason ? `: ${decision.reason}` : ''}`;
 }
+
+/** The reason a session gives its root when its request's time is up (signal `requestClosed`). */
+export const REQUEST_EXPIRED = 'expired';
 
 export function requestExpiredReason(timeoutSecs: number): string {
   return `no answer within ${timeoutSecs} seconds (requestTimeoutSecs)`;

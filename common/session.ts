@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { sharedSchema } from './shared-schema';
+import { ancestorSubagentTypesProblem, ANCESTOR_SUBAGENT_TYPES_KEY } from './tool-policy-scopes';
 import { watchdogMetadataProblems } from './watchdog';
 
 const nonEmpty = sharedSchema('session.nonEmpty', () => z.string().trim().min(1, 'must be a non-empty string'));
@@ -58,9 +59,15 @@ export const SessionSchema = sharedSchema('session.SessionSchema', () => z.objec
   model: z.string().max(200, 'must be at most 200 characters'),
   modelRef: ModelRefSchema.optional(),
   messages: z.array(MessageSchema),
-  /** `child_watchdog.*` values that count (integers > 0) must be within their maximum (watchdog.ts). */
+  /**
+   * `child_watchdog.*` values that count (integers > 0) must be within their maximum
+   * (watchdog.ts); `ancestor_subagent_types` must be a usable chain (tool-policy-scopes.ts).
+   */
   metadata: z.record(z.string(), z.string()).superRefine((metadata, ctx) => {
     for (const { key, message } of watchdogMetadataProblems(metadata)) ctx.addIssue({ code: 'custom', path: [key], message });
+    const ancestors = metadata[ANCESTOR_SUBAGENT_TYPES_KEY];
+    const problem = ancestors === undefined ? undefined : ancestorSubagentTypesProblem(ancestors);
+    if (problem) ctx.addIssue({ code: 'custom', path: [ANCESTOR_SUBAGENT_TYPES_KEY], message: problem });
   }),
 }));
 export type Session = z.infer<typeof SessionSchema>;

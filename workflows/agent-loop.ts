@@ -21,6 +21,7 @@ import {
   FailureTypes,
   NO_SPEND,
   spendOfCall,
+  toolPolicyScopes,
   type Message,
   type ModelRef,
   type ModelTurnInput,
@@ -158,10 +159,16 @@ function callModel(host: AgentLoopHost, turn: number) {
     ...transcriptFor(host.session.messages),
     disabledTools: host.disabledTools,
     workflowTools: host.workflowTools?.names,
-    ...(host.session.metadata.subagent_type ? { toolPolicyScope: host.session.metadata.subagent_type } : {}),
+    ...policyScopes(host.session),
     maxIdleSecs: host.policy.maxIdleSecs,
     runDeadline: host.budget.deadlineIso(),
   });
+}
+
+/** The scopes of the worker's tool policy for this session (absent for a session without any, as before). */
+function policyScopes(session: Session): { toolPolicyScopes?: string[] } {
+  const scopes = toolPolicyScopes(session);
+  return scopes.length > 0 ? { toolPolicyScopes: scopes } : {};
 }
 
 /**
@@ -247,13 +254,12 @@ async function runToolActivity(host: AgentLoopHost, call: ToolCall, approved: bo
   const { runTool } = proxyActivities<BambooActivities>(
     toolCallOptions(host.policy, host.budget, `${host.session.title ?? host.session.id} · tool ${call.name}`),
   );
-  const scope = host.session.metadata.subagent_type;
   try {
     return await runTool({
       sessionId: host.session.id,
       call,
       disabledTools: host.disabledTools,
-      ...(scope ? { toolPolicyScope: scope } : {}),
+      ...policyScopes(host.session),
       ...(approved ? { approved: true } : {}),
       maxIdleSecs: host.policy.maxIdleSecs,
       runDeadline: host.budget.deadlineIso(),

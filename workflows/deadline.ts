@@ -119,8 +119,10 @@ export function classifyFailure(error: unknown, budget: RunBudget, deadlineFired
   }
   if (isCancellation(error)) return { status: 'cancelled', error: RUN_CANCELLED };
   const message = readableMessage(cause);
-  // Reference rule: an error that says it was cancelled is a cancellation.
-  if (/cancelled/i.test(message)) return { status: 'cancelled', error: message };
+  // Reference rule: an error whose text contains "cancelled" is a cancellation — case-sensitive,
+  // as its `e.to_string().contains("cancelled")`. (Changes no command of a recorded history: the
+  // status travels only in payloads, and no fixture holds a capitalised "Cancelled" error.)
+  if (message.includes('cancelled')) return { status: 'cancelled', error: message };
   return { status: 'error', error: message };
 }
 

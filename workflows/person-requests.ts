@@ -11,12 +11,20 @@
  * takes the first decision for an id it waits for and ignores any other); the book and the
  * waits live in workflow state, so worker kills and server restarts replay them, and the
  * root's continue-as-new carries the book.
+ *
+ * The root decides, so a `respond` receipt says what the session applies (issue 25): a child
+ * whose request's time is up does not deny it on its own — the root may have recorded a
+ * person's answer it has not received yet — but asks the root to expire it and takes the
+ * root's word: the expiry (a deny), or the answer the root recorded first. Only a root that
+ * does not answer within ROOT_VERDICT_WAIT_SECS (no worker runs it) leaves the child to deny
+ * alone, and a run cancelled while it waits ends without applying a late answer.
  */
 import {
   CancellationScope,
   condition,
   getExternalWorkflowHandle,
   log,
+  patched,
   upsertSearchAttributes,
   uuid4,
 } from '@temporalio/workflow';
@@ -29,6 +37,7 @@ import {
   PendingRequestSchema,
   RequestClosedSchema,
   RequestDecisionSchema,
+  REQUEST_EXPIRED,
   requestExpiredReason,
   RespondInputSchema,
   sessionWorkflowId,
@@ -46,6 +55,15 @@ export type RequestAsk = Pick<PendingRequest, 'kind' | 'tool' | 'argumentsPrevie
 
 /** Answered or closed ids a root carries across continue-as-new (duplicates come close to the original). */
 export const CLOSED_REQUESTS_CARRIED = 1000;
+
+/**
+ * Patch id: a child's expired request is decided by its root (the header). Histories from
+ * before it replay the old way: the child denied at once, and the root only closed it.
+ */
+export const EXPIRY_DECIDED_BY_ROOT_PATCH = 'request-expiry-decided-by-root';
+
+/** How long a child whose request expired waits for its root's word before it denies alone. */
+export const ROOT_VERDICT_WAIT_SECS = 60;
 
 /** A tool call's arguments as a person reads them in the request. */
 export function argumentsPreview(args: unknown): string {
@@ -90,10 +108,7 @@ export class PersonRequests {
     this.events.add({ type: 'request_raised', requestId: request.requestId, kind: request.kind, ...(request.tool ? { tool: request.tool } : {}) });
     try {
       const answered = await condition(() => this.decisions.has(request.requestId), this.timeoutSecs * 1000);
-      const decision = answered
-        ? this.decisions.get(request.requestId)!
-        : { requestId: request.requestId, decision: 'deny' as const, reason: requestExpiredReason(this.timeoutSecs), decidedAt: new Date().toISOString(), by: 'timeout' as const };
-      if (!answered) await this.close(request.requestId, 'expired');
+      const decision = answered ? this.decisions.get(request.requestId)! : await this.expire(request.requestId);
       this.events.add({ type: 'request_decided', requestId: request.requestId, decision: decision.decision, by: decision.by });
       return decision;
     } catch (error) {
@@ -104,6 +119,24 @@ export class PersonRequests {
       this.waiting.delete(request.requestId);
       this.decisions.delete(request.requestId);
     }
+  }
+
+  /**
+   * The request's time is up. The root's own request closes in its book at once (nothing can
+   * answer it in between: the book is here). A child's asks its root to expire it and waits for
+   * the root's word (the header): the root's expiry is this session's deny, with its reason; a
+   * person's answer the root recorded first is applied instead.
+   */
+  private async expire(requestId: string): Promise<RequestDecision> {
+    const expired: RequestDecision = { requestId, decision: 'deny', reason: requestExpiredReason(this.timeoutSecs), decidedAt: new Date().toISOString(), by: 'timeout' };
+    if (this.book || !patched(EXPIRY_DECIDED_BY_ROOT_PATCH)) {
+      await this.close(requestId, REQUEST_EXPIRED);
+      return expired;
+    }
+    // A root that cannot be told (its run closed) can no longer answer either.
+    if (await this.close(requestId, REQUEST_EXPIRED)) await condition(() => this.decisions.has(requestId), ROOT_VERDICT_WAIT_SECS * 1000);
+    const verdict = this.decisions.get(requestId);
+    return verdict?.by === 'person' ? verdict : expired;
   }
 
   /** A decision for this session (signal `requestDecided`, or the root's own book): the first one for an awaited id counts. */
@@ -130,15 +163,20 @@ export class PersonRequests {
     }
   }
 
-  private async close(requestId: string, reason: string): Promise<void> {
+  /** Tells the root's book the request no longer waits; false when the root could not be told. */
+  private async close(requestId: string, reason: string): Promise<boolean> {
     if (this.book) {
       this.book.close({ requestId, reason });
-      return;
+      return true;
     }
-    await CancellationScope.nonCancellable(() =>
+    return CancellationScope.nonCancellable(() =>
       getExternalWorkflowHandle(sessionWorkflowId(this.session.rootSessionId))
         .signal(requestClosedSignal, { requestId, reason })
-        .catch((error: unknown) => log.warn('could not tell the root a request closed', { requestId, error: errorMessage(error) })),
+        .then(() => true)
+        .catch((error: unknown) => {
+          log.warn('could not tell the root a request closed', { requestId, error: errorMessage(error) });
+          return false;
+        }),
     );
   }
 }
@@ -193,6 +231,24 @@ export class RequestBook {
     if (!this.pending.delete(parsed.data.requestId)) return;
     this.closed.set(parsed.data.requestId, parsed.data.reason);
     this.publish();
+  }
+
+  /**
+   * Signal `requestClosed` from the session that asked. A request it says expired, still
+   * pending here, is expired — no `respond` can answer it any more — and the session is told
+   * so (`requestDecided`, a deny `by: 'timeout'`): it waits for the root's word (the header).
+   * One already answered is left as it is: the person's decision is on its way to the session.
+   */
+  closedBySession(payload: unknown): void {
+    const parsed = RequestClosedSchema.safeParse(payload);
+    if (!parsed.success) return;
+    const request = this.pending.get(parsed.data.requestId);
+    this.close(parsed.data);
+    if (!request || parsed.data.reason !== REQUEST_EXPIRED || !patched(EXPIRY_DECIDED_BY_ROOT_PATCH)) return;
+    const verdict: RequestDecision = { requestId: request.requestId, decision: 'deny', reason: REQUEST_EXPIRED, decidedAt: new Date().toISOString(), by: 'timeout' };
+    void getExternalWorkflowHandle(sessionWorkflowId(request.sessionId))
+      .signal(requestDecidedSignal, verdict)
+      .catch((error: unknown) => log.warn('could not tell a session its request expired', { requestId: request.requestId, error: errorMessage(error) }));
   }
 
   /** The Update's validator: only a pending request can be answered, and only the way its kind allows. */

@@ -209,7 +209,7 @@ function registerHandlers(root: RootSession): void {
     if (completion && !root.children.onCompletion(completion)) log.info('duplicate completion ignored', { childSessionId: completion.childSessionId });
   });
   setHandler(requestRaisedSignal, (payload) => root.book.add(payload));
-  setHandler(requestClosedSignal, (payload) => root.book.close(payload));
+  setHandler(requestClosedSignal, (payload) => root.book.closedBySession(payload));
   setHandler(respondUpdate, (input) => root.book.respond(input), { validator: (input) => root.book.validate(input) });
   setHandler(
     steerUpdate,

@@ -5,7 +5,7 @@
  */
 import { uuid4 } from '@temporalio/workflow';
 import { z } from 'zod';
-import { describeZodError, WATCHDOG_METADATA_KEYS, type Session, type SessionOptions, type SpawnArgs, type SpawnJob } from '../common';
+import { childToolPolicyMetadata, describeZodError, WATCHDOG_METADATA_KEYS, type Session, type SessionOptions, type SpawnArgs, type SpawnJob } from '../common';
 import { newMessage } from './messages';
 
 // The tools' names and argument schemas are part of the contract the model sees: common/workflow-tool-specs.ts.
@@ -51,6 +51,8 @@ export function buildChildJob(parent: Session, args: SpawnArgs, options: Session
       last_run_status: 'pending',
       ...(args.reasoning_effort ? { reasoning_effort: args.reasoning_effort } : {}),
       ...(args.model ? { model_override: 'true' } : {}),
+      // The scopes that bound the child's tools besides its own subagent_type: never the model's to choose.
+      ...childToolPolicyMetadata(parent),
     },
   };
   return { parentSessionId: parent.id, childSessionId, model, session, spawnOptions: options };

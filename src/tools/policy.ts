@@ -1,9 +1,14 @@
 /**
  * The worker's tool policy (configuration file, `toolPolicy`): per tool `allow`, `deny` or
- * `ask`, with overrides per `subagent_type`. Enforced in two places that must agree, so both
- * ask `policyFor`: the model activity never offers a denied tool and tells the workflow which
- * called tools are `ask` or `deny`; the tool activity refuses a denied call, and an `ask` call
- * that no person approved, even when the workflow sends one anyway (defence in depth).
+ * `ask`, with entries per `subagent_type` that can only make a tool stricter. Enforced in two
+ * places that must agree, so both ask `policyFor`: the model activity never offers a denied
+ * tool and tells the workflow which called tools are `ask` or `deny`; the tool activity
+ * refuses a denied call, and an `ask` call that no person approved, even when the workflow
+ * sends one anyway (defence in depth).
+ *
+ * A child's permission never exceeds what its ancestors' scopes allow (DESIGN §9, issue 25):
+ * a model chooses its child's `subagent_type`, so an entry that loosened the base rules would
+ * let a prompt-injected parent hand its child a tool it may not run itself.
  */
 import { z } from 'zod';
 import type { ToolCall } from '../../common';
@@ -22,22 +27,43 @@ export const ToolPolicySchema = z.strictObject({
   default: ToolPermissionSchema.default('allow'),
   /** Tool name → permission. */
   tools: ToolRulesSchema.default({}),
-  /** subagent_type → (tool name → permission), ahead of `tools` for sessions of that type. */
+  /**
+   * subagent_type → (tool name → permission) for sessions of that type and their descendants:
+   * taken only where stricter than the base rules (see policyFor).
+   */
   subagents: z.record(z.string().min(1), ToolRulesSchema).default({}),
 });
 /** Every field optional: `undefined`, `{}` and a parsed config all mean what the schema's defaults say. */
 export type ToolPolicy = z.input<typeof ToolPolicySchema>;
 
 /**
- * The permission for `toolName` in a session of subagent_type `scope`: the scope's override,
- * else the per-tool rule, else the default. `ask_user` (a model asking the user a question)
- * has no default but `deny`: a question needs a person to be there, which the default `allow`
- * cannot promise, so only a policy that names it allows it. No policy allows everything but
- * `ask_user`. Pure.
+ * The permission for `toolName` in a session whose scopes (common/tool-policy-scopes.ts: its
+ * ancestors' `subagent_type`s, root first, then its own) are `scopes`: the strictest, in the
+ * order deny > ask > allow, of the base rule and each scope's rule. The base rule is the per-tool
+ * rule, else the default; a scope's rule is its `subagents` entry for the tool, else the base
+ * rule — so an entry makes a tool stricter for its sessions and their descendants, never looser.
+ * `ask_user` (a model asking the user a question) has no default but `deny`: a question needs a
+ * person to be there, which the default `allow` cannot promise, so only a policy whose `tools`
+ * names it allows it. No policy allows everything but `ask_user`. Pure.
  */
-export function policyFor(policy: ToolPolicy | undefined, toolName: string, scope?: string): ToolPermission {
-  const override = scope !== undefined ? ruleIn(policy?.subagents, scope) : undefined;
-  const named = ruleIn(override, toolName) ?? ruleIn(policy?.tools, toolName);
+export function policyFor(policy: ToolPolicy | undefined, toolName: string, scopes: string | readonly string[] = []): ToolPermission {
+  let permission = baseRule(policy, toolName);
+  for (const scope of typeof scopes === 'string' ? [scopes] : scopes) {
+    const entry = ruleIn(ruleIn(policy?.subagents, scope), toolName);
+    if (entry && STRICTNESS[entry] > STRICTNESS[permission]) permission = entry;
+  }
+  return permission;
+}
+
+/** The scopes an activity input names: the chain, or (histories from before it) the session's own type. */
+export function scopesOf(input: { toolPolicyScopes?: string[]; toolPolicyScope?: string }): readonly string[] {
+  return input.toolPolicyScopes ?? (input.toolPolicyScope ? [input.toolPolicyScope] : []);
+}
+
+const STRICTNESS: Readonly<Record<ToolPermission, number>> = { allow: 0, ask: 1, deny: 2 };
+
+function baseRule(policy: ToolPolicy | undefined, toolName: string): ToolPermission {
+  const named = ruleIn(policy?.tools, toolName);
   if (named) return named;
   return toolName === ASK_USER_TOOL ? 'deny' : (policy?.default ?? 'allow');
 }
@@ -47,10 +73,10 @@ export function policyFor(policy: ToolPolicy | undefined, toolName: string, scop
  * permission is not `allow`; `undefined` when there is none (so an allow-only policy adds
  * nothing to history).
  */
-export function restrictedCalls(policy: ToolPolicy | undefined, calls: readonly ToolCall[], scope?: string): Record<string, 'ask' | 'deny'> | undefined {
+export function restrictedCalls(policy: ToolPolicy | undefined, calls: readonly ToolCall[], scopes: string | readonly string[] = []): Record<string, 'ask' | 'deny'> | undefined {
   const restricted: Record<string, 'ask' | 'deny'> = {};
   for (const call of calls) {
-    const permission = policyFor(policy, call.name, scope);
+    const permission = policyFor(policy, call.name, scopes);
     if (permission !== 'allow') restricted[call.name] = permission;
   }
   return Object.keys(restricted).length > 0 ? restricted : undefined;

@@ -42,3 +42,20 @@ export function activityResults<T>(history: HistoryLike, activityType: string): 
     return [defaultPayloadConverter.fromPayload<T>(payload as Parameters<typeof defaultPayloadConverter.fromPayload>[0])];
   });
 }
+
+/**
+ * The attempt that started each activity of one type, in order (an attempt above 1: the
+ * activity was retried — its worker died, or it failed retryably).
+ */
+export function activityTaskAttempts(history: unknown, activityType: string): number[] {
+  const events = (history as { events?: Record<string, unknown>[] | null }).events ?? [];
+  const scheduled = new Set(
+    events
+      .filter((e) => (e.activityTaskScheduledEventAttributes as { activityType?: { name?: string } } | undefined)?.activityType?.name === activityType)
+      .map((e) => String(e.eventId)),
+  );
+  return events.flatMap((e) => {
+    const started = e.activityTaskStartedEventAttributes as { scheduledEventId?: unknown; attempt?: number } | undefined;
+    return started && scheduled.has(String(started.scheduledEventId)) ? [started.attempt ?? 1] : [];
+  });
+}

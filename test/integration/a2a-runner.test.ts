@@ -334,7 +334,7 @@ test('no A2A runner matches the child\'s agent_id: error naming agent_id and pro
   const result = await handle.result();
   expect(result.status).toBe('error');
   expect(result.error).toMatch(/^No external runner matched child session runtime metadata: agent_id=/);
-  expect(result.error).toBe('No external runner matched child session runtime metadata: agent_id=some-other-agent, protocol=a2a_jsonrpc');
+  expect(result.error).toBe('No external runner matched child session runtime metadata: agent_id=Some("some-other-agent"), protocol=Some("a2a_jsonrpc")');
   await expectOneCompletion(session.id, handle.firstExecutionRunId);
 });
 

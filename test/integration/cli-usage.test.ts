@@ -48,6 +48,23 @@ test('bamboo usage --tree prints every session of the tree with its tokens, and 
   await handle.terminate();
 }, 180_000);
 
+test('bamboo usage --tree: a row with no model calls shows no cost (—), the rows without a price say "no price", each the same way', async () => {
+  const session = rootSession('[[spawn:Fine|done]] [[spawn:Broken|[[fail:no call made]]]] plan');
+  const handle = await startSession(tw.client, { session }, { taskQueue: tw.taskQueue });
+  const state = await settled(tw.client, session.id, 90_000);
+  const [fine, broken] = state.children.map((c) => c.childSessionId);
+
+  const text = await bamboo(['usage', session.id, '--tree'], { BAMBOO_TASK_QUEUE: tw.taskQueue });
+  expect(text.code).toBe(0);
+  const cost = (name: string) => text.stdout.split('\n').find((l) => l.trimStart().startsWith(name))?.split(/\s{2,}/).at(-1);
+  expect(cost(`${session.id} (own calls)`)).toBe('no price'); // scripted: tokens, no price
+  expect(cost(fine)).toBe('no price');
+  expect(cost(broken)).toBe('—'); // its only call failed: nothing counted, nothing to price
+  expect(cost('total')).toBe('no price');
+  expect(text.stdout).not.toContain('$0.000000');
+  await handle.terminate();
+}, 180_000);
+
 test('bamboo run --max-sessions 1 lets the root start one child and refuses the second; bamboo usage shows the budget', async () => {
   const id = uniqueId('budget');
   const env = { BAMBOO_TASK_QUEUE: tw.taskQueue };

@@ -2,7 +2,8 @@
  * The tool policy of the worker's configuration file, end to end: a real worker loaded from a
  * config file whose provider is a local OpenAI-wire server that records what it is offered.
  * Denied tools are not offered; a model that calls one anyway reads an error result and the
- * tool does not run; a subagent_type override allows a tool the default denies.
+ * tool does not run; a subagent_type's entry makes a tool stricter for its sessions, and can
+ * never allow what the base rules deny (issue 25).
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -42,7 +43,7 @@ beforeAll(async () => {
     file,
     JSON.stringify({
       providers: [{ type: 'openai-compatible', name: 'local-openai', baseURL: `${llm.url}/v1`, apiKeyEnv: 'TEST_POLICY_OPENAI_KEY', models: ['gpt-test'] }],
-      toolPolicy: { default: 'deny', tools: { get_current_time: 'allow' }, subagents: { ops: { shell: 'allow' } } },
+      toolPolicy: { default: 'deny', tools: { get_current_time: 'allow' }, subagents: { ops: { shell: 'allow' }, writer: { get_current_time: 'deny' } } },
     }),
   );
   const config = loadConfig(file);
@@ -94,24 +95,24 @@ test('a model that calls a denied tool anyway reads an error result, and the too
   expect(modelResults.map((r) => r.toolPolicy)).toEqual([{ shell: 'deny' }, undefined]);
 });
 
-test("a subagent_type's override allows a tool the default denies: offered, run, and nothing recorded for it", async () => {
-  llm.script({ kind: 'tool', name: 'shell', args: { command: 'uptime' } }, { kind: 'text', chunks: ['Up.'] });
+test("a subagent_type's entry cannot allow a tool the default denies: not offered, and not run when called anyway", async () => {
+  llm.script({ kind: 'tool', name: 'shell', args: { command: 'uptime' } }, { kind: 'text', chunks: ['I may not.'] });
   const before = llm.requests.length;
   const { result, modelResults } = await runChild('how long has it been up?', { subagent_type: 'ops' });
   expect(result.status).toBe('completed');
-  expect(offeredTools(before)).toEqual(['get_current_time', 'shell']);
-  const [, toolResult, answer] = result.session!.messages.slice(-3);
-  expect(toolResult).toMatchObject({ role: 'tool', toolCallId: 'call_test_1', content: 'shell ran' });
-  expect(answer.content).toBe('Up.');
-  expect(shellRuns).toEqual([{ command: 'uptime' }]);
-  expect(modelResults).toHaveLength(2);
-  for (const reply of modelResults) expect(reply).not.toHaveProperty('toolPolicy');
+  expect(offeredTools(before)).toEqual(['get_current_time']);
+  const [, toolResult] = result.session!.messages.slice(-3);
+  expect(toolResult).toMatchObject({ role: 'tool', toolCallId: 'call_test_1', content: 'Error: tool shell is denied by policy' });
+  expect(shellRuns).toEqual([]);
+  expect(modelResults.map((r) => r.toolPolicy)).toEqual([{ shell: 'deny' }, undefined]);
 });
 
-test('the same tool stays denied for another subagent_type', async () => {
-  llm.script({ kind: 'text', chunks: ['ok'] });
+test("a subagent_type's entry makes a tool stricter for its sessions only", async () => {
+  llm.script({ kind: 'text', chunks: ['ok'] }, { kind: 'text', chunks: ['ok'] });
   const before = llm.requests.length;
   const { result } = await runChild('anything?', { subagent_type: 'writer' });
   expect(result.status).toBe('completed');
-  expect(offeredTools(before)).toEqual(['get_current_time']);
+  expect(offeredTools(before)).toEqual([]);
+  await runChild('and you?', { subagent_type: 'ops' });
+  expect(offeredTools(before + 1)).toEqual(['get_current_time']);
 });

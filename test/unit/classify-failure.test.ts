@@ -53,9 +53,12 @@ describe('classifyFailure', () => {
     expect(classifyFailure(fromActivity(new CancelledFailure('Activity cancelled')), budget)).toEqual({ status: 'cancelled', error: 'Child session cancelled' });
   });
 
-  it('an error whose message says it was cancelled is a cancellation, with that message', () => {
-    const failure = ApplicationFailure.create({ message: 'runner reported: task Cancelled by user' });
-    expect(classifyFailure(fromActivity(failure), budget)).toEqual({ status: 'cancelled', error: 'runner reported: task Cancelled by user' });
+  it("an error whose message contains `cancelled` is a cancellation, with that message — case-sensitive, as the reference's contains(\"cancelled\")", () => {
+    const failure = ApplicationFailure.create({ message: 'runner reported: task cancelled by user' });
+    expect(classifyFailure(fromActivity(failure), budget)).toEqual({ status: 'cancelled', error: 'runner reported: task cancelled by user' });
+    for (const message of ['runner reported: task Cancelled by user', 'CANCELLED', 'the order was Cancelled']) {
+      expect(classifyFailure(fromActivity(ApplicationFailure.create({ message })), budget)).toEqual({ status: 'error', error: message });
+    }
   });
 
   it("any other failure is an error with the cause's readable message", () => {

@@ -7,12 +7,15 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { connectMcpServers } from '../../src/tools/mcp';
 import type { McpServerConfig } from '../../src/tools/mcp/config';
 import { McpConnection } from '../../src/tools/mcp/connection';
-import { isRunning } from '../helpers/processes';
+import { join } from 'node:path';
+import { isRunning, ROOT } from '../helpers/processes';
 
 const SERVER_BIN = require.resolve('@modelcontextprotocol/server-everything/dist/index.js');
 const everything = (extra: Partial<McpServerConfig> = {}): McpServerConfig =>
   ({ name: 'everything', transport: 'stdio', command: process.execPath, args: [SERVER_BIN, 'stdio'], env: {}, inheritEnv: [], ...extra }) as McpServerConfig;
 const noProgress = { onprogress: () => undefined, timeoutMs: 30_000 };
+/** A server (the SDK's) whose `flood` answers with one line over the 10 MiB stdio limit (issue 25). */
+const OVERSIZED_BIN = join(ROOT, 'test/fixtures/mcp/oversized-server.mjs');
 
 test("the server's environment: the basics, inheritEnv by name and literal env; not the worker's secrets", async () => {
   const connection = new McpConnection(everything({ env: { GREETING: 'hello' }, inheritEnv: ['MCP_TEST_PASSED'] } as Partial<McpServerConfig>), {});
@@ -55,6 +58,32 @@ test('one process serves every call; a killed server is restarted for the next c
     expect(isRunning(second)).toBe(false);
     await expect(connection.callTool('echo', { message: 'four' }, { signal, ...noProgress })).rejects.toThrow(/shutting down/);
   } finally {
+    await connection.close();
+  }
+});
+
+test('a line over the 10 MiB stdio limit fails the call, naming the server and the limit; this process lives and the next call gets a new server', async () => {
+  const connection = new McpConnection({ name: 'flood', transport: 'stdio', command: process.execPath, args: [OVERSIZED_BIN], env: {}, inheritEnv: [] });
+  const uncaught: Error[] = [];
+  const record = (error: Error) => void uncaught.push(error);
+  const signal = new AbortController().signal;
+  try {
+    await connection.callTool('echo', { message: 'before' }, { signal, ...noProgress });
+    const first = (await connection.pid())!;
+    // Were the listener to throw, the error would be uncaught: this process (a worker's) would exit.
+    process.prependListener('uncaughtException', record);
+    await expect(connection.callTool('flood', {}, { signal, ...noProgress })).rejects.toThrow(
+      'MCP server flood sent a line over the stdio limit of 10485760 bytes (10 MiB): the connection was closed and the server stopped (it is restarted for the next call)',
+    );
+    expect(uncaught).toEqual([]);
+    expect(isRunning(first)).toBe(false);
+
+    const after = await connection.callTool('echo', { message: 'after' }, { signal, ...noProgress });
+    expect(after.content).toEqual([{ type: 'text', text: 'echo: after' }]);
+    expect(await connection.pid()).not.toBe(first);
+    expect(connection.connects).toBe(2);
+  } finally {
+    process.removeListener('uncaughtException', record);
     await connection.close();
   }
 });

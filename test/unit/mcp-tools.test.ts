@@ -62,11 +62,12 @@ test('execute passes the abort signal, reports progress notes, and turns isError
 });
 
 test('the tool policy applies to full MCP names: allow, deny, ask, per subagent_type', () => {
-  const policy = { tools: { 'mcp__github__delete_repo': 'deny' as const, mcp__github__create_issue: 'ask' as const }, subagents: { triage: { mcp__github__create_issue: 'allow' as const } } };
+  const policy = { tools: { 'mcp__github__delete_repo': 'deny' as const, mcp__github__create_issue: 'ask' as const }, subagents: { triage: { mcp__github__create_issue: 'allow' as const, mcp__github__list_issues: 'ask' as const } } };
   expect(policyFor(policy, 'mcp__github__list_issues')).toBe('allow');
   expect(policyFor(policy, 'mcp__github__delete_repo')).toBe('deny');
   expect(policyFor(policy, 'mcp__github__create_issue')).toBe('ask');
-  expect(policyFor(policy, 'mcp__github__create_issue', 'triage')).toBe('allow');
+  expect(policyFor(policy, 'mcp__github__create_issue', 'triage')).toBe('ask'); // an entry cannot loosen the base rules
+  expect(policyFor(policy, 'mcp__github__list_issues', 'triage')).toBe('ask');
   expect(restrictedCalls(policy, [{ id: '1', name: 'mcp__github__create_issue', arguments: {} }])).toEqual({ mcp__github__create_issue: 'ask' });
 });
 

@@ -9,13 +9,14 @@ import { DefaultLogger } from '@temporalio/worker';
 import { randomUUID } from 'node:crypto';
 import { createModelActivities } from '../../activities/model';
 import { createToolActivities } from '../../activities/tools';
-import { SPAWN_TOOL, type Message, type ModelTurnResult, type ToolCall } from '../../common';
+import { childToolPolicyMetadata, SessionSchema, SPAWN_TOOL, toolPolicyScopes, type Message, type ModelTurnResult, type ToolCall } from '../../common';
 import { describeConfigError } from '../../src/config/load';
 import { BambooConfigSchema } from '../../src/config/schema';
 import { createProviderRegistry } from '../../src/providers/router';
 import type { ModelProvider, ModelRequest } from '../../src/providers/types';
-import { ASK_USER_TOOL, policyFor, restrictedCalls, type ToolPolicy } from '../../src/tools/policy';
+import { ASK_USER_TOOL, policyFor, restrictedCalls, scopesOf, type ToolPolicy } from '../../src/tools/policy';
 import { createToolRegistry, type ToolDefinition } from '../../src/tools/types';
+import { childSession } from '../helpers/session-fixtures';
 
 describe('policyFor', () => {
   const policy: ToolPolicy = {
@@ -24,14 +25,14 @@ describe('policyFor', () => {
     subagents: { coder: { shell: 'allow', read_file: 'deny' }, reviewer: {} },
   };
 
-  it('takes the subagent_type override first, then the per-tool rule, then the default', () => {
-    expect(policyFor(policy, 'shell', 'coder')).toBe('allow');
-    expect(policyFor(policy, 'read_file', 'coder')).toBe('deny');
-    expect(policyFor(policy, 'web_fetch', 'coder')).toBe('ask');
-    expect(policyFor(policy, 'shell', 'reviewer')).toBe('deny');
+  it('takes the per-tool rule, then the default; a subagent_type entry can only make a tool stricter', () => {
     expect(policyFor(policy, 'shell')).toBe('deny');
     expect(policyFor(policy, 'read_file')).toBe('allow');
     expect(policyFor(policy, 'web_fetch')).toBe('ask');
+    expect(policyFor(policy, 'read_file', 'coder')).toBe('deny'); // stricter: taken
+    expect(policyFor(policy, 'shell', 'coder')).toBe('deny'); // looser: the base rule holds
+    expect(policyFor(policy, 'web_fetch', 'coder')).toBe('ask');
+    expect(policyFor(policy, 'shell', 'reviewer')).toBe('deny');
     expect(policyFor(policy, 'shell', 'no-such-type')).toBe('deny');
   });
 
@@ -47,13 +48,71 @@ describe('policyFor', () => {
     expect(policyFor({ default: 'allow' }, ASK_USER_TOOL)).toBe('deny');
     expect(policyFor({ default: 'ask' }, ASK_USER_TOOL, 'coder')).toBe('deny');
     expect(policyFor({ tools: { ask_user: 'allow' } }, ASK_USER_TOOL)).toBe('allow');
-    expect(policyFor({ subagents: { coder: { ask_user: 'ask' } } }, ASK_USER_TOOL, 'coder')).toBe('ask');
+    expect(policyFor({ tools: { ask_user: 'allow' }, subagents: { coder: { ask_user: 'ask' } } }, ASK_USER_TOOL, 'coder')).toBe('ask');
+    // A subagent_type entry cannot allow what the base rules deny, ask_user included.
+    expect(policyFor({ subagents: { coder: { ask_user: 'allow' } } }, ASK_USER_TOOL, 'coder')).toBe('deny');
     expect(policyFor({ subagents: { coder: { ask_user: 'allow' } } }, ASK_USER_TOOL, 'writer')).toBe('deny');
   });
 
   it('does not mistake properties of Object for rules', () => {
     expect(policyFor({ default: 'deny' }, 'constructor')).toBe('deny');
     expect(policyFor({ default: 'allow' }, 'toString', '__proto__')).toBe('allow');
+  });
+});
+
+describe("a child's permission never exceeds what its ancestors allow (issue 25)", () => {
+  // The issue's configuration: a parent under `ask` spawns a `coder`, whose entry says `allow`.
+  const issue: ToolPolicy = { tools: { shell: 'ask' }, subagents: { coder: { shell: 'allow' } } };
+
+  it('a coder child spawned under ask still asks', () => {
+    expect(policyFor(issue, 'shell')).toBe('ask');
+    expect(policyFor(issue, 'shell', 'coder')).toBe('ask');
+  });
+
+  it('the strictest of the base rules and the entry wins: deny > ask > allow', () => {
+    const rules = ['allow', 'ask', 'deny'] as const;
+    for (const base of rules) {
+      for (const entry of rules) {
+        const strictest = rules[Math.max(rules.indexOf(base), rules.indexOf(entry))];
+        expect(policyFor({ tools: { t: base }, subagents: { x: { t: entry } } }, 't', 'x')).toBe(strictest);
+        expect(policyFor({ default: base, subagents: { x: { t: entry } } }, 't', 'x')).toBe(strictest);
+      }
+    }
+  });
+
+  it("takes every ancestor's entry: a coder under a lead that denies shell is denied", () => {
+    const policy: ToolPolicy = { subagents: { lead: { shell: 'deny', web: 'ask' }, coder: { shell: 'allow', web: 'allow' } } };
+    expect(policyFor(policy, 'shell', ['coder'])).toBe('allow');
+    expect(policyFor(policy, 'shell', ['lead', 'coder'])).toBe('deny');
+    expect(policyFor(policy, 'web', ['lead', 'coder'])).toBe('ask');
+    expect(policyFor(policy, 'web', ['coder', 'lead'])).toBe('ask'); // order does not matter
+    expect(restrictedCalls(policy, [{ id: '1', name: 'shell', arguments: {} }], ['lead', 'coder'])).toEqual({ shell: 'deny' });
+  });
+
+  it('the scopes of a session: its ancestors, root first, then its own subagent_type', () => {
+    const root = { metadata: {} };
+    const lead = { metadata: { subagent_type: 'lead', ...childToolPolicyMetadata(root) } };
+    const coder = { metadata: { subagent_type: 'coder', ...childToolPolicyMetadata(lead) } };
+    const helper = { metadata: { ...childToolPolicyMetadata(coder) } }; // spawned without a type of its own
+    expect(toolPolicyScopes(root)).toEqual([]);
+    expect(lead.metadata).toEqual({ subagent_type: 'lead' });
+    expect(toolPolicyScopes(lead)).toEqual(['lead']);
+    expect(coder.metadata).toEqual({ subagent_type: 'coder', ancestor_subagent_types: '["lead"]' });
+    expect(toolPolicyScopes(coder)).toEqual(['lead', 'coder']);
+    expect(toolPolicyScopes(helper)).toEqual(['lead', 'coder']);
+    expect(scopesOf({ toolPolicyScopes: ['lead', 'coder'], toolPolicyScope: 'coder' })).toEqual(['lead', 'coder']);
+    expect(scopesOf({ toolPolicyScope: 'coder' })).toEqual(['coder']); // an input recorded before the chain
+    expect(scopesOf({})).toEqual([]);
+  });
+
+  it('a session whose chain is not a JSON array of names is refused at the boundary, naming the key', () => {
+    const session = (value: string) => ({ ...childSession('x', { parentSessionId: 'p' }), metadata: { ancestor_subagent_types: value } });
+    for (const bad of ['lead', '{"a":1}', '[1]', '[""]', JSON.stringify(Array(65).fill('x'))]) {
+      const parsed = SessionSchema.safeParse(session(bad));
+      expect(parsed.success).toBe(false);
+      expect(parsed.error?.issues[0]).toMatchObject({ path: ['metadata', 'ancestor_subagent_types'], message: 'must be a JSON array of at most 64 non-empty strings' });
+    }
+    expect(SessionSchema.safeParse(session('["lead","coder"]')).success).toBe(true);
   });
 });
 
@@ -67,6 +126,7 @@ describe('restrictedCalls', () => {
     expect(restrictedCalls(policy, [])).toBeUndefined();
     expect(restrictedCalls(undefined, [call(ASK_USER_TOOL)])).toEqual({ ask_user: 'deny' });
     expect(restrictedCalls({ subagents: { ops: { rm: 'allow' } } }, [call('rm')], 'ops')).toBeUndefined();
+    expect(restrictedCalls(policy, [call('rm'), call('ls')], 'ops')).toEqual({ rm: 'deny' }); // ops cannot loosen the base rules
   });
 });
 
@@ -127,7 +187,7 @@ function tool(name: string): ToolDefinition {
   };
 }
 const tools = createToolRegistry([tool('read_file'), tool('shell'), tool('rm')]);
-const policy: ToolPolicy = { tools: { rm: 'deny', shell: 'ask' }, subagents: { ops: { rm: 'allow' } } };
+const policy: ToolPolicy = { tools: { rm: 'deny', shell: 'ask' }, subagents: { ops: { rm: 'allow', read_file: 'ask' }, coder: { shell: 'allow' } } };
 const user: Message = { id: 'm1', role: 'user', content: 'go', createdAt: new Date(0).toISOString() };
 const env = () => new MockActivityEnvironment(undefined, { logger: new DefaultLogger('ERROR') });
 
@@ -154,10 +214,17 @@ describe('the model activity', () => {
     expect(result.toolPolicy).toEqual({ shell: 'ask', rm: 'deny' });
   });
 
-  it("follows the session's subagent_type override", async () => {
-    const { offered, result } = await callModel([{ id: 'c1', name: 'rm', arguments: {} }], { toolPolicy: policy, scope: 'ops' });
-    expect(offered).toEqual(['read_file', 'shell', 'rm', SPAWN_TOOL]);
-    expect(result).not.toHaveProperty('toolPolicy');
+  it("follows the session's subagent_type entry where it is stricter, never where it is looser", async () => {
+    const calls = ['rm', 'read_file'].map((name, i) => ({ id: `c${i}`, name, arguments: {} }));
+    const { offered, result } = await callModel(calls, { toolPolicy: policy, scope: 'ops' });
+    expect(offered).toEqual(['read_file', 'shell', SPAWN_TOOL]);
+    expect(result.toolPolicy).toEqual({ rm: 'deny', read_file: 'ask' });
+  });
+
+  it('a coder child spawned under ask is told its shell call waits for a person (issue 25)', async () => {
+    const { offered, result } = await callModel([{ id: 'c1', name: 'shell', arguments: {} }], { toolPolicy: policy, scope: 'coder' });
+    expect(offered).toContain('shell');
+    expect(result.toolPolicy).toEqual({ shell: 'ask' });
   });
 
   it('adds nothing to its result when every called tool is allowed, or there is no policy', async () => {
@@ -187,10 +254,11 @@ describe('the tool activity', () => {
     expect(executed).toEqual(['shell']);
   });
 
-  it("runs allowed tools, and a tool the session's subagent_type allows", async () => {
+  it("runs allowed tools; a subagent_type's entry does not make a denied or ask tool run (issue 25)", async () => {
     expect(await run('read_file')).toEqual({ ok: true, content: 'read_file ran' });
-    expect(await run('rm', { toolPolicyScope: 'ops' })).toEqual({ ok: true, content: 'rm ran' });
-    expect(executed).toEqual(['read_file', 'rm']);
+    expect(await run('rm', { toolPolicyScope: 'ops' })).toEqual({ ok: false, content: 'Error: tool rm is denied by policy' });
+    expect(await run('shell', { toolPolicyScope: 'coder' })).toEqual({ ok: false, content: "Error: tool shell needs a person's approval" });
+    expect(executed).toEqual(['read_file']);
   });
 
   it('runs everything but ask_user without a policy', async () => {

@@ -1,13 +1,14 @@
 /**
  * `bamboo usage <id> [--tree]`: a session's ledger as a table — its own model calls, each
  * child's (a child's figures include its own children), and the total; with --tree, every
- * descendant indented under its parent. Cost is shown where the models have a price. Under
+ * descendant indented under its parent. Cost is shown where the models have a price (costText
+ * says how each row reads). Under
  * the table: the child runs the subtree started and, when the session has a budget, one line
  * per limited resource. `--json` prints the report, the `usage` query's answer as `total`.
  */
 import type { Client } from '@temporalio/client';
 import type { Command } from 'commander';
-import { formatUsd, sessionWorkflowId, usdToMicro, type BudgetStatus, type SessionUsage, type Usage } from '../../../common';
+import { formatUsd, sessionWorkflowId, totalTokens, usdToMicro, type BudgetStatus, type SessionUsage, type Usage } from '../../../common';
 import { usageQuery } from '../../../common/workflow-interface';
 import { print, withClient, type GlobalOptions } from '../context';
 import { table } from '../format';
@@ -71,7 +72,7 @@ export function renderUsage(report: UsageReport): string {
     String(usage.outputTokens),
     String(usage.cachedInputTokens ?? 0),
     String(usage.inputTokens + usage.outputTokens),
-    costText(costMicroUsd, unpricedCalls),
+    costText(usage, costMicroUsd, unpricedCalls),
   ];
   const ledger = table([
     ['SESSION', 'INPUT', 'OUTPUT', 'CACHED', 'TOKENS', 'COST'],
@@ -101,9 +102,17 @@ export function budgetLines(budget: BudgetStatus): string[] {
   );
 }
 
-/** `$0.001234`, `no price`, or both when some calls had a price and some did not. */
-export function costText(costMicroUsd: number, unpricedCalls: number): string {
+/**
+ * One way per kind of cost, on every row: `—` where no model call was counted (no tokens, no
+ * cost: nothing to price — not `$0.000000`, which would claim a price), `$0.001234` where every
+ * call had a price, `no price` where none had, `$0.001234 + no price (3 calls)` for both.
+ */
+export function costText(usage: Usage, costMicroUsd: number, unpricedCalls: number): string {
+  if (unpricedCalls === 0 && costMicroUsd === 0 && totalTokens(usage) === 0) return NO_COST;
   if (unpricedCalls === 0) return formatUsd(costMicroUsd);
   if (costMicroUsd === 0) return 'no price';
   return `${formatUsd(costMicroUsd)} + no price (${unpricedCalls} calls)`;
 }
+
+/** The cost column of a row with nothing spent. */
+export const NO_COST = '—';

@@ -138,6 +138,8 @@ export class McpConnection {
   }
 
   private lostMessage(live: Live): string {
+    // The transport closed it itself: its reason says what the server did.
+    if (live.transport instanceof ProcessGroupStdioTransport && live.transport.failure) return live.transport.failure.message;
     return `MCP server ${this.server.name} closed the connection during the call (it is reconnected for the next call)${stderrOf(live.transport)}`;
   }
 }
@@ -153,6 +155,7 @@ function stderrOf(transport: Transport): string {
 }
 
 function describeFailure(transport: Transport, error: unknown): string {
+  if (transport instanceof ProcessGroupStdioTransport && transport.failure) return transport.failure.message;
   return `${errorMessage(error)}${stderrOf(transport)}`;
 }
 

@@ -7,9 +7,15 @@
  *
  * Closing ends the whole group: stdin closed, then SIGTERM, then SIGKILL, and resolves only
  * once no process of the group is left.
+ *
+ * Nothing the server writes can throw out of the stdout listener (where a throw is uncaught and
+ * ends the worker process): a line that is not a JSON-RPC message is reported through
+ * `onerror` and skipped; a line over STDIO_MAX_LINE_BYTES closes the connection — the rest of
+ * the stream cannot be trusted, nor the request it answered be told apart — with `failure`
+ * saying why, which the calls in flight report (connection.ts).
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { ReadBuffer, serializeMessage } from '@modelcontextprotocol/sdk/shared/stdio.js';
+import { ReadBuffer, serializeMessage, STDIO_DEFAULT_MAX_BUFFER_SIZE } from '@modelcontextprotocol/sdk/shared/stdio.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import { errorMessage } from '../../../common/errors';
@@ -19,6 +25,19 @@ import type { McpStdioServerConfig } from './config';
 
 const KILL_GRACE_MS = 2000;
 const STDERR_TAIL_CHARS = 2048;
+/** The longest line (one JSON-RPC message) read from a server: the SDK's own stdio limit, 10 MiB. */
+export const STDIO_MAX_LINE_BYTES = STDIO_DEFAULT_MAX_BUFFER_SIZE;
+
+/** The server sent a line over STDIO_MAX_LINE_BYTES: its connection is closed. */
+export class McpLineTooLongError extends Error {
+  constructor(server: string) {
+    super(
+      `MCP server ${server} sent a line over the stdio limit of ${STDIO_MAX_LINE_BYTES} bytes (${STDIO_MAX_LINE_BYTES / (1024 * 1024)} MiB): ` +
+        'the connection was closed and the server stopped (it is restarted for the next call)',
+    );
+    this.name = 'McpLineTooLongError';
+  }
+}
 
 /** The same environment subprocess agents get: the worker's own holds credentials. */
 export function serverEnv(server: Pick<McpStdioServerConfig, 'env' | 'inheritEnv'>, from: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
@@ -32,9 +51,11 @@ export class ProcessGroupStdioTransport implements Transport {
 
   private child?: ChildProcessWithoutNullStreams;
   private guard?: ProcessGroupGuard;
-  private readonly buffer = new ReadBuffer();
+  private readonly buffer = new ReadBuffer({ maxBufferSize: STDIO_MAX_LINE_BYTES });
   private stderrTail = '';
   private closed = false;
+  /** Why this transport closed the connection itself (a line too long), if it did. */
+  failure?: Error;
 
   constructor(private readonly server: McpStdioServerConfig) {}
 
@@ -64,23 +85,39 @@ export class ProcessGroupStdioTransport implements Transport {
       this.guard?.release();
       throw new Error(`MCP server ${this.server.name} could not start ${this.server.command}: ${errorMessage(error)}`);
     }
-    child.stdout.on('data', (chunk: Buffer) => {
-      this.buffer.append(chunk);
-      for (;;) {
-        let message: JSONRPCMessage | null;
-        try {
-          message = this.buffer.readMessage();
-        } catch (error) {
-          this.onerror?.(error instanceof Error ? error : new Error(String(error)));
-          continue;
-        }
-        if (message === null) break;
-        this.onmessage?.(message);
-      }
-    });
+    child.stdout.on('data', (chunk: Buffer) => this.receive(chunk));
     child.stderr.setEncoding('utf8').on('data', (text: string) => (this.stderrTail = (this.stderrTail + text).slice(-STDERR_TAIL_CHARS)));
     child.stdin.on('error', (error) => this.onerror?.(error));
     child.once('close', () => void this.close());
+  }
+
+  /** The stdout listener: must not throw (see the header). */
+  private receive(chunk: Buffer): void {
+    if (this.closed) return;
+    try {
+      this.buffer.append(chunk); // throws, the buffer cleared, past the limit
+    } catch {
+      this.fail(new McpLineTooLongError(this.server.name));
+      return;
+    }
+    for (;;) {
+      let message: JSONRPCMessage | null;
+      try {
+        message = this.buffer.readMessage();
+      } catch (error) {
+        this.onerror?.(error instanceof Error ? error : new Error(String(error)));
+        continue;
+      }
+      if (message === null) break;
+      this.onmessage?.(message);
+      if (this.closed) return;
+    }
+  }
+
+  private fail(error: Error): void {
+    this.failure = error;
+    this.onerror?.(error);
+    void this.close();
   }
 
   send(message: JSONRPCMessage): Promise<void> {
