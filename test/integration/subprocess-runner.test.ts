@@ -62,6 +62,7 @@ beforeAll(async () => {
         profile('stalling', 'stalling-agent.mjs'),
         profile('tree', 'sleepy-tree-agent.mjs'),
         profile('crashing', 'crashing-agent.mjs'),
+        profile('flooding', 'flooding-agent.mjs'),
         profile('stubborn', 'term-ignoring-agent.mjs'),
         profile('usage', 'usage-agent.mjs', { model: 'agent-model' }),
         profile('usage-unpriced', 'usage-agent.mjs'),
@@ -247,6 +248,17 @@ test('an agent that crashes ends the run as error with its exit code and stderr'
   expect(await expectOneCompletion(session.id, 'error')).toMatchObject({ error: result.error });
   // Not retried: one process was started for the run.
   expect(pidsOf(session.id, 'agent')).toHaveLength(1);
+});
+
+test('an agent that writes a line over 10 MiB ends the run as error naming the limit, and its process is gone; the worker lives on', async () => {
+  const { session, handle } = await startExternalChild('flooding', 'flood');
+  const result = await handle.result();
+  expect(result.status).toBe('error');
+  expect(result.error).toMatch(/wrote a line over the stdout limit of 10485760 characters \(10 MiB\)/);
+  expect(await expectOneCompletion(session.id, 'error')).toMatchObject({ error: result.error });
+  const [agent] = pidsOf(session.id, 'agent');
+  await eventually(async () => !isRunning(agent!), { timeoutMs: 10_000, what: 'the flooding agent to be killed' });
+  expect(tw.worker.getState()).toBe('RUNNING');
 });
 
 test('session metadata cannot choose the command: the profile\'s command runs', async () => {
