@@ -32,7 +32,6 @@
  * between spawning the agent and spawning its guard orphans that agent.
  */
 import { spawn } from 'node:child_process';
-import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { z } from 'zod';
 import { addUsage, errorMessage, type Session, type Usage } from '../../common';
@@ -115,7 +114,7 @@ async function runAgent(profile: z.output<typeof SubprocessProfileSchema>, sessi
   let stderrTail = '';
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderrTail = (stderrTail + chunk).slice(-STDERR_TAIL_CHARS)));
 
-  const events = readAgentEvents(child.stdout, ctx);
+  const events = readAgentEvents(child.stdout, ctx, name);
 
   const aborted = whenAborted(ctx.signal);
   try {
@@ -148,13 +147,14 @@ async function runAgent(profile: z.output<typeof SubprocessProfileSchema>, sessi
 function readAgentEvents(
   stdout: Readable,
   ctx: ExternalRunContext,
+  name: string,
 ): { decided: Promise<void>; outcome(): Outcome | undefined; usage(): Usage | undefined } {
   let text = '';
   let outcome: Outcome | undefined;
   let usage: Usage | undefined;
   let onOutcome: () => void = () => undefined;
   const decided = new Promise<void>((resolve) => (onOutcome = resolve));
-  createInterface({ input: stdout, crlfDelay: Infinity }).on('line', (line) => {
+  const onLine = (line: string) => {
     if (ctx.signal.aborted) return;
     const parsed = parseLine(line);
     if (!parsed) {
@@ -185,8 +185,53 @@ function readAgentEvents(
     else if (event.type === 'need_clarification') outcome = { result: { content: event.question, needsClarification: true } };
     else outcome = { error: new ExternalRunnerError(event.message, event.retryable) };
     onOutcome();
+  };
+  readLines(stdout, onLine, (held) => {
+    if (outcome) return;
+    outcome = { error: new ExternalRunnerError(`${name} wrote a line over the stdout limit of ${MAX_LINE_CHARS} characters (10 MiB) (${held} held unended); the agent was stopped`, false) };
+    onOutcome();
   });
   return { decided, outcome: () => outcome, usage: () => usage };
+}
+
+/** The longest stdout line an agent may write; a longer one would be held in memory whole. */
+const MAX_LINE_CHARS = 10 * 1024 * 1024;
+
+/**
+ * Splits `stdout` into lines without holding more than MAX_LINE_CHARS of an unended one: past
+ * that, `onOverflow` is told once and the rest of the stream is dropped (the caller stops the agent).
+ */
+function readLines(stdout: Readable, onLine: (line: string) => void, onOverflow: (held: number) => void): void {
+  let parts: string[] = [];
+  let held = 0;
+  let overflowed = false;
+  const take = (text: string) => {
+    const line = parts.join('') + text;
+    parts = [];
+    held = 0;
+    onLine(line.endsWith('\r') ? line.slice(0, -1) : line);
+  };
+  stdout.setEncoding('utf8');
+  stdout.on('data', (chunk: string) => {
+    if (overflowed) return;
+    let start = 0;
+    for (let nl = chunk.indexOf('\n'); nl >= 0; nl = chunk.indexOf('\n', start)) {
+      take(chunk.slice(start, nl));
+      start = nl + 1;
+    }
+    const rest = chunk.slice(start);
+    if (!rest) return;
+    parts.push(rest);
+    held += rest.length;
+    if (held > MAX_LINE_CHARS) {
+      overflowed = true;
+      parts = [];
+      onOverflow(held);
+    }
+  });
+  stdout.on('end', () => {
+    if (!overflowed && held > 0) take('');
+  });
 }
 
 /** Resolves when `signal` aborts, at once if it already has (e.g. while the agent started). */
