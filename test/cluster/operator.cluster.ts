@@ -1,0 +1,67 @@
+/**
+ * The operator's paths through `bamboo cluster`, as real processes typed as a new user types
+ * them (issue 25, item 8), on one cluster shared by the tests in order:
+ *
+ * 1. `up` in a directory `mktemp -d` made (0700, root's) while PostgreSQL must run as the
+ *    `postgres` user — and, under a 0700 directory that is not the cluster's, a refusal at once
+ *    that names that directory and what to do, leaving its mode alone;
+ *
+ *   npx jest -c test/cluster/jest.config.json test/cluster/operator.cluster.ts
+ */
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runningProcesses } from '../../src/cluster/launcher';
+import type { ClusterState } from '../../src/cluster/state';
+import { ROOT, runCommand, userEnv, type CommandResult } from '../helpers/processes';
+
+const BAMBOO = join(ROOT, 'bin', 'bamboo.js');
+
+/** `bamboo <args>` as a user runs it, to its end. */
+function bamboo(args: string[], timeoutMs = 300_000): Promise<CommandResult> {
+  return runCommand(process.execPath, [BAMBOO, ...args], userEnv(), timeoutMs);
+}
+
+/** The result of a command that must succeed; fails with what it printed otherwise. */
+function succeeded(result: CommandResult): CommandResult {
+  if (result.code !== 0) throw new Error(`exit ${result.code}:\n${result.stderr.slice(-3000)}${result.stdout.slice(-1000)}`);
+  return result;
+}
+
+let dir: string;
+let state: ClusterState;
+
+beforeAll(() => {
+  // What `mktemp -d` makes: mode 0700, owned by whoever runs the test (root in CI).
+  dir = mkdtempSync(join(tmpdir(), 'bamboo-cluster-operator-'));
+});
+
+afterAll(async () => {
+  // A failed test must not leave a cluster running.
+  await bamboo(['cluster', 'down', '--dir', dir, '--purge']);
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const asRoot = process.getuid?.() === 0;
+
+(asRoot ? test : test.skip)("as root, bamboo cluster up under a 0700 directory that is not the cluster's refuses at once, naming it and what to do", async () => {
+  const parent = mkdtempSync(join(tmpdir(), 'bamboo-private-'));
+  try {
+    const up = await bamboo(['cluster', 'up', '--dir', join(parent, 'cluster'), '--port', '0', '--no-ui', '--workers', '1'], 60_000);
+    expect(up.code).not.toBe(0);
+    expect(up.stderr).toContain(parent);
+    expect(up.stderr).toContain(`chmod o+x ${parent}`);
+    expect(up.stderr).not.toContain('initdb failed');
+    // A directory the cluster did not make is not opened up behind the user's back.
+    expect(statSync(parent).mode & 0o777).toBe(0o700);
+  } finally {
+    rmSync(parent, { recursive: true, force: true });
+  }
+});
+
+test('bamboo cluster up starts in a directory made by mktemp -d (0700), PostgreSQL running as the postgres user when we are root', async () => {
+  const up = succeeded(await bamboo(['--json', 'cluster', 'up', '--dir', dir, '--port', '0', '--no-ui', '--workers', '2']));
+  state = JSON.parse(up.stdout) as ClusterState;
+  // PostgreSQL, the four Temporal services and two workers.
+  expect(runningProcesses(state)).toHaveLength(7);
+});
