@@ -9,14 +9,14 @@
  */
 import { Client } from '@temporalio/client';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { errorMessage } from '../../common';
 import { ensureSearchAttributes } from '../temporal/search-attributes';
 import { buildWorkflowBundle } from '../worker/bundle';
 import { WORKFLOWS_PATH } from '../worker/create-worker';
 import { ensureClusterBinaries, SERVER_VERSION } from './binaries';
 import { TEMPORAL_SERVICES, writeServerConfig, writeUiConfig, type ServicePorts, type TemporalService } from './config';
-import { ensureTemporalRole, findPostgresBin, initPostgres, startPostgres, stopPostgres } from './postgres';
+import { ensureTemporalRole, findPostgresBin, initPostgres, makeReachableForPostgres, pathTo, startPostgres, stopPostgres } from './postgres';
 import { freePort, isListening, isRunning, stopProcess } from './processes';
 import { setUpSchemas } from './schema';
 import { connectFrontend, ensureNamespace, pollerPids, retrying, startTemporalService, startUi, startWorker, waitForPort, waitForWorkers } from './services';
@@ -38,11 +38,13 @@ export interface UpOptions {
 }
 
 export async function clusterUp(options: UpOptions): Promise<ClusterState> {
-  const { dir, log } = options;
+  const { log } = options;
+  const dir = resolve(options.dir);
   const previous = readState(dir);
   if (previous && runningProcesses(previous).length > 0) {
     throw new Error(`a cluster is already up in ${dir} (frontend ${previous.address}); \`bamboo cluster status\` or \`bamboo cluster down\``);
   }
+  prepareClusterDir(dir, log);
   const binaries = ensureClusterBinaries({ ui: options.uiPort !== undefined, log });
   rmSync(join(dir, 'logs'), { recursive: true, force: true }); // each `up` starts its logs afresh
   mkdirSync(join(dir, 'logs'), { recursive: true });
@@ -131,6 +133,23 @@ async function startEverything(state: ClusterState, options: UpOptions, binaries
     await connection.close();
   }
   writeState(state);
+}
+
+/**
+ * Creates the cluster's directory (and those missing above it) and, as root, opens the ones it
+ * owns to the postgres user — before anything starts, so that a directory it may not change
+ * fails `up` at once, naming it, and leaves nothing behind.
+ */
+function prepareClusterDir(dir: string, log: (line: string) => void): void {
+  const firstCreated = mkdirSync(dir, { recursive: true });
+  const path = pathTo(dir);
+  const own = firstCreated === undefined ? [dir] : path.slice(path.indexOf(firstCreated));
+  try {
+    for (const opened of makeReachableForPostgres(dir, own)) log(`${opened}: search permission for others (o+x), so that PostgreSQL, run as the postgres user, reaches its data`);
+  } catch (error) {
+    if (firstCreated !== undefined) rmSync(firstCreated, { recursive: true, force: true });
+    throw error;
+  }
 }
 
 /** The shard count is fixed when the database is created: a later `up` with another count keeps the first. */

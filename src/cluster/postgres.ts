@@ -6,8 +6,8 @@
  * POSTGRES_USER, so the server and the schema tool connect the same way in both.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chownSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { spawnDaemon, stopProcess, waitUntil } from './processes';
 
 export const POSTGRES_USER = 'temporal';
@@ -42,6 +42,52 @@ function runAs(): { uid?: number; gid?: number } {
     return { uid, gid };
   } catch {
     throw new Error('running as root, and there is no `postgres` user to run PostgreSQL as (it refuses root)');
+  }
+}
+
+/**
+ * Makes `dir` (where the data directory goes) reachable for the user PostgreSQL runs as: nothing
+ * to do unless we are root, for then PostgreSQL runs as `postgres`, which needs search permission
+ * on every directory down to its data. `mktemp -d` makes 0700 directories, so as root the
+ * cluster's own directory usually blocks it.
+ *
+ * `ownDirs` — the cluster's directory and those `up` created for it — are given search permission
+ * for others (`o+x`: a name inside can be opened, none can be listed). That gives a local user no
+ * more than PostgreSQL's trusted loopback connections give already. Any other directory that
+ * blocks is left as it is: this throws, naming it and what to do. Returns the directories it changed.
+ */
+export function makeReachableForPostgres(dir: string, ownDirs: string[]): string[] {
+  const user = runAs();
+  if (user.uid === undefined) return [];
+  const changed: string[] = [];
+  for (;;) {
+    const blocked = firstUnreachable(dir, user);
+    if (blocked === undefined) return changed;
+    if (!ownDirs.includes(blocked) || changed.includes(blocked)) {
+      throw new Error(
+        `PostgreSQL runs as the postgres user (bamboo runs as root, which PostgreSQL refuses), and ${blocked} does not let it reach ${join(dir, 'pgdata')}. ` +
+          `Give it search permission (chmod o+x ${blocked}, or setfacl -m u:postgres:x ${blocked}), or choose a --dir it can reach (e.g. under /tmp or /var/tmp).`,
+      );
+    }
+    chmodSync(blocked, statSync(blocked).mode | 0o001);
+    changed.push(blocked);
+  }
+}
+
+/** The first directory on the way to `dir` (itself included) that `user` may not search, tried as that user (ACLs and all). */
+function firstUnreachable(dir: string, user: { uid?: number; gid?: number }): string | undefined {
+  const result = spawnSync('sh', ['-c', 'for d; do [ -x "$d" ] || { printf %s "$d"; exit 1; }; done', 'sh', ...pathTo(dir)], { encoding: 'utf8', ...user });
+  if (result.status === 0) return undefined;
+  if (result.stdout) return result.stdout;
+  throw new Error(`could not check whether the postgres user can reach ${dir}: ${result.error?.message ?? result.stderr}`);
+}
+
+/** `/`, `/a`, `/a/b` for `/a/b`. */
+export function pathTo(dir: string): string[] {
+  const path: string[] = [];
+  for (let d = dir; ; d = dirname(d)) {
+    path.unshift(d);
+    if (d === dirname(d)) return path;
   }
 }
 
