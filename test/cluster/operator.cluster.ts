@@ -5,10 +5,12 @@
  * 1. `up` in a directory `mktemp -d` made (0700, root's) while PostgreSQL must run as the
  *    `postgres` user — and, under a 0700 directory that is not the cluster's, a refusal at once
  *    that names that directory and what to do, leaving its mode alone;
+ * 2. PostgreSQL restarted by the operator with `pg_ctl` (a new postmaster pid, not the one
+ *    recorded): `status` sees it, `down` stops it — nothing of that data directory runs after.
  *
  *   npx jest -c test/cluster/jest.config.json test/cluster/operator.cluster.ts
  */
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync, realpathSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runningProcesses } from '../../src/cluster/launcher';
@@ -21,6 +23,24 @@ const BAMBOO = join(ROOT, 'bin', 'bamboo.js');
 function bamboo(args: string[], timeoutMs = 300_000): Promise<CommandResult> {
   return runCommand(process.execPath, [BAMBOO, ...args], userEnv(), timeoutMs);
 }
+
+/** Every process whose working directory is `dataDir`: a postmaster and its backends all run there. */
+function processesIn(dataDir: string): number[] {
+  const real = realpathSync(dataDir);
+  return readdirSync('/proc')
+    .filter((name) => /^\d+$/.test(name))
+    .filter((pid) => {
+      try {
+        return readlinkSync(`/proc/${pid}/cwd`) === real;
+      } catch {
+        return false; // gone meanwhile
+      }
+    })
+    .map(Number);
+}
+
+/** The pid in a data directory's postmaster.pid (its first line). */
+const postmasterPid = (dataDir: string) => Number(readFileSync(join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
 
 /** The result of a command that must succeed; fails with what it printed otherwise. */
 function succeeded(result: CommandResult): CommandResult {
@@ -64,4 +84,23 @@ test('bamboo cluster up starts in a directory made by mktemp -d (0700), PostgreS
   state = JSON.parse(up.stdout) as ClusterState;
   // PostgreSQL, the four Temporal services and two workers.
   expect(runningProcesses(state)).toHaveLength(7);
+});
+
+test('a PostgreSQL the operator restarted with pg_ctl is seen by bamboo cluster status and stopped by bamboo cluster down', async () => {
+  const pgdata = state.postgres.dataDir;
+  expect(processesIn(pgdata)).toContain(state.postgres.pid);
+  // As an operator would; pg_ctl refuses root, so as the postgres user then. The restart reuses
+  // the options of the running postmaster (postmaster.opts): the same port, no Unix socket.
+  const pgCtl = [join(state.postgres.bin, 'pg_ctl'), '-D', pgdata, 'restart', '-m', 'fast', '-l', join(pgdata, 'pg_ctl.log')];
+  const [command, ...args] = asRoot ? ['runuser', '-u', 'postgres', '--', ...pgCtl] : pgCtl;
+  succeeded(await runCommand(command, args, userEnv(), 120_000));
+  const restarted = postmasterPid(pgdata);
+  expect(restarted).not.toBe(state.postgres.pid);
+
+  const status = JSON.parse(succeeded(await bamboo(['--json', 'cluster', 'status', '--dir', dir])).stdout) as { components: { name: string; pid?: number; running: boolean }[] };
+  expect(status.components.find((c) => c.name === 'postgresql')).toMatchObject({ pid: restarted, running: true });
+
+  succeeded(await bamboo(['cluster', 'down', '--dir', dir]));
+  expect(processesIn(pgdata)).toEqual([]);
+  expect(runningProcesses(state)).toEqual([]);
 });
