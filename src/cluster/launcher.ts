@@ -5,7 +5,8 @@
  * and N Bamboo workers — the shape docker-compose.yml deploys (docs/production-topology.md).
  *
  * Every process is recorded in the state file as soon as it starts; a failed `up` stops what it
- * started before it throws, and `down` stops exactly what the state file names.
+ * started before it throws, and `down` stops exactly what the state file names — PostgreSQL by
+ * its data directory, so that one an operator restarted with `pg_ctl` is stopped too.
  */
 import { Client } from '@temporalio/client';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -16,7 +17,7 @@ import { buildWorkflowBundle } from '../worker/bundle';
 import { WORKFLOWS_PATH } from '../worker/create-worker';
 import { ensureClusterBinaries, SERVER_VERSION } from './binaries';
 import { TEMPORAL_SERVICES, writeServerConfig, writeUiConfig, type ServicePorts, type TemporalService } from './config';
-import { ensureTemporalRole, findPostgresBin, initPostgres, makeReachableForPostgres, pathTo, startPostgres, stopPostgres } from './postgres';
+import { ensureTemporalRole, findPostgresBin, initPostgres, makeReachableForPostgres, pathTo, runningPostmaster, startPostgres, stopPostgres } from './postgres';
 import { freePort, isListening, isRunning, stopProcess } from './processes';
 import { setUpSchemas } from './schema';
 import { connectFrontend, ensureNamespace, pollerPids, retrying, startTemporalService, startUi, startWorker, waitForPort, waitForWorkers } from './services';
@@ -179,7 +180,7 @@ export interface DownOptions {
   log: (line: string) => void;
 }
 
-/** Stops every process the state file names — workers, UI, the four services, then PostgreSQL. */
+/** Stops every process the state file names — workers, UI, the four services — then the PostgreSQL of its data directory. */
 export async function clusterDown(options: DownOptions): Promise<void> {
   const state = readState(options.dir);
   if (state) {
@@ -190,11 +191,15 @@ export async function clusterDown(options: DownOptions): Promise<void> {
       const svc = state.services[name];
       if (svc) report(name, svc.pid, await stopProcess(svc.pid, svc.marker));
     }
-    const pg = { bin: state.postgres.bin, dataDir: state.postgres.dataDir, logFile: state.postgres.log };
-    report('PostgreSQL', state.postgres.pid, await stopPostgres(state.postgres.pid, pg));
+    const postgres = await stopPostgres(state.postgres.dataDir, state.postgres.pid);
+    report('PostgreSQL', postgres.pid, postgres.outcome);
     removeState(options.dir);
   } else {
-    options.log(`no cluster state in ${options.dir}: nothing to stop`);
+    // No state file (removed, or an `up` killed before it wrote one): a PostgreSQL still serving
+    // the data directory is stopped all the same, before --purge deletes its files.
+    const postgres = await stopPostgres(join(options.dir, 'pgdata'));
+    if (postgres.pid !== undefined) options.log(`  PostgreSQL (pid ${postgres.pid}): ${postgres.outcome}`);
+    else options.log(`no cluster state in ${options.dir}: nothing to stop`);
   }
   if (options.purge) {
     rmSync(options.dir, { recursive: true, force: true });
@@ -222,7 +227,7 @@ export async function clusterStatus(dir: string): Promise<ClusterStatus> {
   const state = readState(dir);
   if (!state) return { up: false, components: [] };
   const components: ComponentStatus[] = [
-    { name: 'postgresql', pid: state.postgres.pid, port: state.postgres.port, running: isRunning(state.postgres.pid, state.postgres.marker) },
+    postgresStatus(state),
     ...TEMPORAL_SERVICES.map((name) => {
       const svc = state.services[name];
       return { name, pid: svc?.pid, port: svc?.ports.grpc, running: isRunning(svc?.pid, svc?.marker ?? '?') };
@@ -245,15 +250,17 @@ export async function clusterStatus(dir: string): Promise<ClusterStatus> {
   return { up: components.every((c) => c.running) && !frontendError, state, components, pollers, frontendError };
 }
 
-/** Processes of a state file that still run. */
+/** PostgreSQL as it runs now: the postmaster of the data directory, whoever started it (an operator's `pg_ctl restart` too). */
+function postgresStatus(state: ClusterState): ComponentStatus {
+  const postmaster = runningPostmaster(state.postgres.dataDir);
+  return { name: 'postgresql', pid: postmaster?.pid ?? state.postgres.pid, port: postmaster?.port ?? state.postgres.port, running: postmaster !== undefined };
+}
+
+/** Processes of a state file that still run (PostgreSQL: the postmaster of its data directory). */
 export function runningProcesses(state: ClusterState): number[] {
-  const records = [
-    { pid: state.postgres.pid, marker: state.postgres.marker },
-    ...Object.values(state.services),
-    ...(state.ui ? [state.ui] : []),
-    ...state.workers,
-  ];
-  return records.filter((r) => isRunning(r.pid, r.marker)).map((r) => r.pid!);
+  const records = [...Object.values(state.services), ...(state.ui ? [state.ui] : []), ...state.workers];
+  const postmaster = runningPostmaster(state.postgres.dataDir)?.pid;
+  return [...(postmaster !== undefined ? [postmaster] : []), ...records.filter((r) => isRunning(r.pid, r.marker)).map((r) => r.pid)];
 }
 
 function quietLogger() {

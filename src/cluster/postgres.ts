@@ -6,9 +6,9 @@
  * POSTGRES_USER, so the server and the schema tool connect the same way in both.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { spawnDaemon, stopProcess, waitUntil } from './processes';
+import { runsIn, spawnDaemon, terminate, waitUntil } from './processes';
 
 export const POSTGRES_USER = 'temporal';
 export const POSTGRES_PASSWORD = 'temporal';
@@ -117,9 +117,31 @@ export async function startPostgres(paths: PostgresPaths, port: number, maxConne
   return pid;
 }
 
-/** Fast shutdown (SIGINT: clients disconnected, no recovery needed at the next start). */
-export function stopPostgres(pid: number | undefined, paths: PostgresPaths): Promise<'stopped' | 'killed' | 'not running'> {
-  return stopProcess(pid, join(paths.bin, 'postgres'), 30_000, 'SIGINT');
+/**
+ * The postmaster serving a data directory, whoever started it (`up`, or an operator's `pg_ctl`):
+ * the pid and port its postmaster.pid names, while that pid still works in the data directory
+ * (a file left by a crash may name a pid reused since).
+ */
+export function runningPostmaster(dataDir: string): { pid: number; port: number } | undefined {
+  let lines: string[];
+  try {
+    lines = readFileSync(join(dataDir, 'postmaster.pid'), 'utf8').split('\n');
+  } catch {
+    return undefined;
+  }
+  const [pid, port] = [Number(lines[0]), Number(lines[3])];
+  return Number.isInteger(pid) && pid > 0 && runsIn(pid, dataDir) ? { pid, port } : undefined;
+}
+
+/**
+ * Stops the PostgreSQL of a data directory by fast shutdown (SIGINT: clients disconnected, no
+ * recovery needed at the next start): the postmaster its postmaster.pid names, so that one an
+ * operator restarted with `pg_ctl` is stopped too; else the pid `up` recorded, if it still works
+ * there (the file was removed). Its backends end with it.
+ */
+export async function stopPostgres(dataDir: string, recordedPid?: number): Promise<{ pid?: number; outcome: 'stopped' | 'killed' | 'not running' }> {
+  const pid = runningPostmaster(dataDir)?.pid ?? recordedPid;
+  return { pid, outcome: await terminate(pid, () => runsIn(pid!, dataDir), 30_000, 'SIGINT') };
 }
 
 /** The role the server and the schema tool use, as compose's POSTGRES_USER (idempotent). */

@@ -3,11 +3,12 @@
  * writes, its state file, and how it starts and stops processes (only the ones it started).
  * The cluster itself runs in CI (`.ci/run`: the integration core against `bamboo cluster up`).
  */
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DYNAMIC_CONFIG_FILE, serverConfig, TEMPORAL_SERVICES, type ServicePorts, type TemporalService } from '../../src/cluster/config';
-import { freePort, isRunning, logTail, spawnDaemon, stopProcess } from '../../src/cluster/processes';
+import { runningPostmaster, stopPostgres } from '../../src/cluster/postgres';
+import { freePort, isRunning, logTail, runsIn, spawnDaemon, stopProcess } from '../../src/cluster/processes';
 import { ClusterStateSchema, readState, writeState } from '../../src/cluster/state';
 
 let dir: string;
@@ -92,4 +93,28 @@ test("a failed start is explained by the server's error lines, without their sta
   expect(logTail(log)).toBe('fatal: unable to initialize membership heartbeats — pq: value "46043" is out of range for type smallint');
   writeFileSync(log, 'plain text\nlast line');
   expect(logTail(log)).toBe('plain text\nlast line');
+});
+
+test("a data directory's PostgreSQL is the pid its postmaster.pid names while that pid works there, and is stopped by it whoever started it", async () => {
+  const dataDir = join(dir, 'pgdata-fake');
+  mkdirSync(dataDir);
+  // A stand-in postmaster: a process working in the data directory, as a postmaster does, that up did not record.
+  const postmaster = spawnDaemon('sleep', ['300'], { logFile: join(dir, 'postmaster.log'), cwd: dataDir });
+  const elsewhere = spawnDaemon('sleep', ['300'], { logFile: join(dir, 'elsewhere.log'), cwd: dir });
+  await new Promise((r) => setTimeout(r, 100));
+  const pidFile = (pid: number) => writeFileSync(join(dataDir, 'postmaster.pid'), `${pid}\n${dataDir}\n1700000000\n25432\n\n127.0.0.1\n  1234  5678\nready   \n`);
+
+  expect(runningPostmaster(dataDir)).toBeUndefined(); // no postmaster.pid
+  pidFile(elsewhere); // left by a crash, its pid since reused by a process working elsewhere
+  expect(runningPostmaster(dataDir)).toBeUndefined();
+  expect(await stopPostgres(dataDir, elsewhere)).toEqual({ pid: elsewhere, outcome: 'not running' });
+  expect(isRunning(elsewhere, 'sleep')).toBe(true);
+
+  pidFile(postmaster);
+  expect(runningPostmaster(dataDir)).toEqual({ pid: postmaster, port: 25432 });
+  // The recorded pid is another (the operator restarted it): the one serving the data directory is stopped.
+  expect(await stopPostgres(dataDir, 999_999)).toEqual({ pid: postmaster, outcome: 'stopped' });
+  expect(runsIn(postmaster, dataDir)).toBe(false);
+  expect(runningPostmaster(dataDir)).toBeUndefined();
+  await stopProcess(elsewhere, 'sleep', 5000);
 });
