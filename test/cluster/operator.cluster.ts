@@ -5,7 +5,10 @@
  * 1. `up` in a directory `mktemp -d` made (0700, root's) while PostgreSQL must run as the
  *    `postgres` user — and, under a 0700 directory that is not the cluster's, a refusal at once
  *    that names that directory and what to do, leaving its mode alone;
- * 2. PostgreSQL restarted by the operator with `pg_ctl` (a new postmaster pid, not the one
+ * 2. `up` again after the matching service and one worker were killed: it starts those two only,
+ *    keeps the rest (their pids unchanged), says which is which, and the cluster serves a
+ *    session; `up` once more, without flags, starts nothing;
+ * 3. PostgreSQL restarted by the operator with `pg_ctl` (a new postmaster pid, not the one
  *    recorded): `status` sees it, `down` stops it — nothing of that data directory runs after.
  *
  *   npx jest -c test/cluster/jest.config.json test/cluster/operator.cluster.ts
@@ -14,6 +17,7 @@ import { mkdtempSync, readdirSync, readFileSync, readlinkSync, realpathSync, rmS
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runningProcesses } from '../../src/cluster/launcher';
+import { isRunning, signalGroup, waitUntil } from '../../src/cluster/processes';
 import type { ClusterState } from '../../src/cluster/state';
 import { ROOT, runCommand, userEnv, type CommandResult } from '../helpers/processes';
 
@@ -84,6 +88,42 @@ test('bamboo cluster up starts in a directory made by mktemp -d (0700), PostgreS
   state = JSON.parse(up.stdout) as ClusterState;
   // PostgreSQL, the four Temporal services and two workers.
   expect(runningProcesses(state)).toHaveLength(7);
+});
+
+/** What `bamboo --json cluster up` prints: the state, and which components it started and which it kept. */
+type UpOutput = ClusterState & { started: string[]; kept: string[] };
+
+test('bamboo cluster up again starts only what is down (a killed matching service and a killed worker), keeps the rest, and the cluster serves a session', async () => {
+  const [matching, worker2] = [state.services.matching!, state.workers[1]];
+  for (const killed of [matching, worker2]) {
+    signalGroup(killed.pid, 'SIGKILL');
+    expect(await waitUntil(() => !isRunning(killed.pid, killed.marker), 10_000)).toBe(true);
+  }
+
+  // The same command as the first time.
+  const up = succeeded(await bamboo(['--json', 'cluster', 'up', '--dir', dir, '--port', '0', '--no-ui', '--workers', '2']));
+  const again = JSON.parse(up.stdout) as UpOutput;
+  expect(again.started).toEqual(['matching', 'bamboo-worker-2']);
+  expect(again.kept).toEqual(['postgresql', 'history', 'frontend', 'worker', 'bamboo-worker-1']);
+  expect(up.stderr).toMatch(/started: matching \(pid \d+\), bamboo-worker-2 \(pid \d+\)/);
+  expect(up.stderr).toMatch(/kept: postgresql \(pid \d+\), history \(pid \d+\), frontend \(pid \d+\), worker \(pid \d+\), bamboo-worker-1 \(pid \d+\)/);
+  expect(again.address).toBe(state.address);
+  expect(again.postgres.pid).toBe(state.postgres.pid);
+  for (const name of ['history', 'frontend', 'worker'] as const) expect(again.services[name]?.pid).toBe(state.services[name]?.pid);
+  expect(again.workers[0].pid).toBe(state.workers[0].pid);
+  expect([again.services.matching?.pid, again.workers[1].pid]).not.toContain(matching.pid);
+  expect(runningProcesses(again)).toHaveLength(7);
+  state = again;
+
+  const run = succeeded(await runCommand(process.execPath, [BAMBOO, 'run', 'Plan the release. [[spawn:Scout|look around]]'], userEnv({ TEMPORAL_ADDRESS: state.address }), 180_000));
+  expect(run.stdout).toMatch(/child \S+: completed/);
+  expect(run.stdout).toMatch(/session \S+ is idle \(last turn completed\)/);
+
+  // Once more, without flags: the recorded cluster is the default, and all of it runs.
+  const noop = JSON.parse(succeeded(await bamboo(['--json', 'cluster', 'up', '--dir', dir])).stdout) as UpOutput;
+  expect(noop.started).toEqual([]);
+  expect(noop.kept).toHaveLength(7);
+  expect(runningProcesses(noop).sort()).toEqual(runningProcesses(state).sort());
 });
 
 test('a PostgreSQL the operator restarted with pg_ctl is seen by bamboo cluster status and stopped by bamboo cluster down', async () => {
