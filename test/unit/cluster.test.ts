@@ -6,10 +6,12 @@
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DYNAMIC_CONFIG_FILE, serverConfig, TEMPORAL_SERVICES, type ServicePorts, type TemporalService } from '../../src/cluster/config';
+import { upSettings } from '../../src/cluster/command';
+import { DYNAMIC_CONFIG_FILE, serverConfig, UP_DEFAULTS, TEMPORAL_SERVICES, type ServicePorts, type TemporalService } from '../../src/cluster/config';
 import { runningPostmaster, stopPostgres } from '../../src/cluster/postgres';
 import { freePort, isRunning, logTail, runsIn, spawnDaemon, stopProcess } from '../../src/cluster/processes';
-import { ClusterStateSchema, readState, writeState } from '../../src/cluster/state';
+import { ClusterStateSchema, readState, writeState, type ClusterState } from '../../src/cluster/state';
+import { checkUnchangeable, type UpOptions } from '../../src/cluster/up';
 
 let dir: string;
 beforeAll(() => {
@@ -38,8 +40,8 @@ test('the server config puts every service on its own loopback ports, on Postgre
   expect(existsSync(DYNAMIC_CONFIG_FILE)).toBe(true);
 });
 
-test('the state file round-trips, and a damaged one fails naming the field', () => {
-  const state = ClusterStateSchema.parse({
+function recordedState(): ClusterState {
+  return ClusterStateSchema.parse({
     version: 1,
     dir,
     startedAt: new Date().toISOString(),
@@ -53,6 +55,10 @@ test('the state file round-trips, and a damaged one fails naming the field', () 
     services: { history: { pid: 124, marker: '/x/server', log: join(dir, 'history.log'), ports: { grpc: 20001, membership: 20002 } } },
     workers: [{ pid: 125, marker: 'bamboo.js', log: join(dir, 'w.log') }],
   });
+}
+
+test('the state file round-trips, and a damaged one fails naming the field', () => {
+  const state = recordedState();
   writeState(state);
   expect(readState(dir)).toEqual(state);
   writeFileSync(join(dir, 'cluster.json'), JSON.stringify({ ...state, address: 7233 }));
@@ -117,4 +123,27 @@ test("a data directory's PostgreSQL is the pid its postmaster.pid names while th
   expect(runsIn(postmaster, dataDir)).toBe(false);
   expect(runningPostmaster(dataDir)).toBeUndefined();
   await stopProcess(elsewhere, 'sleep', 5000);
+});
+
+describe('bamboo cluster up on a cluster of which some processes run', () => {
+  const flags = { workers: 2, port: 7233, uiPort: 8080, ui: true, historyShards: 4, logLevel: 'warn' };
+  const running = () => ({ ...recordedState(), address: '127.0.0.1:25001', workers: [1, 2, 3].map((pid) => ({ pid, marker: 'bamboo.js', log: 'w.log' })), logLevel: 'info' });
+
+  test("takes the running cluster's settings for every flag not given, so the first up's flags or none start only what is down", () => {
+    const none = () => false;
+    expect(upSettings(flags, none, undefined, {})).toEqual({ workers: 2, port: 7233, uiPort: 8080, historyShards: 4, logLevel: 'warn', namespace: 'default', taskQueue: UP_DEFAULTS.taskQueue });
+    expect(upSettings(flags, none, running(), {})).toEqual({ workers: 3, port: 25001, uiPort: undefined, historyShards: 4, logLevel: 'info', namespace: 'default', taskQueue: 'bamboo' });
+    const given = new Set(['workers', 'ui']);
+    expect(upSettings({ ...flags, workers: 1, ui: false }, (flag) => given.has(flag), running(), {})).toMatchObject({ workers: 1, port: 25001, uiPort: undefined });
+    expect(upSettings(flags, (flag) => flag === 'uiPort', running(), { namespace: 'other' })).toMatchObject({ uiPort: 8080, namespace: 'other' });
+  });
+
+  test('refuses, naming each, the settings that would need what runs restarted', () => {
+    const wanted: UpOptions = { dir, workers: 2, port: 25001, historyShards: 4, namespace: 'default', taskQueue: 'bamboo', logLevel: 'warn', log: () => undefined };
+    expect(() => checkUnchangeable(running(), wanted)).not.toThrow();
+    expect(() => checkUnchangeable(running(), { ...wanted, port: 0, workers: 5 })).not.toThrow(); // any port; workers scale
+    expect(() => checkUnchangeable(running(), { ...wanted, port: 7233, namespace: 'other' })).toThrow(
+      /its frontend listens on 25001, not --port 7233; its namespace is default, not other\. .*`bamboo cluster down` first/,
+    );
+  });
 });
