@@ -175,7 +175,7 @@ async function main(): Promise<void> {
   log('bundling; starting the dev server (SQLite file) and the cluster (PostgreSQL, four services)');
   const bundle = await buildBenchBundle();
   const dev = await startDevServer({ dbFilename: join(OUT, 'dev.sqlite') });
-  const state = await clusterUp({ ...UP_DEFAULTS, dir: join(OUT, 'cluster'), workers: 0, port: 0, log });
+  const { state } = await clusterUp({ ...UP_DEFAULTS, dir: join(OUT, 'cluster'), workers: 0, port: 0, log });
   const devGroups = { 'dev server': () => [dev.pid!] };
   const clusterGroups: Record<string, () => number[]> = {
     ...Object.fromEntries(Object.entries(state.services).map(([name, svc]) => [name, () => [svc.pid]])),

@@ -3,8 +3,8 @@ import type { Command } from 'commander';
 import { resolve } from 'node:path';
 import { CliError, ExitCode, print, type GlobalOptions } from '../cli/context';
 import { UP_DEFAULTS } from './config';
-import { clusterDown, clusterStatus, clusterUp } from './launcher';
-import { DEFAULT_CLUSTER_DIR } from './state';
+import { clusterDown, clusterStatus, clusterUp, runningProcesses, type UpOptions } from './launcher';
+import { DEFAULT_CLUSTER_DIR, readState, type ClusterState } from './state';
 
 function parseCount(value: string, min: number): number {
   const n = Number(value);
@@ -15,6 +15,46 @@ function parseCount(value: string, min: number): number {
 const dirOption = ['--dir <dir>', 'where the cluster keeps data, config, logs and its state file (default: BAMBOO_CLUSTER_DIR or .cache/cluster)'] as const;
 const clusterDir = (dir?: string) => resolve(dir ?? process.env.BAMBOO_CLUSTER_DIR ?? DEFAULT_CLUSTER_DIR);
 
+interface UpFlags {
+  dir?: string;
+  workers: number;
+  port: number;
+  uiPort: number;
+  ui: boolean;
+  historyShards: number;
+  logLevel: string;
+}
+
+/** The recorded cluster in `dir` when some of its processes still run. */
+function runningCluster(dir: string): ClusterState | undefined {
+  const state = readState(dir);
+  return state && runningProcesses(state).length > 0 ? state : undefined;
+}
+
+/**
+ * `up`'s settings: the flags given, and for each flag not given the running cluster's setting
+ * (so that a second `up`, with the first one's flags or none, starts what is down without asking
+ * to change what runs), else the default.
+ */
+export function upSettings(
+  flags: UpFlags,
+  given: (flag: keyof UpFlags) => boolean,
+  running: ClusterState | undefined,
+  env: { namespace?: string; taskQueue?: string },
+): Omit<UpOptions, 'dir' | 'log'> {
+  const recorded = <T>(flag: keyof UpFlags, fromFlag: T, fromRunning: (state: ClusterState) => T): T => (running && !given(flag) ? fromRunning(running) : fromFlag);
+  const uiGiven = given('ui') || given('uiPort');
+  return {
+    workers: recorded('workers', flags.workers, (s) => s.workers.length),
+    port: recorded('port', flags.port, (s) => Number(s.address.split(':').pop())),
+    uiPort: running && !uiGiven ? (running.ui ? Number(new URL(running.ui.url).port) : undefined) : flags.ui ? flags.uiPort : undefined,
+    historyShards: recorded('historyShards', flags.historyShards, (s) => s.historyShards),
+    logLevel: recorded('logLevel', flags.logLevel, (s) => s.logLevel ?? flags.logLevel),
+    namespace: env.namespace ?? running?.namespace ?? UP_DEFAULTS.namespace,
+    taskQueue: env.taskQueue ?? running?.taskQueue ?? UP_DEFAULTS.taskQueue,
+  };
+}
+
 export function registerClusterCommand(program: Command, globals: () => GlobalOptions): void {
   const cluster = program
     .command('cluster')
@@ -22,7 +62,7 @@ export function registerClusterCommand(program: Command, globals: () => GlobalOp
 
   cluster
     .command('up')
-    .description('build (once) and start the cluster in the background; returns when the workers poll')
+    .description('build (once) and start the cluster in the background, or start only what is down of a running one; returns when the workers poll')
     .option(...dirOption)
     .option('--workers <n>', 'Bamboo worker processes', (v) => parseCount(v, 0), UP_DEFAULTS.workers)
     .option('--port <port>', 'frontend gRPC port (0: any free port)', (v) => parseCount(v, 0), UP_DEFAULTS.port)
@@ -30,20 +70,18 @@ export function registerClusterCommand(program: Command, globals: () => GlobalOp
     .option('--no-ui', 'no Web UI')
     .option('--history-shards <n>', 'history shards (fixed when the database is created)', (v) => parseCount(v, 1), UP_DEFAULTS.historyShards)
     .option('--log-level <level>', 'Temporal server log level', UP_DEFAULTS.logLevel)
-    .action(async (opts: { dir?: string; workers: number; port: number; uiPort: number; ui: boolean; historyShards: number; logLevel: string }) => {
+    .action(async (opts: UpFlags, command: Command) => {
       const g = globals();
-      const state = await clusterUp({
-        dir: clusterDir(opts.dir),
-        workers: opts.workers,
-        port: opts.port,
-        uiPort: opts.ui ? opts.uiPort : undefined,
-        historyShards: opts.historyShards,
-        namespace: g.namespace ?? UP_DEFAULTS.namespace,
-        taskQueue: process.env.BAMBOO_TASK_QUEUE || UP_DEFAULTS.taskQueue,
-        logLevel: opts.logLevel,
+      const dir = clusterDir(opts.dir);
+      const { state, started, kept, stopped } = await clusterUp({
+        ...upSettings(opts, (flag) => command.getOptionValueSource(flag) === 'cli', runningCluster(dir), {
+          namespace: g.namespace,
+          taskQueue: process.env.BAMBOO_TASK_QUEUE || undefined,
+        }),
+        dir,
         log: (line) => console.error(line),
       });
-      print(g, state, () =>
+      print(g, { ...state, started, kept, stopped }, () =>
         [
           `cluster up in ${state.dir}`,
           `  TEMPORAL_ADDRESS=${state.address}  namespace ${state.namespace}  task queue ${state.taskQueue}`,

@@ -6,9 +6,9 @@
  * POSTGRES_USER, so the server and the schema tool connect the same way in both.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chownSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
-import { spawnDaemon, stopProcess, waitUntil } from './processes';
+import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { runsIn, spawnDaemon, terminate, waitUntil } from './processes';
 
 export const POSTGRES_USER = 'temporal';
 export const POSTGRES_PASSWORD = 'temporal';
@@ -45,6 +45,52 @@ function runAs(): { uid?: number; gid?: number } {
   }
 }
 
+/**
+ * Makes `dir` (where the data directory goes) reachable for the user PostgreSQL runs as: nothing
+ * to do unless we are root, for then PostgreSQL runs as `postgres`, which needs search permission
+ * on every directory down to its data. `mktemp -d` makes 0700 directories, so as root the
+ * cluster's own directory usually blocks it.
+ *
+ * `ownDirs` — the cluster's directory and those `up` created for it — are given search permission
+ * for others (`o+x`: a name inside can be opened, none can be listed). That gives a local user no
+ * more than PostgreSQL's trusted loopback connections give already. Any other directory that
+ * blocks is left as it is: this throws, naming it and what to do. Returns the directories it changed.
+ */
+export function makeReachableForPostgres(dir: string, ownDirs: string[]): string[] {
+  const user = runAs();
+  if (user.uid === undefined) return [];
+  const changed: string[] = [];
+  for (;;) {
+    const blocked = firstUnreachable(dir, user);
+    if (blocked === undefined) return changed;
+    if (!ownDirs.includes(blocked) || changed.includes(blocked)) {
+      throw new Error(
+        `PostgreSQL runs as the postgres user (bamboo runs as root, which PostgreSQL refuses), and ${blocked} does not let it reach ${join(dir, 'pgdata')}. ` +
+          `Give it search permission (chmod o+x ${blocked}, or setfacl -m u:postgres:x ${blocked}), or choose a --dir it can reach (e.g. under /tmp or /var/tmp).`,
+      );
+    }
+    chmodSync(blocked, statSync(blocked).mode | 0o001);
+    changed.push(blocked);
+  }
+}
+
+/** The first directory on the way to `dir` (itself included) that `user` may not search, tried as that user (ACLs and all). */
+function firstUnreachable(dir: string, user: { uid?: number; gid?: number }): string | undefined {
+  const result = spawnSync('sh', ['-c', 'for d; do [ -x "$d" ] || { printf %s "$d"; exit 1; }; done', 'sh', ...pathTo(dir)], { encoding: 'utf8', ...user });
+  if (result.status === 0) return undefined;
+  if (result.stdout) return result.stdout;
+  throw new Error(`could not check whether the postgres user can reach ${dir}: ${result.error?.message ?? result.stderr}`);
+}
+
+/** `/`, `/a`, `/a/b` for `/a/b`. */
+export function pathTo(dir: string): string[] {
+  const path: string[] = [];
+  for (let d = dir; ; d = dirname(d)) {
+    path.unshift(d);
+    if (d === dirname(d)) return path;
+  }
+}
+
 /** Creates the data directory with initdb unless it exists already. Returns true when it was created. */
 export function initPostgres(paths: PostgresPaths): boolean {
   if (existsSync(join(paths.dataDir, 'PG_VERSION'))) return false;
@@ -71,9 +117,31 @@ export async function startPostgres(paths: PostgresPaths, port: number, maxConne
   return pid;
 }
 
-/** Fast shutdown (SIGINT: clients disconnected, no recovery needed at the next start). */
-export function stopPostgres(pid: number | undefined, paths: PostgresPaths): Promise<'stopped' | 'killed' | 'not running'> {
-  return stopProcess(pid, join(paths.bin, 'postgres'), 30_000, 'SIGINT');
+/**
+ * The postmaster serving a data directory, whoever started it (`up`, or an operator's `pg_ctl`):
+ * the pid and port its postmaster.pid names, while that pid still works in the data directory
+ * (a file left by a crash may name a pid reused since).
+ */
+export function runningPostmaster(dataDir: string): { pid: number; port: number } | undefined {
+  let lines: string[];
+  try {
+    lines = readFileSync(join(dataDir, 'postmaster.pid'), 'utf8').split('\n');
+  } catch {
+    return undefined;
+  }
+  const [pid, port] = [Number(lines[0]), Number(lines[3])];
+  return Number.isInteger(pid) && pid > 0 && runsIn(pid, dataDir) ? { pid, port } : undefined;
+}
+
+/**
+ * Stops the PostgreSQL of a data directory by fast shutdown (SIGINT: clients disconnected, no
+ * recovery needed at the next start): the postmaster its postmaster.pid names, so that one an
+ * operator restarted with `pg_ctl` is stopped too; else the pid `up` recorded, if it still works
+ * there (the file was removed). Its backends end with it.
+ */
+export async function stopPostgres(dataDir: string, recordedPid?: number): Promise<{ pid?: number; outcome: 'stopped' | 'killed' | 'not running' }> {
+  const pid = runningPostmaster(dataDir)?.pid ?? recordedPid;
+  return { pid, outcome: await terminate(pid, () => runsIn(pid!, dataDir), 30_000, 'SIGINT') };
 }
 
 /** The role the server and the schema tool use, as compose's POSTGRES_USER (idempotent). */

@@ -4,7 +4,7 @@
  * file — only after checking that the pid still runs the program we started (pids are reused).
  */
 import { spawn } from 'node:child_process';
-import { closeSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readlinkSync, realpathSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 
 export interface DaemonOptions {
@@ -60,18 +60,41 @@ export function isRunning(pid: number | undefined, marker: string): boolean {
  * Stops a process we started: `signal` (SIGTERM) to its group, SIGKILL after `graceMs`; resolves once it is
  * gone. A pid that no longer runs `marker` is left alone.
  */
-export async function stopProcess(
+export function stopProcess(
   pid: number | undefined,
   marker: string,
   graceMs = 15_000,
   signal: NodeJS.Signals = 'SIGTERM',
 ): Promise<'stopped' | 'killed' | 'not running'> {
-  if (!isRunning(pid, marker)) return 'not running';
-  signalGroup(pid!, signal);
-  if (await waitUntil(() => !isRunning(pid, marker), graceMs)) return 'stopped';
-  signalGroup(pid!, 'SIGKILL');
-  await waitUntil(() => !isRunning(pid, marker), 10_000);
+  return terminate(pid, () => isRunning(pid, marker), graceMs, signal);
+}
+
+/**
+ * Stops `pid` while `alive()` says it is still the process meant: `signal` to its group, SIGKILL
+ * after `graceMs`; resolves once `alive()` is false.
+ */
+export async function terminate(
+  pid: number | undefined,
+  alive: () => boolean,
+  graceMs: number,
+  signal: NodeJS.Signals,
+): Promise<'stopped' | 'killed' | 'not running'> {
+  if (!pid || !alive()) return 'not running';
+  signalGroup(pid, signal);
+  if (await waitUntil(() => !alive(), graceMs)) return 'stopped';
+  signalGroup(pid, 'SIGKILL');
+  await waitUntil(() => !alive(), 10_000);
   return 'killed';
+}
+
+/** True when `pid` is alive (not a zombie) and works in `dir` — as a postmaster works in its data directory. */
+export function runsIn(pid: number, dir: string): boolean {
+  if (commandLine(pid) === undefined) return false;
+  try {
+    return readlinkSync(`/proc/${pid}/cwd`) === realpathSync(dir);
+  } catch {
+    return false; // gone, or the directory is
+  }
 }
 
 /** Sends a signal to the process group a daemon leads (and to the pid, should it have left it). */

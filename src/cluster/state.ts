@@ -34,6 +34,8 @@ export const ClusterStateSchema = z.object({
   namespace: z.string(),
   taskQueue: z.string(),
   historyShards: z.number().int().positive(),
+  /** The services' log level (absent in files from before `up` resumed clusters). */
+  logLevel: z.string().optional(),
   server: z.object({ binary: z.string(), root: z.string(), env: z.string() }),
   postgres: ProcessRecordSchema.extend({ port: z.number().int().positive(), bin: z.string(), dataDir: z.string() }).partial({ pid: true }),
   services: z.partialRecord(z.enum(TEMPORAL_SERVICES), ProcessRecordSchema.extend({ ports: PortsSchema })).default({}),

@@ -36,7 +36,7 @@ const records: ScenarioRecord[] = [];
 beforeAll(async () => {
   await clusterDown({ dir: CLUSTER_OUT, purge: true, log: () => undefined }); // a cluster left by an interrupted run
   mkdirSync(CLUSTER_OUT, { recursive: true });
-  state = await clusterUp({ ...UP_DEFAULTS, dir: CLUSTER_OUT, workers: 3, port: 0, uiPort: await freePort(), log: (line) => console.log(line) });
+  ({ state } = await clusterUp({ ...UP_DEFAULTS, dir: CLUSTER_OUT, workers: 3, port: 0, uiPort: await freePort(), log: (line) => console.log(line) }));
   connection = await Connection.connect({ address: state.address });
   client = new Client({ connection, namespace: state.namespace });
 }, 600_000);

@@ -3,12 +3,15 @@
  * writes, its state file, and how it starts and stops processes (only the ones it started).
  * The cluster itself runs in CI (`.ci/run`: the integration core against `bamboo cluster up`).
  */
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DYNAMIC_CONFIG_FILE, serverConfig, TEMPORAL_SERVICES, type ServicePorts, type TemporalService } from '../../src/cluster/config';
-import { freePort, isRunning, logTail, spawnDaemon, stopProcess } from '../../src/cluster/processes';
-import { ClusterStateSchema, readState, writeState } from '../../src/cluster/state';
+import { upSettings } from '../../src/cluster/command';
+import { DYNAMIC_CONFIG_FILE, serverConfig, UP_DEFAULTS, TEMPORAL_SERVICES, type ServicePorts, type TemporalService } from '../../src/cluster/config';
+import { runningPostmaster, stopPostgres } from '../../src/cluster/postgres';
+import { freePort, isRunning, logTail, runsIn, spawnDaemon, stopProcess } from '../../src/cluster/processes';
+import { ClusterStateSchema, readState, writeState, type ClusterState } from '../../src/cluster/state';
+import { checkUnchangeable, type UpOptions } from '../../src/cluster/up';
 
 let dir: string;
 beforeAll(() => {
@@ -37,8 +40,8 @@ test('the server config puts every service on its own loopback ports, on Postgre
   expect(existsSync(DYNAMIC_CONFIG_FILE)).toBe(true);
 });
 
-test('the state file round-trips, and a damaged one fails naming the field', () => {
-  const state = ClusterStateSchema.parse({
+function recordedState(): ClusterState {
+  return ClusterStateSchema.parse({
     version: 1,
     dir,
     startedAt: new Date().toISOString(),
@@ -52,6 +55,10 @@ test('the state file round-trips, and a damaged one fails naming the field', () 
     services: { history: { pid: 124, marker: '/x/server', log: join(dir, 'history.log'), ports: { grpc: 20001, membership: 20002 } } },
     workers: [{ pid: 125, marker: 'bamboo.js', log: join(dir, 'w.log') }],
   });
+}
+
+test('the state file round-trips, and a damaged one fails naming the field', () => {
+  const state = recordedState();
   writeState(state);
   expect(readState(dir)).toEqual(state);
   writeFileSync(join(dir, 'cluster.json'), JSON.stringify({ ...state, address: 7233 }));
@@ -92,4 +99,51 @@ test("a failed start is explained by the server's error lines, without their sta
   expect(logTail(log)).toBe('fatal: unable to initialize membership heartbeats — pq: value "46043" is out of range for type smallint');
   writeFileSync(log, 'plain text\nlast line');
   expect(logTail(log)).toBe('plain text\nlast line');
+});
+
+test("a data directory's PostgreSQL is the pid its postmaster.pid names while that pid works there, and is stopped by it whoever started it", async () => {
+  const dataDir = join(dir, 'pgdata-fake');
+  mkdirSync(dataDir);
+  // A stand-in postmaster: a process working in the data directory, as a postmaster does, that up did not record.
+  const postmaster = spawnDaemon('sleep', ['300'], { logFile: join(dir, 'postmaster.log'), cwd: dataDir });
+  const elsewhere = spawnDaemon('sleep', ['300'], { logFile: join(dir, 'elsewhere.log'), cwd: dir });
+  await new Promise((r) => setTimeout(r, 100));
+  const pidFile = (pid: number) => writeFileSync(join(dataDir, 'postmaster.pid'), `${pid}\n${dataDir}\n1700000000\n25432\n\n127.0.0.1\n  1234  5678\nready   \n`);
+
+  expect(runningPostmaster(dataDir)).toBeUndefined(); // no postmaster.pid
+  pidFile(elsewhere); // left by a crash, its pid since reused by a process working elsewhere
+  expect(runningPostmaster(dataDir)).toBeUndefined();
+  expect(await stopPostgres(dataDir, elsewhere)).toEqual({ pid: elsewhere, outcome: 'not running' });
+  expect(isRunning(elsewhere, 'sleep')).toBe(true);
+
+  pidFile(postmaster);
+  expect(runningPostmaster(dataDir)).toEqual({ pid: postmaster, port: 25432 });
+  // The recorded pid is another (the operator restarted it): the one serving the data directory is stopped.
+  expect(await stopPostgres(dataDir, 999_999)).toEqual({ pid: postmaster, outcome: 'stopped' });
+  expect(runsIn(postmaster, dataDir)).toBe(false);
+  expect(runningPostmaster(dataDir)).toBeUndefined();
+  await stopProcess(elsewhere, 'sleep', 5000);
+});
+
+describe('bamboo cluster up on a cluster of which some processes run', () => {
+  const flags = { workers: 2, port: 7233, uiPort: 8080, ui: true, historyShards: 4, logLevel: 'warn' };
+  const running = () => ({ ...recordedState(), address: '127.0.0.1:25001', workers: [1, 2, 3].map((pid) => ({ pid, marker: 'bamboo.js', log: 'w.log' })), logLevel: 'info' });
+
+  test("takes the running cluster's settings for every flag not given, so the first up's flags or none start only what is down", () => {
+    const none = () => false;
+    expect(upSettings(flags, none, undefined, {})).toEqual({ workers: 2, port: 7233, uiPort: 8080, historyShards: 4, logLevel: 'warn', namespace: 'default', taskQueue: UP_DEFAULTS.taskQueue });
+    expect(upSettings(flags, none, running(), {})).toEqual({ workers: 3, port: 25001, uiPort: undefined, historyShards: 4, logLevel: 'info', namespace: 'default', taskQueue: 'bamboo' });
+    const given = new Set(['workers', 'ui']);
+    expect(upSettings({ ...flags, workers: 1, ui: false }, (flag) => given.has(flag), running(), {})).toMatchObject({ workers: 1, port: 25001, uiPort: undefined });
+    expect(upSettings(flags, (flag) => flag === 'uiPort', running(), { namespace: 'other' })).toMatchObject({ uiPort: 8080, namespace: 'other' });
+  });
+
+  test('refuses, naming each, the settings that would need what runs restarted', () => {
+    const wanted: UpOptions = { dir, workers: 2, port: 25001, historyShards: 4, namespace: 'default', taskQueue: 'bamboo', logLevel: 'warn', log: () => undefined };
+    expect(() => checkUnchangeable(running(), wanted)).not.toThrow();
+    expect(() => checkUnchangeable(running(), { ...wanted, port: 0, workers: 5 })).not.toThrow(); // any port; workers scale
+    expect(() => checkUnchangeable(running(), { ...wanted, port: 7233, namespace: 'other' })).toThrow(
+      /its frontend listens on 25001, not --port 7233; its namespace is default, not other\. .*`bamboo cluster down` first/,
+    );
+  });
 });
