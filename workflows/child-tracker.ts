@@ -270,6 +270,15 @@ export class ChildTracker {
     return true;
   }
 
+  /**
+   * A watched run has closed (its handle's result, or an activity that waited on it): its
+   * outcome is applied like the child's own report, once per (child id, run id).
+   * @returns false for a run that had already reported.
+   */
+  onRunClosed(childSessionId: string, runId: string, end: RunEnd): boolean {
+    return this.onCompletion(this.completionOfRun(childSessionId, runId, end));
+  }
+
   /** The completion a run's own outcome stands for, stamped with the clock. */
   completionOfRun(childSessionId: string, runId: string, end: RunEnd): ChildCompletion {
     return { ...end, parentSessionId: this.parentSessionId, childSessionId, runId, completedAt: new Date(this.now()).toISOString() };

@@ -50,13 +50,14 @@ import { injectMessageSignal, type ChildSessionWorkflow } from '../common/workfl
 import type { EventLog } from './event-log';
 import { closeOfStartedRun, reconciles, watchRunClose } from './child-reconciliation';
 import { ChildTracker, type CarriedChildren, type Reserved, type RunEnd, type WaitState } from './child-tracker';
+import { HANDLE_WATCH, RunWatches, type Stoppable } from './run-watches';
 
 export { isTerminal, type WaitState } from './child-tracker';
 
 export class Children {
   private readonly tracker: ChildTracker;
-  /** Children whose current run is watched for its close (by handle or by activity). */
-  private readonly watched = new Map<string, { stop(): void }>();
+  /** Child runs watched for their close (by handle or by activity). */
+  private readonly watches = new RunWatches<Stoppable>();
   private cancelling = false;
   /** Where child starts run: one non-cancellable scope for all (a scope each cost five stack-captured promises per start). */
   private startScope?: CancellationScope;
@@ -198,10 +199,11 @@ export class Children {
         handle.result().catch(() => undefined);
         return;
       }
-      this.watched.set(job.childSessionId, { stop: () => undefined });
-      // Once the child has reported, stopWatching() has dropped this entry: its close adds nothing.
-      void closeOfStartedRun(handle, () => this.watched.has(job.childSessionId)).then((report) => {
-        this.watched.delete(job.childSessionId);
+      const runId = handle.firstExecutionRunId;
+      this.watches.add(job.childSessionId, runId, HANDLE_WATCH);
+      // Once the child has reported, its watch is over: its close adds nothing.
+      void closeOfStartedRun(handle, () => this.watches.wanted(job.childSessionId, runId)).then((report) => {
+        this.watches.handleClosed(job.childSessionId, runId);
         if (report) this.reconcile(job.childSessionId, report.runId, report.outcome);
       });
       if (this.cancelling) await this.requestCancel(job.childSessionId);
@@ -220,11 +222,11 @@ export class Children {
 
   /** Watches a child's run (its current one when `runId` is absent) for how it closes. */
   private watch(childSessionId: string, runId: string | undefined): void {
-    if (this.watched.has(childSessionId)) return;
+    if (this.watches.has(childSessionId, runId)) return;
     const watch = watchRunClose(childSessionId, runId);
-    this.watched.set(childSessionId, watch);
+    this.watches.add(childSessionId, runId, watch);
     void watch.closed.then((report) => {
-      if (this.watched.get(childSessionId) === watch) this.watched.delete(childSessionId);
+      this.watches.resolved(childSessionId, runId, watch);
       if (report) this.reconcile(childSessionId, report.runId, report.outcome);
     });
   }
@@ -234,7 +236,7 @@ export class Children {
    * continue-as-new, and (at a lease expiry) any run started before reconciliation existed.
    */
   watchUnwatched(): void {
-    const unwatched = this.tracker.running().filter((c) => !this.watched.has(c.childSessionId));
+    const unwatched = this.tracker.running().filter((c) => !this.watches.has(c.childSessionId, c.runId));
     if (unwatched.length === 0 || !reconciles()) return;
     for (const child of unwatched) this.watch(child.childSessionId, child.runId);
   }
@@ -244,22 +246,22 @@ export class Children {
   /** Applies a child's completion once (key: child id + run id). Returns false for a duplicate. */
   onCompletion(completion: ChildCompletion): boolean {
     const fresh = this.tracker.onCompletion(completion);
-    if (fresh) {
-      this.stopWatching(completion.childSessionId);
-      this.parent?.onRunEnded?.(completion.childSessionId);
-    }
+    if (fresh) this.reported(completion.childSessionId, completion.runId);
     return fresh;
   }
 
   /** A run's outcome read from the run itself: applied like the child's own report. */
   private reconcile(childSessionId: string, runId: string, outcome: RunEnd): void {
-    const fresh = this.onCompletion(this.tracker.completionOfRun(childSessionId, runId, outcome));
-    if (fresh) log.warn('child run closed without reporting; its outcome was read from the run', { childSessionId, runId, status: outcome.status });
+    const fresh = this.tracker.onRunClosed(childSessionId, runId, outcome);
+    if (!fresh) return;
+    this.reported(childSessionId, runId);
+    log.warn('child run closed without reporting; its outcome was read from the run', { childSessionId, runId, status: outcome.status });
   }
 
-  private stopWatching(childSessionId: string): void {
-    this.watched.get(childSessionId)?.stop();
-    this.watched.delete(childSessionId);
+  /** A child run reported (fresh): its watch is no longer needed, and whoever waited on the run hears of it. */
+  private reported(childSessionId: string, runId: string): void {
+    this.watches.reported(childSessionId, runId);
+    this.parent?.onRunEnded?.(childSessionId);
   }
 
   // ── managing one child ──────────────────────────────────────────────────────
