@@ -48,7 +48,7 @@ import {
 } from '../common';
 import { injectMessageSignal, type ChildSessionWorkflow } from '../common/workflow-interface';
 import type { EventLog } from './event-log';
-import { closeOfStartedRun, reconciles, watchRunClose } from './child-reconciliation';
+import { closeOfStartedRun, reconciles, startsAfterOpenRunCloses, watchRunClose } from './child-reconciliation';
 import { ChildTracker, type CarriedChildren, type Reserved, type RunEnd, type WaitState } from './child-tracker';
 import { HANDLE_WATCH, RunWatches, type Stoppable } from './run-watches';
 
@@ -168,7 +168,7 @@ export class Children {
     for (;;) {
       await condition(() => this.tracker.hasRoom());
       for (let job = this.tracker.nextStart(); job; job = this.tracker.nextStart()) {
-        void this.start(job).finally(() => this.tracker.startSettled());
+        void this.start(job).finally(() => this.tracker.startSettled(job));
       }
     }
   }
@@ -202,22 +202,45 @@ export class Children {
       const runId = handle.firstExecutionRunId;
       this.watches.add(job.childSessionId, runId, HANDLE_WATCH);
       // Once the child has reported, its watch is over: its close adds nothing.
-      void closeOfStartedRun(handle, () => this.watches.wanted(job.childSessionId, runId)).then((report) => {
+      void closeOfStartedRun(handle, () => this.closeWanted(job.childSessionId, runId)).then((report) => {
         this.watches.handleClosed(job.childSessionId, runId);
         if (report) this.reconcile(job.childSessionId, report.runId, report.outcome);
       });
       if (this.cancelling) await this.requestCancel(job.childSessionId);
     } catch (error) {
-      if (error instanceof WorkflowExecutionAlreadyStartedError) {
-        // A run of that session is open (still closing, or someone else's): learn how it
-        // ends; follow-ups in the job start the run after it.
-        this.tracker.alreadyRunning(child, job, reconcile);
-        if (reconcile) this.watch(job.childSessionId, undefined);
-        return;
-      }
+      if (error instanceof WorkflowExecutionAlreadyStartedError) return this.foundOpenRun(child, job, reconcile);
       log.warn('could not start child session', { childSessionId: job.childSessionId, error: String(error) });
       this.tracker.startFailed(child, errorMessage(error));
     }
+  }
+
+  /**
+   * The start found a run of the session open: the run that just reported and is still
+   * closing, or someone else's. The job waits until a watch of the session's current run
+   * says that run has closed (or the child reports), then starts (issue 25).
+   */
+  private foundOpenRun(child: TrackedChild, job: SpawnJob, reconcile: boolean): void {
+    if (!reconcile) return this.tracker.alreadyRunning(child, job, false);
+    if (startsAfterOpenRunCloses()) {
+      this.tracker.alreadyRunning(child, job, true);
+      return this.watch(job.childSessionId, undefined);
+    }
+    // As recorded before: any watch of the child counted as its watch.
+    this.tracker.alreadyRunningAsRecorded(child, job);
+    if (!this.watches.hasAnyFor(job.childSessionId)) this.watch(job.childSessionId, undefined);
+  }
+
+  /**
+   * Whether the close of a run this parent started is still wanted: unless it has reported.
+   * Before run-keyed watches any watch of the child said yes, and the close then ended it —
+   * a late close of run 1 ended run 2's watch; histories recorded so replay as they were.
+   */
+  private closeWanted(childSessionId: string, runId: string): boolean {
+    const wanted = this.watches.wanted(childSessionId, runId);
+    const asRecorded = this.watches.hasAnyFor(childSessionId);
+    if (wanted === asRecorded || startsAfterOpenRunCloses()) return wanted;
+    this.watches.forgetAllOf(childSessionId);
+    return asRecorded;
   }
 
   /** Watches a child's run (its current one when `runId` is absent) for how it closes. */
@@ -232,13 +255,16 @@ export class Children {
   }
 
   /**
-   * Watches every running child this run holds no handle for: children adopted across
-   * continue-as-new, and (at a lease expiry) any run started before reconciliation existed.
+   * Watches every running child whose run is not watched: children adopted across
+   * continue-as-new, starts waiting for an open run, and (at a lease expiry) any run started
+   * before reconciliation existed.
    */
   watchUnwatched(): void {
-    const unwatched = this.tracker.running().filter((c) => !this.watches.has(c.childSessionId, c.runId));
+    const unwatched = this.tracker
+      .openRuns()
+      .filter((run) => !(run.sessionKeyed ? this.watches.hasAnyFor(run.childSessionId) : this.watches.has(run.childSessionId, run.runId)));
     if (unwatched.length === 0 || !reconciles()) return;
-    for (const child of unwatched) this.watch(child.childSessionId, child.runId);
+    for (const run of unwatched) this.watch(run.childSessionId, run.runId);
   }
 
   // ── completions ─────────────────────────────────────────────────────────────
@@ -252,7 +278,7 @@ export class Children {
 
   /** A run's outcome read from the run itself: applied like the child's own report. */
   private reconcile(childSessionId: string, runId: string, outcome: RunEnd): void {
-    const fresh = this.tracker.onRunClosed(childSessionId, runId, outcome);
+    const fresh = this.tracker.onRunClosed(childSessionId, runId, outcome, startsAfterOpenRunCloses);
     if (!fresh) return;
     this.reported(childSessionId, runId);
     log.warn('child run closed without reporting; its outcome was read from the run', { childSessionId, runId, status: outcome.status });
@@ -279,6 +305,10 @@ export class Children {
         return route.outcome;
       case 'restart':
         return this.tracker.restartWithMessage(route.child, message, reconciles());
+      case 'starting':
+        // Recorded before: a second job for the child, whose start found the first run open.
+        if (!reconciles() || !startsAfterOpenRunCloses()) return this.tracker.restartWithMessage(route.child, message, reconciles());
+        return this.tracker.keepForNextRun(route.child, message);
       case 'signal':
         try {
           await getExternalWorkflowHandle(sessionWorkflowId(childSessionId)).signal(injectMessageSignal, { content: message });

@@ -31,7 +31,7 @@ export function spawnRunning(tracker: ChildTracker, ...ids: string[]): void {
   for (const id of ids) tracker.enqueue(job(id), `title of ${id}`);
   for (let next = tracker.nextStart(); next; next = tracker.nextStart()) {
     tracker.started(tracker.child(next.childSessionId)!, `${next.childSessionId}-run1`);
-    tracker.startSettled();
+    tracker.startSettled(next);
   }
 }
 
@@ -40,7 +40,7 @@ export function drainQueue(tracker: ChildTracker): SpawnJob[] {
   const jobs: SpawnJob[] = [];
   for (let next = tracker.nextStart(); next; next = tracker.nextStart()) {
     jobs.push(next);
-    tracker.startSettled();
+    tracker.startSettled(next);
   }
   return jobs;
 }
