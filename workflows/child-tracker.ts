@@ -9,15 +9,6 @@
  * same state — and a unit test can drive it with plain objects.
  */
 import {
-  addAmounts,
-  addSpend,
-  allotment,
-  amountsOfSpend,
-  budgetStatus,
-  firstExhausted,
-  limitsOf,
-  MODEL_CALL_RESOURCES,
-  NOTHING,
   type Amounts,
   type Budget,
   type BudgetStatus,
@@ -35,16 +26,16 @@ import {
   type WaitPolicy,
 } from '../common';
 import type { EventLog } from './event-log';
+import { ChildLedger, type Reserved } from './child-ledger';
+import { isTerminal, resumeMessage, waitHolds } from './child-resume';
+
+export { isTerminal } from './child-resume';
+export type { Reserved } from './child-ledger';
 
 /** Continue-as-new carries at most this many children already reported, without their answers. */
 export const REPORTED_CHILDREN_CARRIED = 200;
 /** …and this many completion keys (duplicates arrive close to the original). */
 export const COMPLETION_KEYS_CARRIED = 1000;
-const TERMINAL: ReadonlySet<string> = new Set(['completed', 'error', 'cancelled', 'timeout', 'skipped']);
-
-export function isTerminal(status: string): status is TerminalRunStatus {
-  return TERMINAL.has(status);
-}
 
 export interface WaitState {
   policy: WaitPolicy;
@@ -85,8 +76,6 @@ export interface ChildTrackerDeps {
   onQueueChange?: (delta: number) => void;
 }
 
-/** A spawn's share of the budget: none when the session has no budget. */
-export type Reserved = { ok: true; reservation?: Amounts; childBudget?: Budget } | { ok: false; message: string };
 
 export class ChildTracker {
   readonly tracked = new Map<string, TrackedChild>();
@@ -110,16 +99,11 @@ export class ChildTracker {
    */
   private readonly adopting = new Set<string>();
   waiting: WaitState | null;
-  /** Everything the children reported spending, each fresh completion once (survives pruning). */
-  childrenSpend: Spend;
   private readonly parentSessionId: string;
   private readonly options: SessionOptions;
   private readonly events: Pick<EventLog, 'add'>;
   private readonly now: () => number;
-  /** Budget charged for runs that closed without a report of their spend: their whole share. */
-  private charged: Amounts;
-  private readonly parentDepth: number;
-  private readonly selfSpend: () => Spend;
+  private readonly ledger: ChildLedger;
   private readonly queueChanged: (delta: number) => void;
 
   constructor({ parentSessionId, options, events, now, carried, parentDepth, selfSpend, onQueueChange }: ChildTrackerDeps) {
@@ -127,15 +111,17 @@ export class ChildTracker {
     this.options = options;
     this.events = events;
     this.now = now;
-    this.parentDepth = parentDepth ?? 0;
-    this.selfSpend = selfSpend ?? (() => NO_SPEND);
+    this.ledger = new ChildLedger({ options, parentDepth: parentDepth ?? 0, selfSpend: selfSpend ?? (() => NO_SPEND), children: () => this.tracked.values(), carried });
     this.queueChanged = onQueueChange ?? (() => undefined);
-    this.charged = carried?.budgetCharged ?? NOTHING;
     for (const child of carried?.children ?? []) this.tracked.set(child.childSessionId, child);
     this.queue.push(...(carried?.queued ?? []));
     for (const key of carried?.seenCompletions ?? []) this.seen.add(key);
     this.waiting = carried?.waiting ?? null;
-    this.childrenSpend = carried?.childrenSpend ?? NO_SPEND;
+  }
+
+  /** Everything the children reported spending, each fresh completion once (survives pruning). */
+  get childrenSpend(): Spend {
+    return this.ledger.childrenSpend;
   }
 
   // ── spawning with backpressure ──────────────────────────────────────────────
@@ -147,46 +133,35 @@ export class ChildTracker {
     this.queueChanged(1);
   }
 
-  // ── the budget ──────────────────────────────────────────────────────────────
+  // ── the budget (child-ledger.ts) ────────────────────────────────────────────
 
   /** Spent by the parent's own calls, its children's reports and the runs charged in full. */
   spent(): Amounts {
-    return addAmounts(addAmounts(amountsOfSpend(this.selfSpend()), amountsOfSpend(this.childrenSpend)), this.charged);
+    return this.ledger.spent();
   }
 
   /** Held for children queued or running. */
   reserved(): Amounts {
-    let sum: Amounts = NOTHING;
-    for (const child of this.tracked.values()) if (child.reservation) sum = addAmounts(sum, child.reservation);
-    return sum;
-  }
-
-  private committed(): Amounts {
-    return addAmounts(this.spent(), this.reserved());
+    return this.ledger.reserved();
   }
 
   /** The contract's text when a model call has nothing left to spend; undefined otherwise. */
   exhausted(): string | undefined {
-    return this.options.budget ? firstExhausted(limitsOf(this.options.budget), this.committed(), MODEL_CALL_RESOURCES) : undefined;
+    return this.ledger.exhausted();
   }
 
-  /**
-   * A child run's share of what is left (see `allotment`), or why it cannot have one.
-   * @param spawnsLeft the spawns of this round not handled yet, this one included.
-   */
+  /** A child run's share of what is left, or why it cannot have one (`spawnsLeft`: this round's spawns not handled yet, this one included). */
   reserve(spawnsLeft: number): Reserved {
-    if (!this.options.budget) return { ok: true };
-    const childMaySpawn = this.parentDepth + 1 < this.options.maxSpawnDepth;
-    return allotment(limitsOf(this.options.budget), this.committed(), spawnsLeft, childMaySpawn);
+    return this.ledger.reserve(spawnsLeft);
   }
 
   budgetStatus(): BudgetStatus | undefined {
-    return this.options.budget ? budgetStatus(this.options.budget, this.spent(), this.reserved()) : undefined;
+    return this.ledger.budgetStatus();
   }
 
   /** The options a child run gets: the parent's, with the child's own share as its budget. */
   optionsFor(childBudget: Budget | undefined): SessionOptions {
-    return childBudget ? { ...this.options, budget: childBudget } : this.options;
+    return this.ledger.optionsFor(childBudget);
   }
 
   /** Runs started and not yet finished, including starts in flight. */
@@ -326,12 +301,7 @@ export class ChildTracker {
       this.tracked.set(child.childSessionId, child);
     }
     const spend = spendOf(completion);
-    if (spend) {
-      // The run itself is one child run; its report counts the ones beneath it.
-      const counted = { ...spend, sessions: (spend.sessions ?? 0) + 1 };
-      child.spend = addSpend(child.spend ?? NO_SPEND, counted);
-      this.childrenSpend = addSpend(this.childrenSpend, counted);
-    }
+    if (spend) this.ledger.count(child, spend);
     switch (this.whoseReport(child, completion.runId)) {
       case 'held':
         this.held.set(child.childSessionId, { completion, spent: spend !== undefined });
@@ -367,11 +337,7 @@ export class ChildTracker {
     this.adopting.delete(id);
     // A follow-up that waited for this run keeps its own share; anything else was this run's share.
     const followUp = waiting && !waiting.session ? waiting : undefined;
-    if (!followUp) {
-      // Closed without saying what it spent (terminated, say): its whole share counts as spent.
-      if (!spent && child.reservation) this.charged = addAmounts(this.charged, child.reservation);
-      child.reservation = undefined;
-    }
+    if (!followUp) this.ledger.release(child, spent);
     child.runId = completion.runId;
     this.apply(completion, child);
     if (followUp) return this.requeue(child, followUp);
@@ -505,18 +471,7 @@ export class ChildTracker {
 
   /** The wait policy holds: `all` done, `any` done, or the first failure (or all done). */
   waitSatisfied(): boolean {
-    if (!this.waiting) return false;
-    const awaited = this.awaited();
-    const finished = awaited.filter((c) => isTerminal(c.status));
-    if (awaited.length === 0) return true;
-    switch (this.waiting.policy) {
-      case 'all':
-        return finished.length === awaited.length;
-      case 'any':
-        return finished.length > 0;
-      case 'first_error':
-        return finished.length === awaited.length || finished.some((c) => c.status !== 'completed');
-    }
+    return this.waiting !== null && waitHolds(this.waiting.policy, this.awaited());
   }
 
   /**
@@ -531,14 +486,7 @@ export class ChildTracker {
     }
     const remaining = [...this.tracked.values()].filter((c) => !isTerminal(c.status)).length;
     this.waiting = null;
-    const lines = finished.map((c) => {
-      const head = `Runtime notification: child session \`${c.childSessionId}\` (“${c.title}”) finished with status \`${c.status}\`.`;
-      const body = c.status === 'completed' ? (c.finalResponse ?? '(no answer)') : `Error: ${c.error ?? c.status}`;
-      return `${head}\n${body}`;
-    });
-    if (leaseExpired) lines.unshift(`Runtime notification: the wait for child sessions expired after ${this.options.waitLeaseSecs} seconds; they keep running.`);
-    lines.push(`Remaining child sessions: ${remaining}.`);
-    return lines.join('\n\n');
+    return resumeMessage(finished, remaining, leaseExpired ? this.options.waitLeaseSecs : undefined);
   }
 
   // ── follow-ups and cancelling one child ─────────────────────────────────────
@@ -662,10 +610,7 @@ export class ChildTracker {
     // A deferred job is carried as queued: the next run tries its start again, and waits again if need be.
     const all = [...this.tracked.values()].map((c) => (this.deferred.has(c.childSessionId) ? { ...c, status: 'pending' as const } : c));
     const queued = [...this.queue, ...this.deferred.values()];
-    const spent = {
-      ...(this.childrenSpend === NO_SPEND ? {} : { childrenSpend: this.childrenSpend }),
-      ...(this.charged === NOTHING ? {} : { budgetCharged: this.charged }),
-    };
+    const spent = this.ledger.carried();
     if (!bounded) return { children: all, queued, seenCompletions: [...this.seen], waiting: this.waiting, ...spent };
     const done = (c: TrackedChild) => c.reported && isTerminal(c.status) && !c.pendingMessages?.length;
     const keptDone = new Set(all.filter(done).slice(-REPORTED_CHILDREN_CARRIED));
