@@ -179,3 +179,34 @@ describe('starts, reports and other runs of the session', () => {
     expect(drainQueue(tracker)).toMatchObject([{ childSessionId: 'a', snapshotRunId: 'a-run1', appendMessages: ['lost once'] }]);
   });
 });
+
+describe('found by the model-based tests (child-tracker.model.test.ts)', () => {
+  it('a follow-up to a finished child takes the follow-ups already waiting on it along: one run answers them all', () => {
+    const { tracker } = trackerSetup();
+    spawnRunning(tracker, 'a');
+    tracker.onCompletion(completion('a', 'a-run1', 'completed'));
+    tracker.restartWithMessage(tracker.child('a')!, 'first', true);
+    const next = tracker.nextStart()!;
+    tracker.keepForNextRun(tracker.child('a')!, 'second'); // its run is starting
+    tracker.startFailed(tracker.child('a')!, 'namespace not found');
+    tracker.startSettled(next);
+    tracker.restartWithMessage(tracker.child('a')!, 'third', true);
+    expect(drainQueue(tracker)).toMatchObject([{ childSessionId: 'a', appendMessages: ['second', 'third'] }]);
+    expect(tracker.child('a')!.pendingMessages).toBeUndefined();
+  });
+
+  it('cancelling a start that waits for an open run ends the follow-ups waiting with it: the cancelled child is not restarted by them', () => {
+    const { tracker } = trackerSetup();
+    spawnRunning(tracker, 'a');
+    tracker.onCompletion(completion('a', 'a-run1', 'completed'));
+    tracker.restartWithMessage(tracker.child('a')!, 'first', true);
+    const next = tracker.nextStart()!;
+    tracker.keepForNextRun(tracker.child('a')!, 'second');
+    tracker.alreadyRunning(tracker.child('a')!, next, true); // a-run1 still closing
+    tracker.startSettled(next);
+    tracker.routeCancel('a');
+    tracker.onRunClosed('a', 'a-run1', { status: 'completed' });
+    expect(tracker.child('a')).toMatchObject({ status: 'cancelled' });
+    expect(drainQueue(tracker)).toEqual([]);
+  });
+});
