@@ -544,8 +544,11 @@ export class ChildTracker {
   restartWithMessage(child: TrackedChild, message: string, fromSnapshot: boolean): ToolCallOutcome {
     const share = this.reserve(1);
     if (!share.ok) return refused(`Error: ${share.message}`);
+    // Follow-ups already waiting on the child (kept while a run was starting) go with it: one run answers them all.
+    const messages = [...(child.pendingMessages ?? []), message];
     this.awaitAgain(child, share.reservation);
-    const next: SpawnJob = { parentSessionId: this.parentSessionId, childSessionId: child.childSessionId, model: child.model!, appendMessages: [message] };
+    child.pendingMessages = undefined;
+    const next: SpawnJob = { parentSessionId: this.parentSessionId, childSessionId: child.childSessionId, model: child.model!, appendMessages: messages };
     this.queue.push(fromSnapshot ? { ...next, snapshotRunId: child.runId, spawnOptions: this.optionsFor(share.childBudget) } : next);
     this.queueChanged(1);
     return ok(`child session ${child.childSessionId} restarted with the message`);
@@ -561,7 +564,7 @@ export class ChildTracker {
         this.queue.splice(index, 1);
         this.queueChanged(-1);
       }
-      this.deferred.delete(childSessionId);
+      if (this.deferred.delete(childSessionId)) child.pendingMessages = undefined; // they waited for the run cancelled
       this.cancelBeforeStart(child);
       return { kind: 'answered', outcome: ok(`child session ${childSessionId} cancelled before it started`) };
     }
@@ -582,6 +585,7 @@ export class ChildTracker {
     const cancelled = this.queue.splice(0);
     if (cancelled.length > 0) this.queueChanged(-cancelled.length);
     cancelled.push(...this.deferred.values());
+    for (const id of this.deferred.keys()) this.tracked.get(id)!.pendingMessages = undefined; // they waited for the runs cancelled
     this.deferred.clear();
     for (const job of cancelled) {
       const child = this.tracked.get(job.childSessionId);
