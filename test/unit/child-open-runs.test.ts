@@ -209,4 +209,17 @@ describe('found by the model-based tests (child-tracker.model.test.ts)', () => {
     expect(tracker.child('a')).toMatchObject({ status: 'cancelled' });
     expect(drainQueue(tracker)).toEqual([]);
   });
+
+  it('a follow-up that missed its run while the child’s next run is already queued joins that run, not the one after it', () => {
+    const { tracker } = trackerSetup({ maxRunningChildren: 1 });
+    spawnRunning(tracker, 'a');
+    tracker.enqueue(job('b'), 'b');
+    const route = tracker.routeMessage('a', 'the follow-up'); // a is running: signalled
+    expect(route.kind).toBe('signal');
+    // a-run1 reports (leaving a message unanswered: its restart is queued behind b), then the signal finds it closed.
+    tracker.onCompletion(completion('a', 'a-run1', 'completed', { unansweredMessages: 1 }));
+    tracker.messageMissedRun(tracker.child('a')!, 'the follow-up');
+    expect(tracker.child('a')!.pendingMessages).toBeUndefined();
+    expect(drainQueue(tracker)).toMatchObject([{ childSessionId: 'b' }, { childSessionId: 'a', snapshotRunId: 'a-run1', appendMessages: ['the follow-up'] }]);
+  });
 });
