@@ -529,8 +529,18 @@ export class ChildTracker {
     return ok(`message queued into the running child session ${child.childSessionId}`);
   }
 
-  /** The run closed before the message reached it: its next run gets the message. */
-  messageMissedRun(child: TrackedChild, message: string): ToolCallOutcome {
+  /**
+   * The run closed before the message reached it: its next run gets the message — the one
+   * already queued (or waiting for an open run) if there is one, else one started for it.
+   * `joinsQueuedRun`: the caller's patch check (histories recorded before kept the message for
+   * the run after the queued one).
+   */
+  messageMissedRun(child: TrackedChild, message: string, joinsQueuedRun: () => boolean = () => true): ToolCallOutcome {
+    const next = this.queue.find((job) => job.childSessionId === child.childSessionId) ?? this.deferred.get(child.childSessionId);
+    if (next && joinsQueuedRun()) {
+      next.appendMessages = [...(next.appendMessages ?? []), message];
+      return ok(`child session ${child.childSessionId} finished before the message reached it; the message joins its next run`);
+    }
     child.pendingMessages = [...(child.pendingMessages ?? []), message];
     const refusal = this.restartIfMessagesWait(child, 0);
     if (refusal) return refused(`Error: ${refusal}; child session ${child.childSessionId} finished before the message reached it`);

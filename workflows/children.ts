@@ -315,7 +315,7 @@ export class Children {
           return this.tracker.messageDelivered(route.child);
         } catch (error) {
           if (!reconciles()) throw error;
-          return this.tracker.messageMissedRun(route.child, message);
+          return this.tracker.messageMissedRun(route.child, message, startsAfterOpenRunCloses);
         }
     }
   }
