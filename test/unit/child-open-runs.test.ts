@@ -222,4 +222,18 @@ describe('found by the model-based tests (child-tracker.model.test.ts)', () => {
     expect(tracker.child('a')!.pendingMessages).toBeUndefined();
     expect(drainQueue(tracker)).toMatchObject([{ childSessionId: 'b' }, { childSessionId: 'a', snapshotRunId: 'a-run1', appendMessages: ['the follow-up'] }]);
   });
+
+  it('continue-as-new carries the follow-ups kept for a start waiting on an open run inside that start', () => {
+    const { tracker } = trackerSetup();
+    spawnRunning(tracker, 'a');
+    tracker.onCompletion(completion('a', 'a-run1', 'completed'));
+    tracker.restartWithMessage(tracker.child('a')!, 'first', true);
+    const next = tracker.nextStart()!;
+    tracker.keepForNextRun(tracker.child('a')!, 'second');
+    tracker.alreadyRunning(tracker.child('a')!, next, true);
+    tracker.startSettled(next);
+    const carried = tracker.carried(true);
+    expect(carried.queued).toMatchObject([{ childSessionId: 'a', appendMessages: ['first', 'second'] }]);
+    expect(carried.children[0].pendingMessages).toBeUndefined();
+  });
 });
