@@ -358,11 +358,16 @@ export class ChildTracker {
    */
   private requeue(child: TrackedChild, job: SpawnJob): void {
     this.deferred.delete(child.childSessionId);
-    const messages = [...(job.appendMessages ?? []), ...(child.pendingMessages ?? [])];
-    const next: SpawnJob = { ...job, ...(job.session || !child.runId ? {} : { snapshotRunId: child.runId }), ...(messages.length ? { appendMessages: messages } : {}) };
+    const next = this.withKeptMessages({ ...job, ...(job.session || !child.runId ? {} : { snapshotRunId: child.runId }) });
     Object.assign(child, { status: 'pending', reported: false, awaited: true, error: undefined, finalResponse: undefined, pendingMessages: undefined });
     this.queue.unshift(next);
     this.queueChanged(1);
+  }
+
+  /** A deferred job with the follow-ups kept on its child for the run after the one that was starting. */
+  private withKeptMessages(job: SpawnJob): SpawnJob {
+    const messages = [...(job.appendMessages ?? []), ...(this.tracked.get(job.childSessionId)?.pendingMessages ?? [])];
+    return messages.length ? { ...job, appendMessages: messages } : job;
   }
 
   /**
@@ -621,9 +626,10 @@ export class ChildTracker {
    * before reconciliation did.
    */
   carried(bounded: boolean): CarriedChildren {
-    // A deferred job is carried as queued: the next run tries its start again, and waits again if need be.
-    const all = [...this.tracked.values()].map((c) => (this.deferred.has(c.childSessionId) ? { ...c, status: 'pending' as const } : c));
-    const queued = [...this.queue, ...this.deferred.values()];
+    // A deferred job is carried as queued, with the follow-ups kept for it: the next run tries
+    // its start again, and waits again if need be.
+    const all = [...this.tracked.values()].map((c) => (this.deferred.has(c.childSessionId) ? { ...c, status: 'pending' as const, pendingMessages: undefined } : c));
+    const queued = [...this.queue, ...[...this.deferred.values()].map((job) => this.withKeptMessages(job))];
     const spent = this.ledger.carried();
     if (!bounded) return { children: all, queued, seenCompletions: [...this.seen], waiting: this.waiting, ...spent };
     const done = (c: TrackedChild) => c.reported && isTerminal(c.status) && !c.pendingMessages?.length;
