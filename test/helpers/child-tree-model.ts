@@ -9,7 +9,7 @@
  * Each method named after a Children method does what that method does (with the patch
  * `bamboo-start-after-open-run-closes` applied): keep them in step when children.ts changes.
  */
-import { CarriedStateSchema, SessionOptionsSchema, type ChildCompletion, type Session, type SessionOptionsInput, type Spend, type TerminalRunStatus } from '../../common';
+import { addSpend, CarriedStateSchema, NO_SPEND, SessionOptionsSchema, type Amounts, type ChildCompletion, type Session, type SessionOptionsInput, type Spend, type TerminalRunStatus } from '../../common';
 import { ChildTracker, type RunEnd } from '../../workflows/child-tracker';
 import { HANDLE_WATCH, RunWatches, type Stoppable } from '../../workflows/run-watches';
 import { job, PARENT, T0 } from './tracker';
@@ -31,6 +31,8 @@ interface Run {
   followUpsUnanswered: string[];
   /** The parent run (generation) that holds its handle, if any. */
   handleOf?: number;
+  /** The budget share its child held when it started (a run the parent started). */
+  share?: Amounts;
 }
 
 interface ActivityWatch extends Stoppable {
@@ -66,6 +68,10 @@ export class ChildTreeWorld {
   /** Fresh applications per run key (child/run): exactly one each once every run has closed. */
   readonly fresh = new Map<string, number>();
   foreignSpend = false;
+  /** The parent's own model calls (its budget covers them too). */
+  selfSpend: Spend = NO_SPEND;
+  /** The tokens of the largest call the parent made: how far one call may cross a limit. */
+  largestCall = 0;
   /** Every follow-up the parent sent, and what became of it (none yet: in a job, on the child, or on its way). */
   readonly messages = new Map<string, { childId: string; fate?: string }>();
   private nextRun = 1;
@@ -78,7 +84,7 @@ export class ChildTreeWorld {
   }
 
   private newTracker(carried?: ConstructorParameters<typeof ChildTracker>[0]['carried']): ChildTracker {
-    return new ChildTracker({ parentSessionId: PARENT, options: this.options, events: { add: () => undefined }, now: () => T0, carried });
+    return new ChildTracker({ parentSessionId: PARENT, options: this.options, events: { add: () => undefined }, now: () => T0, carried, selfSpend: () => this.selfSpend });
   }
 
   // ── the parent's model, through its tools ─────────────────────────────────
@@ -91,6 +97,13 @@ export class ChildTreeWorld {
     // A first spawn carries the child's snapshot (spawn-tools.ts); later runs load theirs.
     const session: Session = { id, kind: 'child', parentSessionId: PARENT, rootSessionId: PARENT, spawnDepth: 1, model: 'scripted-model', messages: [], metadata: {} };
     this.tracker.enqueue({ ...job(id), session }, id, share.reservation);
+  }
+
+  /** A model call of the parent's own turn: made only while the budget has something left (agent-loop.ts). */
+  parentCall(tokens: number): void {
+    if (this.tracker.exhausted()) return;
+    this.selfSpend = addSpend(this.selfSpend, { usage: { inputTokens: tokens, outputTokens: 0 }, costMicroUsd: 0, unpricedCalls: 0 });
+    this.largestCall = Math.max(this.largestCall, tokens);
   }
 
   /** Children.sendMessage. */
@@ -115,6 +128,7 @@ export class ChildTreeWorld {
     }
     // Merged at its next turn, or left unanswered and counted in its report; lost if the run has reported (a known limit).
     if (open.reported) this.fate(message, 'signalled into a run that had reported (known limit)');
+    else if (!open.own) this.fate(message, 'reached a run started elsewhere (its report is not the child’s)');
     else if (answeredByRun) this.fate(message, 'answered');
     else {
       open.unanswered += 1;
@@ -189,6 +203,7 @@ export class ChildTreeWorld {
     else {
       const run = this.newRun(id, true);
       for (const message of this.messagesOf(spawnJob)) this.fate(message, 'started a run');
+      run.share = child.reservation;
       this.tracker.started(child, run.id);
       this.watches.add(id, run.id, HANDLE_WATCH);
       if (this.cancelling) this.requestCancel(id);
@@ -226,11 +241,14 @@ export class ChildTreeWorld {
   }
 
   /** The run signals its parent (childSessionWorkflow's finish); it stays open a moment longer. */
-  report(run: Run, status: TerminalRunStatus, extraUnanswered = 0): void {
+  /** `spent`: the part of its budget share the run used (a child stops before a call it cannot afford). */
+  report(run: Run, status: TerminalRunStatus, extraUnanswered = 0, spent = 1): void {
     if (!run.open || run.reported) return;
     run.reported = true;
     const unanswered = run.unanswered + extraUnanswered;
-    run.end = { status: run.cancelRequested ? 'cancelled' : status, subtreeSpend: RUN_SPEND, ...(unanswered ? { unansweredMessages: unanswered } : {}) };
+    const tokens = run.share && this.options.budget?.maxTokens !== undefined ? Math.floor(run.share.tokens * spent) : undefined;
+    const subtreeSpend = tokens === undefined ? RUN_SPEND : { ...RUN_SPEND, usage: { inputTokens: tokens, outputTokens: 0 } };
+    run.end = { status: run.cancelRequested ? 'cancelled' : status, subtreeSpend, ...(unanswered ? { unansweredMessages: unanswered } : {}) };
     // A run that did not complete answers nothing more (childSessionWorkflow counts unanswered messages only when completed).
     if (run.end.status !== 'completed') run.followUpsUnanswered.forEach((m) => this.fate(m, `its run ended ${run.end!.status}`));
     if (!run.own) this.foreignSpend = true;
