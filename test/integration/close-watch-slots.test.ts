@@ -6,12 +6,12 @@
  * model and tool call on the worker.
  *
  * Measured here with a worker of WATCHED activity slots and as many adopted children, each
- * waiting for a person (no activity of its own): the root's next model call must still run.
+ * waiting for a person (no activity of its own): the root's next model call must still run,
+ * and once the children report, the watches the root stops must end.
  */
-import { sessionWorkflowId } from '../../common';
-import { stateQuery } from '../../common/workflow-interface';
+import { respondUpdate, stateQuery } from '../../common/workflow-interface';
 import { sendUserMessage, startSession } from '../../src/client/root-sessions';
-import { sessionState } from '../helpers/root';
+import { sessionState, settled } from '../helpers/root';
 import { rootSession } from '../helpers/session-fixtures';
 import { eventually } from '../helpers/eventually';
 import { withTestWorker } from '../helpers/temporal';
@@ -45,6 +45,15 @@ test(`${WATCHED} adopted children's close watches leave a worker of ${WATCHED} a
   expect(answered.lastRunStatus).toBe('completed');
   expect((await current.describe()).runId).toBe(watchingRun);
 
-  for (const child of answered.children) await tw.client.workflow.getHandle(sessionWorkflowId(child.childSessionId)).terminate().catch(() => undefined);
+
+  // The children are approved and report: the root stops their watches, which end (cancelled) at their next heartbeat.
+  for (const request of (await current.query(stateQuery)).pendingRequests ?? []) {
+    await current.executeUpdate(respondUpdate, { args: [{ requestId: request.requestId, decision: 'approve' }] });
+  }
+  await settled(tw.client, session.id, 60_000);
+  await eventually(async () => {
+    const { raw } = await current.describe();
+    return !(raw.pendingActivities ?? []).some((a) => a.activityType?.name === 'awaitSessionRunClose');
+  }, { timeoutMs: 45_000, what: 'the stopped watches to end' });
   await current.terminate();
-});
+}, 150_000);
