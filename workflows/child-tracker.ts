@@ -555,14 +555,16 @@ export class ChildTracker {
   /**
    * A finished child's next run, with the message; `fromSnapshot` continues from the run
    * that reported (runs recorded before reconciliation load the newest closed run instead).
+   * Follow-ups already waiting on the child go with it, one run answering them all
+   * (`takesKept`: the caller's patch check — histories recorded before left them for a run of their own).
    */
-  restartWithMessage(child: TrackedChild, message: string, fromSnapshot: boolean): ToolCallOutcome {
+  restartWithMessage(child: TrackedChild, message: string, fromSnapshot: boolean, takesKept: () => boolean = () => true): ToolCallOutcome {
     const share = this.reserve(1);
     if (!share.ok) return refused(`Error: ${share.message}`);
-    // Follow-ups already waiting on the child (kept while a run was starting) go with it: one run answers them all.
-    const messages = [...(child.pendingMessages ?? []), message];
+    const kept = child.pendingMessages?.length && takesKept() ? child.pendingMessages : [];
+    const messages = [...kept, message];
     this.awaitAgain(child, share.reservation);
-    child.pendingMessages = undefined;
+    if (kept.length) child.pendingMessages = undefined;
     const next: SpawnJob = { parentSessionId: this.parentSessionId, childSessionId: child.childSessionId, model: child.model!, appendMessages: messages };
     this.queue.push(fromSnapshot ? { ...next, snapshotRunId: child.runId, spawnOptions: this.optionsFor(share.childBudget) } : next);
     this.queueChanged(1);

@@ -304,10 +304,10 @@ export class Children {
       case 'answered':
         return route.outcome;
       case 'restart':
-        return this.tracker.restartWithMessage(route.child, message, reconciles());
+        return this.restartWithMessage(route.child, message);
       case 'starting':
         // Recorded before: a second job for the child, whose start found the first run open.
-        if (!reconciles() || !startsAfterOpenRunCloses()) return this.tracker.restartWithMessage(route.child, message, reconciles());
+        if (!reconciles() || !startsAfterOpenRunCloses()) return this.restartWithMessage(route.child, message);
         return this.tracker.keepForNextRun(route.child, message);
       case 'signal':
         try {
@@ -318,6 +318,11 @@ export class Children {
           return this.tracker.messageMissedRun(route.child, message, startsAfterOpenRunCloses);
         }
     }
+  }
+
+  private restartWithMessage(child: TrackedChild, message: string): ToolCallOutcome {
+    const reconcile = reconciles();
+    return this.tracker.restartWithMessage(child, message, reconcile, () => reconcile && startsAfterOpenRunCloses());
   }
 
   /**
