@@ -8,6 +8,7 @@ import type { ProviderRegistry } from '../src/providers/router';
 import type { ExternalRunner } from '../src/runners/types';
 import type { ToolPolicy } from '../src/tools/policy';
 import type { ToolRegistry } from '../src/tools/types';
+import type { CloseWatchOptions } from './close-watches';
 import { createExternalActivities } from './external';
 import { createModelActivities } from './model';
 import { createSessionActivities } from './session-runs';
@@ -20,6 +21,8 @@ export interface ActivityDeps {
   runners: readonly ExternalRunner[];
   /** The configuration file's `toolPolicy`; absent: every tool allowed (but `ask_user`). */
   toolPolicy?: ToolPolicy;
+  /** How close watches heartbeat (tests shorten it). */
+  closeWatches?: CloseWatchOptions;
 }
 
 export function createActivities(deps: ActivityDeps) {

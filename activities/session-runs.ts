@@ -3,7 +3,7 @@
  * snapshot is the result of one of its closed runs (`ChildRunResult.session`), and how a run
  * ended is in its close event.
  */
-import { Context } from '@temporalio/activity';
+import { CompleteAsyncError, Context } from '@temporalio/activity';
 import { WorkflowContinuedAsNewError, WorkflowFailedError, type Client } from '@temporalio/client';
 import { TerminatedFailure } from '@temporalio/common';
 import {
@@ -20,13 +20,12 @@ import {
 } from '../common';
 import { sleep } from '../src/util/sleep';
 import { parseActivityInput } from './input';
+import { createCloseWatches, type CloseWatchOptions } from './close-watches';
 
 /** Visibility is eventually consistent: look once more before saying "not found". */
 const VISIBILITY_RECHECK_MS = 1000;
-/** Heartbeats while a close is awaited: liveness for the server, and where cancellation arrives. */
-const WAIT_HEARTBEAT_MS = 5000;
-
-export function createSessionActivities({ client }: { client: Client }) {
+export function createSessionActivities({ client, closeWatches }: { client: Client; closeWatches?: CloseWatchOptions }) {
+  const watches = createCloseWatches(client, closeWatches);
   return {
     /**
      * The snapshot a session's next run continues from: the result of `snapshotRunId` (the run
@@ -52,17 +51,14 @@ export function createSessionActivities({ client }: { client: Client }) {
      * Waits until a session's run closes and says how: by its result, or by the failure that
      * closed it (terminated, timed out, failed, cancelled). Follows continue-as-new and reset
      * to the run that replaces it. Without `runId`, watches the session's current run.
-     * Long-running: heartbeats, and returns early (cancelled) when the workflow stops waiting.
+     * Long-running, but completes asynchronously (close-watches.ts): it holds no activity slot
+     * while it waits; it heartbeats, and ends (cancelled) when the workflow stops waiting.
      */
     async awaitSessionRunClose(ref: SessionRunRef): Promise<RunCloseReport> {
       const input = parseActivityInput(SessionRunRefSchema, ref, 'session run reference');
-      const context = Context.current();
-      const beat = setInterval(() => context.heartbeat(), WAIT_HEARTBEAT_MS);
-      try {
-        return await Promise.race([closeOf(client, sessionWorkflowId(input.sessionId), input.runId), context.cancelled]);
-      } finally {
-        clearInterval(beat);
-      }
+      const workflowId = sessionWorkflowId(input.sessionId);
+      watches.watch(Context.current().info.taskToken, (signal) => client.withAbortSignal(signal, () => closeOf(client, workflowId, input.runId)));
+      throw new CompleteAsyncError();
     },
   };
 }

@@ -34,6 +34,17 @@ export function reconciles(): boolean {
 }
 
 /**
+ * Issue 25: a start that finds the session's run still open waits for that run to close, and
+ * watches are keyed by run. Histories recorded before replay as they were; the patch is asked
+ * only where the two ways part, so a run that never meets such an overlap records no marker.
+ */
+export const OPEN_RUN_PATCH = 'bamboo-start-after-open-run-closes';
+
+export function startsAfterOpenRunCloses(): boolean {
+  return patched(OPEN_RUN_PATCH);
+}
+
+/**
  * The outcome of a run this parent run started, once it closes. Never rejects.
  * @param stillWanted asked when the run has closed: false (the child reported by itself first,
  *   as it almost always has) skips reading the result — validating a whole session snapshot

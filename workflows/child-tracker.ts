@@ -9,15 +9,6 @@
  * same state — and a unit test can drive it with plain objects.
  */
 import {
-  addAmounts,
-  addSpend,
-  allotment,
-  amountsOfSpend,
-  budgetStatus,
-  firstExhausted,
-  limitsOf,
-  MODEL_CALL_RESOURCES,
-  NOTHING,
   type Amounts,
   type Budget,
   type BudgetStatus,
@@ -35,16 +26,16 @@ import {
   type WaitPolicy,
 } from '../common';
 import type { EventLog } from './event-log';
+import { ChildLedger, type Reserved } from './child-ledger';
+import { isTerminal, resumeMessage, waitHolds } from './child-resume';
+
+export { isTerminal } from './child-resume';
+export type { Reserved } from './child-ledger';
 
 /** Continue-as-new carries at most this many children already reported, without their answers. */
 export const REPORTED_CHILDREN_CARRIED = 200;
 /** …and this many completion keys (duplicates arrive close to the original). */
 export const COMPLETION_KEYS_CARRIED = 1000;
-const TERMINAL: ReadonlySet<string> = new Set(['completed', 'error', 'cancelled', 'timeout', 'skipped']);
-
-export function isTerminal(status: string): status is TerminalRunStatus {
-  return TERMINAL.has(status);
-}
 
 export interface WaitState {
   policy: WaitPolicy;
@@ -59,6 +50,7 @@ export type RunEnd = Pick<ChildCompletion, 'status' | 'error' | 'finalResponse' 
 export type MessageRoute =
   | { kind: 'answered'; outcome: ToolCallOutcome }
   | { kind: 'signal'; child: TrackedChild }
+  | { kind: 'starting'; child: TrackedChild }
   | { kind: 'restart'; child: TrackedChild };
 
 /** What cancelling one child takes: answered from state alone, or a cancellation of its run. */
@@ -84,8 +76,6 @@ export interface ChildTrackerDeps {
   onQueueChange?: (delta: number) => void;
 }
 
-/** A spawn's share of the budget: none when the session has no budget. */
-export type Reserved = { ok: true; reservation?: Amounts; childBudget?: Budget } | { ok: false; message: string };
 
 export class ChildTracker {
   readonly tracked = new Map<string, TrackedChild>();
@@ -93,17 +83,27 @@ export class ChildTracker {
   private readonly seen = new Set<string>();
   /** Starts in flight: they count as running. */
   private starting = 0;
+  /** The same, per child (normally one each): a follow-up for a child being started waits for the run after it. */
+  private readonly startingIds = new Map<string, number>();
+  /**
+   * Jobs whose start found a run of the session still open — the run that just reported,
+   * still closing, or someone else's. Each starts once that run has closed; the child counts as
+   * running meanwhile, and keeps the job's share of the budget (issue 25).
+   */
+  private readonly deferred = new Map<string, SpawnJob>();
+  /** Reports that arrived while their child's start was in flight: applied once the start names its run. */
+  private readonly held = new Map<string, { completion: ChildCompletion; spent: boolean }>();
+  /**
+   * Children marked running by a start that found a run open, as recorded before deferred
+   * starts (or before reconciliation): whichever run reports next is theirs.
+   */
+  private readonly adopting = new Set<string>();
   waiting: WaitState | null;
-  /** Everything the children reported spending, each fresh completion once (survives pruning). */
-  childrenSpend: Spend;
   private readonly parentSessionId: string;
   private readonly options: SessionOptions;
   private readonly events: Pick<EventLog, 'add'>;
   private readonly now: () => number;
-  /** Budget charged for runs that closed without a report of their spend: their whole share. */
-  private charged: Amounts;
-  private readonly parentDepth: number;
-  private readonly selfSpend: () => Spend;
+  private readonly ledger: ChildLedger;
   private readonly queueChanged: (delta: number) => void;
 
   constructor({ parentSessionId, options, events, now, carried, parentDepth, selfSpend, onQueueChange }: ChildTrackerDeps) {
@@ -111,15 +111,17 @@ export class ChildTracker {
     this.options = options;
     this.events = events;
     this.now = now;
-    this.parentDepth = parentDepth ?? 0;
-    this.selfSpend = selfSpend ?? (() => NO_SPEND);
+    this.ledger = new ChildLedger({ options, parentDepth: parentDepth ?? 0, selfSpend: selfSpend ?? (() => NO_SPEND), children: () => this.tracked.values(), carried });
     this.queueChanged = onQueueChange ?? (() => undefined);
-    this.charged = carried?.budgetCharged ?? NOTHING;
     for (const child of carried?.children ?? []) this.tracked.set(child.childSessionId, child);
     this.queue.push(...(carried?.queued ?? []));
     for (const key of carried?.seenCompletions ?? []) this.seen.add(key);
     this.waiting = carried?.waiting ?? null;
-    this.childrenSpend = carried?.childrenSpend ?? NO_SPEND;
+  }
+
+  /** Everything the children reported spending, each fresh completion once (survives pruning). */
+  get childrenSpend(): Spend {
+    return this.ledger.childrenSpend;
   }
 
   // ── spawning with backpressure ──────────────────────────────────────────────
@@ -131,46 +133,35 @@ export class ChildTracker {
     this.queueChanged(1);
   }
 
-  // ── the budget ──────────────────────────────────────────────────────────────
+  // ── the budget (child-ledger.ts) ────────────────────────────────────────────
 
   /** Spent by the parent's own calls, its children's reports and the runs charged in full. */
   spent(): Amounts {
-    return addAmounts(addAmounts(amountsOfSpend(this.selfSpend()), amountsOfSpend(this.childrenSpend)), this.charged);
+    return this.ledger.spent();
   }
 
   /** Held for children queued or running. */
   reserved(): Amounts {
-    let sum: Amounts = NOTHING;
-    for (const child of this.tracked.values()) if (child.reservation) sum = addAmounts(sum, child.reservation);
-    return sum;
-  }
-
-  private committed(): Amounts {
-    return addAmounts(this.spent(), this.reserved());
+    return this.ledger.reserved();
   }
 
   /** The contract's text when a model call has nothing left to spend; undefined otherwise. */
   exhausted(): string | undefined {
-    return this.options.budget ? firstExhausted(limitsOf(this.options.budget), this.committed(), MODEL_CALL_RESOURCES) : undefined;
+    return this.ledger.exhausted();
   }
 
-  /**
-   * A child run's share of what is left (see `allotment`), or why it cannot have one.
-   * @param spawnsLeft the spawns of this round not handled yet, this one included.
-   */
+  /** A child run's share of what is left, or why it cannot have one (`spawnsLeft`: this round's spawns not handled yet, this one included). */
   reserve(spawnsLeft: number): Reserved {
-    if (!this.options.budget) return { ok: true };
-    const childMaySpawn = this.parentDepth + 1 < this.options.maxSpawnDepth;
-    return allotment(limitsOf(this.options.budget), this.committed(), spawnsLeft, childMaySpawn);
+    return this.ledger.reserve(spawnsLeft);
   }
 
   budgetStatus(): BudgetStatus | undefined {
-    return this.options.budget ? budgetStatus(this.options.budget, this.spent(), this.reserved()) : undefined;
+    return this.ledger.budgetStatus();
   }
 
   /** The options a child run gets: the parent's, with the child's own share as its budget. */
   optionsFor(childBudget: Budget | undefined): SessionOptions {
-    return childBudget ? { ...this.options, budget: childBudget } : this.options;
+    return this.ledger.optionsFor(childBudget);
   }
 
   /** Runs started and not yet finished, including starts in flight. */
@@ -184,16 +175,27 @@ export class ChildTracker {
     return this.queue.length > 0 && this.runningCount() < this.options.maxRunningChildren;
   }
 
-  /** The next queued job when there is room, counted as starting until `startSettled()`. */
+  /** The next queued job when there is room, counted as starting until `startSettled(job)`. */
   nextStart(): SpawnJob | undefined {
     if (!this.hasRoom()) return undefined;
+    const job = this.queue.shift()!;
     this.starting += 1;
+    this.startingIds.set(job.childSessionId, (this.startingIds.get(job.childSessionId) ?? 0) + 1);
     this.queueChanged(-1);
-    return this.queue.shift();
+    return job;
   }
 
-  startSettled(): void {
+  /** The start of `job` has settled (started, found a run open, or failed). */
+  startSettled(job: SpawnJob): void {
     this.starting -= 1;
+    const id = job.childSessionId;
+    const left = (this.startingIds.get(id) ?? 1) - 1;
+    if (left > 0) return void this.startingIds.set(id, left);
+    this.startingIds.delete(id);
+    // A report held for this start was not its run's (someone else's run, found open): recorded only.
+    const held = this.held.get(id);
+    this.held.delete(id);
+    if (held) this.recordOtherRun(held.completion);
   }
 
   /** True while a start is in flight: not a safe moment to continue-as-new. */
@@ -210,26 +212,71 @@ export class ChildTracker {
     return [...this.tracked.values()].filter((c) => c.status === 'running');
   }
 
-  /** The run started (`runId`: its first execution's). */
+  /** The run started (`runId`: its first execution's). A report that came before the start did is applied now. */
   started(child: TrackedChild, runId: string): void {
     if (child.status === 'pending') {
       child.status = 'running';
       child.runId = runId;
     }
     this.events.add({ type: 'sub_session_started', childSessionId: child.childSessionId, title: child.title });
+    const held = this.held.get(child.childSessionId);
+    if (held?.completion.runId !== runId) return;
+    this.held.delete(child.childSessionId);
+    this.finishRun(child, held.completion, held.spent);
   }
 
   /**
-   * A run of that session is still open (closing, or someone else's): the child counts as
-   * running; with `keepFollowUps`, the job's follow-ups wait for the run after it.
+   * The start found a run of the session open: the run that just reported and is still
+   * closing, or someone else's. The child counts as running. In runs that reconcile, the job
+   * waits for that run to close — a watch of the session's current run, or any report of the
+   * child, says so — and then starts; a first spawn's job adopts the open run instead when
+   * that run reports (the reference: a second spawn of a running session returns the running
+   * one). Runs recorded before reconciliation only mark the child running.
    */
-  alreadyRunning(child: TrackedChild, job: SpawnJob, keepFollowUps: boolean): void {
+  alreadyRunning(child: TrackedChild, job: SpawnJob, reconciling: boolean): void {
+    child.status = 'running';
+    if (!reconciling) return void this.adopting.add(child.childSessionId);
+    const earlier = this.deferred.get(child.childSessionId);
+    // Two jobs for one child (a follow-up while its start was in flight, as recorded before): one run, both messages.
+    this.deferred.set(child.childSessionId, earlier ? { ...earlier, appendMessages: [...(earlier.appendMessages ?? []), ...(job.appendMessages ?? [])] } : job);
+  }
+
+  /**
+   * `alreadyRunning` as recorded before deferred starts (patch `bamboo-start-after-open-run-closes`):
+   * the job's follow-ups wait on the child and whichever run reports next is the child's — which
+   * left the child running for good when that run had already reported (issue 25).
+   */
+  alreadyRunningAsRecorded(child: TrackedChild, job: SpawnJob): void {
     if (child.status === 'pending') child.status = 'running';
-    if (keepFollowUps && job.appendMessages?.length) child.pendingMessages = [...(child.pendingMessages ?? []), ...job.appendMessages];
+    if (job.appendMessages?.length) child.pendingMessages = [...(child.pendingMessages ?? []), ...job.appendMessages];
+    this.adopting.add(child.childSessionId);
+  }
+
+  /** A job waits for an open run of its session to close before it starts. */
+  isDeferred(childSessionId: string): boolean {
+    return this.deferred.has(childSessionId);
+  }
+
+  /** Marked running by a start recorded before deferred starts: its watch is the session's, as then. */
+  isAdopting(childSessionId: string): boolean {
+    return this.adopting.has(childSessionId);
   }
 
   startFailed(child: TrackedChild, reason: string): void {
+    child.reservation = undefined; // a run that never started spent nothing
     this.apply({ status: 'error', error: `could not start child session: ${reason}` }, child);
+  }
+
+  /**
+   * The runs to watch for how they close, one per running child: its run, or (a start
+   * deferred) the session's current run — the one it waits for. `sessionKeyed`: watched as
+   * recorded before run-keyed watches (any watch of the child counts).
+   */
+  openRuns(): { childSessionId: string; runId?: string; sessionKeyed: boolean }[] {
+    return this.running().map((c) => {
+      const id = c.childSessionId;
+      return { childSessionId: id, runId: this.deferred.has(id) ? undefined : c.runId, sessionKeyed: this.adopting.has(id) };
+    });
   }
 
   // ── completions ─────────────────────────────────────────────────────────────
@@ -253,21 +300,113 @@ export class ChildTracker {
       child = { childSessionId: completion.childSessionId, title: completion.childSessionId, status: 'running', reported: false, awaited: false };
       this.tracked.set(child.childSessionId, child);
     }
-    child.runId = completion.runId;
     const spend = spendOf(completion);
-    if (spend) {
-      // The run itself is one child run; its report counts the ones beneath it.
-      const counted = { ...spend, sessions: (spend.sessions ?? 0) + 1 };
-      child.spend = addSpend(child.spend ?? NO_SPEND, counted);
-      this.childrenSpend = addSpend(this.childrenSpend, counted);
-    } else if (child.reservation) {
-      // Closed without saying what it spent (terminated, say): its whole share counts as spent.
-      this.charged = addAmounts(this.charged, child.reservation);
+    if (spend) this.ledger.count(child, spend);
+    switch (this.whoseReport(child, completion.runId)) {
+      case 'held':
+        this.held.set(child.childSessionId, { completion, spent: spend !== undefined });
+        break;
+      case 'other':
+        this.recordOtherRun(completion);
+        break;
+      case 'current':
+        this.finishRun(child, completion, spend !== undefined);
     }
-    child.reservation = undefined;
-    this.apply(completion, child);
-    this.restartIfMessagesWait(child, completion.unansweredMessages ?? 0);
     return true;
+  }
+
+  /**
+   * Whose report a fresh completion is: the child's current run's (or the open run its deferred
+   * start waits for); a run whose start is in flight, not yet named (`held` until it is); or
+   * another run of the session (someone else's) while the child has a run or a start of its
+   * own — which it must not finish.
+   */
+  private whoseReport(child: TrackedChild, runId: string): 'current' | 'held' | 'other' {
+    const id = child.childSessionId;
+    if (this.deferred.has(id) || this.adopting.has(id)) return 'current';
+    if (child.status === 'pending') return this.startingIds.has(id) ? 'held' : 'other';
+    if (child.status === 'running') return child.runId === undefined || child.runId === runId ? 'current' : 'other';
+    return 'current'; // finished: the latest report is its state (a run started elsewhere, say)
+  }
+
+  /** The child's current run has reported: the child finishes; a job that waited for the run starts now. */
+  private finishRun(child: TrackedChild, completion: ChildCompletion, spent: boolean): void {
+    const id = child.childSessionId;
+    const waiting = this.deferred.get(id);
+    this.deferred.delete(id);
+    this.adopting.delete(id);
+    // A follow-up that waited for this run keeps its own share; anything else was this run's share.
+    const followUp = waiting && !waiting.session ? waiting : undefined;
+    if (!followUp) this.ledger.release(child, spent);
+    child.runId = completion.runId;
+    this.apply(completion, child);
+    if (followUp) return this.requeue(child, followUp);
+    // A first spawn adopted the open run; follow-ups it gathered start the run after it.
+    if (waiting?.appendMessages?.length) child.pendingMessages = [...(child.pendingMessages ?? []), ...waiting.appendMessages];
+    this.restartIfMessagesWait(child, completion.unansweredMessages ?? 0);
+  }
+
+  /** A report of another run of the session: its spend is counted (in onCompletion), the child's own run goes on. */
+  private recordOtherRun(completion: ChildCompletion): void {
+    this.events.add({ type: 'sub_session_completed', childSessionId: completion.childSessionId, status: completion.status, error: completion.error });
+  }
+
+  /**
+   * A deferred job goes back to the front of the queue: the run it waited for has closed (or
+   * another has — then its start finds the run open again and waits again). A follow-up
+   * continues from the snapshot of the run that reported last, with every message gathered.
+   */
+  private requeue(child: TrackedChild, job: SpawnJob): void {
+    this.deferred.delete(child.childSessionId);
+    const next = this.withKeptMessages({ ...job, ...(job.session || !child.runId ? {} : { snapshotRunId: child.runId }) });
+    Object.assign(child, { status: 'pending', reported: false, awaited: true, error: undefined, finalResponse: undefined, pendingMessages: undefined });
+    this.queue.unshift(next);
+    this.queueChanged(1);
+  }
+
+  /** A deferred job with the follow-ups kept on its child for the run after the one that was starting. */
+  private withKeptMessages(job: SpawnJob): SpawnJob {
+    const messages = [...(job.appendMessages ?? []), ...(this.tracked.get(job.childSessionId)?.pendingMessages ?? [])];
+    return messages.length ? { ...job, appendMessages: messages } : job;
+  }
+
+  /**
+   * A watched run has closed (its handle's result, or an activity that waited on it): its
+   * outcome is applied like the child's own report, once per (child id, run id). A start
+   * deferred for the child is tried again now. A child left running by a start recorded before
+   * deferred starts, whose run had already reported, starts its next run now (`mayRepair`: the
+   * caller's patch check — histories recorded before replay as they were).
+   * @returns false for a run that had already reported.
+   */
+  onRunClosed(childSessionId: string, runId: string, end: RunEnd, mayRepair: () => boolean = () => true): boolean {
+    if (this.onCompletion(this.completionOfRun(childSessionId, runId, end))) return true;
+    const child = this.tracked.get(childSessionId);
+    const job = this.deferred.get(childSessionId);
+    if (child && job) this.requeue(child, job);
+    else if (child?.status === 'running' && child.runId === runId && mayRepair()) this.repair(child);
+    return false;
+  }
+
+  /**
+   * The state issue 25 left behind, met again (a history recorded before the fix, or carried
+   * from it): running, with no run that can still close. Its follow-ups start the next run now.
+   */
+  private repair(child: TrackedChild): void {
+    this.adopting.delete(child.childSessionId);
+    child.reservation = undefined; // held for a run that never started
+    const share = child.model ? this.reserve(1) : { ok: false as const, message: 'its next run could not start' };
+    if (!share.ok) return this.apply({ status: 'error', error: share.message }, child);
+    const messages = child.pendingMessages ?? [];
+    Object.assign(child, { status: 'pending', reported: false, awaited: true, pendingMessages: undefined, reservation: share.reservation });
+    this.queue.push({
+      parentSessionId: this.parentSessionId,
+      childSessionId: child.childSessionId,
+      model: child.model!,
+      snapshotRunId: child.runId,
+      ...(messages.length > 0 ? { appendMessages: messages } : {}),
+      spawnOptions: this.optionsFor(share.childBudget),
+    });
+    this.queueChanged(1);
   }
 
   /** The completion a run's own outcome stands for, stamped with the clock. */
@@ -306,7 +445,6 @@ export class ChildTracker {
   }
 
   private apply(outcome: { status: TerminalRunStatus; error?: string; finalResponse?: string }, child: TrackedChild): void {
-    child.reservation = undefined; // a run that never started spent nothing
     child.status = outcome.status;
     child.error = outcome.error;
     child.finalResponse = outcome.finalResponse?.slice(0, FINAL_RESPONSE_CAP);
@@ -338,18 +476,7 @@ export class ChildTracker {
 
   /** The wait policy holds: `all` done, `any` done, or the first failure (or all done). */
   waitSatisfied(): boolean {
-    if (!this.waiting) return false;
-    const awaited = this.awaited();
-    const finished = awaited.filter((c) => isTerminal(c.status));
-    if (awaited.length === 0) return true;
-    switch (this.waiting.policy) {
-      case 'all':
-        return finished.length === awaited.length;
-      case 'any':
-        return finished.length > 0;
-      case 'first_error':
-        return finished.length === awaited.length || finished.some((c) => c.status !== 'completed');
-    }
+    return this.waiting !== null && waitHolds(this.waiting.policy, this.awaited());
   }
 
   /**
@@ -364,14 +491,7 @@ export class ChildTracker {
     }
     const remaining = [...this.tracked.values()].filter((c) => !isTerminal(c.status)).length;
     this.waiting = null;
-    const lines = finished.map((c) => {
-      const head = `Runtime notification: child session \`${c.childSessionId}\` (“${c.title}”) finished with status \`${c.status}\`.`;
-      const body = c.status === 'completed' ? (c.finalResponse ?? '(no answer)') : `Error: ${c.error ?? c.status}`;
-      return `${head}\n${body}`;
-    });
-    if (leaseExpired) lines.unshift(`Runtime notification: the wait for child sessions expired after ${this.options.waitLeaseSecs} seconds; they keep running.`);
-    lines.push(`Remaining child sessions: ${remaining}.`);
-    return lines.join('\n\n');
+    return resumeMessage(finished, remaining, leaseExpired ? this.options.waitLeaseSecs : undefined);
   }
 
   // ── follow-ups and cancelling one child ─────────────────────────────────────
@@ -383,29 +503,49 @@ export class ChildTracker {
   }
 
   /**
-   * Routes a follow-up: added to the child's queued start, or to be signalled into its
-   * running run, or (finished) to start its next run; an unknown child, or one this session
-   * did not start, is refused.
+   * Routes a follow-up: added to the child's queued (or deferred) start, or to be signalled
+   * into its running run, or kept for the run after the one being started, or (finished) to
+   * start its next run; an unknown child, or one this session did not start, is refused.
    */
   routeMessage(childSessionId: string, message: string): MessageRoute {
     const child = this.tracked.get(childSessionId);
     if (!child) return { kind: 'answered', outcome: noSuchChild(childSessionId) };
-    const queued = this.queue.find((job) => job.childSessionId === childSessionId);
+    const queued = this.queue.find((job) => job.childSessionId === childSessionId) ?? this.deferred.get(childSessionId);
     if (queued) {
       queued.appendMessages = [...(queued.appendMessages ?? []), message];
       return { kind: 'answered', outcome: ok(`message added to the queued child session ${childSessionId}`) };
     }
     if (child.status === 'running') return { kind: 'signal', child };
+    if (this.startingIds.has(childSessionId)) return { kind: 'starting', child };
     if (!child.model) return { kind: 'answered', outcome: refused(`Error: child session ${childSessionId} was not started by this session`) };
     return { kind: 'restart', child };
+  }
+
+  /**
+   * A follow-up for a child whose run is being started: a signal could reach the previous run,
+   * still closing, and be lost there; kept, it starts the run after the one starting.
+   */
+  keepForNextRun(child: TrackedChild, message: string): ToolCallOutcome {
+    child.pendingMessages = [...(child.pendingMessages ?? []), message];
+    return ok(`child session ${child.childSessionId} is starting a run; the message starts the run after it`);
   }
 
   messageDelivered(child: TrackedChild): ToolCallOutcome {
     return ok(`message queued into the running child session ${child.childSessionId}`);
   }
 
-  /** The run closed before the message reached it: its next run gets the message. */
-  messageMissedRun(child: TrackedChild, message: string): ToolCallOutcome {
+  /**
+   * The run closed before the message reached it: its next run gets the message — the one
+   * already queued (or waiting for an open run) if there is one, else one started for it.
+   * `joinsQueuedRun`: the caller's patch check (histories recorded before kept the message for
+   * the run after the queued one).
+   */
+  messageMissedRun(child: TrackedChild, message: string, joinsQueuedRun: () => boolean = () => true): ToolCallOutcome {
+    const next = this.queue.find((job) => job.childSessionId === child.childSessionId) ?? this.deferred.get(child.childSessionId);
+    if (next && joinsQueuedRun()) {
+      next.appendMessages = [...(next.appendMessages ?? []), message];
+      return ok(`child session ${child.childSessionId} finished before the message reached it; the message joins its next run`);
+    }
     child.pendingMessages = [...(child.pendingMessages ?? []), message];
     const refusal = this.restartIfMessagesWait(child, 0);
     if (refusal) return refused(`Error: ${refusal}; child session ${child.childSessionId} finished before the message reached it`);
@@ -415,26 +555,34 @@ export class ChildTracker {
   /**
    * A finished child's next run, with the message; `fromSnapshot` continues from the run
    * that reported (runs recorded before reconciliation load the newest closed run instead).
+   * Follow-ups already waiting on the child go with it, one run answering them all
+   * (`takesKept`: the caller's patch check — histories recorded before left them for a run of their own).
    */
-  restartWithMessage(child: TrackedChild, message: string, fromSnapshot: boolean): ToolCallOutcome {
+  restartWithMessage(child: TrackedChild, message: string, fromSnapshot: boolean, takesKept: () => boolean = () => true): ToolCallOutcome {
     const share = this.reserve(1);
     if (!share.ok) return refused(`Error: ${share.message}`);
+    const kept = child.pendingMessages?.length && takesKept() ? child.pendingMessages : [];
+    const messages = [...kept, message];
     this.awaitAgain(child, share.reservation);
-    const next: SpawnJob = { parentSessionId: this.parentSessionId, childSessionId: child.childSessionId, model: child.model!, appendMessages: [message] };
+    if (kept.length) child.pendingMessages = undefined;
+    const next: SpawnJob = { parentSessionId: this.parentSessionId, childSessionId: child.childSessionId, model: child.model!, appendMessages: messages };
     this.queue.push(fromSnapshot ? { ...next, snapshotRunId: child.runId, spawnOptions: this.optionsFor(share.childBudget) } : next);
     this.queueChanged(1);
     return ok(`child session ${child.childSessionId} restarted with the message`);
   }
 
-  /** A queued child is cancelled here and now; a running one needs its run cancelled. */
+  /** A queued (or deferred) child is cancelled here and now; a running one needs its run cancelled. */
   routeCancel(childSessionId: string): CancelRoute {
     const child = this.tracked.get(childSessionId);
     if (!child) return { kind: 'answered', outcome: noSuchChild(childSessionId) };
     const index = this.queue.findIndex((job) => job.childSessionId === childSessionId);
-    if (index >= 0) {
-      this.queue.splice(index, 1);
-      this.queueChanged(-1);
-      this.apply({ status: 'cancelled', error: CANCELLED_BEFORE_START }, child);
+    if (index >= 0 || this.deferred.has(childSessionId)) {
+      if (index >= 0) {
+        this.queue.splice(index, 1);
+        this.queueChanged(-1);
+      }
+      if (this.deferred.delete(childSessionId)) child.pendingMessages = undefined; // they waited for the run cancelled
+      this.cancelBeforeStart(child);
       return { kind: 'answered', outcome: ok(`child session ${childSessionId} cancelled before it started`) };
     }
     if (child.status !== 'running') return { kind: 'answered', outcome: ok(`child session ${childSessionId} is not running (status ${child.status})`) };
@@ -449,14 +597,22 @@ export class ChildTracker {
     return ok(`child session ${child.childSessionId} is not running any more: its run closed before the cancellation reached it`);
   }
 
-  /** Every queued child ends `cancelled` without starting. */
+  /** Every queued or deferred child ends `cancelled` without starting. */
   cancelQueued(): void {
     const cancelled = this.queue.splice(0);
     if (cancelled.length > 0) this.queueChanged(-cancelled.length);
+    cancelled.push(...this.deferred.values());
+    for (const id of this.deferred.keys()) this.tracked.get(id)!.pendingMessages = undefined; // they waited for the runs cancelled
+    this.deferred.clear();
     for (const job of cancelled) {
       const child = this.tracked.get(job.childSessionId);
-      if (child) this.apply({ status: 'cancelled', error: CANCELLED_BEFORE_START }, child);
+      if (child) this.cancelBeforeStart(child);
     }
+  }
+
+  private cancelBeforeStart(child: TrackedChild): void {
+    child.reservation = undefined; // a run that never started spent nothing
+    this.apply({ status: 'cancelled', error: CANCELLED_BEFORE_START }, child);
   }
 
   // ── reporting and carrying ──────────────────────────────────────────────────
@@ -472,18 +628,18 @@ export class ChildTracker {
    * before reconciliation did.
    */
   carried(bounded: boolean): CarriedChildren {
-    const all = [...this.tracked.values()];
-    const spent = {
-      ...(this.childrenSpend === NO_SPEND ? {} : { childrenSpend: this.childrenSpend }),
-      ...(this.charged === NOTHING ? {} : { budgetCharged: this.charged }),
-    };
-    if (!bounded) return { children: all, queued: [...this.queue], seenCompletions: [...this.seen], waiting: this.waiting, ...spent };
+    // A deferred job is carried as queued, with the follow-ups kept for it: the next run tries
+    // its start again, and waits again if need be.
+    const all = [...this.tracked.values()].map((c) => (this.deferred.has(c.childSessionId) ? { ...c, status: 'pending' as const, pendingMessages: undefined } : c));
+    const queued = [...this.queue, ...[...this.deferred.values()].map((job) => this.withKeptMessages(job))];
+    const spent = this.ledger.carried();
+    if (!bounded) return { children: all, queued, seenCompletions: [...this.seen], waiting: this.waiting, ...spent };
     const done = (c: TrackedChild) => c.reported && isTerminal(c.status) && !c.pendingMessages?.length;
     const keptDone = new Set(all.filter(done).slice(-REPORTED_CHILDREN_CARRIED));
     const children = all
       .filter((c) => !done(c) || keptDone.has(c))
       .map((c) => (done(c) ? { ...c, finalResponse: undefined, error: c.error?.slice(0, 300) } : c));
-    return { children, queued: [...this.queue], seenCompletions: [...this.seen].slice(-COMPLETION_KEYS_CARRIED), waiting: this.waiting, ...spent };
+    return { children, queued, seenCompletions: [...this.seen].slice(-COMPLETION_KEYS_CARRIED), waiting: this.waiting, ...spent };
   }
 }
 

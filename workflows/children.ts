@@ -48,15 +48,16 @@ import {
 } from '../common';
 import { injectMessageSignal, type ChildSessionWorkflow } from '../common/workflow-interface';
 import type { EventLog } from './event-log';
-import { closeOfStartedRun, reconciles, watchRunClose } from './child-reconciliation';
+import { closeOfStartedRun, reconciles, startsAfterOpenRunCloses, watchRunClose } from './child-reconciliation';
 import { ChildTracker, type CarriedChildren, type Reserved, type RunEnd, type WaitState } from './child-tracker';
+import { HANDLE_WATCH, RunWatches, type Stoppable } from './run-watches';
 
 export { isTerminal, type WaitState } from './child-tracker';
 
 export class Children {
   private readonly tracker: ChildTracker;
-  /** Children whose current run is watched for its close (by handle or by activity). */
-  private readonly watched = new Map<string, { stop(): void }>();
+  /** Child runs watched for their close (by handle or by activity). */
+  private readonly watches = new RunWatches<Stoppable>();
   private cancelling = false;
   /** Where child starts run: one non-cancellable scope for all (a scope each cost five stack-captured promises per start). */
   private startScope?: CancellationScope;
@@ -167,7 +168,7 @@ export class Children {
     for (;;) {
       await condition(() => this.tracker.hasRoom());
       for (let job = this.tracker.nextStart(); job; job = this.tracker.nextStart()) {
-        void this.start(job).finally(() => this.tracker.startSettled());
+        void this.start(job).finally(() => this.tracker.startSettled(job));
       }
     }
   }
@@ -198,45 +199,72 @@ export class Children {
         handle.result().catch(() => undefined);
         return;
       }
-      this.watched.set(job.childSessionId, { stop: () => undefined });
-      // Once the child has reported, stopWatching() has dropped this entry: its close adds nothing.
-      void closeOfStartedRun(handle, () => this.watched.has(job.childSessionId)).then((report) => {
-        this.watched.delete(job.childSessionId);
+      const runId = handle.firstExecutionRunId;
+      this.watches.add(job.childSessionId, runId, HANDLE_WATCH);
+      // Once the child has reported, its watch is over: its close adds nothing.
+      void closeOfStartedRun(handle, () => this.closeWanted(job.childSessionId, runId)).then((report) => {
+        this.watches.handleClosed(job.childSessionId, runId);
         if (report) this.reconcile(job.childSessionId, report.runId, report.outcome);
       });
       if (this.cancelling) await this.requestCancel(job.childSessionId);
     } catch (error) {
-      if (error instanceof WorkflowExecutionAlreadyStartedError) {
-        // A run of that session is open (still closing, or someone else's): learn how it
-        // ends; follow-ups in the job start the run after it.
-        this.tracker.alreadyRunning(child, job, reconcile);
-        if (reconcile) this.watch(job.childSessionId, undefined);
-        return;
-      }
+      if (error instanceof WorkflowExecutionAlreadyStartedError) return this.foundOpenRun(child, job, reconcile);
       log.warn('could not start child session', { childSessionId: job.childSessionId, error: String(error) });
       this.tracker.startFailed(child, errorMessage(error));
     }
   }
 
+  /**
+   * The start found a run of the session open: the run that just reported and is still
+   * closing, or someone else's. The job waits until a watch of the session's current run
+   * says that run has closed (or the child reports), then starts (issue 25).
+   */
+  private foundOpenRun(child: TrackedChild, job: SpawnJob, reconcile: boolean): void {
+    if (!reconcile) return this.tracker.alreadyRunning(child, job, false);
+    if (startsAfterOpenRunCloses()) {
+      this.tracker.alreadyRunning(child, job, true);
+      return this.watch(job.childSessionId, undefined);
+    }
+    // As recorded before: any watch of the child counted as its watch.
+    this.tracker.alreadyRunningAsRecorded(child, job);
+    if (!this.watches.hasAnyFor(job.childSessionId)) this.watch(job.childSessionId, undefined);
+  }
+
+  /**
+   * Whether the close of a run this parent started is still wanted: unless it has reported.
+   * Before run-keyed watches any watch of the child said yes, and the close then ended it —
+   * a late close of run 1 ended run 2's watch; histories recorded so replay as they were.
+   */
+  private closeWanted(childSessionId: string, runId: string): boolean {
+    const wanted = this.watches.wanted(childSessionId, runId);
+    const asRecorded = this.watches.hasAnyFor(childSessionId);
+    if (wanted === asRecorded || startsAfterOpenRunCloses()) return wanted;
+    this.watches.forgetAllOf(childSessionId);
+    return asRecorded;
+  }
+
   /** Watches a child's run (its current one when `runId` is absent) for how it closes. */
   private watch(childSessionId: string, runId: string | undefined): void {
-    if (this.watched.has(childSessionId)) return;
+    if (this.watches.has(childSessionId, runId)) return;
     const watch = watchRunClose(childSessionId, runId);
-    this.watched.set(childSessionId, watch);
+    this.watches.add(childSessionId, runId, watch);
     void watch.closed.then((report) => {
-      if (this.watched.get(childSessionId) === watch) this.watched.delete(childSessionId);
+      this.watches.resolved(childSessionId, runId, watch);
       if (report) this.reconcile(childSessionId, report.runId, report.outcome);
     });
   }
 
   /**
-   * Watches every running child this run holds no handle for: children adopted across
-   * continue-as-new, and (at a lease expiry) any run started before reconciliation existed.
+   * Watches every running child whose run is not watched: children adopted across
+   * continue-as-new, starts waiting for an open run, and (at a lease expiry) any run started
+   * before reconciliation existed.
    */
   watchUnwatched(): void {
-    const unwatched = this.tracker.running().filter((c) => !this.watched.has(c.childSessionId));
+    const unwatched = this.tracker
+      .openRuns()
+      .filter((run) => !(run.sessionKeyed ? this.watches.hasAnyFor(run.childSessionId) : this.watches.has(run.childSessionId, run.runId)));
     if (unwatched.length === 0 || !reconciles()) return;
-    for (const child of unwatched) this.watch(child.childSessionId, child.runId);
+    for (const run of unwatched) this.watch(run.childSessionId, run.runId);
   }
 
   // ── completions ─────────────────────────────────────────────────────────────
@@ -244,22 +272,22 @@ export class Children {
   /** Applies a child's completion once (key: child id + run id). Returns false for a duplicate. */
   onCompletion(completion: ChildCompletion): boolean {
     const fresh = this.tracker.onCompletion(completion);
-    if (fresh) {
-      this.stopWatching(completion.childSessionId);
-      this.parent?.onRunEnded?.(completion.childSessionId);
-    }
+    if (fresh) this.reported(completion.childSessionId, completion.runId);
     return fresh;
   }
 
   /** A run's outcome read from the run itself: applied like the child's own report. */
   private reconcile(childSessionId: string, runId: string, outcome: RunEnd): void {
-    const fresh = this.onCompletion(this.tracker.completionOfRun(childSessionId, runId, outcome));
-    if (fresh) log.warn('child run closed without reporting; its outcome was read from the run', { childSessionId, runId, status: outcome.status });
+    const fresh = this.tracker.onRunClosed(childSessionId, runId, outcome, startsAfterOpenRunCloses);
+    if (!fresh) return;
+    this.reported(childSessionId, runId);
+    log.warn('child run closed without reporting; its outcome was read from the run', { childSessionId, runId, status: outcome.status });
   }
 
-  private stopWatching(childSessionId: string): void {
-    this.watched.get(childSessionId)?.stop();
-    this.watched.delete(childSessionId);
+  /** A child run reported (fresh): its watch is no longer needed, and whoever waited on the run hears of it. */
+  private reported(childSessionId: string, runId: string): void {
+    this.watches.reported(childSessionId, runId);
+    this.parent?.onRunEnded?.(childSessionId);
   }
 
   // ── managing one child ──────────────────────────────────────────────────────
@@ -276,16 +304,25 @@ export class Children {
       case 'answered':
         return route.outcome;
       case 'restart':
-        return this.tracker.restartWithMessage(route.child, message, reconciles());
+        return this.restartWithMessage(route.child, message);
+      case 'starting':
+        // Recorded before: a second job for the child, whose start found the first run open.
+        if (!reconciles() || !startsAfterOpenRunCloses()) return this.restartWithMessage(route.child, message);
+        return this.tracker.keepForNextRun(route.child, message);
       case 'signal':
         try {
           await getExternalWorkflowHandle(sessionWorkflowId(childSessionId)).signal(injectMessageSignal, { content: message });
           return this.tracker.messageDelivered(route.child);
         } catch (error) {
           if (!reconciles()) throw error;
-          return this.tracker.messageMissedRun(route.child, message);
+          return this.tracker.messageMissedRun(route.child, message, startsAfterOpenRunCloses);
         }
     }
+  }
+
+  private restartWithMessage(child: TrackedChild, message: string): ToolCallOutcome {
+    const reconcile = reconciles();
+    return this.tracker.restartWithMessage(child, message, reconcile, () => reconcile && startsAfterOpenRunCloses());
   }
 
   /**

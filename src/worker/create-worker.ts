@@ -44,6 +44,7 @@ export async function createBambooWorker(options: BambooWorkerOptions): Promise<
     tools: options.deps?.tools ?? createToolRegistry([...BUILTIN_TOOLS, ...(options.mcpTools ?? [])]),
     runners: options.deps?.runners ?? [],
     toolPolicy: options.deps?.toolPolicy,
+    closeWatches: options.deps?.closeWatches,
   };
   // Traces or metrics on (src/observability): their workflow modules are bundled at start.
   const observed = await workerObservability(deps.providers);

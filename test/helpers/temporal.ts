@@ -3,7 +3,7 @@ import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { NativeConnection, Runtime, DefaultLogger, type Worker } from '@temporalio/worker';
 import { randomUUID } from 'node:crypto';
 import type { ActivityDeps } from '../../activities';
-import { createBambooWorker } from '../../src/worker/create-worker';
+import { createBambooWorker, type BambooWorkerOptions } from '../../src/worker/create-worker';
 import { sessionWorkflowId } from '../../common';
 import { startDevServer, type DevServer } from '../../src/temporal/dev-server';
 import { freePort } from './processes';
@@ -27,7 +27,15 @@ export interface TestWorker {
 }
 
 /** Starts a real worker in this process on a fresh task queue. */
-export async function startTestWorker(options: { taskQueue?: string; deps?: Partial<Omit<ActivityDeps, 'client'>> } = {}): Promise<TestWorker> {
+export async function startTestWorker(
+  options: {
+    taskQueue?: string;
+    deps?: Partial<Omit<ActivityDeps, 'client'>>;
+    /** Workflows bundled for this worker instead of the shared test bundle (test/workflows). */
+    workflowsPath?: string;
+    tuning?: BambooWorkerOptions['tuning'];
+  } = {},
+): Promise<TestWorker> {
   if (!runtimeInstalled) {
     Runtime.install({ logger: new DefaultLogger('ERROR') });
     runtimeInstalled = true;
@@ -41,8 +49,9 @@ export async function startTestWorker(options: { taskQueue?: string; deps?: Part
     client,
     namespace,
     taskQueue,
-    workflowBundlePath: bundlePath,
+    ...(options.workflowsPath ? { workflowsPath: options.workflowsPath } : { workflowBundlePath: bundlePath }),
     deps: options.deps,
+    tuning: options.tuning,
   });
   const running = worker.run();
   return {

@@ -13,6 +13,7 @@ import { childSession, rootSession, spawnJobFor } from '../helpers/session-fixtu
 import { eventually, type EventuallyOptions } from '../helpers/eventually';
 import type { ManagedProcess } from '../helpers/processes';
 import { startWorkerProcess, TEST_TOOLS } from '../helpers/worker-process';
+import { LATE_CLOSE_TITLE } from '../workflows/late-close';
 
 export interface Scenario {
   name: string;
@@ -117,6 +118,41 @@ const toolWorkerScenario = (name: string, tool: string, kills: number): Scenario
       } finally {
         await Promise.all(workers.map((w) => w.kill('SIGKILL')));
         rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  };
+};
+
+/**
+ * A root whose child's first run closes LATE_CLOSE_SECS after reporting (test/workflows/late-close.ts,
+ * in a worker process of its own): the model's follow-up finds that run still open, waits for its
+ * close and then starts the next run (issue 25, patch `bamboo-start-after-open-run-closes`).
+ */
+const followUpToClosingRunScenario = (): Scenario => {
+  let worker: ManagedProcess | undefined;
+  return {
+    name: 'root-follow-up-to-closing-run',
+    async start(client) {
+      const server = { address: (client.connection as Connection).options.address, namespace: client.options.namespace };
+      const code = await buildWorkflowBundle({ workflowsPath: require.resolve('../workflows/late-close'), encodeFailures: false });
+      const bundle = join(__dirname, '..', '..', 'test-output', 'record-late-close-bundle.js');
+      writeFileSync(bundle, code);
+      const queue = 'record-late-close';
+      worker = await startWorkerProcess({ ...server, bundlePath: bundle, taskQueue: queue });
+      return startSession(client, { session: rootSession(`[[spawn:${LATE_CLOSE_TITLE}|draft]]`), options: { idleTtlSecs: 4 } }, { taskQueue: queue });
+    },
+    async during(client, handle) {
+      try {
+        const id = idOf(handle);
+        const writer = await eventually(async () => {
+          const s = await sessionState(client, id);
+          return s.phase === 'idle' && s.children[0]?.status === 'completed' ? s.children[0].childSessionId : undefined;
+        }, waitOptions('the first child run to report'));
+        const send = JSON.stringify({ action: 'send_message', child_session_id: writer, message: 'the follow-up' });
+        await sendUserMessage(client, id, `[[tool:manage_children|${send}]]`);
+        await handle.result();
+      } finally {
+        await worker?.kill('SIGKILL');
       }
     },
   };
@@ -300,6 +336,7 @@ export const SCENARIOS: Scenario[] = [
     const send = JSON.stringify({ action: 'send_message', child_session_id: writer, message: 'the follow-up' });
     await sendUserMessage(client, id, `[[tool:manage_children|${send}]]`);
   }),
+  followUpToClosingRunScenario(),
   childScenario('continued-as-new', () => ({ ...child('[[rounds:4|get_current_time|{}]] long run'), spawnOptions: { historyEventBudget: 20 } })),
   // The usage ledger: spend in completions and results, the usage search attributes (patched).
   childScenario('completed-with-usage', () => child('count my tokens')),

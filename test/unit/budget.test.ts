@@ -108,7 +108,7 @@ describe('the parent ledger (ChildTracker)', () => {
     tracker.enqueue({ parentSessionId: PARENT, childSessionId: id, model: 'm', spawnOptions: tracker.optionsFor(share.childBudget) }, id, share.reservation);
     const next = tracker.nextStart()!;
     tracker.started(tracker.child(next.childSessionId)!, `${id}-run1`);
-    tracker.startSettled();
+    tracker.startSettled(next);
     return { ...share, job: next };
   }
 

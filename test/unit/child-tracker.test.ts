@@ -41,7 +41,7 @@ function spawnRunning(tracker: ChildTracker, ...ids: string[]): void {
   for (const id of ids) tracker.enqueue(job(id), `title of ${id}`);
   for (let next = tracker.nextStart(); next; next = tracker.nextStart()) {
     tracker.started(tracker.child(next.childSessionId)!, `${next.childSessionId}-run1`);
-    tracker.startSettled();
+    tracker.startSettled(next);
   }
 }
 
@@ -49,7 +49,7 @@ function drainQueue(tracker: ChildTracker): SpawnJob[] {
   const jobs: SpawnJob[] = [];
   for (let next = tracker.nextStart(); next; next = tracker.nextStart()) {
     jobs.push(next);
-    tracker.startSettled();
+    tracker.startSettled(next);
   }
   return jobs;
 }
@@ -247,9 +247,9 @@ describe('ChildTracker: backpressure', () => {
     expect(tracker.nextStart()).toBeUndefined();
 
     tracker.started(tracker.child('a')!, 'a-run1');
-    tracker.startSettled();
+    tracker.startSettled(first);
     tracker.started(tracker.child('b')!, 'b-run1');
-    tracker.startSettled();
+    tracker.startSettled(second);
     expect(tracker.isStarting()).toBe(false);
     expect(tracker.runningCount()).toBe(2);
     expect(tracker.nextStart()).toBeUndefined();
@@ -265,7 +265,7 @@ describe('ChildTracker: backpressure', () => {
     tracker.enqueue(job('b'), 'b');
     const next = tracker.nextStart()!;
     tracker.startFailed(tracker.child(next.childSessionId)!, 'namespace not found');
-    tracker.startSettled();
+    tracker.startSettled(next);
     expect(tracker.child('a')).toMatchObject({ status: 'error', error: 'could not start child session: namespace not found' });
     expect(tracker.nextStart()?.childSessionId).toBe('b');
   });
@@ -283,9 +283,9 @@ describe('ChildTracker: follow-ups', () => {
     const { tracker } = setup({ maxRunningChildren: 1 });
     tracker.enqueue(job('a'), 'a');
     tracker.enqueue(job('b'), 'b');
-    tracker.nextStart();
+    const starting = tracker.nextStart()!;
     expect(tracker.routeMessage('b', 'also this')).toEqual({ kind: 'answered', outcome: { ok: true, content: 'message added to the queued child session b' } });
-    tracker.startSettled();
+    tracker.startSettled(starting);
     expect(tracker.nextStart()).toMatchObject({ childSessionId: 'b', appendMessages: ['also this'] });
   });
 
@@ -330,15 +330,16 @@ describe('ChildTracker: follow-ups', () => {
     expect(drainQueue(tracker)).toMatchObject([{ childSessionId: 'a', snapshotRunId: 'a-run1', appendMessages: ['late'] }]);
   });
 
-  it("a start that found the session's previous run still open keeps its follow-ups for the run after it", () => {
+  it("a start that found someone else's run of the session open waits for it, then starts from its snapshot", () => {
     const { tracker } = setup();
     spawnRunning(tracker, 'a');
     tracker.onCompletion(completion('a', 'a-run1', 'completed'));
     tracker.restartWithMessage(tracker.child('a')!, 'next question', true);
     const [next] = drainQueue(tracker);
     tracker.alreadyRunning(tracker.child('a')!, next, true);
-    expect(tracker.child('a')).toMatchObject({ status: 'running', pendingMessages: ['next question'] });
-    // The open run closes (reported by whichever path): the kept follow-up starts the next run.
+    expect(tracker.child('a')).toMatchObject({ status: 'running' });
+    expect(tracker.isDeferred('a')).toBe(true);
+    // The open run (started elsewhere) reports: the job waiting for it starts the next run.
     tracker.onCompletion(completion('a', 'a-run2', 'completed'));
     expect(drainQueue(tracker)).toMatchObject([{ childSessionId: 'a', snapshotRunId: 'a-run2', appendMessages: ['next question'] }]);
   });
@@ -406,11 +407,11 @@ describe('ChildTracker: cancelling one child', () => {
     const { tracker, events } = setup({ maxRunningChildren: 1 });
     tracker.enqueue(job('a'), 'a');
     tracker.enqueue(job('b'), 'b');
-    tracker.nextStart();
+    const starting = tracker.nextStart()!;
     expect(tracker.routeCancel('b')).toEqual({ kind: 'answered', outcome: { ok: true, content: 'child session b cancelled before it started' } });
     expect(tracker.child('b')).toMatchObject({ status: 'cancelled', error: 'Cancelled by parent before it started' });
     expect(events).toContainEqual({ type: 'sub_session_completed', childSessionId: 'b', status: 'cancelled', error: 'Cancelled by parent before it started' });
-    tracker.startSettled();
+    tracker.startSettled(starting);
     expect(tracker.nextStart()).toBeUndefined();
   });
 
