@@ -357,7 +357,7 @@ async function continueRunAsNew(run: ChildRun, job: SpawnJob, from: NonNullable<
  * bounded at the boundary), so there the session gets the least room and the server decides.
  */
 function fitContinuation(run: ChildRun, job: SpawnJob, session: Session): void {
-  const restBytes = jsonBytes({ ...job, session: undefined, continuation: undefined });
+  const restBytes = jsonBytes({ ...job, session: undefined, continuation: undefined, appendMessages: undefined, snapshotRunId: undefined });
   const plan = planContinueAsNew(session, run.injected, restBytes, run.options.transcriptBudgetBytes);
   if (plan?.fold && run.injected.length > 0) {
     const merged = run.injected.splice(0);

@@ -98,7 +98,7 @@ class RootSession {
   readonly book: RequestBook;
   readonly requests: PersonRequests;
   readonly steering = new Steering();
-  /** This run's state was found too large to carry (continueAsNewInput): it stays open. */
+  /** This run's state was found too large to carry (continueAsNewInput): it stays open until its next turn. */
   continueAsNewRefused = false;
 
   constructor(
@@ -296,6 +296,7 @@ async function runTurn(root: RootSession): Promise<void> {
   if (outcome.status === 'completed') root.events.add({ type: 'complete', usage: result.ok ? result.value.spend.usage : undefined });
   else root.events.add({ type: 'error', message: outcome.error ?? outcome.status });
   keepSnapshotSmall(session, root.events, root.options.transcriptBudgetBytes); // continue-as-new and the result carry it whole
+  root.continueAsNewRefused = false; // a turn changes what would be carried: measure again
 }
 
 function continueAsNewDue(root: RootSession): boolean {

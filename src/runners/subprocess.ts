@@ -120,7 +120,7 @@ async function runAgent(profile: z.output<typeof SubprocessProfileSchema>, sessi
   try {
     await Promise.race([exited, events.decided, aborted.promise]);
     // After a terminal event the agent may exit by itself; on abort or exit, end what is left.
-    await stopProcessGroup(pgid, { graceMs: profile.killGraceSecs * 1000, waitFirst: events.outcome() !== undefined && !ctx.signal.aborted, afterKillMs: AFTER_KILL_WAIT_MS });
+    await stopProcessGroup(pgid, { graceMs: profile.killGraceSecs * 1000, waitFirst: events.outcome() !== undefined && !events.overflowed() && !ctx.signal.aborted, afterKillMs: AFTER_KILL_WAIT_MS });
     // Read stdout to its end (a complete line may follow the exit); bounded, in case a
     // process that left the group still holds the pipe.
     await settledWithin(closed, 2000);
@@ -148,7 +148,7 @@ function readAgentEvents(
   stdout: Readable,
   ctx: ExternalRunContext,
   name: string,
-): { decided: Promise<void>; outcome(): Outcome | undefined; usage(): Usage | undefined } {
+): { decided: Promise<void>; outcome(): Outcome | undefined; usage(): Usage | undefined; overflowed(): boolean } {
   let text = '';
   let outcome: Outcome | undefined;
   let usage: Usage | undefined;
@@ -186,38 +186,46 @@ function readAgentEvents(
     else outcome = { error: new ExternalRunnerError(event.message, event.retryable) };
     onOutcome();
   };
+  let overflowed = false;
   readLines(stdout, onLine, (held) => {
+    overflowed = true;
     if (outcome) return;
-    outcome = { error: new ExternalRunnerError(`${name} wrote a line over the stdout limit of ${MAX_LINE_CHARS} characters (10 MiB) (${held} held unended); the agent was stopped`, false) };
+    outcome = { error: new ExternalRunnerError(`${name} wrote a line over the stdout limit of ${MAX_LINE_CHARS} characters (10 MiB) (${held} held unended); the agent is stopped`, false) };
     onOutcome();
   });
-  return { decided, outcome: () => outcome, usage: () => usage };
+  return { decided, outcome: () => outcome, usage: () => usage, overflowed: () => overflowed };
 }
 
 /** The longest stdout line an agent may write; a longer one would be held in memory whole. */
 const MAX_LINE_CHARS = 10 * 1024 * 1024;
 
 /**
- * Splits `stdout` into lines without holding more than MAX_LINE_CHARS of an unended one: past
+ * Splits `stdout` into lines as readline does (`\n`, `\r\n` or a lone `\r` ends one: a progress
+ * bar's updates are lines) without holding more than MAX_LINE_CHARS of an unended one: past
  * that, `onOverflow` is told once and the rest of the stream is dropped (the caller stops the agent).
  */
 function readLines(stdout: Readable, onLine: (line: string) => void, onOverflow: (held: number) => void): void {
   let parts: string[] = [];
   let held = 0;
   let overflowed = false;
+  let afterCr = false; // the last chunk ended in \r: a \n that starts the next one belongs to it
   const take = (text: string) => {
     const line = parts.join('') + text;
     parts = [];
     held = 0;
-    onLine(line.endsWith('\r') ? line.slice(0, -1) : line);
+    onLine(line);
   };
   stdout.setEncoding('utf8');
   stdout.on('data', (chunk: string) => {
     if (overflowed) return;
-    let start = 0;
-    for (let nl = chunk.indexOf('\n'); nl >= 0; nl = chunk.indexOf('\n', start)) {
-      take(chunk.slice(start, nl));
-      start = nl + 1;
+    let start = afterCr && chunk.startsWith('\n') ? 1 : 0;
+    afterCr = false;
+    const ends = /\r\n|\r|\n/g;
+    ends.lastIndex = start;
+    for (let m = ends.exec(chunk); m; m = ends.exec(chunk)) {
+      if (m[0] === '\r' && m.index === chunk.length - 1) afterCr = true;
+      take(chunk.slice(start, m.index));
+      start = m.index + m[0].length;
     }
     const rest = chunk.slice(start);
     if (!rest) return;

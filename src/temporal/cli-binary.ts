@@ -65,7 +65,7 @@ export function findTemporalCli(options: FindOptions = {}): TemporalCli {
     log(`temporal CLI: ${why} — trying the Go build next`);
   }
   const goBuilt = join(GO_BUILT_CLI_DIR, 'temporal');
-  if (isExecutable(goBuilt)) {
+  if (isExecutable(goBuilt) && parseCliVersion(tryVersion(goBuilt)) === GO_BUILT_CLI_VERSION) {
     log(`temporal CLI: using v${GO_BUILT_CLI_VERSION}, built with Go earlier (${goBuilt})`);
     return { path: goBuilt, source: 'go-build' };
   }

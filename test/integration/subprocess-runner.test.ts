@@ -63,6 +63,7 @@ beforeAll(async () => {
         profile('tree', 'sleepy-tree-agent.mjs'),
         profile('crashing', 'crashing-agent.mjs'),
         profile('flooding', 'flooding-agent.mjs'),
+        profile('progress-bar', 'progress-bar-agent.mjs'),
         profile('stubborn', 'term-ignoring-agent.mjs'),
         profile('usage', 'usage-agent.mjs', { model: 'agent-model' }),
         profile('usage-unpriced', 'usage-agent.mjs'),
@@ -259,6 +260,14 @@ test('an agent that writes a line over 10 MiB ends the run as error naming the l
   const [agent] = pidsOf(session.id, 'agent');
   await eventually(async () => !isRunning(agent!), { timeoutMs: 10_000, what: 'the flooding agent to be killed' });
   expect(tw.worker.getState()).toBe('RUNNING');
+});
+
+test('an agent that draws a progress bar with carriage returns still completes: \\r, \\r\\n and \\n each end a line', async () => {
+  const { session, handle } = await startExternalChild('progress-bar', 'draw');
+  const result = await handle.result();
+  expect(result).toMatchObject({ status: 'completed' });
+  expect(result.session?.messages.at(-1)).toMatchObject({ role: 'assistant', content: 'bar drawn' });
+  await expectOneCompletion(session.id, 'completed');
 });
 
 test('session metadata cannot choose the command: the profile\'s command runs', async () => {

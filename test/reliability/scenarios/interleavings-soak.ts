@@ -82,10 +82,16 @@ export function interleavingsSoakScenario(): void {
         return children.length ? { rootId, child: pick(children) } : undefined;
       };
       const replacing: Promise<void>[] = [];
+      const steers: Promise<'receipt' | 'refused'>[] = [];
       const operations: [string, () => Promise<unknown>][] = [
         ['root started', async () => (rootIds.length < MAX_ROOTS ? startRoot() : NOTHING)],
         ['follow-up', () => client.workflow.getHandle(sessionWorkflowId(pick(rootIds))).signal(userMessageSignal, { content: random() < 0.5 ? `${spawns(1)} more` : 'thanks' })],
-        ['steer', () => within(client.workflow.getHandle(sessionWorkflowId(pick(rootIds))).executeUpdate(steerUpdate, { args: [{ content: 'steer: be brief' }] }), 20_000)],
+        ['steer', async () => {
+          // Its receipt may come after the operation's 30 s; every one is awaited before the check.
+          const receipt = client.workflow.getHandle(sessionWorkflowId(pick(rootIds))).executeUpdate(steerUpdate, { args: [{ content: 'steer: be brief' }] });
+          steers.push(receipt.then(() => 'receipt' as const, () => 'refused' as const));
+          return receipt;
+        }],
         ['message injected', async () => {
           const picked = await anyChild();
           if (!picked) return NOTHING;
@@ -141,11 +147,16 @@ export function interleavingsSoakScenario(): void {
             const decision = request.kind === 'question' ? { decision: 'answer' as const, text: 'yes' } : { decision: 'approve' as const };
             await client.workflow.getHandle(sessionWorkflowId(rootId)).executeUpdate(respondUpdate, { args: [{ requestId: request.requestId, ...decision }] }).catch(() => undefined);
           }
-          if (s.phase === 'idle' && s.waiting === null && (s.pendingRequests ?? []).length === 0 && s.children.every((c) => TERMINAL.has(c.status))) settledStates.set(rootId, s);
+          const idle = s.phase === 'idle' && s.waiting === null && s.pendingInjectedMessages === 0;
+          if (idle && (s.pendingRequests ?? []).length === 0 && s.children.every((c) => TERMINAL.has(c.status))) settledStates.set(rootId, s);
         });
         await sleep(1000);
       }
       const stuck = rootIds.filter((id) => !settledStates.has(id));
+      // A steer accepted and never answered is a stuck session too (issue 25, item 2).
+      const steerOutcomes = await Promise.all(steers.map((p) => within(p, 30_000)));
+      const unanswered = steerOutcomes.filter((o) => o === undefined).length;
+      if (unanswered) stuck.push(`${unanswered} steer(s) accepted and never answered`);
       await sleep(2000); // visibility lists the last closed runs
 
       const lost: string[] = [];
@@ -170,7 +181,7 @@ export function interleavingsSoakScenario(): void {
       record.lost = lost.length + stuck.length;
       record.duplicated = duplicated.length;
       record.serverErrors = counts.workflowTaskFailed;
-      record.details = { seedNote: 'REL_SEED repeats the choices', soakSecs: SOAK_SECS, roots: rootIds.length, children: childIds.length, childRuns, operations: ops, stuck, lost: lost.slice(0, 10), duplicated: duplicated.slice(0, 10), histories: counts };
+      record.details = { seedNote: 'REL_SEED repeats the choices', soakSecs: SOAK_SECS, roots: rootIds.length, children: childIds.length, childRuns, operations: ops, steers: steers.length, stuck, lost: lost.slice(0, 10), duplicated: duplicated.slice(0, 10), histories: counts };
       record.notes.push('lost counts stuck roots too; serverErrors = WorkflowTaskFailed events in the trees’ histories');
       expect({ stuck, lost, duplicated, workflowTaskFailed: counts.workflowTaskFailed }).toEqual({ stuck: [], lost: [], duplicated: [], workflowTaskFailed: 0 });
     });
