@@ -34,10 +34,10 @@ const POLICY = JSON.stringify({ tools: { append_line: 'ask' } });
 /** A child's task: sleeps, asks for an approval, fails, or leads a grandchild. */
 function childTask(n: number): string {
   const kind = randomInt(0, 3);
-  if (kind === 0) return `[[sleep:${randomInt(1, 6)}]] part ${n}`;
+  if (kind === 0) return `[[sleep:${randomInt(4, 14)}]] part ${n}`; // long enough to be running when an operation picks it
   if (kind === 1) return `[[tool:append_line|${JSON.stringify({ file: `/tmp/bamboo-soak-${n}.txt` })}]] write ${n}`;
   if (kind === 2) return `[[fail:soak failure ${n}]]`;
-  return `[[spawn:G${n}|[[sleep:${randomInt(1, 3)}]] grand ${n}]] lead ${n}`;
+  return `[[spawn:G${n}|[[sleep:${randomInt(3, 10)}]] grand ${n}]] lead ${n}`;
 }
 
 function spawns(count: number): string {
