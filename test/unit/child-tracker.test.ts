@@ -2,57 +2,11 @@
  * The parent's children as plain state (workflows/child-tracker.ts): no server, no worker —
  * a tracker, a fake clock and the events it records.
  */
-import {
-  FINAL_RESPONSE_CAP,
-  SessionOptionsSchema,
-  type ChildCompletion,
-  type SessionOptionsInput,
-  type SpawnJob,
-  type TerminalRunStatus,
-} from '../../common';
-import { ChildTracker, COMPLETION_KEYS_CARRIED, REPORTED_CHILDREN_CARRIED, type CarriedChildren } from '../../workflows/child-tracker';
+import { FINAL_RESPONSE_CAP, SessionOptionsSchema } from '../../common';
+import { COMPLETION_KEYS_CARRIED, REPORTED_CHILDREN_CARRIED } from '../../workflows/child-tracker';
+import { completion, drainQueue, job, PARENT, spawnRunning, T0, trackerSetup } from '../helpers/tracker';
 
-const PARENT = 'parent-1';
-const T0 = Date.parse('2030-01-01T00:00:00.000Z');
-
-function setup(options: SessionOptionsInput = {}, carried?: CarriedChildren) {
-  const clock = { ms: T0 };
-  const events: { type: string; childSessionId?: string; status?: string }[] = [];
-  const tracker = new ChildTracker({
-    parentSessionId: PARENT,
-    options: SessionOptionsSchema.parse(options),
-    events: { add: (event) => events.push(event) },
-    now: () => clock.ms,
-    carried,
-  });
-  return { tracker, clock, events };
-}
-
-function job(childSessionId: string): SpawnJob {
-  return { parentSessionId: PARENT, childSessionId, model: 'scripted-model' };
-}
-
-function completion(childSessionId: string, runId: string, status: TerminalRunStatus, extra: Partial<ChildCompletion> = {}): ChildCompletion {
-  return { parentSessionId: PARENT, childSessionId, runId, status, completedAt: new Date(T0).toISOString(), ...extra };
-}
-
-/** Spawns children and starts their runs, as Children's pump does; run ids are `<id>-run1`. */
-function spawnRunning(tracker: ChildTracker, ...ids: string[]): void {
-  for (const id of ids) tracker.enqueue(job(id), `title of ${id}`);
-  for (let next = tracker.nextStart(); next; next = tracker.nextStart()) {
-    tracker.started(tracker.child(next.childSessionId)!, `${next.childSessionId}-run1`);
-    tracker.startSettled(next);
-  }
-}
-
-function drainQueue(tracker: ChildTracker): SpawnJob[] {
-  const jobs: SpawnJob[] = [];
-  for (let next = tracker.nextStart(); next; next = tracker.nextStart()) {
-    jobs.push(next);
-    tracker.startSettled(next);
-  }
-  return jobs;
-}
+const setup = trackerSetup;
 
 describe('ChildTracker: completions', () => {
   it('applies a completion once per (child id, run id), whichever path reports first', () => {
