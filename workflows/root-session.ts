@@ -51,7 +51,7 @@ import {
   transcriptPage,
   CONTINUE_AS_NEW_BUDGET_BYTES,
   jsonBytes,
-  MIN_SESSION_BUDGET_BYTES,
+  planContinueAsNew,
 } from '../common';
 import { runAgentLoop } from './agent-loop';
 import { RunBudget } from './deadline';
@@ -328,17 +328,19 @@ async function continueAsNewNow(root: RootSession): Promise<void> {
  */
 function continueAsNewInput(root: RootSession): SessionWorkflowInput | undefined {
   const pending = root.pendingUser.splice(0);
-  const room = CONTINUE_AS_NEW_BUDGET_BYTES - jsonBytes({ options: root.options, carried: root.carried() });
-  if (room < MIN_SESSION_BUDGET_BYTES) {
+  const restBytes = jsonBytes({ options: root.options, carried: root.carried() });
+  // A root always folds: its next run starts with a turn for these messages either way.
+  const plan = planContinueAsNew(root.session, pending, restBytes, root.options.transcriptBudgetBytes);
+  if (!plan) {
     root.pendingUser.push(...pending);
     root.continueAsNewRefused = true;
-    const message = `cannot continue-as-new: the state it would carry besides the transcript is ${CONTINUE_AS_NEW_BUDGET_BYTES - room} bytes, over the ${CONTINUE_AS_NEW_BUDGET_BYTES}-byte budget; this run stays open`;
+    const message = `cannot continue-as-new: the state it would carry besides the transcript is ${restBytes} bytes, over the ${CONTINUE_AS_NEW_BUDGET_BYTES}-byte budget; this run stays open`;
     log.error(message, { sessionId: root.session.id });
     root.events.add({ type: 'error', message });
     return undefined;
   }
   for (const content of pending) root.session.messages.push(newMessage('user', content));
-  keepSnapshotSmall(root.session, root.events, Math.min(root.options.transcriptBudgetBytes, room));
+  keepSnapshotSmall(root.session, root.events, plan.sessionBudgetBytes);
   return { session: root.session, options: root.options, carried: root.carried() };
 }
 
