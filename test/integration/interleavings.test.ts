@@ -6,16 +6,16 @@
  */
 import { WorkflowUpdateStage, type Client } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
-import { sessionWorkflowId } from '../../common';
-import { respondUpdate, stateQuery, steerUpdate, subSessionCompletedSignal, userMessageSignal } from '../../common/workflow-interface';
-import { sessionTranscript, settled } from '../helpers/root';
+import { BambooPendingRequests, sessionWorkflowId } from '../../common';
+import { injectMessageSignal, respondUpdate, stateQuery, steerUpdate, subSessionCompletedSignal, userMessageSignal } from '../../common/workflow-interface';
+import { sessionState, sessionTranscript, settled } from '../helpers/root';
 import { rootSession } from '../helpers/session-fixtures';
 import { eventually } from '../helpers/eventually';
 import { connectTestClient, startTestWorker, uniqueId, type TestWorker } from '../helpers/temporal';
 import { startSession } from '../../src/client/root-sessions';
 
 const EventType = temporal.api.enums.v1.EventType;
-const POLICY = { tools: { get_current_time: 'ask' as const } };
+const POLICY = { tools: { get_current_time: 'ask' as const, wait: 'deny' as const } };
 const running = new Set<TestWorker>();
 let client: Client;
 
@@ -27,8 +27,10 @@ afterAll(async () => {
   await client?.connection.close();
 });
 
-async function startWorker(taskQueue: string): Promise<TestWorker> {
-  const w = await startTestWorker({ taskQueue, deps: { toolPolicy: POLICY } });
+/** A worker of both kinds, or one that runs only workflows or only activities (the other kind is stopped on its own). */
+async function startWorker(taskQueue: string, only?: 'workflows' | 'activities'): Promise<TestWorker> {
+  const tuning = only === 'workflows' ? { activities: undefined } : only === 'activities' ? { workflowBundle: undefined } : undefined;
+  const w = await startTestWorker({ taskQueue, deps: { toolPolicy: POLICY }, tuning });
   running.add(w);
   return w;
 }
@@ -122,3 +124,83 @@ test('messages queued past the payload limit when a root continues-as-new are fo
   }
   expect(transcript.at(-1)?.role).toBe('assistant'); // and the next run answered them
 }, 240_000);
+
+test('a grandchild spawned in the round that ends its parent’s run is never started', async () => {
+  const taskQueue = uniqueId('interleavings');
+  await startWorker(taskQueue);
+  // The child's one round spawns a grandchild and calls a denied tool three times: the third
+  // failure ends the run in the same workflow task that queued the spawn.
+  const denied = '[[tool:wait|{"seconds":0}]]';
+  const session = rootSession(`[[spawn:Helper|[[spawn:Grandchild|hello]] ${denied} ${denied} ${denied} work]] plan`);
+  await startSession(client, { session, options: { maxSpawnDepth: 2 } }, { taskQueue });
+  const state = await settled(client, session.id, 60_000);
+  expect(state.children).toEqual([{ childSessionId: expect.any(String), status: 'error' }]);
+  const child = client.workflow.getHandle(sessionWorkflowId(state.children[0]!.childSessionId));
+
+  // Temporal's record: the child's run started no workflow, and its state says why.
+  const { events } = await child.fetchHistory();
+  expect(events!.filter((e) => e.eventType === EventType.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED)).toEqual([]);
+  const childState = await child.query(stateQuery);
+  expect(childState.lastRunError).toMatch(/^Tool wait failed 3 consecutive times/);
+  expect(childState.children).toEqual([{ childSessionId: expect.any(String), status: 'cancelled' }]);
+}, 120_000);
+
+test('a message injected into a child while it tells its parent it completed is answered by the child’s next run', async () => {
+  const taskQueue = uniqueId('interleavings');
+  let workflows = await startWorker(taskQueue, 'workflows');
+  await startWorker(taskQueue, 'activities');
+  const session = rootSession('[[spawn:Helper|[[sleep:3]] work]] plan');
+  await startSession(client, { session, options: {} }, { taskQueue });
+  const childId = await eventually(async () => (await sessionState(client, session.id)).children[0]?.childSessionId, { what: 'the child' });
+  const child = client.workflow.getHandle(sessionWorkflowId(childId));
+  // A running activity is in the run's description (its history shows it only once it ends).
+  await eventually(async () => ((await child.describe()).raw.pendingActivities?.length ?? 0) > 0, { intervalMs: 50, what: 'the child’s model call' });
+
+  // No workflow worker while the model call ends: its completion and 1,000 ignored signals
+  // reach the child in one task, which takes a while on a fresh worker (it replays them all).
+  await stopWorker(workflows);
+  await eventually(async () => (await child.fetchHistory()).events!.some((e) => e.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED), { timeoutMs: 30_000, what: 'the model call to end' });
+  for (let i = 0; i < 1000; i++) await child.signal(subSessionCompletedSignal, { padding: i } as never);
+  const { historyLength: lengthBefore, runId: firstRunId } = await child.describe();
+  workflows = await startWorker(taskQueue, 'workflows');
+  // The message arrives while that task runs (the one in which the run tells its parent), so
+  // the run takes it in only after it has reported.
+  await eventually(async () => {
+    const { events } = await child.fetchHistory();
+    return events!.some((e) => Number(e.eventId) > lengthBefore && e.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED);
+  }, { intervalMs: 10, what: 'the child’s last task to start' });
+  await child.signal(injectMessageSignal, { content: 'also say goodbye' });
+
+  // The interleaving happened: the message reached the run after its report went out.
+  const firstRun = client.workflow.getHandle(sessionWorkflowId(childId), firstRunId);
+  await eventually(async () => (await firstRun.describe()).status.name !== 'RUNNING', { what: 'the child’s first run to close' });
+  const { events } = await firstRun.fetchHistory();
+  const reportId = Number(events!.find((e) => e.eventType === EventType.EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED)!.eventId);
+  const message = events!.find((e) => e.workflowExecutionSignaledEventAttributes?.signalName === 'injectMessage')!;
+  expect(Number(message.eventId)).toBeGreaterThan(reportId);
+
+  // The child's next run answered it, and the root waited for that run.
+  const state = await eventually(async () => {
+    const s = await settled(client, session.id, 60_000);
+    const transcript = await sessionTranscript(client, childId);
+    const asked = transcript.findIndex((m) => m.role === 'user' && m.content === 'also say goodbye');
+    return asked >= 0 && transcript.slice(asked + 1).some((m) => m.role === 'assistant') && s;
+  }, { timeoutMs: 90_000, what: 'the child to answer the message' });
+  expect(state.children).toEqual([{ childSessionId: childId, status: 'completed' }]);
+  expect((await child.describe()).runId).not.toBe(firstRunId);
+}, 240_000);
+
+test('a request of a grandchild whose run was terminated leaves the root’s pending requests', async () => {
+  const taskQueue = uniqueId('interleavings');
+  await startWorker(taskQueue);
+  const session = rootSession('[[spawn:Helper|[[spawn:Grandchild|[[tool:get_current_time|{}]] what time is it]] plan]] plan');
+  const handle = await startSession(client, { session, options: { maxSpawnDepth: 2 } }, { taskQueue });
+  const request = await eventually(async () => (await handle.query(stateQuery)).pendingRequests?.[0], { timeoutMs: 60_000, what: 'the grandchild’s request at the root' });
+  expect((await handle.describe()).typedSearchAttributes.get(BambooPendingRequests)).toBe(1);
+
+  await client.workflow.getHandle(sessionWorkflowId(request.sessionId)).terminate('stuck');
+  // Its parent learns the run closed, and the root hears that nothing waits for the request.
+  await eventually(async () => (await handle.query(stateQuery)).pendingRequests?.length === 0, { timeoutMs: 60_000, what: 'the request to leave the root’s book' });
+  await eventually(async () => (await handle.describe()).typedSearchAttributes.get(BambooPendingRequests) === 0, { what: 'BambooPendingRequests to be 0' });
+  await expect(handle.executeUpdate(respondUpdate, { args: [{ requestId: request.requestId, decision: 'approve' }] })).rejects.toThrow(/no longer waits/);
+}, 180_000);
