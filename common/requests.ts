@@ -72,6 +72,13 @@ export interface RespondReceipt {
 export const RequestClosedSchema = sharedSchema('requests.RequestClosedSchema', () => z.object({ requestId, reason: z.string() }));
 export type RequestClosed = z.infer<typeof RequestClosedSchema>;
 
+/**
+ * A parent tells its root that a child run of its closed without reporting (terminated, timed
+ * out): every request that run raised no longer waits. A root learns this of its own children itself.
+ */
+export const SessionRequestsClosedSchema = sharedSchema('requests.SessionRequestsClosedSchema', () => z.object({ sessionId: SessionIdSchema, reason: z.string() }));
+export type SessionRequestsClosed = z.infer<typeof SessionRequestsClosedSchema>;
+
 export const SteerInputSchema = sharedSchema('requests.SteerInputSchema', () => z.object({ content: nonEmpty.max(1_000_000, 'must be at most 1000000 characters') }));
 export type SteerInput = z.infer<typeof SteerInputSchema>;
 

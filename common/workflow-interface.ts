@@ -3,7 +3,7 @@
  * workflows and clients alike (contract names, docs/architecture.md#temporal-mapping).
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { PendingRequest, RequestClosed, RequestDecision, RespondInput, RespondReceipt, SteerInput, SteerReceipt } from './requests';
+import type { PendingRequest, RequestClosed, RequestDecision, SessionRequestsClosed, RespondInput, RespondReceipt, SteerInput, SteerReceipt } from './requests';
 import type { SessionUsage } from './spend';
 import type { ChildCompletion, Usage, ChildRunResult, SpawnJob, EventsQueryInput, InjectMessage, Message, RunStatus, SequencedEvent, TranscriptQuery, UserMessage } from '.';
 
@@ -74,6 +74,9 @@ export const requestRaisedSignal = defineSignal<[PendingRequest]>('requestRaised
 
 /** A session tells its root that a request no longer waits (it expired, or the run ended). */
 export const requestClosedSignal = defineSignal<[RequestClosed]>('requestClosed');
+
+/** A parent tells the root that a run of its child closed without reporting: that run's requests no longer wait. */
+export const sessionRequestsClosedSignal = defineSignal<[SessionRequestsClosed]>('sessionRequestsClosed');
 
 /** The root routes a recorded decision to the session that waits for it. */
 export const requestDecidedSignal = defineSignal<[RequestDecision]>('requestDecided');

@@ -78,7 +78,7 @@ import { runAgentLoop, type LoopPosition } from './agent-loop';
 import { converseWithExternalAgent } from './external-conversation';
 import { RunBudget } from './deadline';
 import { runWithinBudget } from './deadline';
-import { Children } from './children';
+import { Children, LATE_MESSAGES_PATCH } from './children';
 import { awaitChildren } from './child-wait';
 import {
   eventsQuery,
@@ -91,7 +91,7 @@ import {
   usageQuery,
   type SessionRunState,
 } from '../common/workflow-interface';
-import { PersonRequests } from './person-requests';
+import { PersonRequests, tellRootRunEnded } from './person-requests';
 import { Steering } from './steering';
 import { parseSignal } from './signal-input';
 import { withAskUser } from './ask-user';
@@ -325,6 +325,8 @@ async function executeWithWatchdog(
  */
 const CHILD_HISTORY_BYTES = 4 * 1024 * 1024;
 const CHILD_CONTINUE_AS_NEW_PATCH = 'bamboo-child-continue-as-new';
+/** Patch id: spawns still queued when a run ends are cancelled, not started after it reported (issue 25). */
+const CANCEL_QUEUED_AT_END_PATCH = 'bamboo-cancel-queued-spawns-at-end';
 
 function continueAsNewDue(run: ChildRun): boolean {
   if (run.children && run.children.tracked.size > 0) return false;
@@ -416,7 +418,13 @@ async function runAgentTurns(
 /** Children may spawn only when their parent passed its options and the depth allows it. */
 function childrenFor(run: ChildRun, session: Session, job: SpawnJob): Children | undefined {
   if (!job.spawnOptions || session.spawnDepth >= run.options.maxSpawnDepth) return undefined;
-  const children = new Children(session.id, run.options, run.events, undefined, { depth: session.spawnDepth, selfSpend: () => run.spend, rootSessionId: session.rootSessionId });
+  const children = new Children(session.id, run.options, run.events, undefined, {
+    depth: session.spawnDepth,
+    selfSpend: () => run.spend,
+    rootSessionId: session.rootSessionId,
+    // The root hears of its own children's runs; one further down, from the run's parent.
+    onRunClosedUnreported: (childSessionId) => tellRootRunEnded(session.rootSessionId, childSessionId),
+  });
   children.pump().catch((error: unknown) => {
     if (!isCancellation(error)) throw error;
   });
@@ -450,6 +458,9 @@ async function finish(run: ChildRun, job: SpawnJob, executed: ExecutedRun): Prom
   if (run.children && run.children.runningCount() > 0) {
     // A child that ends early (timeout, cancel, error) takes its own children with it.
     await CancellationScope.nonCancellable(() => run.children!.cancelAll());
+  } else if (run.children?.hasQueued() && patched(CANCEL_QUEUED_AT_END_PATCH)) {
+    // Spawned in the round that ended the run (the queue starts them at the end of the task).
+    run.children.cancelQueued();
   }
   // Messages injected after the last turn stay in the session; the parent learns how many
   // went unanswered, so the next run answers them.
@@ -471,11 +482,26 @@ async function finish(run: ChildRun, job: SpawnJob, executed: ExecutedRun): Prom
   recordTerminalEvent(run, outcome);
   setCurrentDetails(`**${outcome.status}**${outcome.error ? ` · ${outcome.error}` : ''}`);
   await notifyParent({ ...completionFor(job.parentSessionId, job.childSessionId, outcome, session), ...spendOfRun(run), ...(unanswered ? { unansweredMessages: unanswered } : {}) });
+  await reportLateMessages(run, job, outcome, session, unanswered);
   // Last step, so a message injected while the parent was being told is not lost.
   appendInjected(run, session);
   run.steering.ended(); // steers not merged are in the final session: their receipts say so
   if (!allHandlersFinished()) await CancellationScope.nonCancellable(() => condition(allHandlersFinished)); // a cancelled run still answers them
   return result.success ? { ...result.data, session: result.data.session ? session : null } : resultOf(job, outcome, null, run);
+}
+
+/**
+ * Messages that reached the run while its report was on its way join the final session, and
+ * the parent is told again, with them counted, so the child's next run answers them (the
+ * parent applies the report once and starts that run; LATE_MESSAGES_PATCH).
+ */
+async function reportLateMessages(run: ChildRun, job: SpawnJob, outcome: RunOutcome, session: Session | null, told: number): Promise<void> {
+  let unanswered = told;
+  while (outcome.status === 'completed' && session && run.injected.length > 0 && patched(LATE_MESSAGES_PATCH)) {
+    unanswered += run.injected.length;
+    appendInjected(run, session);
+    await notifyParent({ ...completionFor(job.parentSessionId, job.childSessionId, outcome, session), ...spendOfRun(run), unansweredMessages: unanswered });
+  }
 }
 
 function resultOf(job: SpawnJob, outcome: RunOutcome, session: Session | null, run?: ChildRun): ChildRunResult {

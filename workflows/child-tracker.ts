@@ -198,6 +198,11 @@ export class ChildTracker {
     if (held) this.recordOtherRun(held.completion);
   }
 
+  /** Jobs queued (or waiting for an open run to close) and not started. */
+  hasQueued(): boolean {
+    return this.queue.length > 0 || this.deferred.size > 0;
+  }
+
   /** True while a start is in flight: not a safe moment to continue-as-new. */
   isStarting(): boolean {
     return this.starting > 0;
@@ -287,11 +292,11 @@ export class ChildTracker {
    * follow-ups unanswered, or that follow-ups missed, queues the child's next run.
    * @returns false for a duplicate.
    */
-  onCompletion(completion: ChildCompletion): boolean {
+  onCompletion(completion: ChildCompletion, restartsForLateMessages: () => boolean = () => true): boolean {
     const key = `${completion.childSessionId}/${completion.runId}`;
     let child = this.tracked.get(completion.childSessionId);
     if (this.seen.has(key)) {
-      if (child) this.restartIfMessagesWait(child, 0);
+      if (child) this.restartIfMessagesWait(child, this.lateMessages(child, completion, restartsForLateMessages));
       return false;
     }
     this.seen.add(key);
@@ -344,6 +349,17 @@ export class ChildTracker {
     // A first spawn adopted the open run; follow-ups it gathered start the run after it.
     if (waiting?.appendMessages?.length) child.pendingMessages = [...(child.pendingMessages ?? []), ...waiting.appendMessages];
     this.restartIfMessagesWait(child, completion.unansweredMessages ?? 0);
+  }
+
+  /**
+   * A report again from the run the child finished with, counting messages that reached the run
+   * after its first report: they wait in its final session for the next run. A report of an
+   * older run says nothing of the child now (its next run has the messages).
+   */
+  private lateMessages(child: TrackedChild, completion: ChildCompletion, restarts: () => boolean): number {
+    const unanswered = completion.unansweredMessages ?? 0;
+    if (unanswered === 0 || child.runId !== completion.runId || !isTerminal(child.status) || !child.model) return 0;
+    return restarts() ? unanswered : 0;
   }
 
   /** A report of another run of the session: its spend is counted (in onCompletion), the child's own run goes on. */

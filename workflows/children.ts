@@ -26,6 +26,7 @@ import {
   log,
   metricMeter,
   ParentClosePolicy,
+  patched,
   startChild,
   WorkflowIdReusePolicy,
   workflowInfo,
@@ -54,6 +55,13 @@ import { HANDLE_WATCH, RunWatches, type Stoppable } from './run-watches';
 
 export { isTerminal, type WaitState } from './child-tracker';
 
+/**
+ * Patch id: a child run that took in messages after it reported (while its report was being
+ * sent) reports again with them counted, and its parent starts the child's next run for them
+ * (issue 25). Histories from before left them unanswered in the final session.
+ */
+export const LATE_MESSAGES_PATCH = 'bamboo-messages-after-report';
+
 export class Children {
   private readonly tracker: ChildTracker;
   /** Child runs watched for their close (by handle or by activity). */
@@ -71,7 +79,14 @@ export class Children {
      * The parent's depth and its own spend (its budget covers its calls and its children's),
      * and whom to tell when a child run has ended (a root closes that run's requests).
      */
-    private readonly parent?: { depth: number; selfSpend: () => Spend; onRunEnded?: (childSessionId: string) => void; rootSessionId?: string },
+    private readonly parent?: {
+      depth: number;
+      selfSpend: () => Spend;
+      onRunEnded?: (childSessionId: string) => void;
+      /** A child run closed without reporting (its outcome was read from the run). */
+      onRunClosedUnreported?: (childSessionId: string) => void;
+      rootSessionId?: string;
+    },
   ) {
     this.tracker = new ChildTracker({ parentSessionId, options, events, now: () => Date.now(), carried, parentDepth: parent?.depth, selfSpend: parent?.selfSpend, onQueueChange: countQueueChange });
   }
@@ -269,9 +284,12 @@ export class Children {
 
   // ── completions ─────────────────────────────────────────────────────────────
 
-  /** Applies a child's completion once (key: child id + run id). Returns false for a duplicate. */
+  /**
+   * Applies a child's completion once (key: child id + run id). Returns false for a duplicate —
+   * which still restarts a finished child that says messages reached its run after it reported.
+   */
   onCompletion(completion: ChildCompletion): boolean {
-    const fresh = this.tracker.onCompletion(completion);
+    const fresh = this.tracker.onCompletion(completion, () => patched(LATE_MESSAGES_PATCH));
     if (fresh) this.reported(completion.childSessionId, completion.runId);
     return fresh;
   }
@@ -281,6 +299,7 @@ export class Children {
     const fresh = this.tracker.onRunClosed(childSessionId, runId, outcome, startsAfterOpenRunCloses);
     if (!fresh) return;
     this.reported(childSessionId, runId);
+    this.parent?.onRunClosedUnreported?.(childSessionId);
     log.warn('child run closed without reporting; its outcome was read from the run', { childSessionId, runId, status: outcome.status });
   }
 
@@ -342,6 +361,20 @@ export class Children {
   }
 
   // ── cancellation ────────────────────────────────────────────────────────────
+
+  /** Children queued and not started yet. */
+  hasQueued(): boolean {
+    return this.tracker.hasQueued();
+  }
+
+  /**
+   * The parent run ends with no child run open: spawns still queued end `cancelled` without
+   * starting (a start in flight is cancelled once it has started).
+   */
+  cancelQueued(): void {
+    this.cancelling = true;
+    this.tracker.cancelQueued();
+  }
 
   /** Cancels every open child run and waits (bounded) until each has reported. */
   async cancelAll(): Promise<void> {

@@ -47,7 +47,7 @@ import {
   type RespondReceipt,
   type Session,
 } from '../common';
-import { requestClosedSignal, requestDecidedSignal, requestRaisedSignal } from '../common/workflow-interface';
+import { requestClosedSignal, requestDecidedSignal, requestRaisedSignal, sessionRequestsClosedSignal } from '../common/workflow-interface';
 import type { EventLog } from './event-log';
 import { parseSignal } from './signal-input';
 
@@ -61,6 +61,26 @@ export const CLOSED_REQUESTS_CARRIED = 1000;
  * before it replay the old way: the child denied at once, and the root only closed it.
  */
 export const EXPIRY_DECIDED_BY_ROOT_PATCH = 'request-expiry-decided-by-root';
+
+/** Why the requests of a run that ended are closed in the root's book. */
+export const ASKER_RUN_ENDED = 'the session that asked has ended its run';
+
+/**
+ * Patch id: a parent whose child run closed without reporting (terminated, timed out) tells
+ * the root, so that run's requests leave the book (issue 25). A root learns this of its own
+ * children itself; before, requests of runs at depth 2 and more stayed pending for good.
+ */
+export const TELL_ROOT_RUN_ENDED_PATCH = 'bamboo-tell-root-run-ended';
+
+/** A run of `sessionId` (a child of this session) closed without reporting: the root closes its requests. */
+export function tellRootRunEnded(rootSessionId: string, sessionId: string): void {
+  if (!patched(TELL_ROOT_RUN_ENDED_PATCH)) return;
+  void CancellationScope.nonCancellable(() =>
+    getExternalWorkflowHandle(sessionWorkflowId(rootSessionId))
+      .signal(sessionRequestsClosedSignal, { sessionId, reason: ASKER_RUN_ENDED })
+      .catch((error: unknown) => log.warn('could not tell the root a run ended', { sessionId, error: errorMessage(error) })),
+  );
+}
 
 /** How long a child whose request expired waits for its root's word before it denies alone. */
 export const ROOT_VERDICT_WAIT_SECS = 60;

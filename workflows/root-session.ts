@@ -38,6 +38,7 @@ import {
   EventsQueryInputSchema,
   hasPendingUserMessage,
   SessionOptionsSchema,
+  SessionRequestsClosedSchema,
   SessionWorkflowInputSchema,
   SteerInputSchema,
   UserMessageSchema,
@@ -64,6 +65,7 @@ import {
   requestClosedSignal,
   requestRaisedSignal,
   respondUpdate,
+  sessionRequestsClosedSignal,
   stateQuery,
   steerUpdate,
   subSessionCompletedSignal,
@@ -72,7 +74,7 @@ import {
   userMessageSignal,
   type SessionRunState,
 } from '../common/workflow-interface';
-import { PersonRequests, RequestBook } from './person-requests';
+import { ASKER_RUN_ENDED, PersonRequests, RequestBook } from './person-requests';
 import { Steering } from './steering';
 import { parseSignal } from './signal-input';
 import { withAskUser } from './ask-user';
@@ -112,7 +114,7 @@ class RootSession {
       selfSpend: () => this.selfSpend,
       rootSessionId: session.rootSessionId,
       // A child run that ended (terminated, say) waits for nothing any more.
-      onRunEnded: (childSessionId) => this.book.closeAllOf(childSessionId, 'the session that asked has ended its run'),
+      onRunEnded: (childSessionId) => this.book.closeAllOf(childSessionId, ASKER_RUN_ENDED),
     });
     this.pendingUser = [...(carried?.pendingUserMessages ?? [])];
     this.lastRunStatus = carried?.lastRunStatus;
@@ -210,6 +212,10 @@ function registerHandlers(root: RootSession): void {
   });
   setHandler(requestRaisedSignal, (payload) => root.book.add(payload));
   setHandler(requestClosedSignal, (payload) => root.book.closedBySession(payload));
+  setHandler(sessionRequestsClosedSignal, (payload) => {
+    const closed = parseSignal(SessionRequestsClosedSchema, payload, 'sessionRequestsClosed');
+    if (closed) root.book.closeAllOf(closed.sessionId, closed.reason);
+  });
   setHandler(respondUpdate, (input) => root.book.respond(input), { validator: (input) => root.book.validate(input) });
   setHandler(
     steerUpdate,

@@ -126,9 +126,10 @@ export class ChildTreeWorld {
       if (!this.tracker.messageMissedRun(child, message).ok) this.fate(message, 'refused');
       return;
     }
-    // Merged at its next turn, or left unanswered and counted in its report; lost if the run has reported (a known limit).
-    if (open.reported) this.fate(message, 'signalled into a run that had reported (known limit)');
-    else if (!open.own) this.fate(message, 'reached a run started elsewhere (its report is not the child’s)');
+    // Merged at its next turn, or left unanswered and counted in its report — or, once the run
+    // has reported, counted in a report again (childSessionWorkflow's reportLateMessages).
+    if (!open.own) this.fate(message, 'reached a run started elsewhere (its report is not the child’s)');
+    else if (open.reported) this.reportAgain(open, message);
     else if (answeredByRun) this.fate(message, 'answered');
     else {
       open.unanswered += 1;
@@ -252,6 +253,17 @@ export class ChildTreeWorld {
     // A run that did not complete answers nothing more (childSessionWorkflow counts unanswered messages only when completed).
     if (run.end.status !== 'completed') run.followUpsUnanswered.forEach((m) => this.fate(m, `its run ended ${run.end!.status}`));
     if (!run.own) this.foreignSpend = true;
+    const completion: ChildCompletion = { parentSessionId: PARENT, childSessionId: run.childId, runId: run.id, completedAt: new Date(T0).toISOString(), ...run.end };
+    this.signalsSent.push(completion);
+    this.deliveries.push({ kind: 'signal', completion });
+  }
+
+  /** A message reached a run that had reported: a completed run reports again with it counted; any other keeps it unanswered. */
+  private reportAgain(run: Run, message: string): void {
+    if (run.end!.status !== 'completed') return this.fate(message, `its run ended ${run.end!.status}`);
+    run.unanswered += 1;
+    run.followUpsUnanswered.push(message);
+    run.end = { ...run.end!, unansweredMessages: run.unanswered };
     const completion: ChildCompletion = { parentSessionId: PARENT, childSessionId: run.childId, runId: run.id, completedAt: new Date(T0).toISOString(), ...run.end };
     this.signalsSent.push(completion);
     this.deliveries.push({ kind: 'signal', completion });

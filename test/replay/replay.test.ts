@@ -26,6 +26,7 @@ function outcomeOf(history: ReturnType<typeof historyFromJSON>): string {
   for (const event of history.events ?? []) {
     if (event.workflowExecutionFailedEventAttributes) return 'failed';
     if (event.workflowExecutionContinuedAsNewEventAttributes) return 'continued_as_new';
+    if (event.workflowExecutionTerminatedEventAttributes) return 'terminated';
     const payload = event.workflowExecutionCompletedEventAttributes?.result?.payloads?.[0];
     if (payload) return defaultPayloadConverter.fromPayload<{ status: string }>(payload).status;
   }
@@ -38,8 +39,8 @@ const typeOf = (history: ReturnType<typeof historyFromJSON>) => history.events?.
 const outcomes = (workflowType: string) =>
   [...new Set(histories.filter(({ history }) => typeOf(history) === workflowType).map(({ history }) => outcomeOf(history)))].sort();
 
-test('fixtures cover every terminal status of a child run, a failed workflow and a continued one', () => {
-  expect(outcomes('childSessionWorkflow')).toEqual(['cancelled', 'completed', 'continued_as_new', 'error', 'failed', 'skipped', 'timeout']);
+test('fixtures cover every terminal status of a child run, a failed workflow, a continued one and a terminated one', () => {
+  expect(outcomes('childSessionWorkflow')).toEqual(['cancelled', 'completed', 'continued_as_new', 'error', 'failed', 'skipped', 'terminated', 'timeout']);
 });
 
 test('fixtures cover how a root session ends: idle, cancelled, continued-as-new, failed', () => {

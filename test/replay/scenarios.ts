@@ -8,6 +8,8 @@ import { sendUserMessage, sessionState, startSession } from '../../src/client/ro
 import { sessionWorkflowId, type RespondInput, type Session, type SessionOptionsInput, type SpawnJob } from '../../common';
 import { respondUpdate, stateQuery, steerUpdate } from '../../common/workflow-interface';
 import { buildWorkflowBundle } from '../../src/worker/bundle';
+import { createBambooWorker } from '../../src/worker/create-worker';
+import { NativeConnection } from '@temporalio/worker';
 import { startA2ATestServer, type A2ATestServer } from '../helpers/a2a-server';
 import { childSession, rootSession, spawnJobFor } from '../helpers/session-fixtures';
 import { eventually, type EventuallyOptions } from '../helpers/eventually';
@@ -222,6 +224,65 @@ const externalQuestionScenario = (name: string, answer?: Answer, spawnOptions?: 
   };
 };
 
+/** A worker of this process on `queue` that runs only workflows or only activities (the other kind stops on its own). */
+async function oneKindWorker(client: Client, queue: string, only: 'workflows' | 'activities'): Promise<{ stop(): Promise<void> }> {
+  const connection = await NativeConnection.connect({ address: (client.connection as Connection).options.address });
+  const worker = await createBambooWorker({
+    connection,
+    client,
+    namespace: client.options.namespace,
+    taskQueue: queue,
+    workflowBundlePath: await sharedBundle(),
+    tuning: only === 'workflows' ? { activities: undefined } : { workflowBundle: undefined },
+  });
+  const running = worker.run();
+  return {
+    async stop() {
+      worker.shutdown();
+      await running;
+      await connection.close();
+    },
+  };
+}
+
+/**
+ * A message that reaches a child run while its report is on its way: the run reports again with
+ * it counted (LATE_MESSAGES_PATCH). The order is made as test/integration/interleavings.test.ts
+ * makes it: no workflow worker while the model call ends, 1,000 ignored signals that make the next
+ * task slow, and the message sent once that task has started.
+ */
+const lateMessageScenario = (): Scenario => {
+  const queue = 'record-late-message';
+  let activities: { stop(): Promise<void> } | undefined;
+  let workflows: { stop(): Promise<void> } | undefined;
+  return {
+    name: 'child-completed-message-after-report',
+    async start(client) {
+      activities = await oneKindWorker(client, queue, 'activities');
+      workflows = await oneKindWorker(client, queue, 'workflows');
+      return startChildRun(client, child('[[sleep:2]] work'), { taskQueue: queue });
+    },
+    async during(client, handle) {
+      try {
+        await eventually(async () => ((await handle.describe()).raw.pendingActivities?.length ?? 0) > 0, { ...waitOptions('the model call'), intervalMs: 50 });
+        await workflows!.stop();
+        await eventually(async () => (await handle.fetchHistory()).events!.some((e) => e.activityTaskCompletedEventAttributes), waitOptions('the model call to end'));
+        for (let i = 0; i < 1000; i++) await handle.signal('subSessionCompleted', { padding: i });
+        const { historyLength } = await handle.describe();
+        workflows = await oneKindWorker(client, queue, 'workflows');
+        await eventually(async () => (await handle.fetchHistory()).events!.some((e) => Number(e.eventId) > historyLength && e.workflowTaskStartedEventAttributes), { ...waitOptions('the last task'), intervalMs: 10 });
+        await injectIntoSession(client, idOf(handle), 'also say goodbye');
+        await handle.result();
+        const { events } = await handle.fetchHistory();
+        if (events!.filter((e) => e.signalExternalWorkflowExecutionInitiatedEventAttributes).length !== 2) throw new Error('the message reached the run before its report: record again');
+      } finally {
+        await workflows?.stop();
+        await activities?.stop();
+      }
+    },
+  };
+};
+
 /** An A2A child that gets a message while its agent works: the agent gets it in the same context once the task ends. */
 const externalInjectedScenario = (): Scenario => {
   let agentWorker: Awaited<ReturnType<typeof startA2AWorker>> | undefined;
@@ -381,6 +442,22 @@ export const SCENARIOS: Scenario[] = [
     await cancelSession(client, idOf(handle));
   }),
   { ...rootScenario('mcp-ask-approved', '[[spawn:Adder|[[tool:mcp__everything__get-sum|{"a":1,"b":2}]] add]] go', {}, answerFirstRequest({ decision: 'approve' })), withChildren: true },
+  // Issue 25: a spawn queued in the round that ended the run is cancelled, not started after the
+  // report (its model called a denied tool three times in that round); a grandchild whose run
+  // was terminated leaves no request pending at the root; a message that reached a run after its
+  // report is counted in a report again.
+  childScenario('error-queued-grandchild-cancelled', () => {
+    const denied = '[[tool:mcp__everything__get-env|{}]]';
+    return { ...child(`[[spawn:Helper|hello]] ${denied} ${denied} ${denied} work`), spawnOptions: { maxSpawnDepth: 2 } };
+  }),
+  {
+    ...rootScenario('grandchild-terminated-with-request', DEEP_ASK, { maxSpawnDepth: 2 }, async (client, handle) => {
+      const request = await eventually(async () => (await handle.query(stateQuery)).pendingRequests?.[0], waitOptions('a pending request'));
+      await client.workflow.getHandle(sessionWorkflowId(request.sessionId)).terminate('stuck');
+    }),
+    withChildren: true,
+  },
+  lateMessageScenario(),
   childScenario('error-budget-exceeded', () => ({ ...child('[[rounds:3|get_current_time|{}]] keep going'), spawnOptions: { budget: { maxTokens: 20 } } })),
   {
     name: 'root-failed-invalid-input',

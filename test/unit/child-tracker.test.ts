@@ -307,6 +307,39 @@ describe('ChildTracker: follow-ups', () => {
     expect(drainQueue(tracker)).toMatchObject([{ childSessionId: 'a', snapshotRunId: 'a-run1', appendMessages: ['waiting'] }]);
   });
 
+  it('a run that reports again, counting messages that reached it after its report, restarts its child once', () => {
+    const { tracker } = setup();
+    spawnRunning(tracker, 'a');
+    tracker.onCompletion(completion('a', 'a-run1', 'completed'));
+    expect(tracker.onCompletion(completion('a', 'a-run1', 'completed', { unansweredMessages: 1 }))).toBe(false);
+    expect(drainQueue(tracker)).toMatchObject([{ childSessionId: 'a', snapshotRunId: 'a-run1' }]);
+    expect(tracker.child('a')).toMatchObject({ status: 'pending', awaited: true });
+    // A third report while that run is queued adds nothing: the run loads the final snapshot.
+    tracker.onCompletion(completion('a', 'a-run1', 'completed', { unansweredMessages: 2 }));
+    expect(drainQueue(tracker)).toEqual([]);
+  });
+
+  it('a late report of an older run does not restart a child its next run has already answered', () => {
+    const { tracker } = setup();
+    spawnRunning(tracker, 'a');
+    tracker.onCompletion(completion('a', 'a-run1', 'completed', { unansweredMessages: 1 }));
+    const restart = tracker.nextStart()!;
+    tracker.started(tracker.child('a')!, 'a-run2');
+    tracker.startSettled(restart);
+    tracker.onCompletion(completion('a', 'a-run2', 'completed'));
+    tracker.onCompletion(completion('a', 'a-run1', 'completed', { unansweredMessages: 1 }));
+    expect(drainQueue(tracker)).toEqual([]);
+    expect(tracker.child('a')).toMatchObject({ status: 'completed', runId: 'a-run2' });
+  });
+
+  it('reports again only in runs that may (the caller’s patch check)', () => {
+    const { tracker } = setup();
+    spawnRunning(tracker, 'a');
+    tracker.onCompletion(completion('a', 'a-run1', 'completed'));
+    tracker.onCompletion(completion('a', 'a-run1', 'completed', { unansweredMessages: 1 }), () => false);
+    expect(drainQueue(tracker)).toEqual([]);
+  });
+
   it('a run that left injected messages unanswered is restarted from its snapshot so they get an answer', () => {
     const { tracker } = setup();
     spawnRunning(tracker, 'a');
