@@ -28,13 +28,19 @@ export async function buildWorkflowBundle(options: {
   logger?: BundleOptions['logger'];
   /** More workflow interceptor modules (e.g. src/observability's), after Bamboo's own. */
   extraInterceptorModules?: readonly string[];
+  /** Modules resolved elsewhere (exact request → file): the patch-guard test swaps the SDK's `patched`. */
+  aliases?: Record<string, string>;
 }): Promise<string> {
+  const aliases = Object.entries(options.aliases ?? {}).map(([request, file]) => [`${request}$`, file]);
   const { code } = await bundleWorkflowCode({
     workflowsPath: options.workflowsPath,
     ...workflowBundleConverters({ encodeFailures: options.encodeFailures }),
     workflowInterceptorModules: [...WORKFLOW_INTERCEPTOR_MODULES, ...(options.extraInterceptorModules ?? [])],
     preloadModules: [...PRELOADED_WORKFLOW_MODULES],
     logger: options.logger,
+    ...(aliases.length
+      ? { webpackConfigHook: (config) => ({ ...config, resolve: { ...config.resolve, alias: { ...(config.resolve?.alias as object), ...Object.fromEntries(aliases) } } }) }
+      : {}),
   });
   return `${MARKER}${options.encodeFailures} */ ${code}`;
 }
