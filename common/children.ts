@@ -4,7 +4,8 @@
  */
 import { z } from 'zod';
 import { sharedSchema } from './shared-schema';
-import { RunStatusSchema, SpendSchema } from './run';
+import { RunStatusSchema } from './run-status';
+import { SpendSchema } from './spend';
 
 /** A share of the parent's budget held for a child run until it reports (common/budget.ts). */
 export const ReservationSchema = sharedSchema('children.ReservationSchema', () => z.object({ tokens: z.number().int().min(0), costMicroUsd: z.number().int().min(0), sessions: z.number().int().min(0) }));
