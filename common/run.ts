@@ -8,6 +8,7 @@ import { SessionOptionsSchema } from './options';
 import { SessionIdSchema, SessionSchema } from './session';
 import { TerminalRunStatusSchema } from './run-status';
 import { SpendSchema, UsageSchema } from './spend';
+import { CarriedChildrenSchema } from './children';
 
 const nonEmpty = sharedSchema('run.nonEmpty', () => z.string().trim().min(1, 'must be a non-empty string'));
 
@@ -25,6 +26,8 @@ export const ChildContinuationSchema = sharedSchema('run.ChildContinuationSchema
   spend: SpendSchema.optional(),
   lastEventSeq: z.number().int().min(0),
   injected: z.array(nonEmpty),
+  /** The run's own children, once it has spawned any: their state, completions seen and spend go on. */
+  children: CarriedChildrenSchema.optional(),
 }));
 export type ChildContinuation = z.infer<typeof ChildContinuationSchema>;
 

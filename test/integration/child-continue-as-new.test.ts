@@ -94,6 +94,8 @@ test('a child whose grandchild finished early continues-as-new, keeping the gran
   // The grandchild's result reached the child's transcript exactly once.
   const childResumes = resumeMessages(await sessionTranscript(tw.client, childId)).filter((m) => m.content.includes(`\`${grandchildId}\``));
   expect(childResumes).toHaveLength(1);
-  expect(childResumes[0].content).toContain('echo: dig');
+  const grandchildAnswer = (await sessionTranscript(tw.client, grandchildId)).at(-1)!;
+  expect(grandchildAnswer.role).toBe('assistant');
+  expect(childResumes[0].content).toContain(grandchildAnswer.content);
   await handle.terminate();
 }, 180_000);
