@@ -10,8 +10,7 @@
  */
 import { z } from 'zod';
 import { sharedSchema } from './shared-schema';
-import type { Spend } from './run';
-import { formatUsd } from './spend';
+import { formatUsd, type Spend } from './spend';
 
 export const MAX_BUDGET_TOKENS = 1_000_000_000_000;
 export const MAX_BUDGET_USD = 1_000_000;

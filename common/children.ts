@@ -4,7 +4,9 @@
  */
 import { z } from 'zod';
 import { sharedSchema } from './shared-schema';
-import { RunStatusSchema, SpendSchema } from './run';
+import { RunStatusSchema } from './run-status';
+import { SpendSchema } from './spend';
+import { WaitPolicySchema } from './options';
 
 /** A share of the parent's budget held for a child run until it reports (common/budget.ts). */
 export const ReservationSchema = sharedSchema('children.ReservationSchema', () => z.object({ tokens: z.number().int().min(0), costMicroUsd: z.number().int().min(0), sessions: z.number().int().min(0) }));
@@ -30,3 +32,17 @@ export const TrackedChildSchema = sharedSchema('children.TrackedChildSchema', ()
   pendingMessages: z.array(z.string()).optional(),
 }));
 export type TrackedChild = z.infer<typeof TrackedChildSchema>;
+
+/**
+ * What a child run that continues-as-new carries of its own children (internal): a root's
+ * CarriedState without the spawn queue, bounded the same way. A child continues only with none
+ * of its children open or queued (workflows/child-session.ts), so there is no queue to carry.
+ */
+export const CarriedChildrenSchema = sharedSchema('children.CarriedChildrenSchema', () => z.object({
+  children: z.array(TrackedChildSchema),
+  seenCompletions: z.array(z.string()),
+  waiting: z.object({ policy: WaitPolicySchema, leaseExpiresAt: z.string() }).nullable(),
+  /** Everything its children reported spending, and the budget charged for runs that could not say. */
+  childrenSpend: SpendSchema.optional(),
+  budgetCharged: ReservationSchema.optional(),
+}));

@@ -4,7 +4,8 @@
  */
 import { z } from 'zod';
 import { sharedSchema } from './shared-schema';
-import { TerminalRunStatusSchema, UsageSchema } from './run';
+import { TerminalRunStatusSchema } from './run-status';
+import { UsageSchema } from './spend';
 
 const base = sharedSchema('events.base', () => ({ at: z.string() }));
 

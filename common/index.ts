@@ -1,5 +1,6 @@
 export * from './session';
 export * from './run';
+export * from './run-status';
 export * from './watchdog';
 export * from './errors';
 export * from './events';

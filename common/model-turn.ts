@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { sharedSchema } from './shared-schema';
 import { MessageSchema, ModelRefSchema, SessionSchema, ToolCallSchema } from './session';
-import { UsageSchema } from './run';
+import { UsageSchema } from './spend';
 
 const ToolPolicyScopesSchema = sharedSchema('model-turn.ToolPolicyScopesSchema', () => z.array(z.string().min(1)).max(65));
 

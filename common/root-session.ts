@@ -5,7 +5,9 @@
 import { z } from 'zod';
 import { sharedSchema } from './shared-schema';
 import { SessionSchema } from './session';
-import { RunStatusSchema, SpawnJobSchema, SpendSchema } from './run';
+import { SpawnJobSchema } from './run';
+import { RunStatusSchema } from './run-status';
+import { SpendSchema } from './spend';
 import { SessionOptionsSchema, WaitPolicySchema } from './options';
 import { ReservationSchema, TrackedChildSchema } from './children';
 import { PendingRequestSchema } from './requests';

@@ -10,7 +10,9 @@
  */
 import { ApplicationFailure, CancelledFailure, TerminatedFailure, TimeoutFailure } from '@temporalio/common';
 import { lastAssistantText } from './session';
-import { ChildRunResultSchema, type Spend, type TerminalRunStatus } from './run';
+import { ChildRunResultSchema } from './run';
+import type { TerminalRunStatus } from './run-status';
+import type { Spend } from './spend';
 
 /** Final answers carried to a parent are capped (reference: 4000 characters). */
 export const FINAL_RESPONSE_CAP = 4000;

@@ -6,38 +6,11 @@ import { z } from 'zod';
 import { sharedSchema } from './shared-schema';
 import { SessionOptionsSchema } from './options';
 import { SessionIdSchema, SessionSchema } from './session';
+import { TerminalRunStatusSchema } from './run-status';
+import { SpendSchema, UsageSchema } from './spend';
+import { CarriedChildrenSchema } from './children';
 
 const nonEmpty = sharedSchema('run.nonEmpty', () => z.string().trim().min(1, 'must be a non-empty string'));
-
-export const RUN_STATUSES = ['pending', 'running', 'completed', 'error', 'cancelled', 'timeout', 'skipped'] as const;
-export const RunStatusSchema = sharedSchema('run.RunStatusSchema', () => z.enum(RUN_STATUSES));
-export type RunStatus = z.infer<typeof RunStatusSchema>;
-
-export const TerminalRunStatusSchema = sharedSchema('run.TerminalRunStatusSchema', () => z.enum(['completed', 'error', 'cancelled', 'timeout', 'skipped']));
-export type TerminalRunStatus = z.infer<typeof TerminalRunStatusSchema>;
-
-/** Tokens as the provider (or external agent) reported them. Contract: docs/architecture.md#domain-model. */
-export const UsageSchema = sharedSchema('run.UsageSchema', () => z.object({
-  inputTokens: z.number().int().min(0),
-  outputTokens: z.number().int().min(0),
-  /** Input tokens served from the provider's prompt cache (part of inputTokens), when it says. */
-  cachedInputTokens: z.number().int().min(0).optional(),
-}));
-export type Usage = z.infer<typeof UsageSchema>;
-
-/**
- * What some work cost: its usage and, for the calls whose model has a configured price, their
- * cost in whole micro-dollars (each call's cost is computed exactly in the worker and rounded
- * to the micro-dollar, so sums never drift). `unpricedCalls` counts calls with no price.
- */
-export const SpendSchema = sharedSchema('run.SpendSchema', () => z.object({
-  usage: UsageSchema,
-  costMicroUsd: z.number().int().min(0),
-  unpricedCalls: z.number().int().min(0),
-  /** Child runs started beneath (counted by each parent as its children report; absent: none). */
-  sessions: z.number().int().min(0).optional(),
-}));
-export type Spend = z.infer<typeof SpendSchema>;
 
 /**
  * Where a child run that continued-as-new mid-loop goes on (internal, set by the run
@@ -53,6 +26,8 @@ export const ChildContinuationSchema = sharedSchema('run.ChildContinuationSchema
   spend: SpendSchema.optional(),
   lastEventSeq: z.number().int().min(0),
   injected: z.array(nonEmpty),
+  /** The run's own children, once it has spawned any: their state, completions seen and spend go on. */
+  children: CarriedChildrenSchema.optional(),
 }));
 export type ChildContinuation = z.infer<typeof ChildContinuationSchema>;
 

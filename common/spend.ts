@@ -1,7 +1,31 @@
-/** Adding up usage and cost: per call, per run, per subtree. Pure; workflows and activities share it. */
+/** Usage and cost, and adding them up: per call, per run, per subtree. Pure; workflows and activities share it. */
+import { z } from 'zod';
+import { sharedSchema } from './shared-schema';
 import type { BudgetStatus } from './budget';
 import type { TrackedChild } from './children';
-import type { Spend, Usage } from './run';
+
+/** Tokens as the provider (or external agent) reported them. Contract: docs/architecture.md#domain-model. */
+export const UsageSchema = sharedSchema('spend.UsageSchema', () => z.object({
+  inputTokens: z.number().int().min(0),
+  outputTokens: z.number().int().min(0),
+  /** Input tokens served from the provider's prompt cache (part of inputTokens), when it says. */
+  cachedInputTokens: z.number().int().min(0).optional(),
+}));
+export type Usage = z.infer<typeof UsageSchema>;
+
+/**
+ * What some work cost: its usage and, for the calls whose model has a configured price, their
+ * cost in whole micro-dollars (each call's cost is computed exactly in the worker and rounded
+ * to the micro-dollar, so sums never drift). `unpricedCalls` counts calls with no price.
+ */
+export const SpendSchema = sharedSchema('spend.SpendSchema', () => z.object({
+  usage: UsageSchema,
+  costMicroUsd: z.number().int().min(0),
+  unpricedCalls: z.number().int().min(0),
+  /** Child runs started beneath (counted by each parent as its children report; absent: none). */
+  sessions: z.number().int().min(0).optional(),
+}));
+export type Spend = z.infer<typeof SpendSchema>;
 
 export const NO_SPEND: Readonly<Spend> = Object.freeze({ usage: { inputTokens: 0, outputTokens: 0 }, costMicroUsd: 0, unpricedCalls: 0 });
 

@@ -10,6 +10,8 @@
  *    that is no longer running is logged, not fatal;
  *  - the idle and total watchdogs (WatchdogPolicy, `child_watchdog.*` overrides) end the
  *    run as `timeout`, and a fired watchdog wins over whatever the run was doing;
+ *  - a long run continues-as-new between rounds, its chain reporting once; a run that has
+ *    spawned does so only while none of its children is open or queued, and carries their state;
  *  - invalid input fails the workflow at once (non-retryable), naming the bad field.
  */
 import {
@@ -320,35 +322,62 @@ async function executeWithWatchdog(
 /**
  * Past CHILD_HISTORY_BYTES of history, or the parent's `historyEventBudget` events (or when
  * the server suggests it), a long run continues-as-new between rounds, so it stays clear of
- * the server's history limits (50 MB, 51,200 events) whatever its tools return. Not while it
- * has children of its own.
+ * the server's history limits (50 MB, 51,200 events) whatever its tools return.
  */
 const CHILD_HISTORY_BYTES = 4 * 1024 * 1024;
 const CHILD_CONTINUE_AS_NEW_PATCH = 'bamboo-child-continue-as-new';
 /** Patch id: spawns still queued when a run ends are cancelled, not started after it reported (issue 25). */
 const CANCEL_QUEUED_AT_END_PATCH = 'bamboo-cancel-queued-spawns-at-end';
+/**
+ * A child that has spawned continues-as-new too, carrying its children's state, but only while
+ * they are quiet (Children.isQuiet: none running, starting, queued or waiting for an open run,
+ * no wait open). A run still open is watched through this run's handle of it; the next run
+ * would have to adopt it with a watch by activity, as a root does. Once it has reported (its
+ * answer perhaps not yet in the transcript), all there is to know of it is carried, so the
+ * next round boundary can continue. Before this patch a child that had spawned never did.
+ */
+const CHILD_WITH_CHILDREN_CONTINUE_AS_NEW_PATCH = 'bamboo-child-with-children-continue-as-new';
 
 function continueAsNewDue(run: ChildRun): boolean {
-  if (run.children && run.children.tracked.size > 0) return false;
   if (run.steering.hasQueued()) return false; // merge first: a steer's receipt belongs to this run
   const info = workflowInfo();
   const due = info.continueAsNewSuggested || info.historySize >= CHILD_HISTORY_BYTES || info.historyLength >= run.options.historyEventBudget;
-  return due && patched(CHILD_CONTINUE_AS_NEW_PATCH);
+  if (!due) return false;
+  if (!hasSpawned(run)) return patched(CHILD_CONTINUE_AS_NEW_PATCH);
+  // Asked only where the two versions part: histories recorded before replay without a marker.
+  return run.children!.isQuiet() && patched(CHILD_WITH_CHILDREN_CONTINUE_AS_NEW_PATCH);
+}
+
+/** A child with a child tracked (spawned, or one that reported to it) has children's state to carry. */
+function hasSpawned(run: ChildRun): boolean {
+  return run.children !== undefined && run.children.tracked.size > 0;
 }
 
 /** The next run of the chain goes on with the session, the loop's position and the queued messages. */
 async function continueRunAsNew(run: ChildRun, job: SpawnJob, from: NonNullable<ExecutedRun['continueFrom']>): Promise<never> {
   const session = run.session!;
   await condition(allHandlersFinished);
-  fitContinuation(run, job, session);
+  const children = carriedChildren(run);
+  fitContinuation(run, job, session, children);
   log.info('child run continuing as new', { round: from.round, historySize: workflowInfo().historySize });
   return continueAsNew<typeof childSessionWorkflow>({
     ...job,
     session,
     appendMessages: undefined,
     snapshotRunId: undefined,
-    continuation: { ...from, lastEventSeq: run.events.lastSequence, injected: run.injected.splice(0) },
+    continuation: { ...from, lastEventSeq: run.events.lastSequence, injected: run.injected.splice(0), ...(children ? { children } : {}) },
   });
+}
+
+/**
+ * What the next run carries of this run's children (the tracker's bounded `carried()`), once
+ * there are any: their state, the completions seen, the ledger. The spawn queue is empty
+ * (continueAsNewDue), so it is not carried.
+ */
+function carriedChildren(run: ChildRun): ChildContinuation['children'] {
+  if (!hasSpawned(run)) return undefined;
+  const { children, seenCompletions, waiting, childrenSpend, budgetCharged } = run.children!.carried();
+  return { children, seenCompletions, waiting, ...(childrenSpend ? { childrenSpend } : {}), ...(budgetCharged ? { budgetCharged } : {}) };
 }
 
 /**
@@ -358,8 +387,9 @@ async function continueRunAsNew(run: ChildRun, job: SpawnJob, from: NonNullable<
  * must. A job whose other fields alone leave no room cannot come from a valid spawn (they are
  * bounded at the boundary), so there the session gets the least room and the server decides.
  */
-function fitContinuation(run: ChildRun, job: SpawnJob, session: Session): void {
-  const restBytes = jsonBytes({ ...job, session: undefined, continuation: undefined, appendMessages: undefined, snapshotRunId: undefined });
+function fitContinuation(run: ChildRun, job: SpawnJob, session: Session, children: ChildContinuation['children']): void {
+  const carried = children ? { children } : undefined;
+  const restBytes = jsonBytes({ ...job, session: undefined, continuation: carried, appendMessages: undefined, snapshotRunId: undefined });
   const plan = planContinueAsNew(session, run.injected, restBytes, run.options.transcriptBudgetBytes);
   if (plan?.fold && run.injected.length > 0) {
     const merged = run.injected.splice(0);
@@ -415,10 +445,14 @@ async function runAgentTurns(
   }
 }
 
-/** Children may spawn only when their parent passed its options and the depth allows it. */
+/**
+ * Children may spawn only when their parent passed its options and the depth allows it. A run
+ * continued-as-new takes on its previous run's children (none of them open, none queued).
+ */
 function childrenFor(run: ChildRun, session: Session, job: SpawnJob): Children | undefined {
   if (!job.spawnOptions || session.spawnDepth >= run.options.maxSpawnDepth) return undefined;
-  const children = new Children(session.id, run.options, run.events, undefined, {
+  const carried = job.continuation?.children && { ...job.continuation.children, queued: [] };
+  const children = new Children(session.id, run.options, run.events, carried, {
     depth: session.spawnDepth,
     selfSpend: () => run.spend,
     rootSessionId: session.rootSessionId,

@@ -208,6 +208,14 @@ export class ChildTracker {
     return this.starting > 0;
   }
 
+  /**
+   * No child run open — started, starting, or waiting for an open run to close (those count as
+   * running) — none queued, and no wait open: what a child session needs to continue-as-new.
+   */
+  isQuiet(): boolean {
+    return this.runningCount() === 0 && this.queue.length === 0 && this.waiting === null;
+  }
+
   child(childSessionId: string): TrackedChild | undefined {
     return this.tracked.get(childSessionId);
   }

@@ -139,6 +139,11 @@ export class Children {
     return this.tracker.isStarting();
   }
 
+  /** No child run open or queued and no wait open (child-tracker.ts). */
+  isQuiet(): boolean {
+    return this.tracker.isQuiet();
+  }
+
   hasAwaitedChildren(): boolean {
     return this.tracker.hasAwaitedChildren();
   }

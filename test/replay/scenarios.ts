@@ -399,6 +399,14 @@ export const SCENARIOS: Scenario[] = [
   }),
   followUpToClosingRunScenario(),
   childScenario('continued-as-new', () => ({ ...child('[[rounds:4|get_current_time|{}]] long run'), spawnOptions: { historyEventBudget: 20 } })),
+  // A child whose grandchild reports early continues-as-new once it is quiet, carrying the
+  // grandchild (patch bamboo-child-with-children-continue-as-new). Rounds of 1 s outlast the
+  // grandchild. histories/child-continued-as-new-with-grandchild-before-patch.json is the same
+  // scenario recorded before the patch (one run): it is not re-recorded, it proves the old path replays.
+  childScenario('continued-as-new-with-grandchild', () => ({
+    ...child('[[spawn:Digger|dig]] [[rounds:6|wait|{"seconds":1}]] long run'),
+    spawnOptions: { maxSpawnDepth: 2, historyEventBudget: 40 },
+  })),
   // The usage ledger: spend in completions and results, the usage search attributes (patched).
   childScenario('completed-with-usage', () => child('count my tokens')),
   rootScenario('usage-depth-2', '[[spawn:Lead|[[spawn:Helper|dig]] organise]] plan', { maxSpawnDepth: 2 }),

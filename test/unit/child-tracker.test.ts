@@ -2,7 +2,7 @@
  * The parent's children as plain state (workflows/child-tracker.ts): no server, no worker —
  * a tracker, a fake clock and the events it records.
  */
-import { FINAL_RESPONSE_CAP, SessionOptionsSchema } from '../../common';
+import { CarriedChildrenSchema, FINAL_RESPONSE_CAP, SessionOptionsSchema } from '../../common';
 import { COMPLETION_KEYS_CARRIED, REPORTED_CHILDREN_CARRIED } from '../../workflows/child-tracker';
 import { completion, drainQueue, job, PARENT, spawnRunning, T0, trackerSetup } from '../helpers/tracker';
 
@@ -488,5 +488,45 @@ describe('ChildTracker: state carried across continue-as-new', () => {
     expect(next.tracker.leaseRemainingMs()).toBe(60_000);
     expect(next.tracker.nextStart()?.childSessionId).toBe('b');
     expect(next.tracker.waitSatisfied()).toBe(false); // b is still awaited
+  });
+
+  it('is quiet, as a child session needs to continue-as-new, only with no child run open or queued and no wait open', () => {
+    const { tracker } = setup({ maxRunningChildren: 1 });
+    expect(tracker.isQuiet()).toBe(true);
+    tracker.enqueue(job('a'), 'a');
+    expect(tracker.isQuiet()).toBe(false); // queued
+    const start = tracker.nextStart()!;
+    expect(tracker.isQuiet()).toBe(false); // starting
+    tracker.started(tracker.child('a')!, 'a-run1');
+    tracker.startSettled(start);
+    expect(tracker.isQuiet()).toBe(false); // running
+    tracker.onCompletion(completion('a', 'a-run1', 'completed', { finalResponse: 'done' }));
+    expect(tracker.isQuiet()).toBe(true); // finished, its answer not yet in a resume message: carried
+    tracker.beginWaitIfNeeded();
+    expect(tracker.isQuiet()).toBe(false); // a wait open
+    tracker.takeResumeMessage(false);
+    expect(tracker.isQuiet()).toBe(true);
+    tracker.alreadyRunning(tracker.child('a')!, job('a'), true);
+    expect(tracker.isQuiet()).toBe(false); // a start waiting for an open run to close
+  });
+
+  it('a child session\'s continuation carries a finished child not yet reported: the next run reports it once and keeps its spend', () => {
+    const { tracker } = setup({ budget: { maxTokens: 1000 } });
+    spawnRunning(tracker, 'a');
+    const spend = { usage: { inputTokens: 30, outputTokens: 5 }, costMicroUsd: 0, unpricedCalls: 1 };
+    tracker.onCompletion(completion('a', 'a-run1', 'completed', { finalResponse: 'the answer', subtreeSpend: spend }));
+    const { queued, ...rest } = tracker.carried(true);
+    expect(queued).toEqual([]);
+
+    const carried = CarriedChildrenSchema.parse(structuredClone(rest)); // the continuation's schema
+    const next = setup({ budget: { maxTokens: 1000 } }, { ...carried, queued: [] }).tracker;
+    expect(next.onCompletion(completion('a', 'a-run1', 'completed', { finalResponse: 'the answer', subtreeSpend: spend }))).toBe(false);
+    expect(next.spent().tokens).toBe(35);
+    expect(next.childrenSpend.sessions).toBe(1);
+    next.beginWaitIfNeeded();
+    expect(next.waitSatisfied()).toBe(true);
+    expect(next.takeResumeMessage(false)).toContain('`a` (“title of a”) finished with status `completed`.\nthe answer');
+    next.beginWaitIfNeeded();
+    expect(next.waiting).toBeNull(); // reported once: nothing left to wait for
   });
 });

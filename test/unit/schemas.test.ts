@@ -76,6 +76,16 @@ describe('SpawnJobSchema', () => {
     );
   });
 
+  it('accepts a continuation that carries the run\'s children, and names a bad field inside them', () => {
+    const child = { childSessionId: 'g-1', title: 'Digger', status: 'completed', reported: false, awaited: true, finalResponse: 'found it' };
+    const continuation = { round: 3, toolFailures: {}, startedAt: at, usage: { inputTokens: 1, outputTokens: 1 }, lastEventSeq: 7, injected: [] };
+    const job = { parentSessionId: 'root-1', childSessionId: 'child-1', model: 'm', session: childSession() };
+    const children = { children: [child], seenCompletions: ['g-1/run-1'], waiting: null };
+    expect(SpawnJobSchema.parse({ ...job, continuation: { ...continuation, children } }).continuation?.children?.children).toEqual([child]);
+    const bad = { ...children, children: [{ ...child, status: 'lost' }] };
+    expect(issuesOf({ ...job, continuation: { ...continuation, children: bad } })).toContain('continuation.children.children.0.status');
+  });
+
   it('parseOrThrow prefixes the message with what was being parsed', () => {
     expect(() => parseOrThrow(SpawnJobSchema, { parentSessionId: 'p', childSessionId: '', model: 'm' }, 'spawn job')).toThrow(
       /^invalid spawn job: childSessionId: /,
