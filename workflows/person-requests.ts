@@ -57,6 +57,12 @@ export type RequestAsk = Pick<PendingRequest, 'kind' | 'tool' | 'argumentsPrevie
  */
 export const EXPIRY_DECIDED_BY_ROOT_PATCH = 'request-expiry-decided-by-root';
 
+/**
+ * Patch id: continue-as-new carries the reasons of requests that closed unanswered. Before it,
+ * only their ids were carried, and the next run refused a `respond` to them as already answered.
+ */
+export const CLOSED_REASONS_CARRIED_PATCH = 'bamboo-closed-request-reasons-carried';
+
 /** How long a child whose request expired waits for its root's word before it denies alone. */
 export const ROOT_VERDICT_WAIT_SECS = 60;
 
@@ -260,6 +266,6 @@ export class RequestDesk {
   }
 
   carried(): CarriedRequests {
-    return this.book.carried();
+    return this.book.carried(() => patched(CLOSED_REASONS_CARRIED_PATCH));
   }
 }

@@ -26,8 +26,11 @@ import {
 /** Answered or closed ids a root carries across continue-as-new (duplicates come close to the original). */
 export const CLOSED_REQUESTS_CARRIED = 1000;
 
+/** A close reason carried is cut to this (a session may send any text; the carried state has a budget). */
+export const CLOSE_REASON_CARRIED_CHARS = 200;
+
 /** What a root carries of its book across continue-as-new. */
-export type CarriedRequests = Pick<CarriedState, 'pendingRequests' | 'closedRequests'>;
+export type CarriedRequests = Pick<CarriedState, 'pendingRequests' | 'closedRequests' | 'closedReasons'>;
 
 /** The closed entry of an id a person decided (any other entry is the reason it closed). */
 const ANSWERED = 'answered';
@@ -67,6 +70,7 @@ export class RequestBook {
     this.closedCarried = closedCarried ?? CLOSED_REQUESTS_CARRIED;
     for (const request of carried?.pendingRequests ?? []) this.pending.set(request.requestId, request);
     for (const id of carried?.closedRequests ?? []) this.closed.set(id, ANSWERED);
+    for (const { requestId, reason } of carried?.closedReasons ?? []) if (this.closed.has(requestId)) this.closed.set(requestId, reason);
   }
 
   /** After continue-as-new: the carried count, published again. */
@@ -156,9 +160,23 @@ export class RequestBook {
     for (const request of this.list()) if (request.sessionId === sessionId) this.close({ requestId: request.requestId, reason });
   }
 
-  carried(): CarriedRequests {
+  /**
+   * The pending requests, and the latest closed ids with the reasons of those that closed
+   * unanswered — so a `respond` after continue-as-new is refused as before it, not as answered.
+   * @param withReasons asked only when there are reasons to carry (runs from before the reasons
+   *   were carried say no: their continue-as-new input stays as it was).
+   */
+  carried(withReasons: () => boolean = () => true): CarriedRequests {
     const closed = [...this.closed.keys()].slice(-this.closedCarried);
-    return { ...(this.pending.size ? { pendingRequests: this.list() } : {}), ...(closed.length ? { closedRequests: closed } : {}) };
+    const reasons = closed.flatMap((requestId) => {
+      const reason = this.closed.get(requestId)!;
+      return reason === ANSWERED ? [] : [{ requestId, reason: reason.slice(0, CLOSE_REASON_CARRIED_CHARS) }];
+    });
+    return {
+      ...(this.pending.size ? { pendingRequests: this.list() } : {}),
+      ...(closed.length ? { closedRequests: closed } : {}),
+      ...(reasons.length && withReasons() ? { closedReasons: reasons } : {}),
+    };
   }
 
   /** Keeps the published count equal to the pending count (told only when it changes). */
