@@ -189,7 +189,7 @@ export class PersonRequests {
  * to the sessions that wait, the pending count upserted as `BambooPendingRequests`.
  */
 export class RequestDesk {
-  readonly book: RequestBook;
+  private readonly book: RequestBook;
   /** Set by the root: decisions for its own requests go straight to its PersonRequests. */
   local?: PersonRequests;
 
