@@ -103,3 +103,5 @@ export function requestExpiredReason(timeoutSecs: number): string {
 
 export const UNKNOWN_REQUEST = (id: string) => `unknown request ${JSON.stringify(id)}`;
 export const ALREADY_ANSWERED = (id: string) => `request ${JSON.stringify(id)} was already answered`;
+/** A `respond` for a request that closed unanswered (`expired`, or its session stopped waiting). */
+export const NO_LONGER_WAITS = (id: string, reason: string) => `request ${JSON.stringify(id)} no longer waits: ${reason}`;

@@ -10,7 +10,7 @@ import { RunStatusSchema } from './run-status';
 import { SpendSchema } from './spend';
 import { SessionOptionsSchema, WaitPolicySchema } from './options';
 import { ReservationSchema, TrackedChildSchema } from './children';
-import { PendingRequestSchema } from './requests';
+import { PendingRequestSchema, RequestClosedSchema } from './requests';
 
 /** State carried across continue-as-new; internal, not a public contract. */
 export const CarriedStateSchema = sharedSchema('root-session.CarriedStateSchema', () => z.object({
@@ -28,6 +28,8 @@ export const CarriedStateSchema = sharedSchema('root-session.CarriedStateSchema'
   /** Requests from the tree waiting for a person, and ids already answered or closed (common/requests.ts). */
   pendingRequests: z.array(PendingRequestSchema).optional(),
   closedRequests: z.array(z.string()).optional(),
+  /** Of those, the ones that closed unanswered, with why (a later `respond` is refused with it). */
+  closedReasons: z.array(RequestClosedSchema).optional(),
   /** Budget charged for child runs that closed without saying what they spent (their whole share). */
   budgetCharged: ReservationSchema.optional(),
 }));

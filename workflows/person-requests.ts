@@ -4,8 +4,9 @@
  * Any session — root or child, at any depth — may `ask`: the request goes to the root of its
  * tree (a signal by workflow id, so it reaches the root's current run), and the session waits
  * durably for the decision, or denies it itself once `requestTimeoutSecs` have passed. The
- * root keeps the book (`RequestBook`): what is pending, what was answered; the Update
- * `respond` records a decision once and routes it to the session that waits.
+ * root keeps the book (`RequestBook`, plain state in request-book.ts): what is pending, what was
+ * answered; its `RequestDesk` takes the Update `respond`, which the book records once, and
+ * routes the decision to the session that waits.
  *
  * Guarantees: a decision is applied once (the book rejects answered ids; the waiting session
  * takes the first decision for an id it waits for and ignores any other); the book and the
@@ -29,19 +30,15 @@ import {
   uuid4,
 } from '@temporalio/workflow';
 import {
-  ALREADY_ANSWERED,
   ARGUMENTS_PREVIEW_CHARS,
   BambooPendingRequests,
-  describeRejected,
   errorMessage,
   PendingRequestSchema,
   RequestClosedSchema,
   RequestDecisionSchema,
   REQUEST_EXPIRED,
   requestExpiredReason,
-  RespondInputSchema,
   sessionWorkflowId,
-  UNKNOWN_REQUEST,
   type PendingRequest,
   type RequestDecision,
   type RespondReceipt,
@@ -49,12 +46,10 @@ import {
 } from '../common';
 import { requestClosedSignal, requestDecidedSignal, requestRaisedSignal, sessionRequestsClosedSignal } from '../common/workflow-interface';
 import type { EventLog } from './event-log';
+import { RequestBook, type CarriedRequests } from './request-book';
 import { parseSignal } from './signal-input';
 
 export type RequestAsk = Pick<PendingRequest, 'kind' | 'tool' | 'argumentsPreview' | 'question'>;
-
-/** Answered or closed ids a root carries across continue-as-new (duplicates come close to the original). */
-export const CLOSED_REQUESTS_CARRIED = 1000;
 
 /**
  * Patch id: a child's expired request is decided by its root (the header). Histories from
@@ -82,6 +77,12 @@ export function tellRootRunEnded(rootSessionId: string, sessionId: string): void
   );
 }
 
+/**
+ * Patch id: continue-as-new carries the reasons of requests that closed unanswered. Before it,
+ * only their ids were carried, and the next run refused a `respond` to them as already answered.
+ */
+export const CLOSED_REASONS_CARRIED_PATCH = 'bamboo-closed-request-reasons-carried';
+
 /** How long a child whose request expired waits for its root's word before it denies alone. */
 export const ROOT_VERDICT_WAIT_SECS = 60;
 
@@ -97,14 +98,14 @@ export class PersonRequests {
   private readonly waiting = new Set<string>();
 
   /**
-   * @param book the root's book when this session is the root; a child sends its requests
-   *   to `session.rootSessionId`.
+   * @param desk the root's RequestDesk when this session is the root; a child sends its
+   *   requests to `session.rootSessionId`.
    */
   constructor(
     private readonly session: Session,
     private readonly timeoutSecs: number,
     private readonly events: EventLog,
-    private readonly book?: RequestBook,
+    private readonly desk?: RequestDesk,
   ) {}
 
   /** How many requests this session waits for now. */
@@ -149,7 +150,7 @@ export class PersonRequests {
    */
   private async expire(requestId: string): Promise<RequestDecision> {
     const expired: RequestDecision = { requestId, decision: 'deny', reason: requestExpiredReason(this.timeoutSecs), decidedAt: new Date().toISOString(), by: 'timeout' };
-    if (this.book || !patched(EXPIRY_DECIDED_BY_ROOT_PATCH)) {
+    if (this.desk || !patched(EXPIRY_DECIDED_BY_ROOT_PATCH)) {
       await this.close(requestId, REQUEST_EXPIRED);
       return expired;
     }
@@ -171,8 +172,8 @@ export class PersonRequests {
   }
 
   private async raise(request: PendingRequest): Promise<{ ok: true } | { ok: false; reason: string }> {
-    if (this.book) {
-      this.book.add(request);
+    if (this.desk) {
+      this.desk.add(request);
       return { ok: true };
     }
     try {
@@ -185,8 +186,8 @@ export class PersonRequests {
 
   /** Tells the root's book the request no longer waits; false when the root could not be told. */
   private async close(requestId: string, reason: string): Promise<boolean> {
-    if (this.book) {
-      this.book.close({ requestId, reason });
+    if (this.desk) {
+      this.desk.close({ requestId, reason });
       return true;
     }
     return CancellationScope.nonCancellable(() =>
@@ -201,135 +202,90 @@ export class PersonRequests {
   }
 }
 
-/** What a root carries of its book across continue-as-new. */
-export interface CarriedRequests {
-  pendingRequests?: PendingRequest[];
-  closedRequests?: string[];
-}
-
 /**
- * The root's book of requests from its whole tree: pending ones (listed in `state` and counted
- * in `BambooPendingRequests`), and the ids already answered or closed.
+ * The root's end of requests, as Temporal sees it: it takes the tree's `requestRaised` and
+ * `requestClosed` signals and the Update `respond`, hands them to the RequestBook
+ * (request-book.ts), which decides, and performs what the book decides — the decisions sent
+ * to the sessions that wait, the pending count upserted as `BambooPendingRequests`.
  */
-export class RequestBook {
-  private readonly pending = new Map<string, PendingRequest>();
-  private readonly closed = new Map<string, string>();
+export class RequestDesk {
+  private readonly book: RequestBook;
   /** Set by the root: decisions for its own requests go straight to its PersonRequests. */
   local?: PersonRequests;
-  private published = 0;
 
-  constructor(
-    private readonly rootSessionId: string,
-    carried?: CarriedRequests,
-  ) {
-    for (const request of carried?.pendingRequests ?? []) this.pending.set(request.requestId, request);
-    for (const id of carried?.closedRequests ?? []) this.closed.set(id, 'answered');
+  constructor(rootSessionId: string, carried?: CarriedRequests) {
+    this.book = new RequestBook({
+      rootSessionId,
+      now: () => Date.now(),
+      publish: (count) => upsertSearchAttributes([{ key: BambooPendingRequests, value: count }]),
+      carried,
+    });
   }
 
   /** After continue-as-new: the carried count, published again. */
   start(): void {
-    this.publish();
+    this.book.start();
   }
 
   list(): PendingRequest[] {
-    return [...this.pending.values()];
+    return this.book.list();
   }
 
   /** A request raised in the tree (signal `requestRaised`, or the root's own). */
   add(payload: unknown): void {
     const request = parseSignal(PendingRequestSchema, payload, 'requestRaised');
-    if (!request) return;
-    if (this.pending.has(request.requestId) || this.closed.has(request.requestId)) return; // a duplicate
-    this.pending.set(request.requestId, request);
-    this.publish();
+    if (request) this.book.raise(request);
   }
 
   /** A request no longer waits (expired, or its session stopped waiting). */
   close(payload: unknown): void {
     const parsed = RequestClosedSchema.safeParse(payload);
-    if (!parsed.success) return;
-    if (!this.pending.delete(parsed.data.requestId)) return;
-    this.closed.set(parsed.data.requestId, parsed.data.reason);
-    this.publish();
+    if (parsed.success) this.book.close(parsed.data);
   }
 
   /**
    * Signal `requestClosed` from the session that asked. A request it says expired, still
-   * pending here, is expired — no `respond` can answer it any more — and the session is told
-   * so (`requestDecided`, a deny `by: 'timeout'`): it waits for the root's word (the header).
-   * One already answered is left as it is: the person's decision is on its way to the session.
+   * pending here, is expired, and the session is told so (`requestDecided`, a deny `by:
+   * 'timeout'`): it waits for the root's word (the header).
    */
   closedBySession(payload: unknown): void {
     const parsed = RequestClosedSchema.safeParse(payload);
     if (!parsed.success) return;
-    const request = this.pending.get(parsed.data.requestId);
-    this.close(parsed.data);
-    if (!request || parsed.data.reason !== REQUEST_EXPIRED || !patched(EXPIRY_DECIDED_BY_ROOT_PATCH)) return;
-    const verdict: RequestDecision = { requestId: request.requestId, decision: 'deny', reason: REQUEST_EXPIRED, decidedAt: new Date().toISOString(), by: 'timeout' };
-    void getExternalWorkflowHandle(sessionWorkflowId(request.sessionId))
-      .signal(requestDecidedSignal, verdict)
-      .catch((error: unknown) => log.warn('could not tell a session its request expired', { requestId: request.requestId, error: errorMessage(error) }));
+    const expiry = this.book.closedBySession(parsed.data);
+    if (!expiry || !patched(EXPIRY_DECIDED_BY_ROOT_PATCH)) return;
+    void getExternalWorkflowHandle(sessionWorkflowId(expiry.sessionId))
+      .signal(requestDecidedSignal, expiry.decision)
+      .catch((error: unknown) => log.warn('could not tell a session its request expired', { requestId: expiry.decision.requestId, error: errorMessage(error) }));
   }
 
-  /** The Update's validator: only a pending request can be answered, and only the way its kind allows. */
+  /** The Update's validator (RequestBook.validate). */
   validate(payload: unknown): void {
-    const parsed = RespondInputSchema.safeParse(payload);
-    if (!parsed.success) throw new Error(`invalid respond input: ${describeRejected(payload, parsed.error)}`);
-    const { requestId, decision } = parsed.data;
-    const request = this.pending.get(requestId);
-    if (!request) {
-      const reason = this.closed.get(requestId);
-      if (reason === undefined) throw new Error(UNKNOWN_REQUEST(requestId));
-      throw new Error(reason === 'answered' ? ALREADY_ANSWERED(requestId) : `request ${JSON.stringify(requestId)} no longer waits: ${reason}`);
-    }
-    if (request.kind === 'tool' && decision === 'answer') throw new Error(`request ${JSON.stringify(requestId)} is a tool call: approve or deny it`);
-    if (request.kind === 'question' && decision !== 'answer' && decision !== 'deny') throw new Error(`request ${JSON.stringify(requestId)} is a question: answer it (or deny it)`);
+    this.book.validate(payload);
   }
 
-  /** The Update's handler: records the decision once, then routes it to the session that waits. */
+  /** The Update's handler: the book records the decision once; this routes it to the session that waits. */
   async respond(payload: unknown): Promise<RespondReceipt> {
-    const input = RespondInputSchema.parse(payload);
-    const request = this.pending.get(input.requestId)!;
-    const recordedAt = new Date().toISOString();
-    this.pending.delete(input.requestId);
-    this.closed.set(input.requestId, 'answered');
-    this.publish();
-    const decision: RequestDecision = {
-      requestId: input.requestId,
-      decision: input.decision,
-      ...('reason' in input && input.reason ? { reason: input.reason } : {}),
-      ...('text' in input ? { text: input.text } : {}),
-      decidedAt: recordedAt,
-      by: 'person',
-    };
+    const { decision, sessionId, own } = this.book.respond(payload);
     let delivered = true;
-    if (request.sessionId === this.rootSessionId && this.local) {
+    if (own && this.local) {
       this.local.decided(decision);
     } else {
       try {
-        await getExternalWorkflowHandle(sessionWorkflowId(request.sessionId)).signal(requestDecidedSignal, decision);
+        await getExternalWorkflowHandle(sessionWorkflowId(sessionId)).signal(requestDecidedSignal, decision);
       } catch (error) {
         delivered = false;
-        log.warn('the session that asked is not running; the decision was recorded but not delivered', { requestId: input.requestId, error: errorMessage(error) });
+        log.warn('the session that asked is not running; the decision was recorded but not delivered', { requestId: decision.requestId, error: errorMessage(error) });
       }
     }
-    return { requestId: input.requestId, decision: input.decision, recordedAt, delivered };
+    return { requestId: decision.requestId, decision: decision.decision, recordedAt: decision.decidedAt, delivered };
   }
 
   /** A child run that ended leaves nothing waiting: its requests are closed. */
   closeAllOf(sessionId: string, reason: string): void {
-    for (const request of this.list()) if (request.sessionId === sessionId) this.close({ requestId: request.requestId, reason });
+    this.book.closeAllOf(sessionId, reason);
   }
 
   carried(): CarriedRequests {
-    const closed = [...this.closed.keys()].slice(-CLOSED_REQUESTS_CARRIED);
-    return { ...(this.pending.size ? { pendingRequests: this.list() } : {}), ...(closed.length ? { closedRequests: closed } : {}) };
-  }
-
-  /** Keeps `BambooPendingRequests` equal to the pending count (an upsert only when it changes). */
-  publish(): void {
-    if (this.pending.size === this.published) return;
-    this.published = this.pending.size;
-    upsertSearchAttributes([{ key: BambooPendingRequests, value: this.pending.size }]);
+    return this.book.carried(() => patched(CLOSED_REASONS_CARRIED_PATCH));
   }
 }

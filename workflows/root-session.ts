@@ -74,7 +74,7 @@ import {
   userMessageSignal,
   type SessionRunState,
 } from '../common/workflow-interface';
-import { ASKER_RUN_ENDED, PersonRequests, RequestBook } from './person-requests';
+import { ASKER_RUN_ENDED, PersonRequests, RequestDesk } from './person-requests';
 import { Steering } from './steering';
 import { parseSignal } from './signal-input';
 import { withAskUser } from './ask-user';
@@ -97,7 +97,7 @@ class RootSession {
   /** What the root's own turns spent (model calls), counted as each call returns. */
   selfSpend: Spend;
   /** Requests for a person from anywhere in the tree, and the root's own. */
-  readonly book: RequestBook;
+  readonly desk: RequestDesk;
   readonly requests: PersonRequests;
   readonly steering = new Steering();
   /** This run's state was found too large to carry (continueAsNewInput): it stays open until its next turn. */
@@ -114,15 +114,15 @@ class RootSession {
       selfSpend: () => this.selfSpend,
       rootSessionId: session.rootSessionId,
       // A child run that ended (terminated, say) waits for nothing any more.
-      onRunEnded: (childSessionId) => this.book.closeAllOf(childSessionId, ASKER_RUN_ENDED),
+      onRunEnded: (childSessionId) => this.desk.closeAllOf(childSessionId, ASKER_RUN_ENDED),
     });
     this.pendingUser = [...(carried?.pendingUserMessages ?? [])];
     this.lastRunStatus = carried?.lastRunStatus;
     this.lastRunError = carried?.lastRunError;
     this.selfSpend = carried?.selfSpend ?? NO_SPEND;
-    this.book = new RequestBook(session.id, carried);
-    this.requests = new PersonRequests(session, options.requestTimeoutSecs, this.events, this.book);
-    this.book.local = this.requests;
+    this.desk = new RequestDesk(session.id, carried);
+    this.requests = new PersonRequests(session, options.requestTimeoutSecs, this.events, this.desk);
+    this.desk.local = this.requests;
   }
 
   /** Messages queued for the next turn: steers among them are merged at the turn about to start. */
@@ -156,7 +156,7 @@ class RootSession {
           }
         : null,
       ...subtreeTotals(this.usage()),
-      pendingRequests: this.book.list(),
+      pendingRequests: this.desk.list(),
     };
   }
 
@@ -168,7 +168,7 @@ class RootSession {
       lastRunStatus: this.lastRunStatus,
       lastRunError: this.lastRunError,
       ...(this.selfSpend === NO_SPEND ? {} : { selfSpend: this.selfSpend }),
-      ...this.book.carried(),
+      ...this.desk.carried(),
     };
   }
 
@@ -184,7 +184,7 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
   }
   const root = new RootSession(parsed.data.session, SessionOptionsSchema.parse(parsed.data.options ?? {}), parsed.data.carried);
   registerHandlers(root);
-  root.book.start(); // a carried count is published again
+  root.desk.start(); // a carried count is published again
   root.children.watchUnwatched(); // children adopted across continue-as-new have no handle here
   upsertRunAttributes({ kind: 'root', rootSessionId: root.session.rootSessionId, model: root.session.model, status: root.lastRunStatus ?? 'pending' });
   root.children.pump().catch((error: unknown) => {
@@ -210,13 +210,13 @@ function registerHandlers(root: RootSession): void {
     const completion = parseSignal(ChildCompletionSchema, payload, 'subSessionCompleted');
     if (completion && !root.children.onCompletion(completion)) log.info('duplicate completion ignored', { childSessionId: completion.childSessionId });
   });
-  setHandler(requestRaisedSignal, (payload) => root.book.add(payload));
-  setHandler(requestClosedSignal, (payload) => root.book.closedBySession(payload));
+  setHandler(requestRaisedSignal, (payload) => root.desk.add(payload));
+  setHandler(requestClosedSignal, (payload) => root.desk.closedBySession(payload));
   setHandler(sessionRequestsClosedSignal, (payload) => {
     const closed = parseSignal(SessionRequestsClosedSchema, payload, 'sessionRequestsClosed');
-    if (closed) root.book.closeAllOf(closed.sessionId, closed.reason);
+    if (closed) root.desk.closeAllOf(closed.sessionId, closed.reason);
   });
-  setHandler(respondUpdate, (input) => root.book.respond(input), { validator: (input) => root.book.validate(input) });
+  setHandler(respondUpdate, (input) => root.desk.respond(input), { validator: (input) => root.desk.validate(input) });
   setHandler(
     steerUpdate,
     (input) => root.steering.accept(() => root.pendingUser.push(SteerInputSchema.parse(input).content)),

@@ -4,43 +4,36 @@
  * (`mergedAtTurn: null`; the message is then in the run's final session).
  *
  * A session merges all queued messages at once (agent-loop.ts), so every steer queued when a
- * merge happens is merged at that turn.
+ * merge happens is merged at that turn. The bookkeeping is plain state (steer-receipts.ts);
+ * this adds what only a workflow has: the ticket's id and time, and the wait.
  */
 import { condition, uuid4 } from '@temporalio/workflow';
 import type { SteerReceipt } from '../common';
+import { SteerReceipts } from './steer-receipts';
 
 export class Steering {
-  private queued: Omit<SteerReceipt, 'mergedAtTurn'>[] = [];
-  private readonly receipts = new Map<string, SteerReceipt>();
+  private readonly receipts = new SteerReceipts();
 
   /** Takes a steer (its content goes into the session's injected queue) and waits for its receipt. */
   async accept(enqueue: () => void): Promise<SteerReceipt> {
     const ticket = { messageId: uuid4(), acceptedAt: new Date().toISOString() };
-    this.queued.push(ticket);
+    this.receipts.accept(ticket);
     enqueue();
     await condition(() => this.receipts.has(ticket.messageId));
-    const receipt = this.receipts.get(ticket.messageId)!;
-    this.receipts.delete(ticket.messageId);
-    return receipt;
+    return this.receipts.take(ticket.messageId)!;
   }
 
   /** The queued messages were merged at `turn`. @returns the ids merged. */
   merged(turn: number): string[] {
-    return this.settle(turn);
+    return this.receipts.merged(turn);
   }
 
   /** The run ended with these messages unmerged (they are appended to its final session). */
   ended(): void {
-    this.settle(null);
+    this.receipts.ended();
   }
 
   hasQueued(): boolean {
-    return this.queued.length > 0;
-  }
-
-  private settle(turn: number | null): string[] {
-    const settled = this.queued.splice(0);
-    for (const ticket of settled) this.receipts.set(ticket.messageId, { ...ticket, mergedAtTurn: turn });
-    return settled.map((t) => t.messageId);
+    return this.receipts.hasQueued();
   }
 }

@@ -7,8 +7,7 @@ import fc from 'fast-check';
 import { NOTHING, type SessionOptionsInput, type TerminalRunStatus } from '../../common';
 import { ChildTreeWorld } from './child-tree-model';
 
-/** Sequences per property: BAMBOO_MODEL_RUNS (a soak: 200000), else `normal`. */
-export const modelRuns = (normal: number) => Number(process.env.BAMBOO_MODEL_RUNS ?? normal);
+export { modelRuns } from './model-runs';
 
 const STATUSES: TerminalRunStatus[] = ['completed', 'error', 'timeout', 'completed'];
 const MAX_CHILDREN = 4;
