@@ -166,7 +166,7 @@ export class RequestBook {
    * @param withReasons asked only when there are reasons to carry (runs from before the reasons
    *   were carried say no: their continue-as-new input stays as it was).
    */
-  carried(withReasons: () => boolean = () => true): CarriedRequests {
+  carried(): CarriedRequests {
     const closed = [...this.closed.keys()].slice(-this.closedCarried);
     const reasons = closed.flatMap((requestId) => {
       const reason = this.closed.get(requestId)!;
@@ -175,7 +175,7 @@ export class RequestBook {
     return {
       ...(this.pending.size ? { pendingRequests: this.list() } : {}),
       ...(closed.length ? { closedRequests: closed } : {}),
-      ...(reasons.length && withReasons() ? { closedReasons: reasons } : {}),
+      ...(reasons.length ? { closedReasons: reasons } : {}),
     };
   }
 

@@ -466,6 +466,16 @@ export const SCENARIOS: Scenario[] = [
     withChildren: true,
   },
   lateMessageScenario(),
+  // A request that expired, carried across continue-as-new with its reason (a later respond is
+  // refused as expired, not as answered).
+  {
+    ...rootScenario('approval-expired-then-continue-as-new', '[[spawn:Helper|[[tool:get_current_time|{}]] now]] go', { requestTimeoutSecs: 1, historyEventBudget: 20, idleTtlSecs: 4 }, async (client, handle) => {
+      const id = idOf(handle);
+      await eventually(async () => (await sessionState(client, id)).children[0]?.status === 'completed', waitOptions('the child to end'));
+      await sendUserMessage(client, id, 'after the expiry');
+    }),
+    withChildren: true,
+  },
   childScenario('error-budget-exceeded', () => ({ ...child('[[rounds:3|get_current_time|{}]] keep going'), spawnOptions: { budget: { maxTokens: 20 } } })),
   {
     name: 'root-failed-invalid-input',
