@@ -455,3 +455,13 @@ export async function completionReportsDelivered(client: Client, childSessionId:
   }
   return total;
 }
+
+/** Completion reports received by a parent, over every run of its workflow id (continue-as-new included). */
+export async function completionReportsReceived(client: Client, parentWorkflowId: string): Promise<{ childSessionId: string; runId: string; unanswered: number }[]> {
+  const reports: { childSessionId: string; runId: string; unanswered: number }[] = [];
+  for (const info of await list(client, `WorkflowId = "${parentWorkflowId}"`)) {
+    const history = await client.workflow.getHandle(info.workflowId, info.runId).fetchHistory();
+    reports.push(...reportsIn(ownEvents(history.events ?? [])));
+  }
+  return reports;
+}
