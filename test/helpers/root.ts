@@ -1,9 +1,10 @@
 /** Observing a root session from a test, through its public queries and its children's histories. */
 import type { Client } from '@temporalio/client';
 import { sessionTranscript, sessionState } from '../../src/client/root-sessions';
-import { sessionWorkflowId, type Message } from '../../common';
+import type { Message } from '../../common';
 import type { SessionRunState } from '../../common/workflow-interface';
 import { eventually } from './eventually';
+import { completionReportsDelivered } from './tree-audit';
 
 export function resumeMessages(messages: Message[]): Message[] {
   return messages.filter((m) => m.metadata?.runtime === 'children');
@@ -20,8 +21,11 @@ export async function settled(client: Client, sessionId: string, timeoutMs = 60_
 
 export { sessionTranscript, sessionState };
 
-/** How many completion signals a child run sent (from its own history). */
+/**
+ * How many completion signals a child session's runs delivered to its parent: every run of its
+ * workflow id (follow-ups, continue-as-new), not the latest only — a session run twice, each run
+ * reporting once, must count 2.
+ */
 export async function completionSignalsSent(client: Client, childSessionId: string): Promise<number> {
-  const history = await client.workflow.getHandle(sessionWorkflowId(childSessionId)).fetchHistory();
-  return history.events?.filter((e) => e.signalExternalWorkflowExecutionInitiatedEventAttributes).length ?? 0;
+  return completionReportsDelivered(client, childSessionId);
 }

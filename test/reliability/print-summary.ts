@@ -56,6 +56,23 @@ lines.push('');
 lines.push('runs: workflow runs started and checked · faults: kills, server stops, provider and runner failures injected ·');
 lines.push('inputs: invalid or hostile inputs tried · lost/dup: child runs whose completion was lost / delivered or reported twice ·');
 lines.push('srvErr: see each scenario\'s note');
+const audited = summary.scenarios.filter((s) => s.crossCheck);
+if (audited.length > 0) {
+  lines.push('');
+  lines.push('The engine\'s figures (parents\' state and transcripts) beside the audit\'s (Temporal\'s visibility, describe() and every run\'s history):');
+  lines.push(`${'scenario'.padEnd(40)} ${pad('children', 9)} ${pad('chains', 7)} ${pad('runs', 6)} ${pad('reported/sig', 13)} ${pad('lost', 7)} ${pad('dup', 7)} ${pad('tokens', 10)} ${pad('agree', 6)}`);
+  for (const s of audited) {
+    const { engine, audit, findings } = s.crossCheck!;
+    const both = (a: number, b: number) => `${a}/${b}`;
+    lines.push(
+      `${cut(s.id, 39).padEnd(40)} ${pad(both(engine.children, audit.childSessions), 9)} ${pad(audit.chains, 7)} ${pad(audit.runs, 6)} ${pad(both(engine.reported, audit.signalsReceived), 13)} ${pad(both(engine.lost, audit.lost), 7)} ${pad(both(engine.duplicated, audit.duplicated), 7)} ${pad(audit.usage.inputTokens + audit.usage.outputTokens, 10)} ${pad(findings.length === 0 ? 'yes' : `NO ${findings.length}`, 6)}`,
+    );
+    for (const finding of findings.slice(0, 5)) lines.push(`    ${cut(finding, 200)}`);
+  }
+  lines.push('(engine/audit; chains: separate starts of a child session; runs: every workflow run, continue-as-new and the roots included;');
+  lines.push(' reported/sig: results in the parents\' transcripts / completion signals in all the parents\' runs (a terminated run is reported without one);');
+lines.push(' tokens: every callModel result in every run; agree: the audit found no disagreement with the engine\'s view)');
+}
 lines.push('');
 for (const s of summary.scenarios) {
   lines.push(`· ${s.title} — ${s.status}`);

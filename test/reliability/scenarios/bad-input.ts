@@ -23,7 +23,7 @@ import { HOSTILE_STRINGS, invalidSessionInput, invalidSpawnJob, namesPath, type 
 import { mainServer, useQueue } from '../support/context';
 import { recordOutput } from '../support/processes';
 import { beginScenario, finishScenario, recordBug } from '../support/summary';
-import { checkTrees, historyCounts, startTrees, summarizeReport, terminateRoots, type StartedTree } from '../support/trees';
+import { auditFindings, checkTrees, historyCounts, startTrees, summarizeReport, terminateRoots, type StartedTree } from '../support/trees';
 import { eventuallyOrUndefined } from '../../helpers/eventually';
 import { mapLimit, sleep, within } from '../support/util';
 
@@ -445,8 +445,10 @@ export function badInputScenario(): void {
         const result: ChildRunResult = await client.workflow.getHandle(sessionWorkflowId(childId)).result();
         expect(result.session?.messages.filter((m) => m.role === 'assistant').at(-1)?.content).toBe(`echo: after the storm too ${childId}`);
       }
+      const findings = [...auditFindings(report, record), ...auditFindings(targetReport, record)];
       expect(report.lost).toEqual([]);
       expect(report.duplicated).toEqual([]);
+      expect(findings).toEqual([]); // Temporal's records agree with the engine's view
       expect(report.statuses).toEqual({ completed: 6 });
       expect(targetReport.lost).toEqual([]);
       expect(targetReport.duplicated).toEqual([]);

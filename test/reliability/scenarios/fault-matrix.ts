@@ -25,7 +25,8 @@ import {
 import type { ManagedProcess } from '../../helpers/processes';
 import { startWorkerProcess } from '../../helpers/worker-process';
 import { startRestartableServer } from '../support/processes';
-import { beginScenario, finishScenario } from '../support/summary';
+import { beginScenario, finishScenario, recordAudit } from '../support/summary';
+import { auditTotals } from '../../helpers/tree-audit';
 import { terminateRoots } from '../support/trees';
 import { mapLimit, randomInt, sleep } from '../support/util';
 
@@ -93,6 +94,12 @@ export function faultMatrixScenario(): void {
       record.runs = cells.length * 3;
       record.lost = cells.filter((c) => c.outcome && (c.outcome.subjectReported === 0 || !c.outcome.resumed)).length;
       record.duplicated = cells.filter((c) => c.outcome && (c.outcome.subjectReported > 1 || c.outcome.companionReported > 1)).length;
+      recordAudit(record, auditTotals(cells.flatMap((c) => (c.outcome?.audit ? [c.outcome.audit] : []))), {
+        children: cells.reduce((n, c) => n + (c.outcome?.audit?.engine ? Object.values(c.outcome.audit.engine.statuses).reduce((a, b) => a + b, 0) : 0), 0),
+        reported: cells.reduce((n, c) => n + (c.outcome ? c.outcome.subjectReported + c.outcome.companionReported : 0), 0),
+        lost: record.lost,
+        duplicated: record.duplicated,
+      });
       record.details.matrix = renderMatrix(cells);
       record.details.cells = `${cells.length - failed.length}/${cells.length} ok`;
       record.details.parentPhaseAtTrigger = countBy(cells.filter((c) => c.phaseAtTrigger).map((c) => `${c.state} → ${c.phaseAtTrigger}`));

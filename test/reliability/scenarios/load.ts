@@ -20,6 +20,7 @@ import { startLoggedDevServer } from '../support/processes';
 import { beginScenario, finishScenario } from '../support/summary';
 import { eventuallyOrUndefined } from '../../helpers/eventually';
 import { mapLimit, sleep } from '../support/util';
+import { completionReportsReceived } from '../../helpers/tree-audit';
 
 const RUNS = Number(process.env.REL_LOAD_RUNS ?? 1000);
 const PARENTS = 10;
@@ -86,6 +87,18 @@ export function loadScenario(): void {
         const n = (await client.workflow.count(`WorkflowType = "childSessionWorkflow" AND ExecutionStatus = "Completed" AND TaskQueue = "${taskQueue}"`)).count;
         return n >= RUNS ? n : undefined;
       }, { timeoutMs: 60_000, intervalMs: 1000 });
+      // The audit, from Temporal's records: one run per child workflow id, and in every run of
+      // each parent's history exactly one completion signal per (child, run).
+      const childRuns = (await client.workflow.count(`WorkflowType = "childSessionWorkflow" AND TaskQueue = "${taskQueue}"`)).count;
+      const signalled = (await mapLimit(parents, 5, (p) => completionReportsReceived(client, p.workflowId))).flat();
+      const signalCounts = new Map<string, number>();
+      for (const s of signalled) signalCounts.set(`${s.childSessionId}/${s.runId}`, (signalCounts.get(`${s.childSessionId}/${s.runId}`) ?? 0) + 1);
+      const audit = {
+        childRuns,
+        signalsReceived: signalled.length,
+        lost: [...expected.keys()].filter((key) => !signalCounts.has(key)).length,
+        duplicated: [...signalCounts.values()].reduce((n, v) => n + Math.max(0, v - 1), 0) + [...signalCounts.keys()].filter((key) => !expected.has(key)).length,
+      };
       const serverErrorLines = server.errorLines();
       writeFileSync(join(RELIABILITY_OUT, 'load-dev-server.log'), server.process.output());
       const serverErrorKinds: Record<string, number> = {};
@@ -117,6 +130,7 @@ export function loadScenario(): void {
         serverErrorKinds,
         serverLog: 'test-output/reliability/load-dev-server.log',
         firstClientErrors: clientErrors.slice(0, 3),
+        crossCheck: { engine: { completions: all.length, lost: record.lost, duplicated: record.duplicated }, audit },
       };
       record.notes.push('serverErrors = ERROR lines in the dev server log + client RPC errors (retried) while starting and polling');
       await Promise.all(parents.map((p) => p.signal(stopRecordingSignal).catch(() => undefined)));
@@ -126,7 +140,8 @@ export function loadScenario(): void {
       expect(record.duplicated).toBe(0);
       expect(wrongParent).toBe(0);
       expect(statuses).toEqual({ completed: RUNS });
-      expect(completedRuns).toBeGreaterThanOrEqual(RUNS);
+      expect(completedRuns).toBe(RUNS); // exactly: a run started twice is not a success
+      expect(audit).toEqual({ childRuns: RUNS, signalsReceived: RUNS, lost: 0, duplicated: 0 });
       passed = true;
     } finally {
       finishScenario(record, passed);

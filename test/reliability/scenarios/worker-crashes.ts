@@ -53,6 +53,8 @@ export function workerCrashScenario(): void {
         workers.push(await startWorkerProcess({ address: server.address, taskQueue, label: `crash-worker-${k + 2}` }));
       }
       record.details.kills = kills;
+      // Each kill must hit children in flight: one that hits an idle tree proves nothing.
+      expect(kills.filter((k) => k.childrenInFlight <= 0)).toEqual([]);
 
       await expectTreesKept(
         client,

@@ -12,6 +12,7 @@ import { resumeMessages, sessionState, sessionTranscript } from '../../helpers/r
 import { rootSession } from '../../helpers/session-fixtures';
 import { eventually, eventuallyOrUndefined } from '../../helpers/eventually';
 import { mapLimit } from './util';
+import { auditTreeSettled, type TreeAudit } from '../../helpers/tree-audit';
 
 export const WAYS = [
   'completes',
@@ -83,6 +84,8 @@ export interface CellOutcome {
   companionReported: number;
   resumed: boolean;
   problem?: string;
+  /** The cell's tree audited from Temporal's records. */
+  audit?: TreeAudit;
 }
 
 export function cellsFor(ways: readonly Way[]): Omit<Cell, 'rootId'>[] {
@@ -209,6 +212,10 @@ export async function checkCells(client: Client, cells: Cell[], timeoutMs: numbe
     else if (subjectStatus !== expected) outcome.problem = `subject ${subjectStatus}, expected ${expected}`;
     else if (outcome.subjectReported !== 1 || outcome.companionReported !== 1) outcome.problem = `reported ${outcome.subjectReported}/${outcome.companionReported} times`;
     else if (!outcome.resumed) outcome.problem = 'the parent did not answer after its resume';
+    // Temporal's records must agree: two child sessions, one run chain each, every report once.
+    outcome.audit = await auditTreeSettled(client, cell.rootId, { childSessions: 2, chainsPerChild: 1 });
+    const findings = [...outcome.audit.lost, ...outcome.audit.duplicated, ...outcome.audit.disagreements];
+    if (!outcome.problem && findings.length > 0) outcome.problem = `audit: ${findings.join('; ')}`;
     outcome.ok = outcome.problem === undefined;
     cell.outcome = outcome;
   });

@@ -7,6 +7,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { dirname } from 'node:path';
 import { SUMMARY_FILE } from './paths';
+import { KNOWN_ENGINE_DEFECTS, type AuditTotals } from '../../helpers/tree-audit';
+import { addUsage, type Usage } from '../../../common';
 
 export interface ScenarioRecord {
   id: string;
@@ -29,6 +31,19 @@ export interface ScenarioRecord {
   notes: string[];
   /** What was scaled down from the issue's numbers, if anything. */
   scaledDown?: string;
+  /**
+   * The same figures twice: as the engine reports them (the parents' state and transcripts) and
+   * as the tree audit rebuilt them from Temporal's records alone. A scenario fails when they disagree.
+   */
+  crossCheck?: { engine: EngineFigures; audit: Omit<AuditTotals, 'findings' | 'knownDefects'>; findings: string[] };
+}
+
+export interface EngineFigures {
+  children: number;
+  /** Child results the parents' transcripts report (a terminated run is reported without a signal). */
+  reported: number;
+  lost: number;
+  duplicated: number;
 }
 
 export interface KnownBug {
@@ -78,6 +93,29 @@ export function finishScenario(record: ScenarioRecord & { started: number }, pas
 
 export function scenarioRecord(id: string): ScenarioRecord | undefined {
   return records.find((r) => r.id === id);
+}
+
+/**
+ * Adds an audit to the scenario's record, beside the engine's figures; an engine defect the
+ * audit recognised is recorded as a reproduced bug with its evidence.
+ */
+export function recordAudit(record: ScenarioRecord, audit: AuditTotals, engine: EngineFigures): void {
+  const { findings, knownDefects, ...figures } = audit;
+  const previous = record.crossCheck;
+  // A scenario may audit several batches of trees: the figures add up.
+  const add = <T extends object>(a: T | undefined, b: T): T => {
+    if (!a) return b;
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(b)) {
+      const w = (a as Record<string, unknown>)[k];
+      out[k] = typeof v === 'number' ? v + (w as number) : k === 'usage' ? addUsage(v as Usage, w as Usage) : v;
+    }
+    return out as T;
+  };
+  record.crossCheck = { engine: add(previous?.engine, engine), audit: add(previous?.audit, figures), findings: [...(previous?.findings ?? []), ...findings] };
+  if (knownDefects.length > 0) {
+    recordBug({ ...KNOWN_ENGINE_DEFECTS.unreportedRunsNotCounted, reproduced: true, evidence: `${record.id}: ${knownDefects.length} tree(s), e.g. ${knownDefects[0]}` });
+  }
 }
 
 export function recordBug(bug: KnownBug): void {

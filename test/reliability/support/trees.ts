@@ -8,10 +8,11 @@ import type { Client } from '@temporalio/client';
 import { startSession } from '../../../src/client/root-sessions';
 import { addUsage, sessionWorkflowId, type ModelTurnResult, type SessionOptionsInput, type Usage } from '../../../common';
 import { usageQuery, type SessionRunState } from '../../../common/workflow-interface';
-import { completionSignalsSent, resumeMessages, sessionState, sessionTranscript } from '../../helpers/root';
+import { resumeMessages, sessionState, sessionTranscript } from '../../helpers/root';
+import { auditTotals, auditTreeSettled, type TreeAudit } from '../../helpers/tree-audit';
 import { activityResults } from '../../helpers/history-text';
 import { rootSession } from '../../helpers/session-fixtures';
-import type { ScenarioRecord } from './summary';
+import { recordAudit, type ScenarioRecord } from './summary';
 import { eventuallyOrUndefined } from '../../helpers/eventually';
 import { mapLimit, randomInt, sleep } from './util';
 
@@ -83,8 +84,12 @@ export interface TreeReport {
   duplicated: string[];
   resumeMessages: number;
   completionSignals: number;
+  /** Child results reported in the parents' transcripts. */
+  reported: number;
   problems: string[];
   childIds: string[];
+  /** Each root's tree audited from Temporal's records (test/helpers/tree-audit.ts). */
+  audits: TreeAudit[];
 }
 
 function isSettled(s: SessionRunState, expected: number): boolean {
@@ -109,8 +114,10 @@ export async function checkTrees(client: Client, tree: StartedTree, timeoutMs: n
     duplicated: [],
     resumeMessages: 0,
     completionSignals: 0,
+    reported: 0,
     problems: [],
     childIds: [],
+    audits: [],
   };
   const deadline = Date.now() + timeoutMs;
   for (const rootId of tree.rootIds) {
@@ -133,14 +140,20 @@ export async function checkTrees(client: Client, tree: StartedTree, timeoutMs: n
     if (resumed) report.rootsResumed += 1;
     else report.problems.push(`root ${rootId} did not resume (resume messages ${resumes.length}, last message ${transcript.at(-1)?.role})`);
 
-    const signals = await mapLimit(children, 8, (c) => completionSignalsSent(client, c.childSessionId).catch(() => -1));
-    children.forEach((child, i) => {
+    // Reports counted in every run of the parent and of each child's workflow id, by the audit.
+    const audit = await auditTreeSettled(client, rootId, { childSessions: tree.childrenPerRoot, chainsPerChild: 1 });
+    report.audits.push(audit);
+    const received = new Map(audit.chainsById.map((c) => [c.childSessionId, 0]));
+    for (const chain of audit.chainsById) received.set(chain.childSessionId, received.get(chain.childSessionId)! + chain.reportsReceived.length);
+    children.forEach((child) => {
       report.statuses[child.status] = (report.statuses[child.status] ?? 0) + 1;
       const reported = resumes.reduce((n, m) => n + (m.content.split(`child session \`${child.childSessionId}\``).length - 1), 0);
-      report.completionSignals += Math.max(0, signals[i]);
-      const tag = `${child.childSessionId} (status ${child.status}, signals ${signals[i]}, reported ${reported})`;
-      if (!TERMINAL.has(child.status) || reported === 0 || signals[i] < 1) report.lost.push(tag);
-      else if (reported > 1 || signals[i] > 1) report.duplicated.push(tag);
+      const signals = received.get(child.childSessionId) ?? 0;
+      report.completionSignals += signals;
+      report.reported += reported;
+      const tag = `${child.childSessionId} (status ${child.status}, signals ${signals}, reported ${reported})`;
+      if (!TERMINAL.has(child.status) || reported === 0 || signals < 1) report.lost.push(tag);
+      else if (reported > 1 || signals > 1) report.duplicated.push(tag);
     });
   }
   return report;
@@ -179,6 +192,13 @@ export function summarizeReport(report: TreeReport): Record<string, unknown> {
   };
 }
 
+/** The audit's findings over the report's trees, recorded beside the engine's figures. */
+export function auditFindings(report: TreeReport, record: ScenarioRecord): string[] {
+  const totals = auditTotals(report.audits);
+  recordAudit(record, totals, { children: report.children, reported: report.reported, lost: report.lost.length, duplicated: report.duplicated.length });
+  return totals.findings;
+}
+
 /**
  * Waits for the trees to settle, records lost / duplicated / failed-task counts on the
  * scenario, and asserts the engine's promise: `expectedChildren` children, all completed,
@@ -200,9 +220,12 @@ export async function expectTreesKept(
   record.details = { ...record.details, ...summarizeReport(report), histories: counts };
   record.notes.push(note);
 
+  const findings = auditFindings(report, record);
+
   expect(report.problems).toEqual([]);
   expect(report.lost).toEqual([]);
   expect(report.duplicated).toEqual([]);
+  expect(findings).toEqual([]); // Temporal's records agree with the engine: nothing lost, doubled, run twice or miscounted
   expect(report.children).toBe(expectedChildren);
   expect(report.statuses).toEqual({ completed: expectedChildren });
   expect(report.rootsResumed).toBe(tree.rootIds.length);
