@@ -98,9 +98,14 @@ export class ChildLedger {
     this.childrenSpend = addSpend(this.childrenSpend, counted);
   }
 
-  /** The child's run is over: its share is released — charged in full when the run said nothing of what it spent (terminated, say). */
+  /**
+   * The child's run is over: its share is released — charged in full when the run said nothing
+   * of what it spent (terminated, say); the run itself is already counted as one child run.
+   */
   release(child: TrackedChild, reportedSpend: boolean): void {
-    if (!reportedSpend && child.reservation) this.charged = addAmounts(this.charged, child.reservation);
+    if (!reportedSpend && child.reservation) {
+      this.charged = addAmounts(this.charged, { ...child.reservation, sessions: Math.max(0, child.reservation.sessions - 1) });
+    }
     child.reservation = undefined;
   }
 

@@ -314,7 +314,8 @@ export class ChildTracker {
       this.tracked.set(child.childSessionId, child);
     }
     const spend = spendOf(completion);
-    if (spend) this.ledger.count(child, spend);
+    // The run is one child run whether or not it said what it spent (a terminated run says nothing).
+    this.ledger.count(child, spend ?? NO_SPEND);
     switch (this.whoseReport(child, completion.runId)) {
       case 'held':
         this.held.set(child.childSessionId, { completion, spent: spend !== undefined });

@@ -99,25 +99,8 @@ export interface TreeAudit {
   engine: { statuses: Record<string, number>; subtree?: Usage; childRuns?: number };
   /** Where the engine's view and Temporal's records disagree, or an expectation is not met. */
   disagreements: string[];
-  /**
-   * Disagreements explained exactly by an engine defect the audit found (KNOWN_ENGINE_DEFECTS):
-   * kept apart so the summary shows them as reproduced, not hidden, and any other mismatch fails.
-   */
-  knownDefects: string[];
   chainsById: ChainAudit[];
 }
-
-/**
- * Engine defects the audit found, reported in the reliability summary as reproduced whenever an
- * audit meets them (their exact signature only: anything else is a disagreement).
- */
-export const KNOWN_ENGINE_DEFECTS = {
-  unreportedRunsNotCounted: {
-    id: 'audit-child-runs-uncounted',
-    title: "`usage.childRuns` leaves out child runs that closed without reporting (terminated, execution timeout), though they were started",
-    where: 'workflows/child-ledger.ts (count() runs only for a report; release() charges the share but adds no session)',
-  },
-} as const;
 
 /** The status the engine reports for a chain whose last run closed this way (common/run-close.ts). */
 function statusOfClose(run: RunRecord): string {
@@ -282,7 +265,6 @@ export function judge({ rootSessionId, runs, parentOf, engine }: TreeRecords, ex
   const disagreements: string[] = [];
   const lost: string[] = [];
   const duplicated: string[] = [];
-  const knownDefects: string[] = [];
   if (engine.error) disagreements.push(`the root's state/usage queries failed: ${engine.error}`);
 
   // Runs by workflow id, then by chain (oldest first).
@@ -374,11 +356,8 @@ export function judge({ rootSessionId, runs, parentOf, engine }: TreeRecords, ex
     for (const id of direct) {
       if (!same(engine.childUsage.get(id), subtreeOf(id))) disagreements.push(`${id}: the root counts ${show(engine.childUsage.get(id))} for its subtree, its runs recorded ${show(subtreeOf(id))}`);
     }
-    const unreported = chains.filter((c) => c.reportsReceived.length === 0 && c.closeStatus !== 'RUNNING').length;
-    const finding = `child runs: the engine counts ${engine.childRuns}, Temporal has ${usage.childRuns} chains in the tree`;
-    // Exactly the runs that closed without reporting (terminated, timed out): a known engine defect, reported apart so it stays visible.
-    if (engine.childRuns !== usage.childRuns && engine.childRuns === usage.childRuns - unreported) knownDefects.push(`${finding} (${unreported} closed without reporting are not counted)`);
-    else if (engine.childRuns !== usage.childRuns) disagreements.push(finding);
+    // Runs that closed without reporting (terminated, timed out) count too: they were started.
+    if (engine.childRuns !== usage.childRuns) disagreements.push(`child runs: the engine counts ${engine.childRuns}, Temporal has ${usage.childRuns} chains in the tree`);
   }
 
   const closeStatuses = countBy(chains.map((c) => c.closeStatus));
@@ -396,7 +375,6 @@ export function judge({ rootSessionId, runs, parentOf, engine }: TreeRecords, ex
     usage,
     engine: { statuses: countBy(engine.children.map((c) => c.status)), subtree: engine.subtree, childRuns: engine.childRuns },
     disagreements,
-    knownDefects,
     chainsById: chains,
   };
 }
@@ -413,7 +391,6 @@ export interface AuditTotals {
   duplicated: number;
   usage: Usage;
   findings: string[];
-  knownDefects: string[];
 }
 
 export function auditTotals(audits: TreeAudit[]): AuditTotals {
@@ -428,7 +405,6 @@ export function auditTotals(audits: TreeAudit[]): AuditTotals {
     duplicated: audits.reduce((n, a) => n + a.duplicated.length, 0),
     usage: audits.reduce((u, a) => addUsage(u, a.usage.subtree), ZERO),
     findings: audits.flatMap((a) => [...a.lost, ...a.duplicated, ...a.disagreements].map((f) => `${a.rootSessionId}: ${f}`)),
-    knownDefects: audits.flatMap((a) => a.knownDefects.map((f) => `${a.rootSessionId}: ${f}`)),
   };
 }
 

@@ -34,9 +34,10 @@ function expectedSpent(w: ChildTreeWorld): { tokens: number; sessions: number } 
       tokens += spend.usage.inputTokens + spend.usage.outputTokens;
       sessions += 1;
     } else if (run.own) {
-      // Closed without a report of its spend: its whole share is charged.
+      // Closed without a report of its spend: its whole share is charged; it is one child run
+      // (the share's sessions include it).
       tokens += run.share?.tokens ?? 0;
-      sessions += run.share?.sessions ?? 0;
+      sessions += Math.max(1, run.share?.sessions ?? 0);
     } else return undefined; // someone else's run, terminated: charged a waiting job's share or nothing
   }
   return { tokens, sessions };

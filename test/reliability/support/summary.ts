@@ -7,7 +7,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { dirname } from 'node:path';
 import { SUMMARY_FILE } from './paths';
-import { KNOWN_ENGINE_DEFECTS, type AuditTotals } from '../../helpers/tree-audit';
+import type { AuditTotals } from '../../helpers/tree-audit';
 import { addUsage, type Usage } from '../../../common';
 
 export interface ScenarioRecord {
@@ -35,7 +35,7 @@ export interface ScenarioRecord {
    * The same figures twice: as the engine reports them (the parents' state and transcripts) and
    * as the tree audit rebuilt them from Temporal's records alone. A scenario fails when they disagree.
    */
-  crossCheck?: { engine: EngineFigures; audit: Omit<AuditTotals, 'findings' | 'knownDefects'>; findings: string[] };
+  crossCheck?: { engine: EngineFigures; audit: Omit<AuditTotals, 'findings'>; findings: string[] };
 }
 
 export interface EngineFigures {
@@ -96,11 +96,10 @@ export function scenarioRecord(id: string): ScenarioRecord | undefined {
 }
 
 /**
- * Adds an audit to the scenario's record, beside the engine's figures; an engine defect the
- * audit recognised is recorded as a reproduced bug with its evidence.
+ * Adds an audit to the scenario's record, beside the engine's figures.
  */
 export function recordAudit(record: ScenarioRecord, audit: AuditTotals, engine: EngineFigures): void {
-  const { findings, knownDefects, ...figures } = audit;
+  const { findings, ...figures } = audit;
   const previous = record.crossCheck;
   // A scenario may audit several batches of trees: the figures add up.
   const add = <T extends object>(a: T | undefined, b: T): T => {
@@ -113,9 +112,6 @@ export function recordAudit(record: ScenarioRecord, audit: AuditTotals, engine: 
     return out as T;
   };
   record.crossCheck = { engine: add(previous?.engine, engine), audit: add(previous?.audit, figures), findings: [...(previous?.findings ?? []), ...findings] };
-  if (knownDefects.length > 0) {
-    recordBug({ ...KNOWN_ENGINE_DEFECTS.unreportedRunsNotCounted, reproduced: true, evidence: `${record.id}: ${knownDefects.length} tree(s), e.g. ${knownDefects[0]}` });
-  }
 }
 
 export function recordBug(bug: KnownBug): void {
