@@ -7,7 +7,7 @@
  */
 import type { Client } from '@temporalio/client';
 import { eventuallyOrUndefined } from '../../helpers/eventually';
-import { checkSetup, firstCallEnd, noteFault } from '../support/cell-setup';
+import { checkSetup, firstCallEnd, noteFault, noteServerStop } from '../support/cell-setup';
 import { uniqueId } from '../../helpers/temporal';
 import { clientFor, mainClient, mainServer, useQueue } from '../support/context';
 import {
@@ -84,6 +84,7 @@ export function faultMatrixScenario(): void {
       await mapLimit(restartCells, 9, (cell) => awaitSubjectRunning(restartClient, cell).then(() => prepareParent(restartClient, cell)).then(() => triggerClose(restartClient, cell)));
       await strikeBeforeCallsEnd(restartClient, restartCells);
       await mapLimit(restartCells, 9, (cell) => noteFault(restartClient, cell));
+      noteServerStop(restartCells, Date.now());
       await server.stop();
       await sleep(randomInt(2000, 5000));
       await server.restart();

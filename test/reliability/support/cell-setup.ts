@@ -38,6 +38,9 @@ export interface CellSetup {
   openCallsAtClose?: number;
   /** The subject's pending activities at the fault (kill / restart cells). */
   pendingAtFault?: string[];
+  pendingActivityIds?: string[];
+  /** Restart cells: when the server was stopped (epoch ms); it records nothing until it is back. */
+  serverStoppedAtMs?: number;
   /** The subject's history after the fault: what shows the interrupted work was picked up again. */
   afterFault?: string;
   /** Completion signals of the subject in the root's histories, and whether a root task completed after the last. */
@@ -115,7 +118,15 @@ export async function noteFault(client: Client, cell: SetupSubject): Promise<voi
   const setup = setupOf(cell);
   const pending = (await client.workflow.getHandle(sessionWorkflowId(cell.subjectId!)).describe()).raw.pendingActivities ?? [];
   setup.pendingAtFault = pending.map((a) => `${a.activityType?.name} attempt ${a.attempt} state ${a.state}`);
+  setup.pendingActivityIds = pending.map((a) => a.activityId ?? '');
 }
+
+/** Restart cells: the moment the server was stopped. */
+export function noteServerStop(cells: readonly SetupSubject[], at: number): void {
+  for (const cell of cells) setupOf(cell).serverStoppedAtMs = at;
+}
+
+const eventMs = (e: HistoryEvent) => Number(e.eventTime?.seconds ?? 0) * 1000 + Math.floor((e.eventTime?.nanos ?? 0) / 1e6);
 
 /** The event by which the root learned of the subject's close, and where. */
 function closeLearned(runs: { events: HistoryEvent[] }[], subjectWorkflowId: string, subjectId: string): { run: number; index: number; by: string } | undefined {
@@ -217,7 +228,14 @@ export async function checkSetup(client: Client, cell: SetupSubject): Promise<Ce
     if (!setup.pendingAtFault?.length) problem('the subject had no pending activity at the fault');
     const evidence: string[] = [];
     for (const { events } of await runHistories(client, subjectWorkflowId)) {
+      // A worker that outlived a short outage finishes its attempt: the activity pending at the
+      // stop then closes after the server is back, with no retry (Temporal's behaviour).
+      const pendingScheduled = new Set(events.filter((e) => setup.pendingActivityIds?.includes(e.activityTaskScheduledEventAttributes?.activityId ?? '\0')).map((e) => String(e.eventId)));
       for (const e of events) {
+        const closed = CLOSED_ACTIVITY.map((key) => e[key]).find(Boolean);
+        if (setup.serverStoppedAtMs !== undefined && closed && pendingScheduled.has(String(closed.scheduledEventId)) && eventMs(e) > setup.serverStoppedAtMs) {
+          evidence.push('the activity pending at the stop closed after the restart');
+        }
         const attempt = e.activityTaskStartedEventAttributes?.attempt ?? 1;
         if (attempt > 1) evidence.push(`activity started at attempt ${attempt}`);
         if (e.activityTaskTimedOutEventAttributes) evidence.push('activity timed out');

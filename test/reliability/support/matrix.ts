@@ -129,11 +129,15 @@ export async function awaitSubjectRunning(client: Client, cell: Cell): Promise<v
 
 /**
  * Seconds after the parent starts its turn by which the subject of a "running" cell has closed:
- * the turn must outlast it (the execution-timeout subject closes at its run timeout, a reset one
- * SUBJECT_SECS after the reset; the rest sooner). 10 s of margin for a loaded machine.
+ * the turn must outlast it. The execution-timeout subject closes at its run timeout, a reset one
+ * SUBJECT_SECS after the reset; a subject whose attempt the server restart interrupted may run
+ * its call again once the heartbeat timeout (10 s) notices it — while the parent's own call, on a
+ * worker that stayed up, goes on. 10 s of margin for a loaded machine.
  */
 function parentTurnSecs(way: Way): number {
-  return (way === 'execution timeout' ? SUBJECT_SECS + 12 : SUBJECT_SECS) + 10;
+  if (way === 'execution timeout') return SUBJECT_SECS + 12 + 10;
+  if (way === 'server restarted while it closes') return 2 * SUBJECT_SECS + 10 + 10;
+  return SUBJECT_SECS + 10;
 }
 
 /**
@@ -148,7 +152,7 @@ export async function prepareParent(client: Client, cell: Cell): Promise<void> {
     await eventuallyOrUndefined(async () => {
       const { phase } = await sessionState(client, cell.rootId);
       return phase !== 'running' && openModelCalls((await root.fetchHistory()).events ?? []) === 0;
-    }, { timeoutMs: 30_000, intervalMs: 300 });
+    }, { timeoutMs: 30_000, intervalMs: 1000 });
   }
   if (cell.state === 'running') {
     await sendUserMessage(client, cell.rootId, `[[sleep:${parentTurnSecs(cell.way)}]] busy while the child closes`);
@@ -158,7 +162,7 @@ export async function prepareParent(client: Client, cell: Cell): Promise<void> {
       let sent = -1;
       events.forEach((e, i) => (e.workflowExecutionSignaledEventAttributes?.signalName === 'userMessage' ? (sent = i) : undefined));
       return sent >= 0 && openModelCalls(events.slice(sent)) > 0 && (await sessionState(client, cell.rootId)).phase === 'running';
-    }, { timeoutMs: 30_000, intervalMs: 200 });
+    }, { timeoutMs: 30_000, intervalMs: 1000 });
   }
   if (cell.state === 'mid continue-as-new') {
     await eventuallyOrUndefined(async () => (await rootRuns(client, cell.rootId)) > 1, { timeoutMs: 30_000, intervalMs: 500 });
