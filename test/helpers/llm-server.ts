@@ -24,7 +24,8 @@ export const DEFAULT_USAGE: Readonly<WireUsage> = { inputTokens: 12, outputToken
 
 export type Step =
   | { kind: 'text'; chunks: string[]; delayMs?: number; usage?: WireUsage }
-  | { kind: 'tool'; name: string; args: Record<string, unknown>; usage?: WireUsage }
+  /** `delayMs`: the call stays open that long before the tool call is sent. */
+  | { kind: 'tool'; name: string; args: Record<string, unknown>; usage?: WireUsage; delayMs?: number }
   | { kind: 'status'; status: number; message: string; headers?: Record<string, string> }
   /** Sends the first chunk, then nothing (until the client gives up). */
   | { kind: 'stall'; first?: string }
@@ -124,6 +125,8 @@ async function respond(step: Step, wire: Wire, res: ServerResponse): Promise<voi
       send(wire.finish('stop', usage));
       break;
     case 'tool':
+      if (step.delayMs) await new Promise((r) => setTimeout(r, step.delayMs));
+      if (res.destroyed) return;
       send(wire.tool(step.name, step.args));
       send(wire.finish('tool', usage));
       break;

@@ -22,6 +22,7 @@ import { loadScenario } from './scenarios/load';
 import { secretsScenario } from './scenarios/secrets';
 import { approvalsScenario } from './scenarios/approvals';
 import { interleavingsSoakScenario } from './scenarios/interleavings-soak';
+import { budgetFaultsScenario } from './scenarios/budget-faults';
 
 jest.setTimeout(600_000);
 
@@ -67,4 +68,5 @@ badInputScenario();
 loadScenario();
 approvalsScenario();
 interleavingsSoakScenario();
+budgetFaultsScenario();
 secretsScenario();

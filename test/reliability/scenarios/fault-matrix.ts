@@ -6,6 +6,8 @@
  * once per child, and its state names the child's final status. 81 root sessions.
  */
 import type { Client } from '@temporalio/client';
+import { eventuallyOrUndefined } from '../../helpers/eventually';
+import { checkSetup, firstCallEnd, noteFault, noteServerStop } from '../support/cell-setup';
 import { uniqueId } from '../../helpers/temporal';
 import { clientFor, mainClient, mainServer, useQueue } from '../support/context';
 import {
@@ -65,9 +67,11 @@ export function faultMatrixScenario(): void {
       workers.push(await startWorkerProcess({ address: mainServer().address, taskQueue: killQueue, label: 'matrix-kill-worker' }));
       const killCells = await mapLimit(cellsFor(['worker SIGKILLed while it closes']), 9, (spec) => startCell(client, killQueue, spec));
       cells.push(...killCells);
-      await mapLimit(killCells, 9, (cell) => awaitSubjectRunning(client, cell).then(() => prepareParent(client, cell)));
-      await sleep(randomInt((SUBJECT_SECS - 4) * 1000, (SUBJECT_SECS - 2) * 1000));
+      await mapLimit(killCells, 9, (cell) => awaitSubjectRunning(client, cell).then(() => prepareParent(client, cell)).then(() => triggerClose(client, cell)));
+      await strikeBeforeCallsEnd(client, killCells);
       await workers.at(-1)!.kill('SIGKILL');
+      // After the kill: the server still lists what the dead worker was running.
+      await mapLimit(killCells, 9, (cell) => noteFault(client, cell));
       record.faults += 1;
       workers.push(await startWorkerProcess({ address: mainServer().address, taskQueue: killQueue, label: 'matrix-kill-worker-2' }));
 
@@ -78,8 +82,10 @@ export function faultMatrixScenario(): void {
       workers.push(await startWorkerProcess({ address: server.known.address, taskQueue: restartQueue, label: 'matrix-restart-worker' }));
       const restartCells = await mapLimit(cellsFor(['server restarted while it closes']), 9, (spec) => startCell(restartClient, restartQueue, spec));
       cleanups.push(async () => terminateRoots(restartClient, restartCells.map((c) => c.rootId)));
-      await mapLimit(restartCells, 9, (cell) => awaitSubjectRunning(restartClient, cell).then(() => prepareParent(restartClient, cell)));
-      await sleep(randomInt((SUBJECT_SECS - 4) * 1000, (SUBJECT_SECS - 2) * 1000));
+      await mapLimit(restartCells, 9, (cell) => awaitSubjectRunning(restartClient, cell).then(() => prepareParent(restartClient, cell)).then(() => triggerClose(restartClient, cell)));
+      await strikeBeforeCallsEnd(restartClient, restartCells);
+      await mapLimit(restartCells, 9, (cell) => noteFault(restartClient, cell));
+      noteServerStop(restartCells, Date.now());
       await server.stop();
       await sleep(randomInt(2000, 5000));
       await server.restart();
@@ -89,6 +95,9 @@ export function faultMatrixScenario(): void {
       await checkCells(client, cells.filter((c) => !restartCells.includes(c)), 240_000);
       await checkCells(restartClient, restartCells, 240_000);
       cells.push(...restartCells);
+      // Each cell's setup as the histories show it: a cell whose label was not reached fails.
+      await mapLimit(cells, 6, (cell) => checkSetup(restartCells.includes(cell) ? restartClient : client, cell));
+      const setupFailures = cells.filter((c) => c.setup?.problems.length).map((c) => `${label(c)}: ${c.setup!.problems.join('; ')} (root ${c.rootId})`);
 
       const failed = cells.filter((c) => !c.outcome?.ok);
       record.runs = cells.length * 3;
@@ -105,8 +114,11 @@ export function faultMatrixScenario(): void {
       record.details.parentPhaseAtTrigger = countBy(cells.filter((c) => c.phaseAtTrigger).map((c) => `${c.state} → ${c.phaseAtTrigger}`));
       record.details.rootRunsAtClose = countBy(cells.map((c) => `${c.state}: ${c.runsAtClose === 1 ? '1 run' : '2+ runs'}`));
       record.details.failures = failed.map((c) => `${label(c)}: ${c.outcome?.problem ?? 'not checked'} (root ${c.rootId})`);
+      record.details.setup = setupFigures(cells);
+      record.details.setupFailures = setupFailures;
       console.log(['fault matrix (cells ok / cells, over the three wait policies):', ...renderMatrix(cells)].join('\n'));
       expect(record.details.failures).toEqual([]);
+      expect(setupFailures).toEqual([]);
       expect(cells).toHaveLength(81);
       passed = true;
     } finally {
@@ -115,6 +127,30 @@ export function faultMatrixScenario(): void {
       await Promise.all(workers.map((w) => w.kill('SIGTERM')));
     }
   }, 600_000);
+}
+
+/**
+ * Waits until every subject streams its model call, then until 2–4 s before the first of those
+ * calls ends: the fault strikes while each subject is still in its call and about to close.
+ */
+async function strikeBeforeCallsEnd(client: Client, cells: Cell[]): Promise<void> {
+  const end = await eventuallyOrUndefined(() => firstCallEnd(client, cells, SUBJECT_SECS), { timeoutMs: 30_000, intervalMs: 300 });
+  if (end !== undefined) await sleep(Math.max(0, end - Date.now() - randomInt(2000, 4000)));
+}
+
+/** The setup figures of the summary: per parent state, what the histories showed at the trigger and the close. */
+function setupFigures(cells: Cell[]): Record<string, unknown> {
+  const faulted = cells.filter((c) => c.setup?.pendingAtFault !== undefined);
+  return {
+    parentAtTrigger: countBy(cells.map((c) => `${c.state}: query ${c.setup?.queriedPhase}, ${c.setup?.openCallsAtTrigger ? 'in a turn' : 'no turn'} by history`)),
+    parentAtClose: countBy(cells.map((c) => `${c.state}: ${c.setup?.openCallsAtClose ? 'in a turn' : 'no turn'}, root run ${c.setup?.closeLearnedInRun}`)),
+    closeLearnedBy: countBy(cells.map((c) => c.setup?.closeLearnedBy ?? 'unknown')),
+    faultCells: faulted.length,
+    pendingAtFault: countBy(faulted.map((c) => c.setup!.pendingAtFault!.map((p) => p.replace(/ state .*/, '')).join(' + ') || 'none')),
+    afterFault: countBy(faulted.map((c) => `${c.way}: ${c.setup?.afterFault ?? 'no evidence'}`)),
+    completionSignalsPerCell: countBy(cells.map((c) => String(c.setup?.completionSignals))),
+    rootTaskCompletedAfterCompletion: cells.filter((c) => c.setup?.taskCompletedAfterCompletion).length,
+  };
 }
 
 function countBy(keys: string[]): Record<string, number> {

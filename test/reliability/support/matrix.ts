@@ -13,6 +13,7 @@ import { rootSession } from '../../helpers/session-fixtures';
 import { eventually, eventuallyOrUndefined } from '../../helpers/eventually';
 import { mapLimit } from './util';
 import { auditTreeSettled, type TreeAudit } from '../../helpers/tree-audit';
+import { noteTrigger, openModelCalls, type CellSetup } from './cell-setup';
 
 export const WAYS = [
   'completes',
@@ -73,6 +74,8 @@ export interface Cell {
   runsAtClose?: number;
   /** The parent's phase just before the close was triggered (triggered ways only). */
   phaseAtTrigger?: string;
+  /** What Temporal's records say of the cell's setup (support/cell-setup.ts). */
+  setup?: CellSetup;
   outcome?: CellOutcome;
 }
 
@@ -127,11 +130,42 @@ export async function awaitSubjectRunning(client: Client, cell: Cell): Promise<v
   cell.companionId = ready[1].childSessionId;
 }
 
-/** Puts the parent in the cell's state for the close: mid-turn, waiting, or past a continue-as-new. */
+/**
+ * Seconds after the parent starts its turn by which the subject of a "running" cell has closed:
+ * the turn must outlast it. The execution-timeout subject closes at its run timeout, a reset one
+ * SUBJECT_SECS after the reset; a subject whose attempt the server restart interrupted may run
+ * its call again once the heartbeat timeout (10 s) notices it — while the parent's own call, on a
+ * worker that stayed up, goes on. 10 s of margin for a loaded machine.
+ */
+function parentTurnSecs(way: Way): number {
+  if (way === 'execution timeout') return SUBJECT_SECS + 12 + 10;
+  if (way === 'server restarted while it closes') return 2 * SUBJECT_SECS + 10 + 10;
+  return SUBJECT_SECS + 10;
+}
+
+/**
+ * Puts the parent in the cell's state for the close: mid-turn, waiting, or past a continue-as-new.
+ * Each state is waited for by what the root's history shows (a model call open or none), not by
+ * a phase seen once; a state not reached in time is left for `checkSetup` to fail the cell.
+ */
 export async function prepareParent(client: Client, cell: Cell): Promise<void> {
+  const root = client.workflow.getHandle(sessionWorkflowId(cell.rootId));
+  if (cell.state === 'waiting') {
+    // Under `any` the companion's completion resumes the parent: its turn must be over first.
+    await eventuallyOrUndefined(async () => {
+      const { phase } = await sessionState(client, cell.rootId);
+      return phase !== 'running' && openModelCalls((await root.fetchHistory()).events ?? []) === 0;
+    }, { timeoutMs: 30_000, intervalMs: 1000 });
+  }
   if (cell.state === 'running') {
-    await sendUserMessage(client, cell.rootId, `[[sleep:${SUBJECT_SECS + 4}]] busy while the child closes`);
-    await eventuallyOrUndefined(async () => (await sessionState(client, cell.rootId)).phase === 'running', { timeoutMs: 30_000, intervalMs: 200 });
+    await sendUserMessage(client, cell.rootId, `[[sleep:${parentTurnSecs(cell.way)}]] busy while the child closes`);
+    // The turn for this message: a model call scheduled after its signal and still open.
+    await eventuallyOrUndefined(async () => {
+      const events = (await root.fetchHistory()).events ?? [];
+      let sent = -1;
+      events.forEach((e, i) => (e.workflowExecutionSignaledEventAttributes?.signalName === 'userMessage' ? (sent = i) : undefined));
+      return sent >= 0 && openModelCalls(events.slice(sent)) > 0 && (await sessionState(client, cell.rootId)).phase === 'running';
+    }, { timeoutMs: 30_000, intervalMs: 1000 });
   }
   if (cell.state === 'mid continue-as-new') {
     await eventuallyOrUndefined(async () => (await rootRuns(client, cell.rootId)) > 1, { timeoutMs: 30_000, intervalMs: 500 });
@@ -149,6 +183,7 @@ export async function rootRuns(client: Client, rootId: string): Promise<number> 
 export async function triggerClose(client: Client, cell: Cell): Promise<void> {
   const child = client.workflow.getHandle(sessionWorkflowId(cell.subjectId!));
   cell.phaseAtTrigger = (await sessionState(client, cell.rootId)).phase;
+  await noteTrigger(client, cell, cell.phaseAtTrigger ?? 'unknown');
   switch (cell.way) {
     case 'cancelled by the parent': {
       const args = JSON.stringify({ action: 'cancel', child_session_id: cell.subjectId });
