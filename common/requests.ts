@@ -20,6 +20,8 @@ export const PendingRequestSchema = sharedSchema('requests.PendingRequestSchema'
   requestId,
   /** The session that waits for the answer (any depth). */
   sessionId: SessionIdSchema,
+  /** Its run (the chain's first run id): a run that ends closes its own requests, not a later run's. */
+  runId: z.string().max(200).optional(),
   kind: z.enum(['tool', 'question']),
   /** kind `tool`: the tool and its arguments (JSON, cut to ARGUMENTS_PREVIEW_CHARS). */
   tool: z.string().optional(),
@@ -76,7 +78,9 @@ export type RequestClosed = z.infer<typeof RequestClosedSchema>;
  * A parent tells its root that a child run of its closed without reporting (terminated, timed
  * out): every request that run raised no longer waits. A root learns this of its own children itself.
  */
-export const SessionRequestsClosedSchema = sharedSchema('requests.SessionRequestsClosedSchema', () => z.object({ sessionId: SessionIdSchema, reason: z.string() }));
+export const SessionRequestsClosedSchema = sharedSchema('requests.SessionRequestsClosedSchema', () =>
+  z.object({ sessionId: SessionIdSchema, runId: z.string().max(200).optional(), reason: z.string() }),
+);
 export type SessionRequestsClosed = z.infer<typeof SessionRequestsClosedSchema>;
 
 export const SteerInputSchema = sharedSchema('requests.SteerInputSchema', () => z.object({ content: nonEmpty.max(1_000_000, 'must be at most 1000000 characters') }));

@@ -100,11 +100,14 @@ export class ChildLedger {
 
   /**
    * The child's run is over: its share is released — charged in full when the run said nothing
-   * of what it spent (terminated, say); the run itself is already counted as one child run.
+   * of what it spent (terminated, say). Such a run is still one child run: it is counted as one,
+   * and its share charged for the rest, so what the budget holds is the same as charging it all
+   * — and with no budget only the count changes (the budget decides nothing either way).
    */
   release(child: TrackedChild, reportedSpend: boolean): void {
-    if (!reportedSpend && child.reservation) {
-      this.charged = addAmounts(this.charged, { ...child.reservation, sessions: Math.max(0, child.reservation.sessions - 1) });
+    if (!reportedSpend && (child.reservation || !this.deps.options.budget)) {
+      this.count(child, NO_SPEND);
+      if (child.reservation) this.charged = addAmounts(this.charged, { ...child.reservation, sessions: Math.max(0, child.reservation.sessions - 1) });
     }
     child.reservation = undefined;
   }

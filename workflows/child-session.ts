@@ -120,6 +120,8 @@ class ChildRun {
   /** Requests for a person this run waits for (set once its session is known). */
   requests?: PersonRequests;
   readonly steering = new Steering();
+  /** Its children's state was found too large to carry (carriedChildrenFit): logged once. */
+  continueAsNewRefused = false;
 
   constructor(readonly childSessionId: string) {}
 
@@ -326,7 +328,7 @@ async function executeWithWatchdog(
  */
 const CHILD_HISTORY_BYTES = 4 * 1024 * 1024;
 const CHILD_CONTINUE_AS_NEW_PATCH = 'bamboo-child-continue-as-new';
-/** Patch id: spawns still queued when a run ends are cancelled, not started after it reported (issue 25). */
+/** Patch id: once a run ends nothing starts — queued spawns are cancelled, not started after it reported (issue 25). */
 const CANCEL_QUEUED_AT_END_PATCH = 'bamboo-cancel-queued-spawns-at-end';
 /**
  * A child that has spawned continues-as-new too, carrying its children's state, but only while
@@ -345,7 +347,23 @@ function continueAsNewDue(run: ChildRun): boolean {
   if (!due) return false;
   if (!hasSpawned(run)) return patched(CHILD_CONTINUE_AS_NEW_PATCH);
   // Asked only where the two versions part: histories recorded before replay without a marker.
-  return run.children!.isQuiet() && patched(CHILD_WITH_CHILDREN_CONTINUE_AS_NEW_PATCH);
+  // The size is measured after: measuring asks the reconcile patch, whose marker comes second.
+  return run.children!.isQuiet() && patched(CHILD_WITH_CHILDREN_CONTINUE_AS_NEW_PATCH) && carriedChildrenFit(run);
+}
+
+/**
+ * At most this much of the next run's input is its children's state (answers not yet in the
+ * transcript, follow-ups kept for a next run): past it the run stays as it is, as a root does,
+ * rather than fail its continue-as-new for good.
+ */
+const CHILDREN_CARRIED_BYTES = 512 * 1024;
+
+function carriedChildrenFit(run: ChildRun): boolean {
+  const bytes = jsonBytes(carriedChildren(run));
+  if (bytes <= CHILDREN_CARRIED_BYTES) return true;
+  if (!run.continueAsNewRefused) log.error('cannot continue-as-new: its children’s state is too large to carry; this run stays open', { bytes, limit: CHILDREN_CARRIED_BYTES });
+  run.continueAsNewRefused = true;
+  return false;
 }
 
 /** A child with a child tracked (spawned, or one that reported to it) has children's state to carry. */
@@ -357,6 +375,7 @@ function hasSpawned(run: ChildRun): boolean {
 async function continueRunAsNew(run: ChildRun, job: SpawnJob, from: NonNullable<ExecutedRun['continueFrom']>): Promise<never> {
   const session = run.session!;
   await condition(allHandlersFinished);
+  if (run.children) await CancellationScope.nonCancellable(() => run.children!.noticesSent()); // a closed run's signals are dropped
   const children = carriedChildren(run);
   fitContinuation(run, job, session, children);
   log.info('child run continuing as new', { round: from.round, historySize: workflowInfo().historySize });
@@ -434,7 +453,16 @@ async function runAgentTurns(
       budgetExhausted: () => run.budgetExhausted(),
     });
     resumeFrom = undefined;
-    if (loop.stoppedAt) return { stoppedAt: loop.stoppedAt };
+    if (loop.stoppedAt) {
+      // Handlers finish in this run first. A steer that arrives meanwhile is merged at the next
+      // round (its receipt belongs to this run; waiting for it would never end), and a start or
+      // restart a handler caused means the children are no longer quiet: the loop goes on, and
+      // continues-as-new at a later round boundary.
+      await condition(() => allHandlersFinished() || run.steering.hasQueued());
+      if (!run.steering.hasQueued() && (!hasSpawned(run) || run.children!.isQuiet())) return { stoppedAt: loop.stoppedAt };
+      resumeFrom = loop.stoppedAt;
+      continue;
+    }
     children?.beginWaitIfNeeded();
     if (!children?.waiting) return {};
     setCurrentDetails(`waiting for ${children.runningCount()} child session(s)`);
@@ -457,7 +485,7 @@ function childrenFor(run: ChildRun, session: Session, job: SpawnJob): Children |
     selfSpend: () => run.spend,
     rootSessionId: session.rootSessionId,
     // The root hears of its own children's runs; one further down, from the run's parent.
-    onRunClosedUnreported: (childSessionId) => tellRootRunEnded(session.rootSessionId, childSessionId),
+    onRunClosedUnreported: (childSessionId, runId) => tellRootRunEnded(session.rootSessionId, childSessionId, runId),
   });
   children.pump().catch((error: unknown) => {
     if (!isCancellation(error)) throw error;
@@ -489,13 +517,14 @@ async function finish(run: ChildRun, job: SpawnJob, executed: ExecutedRun): Prom
     if (outcome.error) session.metadata.last_run_error = outcome.error;
     else delete session.metadata.last_run_error;
   }
+  // Nothing starts once the run ends: a spawn of the round that ended it (the queue would start
+  // it at the end of the task), a restart a late report asks for.
+  if (run.children && patched(CANCEL_QUEUED_AT_END_PATCH)) run.children.close();
   if (run.children && run.children.runningCount() > 0) {
     // A child that ends early (timeout, cancel, error) takes its own children with it.
     await CancellationScope.nonCancellable(() => run.children!.cancelAll());
-  } else if (run.children?.hasQueued() && patched(CANCEL_QUEUED_AT_END_PATCH)) {
-    // Spawned in the round that ended the run (the queue starts them at the end of the task).
-    run.children.cancelQueued();
   }
+  if (run.children) await CancellationScope.nonCancellable(() => run.children!.noticesSent());
   // Messages injected after the last turn stay in the session; the parent learns how many
   // went unanswered, so the next run answers them.
   const unanswered = outcome.status === 'completed' ? run.injected.length : 0;

@@ -99,6 +99,8 @@ export class ChildTracker {
    */
   private readonly adopting = new Set<string>();
   waiting: WaitState | null;
+  /** The parent's run is ending (`close`): nothing starts any more. */
+  private closing = false;
   private readonly parentSessionId: string;
   private readonly options: SessionOptions;
   private readonly events: Pick<EventLog, 'add'>;
@@ -172,7 +174,18 @@ export class ChildTracker {
   }
 
   hasRoom(): boolean {
-    return this.queue.length > 0 && this.runningCount() < this.options.maxRunningChildren;
+    return !this.closing && this.queue.length > 0 && this.runningCount() < this.options.maxRunningChildren;
+  }
+
+  /**
+   * The parent's run is ending: queued jobs end `cancelled` without starting, and nothing is
+   * queued any more — a restart a late report asks for, or a job that waited for an open run,
+   * would start a run no parent supervises. Their messages stay on the child (or in its final
+   * session), for whoever runs the child next.
+   */
+  close(): void {
+    this.closing = true;
+    this.cancelQueued();
   }
 
   /** The next queued job when there is room, counted as starting until `startSettled(job)`. */
@@ -304,7 +317,11 @@ export class ChildTracker {
     const key = `${completion.childSessionId}/${completion.runId}`;
     let child = this.tracked.get(completion.childSessionId);
     if (this.seen.has(key)) {
-      if (child) this.restartIfMessagesWait(child, this.lateMessages(child, completion, restartsForLateMessages));
+      const held = this.held.get(completion.childSessionId);
+      // The first report waits for its start to name the run: it takes the later count along.
+      if (held?.completion.runId === completion.runId && (completion.unansweredMessages ?? 0) > (held.completion.unansweredMessages ?? 0)) {
+        held.completion = { ...held.completion, unansweredMessages: completion.unansweredMessages };
+      } else if (child) this.restartIfMessagesWait(child, this.lateMessages(child, completion, restartsForLateMessages));
       return false;
     }
     this.seen.add(key);
@@ -314,8 +331,7 @@ export class ChildTracker {
       this.tracked.set(child.childSessionId, child);
     }
     const spend = spendOf(completion);
-    // The run is one child run whether or not it said what it spent (a terminated run says nothing).
-    this.ledger.count(child, spend ?? NO_SPEND);
+    if (spend) this.ledger.count(child, spend);
     switch (this.whoseReport(child, completion.runId)) {
       case 'held':
         this.held.set(child.childSessionId, { completion, spent: spend !== undefined });
@@ -383,6 +399,7 @@ export class ChildTracker {
    */
   private requeue(child: TrackedChild, job: SpawnJob): void {
     this.deferred.delete(child.childSessionId);
+    if (this.closing) return this.cancelBeforeStart(child);
     const next = this.withKeptMessages({ ...job, ...(job.session || !child.runId ? {} : { snapshotRunId: child.runId }) });
     Object.assign(child, { status: 'pending', reported: false, awaited: true, error: undefined, finalResponse: undefined, pendingMessages: undefined });
     this.queue.unshift(next);
@@ -418,6 +435,7 @@ export class ChildTracker {
    */
   private repair(child: TrackedChild): void {
     this.adopting.delete(child.childSessionId);
+    if (this.closing) return;
     child.reservation = undefined; // held for a run that never started
     const share = child.model ? this.reserve(1) : { ok: false as const, message: 'its next run could not start' };
     if (!share.ok) return this.apply({ status: 'error', error: share.message }, child);
@@ -445,7 +463,7 @@ export class ChildTracker {
    */
   private restartIfMessagesWait(child: TrackedChild, unanswered: number): string | undefined {
     const messages = child.pendingMessages ?? [];
-    if (!isTerminal(child.status) || (messages.length === 0 && unanswered === 0) || !child.model) return undefined;
+    if (this.closing || !isTerminal(child.status) || (messages.length === 0 && unanswered === 0) || !child.model) return undefined;
     const share = this.reserve(1);
     if (!share.ok) {
       // The follow-ups stay on the child (manage_children get shows them): the budget cannot start a run.

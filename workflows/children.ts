@@ -67,6 +67,8 @@ export class Children {
   /** Child runs watched for their close (by handle or by activity). */
   private readonly watches = new RunWatches<Stoppable>();
   private cancelling = false;
+  /** Signals to the root in flight (onRunClosedUnreported). */
+  private readonly notices: Promise<void>[] = [];
   /** Where child starts run: one non-cancellable scope for all (a scope each cost five stack-captured promises per start). */
   private startScope?: CancellationScope;
 
@@ -82,9 +84,9 @@ export class Children {
     private readonly parent?: {
       depth: number;
       selfSpend: () => Spend;
-      onRunEnded?: (childSessionId: string) => void;
+      onRunEnded?: (childSessionId: string, runId: string) => void;
       /** A child run closed without reporting (its outcome was read from the run). */
-      onRunClosedUnreported?: (childSessionId: string) => void;
+      onRunClosedUnreported?: (childSessionId: string, runId: string) => Promise<void> | undefined;
       rootSessionId?: string;
     },
   ) {
@@ -304,14 +306,15 @@ export class Children {
     const fresh = this.tracker.onRunClosed(childSessionId, runId, outcome, startsAfterOpenRunCloses);
     if (!fresh) return;
     this.reported(childSessionId, runId);
-    this.parent?.onRunClosedUnreported?.(childSessionId);
+    const notice = this.parent?.onRunClosedUnreported?.(childSessionId, runId);
+    if (notice) this.notices.push(notice);
     log.warn('child run closed without reporting; its outcome was read from the run', { childSessionId, runId, status: outcome.status });
   }
 
   /** A child run reported (fresh): its watch is no longer needed, and whoever waited on the run hears of it. */
   private reported(childSessionId: string, runId: string): void {
     this.watches.reported(childSessionId, runId);
-    this.parent?.onRunEnded?.(childSessionId);
+    this.parent?.onRunEnded?.(childSessionId, runId);
   }
 
   // ── managing one child ──────────────────────────────────────────────────────
@@ -373,12 +376,17 @@ export class Children {
   }
 
   /**
-   * The parent run ends with no child run open: spawns still queued end `cancelled` without
-   * starting (a start in flight is cancelled once it has started).
+   * The parent run is ending: spawns still queued end `cancelled` without starting, nothing
+   * starts any more (ChildTracker.close), and a start in flight is cancelled once it has started.
    */
-  cancelQueued(): void {
+  close(): void {
     this.cancelling = true;
-    this.tracker.cancelQueued();
+    this.tracker.close();
+  }
+
+  /** Resolves once every notice to the root this parent sent has been recorded (sent before the run ends: a closed run's signals are dropped). */
+  async noticesSent(): Promise<void> {
+    while (this.notices.length > 0) await Promise.all(this.notices.splice(0));
   }
 
   /** Cancels every open child run and waits (bounded) until each has reported. */

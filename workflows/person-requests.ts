@@ -28,6 +28,7 @@ import {
   patched,
   upsertSearchAttributes,
   uuid4,
+  workflowInfo,
 } from '@temporalio/workflow';
 import {
   ARGUMENTS_PREVIEW_CHARS,
@@ -67,12 +68,16 @@ export const ASKER_RUN_ENDED = 'the session that asked has ended its run';
  */
 export const TELL_ROOT_RUN_ENDED_PATCH = 'bamboo-tell-root-run-ended';
 
-/** A run of `sessionId` (a child of this session) closed without reporting: the root closes its requests. */
-export function tellRootRunEnded(rootSessionId: string, sessionId: string): void {
-  if (!patched(TELL_ROOT_RUN_ENDED_PATCH)) return;
-  void CancellationScope.nonCancellable(() =>
+/**
+ * A run of `sessionId` (a child of this session; `runId`: its chain's first run) closed without
+ * reporting: the root closes that run's requests. The caller awaits the notice before its own
+ * run ends, since the server drops a signal whose sender has closed.
+ */
+export function tellRootRunEnded(rootSessionId: string, sessionId: string, runId: string): Promise<void> | undefined {
+  if (!patched(TELL_ROOT_RUN_ENDED_PATCH)) return undefined;
+  return CancellationScope.nonCancellable(() =>
     getExternalWorkflowHandle(sessionWorkflowId(rootSessionId))
-      .signal(sessionRequestsClosedSignal, { sessionId, reason: ASKER_RUN_ENDED })
+      .signal(sessionRequestsClosedSignal, { sessionId, runId, reason: ASKER_RUN_ENDED })
       .catch((error: unknown) => log.warn('could not tell the root a run ended', { sessionId, error: errorMessage(error) })),
   );
 }
@@ -113,6 +118,7 @@ export class PersonRequests {
     const request: PendingRequest = {
       requestId: uuid4(),
       sessionId: this.session.id,
+      runId: workflowInfo().firstExecutionRunId,
       ...what,
       requestedAt: new Date(now).toISOString(),
       expiresAt: new Date(now + this.timeoutSecs * 1000).toISOString(),
@@ -275,8 +281,8 @@ export class RequestDesk {
   }
 
   /** A child run that ended leaves nothing waiting: its requests are closed. */
-  closeAllOf(sessionId: string, reason: string): void {
-    this.book.closeAllOf(sessionId, reason);
+  closeAllOf(sessionId: string, reason: string, runId?: string): void {
+    this.book.closeAllOf(sessionId, reason, runId);
   }
 
   carried(): CarriedRequests {

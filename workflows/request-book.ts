@@ -155,9 +155,15 @@ export class RequestBook {
     return this.routeOf(request, decision);
   }
 
-  /** A run that ended leaves nothing waiting: the requests of its session are closed (one count each). */
-  closeAllOf(sessionId: string, reason: string): void {
-    for (const request of this.list()) if (request.sessionId === sessionId) this.close({ requestId: request.requestId, reason });
+  /**
+   * A run that ended leaves nothing waiting: the requests of its session are closed (one count
+   * each) — only that run's when both name their run, so a later run's requests stay.
+   */
+  closeAllOf(sessionId: string, reason: string, runId?: string): void {
+    for (const request of this.list()) {
+      if (request.sessionId !== sessionId || (runId && request.runId && request.runId !== runId)) continue;
+      this.close({ requestId: request.requestId, reason });
+    }
   }
 
   /**

@@ -114,7 +114,7 @@ class RootSession {
       selfSpend: () => this.selfSpend,
       rootSessionId: session.rootSessionId,
       // A child run that ended (terminated, say) waits for nothing any more.
-      onRunEnded: (childSessionId) => this.desk.closeAllOf(childSessionId, ASKER_RUN_ENDED),
+      onRunEnded: (childSessionId, runId) => this.desk.closeAllOf(childSessionId, ASKER_RUN_ENDED, runId),
     });
     this.pendingUser = [...(carried?.pendingUserMessages ?? [])];
     this.lastRunStatus = carried?.lastRunStatus;
@@ -214,7 +214,7 @@ function registerHandlers(root: RootSession): void {
   setHandler(requestClosedSignal, (payload) => root.desk.closedBySession(payload));
   setHandler(sessionRequestsClosedSignal, (payload) => {
     const closed = parseSignal(SessionRequestsClosedSchema, payload, 'sessionRequestsClosed');
-    if (closed) root.desk.closeAllOf(closed.sessionId, closed.reason);
+    if (closed) root.desk.closeAllOf(closed.sessionId, closed.reason, closed.runId);
   });
   setHandler(respondUpdate, (input) => root.desk.respond(input), { validator: (input) => root.desk.validate(input) });
   setHandler(

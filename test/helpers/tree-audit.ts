@@ -192,13 +192,17 @@ function reportsDelivered(events: HistoryEvent[]): number {
   return events.filter((e) => e.externalWorkflowExecutionSignaledEventAttributes && initiated.has(String(e.externalWorkflowExecutionSignaledEventAttributes.initiatedEventId))).length;
 }
 
-/** Completion signals received in a parent's run: (childSessionId, runId, unansweredMessages). */
-function reportsIn(events: HistoryEvent[]): { childSessionId: string; runId: string; unanswered: number }[] {
+/**
+ * Completion signals received in a parent's run: (childSessionId, runId, unansweredMessages), and
+ * whether a workflow sent it (Temporal records the sending execution) or a client did.
+ */
+function reportsIn(events: HistoryEvent[]): { childSessionId: string; runId: string; unanswered: number; byWorkflow: boolean }[] {
   return events.flatMap((e) => {
     const signalled = e.workflowExecutionSignaledEventAttributes;
     if (signalled?.signalName !== SIGNAL) return [];
     const completion = decode<Partial<ChildCompletion>>(signalled.input?.payloads?.[0]);
-    return [{ childSessionId: String(completion?.childSessionId), runId: String(completion?.runId), unanswered: completion?.unansweredMessages ?? 0 }];
+    const byWorkflow = Boolean(signalled.externalWorkflowExecution?.workflowId);
+    return [{ childSessionId: String(completion?.childSessionId), runId: String(completion?.runId), unanswered: completion?.unansweredMessages ?? 0, byWorkflow }];
   });
 }
 
@@ -271,12 +275,15 @@ export function judge({ rootSessionId, runs, parentOf, engine }: TreeRecords, ex
   const byWorkflow = new Map<string, RunRecord[]>();
   for (const run of runs) byWorkflow.set(run.workflowId, [...(byWorkflow.get(run.workflowId) ?? []), run]);
   const received = new Map<string, number[]>();
+  /** Reports a client sent of runs that are not in the tree: inputs (a scenario's hostile ones), not reports. */
+  const fromClients = new Map<string, number>();
   let signalsReceived = 0;
   for (const run of runs) {
     for (const report of reportsIn(run.events)) {
       signalsReceived += 1;
       const key = `${report.childSessionId}/${report.runId}`;
       received.set(key, [...(received.get(key) ?? []), report.unanswered]);
+      if (!report.byWorkflow) fromClients.set(key, (fromClients.get(key) ?? 0) + 1);
     }
   }
 
@@ -316,7 +323,10 @@ export function judge({ rootSessionId, runs, parentOf, engine }: TreeRecords, ex
     else if (chain.reportsReceived.length < chain.reportsDelivered) lost.push(`${tag}: a report its history says was delivered is in no run of the parent`);
     else if (chain.closeStatus === 'COMPLETED' && chain.reportsDelivered === 0) lost.push(`${tag}: completed without reporting`);
   }
-  for (const [key, reports] of received) duplicated.push(`${key}: ${reports.length} report(s) of a run that is not in the tree`);
+  for (const [key, reports] of received) {
+    // Of a run no chain in the tree is: a duplicate unless a client sent them all (then inputs, not reports).
+    if (fromClients.get(key) !== reports.length) duplicated.push(`${key}: ${reports.length} report(s) of a run that is not in the tree`);
+  }
 
   // Chains per child, against what the scenario caused.
   const sessions = [...new Set(chains.map((c) => c.childSessionId))];

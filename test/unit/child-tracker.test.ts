@@ -340,6 +340,45 @@ describe('ChildTracker: follow-ups', () => {
     expect(drainQueue(tracker)).toEqual([]);
   });
 
+  it('a late report that arrives while the first waits for its start to name the run restarts the child once it is named', () => {
+    const { tracker } = setup();
+    tracker.enqueue(job('a'), 'a');
+    const start = tracker.nextStart()!;
+    tracker.onCompletion(completion('a', 'a-run1', 'completed')); // held: the start has not said its run id
+    tracker.onCompletion(completion('a', 'a-run1', 'completed', { unansweredMessages: 1 }));
+    tracker.started(tracker.child('a')!, 'a-run1');
+    tracker.startSettled(start);
+    expect(drainQueue(tracker)).toMatchObject([{ childSessionId: 'a', snapshotRunId: 'a-run1' }]);
+  });
+
+  it('once the parent run ends (close) nothing starts: queued jobs are cancelled, a late report restarts nothing', () => {
+    const { tracker } = setup();
+    spawnRunning(tracker, 'a');
+    tracker.onCompletion(completion('a', 'a-run1', 'completed'));
+    tracker.enqueue(job('b'), 'b');
+    tracker.close();
+    expect(tracker.child('b')).toMatchObject({ status: 'cancelled' });
+    tracker.onCompletion(completion('a', 'a-run1', 'completed', { unansweredMessages: 1 }));
+    expect(tracker.hasQueued()).toBe(false);
+    expect(tracker.child('a')).toMatchObject({ status: 'completed' });
+    expect(tracker.nextStart()).toBeUndefined();
+  });
+
+  it('a start in flight when the parent run ends, that found a run open, is cancelled once that run closes — not started', () => {
+    const { tracker } = setup();
+    spawnRunning(tracker, 'a');
+    tracker.onCompletion(completion('a', 'a-run1', 'completed'));
+    tracker.restartWithMessage(tracker.child('a')!, 'one more thing', true);
+    const start = tracker.nextStart()!;
+    tracker.close();
+    tracker.alreadyRunning(tracker.child('a')!, start, true); // a-run1 is still closing
+    tracker.startSettled(start);
+    tracker.onRunClosed('a', 'a-run1', { status: 'completed' });
+    expect(tracker.child('a')).toMatchObject({ status: 'cancelled' });
+    expect(tracker.hasQueued()).toBe(false);
+    expect(tracker.nextStart()).toBeUndefined();
+  });
+
   it('a run that left injected messages unanswered is restarted from its snapshot so they get an answer', () => {
     const { tracker } = setup();
     spawnRunning(tracker, 'a');
