@@ -15,7 +15,7 @@ import { testServer } from '../helpers/temporal';
  * wrote history shape 2 (SpawnJob.historyShape): deployed histories that must keep replaying.
  */
 const DIR = join(__dirname, 'histories');
-const FIXTURES_RECORDED = 162;
+const FIXTURES_RECORDED = 165;
 const files = readdirSync(DIR, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.json')).sort();
 const histories = files.map((file) => ({
   workflowId: file,

@@ -247,34 +247,40 @@ async function oneKindWorker(client: Client, queue: string, only: 'workflows' | 
 
 /**
  * A message that reaches a child run while its report is on its way: the run reports again with
- * it counted (LATE_MESSAGES_PATCH). The order is made as test/integration/interleavings.test.ts
- * makes it: no workflow worker while the model call ends, 1,000 ignored signals that make the next
- * task slow, and the message sent once that task has started.
+ * it counted, and the root starts the child's next run for it (LATE_MESSAGES_PATCH, both sides).
+ * The order is made as test/integration/interleavings.test.ts makes it: no workflow worker while
+ * the child's model call ends, 1,000 ignored signals that make its next task slow, and the
+ * message sent once that task has started. (histories/child-completed-message-after-report.json
+ * is the child side alone, recorded first under the recording parent.)
  */
 const lateMessageScenario = (): Scenario => {
   const queue = 'record-late-message';
   let activities: { stop(): Promise<void> } | undefined;
   let workflows: { stop(): Promise<void> } | undefined;
   return {
-    name: 'child-completed-message-after-report',
+    name: 'root-message-after-child-report',
+    withChildren: true,
     async start(client) {
       activities = await oneKindWorker(client, queue, 'activities');
       workflows = await oneKindWorker(client, queue, 'workflows');
-      return startChildRun(client, child('[[sleep:2]] work'), { taskQueue: queue });
+      return startSession(client, { session: rootSession('[[spawn:Helper|[[sleep:2]] work]] plan'), options: { idleTtlSecs: 4 } }, { taskQueue: queue });
     },
     async during(client, handle) {
       try {
-        await eventually(async () => ((await handle.describe()).raw.pendingActivities?.length ?? 0) > 0, { ...waitOptions('the model call'), intervalMs: 50 });
+        const childId = await eventually(async () => (await sessionState(client, idOf(handle))).children[0]?.childSessionId, waitOptions('the child'));
+        const child = client.workflow.getHandle(sessionWorkflowId(childId));
+        await eventually(async () => ((await child.describe()).raw.pendingActivities?.length ?? 0) > 0, { ...waitOptions('the model call'), intervalMs: 50 });
         await workflows!.stop();
-        await eventually(async () => (await handle.fetchHistory()).events!.some((e) => e.activityTaskCompletedEventAttributes), waitOptions('the model call to end'));
-        for (let i = 0; i < 1000; i++) await handle.signal('subSessionCompleted', { padding: i });
-        const { historyLength } = await handle.describe();
+        await eventually(async () => (await child.fetchHistory()).events!.some((e) => e.activityTaskCompletedEventAttributes), waitOptions('the model call to end'));
+        for (let i = 0; i < 1000; i++) await child.signal('subSessionCompleted', { padding: i });
+        const { historyLength, runId } = await child.describe();
         workflows = await oneKindWorker(client, queue, 'workflows');
-        await eventually(async () => (await handle.fetchHistory()).events!.some((e) => Number(e.eventId) > historyLength && e.workflowTaskStartedEventAttributes), { ...waitOptions('the last task'), intervalMs: 10 });
-        await injectIntoSession(client, idOf(handle), 'also say goodbye');
-        await handle.result();
-        const { events } = await handle.fetchHistory();
+        await eventually(async () => (await child.fetchHistory()).events!.some((e) => Number(e.eventId) > historyLength && e.workflowTaskStartedEventAttributes), { ...waitOptions('the last task'), intervalMs: 10 });
+        await injectIntoSession(client, childId, 'also say goodbye');
+        await client.workflow.getHandle(sessionWorkflowId(childId), runId).result();
+        const { events } = await client.workflow.getHandle(sessionWorkflowId(childId), runId).fetchHistory();
         if (events!.filter((e) => e.signalExternalWorkflowExecutionInitiatedEventAttributes).length !== 2) throw new Error('the message reached the run before its report: record again');
+        await handle.result();
       } finally {
         await workflows?.stop();
         await activities?.stop();

@@ -41,3 +41,16 @@ test('the reasons carried are cut to a bounded length', () => {
 
   expect(first.carried()).toEqual({ closedRequests: ['req-1', 'req-2'], closedReasons: [{ requestId: 'req-1', reason: 'x'.repeat(CLOSE_REASON_CARRIED_CHARS) }] });
 });
+
+test('a run that ended closes its own requests, not those of a later run of the same session', () => {
+  const { book: b, published } = book();
+  b.raise({ ...request('req-old'), runId: 'run-1' });
+  b.raise({ ...request('req-new'), runId: 'run-2' });
+  b.raise(request('req-unnamed')); // raised by a run from before requests named their run
+  b.closeAllOf('child-a', 'the session that asked has ended its run', 'run-1');
+  expect(b.list().map((r) => r.requestId)).toEqual(['req-new']);
+  expect(() => b.validate({ requestId: 'req-old', decision: 'approve' })).toThrow(NO_LONGER_WAITS('req-old', 'the session that asked has ended its run'));
+  expect(published.at(-1)).toBe(1);
+  b.closeAllOf('child-a', 'the session that asked has ended its run');
+  expect(b.list()).toEqual([]);
+});
