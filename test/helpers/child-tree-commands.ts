@@ -7,6 +7,8 @@ import fc from 'fast-check';
 import { NOTHING, type SessionOptionsInput, type TerminalRunStatus } from '../../common';
 import { ChildTreeWorld } from './child-tree-model';
 
+import { ModelStep, weighted } from './model-runs';
+
 export { modelRuns } from './model-runs';
 
 const STATUSES: TerminalRunStatus[] = ['completed', 'error', 'timeout', 'completed'];
@@ -17,30 +19,18 @@ export type TreeCommand = fc.Command<World, World>;
 export type Invariant = (w: World) => void;
 
 /** A step of the world, then the end of its workflow task, then the invariants. */
-class Step implements TreeCommand {
-  constructor(
-    private readonly name: string,
-    private readonly applies: (w: Readonly<World>) => boolean,
-    private readonly act: (w: World) => void,
-    private readonly invariants: readonly Invariant[],
-  ) {}
-  check(w: Readonly<World>): boolean {
-    return this.applies(w);
-  }
-  run(_model: World, w: World): void {
-    this.act(w);
-    w.settle();
-    for (const invariant of this.invariants) invariant(w);
-  }
-  toString(): string {
-    return this.name;
+class Step extends ModelStep<World> {
+  constructor(name: string, applies: (w: Readonly<World>) => boolean, act: (w: World) => void, invariants: readonly Invariant[]) {
+    super(name, applies, (w) => {
+      act(w);
+      w.settle();
+      for (const invariant of invariants) invariant(w);
+    });
   }
 }
 
 const childAt = (w: Readonly<World>, i: number) => [...w.tracker.tracked.keys()][i % w.tracker.tracked.size];
 const openAt = (w: Readonly<World>, i: number) => w.openRuns()[i % w.openRuns().length];
-/** `n` copies of a command's arbitrary: how often it is drawn against the others. */
-const weighted = (n: number, arb: fc.Arbitrary<TreeCommand>) => Array.from({ length: n }, () => arb);
 
 /** Everything that may happen to a parent's children, each followed by `invariants`. */
 export function treeCommands(invariants: readonly Invariant[], extra: (step: StepMaker) => fc.Arbitrary<TreeCommand>[] = () => []): fc.Arbitrary<TreeCommand>[] {

@@ -24,7 +24,7 @@
  */
 import fc from 'fast-check';
 import { REQUEST_EXPIRED } from '../../common';
-import { modelRuns } from '../helpers/model-runs';
+import { modelRuns, ModelStep, weighted } from '../helpers/model-runs';
 import { requestInvariant, RequestWorld, ROOT, SESSIONS, STOPPED_WAITING, type RespondVariant } from '../helpers/request-book-model';
 
 const RUNS = modelRuns(3000);
@@ -37,29 +37,13 @@ type World = RequestWorld;
 type RequestCommand = fc.Command<World, World>;
 
 /** A step of the world (a second later), then the invariants. */
-class Step implements RequestCommand {
-  constructor(
-    private readonly name: string,
-    private readonly applies: (w: Readonly<World>) => boolean,
-    private readonly act: (w: World) => void,
-  ) {}
-  check(w: Readonly<World>): boolean {
-    return this.applies(w);
-  }
-  run(_model: World, w: World): void {
+const step = (name: string, applies: (w: Readonly<World>) => boolean, act: (w: World) => void): RequestCommand =>
+  new ModelStep<World>(name, applies, (w) => {
     w.tick();
     const generation = w.generations;
-    this.act(w);
+    act(w);
     requestInvariant(w, w.generations !== generation);
-  }
-  toString(): string {
-    return this.name;
-  }
-}
-
-const step = (name: string, applies: (w: Readonly<World>) => boolean, act: (w: World) => void) => new Step(name, applies, act);
-/** `n` copies of a command's arbitrary: how often it is drawn against the others. */
-const weighted = (n: number, arb: fc.Arbitrary<RequestCommand>) => Array.from({ length: n }, () => arb);
+  });
 const any = (w: Readonly<World>) => w.requests.size > 0;
 /** An id raised so far, or (index past them) one never raised. */
 const idAt = (w: Readonly<World>, i: number) => w.ids()[i % (w.requests.size + 1)] ?? 'req-never-raised';

@@ -17,7 +17,7 @@
  * BAMBOO_MODEL_RUNS sets the number of sequences (default 10000; a soak: 200000).
  */
 import fc from 'fast-check';
-import { modelRuns } from '../helpers/model-runs';
+import { modelRuns, ModelStep, weighted } from '../helpers/model-runs';
 import { steeringEnded, steeringInvariant, SteeringWorld, type Flavour } from '../helpers/steering-model';
 
 const RUNS = modelRuns(10000);
@@ -26,31 +26,20 @@ type World = SteeringWorld;
 type SteeringCommand = fc.Command<World, World>;
 
 /** A step of the world, the end of its workflow task, then the invariants. */
-class Step implements SteeringCommand {
-  constructor(
-    private readonly name: string,
-    private readonly applies: (w: Readonly<World>) => boolean,
-    private readonly act: (w: World) => void,
-  ) {}
-  check(w: Readonly<World>): boolean {
-    return this.applies(w);
-  }
-  run(_model: World, w: World): void {
-    w.tick();
-    this.act(w);
-    w.settle();
-    steeringInvariant(w);
-  }
-  toString(): string {
-    return this.name;
-  }
-}
-
-const step = (name: string, applies: (w: Readonly<World>) => boolean, act: (w: World) => void) => fc.constant(null).map(() => new Step(name, applies, act));
-const weighted = (n: number, arb: fc.Arbitrary<SteeringCommand>) => Array.from({ length: n }, () => arb);
+const step = (name: string, applies: (w: Readonly<World>) => boolean, act: (w: World) => void) =>
+  fc.constant(null).map(
+    (): SteeringCommand =>
+      new ModelStep<World>(name, applies, (w) => {
+        w.tick();
+        act(w);
+        w.settle();
+        steeringInvariant(w);
+      }),
+  );
 const running = (w: Readonly<World>) => w.status === 'running';
 /** A command that applies one draw in four (fast-check skips the others). */
-const rarely = (arb: fc.Arbitrary<Step>) => fc.tuple(arb, fc.nat(3)).map(([cmd, roll]) => (roll === 0 ? cmd : new Step(`${cmd.toString()} (not drawn)`, () => false, () => undefined)));
+const rarely = (arb: fc.Arbitrary<SteeringCommand>) =>
+  fc.tuple(arb, fc.nat(3)).map(([cmd, roll]): SteeringCommand => (roll === 0 ? cmd : new ModelStep<World>(`${cmd.toString()} (not drawn)`, () => false, () => undefined)));
 
 const commands: fc.Arbitrary<SteeringCommand>[] = [
   ...weighted(4, step('steer', running, (w) => w.steer())),
