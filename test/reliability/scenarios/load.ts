@@ -127,6 +127,8 @@ export function loadScenario(): void {
       expect(wrongParent).toBe(0);
       expect(statuses).toEqual({ completed: RUNS });
       expect(completedRuns).toBeGreaterThanOrEqual(RUNS);
+      // The claim "0 server errors": no ERROR line in the server's log, no RPC the client had to retry.
+      expect({ serverErrorKinds, clientErrors }).toEqual({ serverErrorKinds: {}, clientErrors: [] });
       passed = true;
     } finally {
       finishScenario(record, passed);
