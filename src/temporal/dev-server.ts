@@ -23,8 +23,8 @@ export interface DevServerOptions {
   dbFilename?: string;
   /** gRPC port; omit for a free port. */
   port?: number;
-  /** Web UI port; omit for no UI. */
-  uiPort?: number;
+  /** Web UI port, or `'free'` for a free one; omit for no UI. */
+  uiPort?: number | 'free';
   namespace?: string;
   /** Codec server for the Web UI (payload encryption). */
   uiCodecEndpoint?: string;
@@ -33,6 +33,10 @@ export interface DevServerOptions {
   find?: FindOptions;
   /** How long the server may take to answer after it starts (default 60 s). */
   startTimeoutMs?: number;
+  /** Where a start retried on fresh ports says so (default: this process's stderr). */
+  log?: (line: string) => void;
+  /** Picks the free ports this function chooses (tests take the pick's port to make the race happen). */
+  pickPort?: () => Promise<number>;
 }
 
 export interface DevServerExit {
@@ -56,13 +60,54 @@ const IP = '127.0.0.1';
 /** How long a graceful stop may take before the server is killed (it usually takes ~3 s). */
 const STOP_GRACE_MS = 15_000;
 
+/**
+ * Starts the dev server and waits until it answers. Ports it picks itself (the gRPC port when
+ * `port` is omitted, the UI's with `uiPort: 'free'`) were free when picked but may be taken
+ * before the server binds them — by another process, or by the server's own services, which
+ * pick their ports the same way. Such a start is retried on freshly picked ports, at most
+ * PORT_ATTEMPTS times, saying so through `log`.
+ * @throws Error when a port given explicitly is in use (naming it), when every attempt found a
+ *   port taken (naming each attempt's ports), or when the server fails otherwise (with its log's tail).
+ */
 export async function startDevServer(options: DevServerOptions = {}): Promise<DevServer> {
   const found = findTemporalCli(options.find);
-  const namespace = options.namespace ?? 'default';
+  const pick = options.pickPort ?? freePort;
+  const log = options.log ?? ((line: string) => void process.stderr.write(`${line}\n`));
+  const taken: string[] = [];
+  for (let attempt = 1; ; attempt++) {
+    if (options.port !== undefined) await ensurePortFree(options.port, 'gRPC');
+    if (typeof options.uiPort === 'number') await ensurePortFree(options.uiPort, 'Web UI');
+    const port = options.port ?? (await pick());
+    const uiPort = options.uiPort === 'free' ? await pick() : options.uiPort;
+    try {
+      return await launch(found.path, { ...options, port, uiPort });
+    } catch (error) {
+      if (!(error instanceof PortTakenError)) throw error;
+      const ports = `gRPC ${port}${uiPort !== undefined ? `, Web UI ${uiPort}` : ''}`;
+      taken.push(`attempt ${attempt} (${ports}): ${error.what} port ${error.port} taken`);
+      if (attempt >= PORT_ATTEMPTS) {
+        throw new Error(`the Temporal dev server found a port taken on each of ${PORT_ATTEMPTS} attempts: ${taken.join('; ')}`, { cause: error });
+      }
+      log(`the Temporal dev server's ${error.what} port ${error.port} was taken before it could bind it (${ports}); starting it again on fresh ports`);
+    }
+  }
+}
 
-  if (options.port !== undefined) await ensurePortFree(options.port, 'gRPC');
-  if (options.uiPort !== undefined) await ensurePortFree(options.uiPort, 'Web UI');
-  const port = options.port ?? (await freePort());
+/** How many times a start whose port was taken is tried, on fresh ports each time. */
+const PORT_ATTEMPTS = 3;
+
+/** The server exited because a port it was to bind was taken (its own words: `can't set UI port N: … address already in use`). */
+class PortTakenError extends Error {
+  constructor(message: string, readonly what: string, readonly port: number) {
+    super(message);
+  }
+}
+
+const PORT_TAKEN = /can't set (.+?) port (\d+):[^\n]*address already in use/;
+
+async function launch(path: string, options: DevServerOptions & { port: number; uiPort?: number }): Promise<DevServer> {
+  const namespace = options.namespace ?? 'default';
+  const port = options.port;
   const args = [
     'server', 'start-dev',
     '--ip', IP,
@@ -80,7 +125,7 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
     ...(options.uiCodecEndpoint ? ['--ui-codec-endpoint', options.uiCodecEndpoint] : []),
     ...(options.sqlitePragmas ?? []).flatMap((pragma) => ['--sqlite-pragma', pragma]),
   ];
-  const child = spawn(found.path, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(path, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   // The server's log (stderr: warnings and errors) goes on to this process's stderr while it
   // runs; its banner (stdout) and a stop's shutdown chatter do not. The tail explains a failed start.
   let forwarding = true;
@@ -126,7 +171,9 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
     await stop();
     const exit = await exited;
     const how = exit.code !== null || exit.signal ? `it exited (${exit.signal ?? `code ${exit.code}`})` : 'it did not start';
-    throw new Error(`${errorMessage(error)}; ${how}${tail.trim() ? `:\n${tail.trim()}` : ''}`);
+    const message = `${errorMessage(error)}; ${how}${tail.trim() ? `:\n${tail.trim()}` : ''}`;
+    const taken = PORT_TAKEN.exec(tail);
+    throw taken ? new PortTakenError(message, taken[1], Number(taken[2])) : new Error(message);
   }
   return {
     address,

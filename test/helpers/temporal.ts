@@ -6,7 +6,6 @@ import type { ActivityDeps } from '../../activities';
 import { createBambooWorker, type BambooWorkerOptions } from '../../src/worker/create-worker';
 import { sessionWorkflowId } from '../../common';
 import { startDevServer, type DevServer } from '../../src/temporal/dev-server';
-import { freePort } from './processes';
 import type { recordingParentWorkflow } from '../workflows/recording-parent';
 
 let runtimeInstalled = false;
@@ -117,16 +116,9 @@ export function withTestWorker(options: Parameters<typeof startTestWorker>[0] = 
 }
 
 /**
- * A dev server of the test's own with the Web UI on a free port. A port found free can be taken
- * before the server binds it (by another test, or by the server's own internal services, which
- * pick free ports the same way): such a start is retried on fresh ports.
+ * A dev server of the test's own with the Web UI on a free port. A port taken between picking
+ * and binding is the product's to handle (`startDevServer` retries on fresh ports), not the test's.
  */
-export async function startDevServerWithUi(attempts = 3): Promise<DevServer> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await startDevServer({ uiPort: await freePort() });
-    } catch (error) {
-      if (attempt >= attempts || !/address already in use/.test(String(error))) throw error;
-    }
-  }
+export function startDevServerWithUi(): Promise<DevServer> {
+  return startDevServer({ uiPort: 'free' });
 }

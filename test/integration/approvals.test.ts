@@ -8,13 +8,14 @@
 import { writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import { startSession } from '../../src/client/root-sessions';
-import { BambooPendingRequests, sessionWorkflowId, type Message, type PendingRequest, type SessionOptionsInput } from '../../common';
+import { ALREADY_ANSWERED, BambooPendingRequests, sessionWorkflowId, type Message, type PendingRequest, type SessionOptionsInput } from '../../common';
 import { respondUpdate, stateQuery, steerUpdate } from '../../common/workflow-interface';
 import { sessionTranscript, settled } from '../helpers/root';
 import { rootSession } from '../helpers/session-fixtures';
 import { eventually } from '../helpers/eventually';
+import { refusalOf } from '../helpers/refusals';
 import { killStartedProcesses } from '../helpers/processes';
 import { startTestWorker, uniqueId, type TestWorker } from '../helpers/temporal';
 import { startWorkerProcess } from '../helpers/worker-process';
@@ -78,21 +79,18 @@ test('an ask tool in a depth-2 child, approved from the root: listed, visible, r
   await visiblePendingCount(tw.client, handle.workflowId, 0);
 
   // The same id again: the validator rejects it, and nothing is recorded twice.
-  await expect(handle.executeUpdate(respondUpdate, { args: [{ requestId: request.requestId, decision: 'deny' }] })).rejects.toThrow(
-    WorkflowUpdateFailedError,
-  );
+  expect(await refusalOf(handle.executeUpdate(respondUpdate, { args: [{ requestId: request.requestId, decision: 'deny' }] }))).toBe(ALREADY_ANSWERED(request.requestId));
   await handle.terminate();
 }, 120_000);
 
 test('denied: the model reads why; an unknown id is rejected by the validator with its reason', async () => {
   const { session, handle } = await startRoot(DEEP_ASK);
-  const unknown = handle.executeUpdate(respondUpdate, { args: [{ requestId: 'no-such-id', decision: 'approve' }] });
-  await expect(unknown).rejects.toThrow(WorkflowUpdateFailedError);
-  await unknown.catch((error: WorkflowUpdateFailedError) => expect(error.cause?.message).toBe('unknown request "no-such-id"'));
+  expect(await refusalOf(handle.executeUpdate(respondUpdate, { args: [{ requestId: 'no-such-id', decision: 'approve' }] }))).toBe('unknown request "no-such-id"');
 
   const request = await pendingRequest(tw.client, session.id);
-  const wrongKind = handle.executeUpdate(respondUpdate, { args: [{ requestId: request.requestId, decision: 'answer', text: 'x' }] });
-  await wrongKind.catch((error: WorkflowUpdateFailedError) => expect(error.cause?.message).toContain('is a tool call: approve or deny it'));
+  expect(await refusalOf(handle.executeUpdate(respondUpdate, { args: [{ requestId: request.requestId, decision: 'answer', text: 'x' }] }))).toBe(
+    `request "${request.requestId}" is a tool call: approve or deny it`,
+  );
   await handle.executeUpdate(respondUpdate, { args: [{ requestId: request.requestId, decision: 'deny', reason: 'not today' }] });
   await settled(tw.client, session.id, 60_000);
   const [result] = await toolMessages(tw.client, request.sessionId);
@@ -107,9 +105,9 @@ test('unanswered: denied after requestTimeoutSecs, with a reason saying so, and 
   const [result] = await toolMessages(tw.client, request.sessionId);
   expect(result.content).toBe('Error: the call to get_current_time was denied: no answer within 2 seconds (requestTimeoutSecs)');
   expect((await handle.query(stateQuery)).pendingRequests).toEqual([]);
-  const late = handle.executeUpdate(respondUpdate, { args: [{ requestId: request.requestId, decision: 'approve' }] });
-  await late.catch((error: WorkflowUpdateFailedError) => expect(error.cause?.message).toContain('no longer waits: expired'));
-  await expect(late).rejects.toThrow(WorkflowUpdateFailedError);
+  expect(await refusalOf(handle.executeUpdate(respondUpdate, { args: [{ requestId: request.requestId, decision: 'approve' }] }))).toBe(
+    `request "${request.requestId}" no longer waits: expired`,
+  );
   await handle.terminate();
 }, 120_000);
 
@@ -173,8 +171,11 @@ test('steering a child mid-stream: the receipt names the turn the message was me
   const steered = messages.findIndex((m) => m.role === 'user' && m.content === 'also add a title');
   expect(steered).toBeGreaterThan(0);
   expect(messages.slice(steered + 1).some((m) => m.role === 'assistant')).toBe(true); // it was answered
-  // A finished run takes no more steering: the validator says why.
-  await expect(child.executeUpdate(steerUpdate, { args: [{ content: 'too late' }] })).rejects.toThrow();
+  // A finished run takes no more steering: its workflow has closed, so the server refuses the Update.
+  await expect(child.executeUpdate(steerUpdate, { args: [{ content: 'too late' }] })).rejects.toMatchObject({
+    name: 'WorkflowNotFoundError',
+    message: 'workflow execution already completed',
+  });
   // The root takes steering too: merged at its next turn.
   const turnBefore = (await handle.query(stateQuery)).turn;
   const rootReceipt = await handle.executeUpdate(steerUpdate, { args: [{ content: 'and a summary' }] });

@@ -4,18 +4,19 @@
  * with cached tokens), priced from a configured price for its model.
  */
 import { startChildRun, cancelSession } from '../../src/client/child-runs';
-import { sessionIdFromWorkflowId, type ChildCompletion, type ModelTurnResult } from '../../common';
+import { FailureTypes, sessionIdFromWorkflowId, type ChildCompletion, type ModelTurnResult } from '../../common';
 import { PriceTableSchema } from '../../src/pricing';
 import { createProviderRegistry } from '../../src/providers/router';
 import { createConfiguredProvider } from '../../src/providers/configured';
 import { createScriptedProvider } from '../../src/providers/scripted';
 import { receivedCompletionsQuery } from '../workflows/recording-parent';
 import { historyText } from '../helpers/history-text';
-import { activityResults } from '../helpers/history-text';
+import { activityOutcomes, activityResults } from '../helpers/history-text';
 import { startLlmServer, type LlmServer } from '../helpers/llm-server';
 import { childSession, spawnJobFor } from '../helpers/session-fixtures';
 import { eventually } from '../helpers/eventually';
 import { startRecordingParent, startTestWorker, type RecordingParentHandle, type TestWorker } from '../helpers/temporal';
+import { watchdogSeconds } from '../helpers/watchdog-text';
 
 const API_KEY = `sk-test-${Math.random().toString(36).slice(2)}-openai-secret`;
 let llm: LlmServer;
@@ -155,7 +156,10 @@ test('a stream that stalls trips the idle watchdog', async () => {
   llm.script({ kind: 'stall', first: 'thinking' });
   const { handle } = await start('stall', { 'child_watchdog.max_idle_secs': '2' });
   const result = await handle.result();
-  expect(result).toMatchObject({ status: 'timeout', error: 'Child session idle timeout after 2 seconds without events (max_idle_secs=2)' });
+  expect(result.status).toBe('timeout');
+  expect(watchdogSeconds(result.error, 'idle', 2)).toBeGreaterThanOrEqual(2);
+  // The idle watchdog ended the stream: the one call failed as idle, not retried.
+  expect(activityOutcomes(await handle.fetchHistory(), 'callModel')).toEqual([{ outcome: 'failed', failureType: FailureTypes.idleTimeout, attempt: 1 }]);
 });
 
 test('a mid-stream disconnect is retried and the run completes', async () => {

@@ -133,15 +133,23 @@ describe('the scripted provider', () => {
     expect(calls(parts)).toEqual([]);
   });
 
-  it('an aborted signal ends a [[stall:100]] promptly with the abort reason', async () => {
-    const controller = new AbortController();
-    const reason = new Error('cancelled by test');
-    const started = Date.now();
-    const pending = failureOf(run([msg('user', 'hang [[stall:100]]')], { signal: controller.signal }));
-    setTimeout(() => controller.abort(reason), 20);
-    expect(await pending).toBe(reason);
-    // the stall alone would take 100 × 10 ms = 1 s
-    expect(Date.now() - started).toBeLessThan(500);
+  it('an aborted signal ends a [[stall:100]] at once with the abort reason', async () => {
+    // Fake timers: no time passes unless the test says so, so only the abort can end the stall.
+    jest.useFakeTimers();
+    try {
+      const controller = new AbortController();
+      const reason = new Error('cancelled by test');
+      let settled = false;
+      const pending = failureOf(run([msg('user', 'hang [[stall:100]]')], { signal: controller.signal })).finally(() => (settled = true));
+      await jest.advanceTimersByTimeAsync(20);
+      expect(settled).toBe(false); // stalling (100 × 10 ms)
+      controller.abort(reason);
+      await jest.advanceTimersByTimeAsync(0); // promise callbacks run; the clock stays put
+      expect(settled).toBe(true);
+      expect(await pending).toBe(reason);
+    } finally {
+      jest.useRealTimers();
+    }
   });
 
   it('an already aborted signal stops a [[sleep:5]] before the first tick', async () => {

@@ -142,6 +142,8 @@ export function loadScenario(): void {
       expect(statuses).toEqual({ completed: RUNS });
       expect(completedRuns).toBe(RUNS); // exactly: a run started twice is not a success
       expect(audit).toEqual({ childRuns: RUNS, signalsReceived: RUNS, lost: 0, duplicated: 0 });
+      // The claim "0 server errors": no ERROR line in the server's log, no RPC the client had to retry.
+      expect({ serverErrorKinds, clientErrors }).toEqual({ serverErrorKinds: {}, clientErrors: [] });
       passed = true;
     } finally {
       finishScenario(record, passed);
