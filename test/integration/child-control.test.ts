@@ -8,6 +8,7 @@ import { receivedCompletionsQuery } from '../workflows/recording-parent';
 import { childSession, spawnJobFor } from '../helpers/session-fixtures';
 import { withRecordingParent } from '../helpers/recording-suite';
 import { eventually } from '../helpers/eventually';
+import { caughtUp } from '../helpers/caught-up';
 
 const suite = withRecordingParent();
 
@@ -69,8 +70,8 @@ test('two concurrent starts of one child session give one run and one completion
   expect(a.firstExecutionRunId).toBe(b.firstExecutionRunId);
   expect((await a.result()).status).toBe('completed');
   await suite.completionsFor(session.id);
-  // Give a duplicate every chance to show up before asserting there is none.
-  await new Promise((r) => setTimeout(r, 1500));
+  // No duplicate can still arrive: the run has closed and the parent has caught up with it.
+  await caughtUp(suite.tw.client, suite.parent.workflowId, [a.workflowId]);
   const completions = (await suite.parent.query(receivedCompletionsQuery)).filter((c) => c.childSessionId === session.id);
   expect(completions).toHaveLength(1);
   const runs = [];

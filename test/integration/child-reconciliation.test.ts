@@ -10,6 +10,7 @@ import { startChildRun } from '../../src/client/child-runs';
 import { resumeMessages, sessionState, sessionTranscript } from '../helpers/root';
 import { rootSession } from '../helpers/session-fixtures';
 import { eventually } from '../helpers/eventually';
+import { caughtUp } from '../helpers/caught-up';
 import { withTestWorker } from '../helpers/temporal';
 
 const tw = withTestWorker();
@@ -54,8 +55,8 @@ test('an operator terminating a child resumes the waiting parent once, with the 
   });
   expect(state.children).toEqual([{ childSessionId: child.childSessionId, status: 'error' }]);
   expect(state.waiting).toBeNull();
-  // Exactly once: a later look finds still one resume message.
-  await new Promise((r) => setTimeout(r, 1500));
+  // Exactly once, once nothing more can arrive: the run closed, the root caught up with it.
+  await caughtUp(tw.client, handle.workflowId, [sessionWorkflowId(child.childSessionId)]);
   expect(resumeMessages(await sessionTranscript(tw.client, session.id))).toHaveLength(1);
   await handle.terminate();
 });
@@ -109,7 +110,7 @@ test('a reset child reports once, from the run that replaced it', async () => {
   const [resume] = await resumedWith(tw.client, session.id);
   expect(resume.content).toMatch(/“Reset me”\) finished with status `completed`/);
   expect(resume.content).toMatch(/echo: .*after reset/);
-  await new Promise((r) => setTimeout(r, 1500));
+  await caughtUp(tw.client, handle.workflowId, [childHandle.workflowId]);
   expect(resumeMessages(await sessionTranscript(tw.client, session.id))).toHaveLength(1);
   await handle.terminate();
 });

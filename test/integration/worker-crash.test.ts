@@ -8,6 +8,7 @@ import { sessionIdFromWorkflowId } from '../../common';
 import { receivedCompletionsQuery } from '../workflows/recording-parent';
 import { childSession, spawnJobFor } from '../helpers/session-fixtures';
 import { eventually } from '../helpers/eventually';
+import { caughtUp } from '../helpers/caught-up';
 import { startRecordingParent, startTestWorker, uniqueId, type TestWorker } from '../helpers/temporal';
 import { killStartedProcesses } from '../helpers/processes';
 import { startWorkerProcess } from '../helpers/worker-process';
@@ -24,8 +25,8 @@ afterAll(async () => {
 
 /**
  * A child run streaming on a worker process that is SIGKILLed mid-call, with a fresh worker on
- * the same queue; `completions()` waits for the parent's first completion, then a moment for a
- * duplicate.
+ * the same queue; `completions()` waits for the parent's first completion, then until no
+ * duplicate can still arrive (caught-up.ts).
  */
 async function killWorkerMidCall(prompt: string, metadata: Record<string, string>) {
   const childQueue = uniqueId('crash-queue');
@@ -41,7 +42,7 @@ async function killWorkerMidCall(prompt: string, metadata: Record<string, string
   await startWorkerProcess({ taskQueue: childQueue });
   const completions = async () => {
     await eventually(async () => (await parent.query(receivedCompletionsQuery)).length > 0, { timeoutMs: 10_000 });
-    await new Promise((r) => setTimeout(r, 1500));
+    await caughtUp(tw.client, parent.workflowId, [handle.workflowId]);
     return parent.query(receivedCompletionsQuery);
   };
   return { parent, session, handle, completions };
