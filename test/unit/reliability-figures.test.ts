@@ -15,10 +15,11 @@ type Figures = Record<(typeof COLUMNS)[number], number>;
 /** `1,708` → 1708; `—` (not counted) → 0. */
 const count = (cell: string) => (cell.replace(/\*/g, '').trim() === '—' ? 0 : Number(cell.replace(/[*,]/g, '').trim()));
 
-/** The scenario rows and the total row of the table under "## Reliability suite". */
+/** The scenario rows and the total row of the first table under "## Reliability suite" (the audit's follows it). */
 function suiteTable(): { rows: Figures[]; total: Figures } {
   const section = read('docs/reliability.md').split('\n## Reliability suite\n')[1].split('\n## ')[0];
-  const lines = section.split('\n').filter((line) => line.startsWith('| ') && !line.startsWith('| scenario') && !line.startsWith('|---'));
+  const table = section.slice(section.indexOf('\n|')).split('\n\n')[0];
+  const lines = table.split('\n').filter((line) => line.startsWith('| ') && !line.startsWith('| scenario') && !line.startsWith('|---'));
   const figures = lines.map((line) => {
     const cells = line.split('|').slice(2, 2 + COLUMNS.length);
     return Object.fromEntries(COLUMNS.map((c, i) => [c, count(cells[i])])) as Figures;
