@@ -36,6 +36,11 @@ import {
 } from '../../common';
 import { stateQuery, usageQuery } from '../../common/workflow-interface';
 
+/** A failed workflow task's cause by number, without its enum prefix. */
+const TASK_FAILED_CAUSE: Record<number, string> = Object.fromEntries(
+  Object.entries(temporal.api.enums.v1.WorkflowTaskFailedCause).map(([name, n]) => [n, name.replace(/^WORKFLOW_TASK_FAILED_CAUSE_/, '')]),
+);
+
 type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
 type Payload = Parameters<typeof defaultPayloadConverter.fromPayload>[0];
 
@@ -99,6 +104,8 @@ export interface TreeAudit {
   engine: { statuses: Record<string, number>; subtree?: Usage; childRuns?: number };
   /** Where the engine's view and Temporal's records disagree, or an expectation is not met. */
   disagreements: string[];
+  /** Failed workflow tasks in every run of the tree, by cause (`RESET_WORKFLOW`, …). */
+  taskFailures: Record<string, number>;
   chainsById: ChainAudit[];
 }
 
@@ -371,6 +378,9 @@ export function judge({ rootSessionId, runs, parentOf, engine }: TreeRecords, ex
   }
 
   const closeStatuses = countBy(chains.map((c) => c.closeStatus));
+  const taskFailures = countBy(
+    runs.flatMap((run) => run.events.flatMap((e) => (e.workflowTaskFailedEventAttributes ? [TASK_FAILED_CAUSE[e.workflowTaskFailedEventAttributes.cause ?? 0] ?? 'UNKNOWN'] : []))),
+  );
   return {
     rootSessionId,
     childSessions: sessions.length,
@@ -385,6 +395,7 @@ export function judge({ rootSessionId, runs, parentOf, engine }: TreeRecords, ex
     usage,
     engine: { statuses: countBy(engine.children.map((c) => c.status)), subtree: engine.subtree, childRuns: engine.childRuns },
     disagreements,
+    taskFailures,
     chainsById: chains,
   };
 }

@@ -109,6 +109,14 @@ export function faultMatrixScenario(): void {
         lost: record.lost,
         duplicated: record.duplicated,
       });
+      // Failed workflow tasks in every run of every tree: a reset records one by design, and a task
+      // in flight when a test terminated its workflow is force-closed; any other is a server error.
+      const taskFailures: Record<string, number> = {};
+      for (const cell of cells) for (const [cause, n] of Object.entries(cell.outcome?.audit?.taskFailures ?? {})) taskFailures[cause] = (taskFailures[cause] ?? 0) + n;
+      const unexpected = Object.entries(taskFailures).filter(([cause]) => !['RESET_WORKFLOW', 'FORCE_CLOSE_COMMAND', 'UNHANDLED_COMMAND'].includes(cause));
+      record.serverErrors = unexpected.reduce((n, [, count]) => n + count, 0);
+      record.details.taskFailures = taskFailures;
+      record.notes.push('serverErrors = failed workflow tasks in every run of every tree (the audit’s histories) but RESET_WORKFLOW (the resets), FORCE_CLOSE_COMMAND (terminated mid-task) and UNHANDLED_COMMAND (a signal as the workflow closed)');
       record.details.matrix = renderMatrix(cells);
       record.details.cells = `${cells.length - failed.length}/${cells.length} ok`;
       record.details.parentPhaseAtTrigger = countBy(cells.filter((c) => c.phaseAtTrigger).map((c) => `${c.state} → ${c.phaseAtTrigger}`));
@@ -119,6 +127,7 @@ export function faultMatrixScenario(): void {
       console.log(['fault matrix (cells ok / cells, over the three wait policies):', ...renderMatrix(cells)].join('\n'));
       expect(record.details.failures).toEqual([]);
       expect(setupFailures).toEqual([]);
+      expect(Object.fromEntries(unexpected)).toEqual({});
       expect(cells).toHaveLength(81);
       passed = true;
     } finally {
