@@ -16,10 +16,14 @@ import { observabilitySettings, type ObservabilitySettings } from './settings';
 
 export { observabilitySettings, type ObservabilitySettings } from './settings';
 
-/** The SDK's OpenTelemetry workflow interceptors (spans in the sandbox, context in headers), on a random stream of their own. */
-export const TRACING_WORKFLOW_MODULE = require.resolve('./workflow-tracing');
-/** Bamboo's workflow-side counters (workflow-metrics.ts). */
-export const METRICS_WORKFLOW_MODULE = require.resolve('./workflow-metrics');
+/**
+ * The SDK's OpenTelemetry workflow interceptors (spans in the sandbox, context in headers), on a
+ * random stream of their own. Sandbox code lives under workflows/, where the determinism lint
+ * covers it; it is bundled only when traces are on.
+ */
+export const TRACING_WORKFLOW_MODULE = require.resolve('../../workflows/interceptors/tracing');
+/** Bamboo's workflow-side counters (workflows/interceptors/metrics.ts), bundled only when metrics are on. */
+export const METRICS_WORKFLOW_MODULE = require.resolve('../../workflows/interceptors/metrics');
 
 export interface WorkerObservability {
   /** Workflow interceptor modules the workflow bundle must include. */

@@ -1,7 +1,7 @@
 /**
  * The Prometheus endpoint: the Temporal Core runtime serves its worker metrics (task slots,
  * poll latencies, schedule-to-start, sticky cache…) and every metric made through its metric
- * meter — Bamboo's own from activities (activity-telemetry.ts), workflows (workflow-metrics.ts)
+ * meter — Bamboo's own from activities (activity-telemetry.ts), workflows (workflows/interceptors/metrics.ts)
  * and this worker (`bamboo_pending_requests`) — on `/metrics` at the configured address.
  *
  * The runtime is process-wide and configured once, before the first connection: call

@@ -33,7 +33,7 @@ test('with no variables: no interceptors, no workflow modules, no OpenTelemetry 
 
 test('metrics only: Bamboo\'s workflow counters and activity interceptor; no trace SDK, exporter or tracing interceptor', () => {
   const { worker, client, loaded } = run({ BAMBOO_METRICS_PORT: '9464' });
-  expect(worker?.workflowModules.map((m) => m.replace(/\\\\/g, '/').split('/').pop())).toEqual(['workflow-metrics.ts']);
+  expect(worker?.workflowModules.map((m) => m.replace(/\\\\/g, '/').split('/').pop())).toEqual(['metrics.ts']);
   expect(client).toBeNull();
   // The OpenTelemetry API (constants, no-op tracer) comes with the activity interceptor; nothing that makes or sends spans.
   expect(loaded.filter((p) => /sdk-trace|exporter|otlp|resources|interceptors-opentelemetry|observability[\\/]tracing/.test(p))).toEqual([]);
@@ -41,7 +41,7 @@ test('metrics only: Bamboo\'s workflow counters and activity interceptor; no tra
 
 test('traces on: the trace SDK, the exporter and both workflow modules (so the checks above can fail)', () => {
   const { worker, client, loaded } = run({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:1', BAMBOO_METRICS_PORT: '9464' });
-  expect(worker?.workflowModules.map((m) => m.replace(/\\/g, '/').split('/').pop())).toEqual(['workflow-tracing.ts', 'workflow-metrics.ts']);
+  expect(worker?.workflowModules.map((m) => m.replace(/\\/g, '/').split('/').pop())).toEqual(['tracing.ts', 'metrics.ts']);
   expect(client).not.toBeNull();
   expect(loaded.some((p) => p.includes('sdk-trace-base'))).toBe(true);
   expect(loaded.some((p) => p.includes('exporter-trace-otlp-proto'))).toBe(true);

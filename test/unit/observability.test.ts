@@ -11,7 +11,7 @@ import type { ModelTurnInput, ModelTurnResult } from '../../common';
 import { clientInterceptors, flushTraces, shutdownTraces } from '../../src/observability';
 import { ActivityTelemetryInterceptor, type ActivityTelemetryOptions } from '../../src/observability/activity-telemetry';
 import { observabilitySettings } from '../../src/observability/settings';
-import { watchdogKind } from '../../src/observability/workflow-metrics';
+import { watchdogKind } from '../../workflows/interceptors/metrics';
 import { defaultProviderRegistry } from '../../src/providers/defaults';
 
 describe('observabilitySettings', () => {

@@ -1,7 +1,7 @@
 /**
  * A workflow interceptor module (bundled into the workflow code when metrics are on; see
- * worker-options.ts): Bamboo's workflow-side counters, read off what the workflows already do,
- * so workflows/ stays free of telemetry.
+ * src/observability/index.ts): Bamboo's workflow-side counters, read off what the workflows already do,
+ * so the session workflows stay free of telemetry.
  *
  * - `bamboo_child_runs{status}`: every child run that ends, by its terminal status (the
  *   `ChildRunResult` that `childSessionWorkflow` returns; `failed` when the run itself failed).
