@@ -35,6 +35,7 @@ import {
   type Usage,
 } from '../../common';
 import { stateQuery, usageQuery } from '../../common/workflow-interface';
+import { activityResults } from './history-text';
 
 /** A failed workflow task's cause by number, without its enum prefix. */
 const TASK_FAILED_CAUSE: Record<number, string> = Object.fromEntries(
@@ -182,15 +183,7 @@ async function listRuns(client: Client, rootSessionId: string): Promise<Workflow
 
 /** Usage of every callModel a run recorded as completed. */
 function modelUsage(events: HistoryEvent[]): Usage {
-  const scheduled = new Set(events.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'callModel').map((e) => String(e.eventId)));
-  let usage = ZERO;
-  for (const e of events) {
-    const done = e.activityTaskCompletedEventAttributes;
-    if (!done || !scheduled.has(String(done.scheduledEventId))) continue;
-    const result = decode<ModelTurnResult>(done.result?.payloads?.[0]);
-    if (result?.usage) usage = addUsage(usage, result.usage);
-  }
-  return usage;
+  return activityResults<ModelTurnResult>({ events }, 'callModel').reduce((usage, result) => (result.usage ? addUsage(usage, result.usage) : usage), ZERO);
 }
 
 /** Completion signals a run's history says reached their target (SignalExternal… initiated, then signalled). */
@@ -213,7 +206,8 @@ function reportsIn(events: HistoryEvent[]): { childSessionId: string; runId: str
   });
 }
 
-function countBy(keys: string[]): Record<string, number> {
+/** How many times each key occurs, keys in order. */
+export function countBy(keys: string[]): Record<string, number> {
   const counts: Record<string, number> = {};
   for (const key of [...keys].sort()) counts[key] = (counts[key] ?? 0) + 1;
   return counts;

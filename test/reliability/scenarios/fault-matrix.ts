@@ -28,7 +28,7 @@ import type { ManagedProcess } from '../../helpers/processes';
 import { startWorkerProcess } from '../../helpers/worker-process';
 import { startRestartableServer } from '../support/processes';
 import { beginScenario, finishScenario, recordAudit } from '../support/summary';
-import { auditTotals } from '../../helpers/tree-audit';
+import { auditTotals, countBy } from '../../helpers/tree-audit';
 import { terminateRoots } from '../support/trees';
 import { mapLimit, randomInt, sleep } from '../support/util';
 
@@ -162,8 +162,3 @@ function setupFigures(cells: Cell[]): Record<string, unknown> {
   };
 }
 
-function countBy(keys: string[]): Record<string, number> {
-  const counts: Record<string, number> = {};
-  for (const key of keys) counts[key] = (counts[key] ?? 0) + 1;
-  return counts;
-}
