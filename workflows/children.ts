@@ -370,11 +370,6 @@ export class Children {
 
   // ── cancellation ────────────────────────────────────────────────────────────
 
-  /** Children queued and not started yet. */
-  hasQueued(): boolean {
-    return this.tracker.hasQueued();
-  }
-
   /**
    * The parent run is ending: spawns still queued end `cancelled` without starting, nothing
    * starts any more (ChildTracker.close), and a start in flight is cancelled once it has started.
