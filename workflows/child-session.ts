@@ -524,7 +524,6 @@ async function finish(run: ChildRun, job: SpawnJob, executed: ExecutedRun): Prom
     // A child that ends early (timeout, cancel, error) takes its own children with it.
     await CancellationScope.nonCancellable(() => run.children!.cancelAll());
   }
-  if (run.children) await CancellationScope.nonCancellable(() => run.children!.noticesSent());
   // Messages injected after the last turn stay in the session; the parent learns how many
   // went unanswered, so the next run answers them.
   const unanswered = outcome.status === 'completed' ? run.injected.length : 0;
@@ -550,6 +549,8 @@ async function finish(run: ChildRun, job: SpawnJob, executed: ExecutedRun): Prom
   appendInjected(run, session);
   run.steering.ended(); // steers not merged are in the final session: their receipts say so
   if (!allHandlersFinished()) await CancellationScope.nonCancellable(() => condition(allHandlersFinished)); // a cancelled run still answers them
+  // Last: a grandchild may close unreported while this run reports; a closed run's signals are dropped.
+  if (run.children) await CancellationScope.nonCancellable(() => run.children!.noticesSent());
   return result.success ? { ...result.data, session: result.data.session ? session : null } : resultOf(job, outcome, null, run);
 }
 

@@ -383,7 +383,8 @@ export class ChildTracker {
    */
   private lateMessages(child: TrackedChild, completion: ChildCompletion, restarts: () => boolean): number {
     const unanswered = completion.unansweredMessages ?? 0;
-    if (unanswered === 0 || child.runId !== completion.runId || !isTerminal(child.status) || !child.model) return 0;
+    // The child must still stand where that run left it: one the parent cancelled since is not restarted.
+    if (unanswered === 0 || child.runId !== completion.runId || child.status !== completion.status || !child.model) return 0;
     return restarts() ? unanswered : 0;
   }
 
@@ -435,7 +436,7 @@ export class ChildTracker {
    */
   private repair(child: TrackedChild): void {
     this.adopting.delete(child.childSessionId);
-    if (this.closing) return;
+    if (this.closing) return this.cancelBeforeStart(child);
     child.reservation = undefined; // held for a run that never started
     const share = child.model ? this.reserve(1) : { ok: false as const, message: 'its next run could not start' };
     if (!share.ok) return this.apply({ status: 'error', error: share.message }, child);
@@ -602,6 +603,7 @@ export class ChildTracker {
    * (`takesKept`: the caller's patch check — histories recorded before left them for a run of their own).
    */
   restartWithMessage(child: TrackedChild, message: string, fromSnapshot: boolean, takesKept: () => boolean = () => true): ToolCallOutcome {
+    if (this.closing) return refused(`Error: this session's run is ending; child session ${child.childSessionId} is not restarted`);
     const share = this.reserve(1);
     if (!share.ok) return refused(`Error: ${share.message}`);
     const kept = child.pendingMessages?.length && takesKept() ? child.pendingMessages : [];

@@ -28,6 +28,8 @@ export const CLOSED_REQUESTS_CARRIED = 1000;
 
 /** A close reason carried is cut to this (a session may send any text; the carried state has a budget). */
 export const CLOSE_REASON_CARRIED_CHARS = 200;
+/** …and at most this much of it is kept at all (a refusal quotes it). */
+export const CLOSE_REASON_KEPT_CHARS = 2000;
 
 /** What a root carries of its book across continue-as-new. */
 export type CarriedRequests = Pick<CarriedState, 'pendingRequests' | 'closedRequests' | 'closedReasons'>;
@@ -99,7 +101,7 @@ export class RequestBook {
     const request = this.pending.get(requestId);
     if (!request) return undefined;
     this.pending.delete(requestId);
-    this.closed.set(requestId, reason);
+    this.closed.set(requestId, reason.slice(0, CLOSE_REASON_KEPT_CHARS)); // a session may send any text: keep what a refusal needs
     this.publish();
     return request;
   }

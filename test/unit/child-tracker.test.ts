@@ -379,6 +379,27 @@ describe('ChildTracker: follow-ups', () => {
     expect(tracker.nextStart()).toBeUndefined();
   });
 
+  it('a late report does not restart a child the parent cancelled since', () => {
+    const { tracker } = setup({ maxRunningChildren: 1 });
+    spawnRunning(tracker, 'a');
+    tracker.onCompletion(completion('a', 'a-run1', 'completed'));
+    tracker.restartWithMessage(tracker.child('a')!, 'more', true);
+    tracker.routeCancel('a'); // still queued: cancelled before it started
+    tracker.onCompletion(completion('a', 'a-run1', 'completed', { unansweredMessages: 1 }));
+    expect(tracker.child('a')).toMatchObject({ status: 'cancelled' });
+    expect(tracker.hasQueued()).toBe(false);
+  });
+
+  it('once the parent run ends, a restart is refused rather than queued', () => {
+    const { tracker } = setup();
+    spawnRunning(tracker, 'a');
+    tracker.onCompletion(completion('a', 'a-run1', 'completed'));
+    tracker.close();
+    expect(tracker.restartWithMessage(tracker.child('a')!, 'more', true)).toMatchObject({ ok: false });
+    expect(tracker.child('a')).toMatchObject({ status: 'completed' });
+    expect(tracker.hasQueued()).toBe(false);
+  });
+
   it('a run that left injected messages unanswered is restarted from its snapshot so they get an answer', () => {
     const { tracker } = setup();
     spawnRunning(tracker, 'a');

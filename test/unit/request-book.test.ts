@@ -1,6 +1,6 @@
 /** The root's request book as plain state (workflows/request-book.ts): cases the model-based test found. */
 import { CarriedStateSchema, NO_LONGER_WAITS, REQUEST_EXPIRED, type PendingRequest } from '../../common';
-import { CLOSE_REASON_CARRIED_CHARS, RequestBook, type CarriedRequests } from '../../workflows/request-book';
+import { CLOSE_REASON_CARRIED_CHARS, CLOSE_REASON_KEPT_CHARS, RequestBook, type CarriedRequests } from '../../workflows/request-book';
 import { ROOT_CARRIED_ELSE } from '../helpers/request-book-model';
 
 const T0 = Date.parse('2030-01-01T00:00:00.000Z');
@@ -53,4 +53,11 @@ test('a run that ended closes its own requests, not those of a later run of the 
   expect(published.at(-1)).toBe(1);
   b.closeAllOf('child-a', 'the session that asked has ended its run');
   expect(b.list()).toEqual([]);
+});
+
+test('a close reason of any length is kept cut, and a refusal quotes the cut text', () => {
+  const b = book().book;
+  b.raise(request('req-1'));
+  b.closedBySession({ requestId: 'req-1', reason: 'y'.repeat(1_900_000) });
+  expect(() => b.validate({ requestId: 'req-1', decision: 'approve' })).toThrow(NO_LONGER_WAITS('req-1', 'y'.repeat(CLOSE_REASON_KEPT_CHARS)));
 });
