@@ -315,6 +315,11 @@ export class ChildTreeWorld {
   /** Children.onCompletion. */
   private onCompletion(completion: ChildCompletion): void {
     if (this.tracker.onCompletion(completion)) this.reported(completion.childSessionId, completion.runId);
+    // A report that counts follow-ups of a child the parent has cancelled since restarts nothing:
+    // they end with the cancel, as those in its dropped restart did.
+    const child = this.tracker.child(completion.childSessionId);
+    const hasJob = [...this.tracker.carried(false).queued, ...this.inFlight].some((j) => j.childSessionId === completion.childSessionId);
+    if (child?.status === 'cancelled' && !hasJob) this.runs.get(completion.runId)?.followUpsUnanswered.forEach((m) => this.fate(m, 'its child was cancelled'));
   }
 
   /** Children.reconcile. */
