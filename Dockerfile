@@ -14,9 +14,10 @@ RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 
 COPY tsconfig.json ./
 COPY common ./common
-COPY src ./src
 COPY workflows ./workflows
-COPY activities ./activities
+COPY worker ./worker
+COPY client ./client
+COPY cli ./cli
 
 # Bundle the workflow code once, at build time, instead of in every replica at start. Workers
 # that encrypt payloads (BAMBOO_ENCRYPTION_KEY) need the second bundle: set

@@ -29,8 +29,8 @@ export default tseslint.config(
           paths: nodeBuiltins.map((name) => ({ name, message: 'Node built-ins are not deterministic: keep them out of workflows/.' })),
           patterns: [
             { group: temporalOutsideWorkflows, message: 'workflows/ may import only @temporalio/workflow and @temporalio/common.' },
-            { group: ['**/activities', '**/activities/*'], allowTypeImports: true, message: 'workflows/ may import activities only with `import type`.' },
-            { group: ['**/src', '**/src/*'], message: 'workflows/ may import only common/ (the shared, deterministic contract).' },
+            { group: ['**/worker/activities', '**/worker/activities/*'], allowTypeImports: true, message: 'workflows/ may import activities only with `import type`.' },
+            { group: ['**/worker', '**/worker/*', '!**/worker/activities', '!**/worker/activities/*', '**/client', '**/client/*', '**/cli', '**/cli/*', '**/testing', '**/testing/*'], message: 'workflows/ may import only common/ (the shared, deterministic contract).' },
           ],
         },
       ],
@@ -47,7 +47,7 @@ export default tseslint.config(
           paths: nodeBuiltins.map((name) => ({ name, message: 'common/ is imported by workflows: no Node built-ins.' })),
           patterns: [
             { group: temporalOutsideWorkflows, message: 'common/ may import only @temporalio/workflow and @temporalio/common.' },
-            { group: ['**/src', '**/src/*', '**/activities', '**/activities/*', '**/workflows', '**/workflows/*'], message: 'common/ depends on nothing of the project but itself.' },
+            { group: ['**/worker', '**/worker/*', '**/client', '**/client/*', '**/cli', '**/cli/*', '**/testing', '**/testing/*', '**/workflows', '**/workflows/*'], message: 'common/ depends on nothing of the project but itself.' },
           ],
         },
       ],
@@ -55,7 +55,7 @@ export default tseslint.config(
   },
   {
     // Activities, the client, the CLI and the worker never run workflow code: types only.
-    files: ['activities/**/*.ts', 'src/**/*.ts'],
+    files: ['worker/**/*.ts', 'client/**/*.ts', 'cli/**/*.ts', 'testing/**/*.ts'],
     rules: {
       '@typescript-eslint/no-restricted-imports': [
         'error',

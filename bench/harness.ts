@@ -4,7 +4,7 @@ import type { SpawnJob } from '../common';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { buildWorkflowBundle } from '../src/worker/bundle';
+import { buildWorkflowBundle } from '../worker/bundle';
 
 const ROOT = resolve(__dirname, '..');
 

@@ -10,9 +10,9 @@ import { Client, Connection } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { randomUUID } from 'node:crypto';
-import { sendUserMessage, sessionState, startSession } from '../src/client/root-sessions';
-import { startDevServer } from '../src/temporal/dev-server';
-import { createBambooWorker } from '../src/worker/create-worker';
+import { sendUserMessage, sessionState, startSession } from '../client/root-sessions';
+import { startDevServer } from '../cli/temporal/dev-server';
+import { createBambooWorker } from '../worker/create-worker';
 import { eventsQuery, transcriptQuery } from '../common/workflow-interface';
 import { recordResults } from './results';
 

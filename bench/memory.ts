@@ -1,7 +1,7 @@
 /** Worker RSS while N child runs are open at once (scripted `[[sleep:S]]`, one model call each). */
 import type { Client } from '@temporalio/client';
 import { randomUUID } from 'node:crypto';
-import { startChildRun } from '../src/client/child-runs';
+import { startChildRun } from '../client/child-runs';
 import type { WorkerProcess } from './harness';
 import { benchChildJob, mapLimit } from './harness';
 

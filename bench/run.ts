@@ -14,7 +14,7 @@
 import { Client, Connection } from '@temporalio/client';
 import { spawnSync } from 'node:child_process';
 import { resolve } from 'node:path';
-import { startDevServer } from '../src/temporal/dev-server';
+import { startDevServer } from '../cli/temporal/dev-server';
 import { buildBenchBundle, startWorkers, type WorkerProcess } from './harness';
 import { measure as historyGrowth, type Row as HistoryRow } from './history-growth';
 import { baselineWorkerMemory, serverRamp, workerMemory, type MemoryResult } from './memory';

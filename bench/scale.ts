@@ -8,7 +8,7 @@
  */
 import type { Client } from '@temporalio/client';
 import { randomUUID } from 'node:crypto';
-import { startChildRun } from '../src/client/child-runs';
+import { startChildRun } from '../client/child-runs';
 import { BambooParentSessionId } from '../common';
 import { benchChildJob, mapLimit, percentiles, processCpuSecs, untilAllClosed, type WorkerProcess } from './harness';
 

@@ -8,7 +8,7 @@ import { Client, Connection } from '@temporalio/client';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startDevServer } from '../src/temporal/dev-server';
+import { startDevServer } from '../cli/temporal/dev-server';
 import { buildBenchBundle, startWorkers } from './harness';
 import { serverRamp } from './memory';
 import { recordResults } from './results';

@@ -6,7 +6,7 @@
  */
 import type { Client } from '@temporalio/client';
 import { randomUUID } from 'node:crypto';
-import { startSession } from '../src/client/root-sessions';
+import { startSession } from '../client/root-sessions';
 import { sessionWorkflowId } from '../common';
 import { eventMs, mapLimit, percentiles, untilAllClosed, type HistoryEvent } from './harness';
 import type { CpuPerRun, CpuProbe } from './cpu';

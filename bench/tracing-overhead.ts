@@ -13,7 +13,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { startDevServer } from '../src/temporal/dev-server';
+import { startDevServer } from '../cli/temporal/dev-server';
 import { recordResults } from './results';
 import { bambooThroughput, type ThroughputResult } from './throughput';
 
@@ -77,7 +77,7 @@ async function startWorker(address: string, taskQueue: string, endpoint: string 
   const env: NodeJS.ProcessEnv = { ...process.env, TEMPORAL_ADDRESS: address, BAMBOO_TASK_QUEUE: taskQueue, OTEL_EXPORTER_OTLP_ENDPOINT: endpoint ?? '', BAMBOO_METRICS_PORT: '' };
   delete env.BAMBOO_WORKFLOW_BUNDLE; // both modes bundle at start, alike
   if (endpoint) env.OTEL_BSP_SCHEDULE_DELAY = '200';
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'worker'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', 'cli/main.ts', 'worker'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'inherit'] });
   await new Promise<void>((ready, fail) => {
     child.stdout!.on('data', (chunk: Buffer) => chunk.toString().includes('bamboo worker:') && ready());
     child.once('exit', (code) => fail(new Error(`worker exited (${code})`)));

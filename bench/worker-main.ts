@@ -4,12 +4,12 @@
  */
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
-import { createActivities } from '../activities';
-import { defaultProviderRegistry } from '../src/providers/defaults';
-import { BUILTIN_TOOLS } from '../src/tools/builtin';
-import { createToolRegistry } from '../src/tools/types';
+import { createActivities } from '../worker/activities';
+import { defaultProviderRegistry } from '../worker/providers/defaults';
+import { BUILTIN_TOOLS } from '../worker/tools/builtin';
+import { createToolRegistry } from '../worker/tools/types';
 import * as baseline from './baseline-activities';
-import { workerDataConverter } from '../src/codec/worker-data-converter';
+import { workerDataConverter } from '../worker/codec/worker-data-converter';
 
 async function main(): Promise<void> {
   Runtime.install({ logger: new DefaultLogger('ERROR') });

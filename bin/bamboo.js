@@ -1,5 +1,5 @@
 #!/usr/bin/env node
 // The `bamboo` command: runs the TypeScript CLI through tsx (no build step).
 require('tsx/cjs');
-const { main } = require('../src/cli/main.ts');
+const { main } = require('../cli/main.ts');
 main(process.argv).then((code) => process.exit(code));

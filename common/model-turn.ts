@@ -50,7 +50,7 @@ export const ModelTurnInputSchema = sharedSchema('model-turn.ModelTurnInputSchem
    */
   toolPolicyScopes: ToolPolicyScopesSchema.optional(),
   maxIdleSecs: z.number().int().positive(),
-  /** When the run's total-time budget runs out: the attempt stops its call there itself (activities/progress.ts). */
+  /** When the run's total-time budget runs out: the attempt stops its call there itself (worker/activities/progress.ts). */
   runDeadline: z.iso.datetime().optional(),
 }).refine((input) => (input.messages === undefined) !== (input.transcript === undefined), {
   message: 'exactly one of messages or transcript must be given',
@@ -69,7 +69,7 @@ export const ModelTurnResultSchema = sharedSchema('model-turn.ModelTurnResultSch
   warnings: z.array(z.string()),
   /**
    * The worker's tool policy for the tools this reply calls, where it is not `allow`: an `ask`
-   * call waits for a person's approval, a `deny` call is an error result (src/tools/policy.ts).
+   * call waits for a person's approval, a `deny` call is an error result (worker/tools/policy.ts).
    */
   toolPolicy: z.record(z.string(), z.enum(['ask', 'deny'])).optional(),
 }));

@@ -3,7 +3,7 @@
  * instance. That matters in the worker: the Temporal SDK evaluates a workflow bundle's modules
  * anew for every workflow run it holds, so every schema in `common/` used to be built again for
  * each run — most of a child run's workflow CPU and memory (bench/RESULTS.md). This module is
- * preloaded into the worker's shared workflow context (src/worker/bundle.ts), so its cache
+ * preloaded into the worker's shared workflow context (worker/bundle.ts), so its cache
  * spans all the runs a worker holds; elsewhere it is an ordinary per-process cache.
  *
  * What may be shared: pure values, never mutated, and built only from other such values. Keys

@@ -3,7 +3,7 @@
  * `subagent_type`, root first, then its own. A child's permission never exceeds what its
  * ancestors' scopes allow (issue 25: a model that chooses `subagent_type` must not choose a
  * looser policy for its child), so the worker takes the strictest of the base rules and the
- * entry of every scope in this chain (src/tools/policy.ts).
+ * entry of every scope in this chain (worker/tools/policy.ts).
  *
  * The chain travels in the child's metadata, written by its parent's workflow when it spawns
  * it (never by a model: the model names only the child's own `subagent_type`), so it stays

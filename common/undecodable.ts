@@ -1,5 +1,5 @@
 /**
- * What a payload that could not be decoded turns into (see src/codec/lenient-payload-converter).
+ * What a payload that could not be decoded turns into (see common/payload-converter).
  * It fails every input schema, so the handler that receives it rejects it with a clear reason
  * instead of the workflow task failing on every retry.
  */

@@ -5,8 +5,8 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { startDevServer } from '../src/temporal/dev-server';
-import { buildWorkflowBundle } from '../src/worker/bundle';
+import { startDevServer } from '../cli/temporal/dev-server';
+import { buildWorkflowBundle } from '../worker/bundle';
 
 export default async function globalSetup(): Promise<void> {
   const outDir = resolve(__dirname, '..', 'test-output');

@@ -3,7 +3,7 @@
  *
  * - heartbeatTimeout is the liveness window (a dead worker is noticed and the attempt
  *   retried elsewhere); it never exceeds max_idle. Idle (no real progress) is enforced by
- *   the activity itself and fails non-retryably (see activities/progress.ts).
+ *   the activity itself and fails non-retryably (see worker/activities/progress.ts).
  * - scheduleToCloseTimeout is the remaining total budget plus a small grace, so the attempt
  *   normally stops itself at the run's deadline (its input's `runDeadline`) or the workflow's
  *   deadline timer cancels it cleanly first, and the server still stops an attempt whose
@@ -48,7 +48,7 @@ export function toolCallOptions(policy: WatchdogPolicy, budget: RunBudget, summa
     cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
     // Only infrastructure failures (a worker that died or stopped responding) are retried, a
     // few times; a retried attempt runs the tool again only if the tool is idempotent
-    // (activities/tools.ts). What fails after that is an error result (workflows/agent-loop.ts).
+    // (worker/activities/tools.ts). What fails after that is an error result (workflows/agent-loop.ts).
     retry: { initialInterval: '1s', backoffCoefficient: 2, maximumAttempts: 3 },
   };
 }

@@ -14,7 +14,7 @@ import {
   TimeoutFailure,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { BambooActivities } from '../activities';
+import type { BambooActivities } from '../worker/activities';
 import {
   addSpend,
   deniedToolMessage,

@@ -1,7 +1,7 @@
 /**
  * `ask_user`: a model asks the person behind the root a question and waits for the answer —
  * a request of kind `question` (person-requests.ts). The worker offers it only where the
- * tool policy allows it (src/tools/policy.ts: denied unless the configuration names it).
+ * tool policy allows it (worker/tools/policy.ts: denied unless the configuration names it).
  */
 import { ASK_USER_TOOL, AskUserArgsSchema, type ToolCall, type ToolCallOutcome } from '../common';
 import type { WorkflowToolset } from './agent-loop';

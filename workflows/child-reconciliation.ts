@@ -22,7 +22,7 @@ import {
   proxyActivities,
   type ChildWorkflowHandle,
 } from '@temporalio/workflow';
-import type { BambooActivities } from '../activities';
+import type { BambooActivities } from '../worker/activities';
 import { outcomeOfFailure, outcomeOfResult, type RunCloseReport } from '../common';
 
 /** Workflow histories recorded before reconciliation existed replay without it. */

@@ -28,7 +28,7 @@ import {
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { BambooActivities } from '../activities';
+import type { BambooActivities } from '../worker/activities';
 import {
   jsonBytes,
   MIN_SESSION_BUDGET_BYTES,

@@ -9,7 +9,7 @@
  *    (person-requests.ts), the run's total budget paused while it waits. An answer is
  *    appended as a user message and the agent is called again: `need_clarification=true`
  *    stays in the session's metadata, so the A2A runner continues THE SAME task
- *    (src/runners/a2a-client.ts `pendingMessageRequest`), and a subprocess agent — whose
+ *    (worker/runners/a2a-client.ts `pendingMessageRequest`), and a subprocess agent — whose
  *    protocol has no session to resume — is started again with the whole transcript, the
  *    answer last. A denied or expired question ends the run as it always did: completed, the
  *    question as its answer, `need_clarification=true` in the metadata, so a tree whose
@@ -24,8 +24,8 @@
  * before. Each new path is behind a patch, so runs recorded before it replay as they ran.
  */
 import { ApplicationFailure, log, patched, proxyActivities, setCurrentDetails, workflowInfo } from '@temporalio/workflow';
-import type { BambooActivities } from '../activities';
-import type { ExternalRunOutcome } from '../activities/external';
+import type { BambooActivities } from '../worker/activities';
+import type { ExternalRunOutcome } from '../worker/activities/external';
 import { FailureTypes, spendOfCall, type Session, type Spend, type WatchdogPolicy } from '../common';
 import { modelCallOptions } from './activity-options';
 import type { RunBudget } from './deadline';

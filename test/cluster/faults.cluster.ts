@@ -12,11 +12,11 @@
  */
 import { Client, Connection } from '@temporalio/client';
 import { mkdirSync, rmSync } from 'node:fs';
-import { UP_DEFAULTS } from '../../src/cluster/config';
-import { clusterDown, clusterUp, runningProcesses } from '../../src/cluster/launcher';
-import { freePort } from '../../src/cluster/processes';
-import { pollerPids } from '../../src/cluster/services';
-import { readState, type ClusterState } from '../../src/cluster/state';
+import { UP_DEFAULTS } from '../../cli/cluster/config';
+import { clusterDown, clusterUp, runningProcesses } from '../../cli/cluster/launcher';
+import { freePort } from '../../cli/cluster/processes';
+import { pollerPids } from '../../cli/cluster/services';
+import { readState, type ClusterState } from '../../cli/cluster/state';
 import { runScenario } from '../reliability/support/scenario';
 import { beginScenario, type ScenarioRecord } from '../reliability/support/summary';
 import { auditFindings, checkTrees, childrenInFlight, expectTreesKept, summarizeReport } from '../reliability/support/trees';

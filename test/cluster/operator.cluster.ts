@@ -16,9 +16,9 @@
 import { mkdtempSync, readdirSync, readFileSync, readlinkSync, realpathSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runningProcesses } from '../../src/cluster/launcher';
-import { isRunning, signalGroup, waitUntil } from '../../src/cluster/processes';
-import type { ClusterState } from '../../src/cluster/state';
+import { runningProcesses } from '../../cli/cluster/launcher';
+import { isRunning, signalGroup, waitUntil } from '../../cli/cluster/processes';
+import type { ClusterState } from '../../cli/cluster/state';
 import { ROOT, runCommand, userEnv, type CommandResult } from '../helpers/processes';
 
 const BAMBOO = join(ROOT, 'bin', 'bamboo.js');

@@ -7,11 +7,11 @@
 import type { Client } from '@temporalio/client';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { TemporalService } from '../../src/cluster/config';
-import { startPostgres } from '../../src/cluster/postgres';
-import { isRunning, signalGroup, stopProcess, waitUntil } from '../../src/cluster/processes';
-import { startTemporalService, waitForPort } from '../../src/cluster/services';
-import { writeState, type ClusterState } from '../../src/cluster/state';
+import type { TemporalService } from '../../cli/cluster/config';
+import { startPostgres } from '../../cli/cluster/postgres';
+import { isRunning, signalGroup, stopProcess, waitUntil } from '../../cli/cluster/processes';
+import { startTemporalService, waitForPort } from '../../cli/cluster/services';
+import { writeState, type ClusterState } from '../../cli/cluster/state';
 import { eventuallyOrUndefined } from '../helpers/eventually';
 import type { ScenarioRecord } from '../reliability/support/summary';
 import { childrenInFlight, startTrees, type StartedTree } from '../reliability/support/trees';

@@ -13,10 +13,10 @@ import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporal
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import { startSession } from '../../src/client/root-sessions';
+import { startSession } from '../../client/root-sessions';
 import { BambooPendingRequests, sessionWorkflowId } from '../../common';
-import type { DevServer } from '../../src/temporal/dev-server';
-import { createBambooWorker } from '../../src/worker/create-worker';
+import type { DevServer } from '../../cli/temporal/dev-server';
+import { createBambooWorker } from '../../worker/create-worker';
 import { eventsQuery, respondUpdate, stateQuery } from '../../common/workflow-interface';
 import { settled } from '../helpers/root';
 import { rootSession } from '../helpers/session-fixtures';

@@ -319,7 +319,11 @@ export class ChildTreeWorld {
     // they end with the cancel, as those in its dropped restart did.
     const child = this.tracker.child(completion.childSessionId);
     const hasJob = [...this.tracker.carried(false).queued, ...this.inFlight].some((j) => j.childSessionId === completion.childSessionId);
-    if (child?.status === 'cancelled' && !hasJob) this.runs.get(completion.runId)?.followUpsUnanswered.forEach((m) => this.fate(m, 'its child was cancelled'));
+    const run = this.runs.get(completion.runId);
+    if (child?.status === 'cancelled' && !hasJob) run?.followUpsUnanswered.forEach((m) => this.fate(m, 'its child was cancelled'));
+    // Nor does one whose session a run started elsewhere has taken over since (that run is the session's now).
+    const latest = this.runs.get(this.sessions.get(completion.childSessionId)?.latest ?? '');
+    if (run && latest && latest !== run && !latest.own) run.followUpsUnanswered.forEach((m) => this.fate(m, 'a run started elsewhere took the session over'));
   }
 
   /** Children.reconcile. */

@@ -6,5 +6,5 @@ export type CliResult = CommandResult;
 
 export function bamboo(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
   const { address, namespace } = testServer();
-  return runCommand(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { ...process.env, TEMPORAL_ADDRESS: address, TEMPORAL_NAMESPACE: namespace, ...env });
+  return runCommand(process.execPath, ['--import', 'tsx', 'cli/main.ts', ...args], { ...process.env, TEMPORAL_ADDRESS: address, TEMPORAL_NAMESPACE: namespace, ...env });
 }

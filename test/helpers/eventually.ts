@@ -3,7 +3,7 @@
  * output, a process gone): the one polling loop of every suite.
  */
 import { errorMessage } from '../../common';
-import { sleep } from '../../src/util/sleep';
+import { sleep } from '../../worker/sleep';
 
 export interface EventuallyOptions {
   /** How long to keep checking (default 30 s). */

@@ -1,6 +1,6 @@
 /** Observing a root session from a test, through its public queries and its children's histories. */
 import type { Client } from '@temporalio/client';
-import { sessionTranscript, sessionState } from '../../src/client/root-sessions';
+import { sessionTranscript, sessionState } from '../../client/root-sessions';
 import type { Message } from '../../common';
 import type { SessionRunState } from '../../common/workflow-interface';
 import { eventually } from './eventually';

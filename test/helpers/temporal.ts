@@ -2,10 +2,10 @@
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { NativeConnection, Runtime, DefaultLogger, type Worker } from '@temporalio/worker';
 import { randomUUID } from 'node:crypto';
-import type { ActivityDeps } from '../../activities';
-import { createBambooWorker, type BambooWorkerOptions } from '../../src/worker/create-worker';
+import type { ActivityDeps } from '../../worker/activities';
+import { createBambooWorker, type BambooWorkerOptions } from '../../worker/create-worker';
 import { sessionWorkflowId } from '../../common';
-import { startDevServer, type DevServer } from '../../src/temporal/dev-server';
+import { startDevServer, type DevServer } from '../../cli/temporal/dev-server';
 import type { recordingParentWorkflow } from '../workflows/recording-parent';
 
 let runtimeInstalled = false;

@@ -34,7 +34,7 @@ export interface WorkerProcessOptions {
  * own) keeps it one process: `kill('SIGKILL')` hits the worker itself, as a crash would.
  */
 export async function startWorkerProcess(options: WorkerProcessOptions): Promise<ManagedProcess> {
-  const entry = options.toolsModule ? ['test/fixtures/tool-worker.ts'] : ['src/cli/main.ts', 'worker'];
+  const entry = options.toolsModule ? ['test/fixtures/tool-worker.ts'] : ['cli/main.ts', 'worker'];
   const worker = startProcess(options.label ?? `worker(${options.taskQueue})`, process.execPath, ['--import', 'tsx', ...entry], {
     env: {
       ...process.env,

@@ -6,14 +6,14 @@
 import { defaultPayloadConverter } from '@temporalio/common';
 import { randomUUID } from 'node:crypto';
 import type { ProgressDetails } from '../../common';
-import { cancelSession, startChildRun } from '../../src/client/child-runs';
+import { cancelSession, startChildRun } from '../../client/child-runs';
 import type { ChildCompletion, ChildRunResult, Session } from '../../common';
 import { sessionIdFromWorkflowId } from '../../common';
-import type { ExternalRunOutcome } from '../../activities/external';
-import { PriceTableSchema } from '../../src/pricing';
-import { createProviderRegistry } from '../../src/providers/router';
-import { createScriptedProvider } from '../../src/providers/scripted';
-import { createA2ARunner } from '../../src/runners/a2a';
+import type { ExternalRunOutcome } from '../../worker/activities/external';
+import { PriceTableSchema } from '../../worker/pricing';
+import { createProviderRegistry } from '../../worker/providers/router';
+import { createScriptedProvider } from '../../worker/providers/scripted';
+import { createA2ARunner } from '../../worker/runners/a2a';
 import { eventsQuery } from '../../common/workflow-interface';
 import { receivedCompletionsQuery } from '../workflows/recording-parent';
 import {

@@ -9,7 +9,7 @@ import { writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
-import { startSession } from '../../src/client/root-sessions';
+import { startSession } from '../../client/root-sessions';
 import { ALREADY_ANSWERED, BambooPendingRequests, sessionWorkflowId, type Message, type PendingRequest, type SessionOptionsInput } from '../../common';
 import { respondUpdate, stateQuery, steerUpdate } from '../../common/workflow-interface';
 import { sessionTranscript, settled } from '../helpers/root';

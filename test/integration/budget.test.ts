@@ -6,12 +6,12 @@
  * the reservations; a child terminated by an operator is charged its whole share.
  */
 import type { Client } from '@temporalio/client';
-import { startSession } from '../../src/client/root-sessions';
+import { startSession } from '../../client/root-sessions';
 import { sessionState, sessionTranscript, settled } from '../helpers/root';
-import { PriceTableSchema } from '../../src/pricing';
-import { createProviderRegistry } from '../../src/providers/router';
-import { createConfiguredProvider } from '../../src/providers/configured';
-import { createScriptedProvider } from '../../src/providers/scripted';
+import { PriceTableSchema } from '../../worker/pricing';
+import { createProviderRegistry } from '../../worker/providers/router';
+import { createConfiguredProvider } from '../../worker/providers/configured';
+import { createScriptedProvider } from '../../worker/providers/scripted';
 import { sessionWorkflowId, type ModelTurnResult, type Session, type SessionOptionsInput } from '../../common';
 import { stateQuery, usageQuery } from '../../common/workflow-interface';
 import { activityResults } from '../helpers/history-text';

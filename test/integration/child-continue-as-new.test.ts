@@ -5,7 +5,7 @@
  * which reaches the child's transcript once. The root hears of the child once.
  */
 import type { Client, WorkflowHandle } from '@temporalio/client';
-import { startSession } from '../../src/client/root-sessions';
+import { startSession } from '../../client/root-sessions';
 import { addUsage, sessionWorkflowId, type ModelTurnResult, type Usage } from '../../common';
 import { stateQuery, usageQuery } from '../../common/workflow-interface';
 import { activityResults } from '../helpers/history-text';

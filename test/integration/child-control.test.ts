@@ -2,7 +2,7 @@
  * Controlling a running child: cancellation mid-stream, injected messages, and the
  * one-run-per-session guarantee under concurrent starts.
  */
-import { cancelSession, injectIntoSession, startChildRun } from '../../src/client/child-runs';
+import { cancelSession, injectIntoSession, startChildRun } from '../../client/child-runs';
 import { stateQuery } from '../../common/workflow-interface';
 import { receivedCompletionsQuery } from '../workflows/recording-parent';
 import { childSession, spawnJobFor } from '../helpers/session-fixtures';

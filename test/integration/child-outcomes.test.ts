@@ -3,7 +3,7 @@
  * external runners), each with its exact status and text, and exactly one completion per run.
  */
 import { WorkflowFailedError } from '@temporalio/client';
-import { startChildRun } from '../../src/client/child-runs';
+import { startChildRun } from '../../client/child-runs';
 import type { ChildRunResult } from '../../common';
 import { childSession, spawnJobFor } from '../helpers/session-fixtures';
 import { withRecordingParent } from '../helpers/recording-suite';

@@ -5,8 +5,8 @@
  */
 import type { Client } from '@temporalio/client';
 import { sessionWorkflowId, type ChildRunResult } from '../../common';
-import { sendUserMessage, startSession } from '../../src/client/root-sessions';
-import { startChildRun } from '../../src/client/child-runs';
+import { sendUserMessage, startSession } from '../../client/root-sessions';
+import { startChildRun } from '../../client/child-runs';
 import { resumeMessages, sessionState, sessionTranscript } from '../helpers/root';
 import { rootSession } from '../helpers/session-fixtures';
 import { eventually } from '../helpers/eventually';

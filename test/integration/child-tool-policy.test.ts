@@ -7,10 +7,10 @@
  */
 import { sessionWorkflowId, type Message, type PendingRequest, type SessionOptionsInput } from '../../common';
 import { respondUpdate, stateQuery } from '../../common/workflow-interface';
-import { startSession } from '../../src/client/root-sessions';
-import { BUILTIN_TOOLS } from '../../src/tools/builtin';
-import type { ToolPolicy } from '../../src/tools/policy';
-import { createToolRegistry, type ToolDefinition } from '../../src/tools/types';
+import { startSession } from '../../client/root-sessions';
+import { BUILTIN_TOOLS } from '../../worker/tools/builtin';
+import type { ToolPolicy } from '../../worker/tools/policy';
+import { createToolRegistry, type ToolDefinition } from '../../worker/tools/types';
 import { eventually } from '../helpers/eventually';
 import { settled } from '../helpers/root';
 import { rootSession } from '../helpers/session-fixtures';

@@ -3,7 +3,7 @@
  * and a fired watchdog winning over the run.
  */
 import { FailureTypes } from '../../common';
-import { startChildRun } from '../../src/client/child-runs';
+import { startChildRun } from '../../client/child-runs';
 import { childSession, spawnJobFor } from '../helpers/session-fixtures';
 import { activityOutcomes } from '../helpers/history-text';
 import { watchdogSeconds } from '../helpers/watchdog-text';

@@ -3,9 +3,9 @@
  * real processes the way a user types them, against trees on the real dev server.
  */
 import { sessionWorkflowId } from '../../common';
-import { startSession } from '../../src/client/root-sessions';
-import type { UsageReport } from '../../src/cli/commands/usage';
-import { ExitCode } from '../../src/cli/context';
+import { startSession } from '../../client/root-sessions';
+import type { UsageReport } from '../../cli/commands/usage';
+import { ExitCode } from '../../cli/context';
 import { bamboo } from '../helpers/cli';
 import { eventually } from '../helpers/eventually';
 import { settled } from '../helpers/root';

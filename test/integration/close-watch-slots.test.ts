@@ -13,7 +13,7 @@
 import type { WorkflowHandle } from '@temporalio/client';
 import { sessionWorkflowId } from '../../common';
 import { respondUpdate, stateQuery } from '../../common/workflow-interface';
-import { sendUserMessage, startSession } from '../../src/client/root-sessions';
+import { sendUserMessage, startSession } from '../../client/root-sessions';
 import { sessionState, settled } from '../helpers/root';
 import { rootSession } from '../helpers/session-fixtures';
 import { eventually } from '../helpers/eventually';

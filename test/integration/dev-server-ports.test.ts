@@ -6,7 +6,7 @@
  */
 import { Connection } from '@temporalio/client';
 import { createServer, type Server, type Socket } from 'node:net';
-import { startDevServer, type DevServer } from '../../src/temporal/dev-server';
+import { startDevServer, type DevServer } from '../../cli/temporal/dev-server';
 import { freePort } from '../helpers/processes';
 
 jest.setTimeout(120_000);

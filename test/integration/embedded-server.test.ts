@@ -7,7 +7,7 @@ import { Client, Connection } from '@temporalio/client';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startEmbeddedServer } from '../../src/devserver/embedded';
+import { startEmbeddedServer } from '../../cli/devserver/embedded';
 import { eventually } from '../helpers/eventually';
 import { freePort, isRunning, portOpen, runCommand, startProcess, userEnv } from '../helpers/processes';
 

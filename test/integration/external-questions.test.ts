@@ -8,11 +8,11 @@
  * and real agent processes; nothing is mocked.
  */
 import { join, resolve } from 'node:path';
-import { startChildRun } from '../../src/client/child-runs';
-import { startSession } from '../../src/client/root-sessions';
-import { sendToChild } from '../../src/client/steering';
-import { createA2ARunner } from '../../src/runners/a2a';
-import { createSubprocessRunner } from '../../src/runners/subprocess';
+import { startChildRun } from '../../client/child-runs';
+import { startSession } from '../../client/root-sessions';
+import { sendToChild } from '../../client/steering';
+import { createA2ARunner } from '../../worker/runners/a2a';
+import { createSubprocessRunner } from '../../worker/runners/subprocess';
 import { sessionIdFromWorkflowId, sessionWorkflowId, type ChildRunResult, type PendingRequest, type RespondInput, type Session, type SessionOptionsInput } from '../../common';
 import { eventsQuery, respondUpdate, stateQuery, steerUpdate } from '../../common/workflow-interface';
 import { receivedCompletionsQuery } from '../workflows/recording-parent';

@@ -11,8 +11,8 @@ import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
-import { sha256 } from '../../src/temporal/cli-wheel';
-import { cliWheelFor, GO_BUILT_CLI_VERSION, TEMPORAL_CLI_VERSION } from '../../src/temporal/versions';
+import { sha256 } from '../../cli/temporal/cli-wheel';
+import { cliWheelFor, GO_BUILT_CLI_VERSION, TEMPORAL_CLI_VERSION } from '../../cli/temporal/versions';
 import { killStartedProcesses, portOpen, ROOT, runCommand, startProcess, userEnv, type ManagedProcess } from '../helpers/processes';
 
 jest.setTimeout(25 * 60_000);

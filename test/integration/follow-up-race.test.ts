@@ -10,7 +10,7 @@
  */
 import type { ChildRunResult } from '../../common';
 import { sessionWorkflowId } from '../../common';
-import { sendUserMessage, startSession } from '../../src/client/root-sessions';
+import { sendUserMessage, startSession } from '../../client/root-sessions';
 import { resumeMessages, sessionState, sessionTranscript } from '../helpers/root';
 import { rootSession } from '../helpers/session-fixtures';
 import { eventually } from '../helpers/eventually';

@@ -12,7 +12,7 @@ import { sessionState, sessionTranscript, settled } from '../helpers/root';
 import { rootSession } from '../helpers/session-fixtures';
 import { eventually } from '../helpers/eventually';
 import { connectTestClient, startTestWorker, uniqueId, type TestWorker } from '../helpers/temporal';
-import { startSession } from '../../src/client/root-sessions';
+import { startSession } from '../../client/root-sessions';
 
 const EventType = temporal.api.enums.v1.EventType;
 const POLICY = { tools: { get_current_time: 'ask' as const, wait: 'deny' as const } };

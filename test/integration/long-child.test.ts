@@ -3,9 +3,9 @@
  * stays clear of the server's history limit (50 MB): it continues-as-new between rounds, and
  * its parent gets one completion for the whole chain.
  */
-import { startChildRun } from '../../src/client/child-runs';
+import { startChildRun } from '../../client/child-runs';
 import { sessionWorkflowId, type ChildRunResult } from '../../common';
-import { createToolRegistry, type ToolDefinition } from '../../src/tools/types';
+import { createToolRegistry, type ToolDefinition } from '../../worker/tools/types';
 import { withRecordingParent } from '../helpers/recording-suite';
 import { childSession, spawnJobFor } from '../helpers/session-fixtures';
 

@@ -9,7 +9,7 @@ import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ChildRunResult } from '../../common';
-import { startChildRun } from '../../src/client/child-runs';
+import { startChildRun } from '../../client/child-runs';
 import { activityTaskAttempts } from '../helpers/history-text';
 import { killStartedProcesses, ROOT, type ManagedProcess } from '../helpers/processes';
 import { childSession, spawnJobFor } from '../helpers/session-fixtures';

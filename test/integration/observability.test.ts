@@ -15,10 +15,10 @@ import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-tr
 import { randomUUID } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { workerDataConverter } from '../../src/codec/worker-data-converter';
-import { buildWorkflowBundle } from '../../src/worker/bundle';
-import { startSession } from '../../src/client/root-sessions';
-import { clientInterceptors, METRICS_WORKFLOW_MODULE, shutdownTraces, TRACING_WORKFLOW_MODULE } from '../../src/observability';
+import { workerDataConverter } from '../../worker/codec/worker-data-converter';
+import { buildWorkflowBundle } from '../../worker/bundle';
+import { startSession } from '../../client/root-sessions';
+import { clientInterceptors, METRICS_WORKFLOW_MODULE, shutdownTraces, TRACING_WORKFLOW_MODULE } from '../../worker/observability';
 import { BambooPendingRequests, sessionWorkflowId } from '../../common';
 import { eventually } from '../helpers/eventually';
 import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from '../helpers/otlp-receiver';

@@ -7,8 +7,8 @@
  */
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { startChildRun } from '../../src/client/child-runs';
-import { startSession } from '../../src/client/root-sessions';
+import { startChildRun } from '../../client/child-runs';
+import { startSession } from '../../client/root-sessions';
 import { sessionWorkflowId } from '../../common';
 import { childSession, rootSession, spawnJobFor } from '../helpers/session-fixtures';
 import { uniqueId, withTestWorker } from '../helpers/temporal';

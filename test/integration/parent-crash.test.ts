@@ -2,7 +2,7 @@
  * A worker SIGKILLed while a root session waits on ten children: after a new worker
  * starts, every child finishes and the parent resumes exactly once.
  */
-import { startSession } from '../../src/client/root-sessions';
+import { startSession } from '../../client/root-sessions';
 import { completionSignalsSent, resumeMessages, sessionState, sessionTranscript, settled } from '../helpers/root';
 import { rootSession } from '../helpers/session-fixtures';
 import { eventually } from '../helpers/eventually';

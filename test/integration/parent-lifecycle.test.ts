@@ -4,7 +4,7 @@
  */
 import { sessionWorkflowId } from '../../common';
 import { completionSignalsSent, resumeMessages, sessionState, sessionTranscript, settled } from '../helpers/root';
-import { sendUserMessage, startSession } from '../../src/client/root-sessions';
+import { sendUserMessage, startSession } from '../../client/root-sessions';
 import { rootSession } from '../helpers/session-fixtures';
 import { eventually } from '../helpers/eventually';
 import { withTestWorker } from '../helpers/temporal';

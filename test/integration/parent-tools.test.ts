@@ -3,7 +3,7 @@
  * (list, send_message, cancel), the spawn depth limit, the idle time-to-live, bad input.
  */
 import { WorkflowFailedError } from '@temporalio/client';
-import { sendUserMessage, startSession } from '../../src/client/root-sessions';
+import { sendUserMessage, startSession } from '../../client/root-sessions';
 import { sessionWorkflowId, type ChildRunResult } from '../../common';
 import { eventsQuery } from '../../common/workflow-interface';
 import { resumeMessages, sessionState, sessionTranscript, settled } from '../helpers/root';

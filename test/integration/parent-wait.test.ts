@@ -2,7 +2,7 @@
  * Root sessions spawn children through the scripted `[[spawn:…]]` directive, wait for them
  * durably and resume with their results, under each wait policy.
  */
-import { startSession } from '../../src/client/root-sessions';
+import { startSession } from '../../client/root-sessions';
 import { completionSignalsSent, resumeMessages, sessionState, sessionTranscript, settled } from '../helpers/root';
 import { rootSession } from '../helpers/session-fixtures';
 import { eventually } from '../helpers/eventually';

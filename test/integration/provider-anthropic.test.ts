@@ -4,11 +4,11 @@
  * input_json deltas, message_delta usage), priced from a configured price for its model.
  */
 import type { ModelTurnResult } from '../../common';
-import { startChildRun } from '../../src/client/child-runs';
-import { PriceTableSchema } from '../../src/pricing';
-import { createConfiguredProvider } from '../../src/providers/configured';
-import { createProviderRegistry } from '../../src/providers/router';
-import { createScriptedProvider } from '../../src/providers/scripted';
+import { startChildRun } from '../../client/child-runs';
+import { PriceTableSchema } from '../../worker/pricing';
+import { createConfiguredProvider } from '../../worker/providers/configured';
+import { createProviderRegistry } from '../../worker/providers/router';
+import { createScriptedProvider } from '../../worker/providers/scripted';
 import { historyText } from '../helpers/history-text';
 import { activityResults } from '../helpers/history-text';
 import { startLlmServer, type LlmServer } from '../helpers/llm-server';

@@ -3,12 +3,12 @@
  * server that speaks the chat-completions wire format (SSE chunks, tool-call deltas, usage
  * with cached tokens), priced from a configured price for its model.
  */
-import { startChildRun, cancelSession } from '../../src/client/child-runs';
+import { startChildRun, cancelSession } from '../../client/child-runs';
 import { FailureTypes, sessionIdFromWorkflowId, type ChildCompletion, type ModelTurnResult } from '../../common';
-import { PriceTableSchema } from '../../src/pricing';
-import { createProviderRegistry } from '../../src/providers/router';
-import { createConfiguredProvider } from '../../src/providers/configured';
-import { createScriptedProvider } from '../../src/providers/scripted';
+import { PriceTableSchema } from '../../worker/pricing';
+import { createProviderRegistry } from '../../worker/providers/router';
+import { createConfiguredProvider } from '../../worker/providers/configured';
+import { createScriptedProvider } from '../../worker/providers/scripted';
 import { receivedCompletionsQuery } from '../workflows/recording-parent';
 import { historyText } from '../helpers/history-text';
 import { activityOutcomes, activityResults } from '../helpers/history-text';

@@ -12,8 +12,8 @@
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { sessionWorkflowId, type ChildRunResult, type PendingRequest } from '../../common';
 import { respondUpdate, stateQuery } from '../../common/workflow-interface';
-import { startChildRun } from '../../src/client/child-runs';
-import { startSession } from '../../src/client/root-sessions';
+import { startChildRun } from '../../client/child-runs';
+import { startSession } from '../../client/root-sessions';
 import { eventually } from '../helpers/eventually';
 import { killStartedProcesses } from '../helpers/processes';
 import { sessionTranscript } from '../helpers/root';

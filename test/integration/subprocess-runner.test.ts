@@ -11,14 +11,14 @@ import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { cancelSession, startChildRun } from '../../src/client/child-runs';
+import { cancelSession, startChildRun } from '../../client/child-runs';
 import type { ChildCompletion, RunStatus } from '../../common';
-import type { ExternalRunOutcome } from '../../activities/external';
-import { PriceTableSchema } from '../../src/pricing';
-import { createProviderRegistry } from '../../src/providers/router';
-import { createScriptedProvider } from '../../src/providers/scripted';
+import type { ExternalRunOutcome } from '../../worker/activities/external';
+import { PriceTableSchema } from '../../worker/pricing';
+import { createProviderRegistry } from '../../worker/providers/router';
+import { createScriptedProvider } from '../../worker/providers/scripted';
 import { FailureTypes, sessionIdFromWorkflowId } from '../../common';
-import { createSubprocessRunner, type SubprocessProfile } from '../../src/runners/subprocess';
+import { createSubprocessRunner, type SubprocessProfile } from '../../worker/runners/subprocess';
 import type { ProgressDetails } from '../../common';
 import { receivedCompletionsQuery } from '../workflows/recording-parent';
 import { childSession, spawnJobFor } from '../helpers/session-fixtures';
@@ -143,7 +143,7 @@ async function expectAllGone(pids: number[], what: string, timeoutMs = 30_000): 
   await eventually(async () => pids.every((pid) => !isRunning(pid)), { timeoutMs, what: `${what} (pids ${pids.join(', ')}) to be gone` });
 }
 
-/** Pids of the guard processes watching the agent group `pgid` (see src/runners/process-guard.ts). */
+/** Pids of the guard processes watching the agent group `pgid` (see worker/runners/process-guard.ts). */
 function guardsOf(pgid: number): number[] {
   return execFileSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' })
     .split('\n')

@@ -3,10 +3,10 @@
  * the tool is stopped, the run goes on, and only three failures in a row end it. The idle
  * watchdog and cancellation still end the run during a tool call.
  */
-import { cancelSession, startChildRun } from '../../src/client/child-runs';
+import { cancelSession, startChildRun } from '../../client/child-runs';
 import type { ChildRunResult } from '../../common';
-import { BUILTIN_TOOLS } from '../../src/tools/builtin';
-import { createToolRegistry } from '../../src/tools/types';
+import { BUILTIN_TOOLS } from '../../worker/tools/builtin';
+import { createToolRegistry } from '../../worker/tools/types';
 import { hangingTool } from '../fixtures/test-tools';
 import { childSession, spawnJobFor } from '../helpers/session-fixtures';
 import { withRecordingParent } from '../helpers/recording-suite';

@@ -7,8 +7,8 @@
 import { defaultPayloadConverter } from '@temporalio/common';
 import { sessionWorkflowId, type ChildCompletion } from '../../common';
 import { subSessionCompletedSignal } from '../../common/workflow-interface';
-import { startSession } from '../../src/client/root-sessions';
-import { startChildRun } from '../../src/client/child-runs';
+import { startSession } from '../../client/root-sessions';
+import { startChildRun } from '../../client/child-runs';
 import { completionSignalsSent, sessionState, settled } from '../helpers/root';
 import { rootSession } from '../helpers/session-fixtures';
 import { eventually } from '../helpers/eventually';

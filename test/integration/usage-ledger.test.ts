@@ -5,7 +5,7 @@
  * every model call's result recorded in the tree's histories.
  */
 import type { Client } from '@temporalio/client';
-import { startSession } from '../../src/client/root-sessions';
+import { startSession } from '../../client/root-sessions';
 import { addUsage, BambooCostUsd, sessionWorkflowId, type ChildCompletion, type ModelTurnResult, type Usage } from '../../common';
 import { subSessionCompletedSignal, usageQuery } from '../../common/workflow-interface';
 import { activityResults } from '../helpers/history-text';

@@ -3,7 +3,7 @@
  * picks the run up, retries the interrupted call, finishes the run, and the parent gets
  * exactly one completion.
  */
-import { startChildRun } from '../../src/client/child-runs';
+import { startChildRun } from '../../client/child-runs';
 import { sessionIdFromWorkflowId } from '../../common';
 import { receivedCompletionsQuery } from '../workflows/recording-parent';
 import { childSession, spawnJobFor } from '../helpers/session-fixtures';

@@ -8,8 +8,8 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startDevServer } from '../../src/temporal/dev-server';
-import { buildWorkflowBundle } from '../../src/worker/bundle';
+import { startDevServer } from '../../cli/temporal/dev-server';
+import { buildWorkflowBundle } from '../../worker/bundle';
 import { PROVIDER_KEY_ENV, A2A_TOKEN_ENV, RELIABILITY_OUT } from './support/paths';
 
 export default async function globalSetup(): Promise<void> {

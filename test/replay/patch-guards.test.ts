@@ -10,8 +10,8 @@ import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { Worker } from '@temporalio/worker';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { buildWorkflowBundle } from '../../src/worker/bundle';
-import { workerDataConverter } from '../../src/codec/worker-data-converter';
+import { buildWorkflowBundle } from '../../worker/bundle';
+import { workerDataConverter } from '../../worker/codec/worker-data-converter';
 
 const DIR = join(__dirname, 'histories');
 const ROOT = join(__dirname, '..', '..');

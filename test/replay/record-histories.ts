@@ -12,11 +12,11 @@ import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { sessionWorkflowId } from '../../common';
-import { startDevServer } from '../../src/temporal/dev-server';
-import { connectMcpServers } from '../../src/tools/mcp';
-import { BUILTIN_TOOLS } from '../../src/tools/builtin';
-import { createToolRegistry } from '../../src/tools/types';
-import { createBambooWorker } from '../../src/worker/create-worker';
+import { startDevServer } from '../../cli/temporal/dev-server';
+import { connectMcpServers } from '../../worker/tools/mcp';
+import { BUILTIN_TOOLS } from '../../worker/tools/builtin';
+import { createToolRegistry } from '../../worker/tools/types';
+import { createBambooWorker } from '../../worker/create-worker';
 import { RECORDING_PARENT, SCENARIOS } from './scenarios';
 
 const OUT_DIR = join(__dirname, 'histories');

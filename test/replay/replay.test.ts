@@ -7,7 +7,7 @@ import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { Worker } from '@temporalio/worker';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { workerDataConverter } from '../../src/codec/worker-data-converter';
+import { workerDataConverter } from '../../worker/codec/worker-data-converter';
 import { testServer } from '../helpers/temporal';
 
 /**

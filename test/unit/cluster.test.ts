@@ -6,12 +6,12 @@
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { upSettings } from '../../src/cluster/command';
-import { DYNAMIC_CONFIG_FILE, serverConfig, UP_DEFAULTS, TEMPORAL_SERVICES, type ServicePorts, type TemporalService } from '../../src/cluster/config';
-import { runningPostmaster, stopPostgres } from '../../src/cluster/postgres';
-import { freePort, isRunning, logTail, runsIn, spawnDaemon, stopProcess } from '../../src/cluster/processes';
-import { ClusterStateSchema, readState, writeState, type ClusterState } from '../../src/cluster/state';
-import { checkUnchangeable, type UpOptions } from '../../src/cluster/up';
+import { upSettings } from '../../cli/cluster/command';
+import { DYNAMIC_CONFIG_FILE, serverConfig, UP_DEFAULTS, TEMPORAL_SERVICES, type ServicePorts, type TemporalService } from '../../cli/cluster/config';
+import { runningPostmaster, stopPostgres } from '../../cli/cluster/postgres';
+import { freePort, isRunning, logTail, runsIn, spawnDaemon, stopProcess } from '../../cli/cluster/processes';
+import { ClusterStateSchema, readState, writeState, type ClusterState } from '../../cli/cluster/state';
+import { checkUnchangeable, type UpOptions } from '../../cli/cluster/up';
 
 let dir: string;
 beforeAll(() => {

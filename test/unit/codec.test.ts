@@ -13,8 +13,8 @@ import {
   encryptionCodecFromEnv,
   ENCRYPTED_ENCODING,
   isEncryptedPayload,
-} from '../../src/codec/aes-gcm';
-import { startCodecServer, type CodecServer } from '../../src/codec/server';
+} from '../../worker/codec/aes-gcm';
+import { startCodecServer, type CodecServer } from '../../cli/codec-server';
 
 const key = randomBytes(32);
 const codec = createEncryptionCodec({ key });

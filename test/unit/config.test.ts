@@ -1,8 +1,8 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadConfig, providersFromConfig, runnersFromConfig } from '../../src/config/load';
-import { resolveProvider } from '../../src/providers/router';
+import { loadConfig, providersFromConfig, runnersFromConfig } from '../../worker/config/load';
+import { resolveProvider } from '../../worker/providers/router';
 
 function writeConfig(value: unknown): string {
   const file = join(mkdtempSync(join(tmpdir(), 'bamboo-config-')), 'bamboo.config.json');

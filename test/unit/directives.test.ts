@@ -1,4 +1,4 @@
-import { parseDirectives, splitPipe } from '../../src/providers/directives';
+import { parseDirectives, splitPipe } from '../../worker/providers/directives';
 
 describe('parseDirectives', () => {
   it('returns plain text unchanged and no directives when there are none', () => {

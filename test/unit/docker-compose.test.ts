@@ -3,7 +3,7 @@
  * Docker engine: the services and their order, pinned images, published ports, the worker's
  * connection and secrets, the schema setup, and the search-attribute registration (which must
  * name exactly BAMBOO_SEARCH_ATTRIBUTES). The compose file is kept in step with `bamboo cluster
- * up` (src/cluster): the same server and UI versions, dynamic config file, shard count, log level
+ * up` (cli/cluster): the same server and UI versions, dynamic config file, shard count, log level
  * and schema steps. The registration script itself also runs, for real, against the dev server
  * that the Jest global setup started.
  */
@@ -15,12 +15,12 @@ import { delimiter, join, resolve } from 'node:path';
 import { parse } from 'yaml';
 import { DEFAULT_TASK_QUEUE } from '../../common/ids';
 import { BAMBOO_SEARCH_ATTRIBUTES } from '../../common/search-attributes';
-import { findTemporalCli } from '../../src/temporal/cli-binary';
-import { INDEXED_VALUE_TYPE } from '../../src/temporal/search-attributes';
-import { SERVER_VERSION, UI_VERSION } from '../../src/cluster/binaries';
-import { DYNAMIC_CONFIG_FILE, serverConfig, UP_DEFAULTS } from '../../src/cluster/config';
-import { SCHEMAS } from '../../src/cluster/schema';
-import { observabilitySettings } from '../../src/observability/settings';
+import { findTemporalCli } from '../../cli/temporal/cli-binary';
+import { INDEXED_VALUE_TYPE } from '../../cli/temporal/search-attributes';
+import { SERVER_VERSION, UI_VERSION } from '../../cli/cluster/binaries';
+import { DYNAMIC_CONFIG_FILE, serverConfig, UP_DEFAULTS } from '../../cli/cluster/config';
+import { SCHEMAS } from '../../cli/cluster/schema';
+import { observabilitySettings } from '../../worker/observability/settings';
 
 const ROOT = resolve(__dirname, '..', '..');
 const SERVICES = ['postgresql', 'temporal-schema', 'temporal', 'bamboo-search-attributes', 'temporal-ui', 'jaeger', 'bamboo-worker'] as const;

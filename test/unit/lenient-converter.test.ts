@@ -7,10 +7,10 @@
 import { defaultPayloadConverter, PayloadConverterError, type Payload } from '@temporalio/common';
 import type { coresdk } from '@temporalio/proto';
 import { randomBytes } from 'node:crypto';
-import { createEncryptionCodec } from '../../src/codec/aes-gcm';
-import { markForLenientDecoding, payloadConverter } from '../../src/codec/lenient-payload-converter';
-import { interceptors } from '../../src/codec/lenient-signals-interceptor';
-import { keepingUndecodable, workerDataConverter, PAYLOAD_CONVERTER_PATH, WORKFLOW_INTERCEPTOR_MODULES } from '../../src/codec/worker-data-converter';
+import { createEncryptionCodec } from '../../worker/codec/aes-gcm';
+import { markForLenientDecoding, payloadConverter } from '../../common/payload-converter';
+import { interceptors } from '../../workflows/interceptors/lenient-signals';
+import { keepingUndecodable, workerDataConverter, PAYLOAD_CONVERTER_PATH, WORKFLOW_INTERCEPTOR_MODULES } from '../../worker/codec/worker-data-converter';
 import { describeRejected, isUndecodablePayload, UserMessageSchema } from '../../common';
 
 const text = (s: string) => new TextEncoder().encode(s);
@@ -98,5 +98,5 @@ test('every worker gets the converter and the interceptor module, with or withou
   const dataConverter = workerDataConverter({ payloadCodecs: [codec] });
   expect(dataConverter.payloadConverterPath).toBe(PAYLOAD_CONVERTER_PATH);
   expect(dataConverter.payloadCodecs).toHaveLength(1);
-  expect(WORKFLOW_INTERCEPTOR_MODULES).toEqual([require.resolve('../../src/codec/lenient-signals-interceptor')]);
+  expect(WORKFLOW_INTERCEPTOR_MODULES).toEqual([require.resolve('../../workflows/interceptors/lenient-signals')]);
 });

@@ -2,7 +2,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadConfig } from '../../src/config/load';
+import { loadConfig } from '../../worker/config/load';
 
 function configWith(mcpServers: unknown): string {
   const file = join(mkdtempSync(join(tmpdir(), 'bamboo-mcp-config-')), 'bamboo.config.json');

@@ -4,9 +4,9 @@
  * an abort that ends the call; and start-up failures that name the server.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { connectMcpServers } from '../../src/tools/mcp';
-import type { McpServerConfig } from '../../src/tools/mcp/config';
-import { McpConnection } from '../../src/tools/mcp/connection';
+import { connectMcpServers } from '../../worker/tools/mcp';
+import type { McpServerConfig } from '../../worker/tools/mcp/config';
+import { McpConnection } from '../../worker/tools/mcp/connection';
 import { join } from 'node:path';
 import { isRunning, ROOT } from '../helpers/processes';
 

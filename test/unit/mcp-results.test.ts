@@ -1,5 +1,5 @@
 /** MCP tool results as the text of a tool message. */
-import { resultText } from '../../src/tools/mcp/results';
+import { resultText } from '../../worker/tools/mcp/results';
 
 test('text parts are the text, one per line', () => {
   expect(resultText({ content: [{ type: 'text', text: 'one' }, { type: 'text', text: 'two' }] })).toBe('one\ntwo');

@@ -1,8 +1,8 @@
 /** MCP tools as ToolDefinitions: names, allow-lists, annotations, results, and the tool policy on full names. */
 import type { CallToolResult, Tool } from '@modelcontextprotocol/sdk/types.js';
-import type { McpConnection } from '../../src/tools/mcp/connection';
-import { describeTool, mcpToolDefinition, mcpToolName, progressNote } from '../../src/tools/mcp/tools';
-import { policyFor, restrictedCalls } from '../../src/tools/policy';
+import type { McpConnection } from '../../worker/tools/mcp/connection';
+import { describeTool, mcpToolDefinition, mcpToolName, progressNote } from '../../worker/tools/mcp/tools';
+import { policyFor, restrictedCalls } from '../../worker/tools/policy';
 
 const tool = (name: string, annotations?: Tool['annotations']): Tool => ({
   name,

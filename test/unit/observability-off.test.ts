@@ -9,8 +9,8 @@ import { resolve } from 'node:path';
 const ROOT = resolve(__dirname, '..', '..');
 
 const SCRIPT = `
-  const { workerObservability, clientInterceptors, flushTraces } = require('./src/observability');
-  const { defaultProviderRegistry } = require('./src/providers/defaults');
+  const { workerObservability, clientInterceptors, flushTraces } = require('./worker/observability');
+  const { defaultProviderRegistry } = require('./worker/providers/defaults');
   (async () => {
     const worker = await workerObservability(defaultProviderRegistry());
     const client = await clientInterceptors();

@@ -8,11 +8,11 @@ import type { MetricMeter, MetricTags } from '@temporalio/common';
 import { trace } from '@opentelemetry/api';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import type { ModelTurnInput, ModelTurnResult } from '../../common';
-import { clientInterceptors, flushTraces, shutdownTraces } from '../../src/observability';
-import { ActivityTelemetryInterceptor, type ActivityTelemetryOptions } from '../../src/observability/activity-telemetry';
-import { observabilitySettings } from '../../src/observability/settings';
+import { clientInterceptors, flushTraces, shutdownTraces } from '../../worker/observability';
+import { ActivityTelemetryInterceptor, type ActivityTelemetryOptions } from '../../worker/observability/activity-telemetry';
+import { observabilitySettings } from '../../worker/observability/settings';
 import { watchdogKind } from '../../workflows/interceptors/metrics';
-import { defaultProviderRegistry } from '../../src/providers/defaults';
+import { defaultProviderRegistry } from '../../worker/providers/defaults';
 
 describe('observabilitySettings', () => {
   test('everything is off without the variables', () => {

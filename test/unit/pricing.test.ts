@@ -1,5 +1,5 @@
 import { addSpend, NO_SPEND, spendOfCall, type Usage } from '../../common';
-import { costMicroUsd, costOf, findPrice, parseUsdPerMTok, PriceTableSchema, type ModelPrice } from '../../src/pricing';
+import { costMicroUsd, costOf, findPrice, parseUsdPerMTok, PriceTableSchema, type ModelPrice } from '../../worker/pricing';
 
 const price = (input: string, output: string, cachedInput?: string): ModelPrice => ({
   inputPerMTok: parseUsdPerMTok(input),

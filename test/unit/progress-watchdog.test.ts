@@ -1,5 +1,5 @@
 /**
- * Liveness heartbeats and the idle watchdog of one activity attempt (activities/progress.ts),
+ * Liveness heartbeats and the idle watchdog of one activity attempt (worker/activities/progress.ts),
  * without a server: the SDK's MockActivityEnvironment gives the attempt a real activity
  * Context (its heartbeats are recorded, its cancellation is ours to request) and jest's fake
  * timers stand in for the clock.
@@ -8,7 +8,7 @@ import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
 import { FailureTypes, type ProgressDetails } from '../../common';
-import { withProgressWatchdog, type ProgressTracker } from '../../activities/progress';
+import { withProgressWatchdog, type ProgressTracker } from '../../worker/activities/progress';
 
 const T0 = Date.parse('2030-01-01T00:00:00.000Z');
 const at = (ms: number) => new Date(T0 + ms).toISOString();

@@ -1,6 +1,6 @@
-import { createProviderRegistry, resolveProvider, type ProviderRegistry } from '../../src/providers/router';
-import { defaultProviderRegistry } from '../../src/providers/defaults';
-import type { ModelProvider } from '../../src/providers/types';
+import { createProviderRegistry, resolveProvider, type ProviderRegistry } from '../../worker/providers/router';
+import { defaultProviderRegistry } from '../../worker/providers/defaults';
+import type { ModelProvider } from '../../worker/providers/types';
 
 function fakeProvider(name: string): ModelProvider {
   return {

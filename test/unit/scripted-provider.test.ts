@@ -1,6 +1,6 @@
 import type { Message, ToolCall } from '../../common';
-import { createScriptedProvider, SCRIPTED_PROVIDER_NAME, SPAWN_TOOL_NAME } from '../../src/providers/scripted';
-import { ProviderError, type ModelStreamPart } from '../../src/providers/types';
+import { createScriptedProvider, SCRIPTED_PROVIDER_NAME, SPAWN_TOOL_NAME } from '../../worker/providers/scripted';
+import { ProviderError, type ModelStreamPart } from '../../worker/providers/types';
 
 const SECOND_MS = 10;
 const at = '2024-01-01T00:00:00.000Z';

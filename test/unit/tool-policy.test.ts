@@ -1,5 +1,5 @@
 /**
- * The tool policy (src/tools/policy.ts): how a permission is chosen, the configuration file's
+ * The tool policy (worker/tools/policy.ts): how a permission is chosen, the configuration file's
  * `toolPolicy`, and the model and tool activities enforcing it, run in the SDK's
  * MockActivityEnvironment (no server) with a recording provider and a recording tool.
  */
@@ -7,15 +7,15 @@ import type { Client } from '@temporalio/client';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
 import { randomUUID } from 'node:crypto';
-import { createModelActivities } from '../../activities/model';
-import { createToolActivities } from '../../activities/tools';
+import { createModelActivities } from '../../worker/activities/model';
+import { createToolActivities } from '../../worker/activities/tools';
 import { childToolPolicyMetadata, SessionSchema, SPAWN_TOOL, toolPolicyScopes, type Message, type ModelTurnResult, type ToolCall } from '../../common';
-import { describeConfigError } from '../../src/config/load';
-import { BambooConfigSchema } from '../../src/config/schema';
-import { createProviderRegistry } from '../../src/providers/router';
-import type { ModelProvider, ModelRequest } from '../../src/providers/types';
-import { ASK_USER_TOOL, policyFor, restrictedCalls, scopesOf, type ToolPolicy } from '../../src/tools/policy';
-import { createToolRegistry, type ToolDefinition } from '../../src/tools/types';
+import { describeConfigError } from '../../worker/config/load';
+import { BambooConfigSchema } from '../../worker/config/schema';
+import { createProviderRegistry } from '../../worker/providers/router';
+import type { ModelProvider, ModelRequest } from '../../worker/providers/types';
+import { ASK_USER_TOOL, policyFor, restrictedCalls, scopesOf, type ToolPolicy } from '../../worker/tools/policy';
+import { createToolRegistry, type ToolDefinition } from '../../worker/tools/types';
 import { childSession } from '../helpers/session-fixtures';
 
 describe('policyFor', () => {
@@ -194,7 +194,7 @@ const env = () => new MockActivityEnvironment(undefined, { logger: new DefaultLo
 describe('the model activity', () => {
   async function callModel(calls: ToolCall[], options: { toolPolicy?: ToolPolicy; scope?: string }) {
     const { requests, registry } = recordingProvider(calls);
-    const { callModel } = createModelActivities({ client: {} as Client, providers: registry, tools, toolPolicy: options.toolPolicy });
+    const { callModel } = createModelActivities({ client: () => ({}) as Client, providers: registry, tools, toolPolicy: options.toolPolicy });
     const result: ModelTurnResult = await env().run(callModel, {
       sessionId: 's1',
       turn: 1,

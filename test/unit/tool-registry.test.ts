@@ -1,6 +1,6 @@
 /** Tool definitions: idempotency is declared, time limits are at most the reference's 120 s. */
-import { BUILTIN_TOOLS } from '../../src/tools/builtin';
-import { createToolRegistry, toolTimeoutSecs, type ToolDefinition } from '../../src/tools/types';
+import { BUILTIN_TOOLS } from '../../worker/tools/builtin';
+import { createToolRegistry, toolTimeoutSecs, type ToolDefinition } from '../../worker/tools/types';
 
 const tool = (extra: Partial<ToolDefinition>): ToolDefinition => ({
   spec: { name: 'probe', description: 'x', parameters: { type: 'object', properties: {} } },

@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { ASK_USER_TOOL, AskUserArgsSchema, ManageArgsSchema, MANAGE_TOOL, SpawnArgsSchema, SPAWN_TOOL, WORKFLOW_TOOL_SPECS, type ToolSpecInput } from '../../common';
-import { BUILTIN_TOOLS, WaitArgsSchema } from '../../src/tools/builtin';
+import { BUILTIN_TOOLS, WaitArgsSchema } from '../../worker/tools/builtin';
 
 /** The hand-written schemas the derived ones replaced (common/workflow-tool-specs.ts before). */
 const HAND_WRITTEN = {

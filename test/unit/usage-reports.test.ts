@@ -4,9 +4,9 @@
  */
 import type { LanguageModelUsage } from 'ai';
 import type { Message } from '../../common';
-import { toUsage } from '../../src/providers/ai-sdk-stream';
-import { scriptedUsage } from '../../src/providers/scripted';
-import { parseReportedUsage, usageSince } from '../../src/runners/usage';
+import { toUsage } from '../../worker/providers/ai-sdk-stream';
+import { scriptedUsage } from '../../worker/providers/scripted';
+import { parseReportedUsage, usageSince } from '../../worker/runners/usage';
 
 function sdkUsage(input: number | undefined, output: number | undefined, cacheRead: number | undefined, raw?: Record<string, unknown>): LanguageModelUsage {
   return {

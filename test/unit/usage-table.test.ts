@@ -1,6 +1,6 @@
 /** `bamboo usage`'s table (renderUsage): one way to say each kind of cost, on every row. */
 import type { SessionUsage, Usage } from '../../common';
-import { renderUsage, type UsageRow } from '../../src/cli/commands/usage';
+import { renderUsage, type UsageRow } from '../../cli/commands/usage';
 
 const none: Usage = { inputTokens: 0, outputTokens: 0 };
 const some: Usage = { inputTokens: 120, outputTokens: 30 };

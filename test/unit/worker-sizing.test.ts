@@ -1,5 +1,5 @@
 /** The worker sizing variables: validated once, naming the variable; only those given reach the worker. */
-import { readEnv, workerSizing } from '../../src/config/env';
+import { readEnv, workerSizing } from '../../worker/config/env';
 
 test('unset sizing variables leave the SDK defaults', () => {
   expect(workerSizing(readEnv({}))).toEqual({});

@@ -1,6 +1,6 @@
 /**
  * A workflow interceptor module (bundled into the workflow code when metrics are on; see
- * src/observability/index.ts): Bamboo's workflow-side counters, read off what the workflows already do,
+ * worker/observability/index.ts): Bamboo's workflow-side counters, read off what the workflows already do,
  * so the session workflows stay free of telemetry.
  *
  * - `bamboo_child_runs{status}`: every child run that ends, by its terminal status (the

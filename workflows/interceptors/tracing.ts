@@ -1,5 +1,5 @@
 /**
- * A workflow interceptor module (bundled when traces are on, see src/observability/index.ts): the SDK's
+ * A workflow interceptor module (bundled when traces are on, see worker/observability/index.ts): the SDK's
  * OpenTelemetry workflow interceptors, made safe to turn on or off while runs are in flight.
  *
  * Two things in the SDK's interceptors change what a workflow does, so a run recorded with

@@ -10,7 +10,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
-import { startSession } from '../../../src/client/root-sessions';
+import { startSession } from '../../../client/root-sessions';
 import { ALREADY_ANSWERED, sessionWorkflowId, type PendingRequest } from '../../../common';
 import { respondUpdate, stateQuery } from '../../../common/workflow-interface';
 import { rootSession } from '../../helpers/session-fixtures';

@@ -10,8 +10,8 @@
  */
 import { WorkflowFailedError, type Client } from '@temporalio/client';
 import { randomUUID } from 'node:crypto';
-import { injectIntoSession, startChildRun } from '../../../src/client/child-runs';
-import { sendUserMessage, startSession } from '../../../src/client/root-sessions';
+import { injectIntoSession, startChildRun } from '../../../client/child-runs';
+import { sendUserMessage, startSession } from '../../../client/root-sessions';
 import { errorMessage, sessionIdFromWorkflowId, sessionWorkflowId, type ChildRunResult, type RunStatus, type Session, type SpawnJob } from '../../../common';
 import { injectMessageSignal, stateQuery, subSessionCompletedSignal, userMessageSignal } from '../../../common/workflow-interface';
 import { receivedCompletionsQuery } from '../../workflows/recording-parent';
@@ -469,7 +469,7 @@ export function badInputScenario(): void {
       recordBug({
         id: 'snapshot-lookup-quotes',
         title: 'session ids with `"`, `\\`, control characters could not find their previous snapshot; fixed: such ids are rejected by SessionIdSchema',
-        where: 'src/domain/session.ts SessionIdSchema',
+        where: 'common/session.ts SessionIdSchema',
         reproduced: false,
         evidence: 'all four ids rejected by the client with a message naming childSessionId',
       });
@@ -488,7 +488,7 @@ export function badInputScenario(): void {
       recordBug({
         id: 'cli-invalid-values-exit-1',
         title: 'CLI flag values the client API rejects (blank --parent, --model, --session-id) exit 1 ("failed") instead of 2 ("bad usage"), and only after connecting',
-        where: 'src/cli/commands/sessions.ts run/spawn (no validation before withClient) + src/cli/main.ts (non-CliError → exit 1)',
+        where: 'cli/commands/sessions.ts run/spawn (no validation before withClient) + cli/main.ts (non-CliError → exit 1)',
         reproduced: results.some((r) => r.code === 1),
         evidence: evidence.join('; '),
       });
@@ -528,7 +528,7 @@ export function badInputScenario(): void {
       recordBug({
         id: 'child-workflow-id-too-long',
         title: 'a root session id of 977+ characters made spawning fail its workflow task forever; fixed: ids are at most 200 characters and child ids fit',
-        where: 'src/domain/session.ts SessionIdSchema; workflows/spawn-tools.ts buildChildJob',
+        where: 'common/session.ts SessionIdSchema; workflows/spawn-tools.ts buildChildJob',
         reproduced: false,
         evidence: 'rejected by the client with a message naming session.id',
       });
@@ -547,7 +547,7 @@ export function badInputScenario(): void {
       recordBug({
         id: 'child-result-over-2mb',
         title: 'a child run whose ChildRunResult passed 2 MB was TERMINATED by the server after it told its parent, losing its snapshot; fixed: snapshots are compacted to 1 MiB',
-        where: 'src/domain/compaction.ts, called by workflows/snapshot-size.ts',
+        where: 'common/compaction.ts, called by workflows/snapshot-size.ts',
         reproduced: status !== 'COMPLETED' || followUp.status !== 'completed',
         evidence: `execution ${status} (${ended && 'error' in ended ? errorMessage(ended.error, { causes: 3 }).slice(0, 120) : 'result ok'}); parent got ${completions.length} completion(s); follow-up run: ${followUp.status} ${followUp.error ?? ''}`,
       });
@@ -578,7 +578,7 @@ export function badInputScenario(): void {
         recordBug({
           id: 'undecodable-signal-payload',
           title: 'a signal with an undecodable payload (unknown encoding, or encrypted with another key) failed the session\'s workflow task forever; fixed: workers decode leniently and the handler rejects it',
-          where: 'src/codec/lenient-payload-converter.ts, src/codec/worker-data-converter.ts',
+          where: 'common/payload-converter.ts, worker/codec/worker-data-converter.ts',
           reproduced: failed > 0 || !answered,
           evidence: `${failed} WorkflowTaskFailed events; next message answered: ${answered}`,
         });

@@ -17,7 +17,7 @@ import type { Client } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startSession } from '../../../src/client/root-sessions';
+import { startSession } from '../../../client/root-sessions';
 import { sessionWorkflowId, type ModelTurnResult } from '../../../common';
 import { usageQuery } from '../../../common/workflow-interface';
 import { sessionState } from '../../helpers/root';

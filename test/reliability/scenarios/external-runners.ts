@@ -8,11 +8,11 @@ import { defaultPayloadConverter } from '@temporalio/common';
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { ProgressDetails } from '../../../common';
-import { startChildRun } from '../../../src/client/child-runs';
+import { startChildRun } from '../../../client/child-runs';
 import { sessionIdFromWorkflowId, type ChildRunResult, type RunStatus } from '../../../common';
-import { createA2ARunner } from '../../../src/runners/a2a';
-import { createSubprocessRunner } from '../../../src/runners/subprocess';
-import type { ExternalRunner } from '../../../src/runners/types';
+import { createA2ARunner } from '../../../worker/runners/a2a';
+import { createSubprocessRunner } from '../../../worker/runners/subprocess';
+import type { ExternalRunner } from '../../../worker/runners/types';
 import { receivedCompletionsQuery } from '../../workflows/recording-parent';
 import { childSession, spawnJobFor } from '../../helpers/session-fixtures';
 import { startRecordingParent, startTestWorker, uniqueId, type RecordingParentHandle, type TestWorker } from '../../helpers/temporal';
@@ -166,7 +166,7 @@ export function externalRunnersScenario(): void {
 
     // SIGKILL of the worker cannot run the runner's cleanup, and the agent leads its own
     // process group (detached); the agent's guard process ends the group when the worker dies
-    // (src/runners/process-guard.ts). The run is retried on the new worker and ends clearly.
+    // (worker/runners/process-guard.ts). The run is retried on the new worker and ends clearly.
     guarded('the worker SIGKILLed while a subprocess agent runs leaves no agent process behind', async () => {
       const config = join(RELIABILITY_OUT, 'external-worker.config.json');
       writeFileSync(config, JSON.stringify({
@@ -200,7 +200,7 @@ export function externalRunnersScenario(): void {
         recordBug({
           id: 'orphaned-agent-on-worker-kill',
           title: 'a SIGKILLed worker left its subprocess agent (and the agent\'s children) running; fixed: a guard process ends the group when the worker dies',
-          where: 'src/runners/subprocess.ts runAgent, src/runners/process-guard.ts',
+          where: 'worker/runners/subprocess.ts runAgent, worker/runners/process-guard.ts',
           reproduced: orphans.length > 0,
           evidence: `run ended ${result?.status ?? '?'}; ${orphans.length} of ${firstAttempt.length} processes of the killed worker's attempt still running`,
         });

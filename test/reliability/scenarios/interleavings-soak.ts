@@ -12,7 +12,7 @@
  * REL_SEED=<n> repeats a run's choices (the timing of a real server still varies).
  */
 import type { Client } from '@temporalio/client';
-import { startSession } from '../../../src/client/root-sessions';
+import { startSession } from '../../../client/root-sessions';
 import { sessionWorkflowId } from '../../../common';
 import { injectMessageSignal, respondUpdate, stateQuery, steerUpdate, userMessageSignal, type SessionRunState } from '../../../common/workflow-interface';
 import { resumeMessages, sessionTranscript } from '../../helpers/root';

@@ -7,7 +7,7 @@
 import type { Client } from '@temporalio/client';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startChildRun } from '../../../src/client/child-runs';
+import { startChildRun } from '../../../client/child-runs';
 import { errorMessage, sessionIdFromWorkflowId, type ChildCompletion } from '../../../common';
 import { receivedCompletionsQuery, stopRecordingSignal } from '../../workflows/recording-parent';
 import { childSession, spawnJobFor } from '../../helpers/session-fixtures';

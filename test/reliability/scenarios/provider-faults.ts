@@ -4,12 +4,12 @@
  * resets mid-stream, a stalled stream, 401 and 400. Each run must end retried-then-completed
  * or with a clear terminal status; the idle watchdog must fire on the stall.
  */
-import { startChildRun } from '../../../src/client/child-runs';
-import { startSession } from '../../../src/client/root-sessions';
+import { startChildRun } from '../../../client/child-runs';
+import { startSession } from '../../../client/root-sessions';
 import { sessionIdFromWorkflowId, type RunStatus } from '../../../common';
-import { createConfiguredProvider } from '../../../src/providers/configured';
-import { createProviderRegistry } from '../../../src/providers/router';
-import { createScriptedProvider } from '../../../src/providers/scripted';
+import { createConfiguredProvider } from '../../../worker/providers/configured';
+import { createProviderRegistry } from '../../../worker/providers/router';
+import { createScriptedProvider } from '../../../worker/providers/scripted';
 import { receivedCompletionsQuery } from '../../workflows/recording-parent';
 import { sessionState } from '../../helpers/root';
 import { startLlmServer, type LlmServer, type Step } from '../../helpers/llm-server';

@@ -6,7 +6,7 @@
  * and each child's result reaches the parent's transcript exactly once.
  */
 import type { Client } from '@temporalio/client';
-import { sendUserMessage, startSession } from '../../../src/client/root-sessions';
+import { sendUserMessage, startSession } from '../../../client/root-sessions';
 import { sessionWorkflowId, type TerminalRunStatus, type WaitPolicy } from '../../../common';
 import { resumeMessages, sessionState, sessionTranscript } from '../../helpers/root';
 import { rootSession } from '../../helpers/session-fixtures';

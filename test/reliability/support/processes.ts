@@ -7,8 +7,8 @@
 import { Connection } from '@temporalio/client';
 import { join } from 'node:path';
 import { errorMessage } from '../../../common';
-import { findTemporalCli } from '../../../src/temporal/cli-binary';
-import { searchAttributeArgs, startDevServer, type DevServer } from '../../../src/temporal/dev-server';
+import { findTemporalCli } from '../../../cli/temporal/cli-binary';
+import { searchAttributeArgs, startDevServer, type DevServer } from '../../../cli/temporal/dev-server';
 import { eventually } from '../../helpers/eventually';
 import { freePort, killStartedProcesses, startedProcesses, startProcess, type ManagedProcess } from '../../helpers/processes';
 import { registerServer, type KnownServer } from './context';

@@ -5,7 +5,7 @@
  * and every parent resumes (idle, no wait).
  */
 import type { Client } from '@temporalio/client';
-import { startSession } from '../../../src/client/root-sessions';
+import { startSession } from '../../../client/root-sessions';
 import { addUsage, sessionWorkflowId, type ModelTurnResult, type SessionOptionsInput, type Usage } from '../../../common';
 import { usageQuery, type SessionRunState } from '../../../common/workflow-interface';
 import { resumeMessages, sessionState, sessionTranscript } from '../../helpers/root';

@@ -1,0 +1,139 @@
+/**
+ * `npm start`: the demo on the embedded default. Starts (or reuses) the Temporal dev
+ * server on :7233 with its Web UI on :8233 and a worker in this process; then a root
+ * session spawns four child sessions that end four ways — one completes, one fails, one
+ * stalls into its idle timeout, one is cancelled by the user — waits for them durably, and
+ * resumes with their results. Prints the outcome and the Web UI links, then keeps the server
+ * up for browsing until Ctrl-C or SIGTERM (`npm start -- --exit` ends right away). `bamboo demo` runs it.
+ */
+import { Client, Connection } from '@temporalio/client';
+import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import { randomUUID } from 'node:crypto';
+import { cancelSession } from '../client/child-runs';
+import { dataConverterFromEnv } from '../worker/codec/aes-gcm';
+import { sessionState, sessionTranscript, startSession } from '../client/root-sessions';
+import { sessionWorkflowId, type Session } from '../common';
+import { startEmbeddedServer, type EmbeddedServer } from './devserver/embedded';
+import { createBambooWorker } from '../worker/create-worker';
+import { renderUsage, usageReport } from './commands/usage';
+import { untilShutdownSignal } from './signals';
+import { clientInterceptors, shutdownTraces } from '../worker/observability';
+
+const ADDRESS = 'localhost:7233';
+const UI = 'http://localhost:8233/namespaces/default/workflows';
+const TASK_QUEUE = 'bamboo-demo';
+
+const PROMPT = [
+  'Prepare the release notes.',
+  '[[spawn:Research|[[sleep:3]] Summarize the merged changes]]',
+  '[[spawn:Changelog API|[[fail:upstream API returned 400: bad request]]]]',
+  '[[spawn:Stuck model|[[stall:60]]]]',
+  '[[spawn:Long job|[[sleep:60]]]]',
+].join(' ');
+
+/** Runs the demo; with `exitWhenDone` false, keeps the server and worker up until Ctrl-C. */
+export async function runDemo({ exitWhenDone }: { exitWhenDone: boolean }): Promise<void> {
+  Runtime.install({ logger: new DefaultLogger('ERROR') });
+  const server = await reuseOrStartServer();
+  const dataConverter = dataConverterFromEnv();
+  const client = new Client({ connection: await Connection.connect({ address: ADDRESS }), dataConverter, interceptors: await clientInterceptors() });
+  const connection = await NativeConnection.connect({ address: ADDRESS });
+  console.log('Bundling workflows and starting a worker…');
+  const worker = await createBambooWorker({ connection, client, namespace: 'default', taskQueue: TASK_QUEUE, dataConverter });
+  await worker.runUntil(async () => {
+    const session = demoSession();
+    await startSession(client, { session }, { taskQueue: TASK_QUEUE });
+    console.log(`\nRoot session ${session.id}: ${UI}/${sessionWorkflowId(session.id)}`);
+    console.log(`  user: ${PROMPT}\n`);
+    await followUntilSettled(client, session.id);
+    await printOutcome(client, session.id);
+    if (!exitWhenDone) {
+      console.log(`\nAll children in the Web UI: ${UI}?query=${encodeURIComponent(`BambooParentSessionId="${session.id}"`)}`);
+      console.log('Press Ctrl-C to stop.');
+      await untilShutdownSignal(); // Ctrl-C or SIGTERM; the worker (and the server, if ours) keep the process up until then
+    }
+  });
+  await connection.close();
+  await client.connection.close();
+  await shutdownTraces();
+  await server?.stop();
+}
+
+function demoSession(): Session {
+  const id = `demo-${randomUUID().slice(0, 8)}`;
+  return {
+    id,
+    kind: 'root',
+    rootSessionId: id,
+    spawnDepth: 0,
+    title: 'Release notes (demo)',
+    model: 'demo-model',
+    modelRef: { provider: 'scripted', model: 'demo-model' },
+    metadata: { 'child_watchdog.max_idle_secs': '4' },
+    messages: [{ id: randomUUID(), role: 'user', content: PROMPT, createdAt: new Date().toISOString() }],
+  };
+}
+
+/** Prints each child's status as it changes; plays the user who cancels "Long job" after 3 s. */
+async function followUntilSettled(client: Client, sessionId: string): Promise<void> {
+  const seen = new Map<string, string>();
+  let cancelAt: number | undefined;
+  for (;;) {
+    const state = await sessionState(client, sessionId);
+    const transcript = await sessionTranscript(client, sessionId);
+    for (const child of state.children) {
+      if (seen.get(child.childSessionId) === child.status) continue;
+      seen.set(child.childSessionId, child.status);
+      console.log(`  child ${titleOf(transcript, child.childSessionId).padEnd(14)} ${child.status}`);
+    }
+    const longJob = state.children.find((c) => titleOf(transcript, c.childSessionId) === 'Long job');
+    if (longJob?.status === 'running') {
+      cancelAt ??= Date.now() + 3000;
+      if (Date.now() >= cancelAt) {
+        console.log('  (the user cancels "Long job")');
+        await cancelSession(client, longJob.childSessionId);
+        cancelAt = Infinity;
+      }
+    }
+    const done = state.children.length === 4 && state.children.every((c) => !['pending', 'running'].includes(c.status));
+    if (done && state.phase === 'idle' && state.waiting === null) return;
+    await new Promise((r) => setTimeout(r, 300));
+  }
+}
+
+async function printOutcome(client: Client, sessionId: string): Promise<void> {
+  const transcript = await sessionTranscript(client, sessionId);
+  const resume = transcript.filter((m) => m.metadata?.runtime === 'children').at(-1);
+  console.log('\nThe parent was resumed once, with:\n');
+  console.log((resume?.content ?? '').replace(/^/gm, '  | '));
+  console.log(`\nParent's answer: ${transcript.at(-1)?.content.slice(0, 200)}`);
+  const report = await usageReport(client, sessionId, true);
+  console.log(`\nWhat the tree used (bamboo usage ${sessionId} --tree):\n`);
+  console.log(renderUsage(report).replace(/^/gm, '  '));
+}
+
+/** A child's title, read from the spawn tool's reply in the parent's transcript. */
+function titleOf(transcript: { role: string; content: string }[], childSessionId: string): string {
+  for (const m of transcript) {
+    if (m.role === 'tool' && m.content.includes(childSessionId)) {
+      try {
+        return (JSON.parse(m.content) as { title: string }).title;
+      } catch {
+        break;
+      }
+    }
+  }
+  return childSessionId;
+}
+
+async function reuseOrStartServer(): Promise<EmbeddedServer | undefined> {
+  try {
+    const probe = await Connection.connect({ address: ADDRESS, connectTimeout: 1000 });
+    await probe.close();
+    console.log(`Using the Temporal server already running at ${ADDRESS}.`);
+    return undefined;
+  } catch {
+    console.log('Starting the embedded Temporal dev server (SQLite, Web UI on :8233)…');
+    return startEmbeddedServer();
+  }
+}

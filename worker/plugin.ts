@@ -1,0 +1,209 @@
+/**
+ * Bamboo as a Temporal plugin: `Worker.create({ plugins: [bambooPlugin({...})] })` adds Bamboo's
+ * workflows, activities, payload converter and interceptors to a worker that may run your own
+ * workflows too (your workflows file then re-exports Bamboo's); `new Client({ plugins: [...] })`
+ * gives the client the same data converter.
+ * Built on `@temporalio/plugin`'s SimplePlugin, so each option merges with yours the way
+ * Temporal's plugins do (activities and interceptors are appended, not replaced).
+ */
+import type { Client } from '@temporalio/client';
+import type { DataConverter, PayloadCodec } from '@temporalio/common';
+import { SimplePlugin } from '@temporalio/plugin';
+import type { BundleOptions, WorkerInterceptors, WorkerOptions } from '@temporalio/worker';
+import { z } from 'zod';
+import { createActivities } from './activities';
+import type { CloseWatchOptions } from './activities/close-watches';
+import { PRELOADED_WORKFLOW_MODULES } from './bundle';
+import { WORKFLOW_INTERCEPTOR_MODULES, workerDataConverter } from './codec/worker-data-converter';
+import { describeConfigError, runnersFromConfig } from './config/load';
+import { BambooConfigSchema, type BambooConfig } from './config/schema';
+import { workerObservabilitySync, type ObservabilitySettings, observabilitySettings } from './observability';
+import { createConfiguredProvider } from './providers/configured';
+import { providerFromInput, type ProviderInput } from './providers/in-code';
+import { createProviderRegistry, type ProviderRegistry } from './providers/router';
+import { createScriptedProvider } from './providers/scripted';
+import type { ExternalRunner } from './runners/types';
+import { BUILTIN_TOOLS } from './tools/builtin';
+import { checkToolNames, toolDefinitions, type ToolsInput } from './tools/define-tool';
+import { connectMcpServers, type McpServerConfig } from './tools/mcp';
+import type { ToolPolicy } from './tools/policy';
+import type { ToolDefinition, ToolRegistry } from './tools/types';
+
+/** Bamboo's workflow module: what a worker bundles (`bamboo-engine/workflows`). */
+export const WORKFLOWS_PATH = require.resolve('../workflows');
+
+/** The workflow types Bamboo registers: your own workflows must not take these names. */
+export const BAMBOO_WORKFLOW_TYPES = ['sessionWorkflow', 'childSessionWorkflow'] as const;
+
+export interface BambooPluginOptions {
+  /** Your tools: `defineTool(...)` in a list, or a record of name → AI SDK `tool()` or `defineTool(...)`. */
+  tools?: ToolsInput;
+  /** Bamboo's harmless built-ins (`get_current_time`, `wait`); default true. */
+  builtinTools?: boolean;
+  /** Providers by name: AI SDK `LanguageModel` factories, `{ languageModel, models }`, or `ModelProvider`s. */
+  providers?: Readonly<Record<string, ProviderInput>>;
+  /** The provider a session that names none goes to; default: the first of yours, else of the configuration's, else `scripted`. */
+  defaultProvider?: string;
+  /**
+   * A configuration in bamboo.config.json's shape (docs/configuration.md), validated here:
+   * its providers, external agents, subagent routes, prices, tool policy and MCP servers.
+   */
+  config?: unknown;
+  /** External runners (subprocess or A2A agents), next to the configuration's. */
+  runners?: readonly ExternalRunner[];
+  /** Per-tool allow / deny / ask; default: the configuration's (allow all but `ask_user`). */
+  toolPolicy?: ToolPolicy;
+  /** MCP servers whose tools are offered as `mcp__<server>__<tool>`, next to the configuration's: connected when the worker runs, closed when it stops. */
+  mcpServers?: readonly McpServerConfig[];
+  /** Payload codecs (e.g. encryption); the plugin gives them to the client and the worker alike. */
+  codecs?: readonly PayloadCodec[];
+  /** Traces and metrics (docs/observability.md); default: from the environment, off when unset. */
+  observability?: ObservabilitySettings;
+  /** The client activities read sessions through; default: the activity context's (worker/activities/client.ts). */
+  client?: Client;
+  /** How close watches heartbeat (tests shorten it). */
+  closeWatches?: CloseWatchOptions;
+}
+
+export class BambooPlugin extends SimplePlugin {
+  readonly providers: ProviderRegistry;
+  /** The tools offered now: the static ones, then MCP servers' once the worker runs. */
+  readonly tools: Map<string, ToolDefinition>;
+  private readonly workflowModules: readonly string[];
+  private readonly sinks: WorkerOptions['sinks'];
+
+  /**
+   * `prepared`: registries built elsewhere, instead of the options' providers and tools
+   * (createBambooWorker's callers give them; its `mcpTools` are connected already).
+   */
+  constructor(options: BambooPluginOptions = {}, prepared: { providers?: ProviderRegistry; tools?: ToolRegistry } = {}) {
+    const config = parseConfig(options.config);
+    const providers = prepared.providers ?? providerRegistry(config, options);
+    const staticTools = [
+      ...(options.builtinTools === false ? [] : [{ source: 'Bamboo (a built-in tool)', tools: BUILTIN_TOOLS }]),
+      { source: 'this worker (bambooPlugin tools)', tools: toolDefinitions(options.tools) },
+    ];
+    checkToolNames(staticTools);
+    const tools = new Map<string, ToolDefinition>(prepared.tools ?? []);
+    if (!prepared.tools) for (const tool of staticTools.flatMap((s) => s.tools)) tools.set(tool.spec.name, tool);
+    const observed = workerObservabilitySync(providers, options.observability ?? observabilitySettings());
+    const workflowModules = [...WORKFLOW_INTERCEPTOR_MODULES, ...(observed?.workflowModules ?? [])];
+    const activities = createActivities({
+      client: options.client,
+      providers,
+      tools,
+      runners: [...runnersFromConfig(config), ...(options.runners ?? [])],
+      toolPolicy: options.toolPolicy ?? config.toolPolicy,
+      closeWatches: options.closeWatches,
+    });
+    const codecs = [...(options.codecs ?? [])];
+    const mcpServers = [...config.mcpServers, ...(options.mcpServers ?? [])];
+    super({
+      name: 'bamboo-engine',
+      activities: (existing?: object) => withoutClash('activity', existing, activities),
+      // Your own workflows file re-exports Bamboo's (`export * from 'bamboo-engine/workflows'`): one bundle holds both.
+      workflowsPath: (existing?: string) => existing ?? WORKFLOWS_PATH,
+      dataConverter: (existing?: DataConverter) => bambooDataConverter(existing, codecs),
+      workerInterceptors: {
+        workflowModules,
+        ...(observed ? { activity: observed.activity } : {}),
+      } satisfies WorkerInterceptors,
+      runContext: (next) => withMcpTools(next, mcpServers, staticTools, tools),
+    });
+    this.providers = providers;
+    this.tools = tools;
+    this.workflowModules = workflowModules;
+    this.sinks = observed?.sinks;
+  }
+
+  override configureWorker(options: WorkerOptions): WorkerOptions {
+    const configured = super.configureWorker(options);
+    // A prebuilt bundle holds its workflows and interceptors already (`bundleWorkflowCode({ plugins })`).
+    const bundled = options.workflowBundle ? { workflowsPath: undefined, interceptors: { ...configured.interceptors, workflowModules: options.interceptors?.workflowModules } } : {};
+    return {
+      ...configured,
+      ...bundled,
+      // zod and the shared schemas load once per worker, not once per workflow run (bundle.ts).
+      bundlerOptions: { ...configured.bundlerOptions, preloadModules: [...(configured.bundlerOptions?.preloadModules ?? []), ...PRELOADED_WORKFLOW_MODULES] },
+      ...(this.sinks ? { sinks: { ...configured.sinks, ...this.sinks } } : {}),
+      // Cancellation and liveness travel in heartbeat responses: flushed often enough that a
+      // cancel reaches a streaming call within a couple of seconds.
+      maxHeartbeatThrottleInterval: options.maxHeartbeatThrottleInterval ?? '2s',
+      defaultHeartbeatThrottleInterval: options.defaultHeartbeatThrottleInterval ?? '2s',
+    };
+  }
+
+  override configureBundler(options: BundleOptions): BundleOptions {
+    const configured = super.configureBundler(options);
+    return { ...configured, preloadModules: [...(configured.preloadModules ?? []), ...PRELOADED_WORKFLOW_MODULES] };
+  }
+
+  /** The workflow interceptor modules a prebuilt bundle must include (`bundleWorkflowCode({ plugins })` adds them). */
+  get workflowInterceptorModules(): readonly string[] {
+    return this.workflowModules;
+  }
+}
+
+/** The plugin for your worker and client. Invalid options throw here, naming the field. */
+export function bambooPlugin(options: BambooPluginOptions = {}): BambooPlugin {
+  return new BambooPlugin(options);
+}
+
+/** MCP servers connect before the worker polls, their tools join the others, and they close after it stops. */
+async function withMcpTools(
+  next: () => Promise<void>,
+  servers: readonly McpServerConfig[],
+  staticTools: readonly { source: string; tools: readonly ToolDefinition[] }[],
+  tools: Map<string, ToolDefinition>,
+): Promise<void> {
+  if (servers.length === 0) return next();
+  const mcp = await connectMcpServers(servers);
+  try {
+    checkToolNames([...staticTools, { source: 'an MCP server', tools: mcp.tools }]);
+    for (const tool of mcp.tools) tools.set(tool.spec.name, tool);
+    await next();
+  } finally {
+    await mcp.close();
+  }
+}
+
+function parseConfig(input: unknown): BambooConfig {
+  const parsed = BambooConfigSchema.safeParse(input ?? {});
+  if (!parsed.success) throw new Error(`bambooPlugin: invalid config: ${describeConfigError(parsed.error)}`);
+  return parsed.data;
+}
+
+const ProviderNameSchema = z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'use 1 to 64 letters, digits, "_", "." or "-"');
+
+function providerRegistry(config: BambooConfig, options: BambooPluginOptions): ProviderRegistry {
+  const configured = config.providers.map(createConfiguredProvider);
+  const inCode = Object.entries(options.providers ?? {}).map(([name, input]) => {
+    const checked = ProviderNameSchema.safeParse(name);
+    if (!checked.success) throw new Error(`bambooPlugin: provider name ${JSON.stringify(name)}: ${checked.error.issues[0]?.message}`);
+    return providerFromInput(name, input);
+  });
+  const all = [createScriptedProvider(), ...configured, ...inCode];
+  const names = new Set<string>();
+  for (const provider of all) {
+    if (names.has(provider.name)) throw new Error(`bambooPlugin: provider ${JSON.stringify(provider.name)} is defined twice (in code, in the configuration, or the built-in scripted provider)`);
+    names.add(provider.name);
+  }
+  const fallback = options.defaultProvider ?? inCode[0]?.name ?? config.defaultProvider ?? configured[0]?.name ?? 'scripted';
+  if (!names.has(fallback)) throw new Error(`bambooPlugin: defaultProvider ${JSON.stringify(fallback)} is not among the providers (${[...names].join(', ')})`);
+  return createProviderRegistry(all, fallback, config.subagents, config.prices);
+}
+
+/** Bamboo's payload converter (lenient for signal arguments only) with your codecs and Bamboo's. */
+function bambooDataConverter(existing: DataConverter | undefined, codecs: readonly PayloadCodec[]): DataConverter {
+  if (existing?.payloadConverterPath) {
+    throw new Error(`bambooPlugin: the worker or client already has a payloadConverterPath (${existing.payloadConverterPath}); Bamboo needs its own (common/payload-converter.ts): add payload codecs instead`);
+  }
+  const payloadCodecs = [...(existing?.payloadCodecs ?? []), ...codecs];
+  return workerDataConverter({ ...existing, ...(payloadCodecs.length ? { payloadCodecs } : {}) });
+}
+
+function withoutClash(what: string, existing: object | undefined, ours: Record<string, unknown>): object {
+  const clash = Object.keys(ours).find((name) => existing && name in existing);
+  if (clash) throw new Error(`bambooPlugin: the worker already has an ${what} named ${JSON.stringify(clash)}, which Bamboo registers too`);
+  return { ...existing, ...ours };
+}
