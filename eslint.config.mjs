@@ -7,7 +7,7 @@ const nodeBuiltins = builtinModules.flatMap((m) => [m, `node:${m}`]);
 const temporalOutsideWorkflows = ['@temporalio/client', '@temporalio/worker', '@temporalio/activity', '@temporalio/testing', '@temporalio/envconfig'];
 
 export default tseslint.config(
-  { ignores: ['node_modules', '.cache', 'coverage', 'test-output', 'dist', 'eslint.config.mjs', 'jest.config.js', 'bin'] },
+  { ignores: ['node_modules', '.cache', 'coverage', 'test-output', 'dist', 'examples', 'eslint.config.mjs', 'jest.config.js', 'bin'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -21,3 +21,4 @@ export * from './spend';
 export * from './budget';
 export * from './requests';
 export * from './tool-policy-scopes';
+export * from './workflow-interface';

@@ -10,7 +10,8 @@
  */
 import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
+import { PACKAGE_ROOT } from '../package-root';
 import { goModuleDir, isExecutable } from '../temporal/cli-binary';
 import { TEMPORAL_SERVER_VERSION, TEMPORAL_UI_VERSION } from '../temporal/versions';
 
@@ -18,7 +19,7 @@ export const SERVER_VERSION = `v${TEMPORAL_SERVER_VERSION}`;
 export const UI_VERSION = `v${TEMPORAL_UI_VERSION}`;
 const SERVER_MODULE = 'go.temporal.io/server';
 const UI_MODULE = 'github.com/temporalio/ui-server/v2';
-const PROJECT_ROOT = resolve(__dirname, '..', '..');
+const PROJECT_ROOT = PACKAGE_ROOT;
 export const SERVER_CACHE_DIR = join(PROJECT_ROOT, '.cache', 'temporal-server', SERVER_VERSION);
 export const UI_CACHE_DIR = join(PROJECT_ROOT, '.cache', 'temporal-ui', UI_VERSION);
 

@@ -7,7 +7,8 @@
  * The Web UI server's configuration is the temporalio/ui image's, pointed at the frontend.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
+import { PACKAGE_ROOT } from '../package-root';
 import { DEFAULT_TASK_QUEUE } from '../../common/ids';
 import { POSTGRES_PASSWORD, POSTGRES_USER } from './postgres';
 
@@ -21,7 +22,7 @@ export const UP_DEFAULTS = { workers: 2, port: 7233, historyShards: 4, namespace
 export const TEMPORAL_DATABASE = 'temporal';
 export const VISIBILITY_DATABASE = 'temporal_visibility';
 /** The dynamic configuration docker-compose.yml mounts too. */
-export const DYNAMIC_CONFIG_FILE = resolve(__dirname, 'dynamicconfig.yaml');
+export const DYNAMIC_CONFIG_FILE = join(PACKAGE_ROOT, 'cli', 'cluster', 'dynamicconfig.yaml');
 
 export interface ServicePorts {
   grpc: number;

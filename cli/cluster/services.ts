@@ -6,13 +6,14 @@
 import { Connection } from '@temporalio/client';
 import { msToTs } from '@temporalio/common/lib/time';
 import { temporal } from '@temporalio/proto';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
+import { PACKAGE_ROOT } from '../package-root';
 import { errorMessage } from '../../common';
 import type { TemporalService } from './config';
 import { isListening, isRunning, logTail, spawnDaemon, waitUntil } from './processes';
 import type { ClusterState, ProcessRecord } from './state';
 
-const BAMBOO_BIN = resolve(__dirname, '..', '..', 'bin', 'bamboo.js');
+const BAMBOO_BIN = join(PACKAGE_ROOT, 'bin', 'bamboo.js');
 
 /** `server --root <dir> --config config --env cluster --allow-no-auth start --service <name>`. */
 export function startTemporalService(state: ClusterState, name: TemporalService): ProcessRecord {
@@ -49,7 +50,7 @@ export function startWorker(state: ClusterState, index: number, extraEnv: NodeJS
     ...(state.workerBundle ? { BAMBOO_WORKFLOW_BUNDLE: state.workerBundle } : {}),
     ...extraEnv,
   };
-  const pid = spawnDaemon(process.execPath, [BAMBOO_BIN, 'worker'], { logFile: log, env, cwd: resolve(__dirname, '..', '..') });
+  const pid = spawnDaemon(process.execPath, [BAMBOO_BIN, 'worker'], { logFile: log, env, cwd: PACKAGE_ROOT });
   return { pid, marker: BAMBOO_BIN, log };
 }
 

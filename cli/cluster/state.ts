@@ -5,12 +5,13 @@
  * older launcher or edited by hand fails with the field named.
  */
 import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
+import { PACKAGE_ROOT } from '../package-root';
 import { z } from 'zod';
 import { describeZodError } from '../../common';
 import { TEMPORAL_SERVICES } from './config';
 
-const PROJECT_ROOT = resolve(__dirname, '..', '..');
+const PROJECT_ROOT = PACKAGE_ROOT;
 /** Where the cluster keeps its data, configuration, logs and state (BAMBOO_CLUSTER_DIR to move it). */
 export const DEFAULT_CLUSTER_DIR = join(PROJECT_ROOT, '.cache', 'cluster');
 

