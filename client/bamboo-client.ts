@@ -160,12 +160,12 @@ export class BambooSessionHandle {
   }
 
   /** Steers the running session (the Update `steer`): returns once the message is merged, with the turn. */
-  steer(message: string): Promise<SteerReceipt> {
+  async steer(message: string): Promise<SteerReceipt> {
     return steer(this.client, this.sessionId, checked(nonEmpty, message, 'message'));
   }
 
   /** A person's decision on a request pending in this root's tree (the Update `respond`). */
-  respond(input: RespondInput): Promise<RespondReceipt> {
+  async respond(input: RespondInput): Promise<RespondReceipt> {
     return respond(this.client, this.sessionId, checked(RespondInputSchema, input, 'respond'));
   }
 

@@ -122,9 +122,12 @@ function resultText(output: unknown): string {
   return JSON.stringify(output) ?? String(output);
 }
 
+/** A zod failure (of any zod copy: the AI SDK's is not ours) as `field: message`; else its message. */
 function validationText(error: unknown): string {
-  const cause = (error as { cause?: unknown })?.cause;
-  if (cause instanceof z.ZodError) return describeZodError(cause);
+  for (const candidate of [error, (error as { cause?: unknown } | undefined)?.cause]) {
+    const issues = (candidate as { issues?: unknown } | undefined)?.issues;
+    if (Array.isArray(issues)) return describeZodError({ issues } as z.ZodError);
+  }
   return error instanceof Error ? error.message : String(error);
 }
 
