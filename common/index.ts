@@ -18,6 +18,7 @@ export * from './transcript-page';
 export * from './run-close';
 export * from './progress';
 export * from './spend';
+export * from './session-usage';
 export * from './budget';
 export * from './requests';
 export * from './tool-policy-scopes';

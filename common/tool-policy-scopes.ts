@@ -9,7 +9,8 @@
  * it (never by a model: the model names only the child's own `subagent_type`), so it stays
  * with the session through its later runs and continue-as-new.
  */
-import type { Session } from './session';
+/** What these functions read of a Session; structural, so session.ts can import this file. */
+type WithMetadata = { metadata: Record<string, string> };
 
 /** Metadata key: the ancestors' `subagent_type`s, root first, as a JSON array of strings. */
 export const ANCESTOR_SUBAGENT_TYPES_KEY = 'ancestor_subagent_types';
@@ -23,7 +24,7 @@ export function ancestorSubagentTypesProblem(value: string): string | undefined 
 }
 
 /** The session's scopes for the tool policy: its ancestors' `subagent_type`s, then its own. */
-export function toolPolicyScopes(session: Pick<Session, 'metadata'>): string[] {
+export function toolPolicyScopes(session: WithMetadata): string[] {
   const raw = session.metadata[ANCESTOR_SUBAGENT_TYPES_KEY];
   // Validated sessions hold a usable value (SessionSchema); the base rules bound every session anyway.
   const ancestors = raw === undefined ? [] : (parseAncestorTypes(raw) ?? []);
@@ -32,7 +33,7 @@ export function toolPolicyScopes(session: Pick<Session, 'metadata'>): string[] {
 }
 
 /** What a parent writes into a child's metadata: its own scopes are the child's ancestors. */
-export function childToolPolicyMetadata(parent: Pick<Session, 'metadata'>): Record<string, string> {
+export function childToolPolicyMetadata(parent: WithMetadata): Record<string, string> {
   const scopes = toolPolicyScopes(parent);
   return scopes.length > 0 ? { [ANCESTOR_SUBAGENT_TYPES_KEY]: JSON.stringify(scopes) } : {};
 }

@@ -4,7 +4,8 @@
  * its maximum (WATCHDOG_MAXIMUMS) is an error at the boundary: SessionSchema rejects it, so a
  * SpawnJob or a root session carrying it fails at once with the key and the bound.
  */
-import type { Session } from './session';
+/** What these functions read of a Session; structural, so session.ts can import this file. */
+type WithMetadata = { metadata: Record<string, string> };
 
 export interface WatchdogPolicy {
   /**
@@ -81,7 +82,7 @@ export function watchdogMetadataProblems(metadata: Readonly<Record<string, strin
  * never hold a value above its maximum (see SessionSchema); one that did anyway would be treated
  * like any unusable value (default), so it never reaches a timer.
  */
-export function watchdogPolicyForSession(session: Pick<Session, 'metadata'>): WatchdogPolicy {
+export function watchdogPolicyForSession(session: WithMetadata): WatchdogPolicy {
   const policy = { ...DEFAULT_WATCHDOG_POLICY };
   for (const [field, key] of Object.entries(WATCHDOG_METADATA_KEYS) as [keyof WatchdogPolicy, string][]) {
     const value = positiveIntegerOrUndefined(session.metadata[key]);

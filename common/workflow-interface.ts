@@ -4,8 +4,14 @@
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { PendingRequest, RequestClosed, RequestDecision, SessionRequestsClosed, RespondInput, RespondReceipt, SteerInput, SteerReceipt } from './requests';
-import type { SessionUsage } from './spend';
-import type { ChildCompletion, Usage, ChildRunResult, SpawnJob, EventsQueryInput, InjectMessage, Message, RunStatus, SequencedEvent, TranscriptQuery, UserMessage } from '.';
+import type { SessionUsage } from './session-usage';
+import type { Usage } from './spend';
+import type { ChildCompletion, ChildRunResult, InjectMessage, SpawnJob } from './run';
+import type { EventsQueryInput, SequencedEvent } from './events';
+import type { Message } from './session';
+import type { RunStatus } from './run-status';
+import type { TranscriptQuery } from './transcript-page';
+import type { UserMessage } from './root-session';
 
 /**
  * Sent by a child run to its parent, by workflow id only, so it reaches the parent's
