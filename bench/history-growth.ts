@@ -13,7 +13,7 @@ import { randomUUID } from 'node:crypto';
 import { sendUserMessage, sessionState, startSession } from '../client/root-sessions';
 import { startDevServer } from '../cli/temporal/dev-server';
 import { createBambooWorker } from '../worker/create-worker';
-import { eventsQuery, transcriptQuery } from '../common/workflow-interface';
+import { eventsQuery, transcriptQuery } from '../common';
 import { recordResults } from './results';
 
 const TURNS = (process.env.BENCH_TURNS ?? '1,10,50,100').split(',').map(Number);

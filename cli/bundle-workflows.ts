@@ -6,7 +6,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { errorMessage } from '../common/errors';
+import { errorMessage } from '../common';
 import { buildWorkflowBundle } from '../worker/bundle';
 import { WORKFLOWS_PATH } from '../worker/create-worker';
 

@@ -1,5 +1,5 @@
 /** Small text formatting helpers for CLI output. */
-import type { SessionRunState } from '../common/workflow-interface';
+import type { SessionRunState } from '../common';
 
 export function table(rows: string[][]): string {
   if (rows.length === 0) return '';

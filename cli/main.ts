@@ -6,7 +6,7 @@
  * Exit codes: 0 ok · 1 failed (a run, a replay) · 2 bad usage · 3 unknown session · 4 server unreachable.
  */
 import { Command, CommanderError } from 'commander';
-import { errorMessage } from '../common/errors';
+import { errorMessage } from '../common';
 import { CliError, ExitCode, type GlobalOptions } from './context';
 import { replayCommand } from './commands/replay';
 import { registerRequestCommands } from './commands/requests';

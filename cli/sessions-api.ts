@@ -4,8 +4,7 @@
  */
 import { WorkflowNotFoundError, type Client, type WorkflowExecutionDescription } from '@temporalio/client';
 import { decodeFromPayloadsAtIndex } from '@temporalio/common/lib/internal-non-workflow';
-import { BambooSessionKind, sessionWorkflowId, type ChildRunResult, type SessionWorkflowResult } from '../common';
-import { stateQuery, type SessionRunState } from '../common/workflow-interface';
+import { BambooSessionKind, sessionWorkflowId, type ChildRunResult, type SessionWorkflowResult, stateQuery, type SessionRunState } from '../common';
 import type { ProgressDetails } from '../common';
 import { CliError, ExitCode } from './context';
 

@@ -10,28 +10,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import { z } from 'zod';
-import {
-  DEFAULT_TASK_QUEUE,
-  describeZodError,
-  RespondInputSchema,
-  SessionIdSchema,
-  SessionOptionsSchema,
-  sessionWorkflowId,
-  type ChildRunResult,
-  type Message,
-  type PendingRequest,
-  type RespondInput,
-  type RespondReceipt,
-  type RunStatus,
-  type SequencedEvent,
-  type Session,
-  type SessionOptionsInput,
-  type SessionUsage,
-  type SessionWorkflowResult,
-  type SteerReceipt,
-  type Usage,
-} from '../common';
-import { eventsQuery, stateQuery, usageQuery, type SessionRunState } from '../common/workflow-interface';
+import { DEFAULT_TASK_QUEUE, describeZodError, RespondInputSchema, SessionIdSchema, SessionOptionsSchema, sessionWorkflowId, type ChildRunResult, type Message, type PendingRequest, type RespondInput, type RespondReceipt, type RunStatus, type SequencedEvent, type Session, type SessionOptionsInput, type SessionUsage, type SessionWorkflowResult, type SteerReceipt, type Usage, eventsQuery, stateQuery, usageQuery, type SessionRunState } from '../common';
 import { cancelSession } from './child-runs';
 import { respond, pendingRequests } from './requests';
 import { sendUserMessage, sessionTranscript, startSession } from './root-sessions';

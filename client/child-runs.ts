@@ -3,16 +3,7 @@
  * Input is validated here too, so a bad call fails in the caller, not in a workflow.
  */
 import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy, type Client, type WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
-import {
-  childStartSearchAttributes,
-  CURRENT_HISTORY_SHAPE,
-  InjectMessageSchema,
-  parseOrThrow,
-  sessionWorkflowId,
-  SpawnJobSchema,
-  type SpawnJob,
-} from '../common';
-import { injectMessageSignal } from '../common/workflow-interface';
+import { childStartSearchAttributes, CURRENT_HISTORY_SHAPE, InjectMessageSchema, parseOrThrow, sessionWorkflowId, SpawnJobSchema, type SpawnJob, injectMessageSignal } from '../common';
 import type { childSessionWorkflow } from '../workflows';
 
 export type ChildRunHandle = WorkflowHandleWithFirstExecutionRunId<typeof childSessionWorkflow>;

@@ -8,17 +8,7 @@
  * validator's text (`unknown request "…"`), not the SDK's generic "Workflow Update failed".
  */
 import { WorkflowUpdateFailedError, type Client } from '@temporalio/client';
-import {
-  BambooPendingRequests,
-  parseOrThrow,
-  RespondInputSchema,
-  sessionIdFromWorkflowId,
-  sessionWorkflowId,
-  type PendingRequest,
-  type RespondInput,
-  type RespondReceipt,
-} from '../common';
-import { respondUpdate, stateQuery } from '../common/workflow-interface';
+import { BambooPendingRequests, parseOrThrow, RespondInputSchema, sessionIdFromWorkflowId, sessionWorkflowId, type PendingRequest, type RespondInput, type RespondReceipt, respondUpdate, stateQuery } from '../common';
 
 /** The session's workflow rejected the Update (its validator's text is the message); nothing was recorded. */
 export class UpdateRejectedError extends Error {

@@ -3,20 +3,7 @@
  * read state and transcript, cancel (cascades to the children).
  */
 import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy, type Client, type WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
-import {
-  BambooModel,
-  BambooRootSessionId,
-  BambooRunStatus,
-  BambooSessionKind,
-  parseOrThrow,
-  sessionWorkflowId,
-  SessionWorkflowInputSchema,
-  UserMessageSchema,
-  type Message,
-  type SessionWorkflowInput,
-  readTranscriptPages,
-} from '../common';
-import { stateQuery, transcriptQuery, userMessageSignal, type SessionRunState } from '../common/workflow-interface';
+import { BambooModel, BambooRootSessionId, BambooRunStatus, BambooSessionKind, parseOrThrow, sessionWorkflowId, SessionWorkflowInputSchema, UserMessageSchema, type Message, type SessionWorkflowInput, readTranscriptPages, stateQuery, transcriptQuery, userMessageSignal, type SessionRunState } from '../common';
 import type { sessionWorkflow } from '../workflows';
 
 export type SessionHandle = WorkflowHandleWithFirstExecutionRunId<typeof sessionWorkflow>;

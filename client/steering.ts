@@ -4,8 +4,7 @@
  * running (injected) or finished (its next run starts with the message).
  */
 import type { Client } from '@temporalio/client';
-import { BambooModel, BambooParentSessionId, parseOrThrow, sessionWorkflowId, SteerInputSchema, type ChildRunResult, type SteerReceipt } from '../common';
-import { steerUpdate } from '../common/workflow-interface';
+import { BambooModel, BambooParentSessionId, parseOrThrow, sessionWorkflowId, SteerInputSchema, type ChildRunResult, type SteerReceipt, steerUpdate } from '../common';
 import { injectIntoSession, startChildRun } from './child-runs';
 import { rejectedAsError } from './requests';
 

@@ -23,3 +23,6 @@ export * from './budget';
 export * from './requests';
 export * from './tool-policy-scopes';
 export * from './workflow-interface';
+export * from './tool-outcomes';
+export * from './tool-spec';
+export { DECODE_ERROR_METADATA_KEY, LENIENT_DECODING_METADATA_KEY, markForLenientDecoding } from './payload-converter';

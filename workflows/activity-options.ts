@@ -13,7 +13,7 @@
  */
 import { ActivityCancellationType, type ActivityOptions } from '@temporalio/workflow';
 import type { WatchdogPolicy } from '../common';
-import { MAX_TOOL_TIMEOUT_SECS } from '../common/tool-outcomes';
+import { MAX_TOOL_TIMEOUT_SECS } from '../common';
 import type { RunBudget } from './deadline';
 
 const LIVENESS_TIMEOUT_SECS = 30;

@@ -15,24 +15,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { BambooActivities } from '../worker/activities';
-import {
-  addSpend,
-  deniedToolMessage,
-  FailureTypes,
-  NO_SPEND,
-  spendOfCall,
-  toolPolicyScopes,
-  type Message,
-  type ModelRef,
-  type ModelTurnInput,
-  type ModelTurnResult,
-  type Session,
-  type Spend,
-  type ToolCall,
-  type ToolCallOutcome,
-  type WatchdogPolicy,
-} from '../common';
-import { MAX_TOOL_TIMEOUT_SECS, toolFailedMessage, toolTimedOutMessage, toolWorkerLostMessage } from '../common/tool-outcomes';
+import { addSpend, deniedToolMessage, FailureTypes, NO_SPEND, spendOfCall, toolPolicyScopes, type Message, type ModelRef, type ModelTurnInput, type ModelTurnResult, type Session, type Spend, type ToolCall, type ToolCallOutcome, type WatchdogPolicy, MAX_TOOL_TIMEOUT_SECS, toolFailedMessage, toolTimedOutMessage, toolWorkerLostMessage } from '../common';
 import { modelCallOptions, toolCallOptions } from './activity-options';
 import type { RunBudget } from './deadline';
 import type { EventLog } from './event-log';

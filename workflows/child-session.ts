@@ -29,52 +29,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { BambooActivities } from '../worker/activities';
-import {
-  jsonBytes,
-  MIN_SESSION_BUDGET_BYTES,
-  planContinueAsNew,
-  amountsOfSpend,
-  budgetStatus,
-  firstExhausted,
-  limitsOf,
-  MODEL_CALL_RESOURCES,
-  NOTHING,
-  type BudgetStatus,
-  sessionUsage,
-  subtreeTotals,
-  type SessionUsage,
-  addSpend,
-  NO_SPEND,
-  type Spend,
-  CHILD_NOT_KIND_CHILD,
-  CURRENT_HISTORY_SHAPE,
-  CHILD_SESSION_NOT_FOUND,
-  ChildCompletionSchema,
-  ChildRunResultSchema,
-  describeRejected,
-  describeZodError,
-  EventsQueryInputSchema,
-  FINAL_RESPONSE_CAP,
-  FailureTypes,
-  hasPendingUserMessage,
-  InjectMessageSchema,
-  lastAssistantText,
-  NO_PENDING_MESSAGE,
-  SessionOptionsSchema,
-  SpawnJobSchema,
-  SteerInputSchema,
-  watchdogPolicyForSession,
-  type ChildCompletion,
-  type ChildContinuation,
-  type ChildRunResult,
-  type RunStatus,
-  type Session,
-  type SessionOptions,
-  type SpawnJob,
-  type TerminalRunStatus,
-  type WatchdogPolicy,
-  transcriptPage,
-} from '../common';
+import { jsonBytes, MIN_SESSION_BUDGET_BYTES, planContinueAsNew, amountsOfSpend, budgetStatus, firstExhausted, limitsOf, MODEL_CALL_RESOURCES, NOTHING, type BudgetStatus, sessionUsage, subtreeTotals, type SessionUsage, addSpend, NO_SPEND, type Spend, CHILD_NOT_KIND_CHILD, CURRENT_HISTORY_SHAPE, CHILD_SESSION_NOT_FOUND, ChildCompletionSchema, ChildRunResultSchema, describeRejected, describeZodError, EventsQueryInputSchema, FINAL_RESPONSE_CAP, FailureTypes, hasPendingUserMessage, InjectMessageSchema, lastAssistantText, NO_PENDING_MESSAGE, SessionOptionsSchema, SpawnJobSchema, SteerInputSchema, watchdogPolicyForSession, type ChildCompletion, type ChildContinuation, type ChildRunResult, type RunStatus, type Session, type SessionOptions, type SpawnJob, type TerminalRunStatus, type WatchdogPolicy, transcriptPage, eventsQuery, injectMessageSignal, requestDecidedSignal, stateQuery, steerUpdate, subSessionCompletedSignal, transcriptQuery, usageQuery, type SessionRunState } from '../common';
 import { bookkeepingOptions } from './activity-options';
 import { runAgentLoop, type LoopPosition } from './agent-loop';
 import { converseWithExternalAgent } from './external-conversation';
@@ -82,17 +37,6 @@ import { RunBudget } from './deadline';
 import { runWithinBudget } from './deadline';
 import { Children, LATE_MESSAGES_PATCH } from './children';
 import { awaitChildren } from './child-wait';
-import {
-  eventsQuery,
-  injectMessageSignal,
-  requestDecidedSignal,
-  stateQuery,
-  steerUpdate,
-  subSessionCompletedSignal,
-  transcriptQuery,
-  usageQuery,
-  type SessionRunState,
-} from '../common/workflow-interface';
 import { PersonRequests, tellRootRunEnded } from './person-requests';
 import { Steering } from './steering';
 import { parseSignal } from './signal-input';

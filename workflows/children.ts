@@ -32,22 +32,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import {
-  childStartSearchAttributes,
-  CURRENT_HISTORY_SHAPE,
-  errorMessage,
-  sessionWorkflowId,
-  type ChildCompletion,
-  type SessionOptions,
-  type SpawnJob,
-  type ToolCallOutcome,
-  type TrackedChild,
-  type Amounts,
-  type Budget,
-  type BudgetStatus,
-  type Spend,
-} from '../common';
-import { injectMessageSignal, type ChildSessionWorkflow } from '../common/workflow-interface';
+import { childStartSearchAttributes, CURRENT_HISTORY_SHAPE, errorMessage, sessionWorkflowId, type ChildCompletion, type SessionOptions, type SpawnJob, type ToolCallOutcome, type TrackedChild, type Amounts, type Budget, type BudgetStatus, type Spend, injectMessageSignal, type ChildSessionWorkflow } from '../common';
 import type { EventLog } from './event-log';
 import { closeOfStartedRun, reconciles, startsAfterOpenRunCloses, watchRunClose } from './child-reconciliation';
 import { ChildTracker, type CarriedChildren, type Reserved, type RunEnd, type WaitState } from './child-tracker';

@@ -30,22 +30,7 @@ import {
   uuid4,
   workflowInfo,
 } from '@temporalio/workflow';
-import {
-  ARGUMENTS_PREVIEW_CHARS,
-  BambooPendingRequests,
-  errorMessage,
-  PendingRequestSchema,
-  RequestClosedSchema,
-  RequestDecisionSchema,
-  REQUEST_EXPIRED,
-  requestExpiredReason,
-  sessionWorkflowId,
-  type PendingRequest,
-  type RequestDecision,
-  type RespondReceipt,
-  type Session,
-} from '../common';
-import { requestClosedSignal, requestDecidedSignal, requestRaisedSignal, sessionRequestsClosedSignal } from '../common/workflow-interface';
+import { ARGUMENTS_PREVIEW_CHARS, BambooPendingRequests, errorMessage, PendingRequestSchema, RequestClosedSchema, RequestDecisionSchema, REQUEST_EXPIRED, requestExpiredReason, sessionWorkflowId, type PendingRequest, type RequestDecision, type RespondReceipt, type Session, requestClosedSignal, requestDecidedSignal, requestRaisedSignal, sessionRequestsClosedSignal } from '../common';
 import type { EventLog } from './event-log';
 import { RequestBook, type CarriedRequests } from './request-book';
 import { parseSignal } from './signal-input';

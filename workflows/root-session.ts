@@ -26,54 +26,12 @@ import {
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
-import {
-  addSpend,
-  NO_SPEND,
-  sessionUsage,
-  subtreeTotals,
-  type SessionUsage,
-  type Spend,
-  ChildCompletionSchema,
-  describeRejected,
-  EventsQueryInputSchema,
-  hasPendingUserMessage,
-  SessionOptionsSchema,
-  SessionRequestsClosedSchema,
-  SessionWorkflowInputSchema,
-  SteerInputSchema,
-  UserMessageSchema,
-  watchdogPolicyForSession,
-  type CarriedState,
-  type RunStatus,
-  type Session,
-  type SessionOptions,
-  type SessionWorkflowInput,
-  type SessionWorkflowResult,
-  transcriptPage,
-  CONTINUE_AS_NEW_BUDGET_BYTES,
-  jsonBytes,
-  planContinueAsNew,
-} from '../common';
+import { addSpend, NO_SPEND, sessionUsage, subtreeTotals, type SessionUsage, type Spend, ChildCompletionSchema, describeRejected, EventsQueryInputSchema, hasPendingUserMessage, SessionOptionsSchema, SessionRequestsClosedSchema, SessionWorkflowInputSchema, SteerInputSchema, UserMessageSchema, watchdogPolicyForSession, type CarriedState, type RunStatus, type Session, type SessionOptions, type SessionWorkflowInput, type SessionWorkflowResult, transcriptPage, CONTINUE_AS_NEW_BUDGET_BYTES, jsonBytes, planContinueAsNew, eventsQuery, injectMessageSignal, requestClosedSignal, requestRaisedSignal, respondUpdate, sessionRequestsClosedSignal, stateQuery, steerUpdate, subSessionCompletedSignal, transcriptQuery, usageQuery, userMessageSignal, type SessionRunState } from '../common';
 import { runAgentLoop } from './agent-loop';
 import { RunBudget } from './deadline';
 import { Children } from './children';
 import { awaitChildren } from './child-wait';
 import { runWithinBudget } from './deadline';
-import {
-  eventsQuery,
-  injectMessageSignal,
-  requestClosedSignal,
-  requestRaisedSignal,
-  respondUpdate,
-  sessionRequestsClosedSignal,
-  stateQuery,
-  steerUpdate,
-  subSessionCompletedSignal,
-  transcriptQuery,
-  usageQuery,
-  userMessageSignal,
-  type SessionRunState,
-} from '../common/workflow-interface';
 import { ASKER_RUN_ENDED, PersonRequests, RequestDesk } from './person-requests';
 import { Steering } from './steering';
 import { parseSignal } from './signal-input';

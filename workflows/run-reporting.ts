@@ -1,20 +1,6 @@
 /** What a run tells the outside world: search attributes for the UI, the parent's completion signal. */
 import { CancellationScope, getExternalWorkflowHandle, log, patched, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
-import {
-  BambooCostUsd,
-  BambooTokens,
-  totalTokens,
-  type SessionUsage,
-  BambooModel,
-  BambooParentSessionId,
-  BambooRootSessionId,
-  BambooRunStatus,
-  BambooSessionKind,
-  errorMessage,
-  sessionWorkflowId,
-  type ChildCompletion,
-} from '../common';
-import { subSessionCompletedSignal } from '../common/workflow-interface';
+import { BambooCostUsd, BambooTokens, totalTokens, type SessionUsage, BambooModel, BambooParentSessionId, BambooRootSessionId, BambooRunStatus, BambooSessionKind, errorMessage, sessionWorkflowId, type ChildCompletion, subSessionCompletedSignal } from '../common';
 
 /** Runs recorded before the usage attributes existed replay without them. */
 const USAGE_ATTRIBUTES_PATCH = 'bamboo-usage-search-attributes';

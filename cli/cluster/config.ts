@@ -9,7 +9,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PACKAGE_ROOT } from '../package-root';
-import { DEFAULT_TASK_QUEUE } from '../../common/ids';
+import { DEFAULT_TASK_QUEUE } from '../../common';
 import { POSTGRES_PASSWORD, POSTGRES_USER } from './postgres';
 
 /** The Temporal services, each started as its own process (the image's SERVICES, one per container in a real deployment). */

@@ -5,8 +5,7 @@
  */
 import type { Client } from '@temporalio/client';
 import { sessionState, sessionTranscript } from '../../client/root-sessions';
-import { sessionWorkflowId } from '../../common';
-import { eventsQuery } from '../../common/workflow-interface';
+import { sessionWorkflowId, eventsQuery } from '../../common';
 import { print, type GlobalOptions } from '../context';
 import { truncate } from '../format';
 import { describeSession } from '../sessions-api';

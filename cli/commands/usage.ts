@@ -8,8 +8,7 @@
  */
 import type { Client } from '@temporalio/client';
 import type { Command } from 'commander';
-import { formatUsd, sessionWorkflowId, totalTokens, usdToMicro, type BudgetStatus, type SessionUsage, type Usage } from '../../common';
-import { usageQuery } from '../../common/workflow-interface';
+import { formatUsd, sessionWorkflowId, totalTokens, usdToMicro, type BudgetStatus, type SessionUsage, type Usage, usageQuery } from '../../common';
 import { print, withClient, type GlobalOptions } from '../context';
 import { table } from '../format';
 

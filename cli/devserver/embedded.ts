@@ -2,7 +2,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { PACKAGE_ROOT } from '../package-root';
-import { errorMessage } from '../../common/errors';
+import { errorMessage } from '../../common';
 import { startDevServer, type DevServer } from '../temporal/dev-server';
 
 export const DEFAULT_DB_FILE = join(PACKAGE_ROOT, '.cache', 'dev-server', 'bamboo.sqlite');

@@ -5,7 +5,7 @@
  * and exits 0; exits 1 if the server cannot start or ends by itself, 2 on a bad flag.
  */
 import { parseArgs } from 'node:util';
-import { errorMessage } from '../../common/errors';
+import { errorMessage } from '../../common';
 import { untilShutdownSignal } from '../signals';
 import { startEmbeddedServer } from './embedded';
 

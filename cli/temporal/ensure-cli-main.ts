@@ -1,5 +1,5 @@
 /** `npm run temporal-cli`: find, fetch or build the Temporal CLI now (CI does this before the tests). */
-import { errorMessage } from '../../common/errors';
+import { errorMessage } from '../../common';
 import { cliVersion, findTemporalCli } from './cli-binary';
 
 try {

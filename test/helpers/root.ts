@@ -1,8 +1,7 @@
 /** Observing a root session from a test, through its public queries and its children's histories. */
 import type { Client } from '@temporalio/client';
 import { sessionTranscript, sessionState } from '../../client/root-sessions';
-import type { Message } from '../../common';
-import type { SessionRunState } from '../../common/workflow-interface';
+import type { Message, SessionRunState } from '../../common';
 import { eventually } from './eventually';
 import { completionReportsDelivered } from './tree-audit';
 

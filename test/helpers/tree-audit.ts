@@ -24,17 +24,7 @@
 import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
-import {
-  addUsage,
-  BambooParentSessionId,
-  sessionIdFromWorkflowId,
-  sessionWorkflowId,
-  type ChildCompletion,
-  type ChildRunResult,
-  type ModelTurnResult,
-  type Usage,
-} from '../../common';
-import { stateQuery, usageQuery } from '../../common/workflow-interface';
+import { addUsage, BambooParentSessionId, sessionIdFromWorkflowId, sessionWorkflowId, type ChildCompletion, type ChildRunResult, type ModelTurnResult, type Usage, stateQuery, usageQuery } from '../../common';
 import { activityResults } from './history-text';
 
 /** A failed workflow task's cause by number, without its enum prefix. */

@@ -5,16 +5,14 @@
  */
 import { defaultPayloadConverter } from '@temporalio/common';
 import { randomUUID } from 'node:crypto';
-import type { ProgressDetails } from '../../common';
+import type { ProgressDetails, ChildCompletion, ChildRunResult, Session } from '../../common';
 import { cancelSession, startChildRun } from '../../client/child-runs';
-import type { ChildCompletion, ChildRunResult, Session } from '../../common';
-import { sessionIdFromWorkflowId } from '../../common';
+import { sessionIdFromWorkflowId, eventsQuery } from '../../common';
 import type { ExternalRunOutcome } from '../../worker/activities/external';
 import { PriceTableSchema } from '../../worker/pricing';
 import { createProviderRegistry } from '../../worker/providers/router';
 import { createScriptedProvider } from '../../worker/providers/scripted';
 import { createA2ARunner } from '../../worker/runners/a2a';
-import { eventsQuery } from '../../common/workflow-interface';
 import { receivedCompletionsQuery } from '../workflows/recording-parent';
 import {
   ASK_QUESTION,

@@ -6,8 +6,7 @@
  */
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { startSession } from '../../client/root-sessions';
-import { addUsage, sessionWorkflowId, type ModelTurnResult, type Usage } from '../../common';
-import { stateQuery, usageQuery } from '../../common/workflow-interface';
+import { addUsage, sessionWorkflowId, type ModelTurnResult, type Usage, stateQuery, usageQuery } from '../../common';
 import { activityResults } from '../helpers/history-text';
 import { resumeMessages, sessionTranscript, settled } from '../helpers/root';
 import { rootSession } from '../helpers/session-fixtures';

@@ -3,7 +3,7 @@
  * one-run-per-session guarantee under concurrent starts.
  */
 import { cancelSession, injectIntoSession, startChildRun } from '../../client/child-runs';
-import { stateQuery } from '../../common/workflow-interface';
+import { stateQuery } from '../../common';
 import { receivedCompletionsQuery } from '../workflows/recording-parent';
 import { childSession, spawnJobFor } from '../helpers/session-fixtures';
 import { withRecordingParent } from '../helpers/recording-suite';

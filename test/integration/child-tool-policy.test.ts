@@ -5,8 +5,7 @@
  * every ancestor's entry, not only its own. Real dev server, a real worker whose `shell` tool
  * records each run, the scripted model acting out the spawns.
  */
-import { sessionWorkflowId, type Message, type PendingRequest, type SessionOptionsInput } from '../../common';
-import { respondUpdate, stateQuery } from '../../common/workflow-interface';
+import { sessionWorkflowId, type Message, type PendingRequest, type SessionOptionsInput, respondUpdate, stateQuery } from '../../common';
 import { startSession } from '../../client/root-sessions';
 import { BUILTIN_TOOLS } from '../../worker/tools/builtin';
 import type { ToolPolicy } from '../../worker/tools/policy';

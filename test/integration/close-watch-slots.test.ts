@@ -11,8 +11,7 @@
  * answer when the run they watch stays open.
  */
 import type { WorkflowHandle } from '@temporalio/client';
-import { sessionWorkflowId } from '../../common';
-import { respondUpdate, stateQuery } from '../../common/workflow-interface';
+import { sessionWorkflowId, respondUpdate, stateQuery } from '../../common';
 import { sendUserMessage, startSession } from '../../client/root-sessions';
 import { sessionState, settled } from '../helpers/root';
 import { rootSession } from '../helpers/session-fixtures';

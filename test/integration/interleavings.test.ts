@@ -6,8 +6,7 @@
  */
 import { WorkflowUpdateStage, type Client } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
-import { BambooPendingRequests, sessionWorkflowId } from '../../common';
-import { injectMessageSignal, respondUpdate, stateQuery, steerUpdate, subSessionCompletedSignal, userMessageSignal } from '../../common/workflow-interface';
+import { BambooPendingRequests, sessionWorkflowId, injectMessageSignal, respondUpdate, stateQuery, steerUpdate, subSessionCompletedSignal, userMessageSignal } from '../../common';
 import { sessionState, sessionTranscript, settled } from '../helpers/root';
 import { rootSession } from '../helpers/session-fixtures';
 import { eventually } from '../helpers/eventually';

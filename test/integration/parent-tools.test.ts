@@ -4,8 +4,7 @@
  */
 import { WorkflowFailedError } from '@temporalio/client';
 import { sendUserMessage, startSession } from '../../client/root-sessions';
-import { sessionWorkflowId, type ChildRunResult } from '../../common';
-import { eventsQuery } from '../../common/workflow-interface';
+import { sessionWorkflowId, type ChildRunResult, eventsQuery } from '../../common';
 import { resumeMessages, sessionState, sessionTranscript, settled } from '../helpers/root';
 import { rootSession } from '../helpers/session-fixtures';
 import { eventually } from '../helpers/eventually';

@@ -10,8 +10,7 @@
  * real workers (one a process, to pause it with SIGSTOP).
  */
 import type { Client, WorkflowHandle } from '@temporalio/client';
-import { sessionWorkflowId, type ChildRunResult, type PendingRequest } from '../../common';
-import { respondUpdate, stateQuery } from '../../common/workflow-interface';
+import { sessionWorkflowId, type ChildRunResult, type PendingRequest, respondUpdate, stateQuery } from '../../common';
 import { startChildRun } from '../../client/child-runs';
 import { startSession } from '../../client/root-sessions';
 import { eventually } from '../helpers/eventually';

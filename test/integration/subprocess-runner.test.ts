@@ -12,14 +12,13 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { cancelSession, startChildRun } from '../../client/child-runs';
-import type { ChildCompletion, RunStatus } from '../../common';
+import type { ChildCompletion, RunStatus, ProgressDetails } from '../../common';
 import type { ExternalRunOutcome } from '../../worker/activities/external';
 import { PriceTableSchema } from '../../worker/pricing';
 import { createProviderRegistry } from '../../worker/providers/router';
 import { createScriptedProvider } from '../../worker/providers/scripted';
 import { FailureTypes, sessionIdFromWorkflowId } from '../../common';
 import { createSubprocessRunner, type SubprocessProfile } from '../../worker/runners/subprocess';
-import type { ProgressDetails } from '../../common';
 import { receivedCompletionsQuery } from '../workflows/recording-parent';
 import { childSession, spawnJobFor } from '../helpers/session-fixtures';
 import { eventually } from '../helpers/eventually';

@@ -5,8 +5,7 @@
  * made (on the server, or in the records it read) and named exactly.
  */
 import { defaultPayloadConverter } from '@temporalio/common';
-import { sessionWorkflowId, type ChildCompletion } from '../../common';
-import { subSessionCompletedSignal } from '../../common/workflow-interface';
+import { sessionWorkflowId, type ChildCompletion, subSessionCompletedSignal } from '../../common';
 import { startSession } from '../../client/root-sessions';
 import { startChildRun } from '../../client/child-runs';
 import { completionSignalsSent, sessionState, settled } from '../helpers/root';

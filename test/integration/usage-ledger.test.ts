@@ -6,8 +6,7 @@
  */
 import type { Client } from '@temporalio/client';
 import { startSession } from '../../client/root-sessions';
-import { addUsage, BambooCostUsd, sessionWorkflowId, type ChildCompletion, type ModelTurnResult, type Usage } from '../../common';
-import { subSessionCompletedSignal, usageQuery } from '../../common/workflow-interface';
+import { addUsage, BambooCostUsd, sessionWorkflowId, type ChildCompletion, type ModelTurnResult, type Usage, subSessionCompletedSignal, usageQuery } from '../../common';
 import { activityResults } from '../helpers/history-text';
 import { settled } from '../helpers/root';
 import { rootSession } from '../helpers/session-fixtures';

@@ -13,8 +13,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node
 import { tmpdir } from 'node:os';
 import { delimiter, join, resolve } from 'node:path';
 import { parse } from 'yaml';
-import { DEFAULT_TASK_QUEUE } from '../../common/ids';
-import { BAMBOO_SEARCH_ATTRIBUTES } from '../../common/search-attributes';
+import { DEFAULT_TASK_QUEUE, BAMBOO_SEARCH_ATTRIBUTES } from '../../common';
 import { findTemporalCli } from '../../cli/temporal/cli-binary';
 import { INDEXED_VALUE_TYPE } from '../../cli/temporal/search-attributes';
 import { SERVER_VERSION, UI_VERSION } from '../../cli/cluster/binaries';

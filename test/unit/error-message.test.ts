@@ -1,5 +1,5 @@
 /** errorMessage: the one way a thrown value becomes text (common/errors.ts). */
-import { errorMessage } from '../../common/errors';
+import { errorMessage } from '../../common';
 
 describe('errorMessage', () => {
   it('an Error gives its message', () => {

@@ -6,7 +6,7 @@ import {
   NO_PENDING_MESSAGE,
   noExternalRunnerMatchedMessage,
   totalTimeoutMessage,
-} from '../../common/errors';
+} from '../../common';
 
 describe('contract error texts (DESIGN §4)', () => {
   it('the total-time watchdog message names the elapsed seconds and max_total_secs', () => {

@@ -1,8 +1,4 @@
-import { describeZodError, parseOrThrow } from '../../common/validation';
-import { SessionOptionsSchema } from '../../common/options';
-import { SessionWorkflowInputSchema } from '../../common/root-session';
-import { ChildCompletionSchema, InjectMessageSchema, SpawnJobSchema } from '../../common/run';
-import { hasPendingUserMessage, lastAssistantText, lastUserText, MessageSchema, SessionSchema, type Message, type Session } from '../../common/session';
+import { describeZodError, parseOrThrow, SessionOptionsSchema, SessionWorkflowInputSchema, ChildCompletionSchema, InjectMessageSchema, SpawnJobSchema, hasPendingUserMessage, lastAssistantText, lastUserText, MessageSchema, SessionSchema, type Message, type Session } from '../../common';
 
 const at = '2024-01-01T00:00:00.000Z';
 

@@ -5,7 +5,7 @@ import {
   watchdogMetadataProblems,
   watchdogPolicyForSession,
   type WatchdogPolicy,
-} from '../../common/watchdog';
+} from '../../common';
 
 const DEFAULTS: WatchdogPolicy = { checkIntervalSecs: 15, maxTotalSecs: 3600, maxIdleSecs: 900 };
 

@@ -4,7 +4,7 @@
  */
 import { condition, defineQuery, defineSignal, setHandler } from '@temporalio/workflow';
 import type { ChildCompletion } from '../../common';
-import { subSessionCompletedSignal } from '../../common/workflow-interface';
+import { subSessionCompletedSignal } from '../../common';
 
 export const receivedCompletionsQuery = defineQuery<ChildCompletion[]>('receivedCompletions');
 export const stopRecordingSignal = defineSignal('stopRecording');

@@ -13,21 +13,7 @@
 import { ApplicationFailure, Context, log } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
 import type { ClientSource } from './client';
-import {
-  addUsage,
-  FailureTypes,
-  fitText,
-  readTranscriptPages,
-  ModelTurnInputSchema,
-  WORKFLOW_TOOL_SPECS,
-  type Message,
-  type ModelTurnInput,
-  type ModelTurnResult,
-  type ToolCall,
-  type TranscriptRef,
-  type Usage,
-} from '../../common';
-import { transcriptQuery } from '../../common/workflow-interface';
+import { addUsage, FailureTypes, fitText, readTranscriptPages, ModelTurnInputSchema, WORKFLOW_TOOL_SPECS, type Message, type ModelTurnInput, type ModelTurnResult, type ToolCall, type TranscriptRef, type Usage, transcriptQuery } from '../../common';
 import { costMicroUsd } from '../pricing';
 import { resolveProvider, type ProviderRegistry } from '../providers/router';
 import { ProviderError, type ToolSpec } from '../providers/types';

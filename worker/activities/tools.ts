@@ -16,8 +16,7 @@
  * Cancellation and the idle watchdog still end the attempt with a failure: they end the run.
  */
 import { Context } from '@temporalio/activity';
-import { errorMessage, ToolCallInputSchema, type ToolCallInput, type ToolCallOutcome } from '../../common';
-import { toolOutcomeUnknownMessage, toolTimedOutMessage } from '../../common/tool-outcomes';
+import { errorMessage, ToolCallInputSchema, type ToolCallInput, type ToolCallOutcome, toolOutcomeUnknownMessage, toolTimedOutMessage } from '../../common';
 import { policyFor, scopesOf, toolDeniedMessage, toolNeedsApprovalMessage, type ToolPolicy } from '../tools/policy';
 import { toolTimeoutSecs, type ToolContext, type ToolDefinition, type ToolRegistry } from '../tools/types';
 import { parseActivityInput } from './input';

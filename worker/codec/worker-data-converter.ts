@@ -10,8 +10,7 @@
  * When payloads are encrypted, failure messages are encoded too (so the codec seals them).
  */
 import type { DataConverter, Payload, PayloadCodec } from '@temporalio/common';
-import { errorMessage } from '../../common/errors';
-import { DECODE_ERROR_METADATA_KEY } from '../../common/payload-converter';
+import { errorMessage, DECODE_ERROR_METADATA_KEY } from '../../common';
 
 export const PAYLOAD_CONVERTER_PATH = require.resolve('../../common/payload-converter');
 export const ENCODED_FAILURE_CONVERTER_PATH = require.resolve('../../common/failure-converter');

@@ -7,7 +7,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { z } from 'zod';
-import { errorMessage } from '../../common/errors';
+import { errorMessage } from '../../common';
 import { createConfiguredProvider } from '../providers/configured';
 import { createProviderRegistry, type ProviderRegistry } from '../providers/router';
 import { createScriptedProvider } from '../providers/scripted';

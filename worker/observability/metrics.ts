@@ -9,7 +9,7 @@
  */
 import type { Client } from '@temporalio/client';
 import { Runtime } from '@temporalio/worker';
-import { BambooPendingRequests } from '../../common/search-attributes';
+import { BambooPendingRequests } from '../../common';
 import type { ObservabilitySettings } from './settings';
 
 export type MetricsSettings = NonNullable<ObservabilitySettings['metrics']>;

@@ -4,7 +4,7 @@
  * another try, honouring `retry-after` / `retry-after-ms`.
  */
 import { APICallError } from 'ai';
-import { errorMessage } from '../../common/errors';
+import { errorMessage } from '../../common';
 import { ProviderError } from './types';
 
 const FINAL_STATUSES = new Set([400, 401, 403, 404, 422]);

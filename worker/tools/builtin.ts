@@ -4,8 +4,7 @@
  * from the zod schema its `execute` parses the arguments with.
  */
 import { z } from 'zod';
-import { describeZodError } from '../../common';
-import { toolSpec } from '../../common/tool-spec';
+import { describeZodError, toolSpec } from '../../common';
 import { sleep } from '../sleep';
 import type { ToolDefinition } from './types';
 

@@ -5,8 +5,7 @@
  */
 import { asSchema, type Tool as AiSdkTool } from 'ai';
 import { z } from 'zod';
-import { ASK_USER_TOOL, describeZodError, MANAGE_TOOL, SPAWN_TOOL } from '../../common';
-import { argumentsJsonSchema } from '../../common/tool-spec';
+import { ASK_USER_TOOL, describeZodError, MANAGE_TOOL, SPAWN_TOOL, argumentsJsonSchema } from '../../common';
 import type { ToolContext, ToolDefinition } from './types';
 
 /** What providers accept as a function name. */

@@ -12,7 +12,7 @@
  */
 import { z } from 'zod';
 import type { ToolCall } from '../../common';
-import { ASK_USER_TOOL } from '../../common/workflow-tool-specs';
+import { ASK_USER_TOOL } from '../../common';
 
 export { ASK_USER_TOOL };
 

@@ -1,6 +1,6 @@
 /** A tool the agent loop can call: its spec for the model and how to run it. */
 import type { ToolSpec } from '../providers/types';
-import { MAX_TOOL_TIMEOUT_SECS } from '../../common/tool-outcomes';
+import { MAX_TOOL_TIMEOUT_SECS } from '../../common';
 
 export interface ToolContext {
   /** Aborted on cancellation, on the idle watchdog, and when the tool's time limit passes. */

@@ -14,7 +14,7 @@
  * Deterministic: it only adds a metadata entry to payloads already in the activation.
  */
 import type { WorkflowInterceptors } from '@temporalio/workflow';
-import { markForLenientDecoding } from '../../common/payload-converter';
+import { markForLenientDecoding } from '../../common';
 
 export const interceptors = (): WorkflowInterceptors => ({
   internals: [

@@ -13,8 +13,7 @@
  */
 import type { Client } from '@temporalio/client';
 import { startSession } from '../../../client/root-sessions';
-import { sessionWorkflowId } from '../../../common';
-import { injectMessageSignal, respondUpdate, stateQuery, steerUpdate, userMessageSignal, type SessionRunState } from '../../../common/workflow-interface';
+import { sessionWorkflowId, injectMessageSignal, respondUpdate, stateQuery, steerUpdate, userMessageSignal, type SessionRunState } from '../../../common';
 import { resumeMessages, sessionTranscript } from '../../helpers/root';
 import { rootSession } from '../../helpers/session-fixtures';
 import { uniqueId } from '../../helpers/temporal';

@@ -6,8 +6,7 @@
  */
 import type { Client } from '@temporalio/client';
 import { startSession } from '../../../client/root-sessions';
-import { addUsage, sessionWorkflowId, type ModelTurnResult, type SessionOptionsInput, type Usage } from '../../../common';
-import { usageQuery, type SessionRunState } from '../../../common/workflow-interface';
+import { addUsage, sessionWorkflowId, type ModelTurnResult, type SessionOptionsInput, type Usage, usageQuery, type SessionRunState } from '../../../common';
 import { resumeMessages, sessionState, sessionTranscript } from '../../helpers/root';
 import { auditTotals, auditTreeSettled, type TreeAudit } from '../../helpers/tree-audit';
 import { activityResults } from '../../helpers/history-text';

@@ -5,7 +5,7 @@
  * secret is written in the file or reaches history.
  */
 import { z } from 'zod';
-import { MAX_TOOL_TIMEOUT_SECS } from '../../../common/tool-outcomes';
+import { MAX_TOOL_TIMEOUT_SECS } from '../../../common';
 
 /**
  * A server name becomes part of tool names (`mcp__<server>__<tool>`), which providers accept

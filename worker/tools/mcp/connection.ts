@@ -8,7 +8,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { CallToolResult, Progress, Tool } from '@modelcontextprotocol/sdk/types.js';
-import { errorMessage } from '../../../common/errors';
+import { errorMessage } from '../../../common';
 import type { McpHttpServerConfig, McpServerConfig } from './config';
 import { ProcessGroupStdioTransport } from './stdio-transport';
 

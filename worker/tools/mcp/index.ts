@@ -5,7 +5,7 @@
  * worker that silently lacks configured tools would offer models a different tool set than
  * its peers on the same task queue.
  */
-import { errorMessage } from '../../../common/errors';
+import { errorMessage } from '../../../common';
 import type { ToolDefinition } from '../types';
 import type { McpServerConfig } from './config';
 import { McpConnection } from './connection';

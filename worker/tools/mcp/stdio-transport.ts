@@ -18,7 +18,7 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { ReadBuffer, serializeMessage, STDIO_DEFAULT_MAX_BUFFER_SIZE } from '@modelcontextprotocol/sdk/shared/stdio.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
-import { errorMessage } from '../../../common/errors';
+import { errorMessage } from '../../../common';
 import { guardProcessGroup, type ProcessGroupGuard } from '../../runners/process-guard';
 import { restrictedEnv, stopProcessGroup } from '../../runners/process-group';
 import type { McpStdioServerConfig } from './config';

@@ -10,7 +10,7 @@
  * died mid-call; any other is reported as an unknown outcome (worker/activities/tools.ts).
  */
 import type { Progress, Tool } from '@modelcontextprotocol/sdk/types.js';
-import { MAX_TOOL_TIMEOUT_SECS } from '../../../common/tool-outcomes';
+import { MAX_TOOL_TIMEOUT_SECS } from '../../../common';
 import type { ToolDefinition } from '../types';
 import type { McpConnection } from './connection';
 import { resultText } from './results';
