@@ -4,7 +4,9 @@
  */
 import { Client, Connection } from '@temporalio/client';
 import type { z } from 'zod';
+import { BambooClient } from '../client/bamboo-client';
 import { describeZodError, errorMessage } from '../common';
+import { taskQueue } from '../worker/config/env';
 import { dataConverterFromEnv } from '../worker/codec/aes-gcm';
 import { resolveTemporalTarget } from './temporal/connection';
 import { clientInterceptors, flushTraces } from '../worker/observability';
@@ -58,6 +60,20 @@ export async function withClient<T>(options: GlobalOptions, body: (client: Clien
     await client.connection.close();
     await flushTraces(); // the process exits right after: send the command's spans first
   }
+}
+
+/**
+ * The client commands talk to sessions through, the one a library user has. `startsRuns`: the
+ * command may start a workflow run, on BAMBOO_TASK_QUEUE; only then is that variable read (with
+ * the rest of the worker's environment, which a command that starts nothing does not check).
+ */
+export function bambooClient(client: Client, { startsRuns }: { startsRuns: boolean }): BambooClient {
+  return new BambooClient(client, startsRuns ? { taskQueue: taskQueue() } : {});
+}
+
+/** Runs a command body with a `BambooClient` on a connected client, closing it afterwards. */
+export function withBamboo<T>(options: GlobalOptions, body: (bamboo: BambooClient) => Promise<T>, { startsRuns = false } = {}): Promise<T> {
+  return withClient(options, (client) => body(bambooClient(client, { startsRuns })));
 }
 
 /** Validates what a command is about to send, before connecting: bad values are bad usage (exit 2). */

@@ -9,10 +9,8 @@
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { randomUUID } from 'node:crypto';
-import { cancelSession } from '../client/child-runs';
+import { BambooClient, type BambooSessionHandle } from '../client/bamboo-client';
 import { dataConverterFromEnv } from '../worker/codec/aes-gcm';
-import { sessionState, sessionTranscript, startSession } from '../client/root-sessions';
-import { sessionWorkflowId, type Session } from '../common';
 import { startEmbeddedServer, type EmbeddedServer } from './devserver/embedded';
 import { createBambooWorker } from '../worker/create-worker';
 import { renderUsage, usageReport } from './commands/usage';
@@ -41,14 +39,21 @@ export async function runDemo({ exitWhenDone }: { exitWhenDone: boolean }): Prom
   console.log('Bundling workflows and starting a worker…');
   const worker = await createBambooWorker({ connection, client, namespace: 'default', taskQueue: TASK_QUEUE, dataConverter });
   await worker.runUntil(async () => {
-    const session = demoSession();
-    await startSession(client, { session }, { taskQueue: TASK_QUEUE });
-    console.log(`\nRoot session ${session.id}: ${UI}/${sessionWorkflowId(session.id)}`);
+    const bamboo = new BambooClient(client, { taskQueue: TASK_QUEUE });
+    const session = await bamboo.startRootSession({
+      sessionId: `demo-${randomUUID().slice(0, 8)}`,
+      title: 'Release notes (demo)',
+      prompt: PROMPT,
+      model: 'demo-model',
+      provider: 'scripted',
+      metadata: { 'child_watchdog.max_idle_secs': '4' },
+    });
+    console.log(`\nRoot session ${session.sessionId}: ${UI}/${session.workflowId}`);
     console.log(`  user: ${PROMPT}\n`);
-    await followUntilSettled(client, session.id);
-    await printOutcome(client, session.id);
+    await followUntilSettled(bamboo, session);
+    await printOutcome(bamboo, session);
     if (!exitWhenDone) {
-      console.log(`\nAll children in the Web UI: ${UI}?query=${encodeURIComponent(`BambooParentSessionId="${session.id}"`)}`);
+      console.log(`\nAll children in the Web UI: ${UI}?query=${encodeURIComponent(`BambooParentSessionId="${session.sessionId}"`)}`);
       console.log('Press Ctrl-C to stop.');
       await untilShutdownSignal(); // Ctrl-C or SIGTERM; the worker (and the server, if ours) keep the process up until then
     }
@@ -59,28 +64,13 @@ export async function runDemo({ exitWhenDone }: { exitWhenDone: boolean }): Prom
   await server?.stop();
 }
 
-function demoSession(): Session {
-  const id = `demo-${randomUUID().slice(0, 8)}`;
-  return {
-    id,
-    kind: 'root',
-    rootSessionId: id,
-    spawnDepth: 0,
-    title: 'Release notes (demo)',
-    model: 'demo-model',
-    modelRef: { provider: 'scripted', model: 'demo-model' },
-    metadata: { 'child_watchdog.max_idle_secs': '4' },
-    messages: [{ id: randomUUID(), role: 'user', content: PROMPT, createdAt: new Date().toISOString() }],
-  };
-}
-
 /** Prints each child's status as it changes; plays the user who cancels "Long job" after 3 s. */
-async function followUntilSettled(client: Client, sessionId: string): Promise<void> {
+async function followUntilSettled(bamboo: BambooClient, session: BambooSessionHandle): Promise<void> {
   const seen = new Map<string, string>();
   let cancelAt: number | undefined;
   for (;;) {
-    const state = await sessionState(client, sessionId);
-    const transcript = await sessionTranscript(client, sessionId);
+    const state = await session.state();
+    const transcript = await session.transcript();
     for (const child of state.children) {
       if (seen.get(child.childSessionId) === child.status) continue;
       seen.set(child.childSessionId, child.status);
@@ -91,7 +81,7 @@ async function followUntilSettled(client: Client, sessionId: string): Promise<vo
       cancelAt ??= Date.now() + 3000;
       if (Date.now() >= cancelAt) {
         console.log('  (the user cancels "Long job")');
-        await cancelSession(client, longJob.childSessionId);
+        await bamboo.getSession(longJob.childSessionId).cancel();
         cancelAt = Infinity;
       }
     }
@@ -101,14 +91,14 @@ async function followUntilSettled(client: Client, sessionId: string): Promise<vo
   }
 }
 
-async function printOutcome(client: Client, sessionId: string): Promise<void> {
-  const transcript = await sessionTranscript(client, sessionId);
+async function printOutcome(bamboo: BambooClient, session: BambooSessionHandle): Promise<void> {
+  const transcript = await session.transcript();
   const resume = transcript.filter((m) => m.metadata?.runtime === 'children').at(-1);
   console.log('\nThe parent was resumed once, with:\n');
   console.log((resume?.content ?? '').replace(/^/gm, '  | '));
   console.log(`\nParent's answer: ${transcript.at(-1)?.content.slice(0, 200)}`);
-  const report = await usageReport(client, sessionId, true);
-  console.log(`\nWhat the tree used (bamboo usage ${sessionId} --tree):\n`);
+  const report = await usageReport(bamboo, session.sessionId, true);
+  console.log(`\nWhat the tree used (bamboo usage ${session.sessionId} --tree):\n`);
   console.log(renderUsage(report).replace(/^/gm, '  '));
 }
 

@@ -10,7 +10,34 @@
 import { randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import { z } from 'zod';
-import { DEFAULT_TASK_QUEUE, describeZodError, RespondInputSchema, SessionIdSchema, SessionOptionsSchema, sessionWorkflowId, type ChildRunResult, type Message, type PendingRequest, type RespondInput, type RespondReceipt, type RunStatus, type SequencedEvent, type Session, type SessionOptionsInput, type SessionUsage, type SessionWorkflowResult, type SteerReceipt, type Usage, eventsQuery, stateQuery, usageQuery, type SessionRunState } from '../common';
+import {
+  DEFAULT_TASK_QUEUE,
+  describeZodError,
+  RespondInputSchema,
+  SessionIdSchema,
+  SessionOptionsSchema,
+  SessionSchema,
+  sessionWorkflowId,
+  SteerInputSchema,
+  UserMessageSchema,
+  type ChildRunResult,
+  type Message,
+  type PendingRequest,
+  type RespondInput,
+  type RespondReceipt,
+  type RunStatus,
+  type SequencedEvent,
+  type Session,
+  type SessionOptionsInput,
+  type SessionUsage,
+  type SessionWorkflowResult,
+  type SteerReceipt,
+  type Usage,
+  eventsQuery,
+  stateQuery,
+  usageQuery,
+  type SessionRunState,
+} from '../common';
 import { cancelSession } from './child-runs';
 import { respond, pendingRequests } from './requests';
 import { sendUserMessage, sessionTranscript, startSession } from './root-sessions';
@@ -32,7 +59,7 @@ export const StartRootSessionSchema = z.strictObject({
   /** The first user message. */
   prompt: nonEmpty,
   /** The model's name, as its provider knows it. */
-  model: nonEmpty,
+  model: nonEmpty.max(200, 'must be at most 200 characters'),
   /** The provider to call it through; default: the provider listing the model, else the worker's default. */
   provider: nonEmpty.optional(),
   /** Default: `s-` and 8 random hex digits. Starting an id that is running attaches to it. */
@@ -40,7 +67,8 @@ export const StartRootSessionSchema = z.strictObject({
   title: z.string().max(200).optional(),
   /** Instructions, as the session's leading system message. */
   system: nonEmpty.optional(),
-  metadata: z.record(z.string(), z.string()).optional(),
+  /** Checked as the session's metadata is (`child_watchdog.*` within their bounds…). */
+  metadata: SessionSchema.shape.metadata.optional(),
   /** Children at once, wait policy, spawn depth, the tree's budget… (docs/configuration.md#session-options). */
   options: SessionOptionsSchema.optional(),
 });
@@ -101,8 +129,8 @@ export class BambooClient {
         { id: randomUUID(), role: 'user', content: start.prompt, createdAt: now },
       ],
     };
-    await startSession(this.client, { session, ...(start.options ? { options: start.options as SessionOptionsInput } : {}) }, { taskQueue: this.taskQueue });
-    return this.getSession(id);
+    const started = await startSession(this.client, { session, ...(start.options ? { options: start.options as SessionOptionsInput } : {}) }, { taskQueue: this.taskQueue });
+    return new BambooSessionHandle(this, id, started.firstExecutionRunId);
   }
 
   /** A handle on any session of any tree, root or child; no RPC until it is used. */
@@ -117,6 +145,8 @@ export class BambooSessionHandle {
   constructor(
     private readonly bamboo: BambooClient,
     readonly sessionId: string,
+    /** The run `startRootSession` started or attached to; undefined on a handle from `getSession`. */
+    readonly runId?: string,
   ) {
     this.workflowId = sessionWorkflowId(sessionId);
   }
@@ -130,7 +160,7 @@ export class BambooSessionHandle {
    * next turn boundary); to a child, injected into its running run, or its next run starts with it.
    */
   async send(message: string): Promise<{ delivery: 'user-message' } | ChildDelivery> {
-    const content = checked(nonEmpty, message, 'message');
+    const { content } = checked(UserMessageSchema, { content: message }, 'message');
     if (await this.isRoot()) {
       await sendUserMessage(this.client, this.sessionId, content);
       return { delivery: 'user-message' };
@@ -140,7 +170,7 @@ export class BambooSessionHandle {
 
   /** Steers the running session (the Update `steer`): returns once the message is merged, with the turn. */
   async steer(message: string): Promise<SteerReceipt> {
-    return steer(this.client, this.sessionId, checked(nonEmpty, message, 'message'));
+    return steer(this.client, this.sessionId, checked(SteerInputSchema, { content: message }, 'message').content);
   }
 
   /** A person's decision on a request pending in this root's tree (the Update `respond`). */

@@ -3,8 +3,7 @@
  * idle — or until it is closed elsewhere (`bamboo cancel`, `temporal workflow cancel` or
  * `terminate`), which ends the command with exit code 1.
  */
-import type { Client } from '@temporalio/client';
-import { sessionState, sessionTranscript } from '../../client/root-sessions';
+import type { BambooClient } from '../../client/bamboo-client';
 import { sessionWorkflowId, eventsQuery } from '../../common';
 import { print, type GlobalOptions } from '../context';
 import { truncate } from '../format';
@@ -23,13 +22,15 @@ export interface FollowFrom {
 export const FROM_START: FollowFrom = { shown: 0, afterSeq: 0 };
 
 /** The session's position now, for following a message sent to it. */
-export async function followPosition(client: Client, sessionId: string): Promise<FollowFrom> {
-  const handle = client.workflow.getHandle(sessionWorkflowId(sessionId));
-  const [state, recent] = await Promise.all([sessionState(client, sessionId), handle.query(eventsQuery, { afterSeq: 0 })]);
+export async function followPosition(bamboo: BambooClient, sessionId: string): Promise<FollowFrom> {
+  const handle = bamboo.client.workflow.getHandle(sessionWorkflowId(sessionId));
+  const [state, recent] = await Promise.all([bamboo.getSession(sessionId).state(), handle.query(eventsQuery, { afterSeq: 0 })]);
   return { shown: state.messageCount, afterSeq: recent.at(-1)?.seq ?? 0 };
 }
 
-export async function followSession(client: Client, sessionId: string, options: GlobalOptions, from: FollowFrom = FROM_START): Promise<void> {
+export async function followSession(bamboo: BambooClient, sessionId: string, options: GlobalOptions, from: FollowFrom = FROM_START): Promise<void> {
+  const { client } = bamboo;
+  const session = bamboo.getSession(sessionId);
   const log = (line: string) => {
     if (!options.json) console.log(line);
   };
@@ -49,8 +50,8 @@ export async function followSession(client: Client, sessionId: string, options: 
       process.exitCode = 1;
       return;
     }
-    const state = await sessionState(client, sessionId);
-    const messages = await sessionTranscript(client, sessionId);
+    const state = await session.state();
+    const messages = await session.transcript();
     if (!turnStarted) turnStarted = (await handle.query(eventsQuery, { afterSeq: from.afterSeq })).some((e) => e.type === 'execution_started');
     for (const m of messages.slice(shown)) {
       if (m.metadata?.runtime === 'children') log(`  ⟲ resumed with the children's results (${truncate(m.content, 100)})`);

@@ -3,12 +3,11 @@
  * [--reason]`, `bamboo answer <root> <requestId> "<text>"`, `bamboo steer <id> "<message>"`.
  * A decision or steer the workflow rejects exits 1 with the workflow validator's own text.
  */
-import type { Client } from '@temporalio/client';
 import type { Command } from 'commander';
 import { BambooRootSessionId, RespondInputSchema, SteerInputSchema, type PendingRequest, type RespondInput, type RespondReceipt, type SteerReceipt } from '../../common';
-import { pendingRequests, respond, treesWaitingForAPerson, UpdateRejectedError } from '../../client/requests';
-import { steer } from '../../client/steering';
-import { CliError, ExitCode, print, validated, withClient, type GlobalOptions } from '../context';
+import type { BambooClient } from '../../client/bamboo-client';
+import { treesWaitingForAPerson, UpdateRejectedError } from '../../client/requests';
+import { CliError, ExitCode, print, validated, withBamboo, type GlobalOptions } from '../context';
 import { table, truncate } from '../format';
 import { describeSession } from '../sessions-api';
 
@@ -22,13 +21,13 @@ export function registerRequestCommands(program: Command, globals: Globals): voi
     .description("requests waiting for a person: a root's pending requests, or (no root) every root that has some")
     .argument('[root]', 'root session id')
     .action(async (root: string | undefined) => {
-      await withClient(globals(), async (client) => {
+      await withBamboo(globals(), async (bamboo) => {
         if (root) {
-          const requests = await rootRequests(client, root);
+          const requests = await rootRequests(bamboo, root);
           print(globals(), requests, () => (requests.length === 0 ? 'no pending requests' : requestTable(requests)));
           return;
         }
-        const trees = await treesWaitingForAPerson(client);
+        const trees = await treesWaitingForAPerson(bamboo.client);
         print(globals(), trees, () =>
           trees.length === 0
             ? 'no root sessions waiting for a person'
@@ -64,29 +63,29 @@ export function registerRequestCommands(program: Command, globals: Globals): voi
     .argument('<message>', 'message text')
     .action(async (id: string, message: string) => {
       const { content } = validated(SteerInputSchema, { content: message }, 'message');
-      await withClient(globals(), async (client) => {
-        const description = await describeSession(client, id);
+      await withBamboo(globals(), async (bamboo) => {
+        const description = await describeSession(bamboo.client, id);
         if (description.status.name !== 'RUNNING') throw new CliError(`session ${id} is not running (${description.status.name.toLowerCase()})`, ExitCode.failed);
-        const receipt = await rejectedAsCliError(() => steer(client, id, content));
+        const receipt = await rejectedAsCliError(() => bamboo.getSession(id).steer(content));
         print(globals(), receipt, () => describeSteer(receipt));
       });
     });
 }
 
 /** The root's pending requests; a closed root has none left (its requests ended with it). */
-async function rootRequests(client: Client, root: string): Promise<PendingRequest[]> {
-  const description = await describeSession(client, root);
+async function rootRequests(bamboo: BambooClient, root: string): Promise<PendingRequest[]> {
+  const description = await describeSession(bamboo.client, root);
   if (description.type !== 'sessionWorkflow') throw notARoot(root, description.typedSearchAttributes.get(BambooRootSessionId));
   if (description.status.name !== 'RUNNING') return [];
-  return pendingRequests(client, root);
+  return bamboo.getSession(root).pendingRequests();
 }
 
 async function decide(globals: GlobalOptions, root: string, input: RespondInput): Promise<void> {
-  await withClient(globals, async (client) => {
-    const description = await describeSession(client, root);
+  await withBamboo(globals, async (bamboo) => {
+    const description = await describeSession(bamboo.client, root);
     if (description.type !== 'sessionWorkflow') throw notARoot(root, description.typedSearchAttributes.get(BambooRootSessionId));
     if (description.status.name !== 'RUNNING') throw new CliError(`session ${root} is not running (${description.status.name.toLowerCase()}): its requests ended with it`, ExitCode.failed);
-    const receipt = await rejectedAsCliError(() => respond(client, root, input));
+    const receipt = await rejectedAsCliError(() => bamboo.getSession(root).respond(input));
     print(globals, receipt, () => `${DECIDED[receipt.decision]} request ${receipt.requestId} (${receipt.delivered ? 'delivered' : 'not delivered: the session that asked has stopped waiting'})`);
   });
 }

@@ -1,22 +1,12 @@
 /** Session commands: run, spawn, send, cancel, show, watch, ls. */
-import { WorkflowNotFoundError, type Client, type WorkflowExecutionDescription } from '@temporalio/client';
+import { WorkflowNotFoundError, type WorkflowExecutionDescription } from '@temporalio/client';
 import type { Command } from 'commander';
 import { randomUUID } from 'node:crypto';
-import { cancelSession, startChildRun } from '../../client/child-runs';
-import { sendUserMessage, sessionState, sessionTranscript, startSession } from '../../client/root-sessions';
-import { sendToChild } from '../../client/steering';
+import { StartRootSessionSchema, type BambooClient, type StartRootSession } from '../../client/bamboo-client';
+import { startChildRun } from '../../client/child-runs';
 import { taskQueue } from '../../worker/config/env';
-import {
-  SessionOptionsSchema,
-  SessionSchema,
-  sessionWorkflowId,
-  SpawnJobSchema,
-  WaitPolicySchema,
-  type Budget,
-  type Session,
-  type SessionOptionsInput,
-} from '../../common';
-import { CliError, ExitCode, print, validated, withClient, type GlobalOptions } from '../context';
+import { SessionOptionsSchema, sessionWorkflowId, SpawnJobSchema, WaitPolicySchema, type Budget, type Session, type SessionOptionsInput } from '../../common';
+import { bambooClient, CliError, ExitCode, print, validated, withBamboo, withClient, type GlobalOptions } from '../context';
 import { describeState, table, truncate } from '../format';
 import { describeSession, viewSession } from '../sessions-api';
 import { followPosition, followSession, FROM_START, type FollowFrom } from './follow';
@@ -43,24 +33,26 @@ export function registerSessionCommands(program: Command, globals: Globals): voi
     .option('--no-follow', 'start and return at once')
     .action(async (prompt: string, opts) => {
       const options = sessionOptionsFrom(opts);
-      const session = validated(SessionSchema, rootSessionFrom(prompt, opts), 'session');
-      await withClient(globals(), async (client) => {
-        // A running session gets the prompt as a user message; anything else starts a run.
-        const delivered = opts.sessionId ? await sendToRunningRoot(client, session.id, prompt, opts.follow) : undefined;
-        if (delivered && optionFlagsGiven(opts)) console.error(`bamboo: session ${session.id} is running: its options stay as they are (the --max-… flags apply to new sessions)`);
-        if (delivered && !opts.follow) {
-          print(globals(), { sessionId: session.id, workflowId: delivered.workflowId, runId: delivered.runId, sent: true }, () => `sent to running session ${session.id} (${delivered.workflowId})`);
-          return;
-        }
-        if (!delivered) {
-          const handle = await startSession(client, { session, options }, { taskQueue: taskQueue() });
-          if (!opts.follow) {
-            print(globals(), { sessionId: session.id, workflowId: handle.workflowId, runId: handle.firstExecutionRunId }, () => `started ${session.id} (${handle.workflowId})`);
+      const start = rootSessionStart(prompt, opts, options);
+      // Checked before connecting, as startRootSession will: a bad value is bad usage (exit 2).
+      const { sessionId } = validated(StartRootSessionSchema, start, 'session');
+      await withBamboo(
+        globals(),
+        async (bamboo) => {
+          // A running session gets the prompt as a user message; anything else starts a run.
+          const delivered = sessionId === undefined ? undefined : await sendToRunningRoot(bamboo, sessionId, prompt, opts.follow);
+          if (delivered) {
+            if (optionFlagsGiven(opts)) console.error(`bamboo: session ${delivered.sessionId} is running: its options stay as they are (the --max-… flags apply to new sessions)`);
+            if (opts.follow) await followSession(bamboo, delivered.sessionId, globals(), delivered.from);
+            else print(globals(), { sessionId: delivered.sessionId, workflowId: delivered.workflowId, runId: delivered.runId, sent: true }, () => `sent to running session ${delivered.sessionId} (${delivered.workflowId})`);
             return;
           }
-        }
-        await followSession(client, session.id, globals(), delivered?.from ?? FROM_START);
-      });
+          const session = await bamboo.startRootSession(start);
+          if (opts.follow) await followSession(bamboo, session.sessionId, globals(), FROM_START);
+          else print(globals(), { sessionId: session.sessionId, workflowId: session.workflowId, runId: session.runId }, () => `started ${session.sessionId} (${session.workflowId})`);
+        },
+        { startsRuns: true },
+      );
     });
 
   program
@@ -107,16 +99,17 @@ export function registerSessionCommands(program: Command, globals: Globals): voi
     .action(async (id: string, message: string) => {
       await withClient(globals(), async (client) => {
         const description = await describeSession(client, id);
-        if (description.type === 'childSessionWorkflow') {
-          const sent = await sendToChild(client, id, message, { taskQueue: taskQueue() });
-          print(globals(), { sessionId: id, sent: true, ...sent }, () =>
-            sent.delivery === 'injected' ? `sent to ${id}` : `sent to ${id}: its next run started from its latest snapshot (${sent.workflowId}, run ${sent.runId})`,
-          );
+        const child = description.type === 'childSessionWorkflow';
+        // A root takes a user message only while it runs; a finished child's next run starts with the message.
+        if (!child && description.status.name !== 'RUNNING') throw new CliError(`session ${id} is not running (${description.status.name.toLowerCase()})`, ExitCode.failed);
+        const sent = await bambooClient(client, { startsRuns: child }).getSession(id).send(message);
+        if (sent.delivery === 'user-message') {
+          print(globals(), { sessionId: id, sent: true }, () => `sent to ${id}`);
           return;
         }
-        if (description.status.name !== 'RUNNING') throw new CliError(`session ${id} is not running (${description.status.name.toLowerCase()})`, ExitCode.failed);
-        await sendUserMessage(client, id, message);
-        print(globals(), { sessionId: id, sent: true }, () => `sent to ${id}`);
+        print(globals(), { sessionId: id, sent: true, ...sent }, () =>
+          sent.delivery === 'injected' ? `sent to ${id}` : `sent to ${id}: its next run started from its latest snapshot (${sent.workflowId}, run ${sent.runId})`,
+        );
       });
     });
 
@@ -125,10 +118,10 @@ export function registerSessionCommands(program: Command, globals: Globals): voi
     .description('cancel a running session (a root session cancels its children too)')
     .argument('<id>', 'session id')
     .action(async (id: string) => {
-      await withClient(globals(), async (client) => {
-        const description = await describeSession(client, id);
+      await withBamboo(globals(), async (bamboo) => {
+        const description = await describeSession(bamboo.client, id);
         if (description.status.name !== 'RUNNING') throw new CliError(`session ${id} is not running (${description.status.name.toLowerCase()})`, ExitCode.failed);
-        await cancelSession(client, id);
+        await bamboo.getSession(id).cancel();
         print(globals(), { sessionId: id, cancelRequested: true }, () => `cancellation of ${id} requested`);
       });
     });
@@ -191,9 +184,9 @@ export function registerSessionCommands(program: Command, globals: Globals): voi
     .description('print the live state query of a running session')
     .argument('<id>', 'session id')
     .action(async (id: string) => {
-      await withClient(globals(), async (client) => {
-        await describeSession(client, id);
-        const s = await sessionState(client, id);
+      await withBamboo(globals(), async (bamboo) => {
+        await describeSession(bamboo.client, id);
+        const s = await bamboo.getSession(id).state();
         print(globals(), s, () => describeState(s));
       });
     });
@@ -203,9 +196,9 @@ export function registerSessionCommands(program: Command, globals: Globals): voi
     .description('print the transcript of a running session')
     .argument('<id>', 'session id')
     .action(async (id: string) => {
-      await withClient(globals(), async (client) => {
-        await describeSession(client, id);
-        const messages = await sessionTranscript(client, id);
+      await withBamboo(globals(), async (bamboo) => {
+        await describeSession(bamboo.client, id);
+        const messages = await bamboo.getSession(id).transcript();
         print(globals(), messages, () => messages.map((m) => `${m.role.padEnd(9)} ${m.content}`).join('\n'));
       });
     });
@@ -217,14 +210,14 @@ export function registerSessionCommands(program: Command, globals: Globals): voi
  * session is not running (then the caller starts it).
  */
 async function sendToRunningRoot(
-  client: Client,
+  bamboo: BambooClient,
   sessionId: string,
   prompt: string,
   follow: boolean,
-): Promise<{ workflowId: string; runId: string; from: FollowFrom } | undefined> {
+): Promise<{ sessionId: string; workflowId: string; runId: string; from: FollowFrom } | undefined> {
   let description: WorkflowExecutionDescription;
   try {
-    description = await client.workflow.getHandle(sessionWorkflowId(sessionId)).describe();
+    description = await bamboo.client.workflow.getHandle(sessionWorkflowId(sessionId)).describe();
   } catch (error) {
     if (error instanceof WorkflowNotFoundError) return undefined;
     throw error;
@@ -233,28 +226,30 @@ async function sendToRunningRoot(
   if (description.type !== 'sessionWorkflow') {
     throw new CliError(`session ${sessionId} is a child session run, not a root session: send it a message with \`bamboo send ${sessionId} "…"\``, ExitCode.usage);
   }
-  const from = follow ? await followPosition(client, sessionId) : FROM_START;
+  const from = follow ? await followPosition(bamboo, sessionId) : FROM_START;
   try {
-    await sendUserMessage(client, sessionId, prompt);
+    await bamboo.getSession(sessionId).send(prompt);
   } catch (error) {
     if (error instanceof WorkflowNotFoundError) return undefined; // it closed meanwhile: start it anew
     throw error;
   }
-  return { workflowId: description.workflowId, runId: description.runId, from };
+  return { sessionId, workflowId: description.workflowId, runId: description.runId, from };
 }
 
-function rootSessionFrom(prompt: string, opts: { sessionId?: string; model: string; provider?: string; metadata: Record<string, string> }): Session {
-  const id = opts.sessionId ?? `s-${randomUUID().slice(0, 8)}`;
+/** What `run` starts: the prompt as the first user message, titled by its first 60 characters. */
+function rootSessionStart(
+  prompt: string,
+  opts: { sessionId?: string; model: string; provider?: string; metadata: Record<string, string> },
+  options: SessionOptionsInput,
+): StartRootSession {
   return {
-    id,
-    kind: 'root',
-    rootSessionId: id,
-    spawnDepth: 0,
-    title: truncate(prompt, 60),
+    prompt,
     model: opts.model,
-    ...(opts.provider ? { modelRef: { provider: opts.provider, model: opts.model } } : {}),
+    ...(opts.provider ? { provider: opts.provider } : {}),
+    ...(opts.sessionId !== undefined ? { sessionId: opts.sessionId } : {}),
+    title: truncate(prompt, 60),
     metadata: opts.metadata,
-    messages: [{ id: randomUUID(), role: 'user', content: prompt, createdAt: new Date().toISOString() }],
+    options,
   };
 }
 

@@ -6,10 +6,10 @@
  * the table: the child runs the subtree started and, when the session has a budget, one line
  * per limited resource. `--json` prints the report, the `usage` query's answer as `total`.
  */
-import type { Client } from '@temporalio/client';
 import type { Command } from 'commander';
-import { formatUsd, sessionWorkflowId, totalTokens, usdToMicro, type BudgetStatus, type SessionUsage, type Usage, usageQuery } from '../../common';
-import { print, withClient, type GlobalOptions } from '../context';
+import type { BambooClient } from '../../client/bamboo-client';
+import { formatUsd, totalTokens, usdToMicro, type BudgetStatus, type SessionUsage, type Usage } from '../../common';
+import { print, withBamboo, type GlobalOptions } from '../context';
 import { table } from '../format';
 
 export interface UsageRow {
@@ -34,27 +34,35 @@ export function registerUsageCommand(program: Command, globals: () => GlobalOpti
     .argument('<id>', 'session id')
     .option('--tree', 'every descendant, not only the children')
     .action(async (id: string, opts: { tree?: boolean }) => {
-      await withClient(globals(), async (client) => {
-        const report = await usageReport(client, id, Boolean(opts.tree));
+      await withBamboo(globals(), async (bamboo) => {
+        const report = await usageReport(bamboo, id, Boolean(opts.tree));
         print(globals(), report, () => renderUsage(report));
       });
     });
 }
 
-export async function usageReport(client: Client, sessionId: string, tree: boolean): Promise<UsageReport> {
-  const total = await client.workflow.getHandle(sessionWorkflowId(sessionId)).query(usageQuery);
+export async function usageReport(bamboo: BambooClient, sessionId: string, tree: boolean): Promise<UsageReport> {
+  const total = await bamboo.getSession(sessionId).usage();
   const rows: UsageRow[] = [{ sessionId: `${sessionId} (own calls)`, depth: 0, usage: total.self, ...ownCost(total) }];
-  await addChildren(client, total, 1, tree, rows);
+  await addChildren(bamboo, total, 1, tree, rows);
   return { sessionId, rows, total };
 }
 
-async function addChildren(client: Client, ledger: SessionUsage, depth: number, tree: boolean, rows: UsageRow[]): Promise<void> {
+async function addChildren(bamboo: BambooClient, ledger: SessionUsage, depth: number, tree: boolean, rows: UsageRow[]): Promise<void> {
   for (const child of ledger.children) {
     rows.push({ sessionId: child.childSessionId, depth, usage: child.usage, costMicroUsd: child.costMicroUsd, unpricedCalls: child.unpricedCalls });
     if (!tree) continue;
     // The child's latest run knows its own children; a run that cannot answer is shown without them.
-    const childLedger = await client.workflow.getHandle(sessionWorkflowId(child.childSessionId)).query(usageQuery).catch(() => undefined);
-    if (childLedger) await addChildren(client, childLedger, depth + 1, tree, rows);
+    const childLedger = await childUsage(bamboo, child.childSessionId);
+    if (childLedger) await addChildren(bamboo, childLedger, depth + 1, tree, rows);
+  }
+}
+
+async function childUsage(bamboo: BambooClient, childSessionId: string): Promise<SessionUsage | undefined> {
+  try {
+    return await bamboo.getSession(childSessionId).usage();
+  } catch {
+    return undefined;
   }
 }
 
