@@ -16,6 +16,7 @@ import { createBambooWorker } from '../worker/create-worker';
 import { renderUsage, usageReport } from './commands/usage';
 import { untilShutdownSignal } from './signals';
 import { clientInterceptors, shutdownTraces } from '../worker/observability';
+import { startUiServer } from './ui/server';
 
 const ADDRESS = 'localhost:7233';
 const UI = 'http://localhost:8233/namespaces/default/workflows';
@@ -38,6 +39,11 @@ export async function runDemo({ exitWhenDone }: { exitWhenDone: boolean }): Prom
   const connection = await NativeConnection.connect({ address: ADDRESS });
   console.log('Bundling workflows and starting a worker…');
   const worker = await createBambooWorker({ connection, client, namespace: 'default', taskQueue: TASK_QUEUE, dataConverter });
+  // The session-tree page, next to the Temporal Web UI; a port already taken (another demo) leaves it out.
+  const ui = await startUiServer({ client, namespace: 'default', temporalUiUrl: 'http://localhost:8233', taskQueue: TASK_QUEUE }).catch((error: unknown) => {
+    console.log(`(the session-tree page did not start: ${String(error)})`);
+    return undefined;
+  });
   await worker.runUntil(async () => {
     const bamboo = new BambooClient(client, { taskQueue: TASK_QUEUE });
     const session = await bamboo.startRootSession({
@@ -49,6 +55,7 @@ export async function runDemo({ exitWhenDone }: { exitWhenDone: boolean }): Prom
       metadata: { 'child_watchdog.max_idle_secs': '4' },
     });
     console.log(`\nRoot session ${session.sessionId}: ${UI}/${session.workflowId}`);
+    if (ui) console.log(`Its tree, live: ${ui.url}/roots/${session.sessionId}`);
     console.log(`  user: ${PROMPT}\n`);
     await followUntilSettled(bamboo, session);
     await printOutcome(bamboo, session);
@@ -58,6 +65,7 @@ export async function runDemo({ exitWhenDone }: { exitWhenDone: boolean }): Prom
       await untilShutdownSignal(); // Ctrl-C or SIGTERM; the worker (and the server, if ours) keep the process up until then
     }
   });
+  await ui?.close();
   await connection.close();
   await client.connection.close();
   await shutdownTraces();

@@ -14,6 +14,7 @@ import { registerRuntimeCommands } from './commands/runtime';
 import { parsePositive, registerSessionCommands } from './commands/sessions';
 import { registerToolsCommand } from './commands/tools';
 import { registerUsageCommand } from './commands/usage';
+import { registerUiCommand } from './commands/ui';
 import { registerClusterCommand } from './cluster/command';
 
 export function buildProgram(): Command {
@@ -27,6 +28,7 @@ export function buildProgram(): Command {
   const globals = () => program.opts<GlobalOptions>();
   registerSessionCommands(program, globals);
   registerUsageCommand(program, globals);
+  registerUiCommand(program, globals);
   registerRequestCommands(program, globals);
   registerRuntimeCommands(program, globals);
   registerToolsCommand(program, globals);

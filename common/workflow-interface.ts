@@ -44,7 +44,8 @@ export interface SessionRunState {
   messageCount: number;
   turn: number;
   pendingInjectedMessages: number;
-  children: { childSessionId: string; status: RunStatus }[];
+  /** Each child's status, title and (when it failed) the error text. */
+  children: { childSessionId: string; status: RunStatus; title?: string; error?: string }[];
   waiting: null | { policy: string; childSessionIds: string[]; leaseExpiresAt: string };
   /** The session's usage with its whole subtree's, and the priced part's cost in micro-dollars. */
   subtreeUsage?: Usage;

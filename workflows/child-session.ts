@@ -104,7 +104,7 @@ class ChildRun {
       messageCount: this.session?.messages.length ?? 0,
       turn: this.turn,
       pendingInjectedMessages: this.injected.length,
-      children: this.children?.summary() ?? [],
+      children: this.children?.summary(true) ?? [],
       waiting: null,
       ...subtreeTotals(this.usage()),
     };

@@ -77,6 +77,13 @@ export interface ChildTrackerDeps {
 }
 
 
+export interface ChildSummary {
+  childSessionId: string;
+  status: TrackedChild['status'];
+  title?: string;
+  error?: string;
+}
+
 export class ChildTracker {
   readonly tracked = new Map<string, TrackedChild>();
   private readonly queue: SpawnJob[] = [];
@@ -662,8 +669,13 @@ export class ChildTracker {
 
   // ── reporting and carrying ──────────────────────────────────────────────────
 
-  summary(): { childSessionId: string; status: TrackedChild['status'] }[] {
-    return [...this.tracked.values()].map((c) => ({ childSessionId: c.childSessionId, status: c.status }));
+  /** Each child's status; `detail` (the `state` query, not a result): its title and error text too. */
+  summary(detail = false): ChildSummary[] {
+    return [...this.tracked.values()].map((c) => ({
+      childSessionId: c.childSessionId,
+      status: c.status,
+      ...(detail ? { title: c.title, ...(c.error ? { error: c.error } : {}) } : {}),
+    }));
   }
 
   /**

@@ -156,8 +156,8 @@ export class Children {
     return this.tracker.describeChild(childSessionId);
   }
 
-  summary(): ReturnType<ChildTracker['summary']> {
-    return this.tracker.summary();
+  summary(detail = false): ReturnType<ChildTracker['summary']> {
+    return this.tracker.summary(detail);
   }
 
   /** What continue-as-new carries: bounded in runs that reconcile. */

@@ -105,7 +105,7 @@ class RootSession {
       messageCount: this.session.messages.length,
       turn: this.turn,
       pendingInjectedMessages: this.pendingUser.length,
-      children: this.children.summary(),
+      children: this.children.summary(true),
       waiting: waiting
         ? {
             policy: waiting.policy,
