@@ -29,7 +29,7 @@ test('a bad input throws BambooInputError naming the field, before any RPC', asy
   await expect(nowhere.startRootSession({ prompt: 'hi', model: 'm', colour: 'green' } as never)).rejects.toThrow('invalid startRootSession: (input): Unrecognized key: "colour"');
   expect(() => nowhere.getSession('')).toThrow(BambooInputError);
   await expect(nowhere.getSession('s-1').respond({ requestId: 'r', decision: 'maybe' } as never)).rejects.toThrow(/^invalid respond: decision: /);
-  await expect(nowhere.getSession('s-1').send('')).rejects.toThrow('invalid message: (input): must be a non-empty string');
+  await expect(nowhere.getSession('s-1').send('')).rejects.toThrow('invalid message: content: must be a non-empty string');
   expect(() => new BambooClient(tw.client, { taskQueue: ' ' })).toThrow('invalid taskQueue: (input): must be a non-empty string');
 });
 
