@@ -74,6 +74,11 @@ export function layout(ctx: PageContext, title: string, body: Html): Html {
 </html>`;
 }
 
+/** A section the live stream at `path` fills with its `event` fragments. */
+function liveSection(path: string, id: string, event: string): Html {
+  return html`<div hx-ext="sse" sse-connect="${path}"><section id="${id}" sse-swap="${event}" hx-swap="innerHTML"><p class="muted">Loading…</p></section></div>`;
+}
+
 export function statusBadge(status: string): Html {
   return html`<span class="status status-${status.toLowerCase()}">${status}</span>`;
 }
@@ -99,7 +104,7 @@ export function sessionsPage(ctx: PageContext, filter: RootFilter, query: string
   <label>Session id starts with <input name="q" value="${filter.q ?? ''}" size="14"></label>
   <button type="submit">Filter</button>
 </form>
-<div hx-ext="sse" sse-connect="/live/sessions?${query}"><div id="sessions" sse-swap="sessions" hx-swap="innerHTML">${html`<p class="muted">Loading…</p>`}</div></div>`,
+${liveSection(`/live/sessions?${query}`, 'sessions', 'sessions')}`,
   );
 }
 
@@ -120,9 +125,7 @@ export function treePage(ctx: PageContext, rootSessionId: string): Html {
     ctx,
     `Tree ${rootSessionId}`,
     html`<h1>Tree <span class="muted">${rootSessionId}</span></h1>
-<div hx-ext="sse" sse-connect="/live/roots/${encodeURIComponent(rootSessionId)}">
-  <section id="tree" sse-swap="tree" hx-swap="innerHTML"><p class="muted">Loading…</p></section>
-</div>
+${liveSection(`/live/roots/${encodeURIComponent(rootSessionId)}`, 'tree', 'tree')}
 ${actionsFor(rootSessionId, true)}`,
   );
 }
@@ -190,9 +193,7 @@ export function sessionPage(ctx: PageContext, sessionId: string, isRoot: boolean
     ctx,
     `Session ${sessionId}`,
     html`<h1>Session <span class="muted">${sessionId}</span></h1>
-<div hx-ext="sse" sse-connect="/live/sessions/${encodeURIComponent(sessionId)}">
-  <section id="session-state" sse-swap="state" hx-swap="innerHTML"><p class="muted">Loading…</p></section>
-</div>
+${liveSection(`/live/sessions/${encodeURIComponent(sessionId)}`, 'session-state', 'state')}
 ${actionsFor(sessionId, isRoot)}
 <section id="runs" hx-get="/sessions/${encodeURIComponent(sessionId)}/runs" hx-trigger="load" hx-swap="innerHTML"></section>
 <h2>Transcript</h2>
@@ -261,7 +262,7 @@ export function inboxPage(ctx: PageContext): Html {
     ctx,
     'Inbox',
     html`<h1>Waiting for a person</h1>
-<div hx-ext="sse" sse-connect="/live/inbox"><section id="inbox" sse-swap="inbox" hx-swap="innerHTML"><p class="muted">Loading…</p></section></div>`,
+${liveSection('/live/inbox', 'inbox', 'inbox')}`,
   );
 }
 
