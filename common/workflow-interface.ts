@@ -50,6 +50,10 @@ export interface SessionRunState {
   /** The session's usage with its whole subtree's, and the priced part's cost in micro-dollars. */
   subtreeUsage?: Usage;
   subtreeCostMicroUsd?: number;
+  /** Child sessions: the subagent type it was spawned as. */
+  subagentType?: string;
+  /** Child sessions, once running: its watchdog, and when its total time runs out (pauses while it waits for a person move it). */
+  watchdog?: { maxIdleSecs: number; maxTotalSecs: number; deadlineAt: string };
   /** Root sessions: requests from anywhere in the tree waiting for a person. */
   pendingRequests?: PendingRequest[];
 }

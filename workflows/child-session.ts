@@ -66,6 +66,8 @@ class ChildRun {
   readonly steering = new Steering();
   /** Its children's state was found too large to carry (carriedChildrenFit): logged once. */
   continueAsNewRefused = false;
+  /** The watchdog in force, for the `state` query (set when the run starts executing). */
+  watchdog?: { policy: WatchdogPolicy; budget: RunBudget };
 
   constructor(readonly childSessionId: string) {}
 
@@ -107,6 +109,10 @@ class ChildRun {
       children: this.children?.summary(true) ?? [],
       waiting: null,
       ...subtreeTotals(this.usage()),
+      ...(this.session?.metadata.subagent_type ? { subagentType: this.session.metadata.subagent_type } : {}),
+      ...(this.watchdog
+        ? { watchdog: { maxIdleSecs: this.watchdog.policy.maxIdleSecs, maxTotalSecs: this.watchdog.policy.maxTotalSecs, deadlineAt: new Date(this.watchdog.budget.deadlineMs).toISOString() } }
+        : {}),
     };
   }
 }
@@ -253,6 +259,7 @@ async function executeWithWatchdog(
   // so a run that cannot have children never starts one.
   const timer = !writesShape2(job) ? 'whole-run' : run.children ? 'while-waiting' : 'never';
   const budget = new RunBudget(policy.maxTotalSecs, startedAt, { timer });
+  run.watchdog = { policy, budget };
   const result = await runWithinBudget(budget, () =>
     session.metadata['runtime.kind'] === 'external'
       ? runExternal(run, session, policy, budget).then(() => ({ stoppedAt: undefined }))

@@ -49,13 +49,21 @@ export interface RunRow {
 
 export type ReadKind = 'list' | 'count' | 'query' | 'describe';
 
+/** A read that takes longer gives up: a query waits for a worker, and a session whose worker is gone must not hold the page. */
+export const READ_TIMEOUT_MS = 3000;
+
 export class TemporalReads {
   private readonly counted = new Map<ReadKind, number>();
 
   constructor(
     readonly client: Client,
     readonly namespace: string,
+    private readonly timeoutMs = READ_TIMEOUT_MS,
   ) {}
+
+  private bounded<T>(read: () => Promise<T>): Promise<T> {
+    return this.client.withDeadline(Date.now() + this.timeoutMs, read);
+  }
 
   /** RPCs made so far, by kind. */
   counts(): Record<ReadKind, number> {
@@ -73,12 +81,12 @@ export class TemporalReads {
   /** One page of a visibility query, newest first. */
   async listPage(query: string, pageSize: number, pageToken?: string): Promise<{ runs: RunRow[]; nextPageToken?: string }> {
     this.count('list');
-    const response = await this.client.workflowService.listWorkflowExecutions({
+    const response = await this.bounded(() => this.client.workflowService.listWorkflowExecutions({
       namespace: this.namespace,
       query,
       pageSize,
       ...(pageToken ? { nextPageToken: Buffer.from(pageToken, 'base64url') } : {}),
-    });
+    }));
     const runs = await Promise.all((response.executions ?? []).map(async (raw) => runRow(await executionInfoFromRaw(raw, this.client.options.loadedDataConverter, raw, this.namespace))));
     const token = response.nextPageToken?.length ? Buffer.from(response.nextPageToken).toString('base64url') : undefined;
     return { runs, ...(token ? { nextPageToken: token } : {}) };
@@ -104,17 +112,17 @@ export class TemporalReads {
 
   async state(sessionId: string): Promise<SessionRunState | undefined> {
     this.count('query');
-    return this.client.workflow.getHandle(sessionWorkflowId(sessionId)).query(stateQuery).catch(() => undefined);
+    return this.bounded(() => this.client.workflow.getHandle(sessionWorkflowId(sessionId)).query(stateQuery)).catch(() => undefined);
   }
 
   async usage(sessionId: string): Promise<SessionUsage | undefined> {
     this.count('query');
-    return this.client.workflow.getHandle(sessionWorkflowId(sessionId)).query(usageQuery).catch(() => undefined);
+    return this.bounded(() => this.client.workflow.getHandle(sessionWorkflowId(sessionId)).query(usageQuery)).catch(() => undefined);
   }
 
   async events(sessionId: string, afterSeq: number): Promise<SequencedEvent[]> {
     this.count('query');
-    return this.client.workflow.getHandle(sessionWorkflowId(sessionId)).query(eventsQuery, { afterSeq }).catch(() => []);
+    return this.bounded(() => this.client.workflow.getHandle(sessionWorkflowId(sessionId)).query(eventsQuery, { afterSeq })).catch(() => []);
   }
 
   /** The transcript, read in pages (one query each). */
@@ -122,14 +130,14 @@ export class TemporalReads {
     const handle = this.client.workflow.getHandle(sessionWorkflowId(sessionId));
     return readTranscriptPages(messageCount, (page) => {
       this.count('query');
-      return handle.query(transcriptQuery, page);
+      return this.bounded(() => handle.query(transcriptQuery, page));
     });
   }
 
   /** A run's description: its summary (a child's title) and its running activities' heartbeat details. */
   async describe(workflowId: string, runId?: string) {
     this.count('describe');
-    return this.client.workflow.getHandle(workflowId, runId).describe();
+    return this.bounded(() => this.client.workflow.getHandle(workflowId, runId).describe());
   }
 }
 

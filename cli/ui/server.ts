@@ -174,7 +174,7 @@ export function uiApp(options: UiServerOptions, reads: TemporalReads, hub: LiveH
     if (!input.success) return c.html(views.refusal(`refused: ${input.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`), 400);
     return act(c, async () => {
       const receipt = await bamboo.getSession(c.req.param('root')).respond(input.data);
-      return `${receipt.decision} recorded at ${receipt.recordedAt}${receipt.delivered ? '; the session that asked has it' : '; the session that asked no longer waits'}`;
+      return `${receipt.decision} of request ${receipt.requestId} recorded at ${receipt.recordedAt}${receipt.delivered ? '; the session that asked has it' : '; the session that asked no longer waits'}`;
     });
   });
   app.post('/actions/steer/:id', async (c) => {
@@ -299,7 +299,8 @@ const PAGE_SCRIPT = `
     if (!d.open) ids.push(d.dataset.session);
     history.replaceState(null, '', '#collapsed=' + encodeURIComponent(ids.join(',')));
   }, true);
-  ['htmx:afterSettle', 'htmx:afterSwap', 'htmx:sseMessage', 'htmx:load'].forEach(function (name) { document.addEventListener(name, apply); });
+  // Whatever swapped the tree in (the live stream, a reload), the collapsed nodes close again.
+  new MutationObserver(apply).observe(document.body, { childList: true, subtree: true });
   apply();
 })();
 `;

@@ -205,6 +205,8 @@ export function stateFragment(state: SessionRunState | undefined, progress: Prog
   if (!state) return html`<p class="muted">The session's run does not answer (closed long ago, or no worker has its code).</p>`;
   return html`<div class="card"><span class="row">${statusBadge(state.status)}${state.phase ? html`<span>phase ${state.phase}</span>` : ''}<span>turn ${state.turn}</span><span>${state.messageCount} messages</span>
 ${state.subtreeUsage ? html`<span>${state.subtreeUsage.inputTokens + state.subtreeUsage.outputTokens} tokens in the subtree</span>` : ''}</span>
+${state.subagentType ? html`<p>Subagent type: ${state.subagentType}</p>` : ''}
+${state.watchdog && state.status === 'running' ? html`<p>Watchdog: total time left ${duration(Date.parse(state.watchdog.deadlineAt) - now)} of ${duration(state.watchdog.maxTotalSecs * 1000)}${progress ? html` · idle left ${duration(state.watchdog.maxIdleSecs * 1000 - (now - Date.parse(progress.lastProgressAt)))} of ${duration(state.watchdog.maxIdleSecs * 1000)}` : ''}</p>` : ''}
 ${state.lastRunError ? html`<p class="error">${state.lastRunError}</p>` : ''}
 ${progress ? html`<p>Now: ${progress.phase} · ${progress.events} events · ${progress.textChars} chars · last progress ${ago(now, progress.lastProgressAt)}${progress.note ? ` · ${progress.note}` : ''}</p><pre aria-label="streamed so far">${progress.tail}</pre>` : ''}
 ${state.children.length ? html`<p>Children: ${state.children.map((c) => html`<a href="/sessions/${encodeURIComponent(c.childSessionId)}">${c.title ?? c.childSessionId}</a> ${statusBadge(c.status)} `)}</p>` : ''}</div>`;
@@ -262,6 +264,7 @@ export function inboxPage(ctx: PageContext): Html {
     ctx,
     'Inbox',
     html`<h1>Waiting for a person</h1>
+<div id="inbox-result" aria-live="polite"></div>
 ${liveSection('/live/inbox', 'inbox', 'inbox')}`,
   );
 }
@@ -269,19 +272,20 @@ ${liveSection('/live/inbox', 'inbox', 'inbox')}`,
 /** Only what changes when a request comes or goes: a fragment that changed every second would wipe what a person types. */
 export function inboxFragment(entries: readonly { rootSessionId: string; request: PendingRequest }[]): Html {
   if (entries.length === 0) return html`<p class="muted">Nothing waits for a person.</p>`;
+  // A decision's receipt goes to #inbox-result, outside this live list (which drops the request
+  // once decided); what a person types is kept across the list's swaps (hx-preserve, by id).
   return html`${entries.map(({ rootSessionId, request: r }) => {
     const path = `/actions/respond/${encodeURIComponent(rootSessionId)}/${encodeURIComponent(r.requestId)}`;
-    const target = `#result-${cssId(r.requestId)}`;
+    const key = cssId(r.requestId);
     return html`<div class="card" data-request="${r.requestId}">
 <p><strong>${r.kind === 'tool' ? html`Tool call ${r.tool ?? ''}` : 'Question'}</strong> from <a href="/sessions/${encodeURIComponent(r.sessionId)}">${r.sessionId}</a> in <a href="/roots/${encodeURIComponent(rootSessionId)}">${rootSessionId}</a> <span class="muted">· asked ${time(Date.parse(r.requestedAt))} · expires ${time(Date.parse(r.expiresAt))}</span></p>
 ${r.argumentsPreview ? html`<pre>${r.argumentsPreview}</pre>` : ''}${r.question ? html`<p>${r.question}</p>` : ''}
 ${
   r.kind === 'tool'
-    ? html`<form class="inline" hx-post="${path}" hx-target="${target}" hx-swap="innerHTML"><input type="hidden" name="decision" value="approve"><button type="submit">Approve</button></form>
-<form class="inline" hx-post="${path}" hx-target="${target}" hx-swap="innerHTML"><input type="hidden" name="decision" value="deny"><label>Reason <input name="reason" size="30"></label> <button type="submit">Deny</button></form>`
-    : html`<form class="inline" hx-post="${path}" hx-target="${target}" hx-swap="innerHTML"><input type="hidden" name="decision" value="answer"><label>Answer <input name="text" required size="40"></label> <button type="submit">Answer</button></form>`
-}
-<div id="result-${cssId(r.requestId)}" aria-live="polite"></div></div>`;
+    ? html`<form class="inline" hx-post="${path}" hx-target="#inbox-result" hx-swap="innerHTML"><input type="hidden" name="decision" value="approve"><button type="submit">Approve</button></form>
+<form class="inline" hx-post="${path}" hx-target="#inbox-result" hx-swap="innerHTML"><input type="hidden" name="decision" value="deny"><label>Reason <input id="reason-${key}" hx-preserve name="reason" size="30"></label> <button type="submit">Deny</button></form>`
+    : html`<form class="inline" hx-post="${path}" hx-target="#inbox-result" hx-swap="innerHTML"><input type="hidden" name="decision" value="answer"><label>Answer <input id="answer-${key}" hx-preserve name="text" required size="40"></label> <button type="submit">Answer</button></form>`
+}</div>`;
   })}`;
 }
 

@@ -74,7 +74,7 @@ test('a depth-3 tree appears and updates live; an ask two levels down is approve
   await card.getByText('Tool call get_current_time').waitFor();
   await inbox.screenshot({ path: join(SHOTS, 'inbox.png'), fullPage: true });
   await card.getByRole('button', { name: 'Approve' }).click();
-  await card.getByText(/approve recorded at .*; the session that asked has it/).waitFor();
+  await inbox.locator('#inbox-result').getByText(/^approve of request .* recorded at .*; the session that asked has it$/).waitFor();
 
   // The grandchild's tool ran: its result is the time, not a refusal.
   const lead = await childNamed(root, 'Lead');
@@ -97,7 +97,11 @@ test('a deny with a reason reaches the model as its exact text', async () => {
   const card = inbox.locator(`.card:has(a:text("${root.sessionId}"))`);
   await card.getByLabel('Reason').fill('not during the freeze');
   await card.getByRole('button', { name: 'Deny' }).click();
-  await card.getByText(/deny recorded at/).waitFor();
+  const requestId = await card.getAttribute('data-request');
+  await inbox.locator('#inbox-result').getByText(`deny of request ${requestId} recorded at`, { exact: false }).waitFor();
+  // The decided request leaves the list; its receipt stays.
+  await card.waitFor({ state: 'detached' });
+  await inbox.locator('#inbox-result').getByText(`deny of request ${requestId}`, { exact: false }).waitFor();
   const lead = await childNamed(root, 'Lead');
   const helper = await childNamed(root, 'Helper', lead.sessionId);
   await helper.result();
@@ -115,6 +119,9 @@ test('a steer shows its receipt; cancelling a subtree cancels it and leaves the 
   });
   const quick = await childNamed(root, 'Quick');
   const steerPage = await page(`/sessions/${quick.sessionId}`);
+  // A running child's page shows its subagent type and how much of its watchdog is left.
+  await steerPage.getByText('Subagent type: general', { exact: true }).waitFor();
+  await steerPage.getByText(/Watchdog: total time left (59m\d\ds|1h00m) of 1h00m/).waitFor();
   await steerPage.getByLabel('Steer').fill('hurry up');
   await steerPage.getByRole('button', { name: 'Steer' }).click();
   await steerPage.getByText(/merged at turn \d+/).waitFor();
