@@ -12,6 +12,7 @@ import { BUILTIN_TOOLS } from './tools/builtin';
 import { encodesFailures, WORKFLOW_INTERCEPTOR_MODULES } from './codec/worker-data-converter';
 import { bundleEncodesFailures } from './bundle';
 import { BambooPlugin, WORKFLOWS_PATH } from './plugin';
+import { observabilitySettings } from './observability';
 
 export { WORKFLOWS_PATH };
 
@@ -40,7 +41,8 @@ export interface BambooWorkerOptions {
 export async function createBambooWorker(options: BambooWorkerOptions): Promise<Worker> {
   const deps = options.deps ?? {};
   const plugin = new BambooPlugin(
-    { client: options.client, runners: deps.runners, toolPolicy: deps.toolPolicy, closeWatches: deps.closeWatches },
+    // The worker host's traces and metrics come from the environment (docs/observability.md).
+    { client: options.client, runners: deps.runners, toolPolicy: deps.toolPolicy, closeWatches: deps.closeWatches, observability: observabilitySettings() },
     {
       providers: deps.providers ?? defaultProviderRegistry(),
       tools: deps.tools ?? createToolRegistry([...BUILTIN_TOOLS, ...(options.mcpTools ?? [])]),

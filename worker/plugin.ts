@@ -14,10 +14,10 @@ import { z } from 'zod';
 import { createActivities } from './activities';
 import type { CloseWatchOptions } from './activities/close-watches';
 import { PRELOADED_WORKFLOW_MODULES } from './bundle';
-import { WORKFLOW_INTERCEPTOR_MODULES, workerDataConverter } from './codec/worker-data-converter';
+import { WORKFLOW_INTERCEPTOR_MODULES, workerDataConverter, workflowBundleConverters } from './codec/worker-data-converter';
 import { describeConfigError, runnersFromConfig } from './config/load';
 import { BambooConfigSchema, type BambooConfig } from './config/schema';
-import { workerObservabilitySync, type ObservabilitySettings, observabilitySettings } from './observability';
+import { workerObservabilitySync, type ObservabilitySettings } from './observability';
 import { createConfiguredProvider } from './providers/configured';
 import { providerFromInput, type ProviderInput } from './providers/in-code';
 import { createProviderRegistry, type ProviderRegistry } from './providers/router';
@@ -25,9 +25,9 @@ import { createScriptedProvider } from './providers/scripted';
 import type { ExternalRunner } from './runners/types';
 import { BUILTIN_TOOLS } from './tools/builtin';
 import { checkToolNames, toolDefinitions, type ToolsInput } from './tools/define-tool';
-import { connectMcpServers, type McpServerConfig } from './tools/mcp';
-import type { ToolPolicy } from './tools/policy';
-import type { ToolDefinition, ToolRegistry } from './tools/types';
+import { connectMcpServers, McpServersSchema, type McpServerConfig } from './tools/mcp';
+import { ToolPolicySchema, type ToolPolicy } from './tools/policy';
+import { createToolRegistry, type ToolDefinition, type ToolRegistry } from './tools/types';
 
 /** Bamboo's workflow module: what a worker bundles (`bamboo-engine/workflows`). */
 export const WORKFLOWS_PATH = require.resolve('../workflows');
@@ -57,7 +57,7 @@ export interface BambooPluginOptions {
   mcpServers?: readonly McpServerConfig[];
   /** Payload codecs (e.g. encryption); the plugin gives them to the client and the worker alike. */
   codecs?: readonly PayloadCodec[];
-  /** Traces and metrics (docs/observability.md); default: from the environment, off when unset. */
+  /** Traces and metrics (docs/observability.md); default: off (the `bamboo worker` host reads them from the environment). */
   observability?: ObservabilitySettings;
   /** The client activities read sessions through; default: the activity context's (worker/activities/client.ts). */
   client?: Client;
@@ -76,28 +76,30 @@ export class BambooPlugin extends SimplePlugin {
    * `prepared`: registries built elsewhere, instead of the options' providers and tools
    * (createBambooWorker's callers give them; its `mcpTools` are connected already).
    */
-  constructor(options: BambooPluginOptions = {}, prepared: { providers?: ProviderRegistry; tools?: ToolRegistry } = {}) {
+  constructor(input: BambooPluginOptions = {}, prepared: { providers?: ProviderRegistry; tools?: ToolRegistry } = {}) {
+    const options = checkedOptions(input);
     const config = parseConfig(options.config);
     const providers = prepared.providers ?? providerRegistry(config, options);
     const staticTools = [
       ...(options.builtinTools === false ? [] : [{ source: 'Bamboo (a built-in tool)', tools: BUILTIN_TOOLS }]),
-      { source: 'this worker (bambooPlugin tools)', tools: toolDefinitions(options.tools) },
+      { source: 'this worker (bambooPlugin tools)', tools: withPrefix(() => [...createToolRegistry(toolDefinitions(options.tools)).values()]) },
     ];
     checkToolNames(staticTools);
     const tools = new Map<string, ToolDefinition>(prepared.tools ?? []);
     if (!prepared.tools) for (const tool of staticTools.flatMap((s) => s.tools)) tools.set(tool.spec.name, tool);
-    const observed = workerObservabilitySync(providers, options.observability ?? observabilitySettings());
+    // Off unless asked for: a library does not take over its host's OpenTelemetry (the CLI's worker passes the environment's settings).
+    const observed = options.observability ? workerObservabilitySync(providers, options.observability) : undefined;
     const workflowModules = [...WORKFLOW_INTERCEPTOR_MODULES, ...(observed?.workflowModules ?? [])];
     const activities = createActivities({
       client: options.client,
       providers,
       tools,
       runners: [...runnersFromConfig(config), ...(options.runners ?? [])],
-      toolPolicy: options.toolPolicy ?? config.toolPolicy,
+      toolPolicy: options.toolPolicy ? ToolPolicySchema.parse(options.toolPolicy) : config.toolPolicy,
       closeWatches: options.closeWatches,
     });
     const codecs = [...(options.codecs ?? [])];
-    const mcpServers = [...config.mcpServers, ...(options.mcpServers ?? [])];
+    const mcpServers = [...config.mcpServers, ...McpServersSchema.parse(options.mcpServers ?? [])];
     super({
       name: 'bamboo-engine',
       activities: (existing?: object) => withoutClash('activity', existing, activities),
@@ -114,7 +116,10 @@ export class BambooPlugin extends SimplePlugin {
     this.tools = tools;
     this.workflowModules = workflowModules;
     this.sinks = observed?.sinks;
+    this.encodesFailures = codecs.length > 0;
   }
+
+  private readonly encodesFailures: boolean;
 
   override configureWorker(options: WorkerOptions): WorkerOptions {
     const configured = super.configureWorker(options);
@@ -124,7 +129,7 @@ export class BambooPlugin extends SimplePlugin {
       ...configured,
       ...bundled,
       // zod and the shared schemas load once per worker, not once per workflow run (bundle.ts).
-      bundlerOptions: { ...configured.bundlerOptions, preloadModules: [...(configured.bundlerOptions?.preloadModules ?? []), ...PRELOADED_WORKFLOW_MODULES] },
+      ...(options.workflowBundle ? {} : { bundlerOptions: { ...configured.bundlerOptions, preloadModules: [...(configured.bundlerOptions?.preloadModules ?? []), ...PRELOADED_WORKFLOW_MODULES] } }),
       ...(this.sinks ? { sinks: { ...configured.sinks, ...this.sinks } } : {}),
       // Cancellation and liveness travel in heartbeat responses: flushed often enough that a
       // cancel reaches a streaming call within a couple of seconds.
@@ -133,9 +138,16 @@ export class BambooPlugin extends SimplePlugin {
     };
   }
 
+  /** A prebuilt bundle gets Bamboo's converters too (the sandbox decodes with them), unless the caller chose its own. */
   override configureBundler(options: BundleOptions): BundleOptions {
     const configured = super.configureBundler(options);
-    return { ...configured, preloadModules: [...(configured.preloadModules ?? []), ...PRELOADED_WORKFLOW_MODULES] };
+    const converters = workflowBundleConverters({ encodeFailures: this.encodesFailures });
+    return {
+      ...configured,
+      payloadConverterPath: configured.payloadConverterPath ?? converters.payloadConverterPath,
+      ...(converters.failureConverterPath ? { failureConverterPath: configured.failureConverterPath ?? converters.failureConverterPath } : {}),
+      preloadModules: [...(configured.preloadModules ?? []), ...PRELOADED_WORKFLOW_MODULES],
+    };
   }
 
   /** The workflow interceptor modules a prebuilt bundle must include (`bundleWorkflowCode({ plugins })` adds them). */
@@ -164,6 +176,39 @@ async function withMcpTools(
     await next();
   } finally {
     await mcp.close();
+  }
+}
+
+const fn = z.custom<(...args: never[]) => unknown>((v) => typeof v === 'function', 'must be a function');
+const ProviderInputSchema = z.union([
+  fn,
+  z.looseObject({ languageModel: fn, models: z.array(z.string().min(1)).optional() }),
+  z.looseObject({ name: z.string().min(1), stream: fn }),
+], 'must be a LanguageModel factory, { languageModel, models }, or a ModelProvider');
+const PluginOptionsSchema = z.looseObject({
+  tools: z.union([z.array(z.any()), z.record(z.string(), z.any())], 'must be a list of tools or a record of name → tool').optional(),
+  builtinTools: z.boolean().optional(),
+  providers: z.record(z.string(), ProviderInputSchema).optional(),
+  defaultProvider: z.string().min(1).optional(),
+  runners: z.array(z.looseObject({ agentId: z.string().min(1), protocol: z.string(), run: fn }), 'must be a list of runners ({ agentId, protocol, run })').optional(),
+  toolPolicy: ToolPolicySchema.optional(),
+  mcpServers: McpServersSchema.optional(),
+  codecs: z.array(z.looseObject({ encode: fn, decode: fn }), 'must be a list of payload codecs ({ encode, decode })').optional(),
+  observability: z.looseObject({}).optional(),
+});
+
+/** Every option checked when the plugin is made: a bad one throws naming it. */
+function checkedOptions(options: BambooPluginOptions): BambooPluginOptions {
+  const parsed = PluginOptionsSchema.safeParse(options);
+  if (!parsed.success) throw new Error(`bambooPlugin: invalid options: ${describeConfigError(parsed.error)}`);
+  return options;
+}
+
+function withPrefix<T>(make: () => T): T {
+  try {
+    return make();
+  } catch (error) {
+    throw new Error(`bambooPlugin: ${error instanceof Error ? error.message : String(error)}`);
   }
 }
 

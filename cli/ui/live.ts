@@ -5,9 +5,19 @@
  */
 export type Send = (html: string) => Promise<void>;
 
+/** A listener: a write in flight holds only the latest fragment behind it; one stuck longer than STALL_MS is dropped. */
+interface Subscriber {
+  send: Send;
+  drop: () => void;
+  writing?: number;
+  next?: string;
+}
+
+const STALL_MS = 10_000;
+
 interface Topic {
   render: () => Promise<string>;
-  subscribers: Set<Send>;
+  subscribers: Set<Subscriber>;
   last?: string;
   timer?: NodeJS.Timeout;
   busy: boolean;
@@ -21,9 +31,13 @@ export class LiveHub {
 
   constructor(private readonly intervalMs = 1000) {}
 
-  /** Starts listening: the current fragment at once, then each change. Returns the stop. */
-  subscribe(key: string, render: () => Promise<string>, send: Send): () => void {
+  /**
+   * Starts listening: the current fragment at once, then each change. `drop` ends the listener's
+   * stream (it stopped reading). Returns the stop.
+   */
+  subscribe(key: string, render: () => Promise<string>, send: Send, drop: () => void = () => undefined): () => void {
     let topic = this.topics.get(key);
+    const subscriber: Subscriber = { send, drop };
     if (!topic) {
       topic = { render, subscribers: new Set(), busy: false };
       this.topics.set(key, topic);
@@ -32,12 +46,12 @@ export class LiveHub {
       started.timer.unref();
       void this.tick(started);
     } else if (topic.last !== undefined) {
-      void send(topic.last).catch(() => undefined);
+      this.deliver(subscriber, topic.last);
     }
-    topic.subscribers.add(send);
+    topic.subscribers.add(subscriber);
     const subscribed = topic;
     return () => {
-      subscribed.subscribers.delete(send);
+      subscribed.subscribers.delete(subscriber);
       if (subscribed.subscribers.size > 0) return;
       clearInterval(subscribed.timer);
       if (this.topics.get(key) === subscribed) this.topics.delete(key);
@@ -60,23 +74,44 @@ export class LiveHub {
     try {
       const html = await topic.render();
       this.renders += 1;
-      if (html === topic.last) return;
-      topic.last = html;
-      await Promise.all(
-        [...topic.subscribers].map((send) => {
-          this.sends += 1;
-          return send(html).catch(() => undefined);
-        }),
-      );
+      this.publish(topic, html);
     } catch (error) {
-      const html = `<p class="refusal" role="alert">Could not read from Temporal: ${escapeText(String(error))}</p>`;
-      if (html !== topic.last) {
-        topic.last = html;
-        await Promise.all([...topic.subscribers].map((send) => send(html).catch(() => undefined)));
-      }
+      this.publish(topic, `<p class="refusal" role="alert">Could not read from Temporal: ${escapeText(String(error))}</p>`);
     } finally {
       topic.busy = false;
     }
+  }
+
+  /** A change goes to every listener without waiting for any: a slow reader never holds the others up. */
+  private publish(topic: Topic, html: string): void {
+    if (html === topic.last) return;
+    topic.last = html;
+    for (const subscriber of [...topic.subscribers]) {
+      if (subscriber.writing !== undefined && Date.now() - subscriber.writing > STALL_MS) {
+        topic.subscribers.delete(subscriber);
+        subscriber.drop();
+        continue;
+      }
+      this.deliver(subscriber, html);
+    }
+  }
+
+  private deliver(subscriber: Subscriber, html: string): void {
+    if (subscriber.writing !== undefined) {
+      subscriber.next = html; // only the latest waits behind a write in flight
+      return;
+    }
+    subscriber.writing = Date.now();
+    this.sends += 1;
+    void subscriber
+      .send(html)
+      .catch(() => undefined)
+      .finally(() => {
+        subscriber.writing = undefined;
+        const next = subscriber.next;
+        subscriber.next = undefined;
+        if (next !== undefined) this.deliver(subscriber, next);
+      });
   }
 }
 

@@ -41,6 +41,8 @@ export interface UiServerOptions {
   progressPerTick?: number;
   /** The task queue sessions' follow-up runs start on. */
   taskQueue?: string;
+  /** Without a token: the Host headers accepted (`127.0.0.1:<port>`…); startUiServer sets it once it listens. */
+  allowedHosts?: () => readonly string[];
 }
 
 export interface UiServer {
@@ -59,12 +61,14 @@ export async function startUiServer(options: UiServerOptions): Promise<UiServer>
   if (!LOOPBACK.has(host) && !options.token) throw new Error(`bamboo ui: serving on ${host} (not this machine only) needs a token: --token or BAMBOO_UI_TOKEN`);
   const reads = new TemporalReads(options.client, options.namespace);
   const hub = new LiveHub(options.intervalMs ?? 1000);
-  const app = uiApp(options, reads, hub);
+  let hosts: string[] = [];
+  const app = uiApp({ ...options, allowedHosts: () => hosts }, reads, hub);
   const server = await new Promise<ServerType>((resolve, reject) => {
     const started = serve({ fetch: app.fetch, hostname: host, port: options.port ?? DEFAULT_UI_PORT }, () => resolve(started));
     started.once('error', reject);
   });
   const { port } = server.address() as AddressInfo;
+  hosts = [`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`, `${host.includes(':') ? `[${host}]` : host}:${port}`].map((h) => h.toLowerCase());
   return {
     url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
     reads,
@@ -89,7 +93,15 @@ export function uiApp(options: UiServerOptions, reads: TemporalReads, hub: LiveH
       contentSecurityPolicy: { defaultSrc: ["'self'"], scriptSrc: ["'self'"], styleSrc: ["'self'", "'unsafe-inline'"], imgSrc: ["'self'"], connectSrc: ["'self'"], frameAncestors: ["'none'"] },
     }),
   );
+  // On loopback the token is the Host header: a page elsewhere whose name was rebound to 127.0.0.1 sends its own name.
   if (options.token) app.use(tokenGate(options.token));
+  else if (options.allowedHosts) {
+    const allowed = options.allowedHosts;
+    app.use(async (c, next) => {
+      if (!allowed().includes((c.req.header('host') ?? '').toLowerCase())) return c.text('bamboo ui: unknown Host (open the page at the address bamboo ui printed)', 421);
+      await next();
+    });
+  }
   app.use('/actions/*', csrf());
   app.use('/actions/*', async (c, next) => {
     if (!same(c.req.header('x-bamboo-csrf') ?? '', csrfToken)) return c.html(views.refusal('refused: the request did not come from this page (CSRF token missing or wrong)'), 403);
@@ -211,12 +223,21 @@ async function act(c: Context, run: () => Promise<string>): Promise<Response> {
   }
 }
 
-/** A server-sent event stream of one topic's fragments, as `event`. */
+const KEEP_ALIVE_MS = 15_000;
+
+/** A server-sent event stream of one topic's fragments, as `event` (GET only: a HEAD would subscribe and never read). */
 function live(c: Context, hub: LiveHub, key: string, event: string, render: () => Promise<string>): Response {
+  if (c.req.method !== 'GET') return c.body(null, 405, { allow: 'GET' });
   return streamSSE(c, async (stream) => {
-    const closed = new Promise<void>((resolve) => stream.onAbort(resolve));
-    const stop = hub.subscribe(key, render, (data) => stream.writeSSE({ event, data }));
+    const closed = new Promise<void>((resolve) => {
+      stream.onAbort(resolve);
+      c.req.raw.signal.addEventListener('abort', () => resolve(), { once: true });
+    });
+    const stop = hub.subscribe(key, render, (data) => stream.writeSSE({ event, data }), () => stream.abort());
+    // A comment now and then, so that a proxy's idle timeout does not cut a quiet page off.
+    const keepAlive = setInterval(() => void stream.write(': keep-alive\n\n').catch(() => undefined), KEEP_ALIVE_MS);
     await closed;
+    clearInterval(keepAlive);
     stop();
   });
 }

@@ -65,10 +65,7 @@ export function buildTree(rootSessionId: string, runs: readonly RunRow[], facts:
       runs: ordered,
       start: ordered[0].startTime,
       ...(open ? {} : { end: Math.max(...ordered.map((r) => r.closeTime ?? 0)) }),
-      tokens: latest.tokens,
-      costUsd: latest.costUsd,
-      ownTokens: latest.tokens,
-      ownCostUsd: latest.costUsd,
+      ...spentByChains(ordered),
       pendingRequests: latest.pendingRequests,
       children: [],
     });
@@ -95,6 +92,21 @@ export function buildTree(rootSessionId: string, runs: readonly RunRow[], facts:
   const starts = runs.map((r) => r.startTime);
   const ends = runs.map((r) => r.closeTime ?? now);
   return { ...(root ? { root } : {}), sessions, span: { start: starts.length ? Math.min(...starts) : now, end: ends.length ? Math.max(...ends) : now } };
+}
+
+/**
+ * A session's subtree spend over its runs. A run that continued-as-new carries its spend on, so
+ * a chain's latest run has the chain's; a follow-up run starts a chain of its own, from zero.
+ */
+function spentByChains(ordered: readonly RunRow[]): Pick<SessionNode, 'tokens' | 'costUsd' | 'ownTokens' | 'ownCostUsd'> {
+  let tokens = 0;
+  let costUsd = 0;
+  ordered.forEach((run, i) => {
+    if (i + 1 < ordered.length && run.executionStatus === 'CONTINUED_AS_NEW') return; // its successor has it
+    tokens += run.tokens;
+    costUsd += run.costUsd;
+  });
+  return { tokens, costUsd, ownTokens: tokens, ownCostUsd: costUsd };
 }
 
 /** Where a bar starts and how wide it is on the tree's time axis, in percent. */

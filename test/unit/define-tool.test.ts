@@ -107,3 +107,42 @@ test('tool names: providers’ rules, and one owner per name', () => {
   );
   expect(() => toolDefinitions({ other: add })).toThrow('tool "add" is given under the name "other": use one name');
 });
+
+test('defineTool: a field with a default is optional to the model; an async refinement works; a schema with no JSON Schema is refused naming the tool', async () => {
+  const paged = defineTool({
+    name: 'paged',
+    description: 'd',
+    input: z.object({ page: z.number().int().default(1), q: z.string().refine(async (v) => v !== 'forbidden', 'is not allowed') }),
+    idempotent: true,
+    execute: ({ page, q }) => `${q}@${page}`,
+  });
+  expect(paged.spec.parameters).toMatchObject({ required: ['q'], additionalProperties: false });
+  await expect(paged.execute({ q: 'x' }, context())).resolves.toBe('x@1');
+  await expect(paged.execute({ q: 'forbidden' }, context())).rejects.toThrow('invalid arguments: q: is not allowed');
+  expect(() => defineTool({ name: 'shaped', description: 'd', input: z.object({ n: z.string().transform((v) => v.length) }), idempotent: true, execute: () => '' })).not.toThrow();
+  expect(() => defineTool({ name: 'dated', description: 'd', input: z.object({ at: z.date() }), idempotent: true, execute: () => '' })).toThrow(/^tool dated: its input schema has no JSON Schema: /);
+});
+
+test('an AI SDK tool: not an object schema, or wanting approval, is refused; toModelOutput and the call id are honoured', async () => {
+  expect(() => fromAiSdkTool('text_only', tool({ description: 'x', inputSchema: z.string(), execute: async (s) => s }))).toThrow(
+    'tool text_only: its input schema must describe an object (providers take only object arguments), not "string"',
+  );
+  expect(() => fromAiSdkTool('danger', tool({ description: 'x', inputSchema: z.object({}), needsApproval: true, execute: async () => 'done' }))).toThrow(
+    `tool danger: needsApproval is not taken on a worker; ask a person with toolPolicy: { tools: { "danger": 'ask' } }`,
+  );
+  const ids: string[] = [];
+  const secret = fromAiSdkTool(
+    'lookup',
+    tool({
+      description: 'x',
+      inputSchema: z.object({ id: z.string() }),
+      execute: async ({ id }, { toolCallId }) => {
+        ids.push(toolCallId);
+        return { id, secret: 'hunter2', shown: 'public part' };
+      },
+      toModelOutput: ({ output }) => ({ type: 'text', value: output.shown }),
+    }),
+  );
+  await expect(secret.execute({ id: 'a' }, { ...context(), toolCallId: 'call-7' })).resolves.toBe('public part');
+  expect(ids).toEqual(['call-7']);
+});

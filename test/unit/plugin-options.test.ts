@@ -13,7 +13,7 @@ import { createEncryptionCodec } from '../../worker/codec/aes-gcm';
 import { languageModelProvider } from '../../worker/providers/in-code';
 
 const base = (extra: Partial<WorkerOptions> = {}): WorkerOptions => ({ connection: {} as NativeConnection, taskQueue: 'q', ...extra });
-const OFF = { observability: {} };
+const OFF = {};
 
 test('a worker with no workflows of its own gets Bamboo’s, its activities, converter, interceptors and heartbeat flush', () => {
   const options = bambooPlugin(OFF).configureWorker(base({ activities: { mine: async () => 'x' } }));
@@ -75,4 +75,34 @@ test('providers in code: the first is the default, and a model they list routes 
   expect(plugin.providers.names().sort()).toEqual(['local', 'openai', 'scripted']);
   expect(plugin.providers.servingModel('llama3.2')?.name).toBe('local');
   expect(() => bambooPlugin({ providers: { a: languageModelProvider('b', { languageModel: model }) } })).toThrow('provider "b" is given under the name "a": use one name');
+});
+
+test('every option is checked when the plugin is made: a permission, a limit, a provider, a codec', () => {
+  expect(() => bambooPlugin({ toolPolicy: { tools: { shell: 'Deny' as never } } })).toThrow(/^bambooPlugin: invalid options: toolPolicy\.tools\.shell: /);
+  const slow = defineTool({ name: 'slow', description: 'd', input: z.object({}), idempotent: true, timeoutSecs: 0, execute: () => '' });
+  expect(() => bambooPlugin({ tools: [slow] })).toThrow('bambooPlugin: tool slow: timeoutSecs must be > 0 and at most 120, got 0');
+  expect(() => bambooPlugin({ providers: { openai: null as never } })).toThrow(/^bambooPlugin: invalid options: providers\.openai: must be a LanguageModel factory/);
+  expect(() => bambooPlugin({ providers: { openai: {} as never } })).toThrow(/^bambooPlugin: invalid options: providers\.openai: /);
+  expect(() => bambooPlugin({ codecs: [{} as never] })).toThrow('bambooPlugin: invalid options: codecs[0].encode: must be a function; codecs[0].decode: must be a function');
+  expect(() => bambooPlugin({ builtinTools: 'no' as never })).toThrow(/^bambooPlugin: invalid options: builtinTools: /);
+  expect(() => bambooPlugin({ mcpServers: [{ name: 'x' } as never] })).toThrow(/^bambooPlugin: invalid options: mcpServers\[0\]/);
+});
+
+test('a prebuilt bundle made with the plugin gets Bamboo’s converters; traces stay off unless asked for', () => {
+  const plain = bambooPlugin().configureBundler({ workflowsPath: '/app/workflows.js' });
+  expect(plain.payloadConverterPath).toBe(PAYLOAD_CONVERTER_PATH);
+  expect(plain.failureConverterPath).toBeUndefined();
+  const codec = createEncryptionCodec({ key: new Uint8Array(32).fill(7) });
+  expect(bambooPlugin({ codecs: [codec] }).configureBundler({ workflowsPath: '/app/workflows.js' }).failureConverterPath).toBe(ENCODED_FAILURE_CONVERTER_PATH);
+  // With a prebuilt bundle the worker gets no bundler options (the SDK would warn that it ignores them).
+  expect(bambooPlugin().configureWorker(base({ workflowBundle: { codePath: '/app/bundle.js' } })).bundlerOptions).toBeUndefined();
+  // No observability option: no tracing interceptors, whatever the environment says.
+  const previous = process.env.OTEL_EXPORTER_OTLP_ENDPOINT;
+  process.env.OTEL_EXPORTER_OTLP_ENDPOINT = 'http://127.0.0.1:4318';
+  try {
+    expect(bambooPlugin().configureWorker(base()).interceptors?.activity ?? []).toEqual([]);
+  } finally {
+    if (previous === undefined) delete process.env.OTEL_EXPORTER_OTLP_ENDPOINT;
+    else process.env.OTEL_EXPORTER_OTLP_ENDPOINT = previous;
+  }
 });

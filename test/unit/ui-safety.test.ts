@@ -4,6 +4,7 @@
  * an action without the page's CSRF token, or from another origin, is refused; scripts may come
  * from the page's origin only. (The page itself is tested in Chromium: test/e2e/tree-page.test.ts.)
  */
+import { request as httpRequest } from 'node:http';
 import { Client, Connection } from '@temporalio/client';
 import { LiveHub } from '../../cli/ui/live';
 import { TemporalReads } from '../../cli/ui/reads';
@@ -56,4 +57,55 @@ test('scripts come from the page’s origin only: no inline script can run', asy
   expect(policy).not.toMatch(/script-src[^;]*unsafe-inline/);
   expect(response.headers.get('x-frame-options')).toBe('SAMEORIGIN');
   expect(await response.text()).not.toMatch(/<script>(?!<\/script>)/);
+});
+
+/** A request with any Host header (fetch will not send one of its own choosing). */
+function rawGet(url: string, host: string, method = 'GET'): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const request = httpRequest(url, { method, headers: { host } }, (response) => {
+      response.resume();
+      resolve(response.statusCode ?? 0);
+      response.destroy();
+    });
+    request.on('error', reject);
+    request.end();
+  });
+}
+
+test('on loopback, a request naming another host is refused (a page elsewhere whose name was rebound to 127.0.0.1)', async () => {
+  const ui = await startUiServer({ client, namespace: 'default', port: 0 });
+  try {
+    const { port } = new URL(ui.url);
+    expect(await rawGet(`${ui.url}/inbox`, `127.0.0.1:${port}`)).toBe(200);
+    expect(await rawGet(`${ui.url}/inbox`, `localhost:${port}`)).toBe(200);
+    expect(await rawGet(`${ui.url}/inbox`, `evil.example:${port}`)).toBe(421);
+    expect(await rawGet(`${ui.url}/actions/cancel/s-1`, `evil.example:${port}`, 'POST')).toBe(421);
+    // A live stream answers GET only: a HEAD would subscribe a poller that nobody reads.
+    expect(await rawGet(`${ui.url}/live/inbox`, `127.0.0.1:${port}`, 'HEAD')).toBe(405);
+    expect(ui.hub.stats()).toEqual({ topics: 0, subscribers: 0 });
+  } finally {
+    await ui.close();
+  }
+});
+
+test('a listener that stops reading holds nobody else up, and is dropped', async () => {
+  jest.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate'] });
+  try {
+    const hub = new LiveHub(1000);
+    let n = 0;
+    const render = async () => `fragment ${++n}`;
+    const healthy: string[] = [];
+    let dropped = false;
+    hub.subscribe('t', render, () => new Promise<void>(() => undefined), () => void (dropped = true)); // never finishes a write
+    hub.subscribe('t', render, async (html) => void healthy.push(html));
+    for (let tick = 0; tick < 12; tick++) {
+      await jest.advanceTimersByTimeAsync(1000);
+    }
+    expect(healthy.length).toBeGreaterThanOrEqual(10);
+    expect(dropped).toBe(true);
+    expect(hub.stats()).toEqual({ topics: 1, subscribers: 1 });
+    hub.close();
+  } finally {
+    jest.useRealTimers();
+  }
 });

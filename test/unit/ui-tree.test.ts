@@ -28,8 +28,8 @@ test('sessions under their parents, depth first; a session’s runs in one row; 
     run('a', { parentSessionId: 'r', tokens: 40, costUsd: 0.2, startTime: 10, closeTime: 50 }),
     run('a1', { parentSessionId: 'a', tokens: 15, costUsd: 0.1, startTime: 20, closeTime: 30 }),
     run('b', { parentSessionId: 'r', tokens: 20, startTime: 5, closeTime: 15 }),
-    // b's follow-up run: the latest says the status and the tokens.
-    run('b', { parentSessionId: 'r', tokens: 30, status: 'error', startTime: 60, closeTime: 70 }),
+    // b's follow-up run starts from zero: b's subtree is both runs'; the latest says the status.
+    run('b', { parentSessionId: 'r', tokens: 10, status: 'error', startTime: 60, closeTime: 70 }),
     // A parent nobody listed: it hangs under the root.
     run('orphan', { parentSessionId: 'gone', tokens: 5, startTime: 80, status: 'running', executionStatus: 'RUNNING' }),
   ];
@@ -40,7 +40,7 @@ test('sessions under their parents, depth first; a session’s runs in one row; 
   const tree = buildTree('r', runs, facts, 100);
   expect(tree.sessions.map((s) => `${'  '.repeat(s.depth)}${s.sessionId}`)).toEqual(['r', '  b', '  a', '    a1', '  orphan']);
   const byId = new Map(tree.sessions.map((s) => [s.sessionId, s]));
-  expect(byId.get('b')).toMatchObject({ title: 'Beta', status: 'error', error: 'upstream API returned 400', tokens: 30, start: 5, end: 70 });
+  expect(byId.get('b')).toMatchObject({ title: 'Beta', status: 'error', error: 'upstream API returned 400', tokens: 20 + 10, start: 5, end: 70 });
   expect(byId.get('b')!.runs.map((r) => r.startTime)).toEqual([5, 60]);
   expect(byId.get('a')).toMatchObject({ title: 'Alpha', ownTokens: 25, tokens: 40 });
   expect(byId.get('r')).toMatchObject({ ownTokens: 100 - 40 - 30 - 5 });
@@ -70,4 +70,17 @@ test('the list’s visibility query quotes every filter value', () => {
     'WorkflowType = "sessionWorkflow" AND BambooRunStatus = "running" AND BambooModel = "gpt-4o" AND BambooPendingRequests > 0 AND WorkflowId STARTS_WITH "bamboo-session-s-1"',
   );
   expect(visibilityQuery({ model: 'x" OR WorkflowType = "childSessionWorkflow' })).toBe('WorkflowType = "sessionWorkflow" AND BambooModel = "x\\" OR WorkflowType = \\"childSessionWorkflow"');
+});
+
+test('a run that continued-as-new hands its spend to its successor: counted once', () => {
+  const tree = buildTree(
+    'r',
+    [
+      run('r', { kind: 'root', executionStatus: 'CONTINUED_AS_NEW', tokens: 50, startTime: 0, closeTime: 10 }),
+      run('r', { kind: 'root', executionStatus: 'RUNNING', status: 'running', tokens: 80, startTime: 10 }),
+    ],
+    new Map(),
+    20,
+  );
+  expect(tree.root).toMatchObject({ tokens: 80, runs: [expect.anything(), expect.anything()] });
 });

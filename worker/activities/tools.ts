@@ -56,6 +56,7 @@ export function createToolActivities({ tools, toolPolicy }: ToolActivityDeps) {
         const limitReached = new Promise<ToolCallOutcome>((resolve) => limit.signal.addEventListener('abort', () => resolve(timedOut), { once: true }));
         const timer = setTimeout(() => limit.abort(new Error(timedOut.content)), limitSecs * 1000);
         const execution = runOnce(tool, call.arguments, {
+          toolCallId: call.id,
           signal: AbortSignal.any([progress.signal, limit.signal]),
           // A tool still running after the call answered (it ignored its signal) reports nothing more.
           progress: (note) => {

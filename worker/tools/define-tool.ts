@@ -5,7 +5,7 @@
  */
 import { asSchema, type Tool as AiSdkTool } from 'ai';
 import { z } from 'zod';
-import { ASK_USER_TOOL, describeZodError, MANAGE_TOOL, SPAWN_TOOL, argumentsJsonSchema } from '../../common';
+import { ASK_USER_TOOL, describeZodError, MANAGE_TOOL, SPAWN_TOOL } from '../../common';
 import type { ToolContext, ToolDefinition } from './types';
 
 /** What providers accept as a function name. */
@@ -33,11 +33,12 @@ export function defineTool<Input extends z.ZodObject>(options: DefineToolOptions
   checkName(options.name);
   const { input } = options;
   return {
-    spec: { name: options.name, description: options.description, parameters: argumentsJsonSchema(input) },
+    spec: { name: options.name, description: options.description, parameters: inputJsonSchema(options.name, input) },
     idempotent: options.idempotent,
     ...(options.timeoutSecs !== undefined ? { timeoutSecs: options.timeoutSecs } : {}),
     async execute(args, context) {
-      const parsed = input.safeParse(args);
+      // Async: a schema may refine asynchronously.
+      const parsed = await input.safeParseAsync(args);
       if (!parsed.success) throw new Error(`invalid arguments: ${describeZodError(parsed.error)}`);
       return resultText(await options.execute(parsed.data, context));
     },
@@ -59,20 +60,51 @@ export function fromAiSdkTool(name: string, tool: AiSdkTool, options: AiSdkToolO
   checkName(name);
   const execute = tool.execute;
   if (!execute) throw new Error(`tool ${name}: an AI SDK tool without execute cannot run on a worker`);
-  const schema = asSchema(tool.inputSchema);
-  const parameters = schema.jsonSchema;
+  // A person's approval is the tool policy's to ask for, durably: a tool that wants it must not run without it.
+  if (tool.needsApproval) throw new Error(`tool ${name}: needsApproval is not taken on a worker; ask a person with toolPolicy: { tools: { ${JSON.stringify(name)}: 'ask' } }`);
+  let schema: ReturnType<typeof asSchema>;
+  let parameters: unknown;
+  try {
+    schema = asSchema(tool.inputSchema);
+    parameters = schema.jsonSchema;
+  } catch (error) {
+    throw new Error(`tool ${name}: its input schema has no JSON Schema: ${error instanceof Error ? error.message : String(error)}`);
+  }
   if (isPromiseLike(parameters)) throw new Error(`tool ${name}: its input schema's JSON Schema is asynchronous; give it as a zod schema or jsonSchema({...})`);
+  const spec = withoutDialect(parameters as Record<string, unknown>);
+  if (spec.type !== 'object') throw new Error(`tool ${name}: its input schema must describe an object (providers take only object arguments), not ${JSON.stringify(spec.type ?? 'anything')}`);
+  const toModelOutput = tool.toModelOutput as ((options: { toolCallId: string; input: unknown; output: unknown }) => unknown) | undefined;
   return {
-    spec: { name, description: tool.description ?? '', parameters: withoutDialect(parameters as Record<string, unknown>) },
+    spec: { name, description: tool.description ?? '', parameters: spec },
     idempotent: options.idempotent ?? false,
     ...(options.timeoutSecs !== undefined ? { timeoutSecs: options.timeoutSecs } : {}),
     async execute(args, context) {
       const checked = schema.validate ? await schema.validate(args) : { success: true as const, value: args };
       if (!checked.success) throw new Error(`invalid arguments: ${validationText(checked.error)}`);
-      const output: unknown = await execute(checked.value, { toolCallId: `${name}-call`, messages: [], abortSignal: context.signal });
-      return resultText(isAsyncIterable(output) ? await lastOf(output) : output);
+      const toolCallId = context.toolCallId ?? `${name}-call`;
+      const raw: unknown = await execute(checked.value, { toolCallId, messages: [], abortSignal: context.signal });
+      const output = isAsyncIterable(raw) ? await lastOf(raw) : raw;
+      return toModelOutput ? modelOutputText(await toModelOutput({ toolCallId, input: checked.value, output })) : resultText(output);
     },
   };
+}
+
+/** What `toModelOutput` gives the model, as the text Bamboo's transcript holds. */
+function modelOutputText(part: unknown): string {
+  const { type, value } = (part ?? {}) as { type?: string; value?: unknown };
+  if ((type === 'text' || type === 'error-text') && typeof value === 'string') return value;
+  return resultText(type === 'json' || type === 'error-json' ? value : part);
+}
+
+/** The JSON Schema of what the model must send (input mode: a field with a default is optional), named in errors. */
+function inputJsonSchema(name: string, input: z.ZodObject): Record<string, unknown> {
+  try {
+    const schema = withoutDialect(z.toJSONSchema(input, { target: 'draft-7', io: 'input', unrepresentable: 'throw' }) as Record<string, unknown>);
+    // Keys the schema does not name are dropped before execute: the model is told not to send any.
+    return { ...schema, additionalProperties: schema.additionalProperties ?? false };
+  } catch (error) {
+    throw new Error(`tool ${name}: its input schema has no JSON Schema: ${error instanceof Error ? error.message : String(error)}`);
+  }
 }
 
 /** Tools given to the plugin: Bamboo tools in a list, or a record of name → AI SDK tool or Bamboo tool (the AI SDK's `ToolSet` shape). */

@@ -7,6 +7,8 @@ export interface ToolContext {
   signal: AbortSignal;
   /** Report real progress: resets the idle watchdog and shows in heartbeat details. */
   progress(note: string): void;
+  /** The model's id for this call (the same on a retry of it). */
+  toolCallId?: string;
 }
 
 export interface ToolDefinition {
