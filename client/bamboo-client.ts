@@ -11,8 +11,10 @@ import { randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import { z } from 'zod';
 import {
+  BambooRootSessionId,
   DEFAULT_TASK_QUEUE,
   describeZodError,
+  errorMessage,
   RespondInputSchema,
   SessionIdSchema,
   SessionOptionsSchema,
@@ -53,11 +55,17 @@ export interface BambooClientOptions {
   taskQueue?: string;
 }
 
+/** Names (a model, a provider, a task queue): surrounding blanks mean nothing and are dropped. */
 const nonEmpty = z.string().trim().min(1, 'must be a non-empty string');
+/**
+ * Text a model reads (the prompt, the instructions): refused when blank, otherwise kept exactly
+ * as given — leading indentation (a code block) and trailing newlines are part of it.
+ */
+const nonBlankText = z.string().refine((text) => text.trim().length > 0, 'must be a non-empty string');
 
 export const StartRootSessionSchema = z.strictObject({
-  /** The first user message. */
-  prompt: nonEmpty,
+  /** The first user message, kept as given (refused when blank). */
+  prompt: nonBlankText,
   /** The model's name, as its provider knows it. */
   model: nonEmpty.max(200, 'must be at most 200 characters'),
   /** The provider to call it through; default: the provider listing the model, else the worker's default. */
@@ -65,8 +73,8 @@ export const StartRootSessionSchema = z.strictObject({
   /** Default: `s-` and 8 random hex digits. Starting an id that is running attaches to it. */
   sessionId: SessionIdSchema.optional(),
   title: z.string().max(200).optional(),
-  /** Instructions, as the session's leading system message. */
-  system: nonEmpty.optional(),
+  /** Instructions, as the session's leading system message, kept as given (refused when blank). */
+  system: nonBlankText.optional(),
   /** Checked as the session's metadata is (`child_watchdog.*` within their bounds…). */
   metadata: SessionSchema.shape.metadata.optional(),
   /** Children at once, wait policy, spawn depth, the tree's budget… (docs/configuration.md#session-options). */
@@ -74,20 +82,41 @@ export const StartRootSessionSchema = z.strictObject({
 });
 export type StartRootSession = z.input<typeof StartRootSessionSchema>;
 
+/** How often `waitForIdle` and `events` look: at least 10 ms (no busy loop), at most a minute. */
+const pollMsSchema = z
+  .number()
+  .min(10, 'must be at least 10 (milliseconds between two looks)')
+  .max(60_000, 'must be at most 60000 (one minute)');
+
+export const WaitOptionsSchema = z.strictObject({
+  timeoutMs: z.number().min(0, 'must be at least 0').optional(),
+  pollMs: pollMsSchema.optional(),
+});
+
+export const EventsOptionsSchema = z.strictObject({
+  afterSeq: z.number().int('must be an integer').min(0, 'must be at least 0').optional(),
+  pollMs: pollMsSchema.optional(),
+  signal: z.custom<AbortSignal>((value) => typeof value === 'object' && value !== null && typeof (value as AbortSignal).aborted === 'boolean' && typeof (value as AbortSignal).addEventListener === 'function', 'must be an AbortSignal').optional(),
+});
+
 export interface WaitOptions {
-  /** Give up after this long (an Error says so); default: wait as long as it takes. */
+  /** Give up after this long (an Error says so), at least 0; default: wait as long as it takes. */
   timeoutMs?: number;
-  /** How often to look; default 250 ms. */
+  /** How often to look, 10 ms to 60 000 ms; default 250 ms. */
   pollMs?: number;
 }
 
 export interface EventsOptions {
-  /** Events after this sequence number; default 0 (from the first the session still keeps). */
+  /** Events after this sequence number, a non-negative integer; default 0 (from the first the session still keeps). */
   afterSeq?: number;
+  /** How often to look while nothing is new, 10 ms to 60 000 ms; default 250 ms. */
   pollMs?: number;
   /** Stops the iteration. */
   signal?: AbortSignal;
 }
+
+/** At most this many `state`/`usage` queries of one `tree()` call are in flight at once. */
+export const TREE_READS_IN_FLIGHT = 8;
 
 /** One session of a tree, with its children: what `bamboo usage --tree` and the tree page show. */
 export interface SessionTreeNode {
@@ -97,7 +126,16 @@ export interface SessionTreeNode {
   /** Its usage with its subtree's, and the priced part's cost in micro-dollars. */
   usage: Usage;
   costMicroUsd: number;
+  /** Its children; empty, not known to be childless, when its state could not be read (`unread`). */
   children: SessionTreeNode[];
+  /**
+   * Set when the session's own `state` or `usage` query failed (no worker has its code, its run
+   * never started, the query timed out…): its `usage` and `costMicroUsd` are then what its
+   * parent recorded for it (zero when nothing was), and, when `state` failed, its children are
+   * unknown. `unreadReason` says which query failed and why.
+   */
+  unread?: true;
+  unreadReason?: string;
 }
 
 export class BambooClient {
@@ -120,7 +158,7 @@ export class BambooClient {
       kind: 'root',
       rootSessionId: id,
       spawnDepth: 0,
-      title: start.title ?? start.prompt.slice(0, 60),
+      title: start.title ?? start.prompt.trim().slice(0, 60),
       model: start.model,
       ...(start.provider ? { modelRef: { provider: start.provider, model: start.model } } : {}),
       metadata: start.metadata ?? {},
@@ -173,13 +211,23 @@ export class BambooSessionHandle {
     return steer(this.client, this.sessionId, checked(SteerInputSchema, { content: message }, 'message').content);
   }
 
-  /** A person's decision on a request pending in this root's tree (the Update `respond`). */
+  /**
+   * A person's decision on a request pending in this root's tree (the Update `respond`).
+   * Requests are kept and decided at the root: on a child's handle this throws
+   * `BambooInputError` (naming the root) before any Update is sent.
+   */
   async respond(input: RespondInput): Promise<RespondReceipt> {
-    return respond(this.client, this.sessionId, checked(RespondInputSchema, input, 'respond'));
+    const valid = checked(RespondInputSchema, input, 'respond');
+    await this.requireRoot('respond');
+    return respond(this.client, this.sessionId, valid);
   }
 
-  /** The requests from anywhere in this root's tree that wait for a person. */
-  pendingRequests(): Promise<PendingRequest[]> {
+  /**
+   * The requests from anywhere in this root's tree that wait for a person. On a child's handle
+   * this throws `BambooInputError` (naming the root): ask the root's handle.
+   */
+  async pendingRequests(): Promise<PendingRequest[]> {
+    await this.requireRoot('pendingRequests');
     return pendingRequests(this.client, this.sessionId);
   }
 
@@ -201,25 +249,37 @@ export class BambooSessionHandle {
     return sessionTranscript(this.client, this.sessionId);
   }
 
-  /** The session and every descendant, each with its status, usage and cost (one query pair per session). */
+  /**
+   * The session and every descendant, each with its status, usage and cost (one query pair per
+   * session, at most `TREE_READS_IN_FLIGHT` queries at once). A descendant whose state or usage
+   * could not be read is kept, marked `unread` with the reason; this session's own read failing
+   * throws.
+   */
   async tree(): Promise<SessionTreeNode> {
-    const [state, usage] = await Promise.all([this.state(), this.usage()]);
-    return { sessionId: this.sessionId, status: state.status, usage: usage.subtree, costMicroUsd: usage.costMicroUsd, children: await this.childNodes(state, usage) };
+    const read = limiter(TREE_READS_IN_FLIGHT);
+    const [state, usage] = await Promise.all([read(() => this.state()), read(() => this.usage())]);
+    return { sessionId: this.sessionId, status: state.status, usage: usage.subtree, costMicroUsd: usage.costMicroUsd, children: await this.childNodes(state, usage, read) };
   }
 
-  private async childNodes(state: SessionRunState, usage: SessionUsage): Promise<SessionTreeNode[]> {
+  private async childNodes(state: SessionRunState, usage: SessionUsage, read: Limiter): Promise<SessionTreeNode[]> {
     return Promise.all(
-      state.children.map(async ({ childSessionId, status }) => {
+      state.children.map(async ({ childSessionId, status }): Promise<SessionTreeNode> => {
         const own = usage.children.find((c) => c.childSessionId === childSessionId);
         const handle = this.bamboo.getSession(childSessionId);
-        // A child run that cannot answer (no worker has its code, it never started) is a leaf.
-        const below = await Promise.all([handle.state(), handle.usage()]).catch(() => undefined);
+        const [childState, childUsage] = await Promise.allSettled([read(() => handle.state()), read(() => handle.usage())]);
+        const below = childUsage.status === 'fulfilled' ? childUsage.value : undefined;
+        // A child run that cannot answer (no worker has its code, it never started) is kept and marked.
+        const failed = [
+          ...(childState.status === 'rejected' ? [`state: ${errorMessage(childState.reason)}`] : []),
+          ...(childUsage.status === 'rejected' ? [`usage: ${errorMessage(childUsage.reason)}`] : []),
+        ];
         return {
           sessionId: childSessionId,
           status,
-          usage: own?.usage ?? below?.[1].subtree ?? ZERO_USAGE,
-          costMicroUsd: own?.costMicroUsd ?? below?.[1].costMicroUsd ?? 0,
-          children: below ? await handle.childNodes(below[0], below[1]) : [],
+          usage: own?.usage ?? below?.subtree ?? ZERO_USAGE,
+          costMicroUsd: own?.costMicroUsd ?? below?.costMicroUsd ?? 0,
+          children: childState.status === 'fulfilled' ? await handle.childNodes(childState.value, below ?? NO_USAGE, read) : [],
+          ...(failed.length > 0 ? { unread: true as const, unreadReason: failed.join('; ') } : {}),
         };
       }),
     );
@@ -230,12 +290,13 @@ export class BambooSessionHandle {
    * running — and returns its state. A child: waits until its run ends.
    */
   async waitForIdle(options: WaitOptions = {}): Promise<SessionRunState> {
-    const deadline = options.timeoutMs === undefined ? Infinity : Date.now() + options.timeoutMs;
+    const { timeoutMs, pollMs = 250 } = checked(WaitOptionsSchema, options, 'waitForIdle');
+    const deadline = timeoutMs === undefined ? Infinity : Date.now() + timeoutMs;
     for (;;) {
       const state = await this.state();
       if (isIdle(state)) return state;
-      if (Date.now() >= deadline) throw new Error(`session ${this.sessionId} was not idle within ${options.timeoutMs} ms (phase ${state.phase ?? state.status})`);
-      await pause(options.pollMs ?? 250);
+      if (Date.now() >= deadline) throw new Error(`session ${this.sessionId} was not idle within ${timeoutMs} ms (phase ${state.phase ?? state.status})`);
+      await pause(pollMs);
     }
   }
 
@@ -244,8 +305,22 @@ export class BambooSessionHandle {
     return this.client.workflow.getHandle(this.workflowId).result() as Promise<ChildRunResult | SessionWorkflowResult>;
   }
 
-  /** The session's durable events as they happen, across continue-as-new, until it closes or `signal` aborts. */
-  async *events(options: EventsOptions = {}): AsyncGenerator<SequencedEvent> {
+  /**
+   * The session's durable events as they happen, across continue-as-new, until it closes or
+   * `signal` aborts. Options are checked at the call, before any query.
+   *
+   * It polls the `events` query, so it sees what a run still holds when it looks, and may miss
+   * events: a run keeps its latest 500, and at a continue-as-new the events its last workflow
+   * task recorded (that same task continues-as-new) were never observable by a query; the next
+   * run's numbering goes on after them, so such a loss shows as a jump in `seq`. Use it to show
+   * progress, not to decide: whether a session is done is `waitForIdle()`, what it is doing is
+   * `state()`, what it said is `transcript()`.
+   */
+  events(options: EventsOptions = {}): AsyncGenerator<SequencedEvent> {
+    return this.followEvents(checked(EventsOptionsSchema, options, 'events'));
+  }
+
+  private async *followEvents(options: EventsOptions): AsyncGenerator<SequencedEvent> {
     let afterSeq = options.afterSeq ?? 0;
     const handle = this.client.workflow.getHandle(this.workflowId);
     while (!options.signal?.aborted) {
@@ -261,6 +336,15 @@ export class BambooSessionHandle {
     }
   }
 
+  /** Requests live at the root: `what` on a child's handle would reach a workflow without them. */
+  private async requireRoot(what: string): Promise<void> {
+    const description = await this.client.workflow.getHandle(this.workflowId).describe();
+    if (description.type === 'sessionWorkflow') return;
+    const root = description.typedSearchAttributes.get(BambooRootSessionId);
+    const use = root ? `use the root's handle (getSession('${root}'))` : "use its root's handle";
+    throw new BambooInputError(`${what} goes to a root session: ${this.sessionId} is a child session; ${use}`);
+  }
+
   private async isRoot(): Promise<boolean> {
     const description = await this.client.workflow.getHandle(this.workflowId).describe();
     return description.type === 'sessionWorkflow';
@@ -268,6 +352,28 @@ export class BambooSessionHandle {
 }
 
 const ZERO_USAGE: Usage = { inputTokens: 0, outputTokens: 0 };
+/** A child whose usage could not be read: its own children's usage comes from their reads. */
+const NO_USAGE: SessionUsage = { self: ZERO_USAGE, children: [], subtree: ZERO_USAGE, costMicroUsd: 0, unpricedCalls: 0, childRuns: 0 };
+
+type Limiter = <T>(task: () => Promise<T>) => Promise<T>;
+
+/** Runs at most `max` tasks at once; the others wait their turn, in order. */
+function limiter(max: number): Limiter {
+  let running = 0;
+  const waiting: (() => void)[] = [];
+  return async (task) => {
+    // A finished task hands its slot to the next in line directly, so none can jump the queue.
+    if (running < max) running += 1;
+    else await new Promise<void>((resolve) => waiting.push(resolve));
+    try {
+      return await task();
+    } finally {
+      const next = waiting.shift();
+      if (next) next();
+      else running -= 1;
+    }
+  };
+}
 
 function isIdle(state: SessionRunState): boolean {
   if (state.kind === 'child') return state.status !== 'running' && state.status !== 'pending';

@@ -6,7 +6,7 @@
 import { Connection } from '@temporalio/client';
 import { msToTs } from '@temporalio/common/lib/time';
 import { temporal } from '@temporalio/proto';
-import { join } from 'node:path';
+import { isAbsolute, join, resolve } from 'node:path';
 import { PACKAGE_ROOT } from '../package-root';
 import { errorMessage } from '../../common';
 import type { TemporalService } from './config';
@@ -39,9 +39,12 @@ export function startUi(binary: string, root: string, dir: string): ProcessRecor
   return { pid, marker: binary, log };
 }
 
-/** One `bamboo worker` process on the cluster (the compose file's bamboo-worker service). */
-export function startWorker(state: ClusterState, index: number, extraEnv: NodeJS.ProcessEnv = {}): ProcessRecord {
-  const log = join(state.dir, 'logs', `bamboo-worker-${index}.log`);
+/**
+ * How a cluster worker is started: in the caller's folder, so that it finds the caller's
+ * `./bamboo.config.json` as `bamboo worker` run there would, and with BAMBOO_CONFIG made absolute
+ * when it was given relative to that folder.
+ */
+export function workerLaunch(state: ClusterState, extraEnv: NodeJS.ProcessEnv = {}, cwd: string = process.cwd()): { env: NodeJS.ProcessEnv; cwd: string } {
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     TEMPORAL_ADDRESS: state.address,
@@ -50,7 +53,15 @@ export function startWorker(state: ClusterState, index: number, extraEnv: NodeJS
     ...(state.workerBundle ? { BAMBOO_WORKFLOW_BUNDLE: state.workerBundle } : {}),
     ...extraEnv,
   };
-  const pid = spawnDaemon(process.execPath, [BAMBOO_BIN, 'worker'], { logFile: log, env, cwd: PACKAGE_ROOT });
+  if (env.BAMBOO_CONFIG && !isAbsolute(env.BAMBOO_CONFIG)) env.BAMBOO_CONFIG = resolve(cwd, env.BAMBOO_CONFIG);
+  return { env, cwd };
+}
+
+/** One `bamboo worker` process on the cluster (the compose file's bamboo-worker service). */
+export function startWorker(state: ClusterState, index: number, extraEnv: NodeJS.ProcessEnv = {}): ProcessRecord {
+  const log = join(state.dir, 'logs', `bamboo-worker-${index}.log`);
+  const { env, cwd } = workerLaunch(state, extraEnv);
+  const pid = spawnDaemon(process.execPath, [BAMBOO_BIN, 'worker'], { logFile: log, env, cwd });
   return { pid, marker: BAMBOO_BIN, log };
 }
 

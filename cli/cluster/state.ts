@@ -6,14 +6,17 @@
  */
 import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PACKAGE_ROOT } from '../package-root';
+import { dataRoot } from '../package-root';
 import { z } from 'zod';
 import { describeZodError } from '../../common';
 import { TEMPORAL_SERVICES } from './config';
 
-const PROJECT_ROOT = PACKAGE_ROOT;
-/** Where the cluster keeps its data, configuration, logs and state (BAMBOO_CLUSTER_DIR to move it). */
-export const DEFAULT_CLUSTER_DIR = join(PROJECT_ROOT, '.cache', 'cluster');
+/**
+ * Where the cluster keeps its data, configuration, logs and state (BAMBOO_CLUSTER_DIR or `--dir`
+ * to move it): `.cache/cluster` in a checkout, `./.bamboo/.cache/cluster` (from where `bamboo`
+ * runs) for an installed package, out of `node_modules`, which `npm ci` deletes.
+ */
+export const DEFAULT_CLUSTER_DIR = join(dataRoot(), '.cache', 'cluster');
 
 export const ProcessRecordSchema = z.object({
   pid: z.number().int().positive(),

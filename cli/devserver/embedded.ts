@@ -1,11 +1,15 @@
 /** The persistent embedded default used by `npm run dev-server` and the demo. */
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { PACKAGE_ROOT } from '../package-root';
+import { dataRoot } from '../package-root';
 import { errorMessage } from '../../common';
 import { startDevServer, type DevServer } from '../temporal/dev-server';
 
-export const DEFAULT_DB_FILE = join(PACKAGE_ROOT, '.cache', 'dev-server', 'bamboo.sqlite');
+/**
+ * The dev server's SQLite file unless BAMBOO_DEV_DB names one: `.cache/dev-server/` in a
+ * checkout, `./.bamboo/.cache/dev-server/` for an installed package (out of `node_modules`).
+ */
+export const DEFAULT_DB_FILE = join(dataRoot(), '.cache', 'dev-server', 'bamboo.sqlite');
 /**
  * Write-ahead logging: 1.8× the child-run throughput of SQLite's default rollback journal on
  * this store (17.1 against 9.7 runs/s, as fast as in memory; `npm run bench:sqlite`).

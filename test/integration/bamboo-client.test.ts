@@ -31,13 +31,16 @@ test('a bad input throws BambooInputError naming the field, before any RPC', asy
   await expect(nowhere.getSession('s-1').respond({ requestId: 'r', decision: 'maybe' } as never)).rejects.toThrow(/^invalid respond: decision: /);
   await expect(nowhere.getSession('s-1').send('')).rejects.toThrow('invalid message: content: must be a non-empty string');
   expect(() => new BambooClient(tw.client, { taskQueue: ' ' })).toThrow('invalid taskQueue: (input): must be a non-empty string');
+  await expect(nowhere.getSession('s-1').waitForIdle({ pollMs: 0 })).rejects.toThrow(/^invalid waitForIdle: pollMs: must be at least 10/);
+  expect(() => nowhere.getSession('s-1').events({ afterSeq: Number.NaN })).toThrow(/^invalid events: afterSeq: /);
 });
 
 test('start from a prompt, follow its events, wait until idle, read the tree; a follow-up goes to the same session', async () => {
   const session = await bamboo.startRootSession({
     sessionId: uniqueId('lib'),
     model: 'scripted-model',
-    system: 'You are terse.',
+    // Kept as given: the indentation and the trailing newline are part of the text.
+    system: '  You are terse.\n',
     prompt: 'organise [[spawn:Helper|help out]]',
     metadata: { team: 'docs' },
   });
@@ -50,9 +53,10 @@ test('start from a prompt, follow its events, wait until idle, read the tree; a 
   expect(state.lastRunStatus).toBe('completed');
   const tree = await session.tree();
   expect(tree.children).toEqual([expect.objectContaining({ status: 'completed', children: [] })]);
+  expect(tree.children[0].unread).toBeUndefined();
   expect(tree.usage.inputTokens).toBeGreaterThan(tree.children[0].usage.inputTokens);
   const transcript = await session.transcript();
-  expect(transcript[0]).toMatchObject({ role: 'system', content: 'You are terse.' });
+  expect(transcript[0]).toMatchObject({ role: 'system', content: '  You are terse.\n' });
 
   await expect(session.send('and now?')).resolves.toEqual({ delivery: 'user-message' });
   await session.waitForIdle({ timeoutMs: 60_000 });
@@ -69,6 +73,12 @@ test('a request for a person anywhere in the tree is answered through the rootâ€
     return pending.length > 0 ? pending : undefined;
   }, { timeoutMs: 60_000, what: 'a pending request' });
   expect(request).toMatchObject({ kind: 'tool', tool: 'get_current_time' });
+  // The child that asked has no requests of its own to decide: its handle says to use the root's.
+  const asker = bamboo.getSession(request.sessionId);
+  await expect(asker.respond({ requestId: request.requestId, decision: 'approve' })).rejects.toThrow(
+    new BambooInputError(`respond goes to a root session: ${request.sessionId} is a child session; use the root's handle (getSession('${session.sessionId}'))`),
+  );
+  await expect(asker.pendingRequests()).rejects.toThrow(BambooInputError);
   await expect(session.respond({ requestId: request.requestId, decision: 'approve' })).resolves.toMatchObject({ requestId: request.requestId, delivered: true });
   await expect(session.respond({ requestId: request.requestId, decision: 'deny' })).rejects.toThrow(UpdateRejectedError);
   const state = await session.waitForIdle({ timeoutMs: 60_000 });
