@@ -1,5 +1,5 @@
 /** `bamboo-engine/client`: start and talk to sessions from your own service (docs/library.md). */
-export { BambooClient, BambooInputError, BambooSessionHandle, StartRootSessionSchema } from './bamboo-client';
+export { BambooClient, BambooInputError, BambooSessionHandle, EventsOptionsSchema, StartRootSessionSchema, TREE_READS_IN_FLIGHT, WaitOptionsSchema } from './bamboo-client';
 export type { BambooClientOptions, EventsOptions, SessionTreeNode, StartRootSession, WaitOptions } from './bamboo-client';
 export { UpdateRejectedError, treesWaitingForAPerson, type TreeWaitingForAPerson } from './requests';
 export type { ChildDelivery } from './steering';

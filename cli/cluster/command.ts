@@ -12,7 +12,7 @@ function parseCount(value: string, min: number): number {
   return n;
 }
 
-const dirOption = ['--dir <dir>', 'where the cluster keeps data, config, logs and its state file (default: BAMBOO_CLUSTER_DIR or .cache/cluster)'] as const;
+const dirOption = ['--dir <dir>', 'where the cluster keeps data, config, logs and its state file (default: BAMBOO_CLUSTER_DIR, else .cache/cluster in a checkout or ./.bamboo/.cache/cluster where the package is installed)'] as const;
 const clusterDir = (dir?: string) => resolve(dir ?? process.env.BAMBOO_CLUSTER_DIR ?? DEFAULT_CLUSTER_DIR);
 
 interface UpFlags {
