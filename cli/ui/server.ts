@@ -313,11 +313,13 @@ const PAGE_SCRIPT = `
     var ids = collapsed();
     document.querySelectorAll('details[data-session]').forEach(function (d) { d.open = ids.indexOf(d.dataset.session) < 0; });
   }
-  document.addEventListener('toggle', function (e) {
-    var d = e.target;
-    if (!d.dataset || !d.dataset.session) return;
+  // A person's click (or Enter on the summary) says what they want; toggles the page makes itself do not.
+  document.addEventListener('click', function (e) {
+    var summary = e.target && e.target.closest && e.target.closest('summary');
+    var d = summary && summary.parentElement;
+    if (!d || !d.dataset || !d.dataset.session) return;
     var ids = collapsed().filter(function (id) { return id !== d.dataset.session; });
-    if (!d.open) ids.push(d.dataset.session);
+    if (d.open) ids.push(d.dataset.session); // open now: this click closes it
     history.replaceState(null, '', '#collapsed=' + encodeURIComponent(ids.join(',')));
   }, true);
   // Whatever swapped the tree in (the live stream, a reload), the collapsed nodes close again.

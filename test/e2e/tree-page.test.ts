@@ -151,7 +151,11 @@ test('a collapsed node stays collapsed across a reload, and markup in model text
   await eventually(async () => tree.url().includes('collapsed='), { timeoutMs: 10_000, what: 'the collapse in the URL' });
   await tree.reload();
   await tree.locator(`details[data-session="${root.sessionId}"]`).waitFor({ state: 'attached' });
-  await eventually(async () => (await tree.locator(`details[data-session="${root.sessionId}"]`).getAttribute('open')) === null, { timeoutMs: 10_000, what: 'the node still collapsed' });
+  const collapsedAfterReload = async () => (await tree.locator(`details[data-session="${root.sessionId}"]`).getAttribute('open')) === null;
+  await eventually(collapsedAfterReload, { timeoutMs: 10_000, what: 'the node still collapsed' }).catch(async (error: unknown) => {
+    const seen = await tree.evaluate('JSON.stringify({ hash: location.hash, details: [...document.querySelectorAll("details")].map((d) => [d.dataset.session, d.open]) })');
+    throw new Error(`${String(error)}; the page: ${String(seen)}`);
+  });
 
   const session = await page(`/sessions/${root.sessionId}`);
   await session.getByText('<script>window.__pwned = 1</script>', { exact: false }).first().waitFor();
