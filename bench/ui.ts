@@ -68,7 +68,9 @@ async function main(): Promise<void> {
     const page = await browser.newPage();
     at = performance.now();
     await page.goto(`${ui.url}/roots/${root.sessionId}`);
-    await page.waitForFunction(`document.querySelectorAll('[data-row]').length >= ${sessionsShown}`, undefined, { timeout: 120_000 });
+    // A function, not a string: the page's Content-Security-Policy refuses eval.
+    const rows = (n: number) => (globalThis as unknown as { document: { querySelectorAll(s: string): { length: number } } }).document.querySelectorAll('[data-row]').length >= n;
+    await page.waitForFunction(rows, sessionsShown, { timeout: 120_000 });
     const browserMs = performance.now() - at;
     await page.close();
 

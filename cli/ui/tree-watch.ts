@@ -10,7 +10,7 @@ import { decodeFromPayloadsAtIndex } from '@temporalio/common/lib/internal-non-w
 import type { SessionUsage } from '../../common';
 import type { RunRow, TemporalReads } from './reads';
 import { buildTree, type ChildFacts } from './tree';
-import type { TreeView } from './views';
+import type { OwnFacts, TreeView } from './views';
 
 export class TreeWatch {
   private readonly facts = new Map<string, ChildFacts>();
@@ -19,6 +19,8 @@ export class TreeWatch {
   private budget?: SessionUsage['budget'];
   private usageKey = '';
   private readonly progress = new Map<string, ProgressDetails>();
+  /** What a running session says of itself (its `state`): subagent type (kept), watchdog deadline. */
+  private readonly own = new Map<string, OwnFacts>();
   private progressTurn = 0;
   private rootTitleRead = false;
 
@@ -32,7 +34,7 @@ export class TreeWatch {
     const runs = await this.reads.treeRuns(this.rootSessionId);
     const latest = latestRuns(runs);
     await Promise.all([this.readFacts(latest), this.readBudget(latest), this.readRootTitle(latest), this.readProgress(latest)]);
-    return { tree: buildTree(this.rootSessionId, runs, this.facts, now), ...(this.budget ? { budget: this.budget } : {}), progress: this.progress, now };
+    return { tree: buildTree(this.rootSessionId, runs, this.facts, now), ...(this.budget ? { budget: this.budget } : {}), progress: this.progress, own: this.own, now };
   }
 
   private async readFacts(latest: Map<string, RunRow>): Promise<void> {
@@ -88,8 +90,9 @@ export class TreeWatch {
     this.progressTurn = (this.progressTurn + take) % running.length;
     await Promise.all(
       turn.map(async (run) => {
-        const details = await progressOf(this.reads, run.workflowId, run.runId);
+        const [details, state] = await Promise.all([progressOf(this.reads, run.workflowId, run.runId), run.kind === 'child' ? this.reads.state(run.sessionId) : undefined]);
         if (details) this.progress.set(run.sessionId, details);
+        if (state) this.own.set(run.sessionId, { ...(state.subagentType ? { subagentType: state.subagentType } : {}), ...(state.watchdog ? { deadlineAt: state.watchdog.deadlineAt } : {}) });
       }),
     );
   }

@@ -130,10 +130,17 @@ ${actionsFor(rootSessionId, true)}`,
   );
 }
 
+/** What a running session said of itself (its `state` query), read in turn with its progress. */
+export interface OwnFacts {
+  subagentType?: string;
+  deadlineAt?: string;
+}
+
 export interface TreeView {
   tree: SessionTree;
   budget?: SessionUsage['budget'];
   progress: ReadonlyMap<string, ProgressDetails>;
+  own?: ReadonlyMap<string, OwnFacts>;
   now: number;
 }
 
@@ -156,10 +163,12 @@ function node(session: SessionNode, view: TreeView): Html {
 
 function sessionRow(s: SessionNode, view: TreeView): Html {
   const progress = view.progress.get(s.sessionId);
+  const own = view.own?.get(s.sessionId);
   const elapsed = (s.end ?? view.now) - s.start;
+  const left = own?.deadlineAt && s.status === 'running' ? Date.parse(own.deadlineAt) - view.now : undefined;
   return html`<span class="row" data-row="${s.sessionId}"><a href="/sessions/${encodeURIComponent(s.sessionId)}">${s.title ?? s.sessionId}</a>
-${statusBadge(s.status)}<span class="muted">${s.model ?? ''}</span>
-<span title="elapsed">${duration(elapsed)}</span>
+${statusBadge(s.status)}${own?.subagentType ? html`<span title="subagent type">${own.subagentType}</span>` : ''}<span class="muted">${s.model ?? ''}</span>
+<span title="elapsed">${duration(elapsed)}</span>${left !== undefined ? html`<span title="watchdog: total time left">${duration(left)} left</span>` : ''}
 <span title="own and subtree tokens">${s.ownTokens} / ${s.tokens} tok</span>
 <span title="own and subtree cost">${usd(s.ownCostUsd)} / ${usd(s.costUsd)}</span>
 ${s.runs.length > 1 ? html`<span class="muted">${s.runs.length} runs</span>` : ''}

@@ -31,7 +31,7 @@ beforeAll(async () => {
 
 beforeAll(async () => {
   mkdirSync(SHOTS, { recursive: true });
-  tw = await startTestWorker({ deps: { toolPolicy: { tools: { get_current_time: 'ask' } } } });
+  tw = await startTestWorker({ deps: { toolPolicy: { tools: { get_current_time: 'ask', ask_user: 'allow' } } } });
   bamboo = new BambooClient(tw.client, { taskQueue: tw.taskQueue });
   ui = await startUiServer({ client: tw.client, namespace: 'default', port: 0, taskQueue: tw.taskQueue, intervalMs: 500 });
 }, 120_000);
@@ -68,6 +68,9 @@ test('a depth-3 tree appears and updates live; an ask two levels down is approve
   await tree.getByRole('link', { name: 'Helper' }).waitFor();
   await tree.locator('.timeline .track').nth(2).waitFor();
   await tree.getByText('1 waiting for a person').waitFor();
+  // A running session's row says its subagent type and how much of its watchdog is left.
+  await tree.locator('[title="subagent type"]', { hasText: 'general' }).first().waitFor();
+  await tree.locator('[title="watchdog: total time left"]').first().waitFor();
 
   const inbox = await page('/inbox');
   const card = inbox.locator(`.card:has(a:text("${root.sessionId}"))`);
@@ -108,6 +111,20 @@ test('a deny with a reason reaches the model as its exact text', async () => {
   const toolResult = (await helper.transcript()).find((m) => m.role === 'tool');
   expect(toolResult?.content).toBe(deniedToolMessage('get_current_time', { reason: 'not during the freeze', by: 'person' }));
   // Answering again is refused with the workflow's own text.
+  await inbox.close();
+});
+
+test('a question is answered from the inbox, and the model reads the answer', async () => {
+  const root = await bamboo.startRootSession({ model: 'scripted-model', prompt: '[[tool:ask_user|{"question":"Which colour <b>exactly</b>?"}]] pick a colour' });
+  const inbox = await page('/inbox');
+  const card = inbox.locator(`.card:has(a:text("${root.sessionId}"))`);
+  await card.getByText('Which colour <b>exactly</b>?').waitFor();
+  await card.getByLabel('Answer').fill('teal');
+  await card.getByRole('button', { name: 'Answer' }).click();
+  await inbox.locator('#inbox-result').getByText(/^answer of request .* recorded at/).waitFor();
+  await root.waitForIdle({ timeoutMs: TIMEOUT });
+  const answer = (await root.transcript()).find((m) => m.role === 'tool');
+  expect(answer?.content).toContain('teal');
   await inbox.close();
 });
 
