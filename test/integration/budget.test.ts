@@ -192,7 +192,7 @@ test('a child terminated by an operator is charged its whole share: the cap hold
   await tw.client.workflow.getHandle(sessionWorkflowId(child.childSessionId)).terminate('operator says stop');
 
   const state = await settled(tw.client, session.id, 60_000);
-  expect(state.children).toEqual([{ childSessionId: child.childSessionId, status: 'error' }]);
+  expect(state.children).toEqual([{ childSessionId: child.childSessionId, status: 'error', title: 'Long', error: 'Child session run was terminated: Terminated' }]);
   const after = await tw.client.workflow.getHandle(sessionWorkflowId(session.id)).query(usageQuery);
   const rootCalls = await everyCall(tw.client, session.id); // the child's calls never returned: all the root's
   expect(after.budget?.reserved.tokens).toBe(0);

@@ -53,7 +53,7 @@ test('an operator terminating a child resumes the waiting parent once, with the 
     const s = await sessionState(tw.client, session.id);
     return s.phase === 'idle' ? s : undefined;
   });
-  expect(state.children).toEqual([{ childSessionId: child.childSessionId, status: 'error' }]);
+  expect(state.children).toEqual([{ childSessionId: child.childSessionId, status: 'error', title: 'Long', error: 'Child session run was terminated: Terminated' }]);
   expect(state.waiting).toBeNull();
   // Exactly once, once nothing more can arrive: the run closed, the root caught up with it.
   await caughtUp(tw.client, handle.workflowId, [sessionWorkflowId(child.childSessionId)]);

@@ -40,7 +40,7 @@ test('a follow-up that reaches a child while its reported run is still closing s
     const resumes = resumeMessages(await sessionTranscript(tw.client, session.id));
     return s.phase === 'idle' && s.waiting === null && resumes.length === 2 ? { s, resumes } : undefined;
   }, { timeoutMs: LATE_CLOSE_SECS * 1000 + 40_000, what: 'the follow-up run to report and the root to settle' });
-  expect(settled.s.children).toEqual([{ childSessionId: childId, status: 'completed' }]);
+  expect(settled.s.children).toEqual([{ childSessionId: childId, status: 'completed', title: LATE_CLOSE_TITLE }]);
   expect(settled.resumes[1].content).toContain('echo: the follow-up');
 
   // The race happened: the root's first start of the follow-up run found the first run open.

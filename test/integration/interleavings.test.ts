@@ -133,7 +133,7 @@ test('a grandchild spawned in the round that ends its parent’s run is never st
   const session = rootSession(`[[spawn:Helper|[[spawn:Grandchild|hello]] ${denied} ${denied} ${denied} work]] plan`);
   await startSession(client, { session, options: { maxSpawnDepth: 2 } }, { taskQueue });
   const state = await settled(client, session.id, 60_000);
-  expect(state.children).toEqual([{ childSessionId: expect.any(String), status: 'error' }]);
+  expect(state.children).toEqual([{ childSessionId: expect.any(String), status: 'error', title: 'Helper', error: expect.stringMatching(/^Tool wait failed 3 consecutive times/) }]);
   const child = client.workflow.getHandle(sessionWorkflowId(state.children[0]!.childSessionId));
 
   // Temporal's record: the child's run started no workflow, and its state says why.
@@ -141,7 +141,7 @@ test('a grandchild spawned in the round that ends its parent’s run is never st
   expect(events!.filter((e) => e.eventType === EventType.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED)).toEqual([]);
   const childState = await child.query(stateQuery);
   expect(childState.lastRunError).toMatch(/^Tool wait failed 3 consecutive times/);
-  expect(childState.children).toEqual([{ childSessionId: expect.any(String), status: 'cancelled' }]);
+  expect(childState.children).toEqual([expect.objectContaining({ childSessionId: expect.any(String), status: 'cancelled', title: 'Grandchild' })]);
 }, 120_000);
 
 test('a message injected into a child while it tells its parent it completed is answered by the child’s next run', async () => {
@@ -185,7 +185,7 @@ test('a message injected into a child while it tells its parent it completed is 
     const asked = transcript.findIndex((m) => m.role === 'user' && m.content === 'also say goodbye');
     return asked >= 0 && transcript.slice(asked + 1).some((m) => m.role === 'assistant') && s;
   }, { timeoutMs: 90_000, what: 'the child to answer the message' });
-  expect(state.children).toEqual([{ childSessionId: childId, status: 'completed' }]);
+  expect(state.children).toEqual([{ childSessionId: childId, status: 'completed', title: 'Helper' }]);
   expect((await child.describe()).runId).not.toBe(firstRunId);
 }, 240_000);
 
