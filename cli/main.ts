@@ -15,6 +15,7 @@ import { parsePositive, registerSessionCommands } from './commands/sessions';
 import { registerToolsCommand } from './commands/tools';
 import { registerUsageCommand } from './commands/usage';
 import { registerUiCommand } from './commands/ui';
+import { registerCassetteCommand } from './commands/cassette';
 import { registerClusterCommand } from './cluster/command';
 
 export function buildProgram(): Command {
@@ -29,6 +30,7 @@ export function buildProgram(): Command {
   registerSessionCommands(program, globals);
   registerUsageCommand(program, globals);
   registerUiCommand(program, globals);
+  registerCassetteCommand(program, globals);
   registerRequestCommands(program, globals);
   registerRuntimeCommands(program, globals);
   registerToolsCommand(program, globals);

@@ -3,3 +3,4 @@ export { BambooClient, BambooInputError, BambooSessionHandle, EventsOptionsSchem
 export type { BambooClientOptions, EventsOptions, SessionTreeNode, StartRootSession, WaitOptions } from './bamboo-client';
 export { UpdateRejectedError, treesWaitingForAPerson, type TreeWaitingForAPerson } from './requests';
 export type { ChildDelivery } from './steering';
+export { exportCassette } from './cassette';

@@ -26,3 +26,4 @@ export * from './workflow-interface';
 export * from './tool-outcomes';
 export * from './tool-spec';
 export { DECODE_ERROR_METADATA_KEY, LENIENT_DECODING_METADATA_KEY, markForLenientDecoding } from './payload-converter';
+export * from './cassette';

@@ -1,0 +1,118 @@
+/**
+ * Exporting a session tree as a cassette (common/cassette.ts): every run of every session of
+ * the tree, found through visibility, its history read and its payloads decoded through the
+ * client's data converter (codecs included), turned into the steps the tree took.
+ */
+import type { Client } from '@temporalio/client';
+import type { Payload } from '@temporalio/common';
+import { decodeFromPayloadsAtIndex } from '@temporalio/common/lib/internal-non-workflow';
+import {
+  BambooParentSessionId,
+  BambooRootSessionId,
+  BambooSessionKind,
+  CASSETTE_FORMAT,
+  CASSETTE_VERSION,
+  CassetteSchema,
+  sessionIdFromWorkflowId,
+  sessionWorkflowId,
+  type Cassette,
+  type CassetteStep,
+  type ModelTurnInput,
+  type ModelTurnResult,
+  type SpawnJob,
+  type ToolCallInput,
+  type ToolCallOutcome,
+} from '../common';
+
+interface HistoryEvent {
+  eventId?: unknown;
+  activityTaskScheduledEventAttributes?: { activityType?: { name?: string | null } | null; input?: { payloads?: Payload[] | null } | null } | null;
+  activityTaskCompletedEventAttributes?: { scheduledEventId?: unknown; result?: { payloads?: Payload[] | null } | null } | null;
+  activityTaskFailedEventAttributes?: { scheduledEventId?: unknown; failure?: { message?: string | null } | null } | null;
+  startChildWorkflowExecutionInitiatedEventAttributes?: { input?: { payloads?: Payload[] | null } | null } | null;
+}
+
+/** The tree's cassette: sessions in the order they started, each run's steps in its history's order. */
+export async function exportCassette(client: Client, rootSessionId: string): Promise<Cassette> {
+  const query = `(${BambooRootSessionId.name} = ${JSON.stringify(rootSessionId)}) OR WorkflowId = ${JSON.stringify(sessionWorkflowId(rootSessionId))}`;
+  const runs: { sessionId: string; kind: 'root' | 'child'; parentSessionId?: string; workflowId: string; runId: string; start: Date; status: string }[] = [];
+  for await (const info of client.workflow.list({ query })) {
+    runs.push({
+      sessionId: sessionIdFromWorkflowId(info.workflowId) ?? info.workflowId,
+      kind: info.type === 'sessionWorkflow' || info.typedSearchAttributes.get(BambooSessionKind) === 'root' ? 'root' : 'child',
+      ...(info.typedSearchAttributes.get(BambooParentSessionId) ? { parentSessionId: info.typedSearchAttributes.get(BambooParentSessionId) } : {}),
+      workflowId: info.workflowId,
+      runId: info.runId,
+      start: info.startTime,
+      status: info.status.name,
+    });
+  }
+  if (!runs.some((r) => r.sessionId === rootSessionId)) throw new Error(`no root session ${rootSessionId}: visibility lists none of its runs`);
+  runs.sort((a, b) => a.start.getTime() - b.start.getTime());
+  const sessions = new Map<string, Cassette['sessions'][number]>();
+  for (const run of runs) {
+    const session = sessions.get(run.sessionId) ?? { sessionId: run.sessionId, kind: run.kind, ...(run.parentSessionId ? { parentSessionId: run.parentSessionId } : {}), runs: [] };
+    sessions.set(run.sessionId, session);
+    const history = await client.workflow.getHandle(run.workflowId, run.runId).fetchHistory();
+    session.runs.push({ runId: run.runId, startTime: run.start.toISOString(), status: run.status, steps: await stepsOf(client, (history.events ?? []) as HistoryEvent[]) });
+  }
+  return CassetteSchema.parse({ format: CASSETTE_FORMAT, version: CASSETTE_VERSION, recordedAt: new Date().toISOString(), rootSessionId, sessions: [...sessions.values()] });
+}
+
+async function stepsOf(client: Client, events: readonly HistoryEvent[]): Promise<CassetteStep[]> {
+  const decode = async <T>(payloads: Payload[] | null | undefined): Promise<T | undefined> =>
+    payloads?.length ? decodeFromPayloadsAtIndex<T>(client.options.loadedDataConverter, 0, payloads) : undefined;
+  const steps: CassetteStep[] = [];
+  const pending = new Map<string, CassetteStep>();
+  let modelCalls = 0;
+  for (const event of events) {
+    const scheduled = event.activityTaskScheduledEventAttributes;
+    if (scheduled) {
+      const type = scheduled.activityType?.name;
+      if (type === 'callModel') {
+        const input = (await decode<ModelTurnInput>(scheduled.input?.payloads)) as ModelTurnInput;
+        const step: CassetteStep = {
+          kind: 'model',
+          turn: input.turn,
+          call: modelCalls++,
+          model: input.model,
+          ...(input.messages ? { messages: input.messages } : {}),
+          messageCount: input.messages?.length ?? input.transcript?.messageCount ?? 0,
+          tools: input.workflowTools ?? [],
+        };
+        steps.push(step);
+        pending.set(String(event.eventId), step);
+      } else if (type === 'runTool') {
+        const input = (await decode<ToolCallInput>(scheduled.input?.payloads)) as ToolCallInput;
+        const step: CassetteStep = { kind: 'tool', call: input.call };
+        steps.push(step);
+        pending.set(String(event.eventId), step);
+      }
+      continue;
+    }
+    const completed = event.activityTaskCompletedEventAttributes;
+    if (completed) {
+      const step = pending.get(String(completed.scheduledEventId));
+      if (step?.kind === 'model') {
+        const result = (await decode<ModelTurnResult>(completed.result?.payloads)) as ModelTurnResult;
+        step.response = { content: result.content, toolCalls: result.toolCalls, usage: result.usage, provider: result.provider };
+      } else if (step?.kind === 'tool') {
+        const outcome = (await decode<ToolCallOutcome>(completed.result?.payloads)) as ToolCallOutcome;
+        step.outcome = { ok: outcome.ok, content: outcome.content };
+      }
+      continue;
+    }
+    const failed = event.activityTaskFailedEventAttributes;
+    if (failed) {
+      const step = pending.get(String(failed.scheduledEventId));
+      if (step && step.kind !== 'spawn') step.failure = failed.failure?.message ?? 'failed';
+      continue;
+    }
+    const child = event.startChildWorkflowExecutionInitiatedEventAttributes;
+    if (child) {
+      const job = await decode<SpawnJob>(child.input?.payloads);
+      if (job) steps.push({ kind: 'spawn', childSessionId: job.childSessionId, ...(job.session?.title ? { title: job.session.title } : {}), model: job.model });
+    }
+  }
+  return steps;
+}
