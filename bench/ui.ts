@@ -11,6 +11,7 @@
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { BambooClient } from '../client';
+import { treeRunsQuery } from '../common';
 import { startDevServer } from '../cli/temporal/dev-server';
 import { startUiServer } from '../cli/ui/server';
 import { TreeWatch } from '../cli/ui/tree-watch';
@@ -178,7 +179,7 @@ async function findChild(bamboo: BambooClient, rootId: string, title: string) {
 
 async function waitForVisibility(client: Client, rootId: string, count: number): Promise<void> {
   for (;;) {
-    const { count: listed } = await client.workflow.count(`BambooRootSessionId = "${rootId}" OR WorkflowId = "bamboo-session-${rootId}"`);
+    const { count: listed } = await client.workflow.count(treeRunsQuery(rootId));
     if (listed >= count) return;
     await sleep(1000);
   }

@@ -294,7 +294,7 @@ export class BambooSessionHandle {
     const deadline = timeoutMs === undefined ? Infinity : Date.now() + timeoutMs;
     for (;;) {
       const state = await this.state();
-      if (isIdle(state)) return state;
+      if (isSessionIdle(state)) return state;
       if (Date.now() >= deadline) throw new Error(`session ${this.sessionId} was not idle within ${timeoutMs} ms (phase ${state.phase ?? state.status})`);
       await pause(pollMs);
     }
@@ -375,7 +375,8 @@ function limiter(max: number): Limiter {
   };
 }
 
-function isIdle(state: SessionRunState): boolean {
+/** Nothing more will happen without a message: a root's turn over, nothing queued, no child pending or running; a child's run ended. */
+export function isSessionIdle(state: SessionRunState): boolean {
   if (state.kind === 'child') return state.status !== 'running' && state.status !== 'pending';
   const childrenSettled = state.children.every((c) => c.status !== 'pending' && c.status !== 'running');
   return state.phase === 'idle' && !state.waiting && childrenSettled && state.pendingInjectedMessages === 0 && state.lastRunStatus !== undefined;

@@ -8,13 +8,12 @@ import type { Payload } from '@temporalio/common';
 import { decodeFromPayloadsAtIndex } from '@temporalio/common/lib/internal-non-workflow';
 import {
   BambooParentSessionId,
-  BambooRootSessionId,
   BambooSessionKind,
   CASSETTE_FORMAT,
   CASSETTE_VERSION,
   CassetteSchema,
   sessionIdFromWorkflowId,
-  sessionWorkflowId,
+  treeRunsQuery,
   type Cassette,
   type CassetteStep,
   type ModelTurnInput,
@@ -34,7 +33,7 @@ interface HistoryEvent {
 
 /** The tree's cassette: sessions in the order they started, each run's steps in its history's order. */
 export async function exportCassette(client: Client, rootSessionId: string): Promise<Cassette> {
-  const query = `(${BambooRootSessionId.name} = ${JSON.stringify(rootSessionId)}) OR WorkflowId = ${JSON.stringify(sessionWorkflowId(rootSessionId))}`;
+  const query = treeRunsQuery(rootSessionId);
   const runs: { sessionId: string; kind: 'root' | 'child'; parentSessionId?: string; workflowId: string; runId: string; start: Date; status: string }[] = [];
   for await (const info of client.workflow.list({ query })) {
     runs.push({

@@ -4,6 +4,7 @@
  * one how many requests wait for a person.
  */
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import { sessionWorkflowId } from './ids';
 
 export const BambooSessionKind = defineSearchAttributeKey('BambooSessionKind', SearchAttributeType.KEYWORD);
 export const BambooParentSessionId = defineSearchAttributeKey('BambooParentSessionId', SearchAttributeType.KEYWORD);
@@ -43,4 +44,9 @@ export function childStartSearchAttributes(job: { parentSessionId: string; model
     { key: BambooRunStatus, value: 'running' },
     ...(root ? [{ key: BambooRootSessionId, value: root }] : []),
   ];
+}
+
+/** Every run of every session of a root's tree: its children carry BambooRootSessionId, the root is found by its id. */
+export function treeRunsQuery(rootSessionId: string): string {
+  return `(${BambooRootSessionId.name} = ${JSON.stringify(rootSessionId)}) OR WorkflowId = ${JSON.stringify(sessionWorkflowId(rootSessionId))}`;
 }

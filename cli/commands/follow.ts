@@ -3,7 +3,7 @@
  * idle — or until it is closed elsewhere (`bamboo cancel`, `temporal workflow cancel` or
  * `terminate`), which ends the command with exit code 1.
  */
-import type { BambooClient } from '../../client/bamboo-client';
+import { isSessionIdle, type BambooClient } from '../../client/bamboo-client';
 import { sessionWorkflowId, eventsQuery } from '../../common';
 import { print, type GlobalOptions } from '../context';
 import { truncate } from '../format';
@@ -66,9 +66,8 @@ export async function followSession(bamboo: BambooClient, sessionId: string, opt
     }
     if (state.phase !== phase && state.phase === 'waiting') log(`  … waiting for children (${state.waiting?.policy})`);
     phase = state.phase ?? '';
-    const childrenDone = state.children.every((c) => !['pending', 'running'].includes(c.status));
     // Idle after a turn that took our message (started after `afterSeq`), nothing queued.
-    if (turnStarted && state.phase === 'idle' && !state.waiting && childrenDone && state.pendingInjectedMessages === 0 && state.lastRunStatus) {
+    if (turnStarted && isSessionIdle(state)) {
       print(options, { sessionId, state, messages }, () => `session ${sessionId} is idle (last turn ${state.lastRunStatus}${state.lastRunError ? `: ${state.lastRunError}` : ''})`);
       if (state.lastRunStatus !== 'completed') process.exitCode = 1;
       return;

@@ -11,6 +11,7 @@ import {
   BambooParentSessionId,
   BambooPendingRequests,
   BambooRootSessionId,
+  treeRunsQuery,
   BambooRunStatus,
   BambooSessionKind,
   BambooTokens,
@@ -94,7 +95,7 @@ export class TemporalReads {
 
   /** Every run of every session of a root's tree (children carry BambooRootSessionId), the root's own too. */
   async treeRuns(rootSessionId: string): Promise<RunRow[]> {
-    const query = `(${BambooRootSessionId.name} = ${quote(rootSessionId)}) OR WorkflowId = ${quote(sessionWorkflowId(rootSessionId))}`;
+    const query = treeRunsQuery(rootSessionId);
     const runs: RunRow[] = [];
     let token: string | undefined;
     do {

@@ -6,7 +6,7 @@
  * most `progressPerTick` running sessions per tick, in turn.
  */
 import type { ProgressDetails } from '../../common';
-import { decodeFromPayloadsAtIndex } from '@temporalio/common/lib/internal-non-workflow';
+import { liveProgress } from '../sessions-api';
 import type { SessionUsage } from '../../common';
 import type { RunRow, TemporalReads } from './reads';
 import { buildTree, type ChildFacts } from './tree';
@@ -101,9 +101,7 @@ export class TreeWatch {
 /** The running activity's last heartbeat details (what it has streamed so far), if any. */
 export async function progressOf(reads: TemporalReads, workflowId: string, runId?: string): Promise<ProgressDetails | undefined> {
   const description = await reads.describe(workflowId, runId).catch(() => undefined);
-  const pending = description?.raw.pendingActivities?.find((a) => a.heartbeatDetails?.payloads?.length);
-  if (!pending) return undefined;
-  return decodeFromPayloadsAtIndex<ProgressDetails>(reads.client.options.loadedDataConverter, 0, pending.heartbeatDetails!.payloads!).catch(() => undefined);
+  return description ? (await liveProgress(reads.client, description)).find((p) => p.details)?.details : undefined;
 }
 
 function latestRuns(runs: readonly RunRow[]): Map<string, RunRow> {

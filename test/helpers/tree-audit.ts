@@ -24,7 +24,7 @@
 import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
-import { addUsage, BambooParentSessionId, sessionIdFromWorkflowId, sessionWorkflowId, type ChildCompletion, type ChildRunResult, type ModelTurnResult, type Usage, stateQuery, usageQuery } from '../../common';
+import { addUsage, BambooParentSessionId, sessionIdFromWorkflowId, sessionWorkflowId, treeRunsQuery, type ChildCompletion, type ChildRunResult, type ModelTurnResult, type Usage, stateQuery, usageQuery } from '../../common';
 import { activityResults } from './history-text';
 
 /** A failed workflow task's cause by number, without its enum prefix. */
@@ -161,7 +161,7 @@ async function list(client: Client, query: string): Promise<WorkflowExecutionInf
  * not load its snapshot, one started by hand) is still a run of that child session.
  */
 async function listRuns(client: Client, rootSessionId: string): Promise<WorkflowExecutionInfo[]> {
-  const found = await list(client, `BambooRootSessionId = "${rootSessionId}" OR WorkflowId = "${sessionWorkflowId(rootSessionId)}"`);
+  const found = await list(client, treeRunsQuery(rootSessionId));
   const byRun = new Map(found.map((info) => [info.runId, info]));
   const ids = [...new Set(found.map((info) => info.workflowId))];
   for (let i = 0; i < ids.length; i += 8) {
