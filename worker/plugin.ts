@@ -79,6 +79,9 @@ export class BambooPlugin extends SimplePlugin {
   constructor(input: BambooPluginOptions = {}, prepared: { providers?: ProviderRegistry; tools?: ToolRegistry } = {}) {
     const options = checkedOptions(input);
     const config = parseConfig(options.config);
+    if (options.toolPolicy && (options.config as { toolPolicy?: unknown } | undefined)?.toolPolicy !== undefined) {
+      throw new Error('bambooPlugin: toolPolicy is given twice, as an option and in config: give it once (one would silently replace the other)');
+    }
     const providers = prepared.providers ?? providerRegistry(config, options);
     const staticTools = [
       ...(options.builtinTools === false ? [] : [{ source: 'Bamboo (a built-in tool)', tools: BUILTIN_TOOLS }]),

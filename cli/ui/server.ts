@@ -278,7 +278,8 @@ function tokenGate(token: string) {
     const given = c.req.query('token');
     if (given !== undefined && same(given, token)) {
       setCookie(c, 'bamboo_ui', token, { httpOnly: true, sameSite: 'Strict', path: '/' });
-      return c.redirect(c.req.path);
+      // Back to the same page on this server: never `//other.host` or `/\other.host`.
+      return c.redirect(`/${c.req.path.replace(/^[/\\]+/, '')}`);
     }
     const bearer = c.req.header('authorization')?.replace(/^Bearer\s+/i, '');
     if ((bearer && same(bearer, token)) || same(getCookie(c, 'bamboo_ui') ?? '', token)) return next();

@@ -84,6 +84,7 @@ test('every option is checked when the plugin is made: a permission, a limit, a 
   expect(() => bambooPlugin({ providers: { openai: null as never } })).toThrow(/^bambooPlugin: invalid options: providers\.openai: must be a LanguageModel factory/);
   expect(() => bambooPlugin({ providers: { openai: {} as never } })).toThrow(/^bambooPlugin: invalid options: providers\.openai: /);
   expect(() => bambooPlugin({ codecs: [{} as never] })).toThrow('bambooPlugin: invalid options: codecs[0].encode: must be a function; codecs[0].decode: must be a function');
+  expect(() => bambooPlugin({ toolPolicy: { tools: { other: 'ask' } }, config: { toolPolicy: { tools: { shell: 'deny' } } } })).toThrow('bambooPlugin: toolPolicy is given twice');
   expect(() => bambooPlugin({ builtinTools: 'no' as never })).toThrow(/^bambooPlugin: invalid options: builtinTools: /);
   expect(() => bambooPlugin({ mcpServers: [{ name: 'x' } as never] })).toThrow(/^bambooPlugin: invalid options: mcpServers\[0\]/);
 });

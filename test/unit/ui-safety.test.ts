@@ -31,6 +31,8 @@ test('with a token, a request without it is refused; ?token= once sets an HttpOn
   expect(cookie).toMatch(/^bamboo_ui=s3cret;.*HttpOnly.*SameSite=Strict/i);
   expect((await gated.request('/inbox', { headers: { cookie: 'bamboo_ui=s3cret' } })).status).toBe(200);
   expect((await gated.request('/inbox', { headers: { authorization: 'Bearer s3cret' } })).status).toBe(200);
+  // The login redirect stays on this server.
+  expect((await gated.request('//evil.example/?token=s3cret')).headers.get('location')).toBe('/evil.example/');
 });
 
 test('an action without the page’s CSRF token, or from another origin, is refused before it reaches Temporal', async () => {

@@ -1,7 +1,9 @@
 /**
  * Tools written in code: `defineTool` with a zod schema, or an AI SDK `tool()` as it is. Either
  * way the model is shown the JSON Schema derived from the schema that checks the arguments, and
- * a bad argument comes back to the model as a tool error naming the field; `execute` never sees it.
+ * a bad argument comes back to the model as a tool error naming the field; `execute` never sees it
+ * (for an AI SDK tool, when its schema validates: zod and standard schemas do; `jsonSchema()` only
+ * with its `validate` option).
  */
 import { asSchema, type Tool as AiSdkTool } from 'ai';
 import { z } from 'zod';
