@@ -7,13 +7,13 @@
  * tasks of all histories, per scenario.
  */
 import type { Client } from '@temporalio/client';
-import { temporal } from '@temporalio/proto';
 import { historyText } from '../../helpers/history-text';
 import { clientFor, servers } from '../support/context';
 import { A2A_TOKEN_ENV, PROVIDER_KEY_ENV } from '../support/paths';
 import { processOutputs } from '../support/processes';
 import { beginScenario, finishScenario, scenarioRecord } from '../support/summary';
 import { mapLimit } from '../support/util';
+import { REFUSED_TASK_CAUSES, taskFailedCause } from '../support/trees';
 
 interface Scan {
   histories: number;
@@ -22,23 +22,14 @@ interface Scan {
   taskFailuresByScenario: Record<string, number>;
   failedTaskSamples: string[];
   openWithFailingTask: string[];
-  /** Failed workflow tasks of a cause that is an error (not in EXPECTED_TASK_FAILURES). */
+  /** Failed workflow tasks of a cause that is an error (not expectedTaskFailure). */
   unexpectedTaskFailures: string[];
 }
 
-/**
- * Failed workflow tasks that are not errors, by cause, and where they may appear (undefined:
- * anywhere). Any other cause, anywhere, is an error.
- */
-const EXPECTED_TASK_FAILURES: Record<string, string | undefined> = {
-  // a task in flight when a test terminated its workflow
-  FORCE_CLOSE_COMMAND: undefined,
-  // a signal that arrived while the workflow completed or continued-as-new: Temporal refuses
-  // that task, and the workflow handles the signal first
-  UNHANDLED_COMMAND: undefined,
-  // the fault matrix resets children to their first workflow task
-  RESET_WORKFLOW: '0-fault-matrix',
-};
+/** Failed workflow tasks that are not errors: those Temporal refuses on purpose (anywhere), and the fault matrix's resets. */
+function expectedTaskFailure(cause: string, scenario: string): boolean {
+  return REFUSED_TASK_CAUSES.has(cause) || (cause === 'RESET_WORKFLOW' && scenario === '0-fault-matrix');
+}
 
 async function scanServer(client: Client, label: string, taskQueues: Map<string, string>, secrets: string[], scan: Scan): Promise<void> {
   const executions: { workflowId: string; runId: string; taskQueue: string; status: string }[] = [];
@@ -56,13 +47,12 @@ async function scanServer(client: Client, label: string, taskQueues: Map<string,
       for (const ev of events) {
         const attributes = ev.workflowTaskFailedEventAttributes;
         if (!attributes) continue;
-        const cause = temporal.api.enums.v1.WorkflowTaskFailedCause[attributes.cause ?? 0]?.replace('WORKFLOW_TASK_FAILED_CAUSE_', '') ?? String(attributes.cause);
-        const expected = Object.hasOwn(EXPECTED_TASK_FAILURES, cause) && (EXPECTED_TASK_FAILURES[cause] === undefined || EXPECTED_TASK_FAILURES[cause] === scenario);
-        if (!expected) scan.unexpectedTaskFailures.push(`${scenario}: ${e.workflowId.slice(0, 48)} event ${String(ev.eventId)}: ${cause}${attributes.failure?.message ? ` — ${attributes.failure.message.slice(0, 120)}` : ''}`);
+        const cause = taskFailedCause(attributes.cause);
+        if (!expectedTaskFailure(cause, scenario)) scan.unexpectedTaskFailures.push(`${scenario}: ${e.workflowId.slice(0, 48)} event ${String(ev.eventId)}: ${cause}${attributes.failure?.message ? ` — ${attributes.failure.message.slice(0, 120)}` : ''}`);
       }
       scan.taskFailuresByScenario[scenario] = (scan.taskFailuresByScenario[scenario] ?? 0) + failed;
       const first = events.find((ev) => ev.workflowTaskFailedEventAttributes)?.workflowTaskFailedEventAttributes;
-      const cause = temporal.api.enums.v1.WorkflowTaskFailedCause[first?.cause ?? 0]?.replace('WORKFLOW_TASK_FAILED_CAUSE_', '');
+      const cause = taskFailedCause(first?.cause);
       scan.failedTaskSamples.push(`${scenario}: ${e.workflowId.slice(0, 48)} (${e.status}): ${failed}× ${cause}${first?.failure?.message ? ` — ${first.failure.message.slice(0, 120)}` : ''}`);
       const last = events.at(-1);
       if (e.status === 'RUNNING' && (last?.workflowTaskFailedEventAttributes || events.at(-2)?.workflowTaskFailedEventAttributes)) {

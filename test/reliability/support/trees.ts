@@ -5,6 +5,7 @@
  * and every parent resumes (idle, no wait).
  */
 import type { Client } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
 import { startSession } from '../../../client/root-sessions';
 import { addUsage, sessionWorkflowId, type ModelTurnResult, type SessionOptionsInput, type Usage, usageQuery, type SessionRunState } from '../../../common';
 import { resumeMessages, sessionState, sessionTranscript } from '../../helpers/root';
@@ -162,13 +163,38 @@ export async function terminateRoots(client: Client, rootIds: string[]): Promise
   await Promise.all(rootIds.map((id) => client.workflow.getHandle(sessionWorkflowId(id)).terminate('reliability scenario done').catch(() => undefined)));
 }
 
-/** Event counts of interest in a set of histories (failed / timed-out workflow tasks, activity retries). */
-export async function historyCounts(client: Client, workflowIds: string[]): Promise<{ workflowTaskFailed: number; workflowTaskTimedOut: number; activityRetries: number; activityTimedOut: number }> {
-  const counts = { workflowTaskFailed: 0, workflowTaskTimedOut: 0, activityRetries: 0, activityTimedOut: 0 };
+/**
+ * Failed workflow tasks that are Temporal at work, not errors: a task in flight when a test
+ * terminated its workflow (FORCE_CLOSE_COMMAND), and a task that tried to close the workflow as
+ * a signal arrived (UNHANDLED_COMMAND: Temporal refuses it, and the next task handles the
+ * signal first). Any other cause is an error.
+ */
+export const REFUSED_TASK_CAUSES: ReadonlySet<string> = new Set(['FORCE_CLOSE_COMMAND', 'UNHANDLED_COMMAND']);
+
+export function taskFailedCause(cause: number | null | undefined): string {
+  return temporal.api.enums.v1.WorkflowTaskFailedCause[cause ?? 0]?.replace('WORKFLOW_TASK_FAILED_CAUSE_', '') ?? String(cause);
+}
+
+/**
+ * Event counts of interest in a set of histories: failed workflow tasks that are errors
+ * (`workflowTaskFailed`) and those Temporal refused on purpose (`workflowTaskRefused`, with
+ * their causes), timed-out workflow tasks, activity retries.
+ */
+export async function historyCounts(
+  client: Client,
+  workflowIds: string[],
+): Promise<{ workflowTaskFailed: number; workflowTaskRefused: number; workflowTaskTimedOut: number; activityRetries: number; activityTimedOut: number; failedTaskCauses: Record<string, number> }> {
+  const counts = { workflowTaskFailed: 0, workflowTaskRefused: 0, workflowTaskTimedOut: 0, activityRetries: 0, activityTimedOut: 0, failedTaskCauses: {} as Record<string, number> };
   await mapLimit(workflowIds, 8, async (workflowId) => {
     const history = await client.workflow.getHandle(workflowId).fetchHistory().catch(() => undefined);
     for (const e of history?.events ?? []) {
-      if (e.workflowTaskFailedEventAttributes) counts.workflowTaskFailed += 1;
+      const failed = e.workflowTaskFailedEventAttributes;
+      if (failed) {
+        const cause = taskFailedCause(failed.cause);
+        counts.failedTaskCauses[cause] = (counts.failedTaskCauses[cause] ?? 0) + 1;
+        if (REFUSED_TASK_CAUSES.has(cause)) counts.workflowTaskRefused += 1;
+        else counts.workflowTaskFailed += 1;
+      }
       if (e.workflowTaskTimedOutEventAttributes) counts.workflowTaskTimedOut += 1;
       if (e.activityTaskTimedOutEventAttributes) counts.activityTimedOut += 1;
       if ((e.activityTaskStartedEventAttributes?.attempt ?? 1) > 1) counts.activityRetries += 1;
