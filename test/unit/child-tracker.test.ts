@@ -390,6 +390,22 @@ describe('ChildTracker: follow-ups', () => {
     expect(tracker.hasQueued()).toBe(false);
   });
 
+  it('a late report restarts a child whose restart could not start: the message that reached the run after its report is answered', () => {
+    const { tracker } = setup({ maxRunningChildren: 1 });
+    spawnRunning(tracker, 'a');
+    tracker.onCompletion(completion('a', 'a-run1', 'completed'));
+    tracker.restartWithMessage(tracker.child('a')!, 'more', true);
+    const [restart] = drainQueue(tracker);
+    tracker.startFailed(tracker.child('a')!, 'namespace not found');
+    expect(tracker.child('a')).toMatchObject({ status: 'error' });
+    // The first run took a message in after it had reported, and reports again counting it.
+    tracker.onCompletion(completion('a', 'a-run1', 'completed', { unansweredMessages: 1 }));
+    expect(tracker.child('a')).toMatchObject({ status: 'pending' });
+    const [next] = drainQueue(tracker);
+    expect(next).toMatchObject({ childSessionId: 'a', snapshotRunId: 'a-run1' });
+    expect(restart.childSessionId).toBe('a');
+  });
+
   it('once the parent run ends, a restart is refused rather than queued', () => {
     const { tracker } = setup();
     spawnRunning(tracker, 'a');
