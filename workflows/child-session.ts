@@ -281,6 +281,8 @@ const CHILD_HISTORY_BYTES = 4 * 1024 * 1024;
 const CHILD_CONTINUE_AS_NEW_PATCH = 'bamboo-child-continue-as-new';
 /** Patch id: once a run ends nothing starts — queued spawns are cancelled, not started after it reported (issue 25). */
 const CANCEL_QUEUED_AT_END_PATCH = 'bamboo-cancel-queued-spawns-at-end';
+/** Messages that reach a run while it waits for its handlers and its notices to the root, after its last report, are reported too. */
+const MESSAGES_AT_LAST_STEP_PATCH = 'bamboo-messages-at-last-step';
 /**
  * A child that has spawned continues-as-new too, carrying its children's state, but only while
  * they are quiet (Children.isQuiet: none running, starting, queued or waiting for an open run,
@@ -495,13 +497,18 @@ async function finish(run: ChildRun, job: SpawnJob, executed: ExecutedRun): Prom
   recordTerminalEvent(run, outcome);
   setCurrentDetails(`**${outcome.status}**${outcome.error ? ` · ${outcome.error}` : ''}`);
   await notifyParent({ ...completionFor(job.parentSessionId, job.childSessionId, outcome, session), ...spendOfRun(run), ...(unanswered ? { unansweredMessages: unanswered } : {}) });
-  await reportLateMessages(run, job, outcome, session, unanswered);
+  const told = await reportLateMessages(run, job, outcome, session, unanswered);
   // Last step, so a message injected while the parent was being told is not lost.
   appendInjected(run, session);
   run.steering.ended(); // steers not merged are in the final session: their receipts say so
   if (!allHandlersFinished()) await CancellationScope.nonCancellable(() => condition(allHandlersFinished)); // a cancelled run still answers them
   // Last: a grandchild may close unreported while this run reports; a closed run's signals are dropped.
   if (run.children) await CancellationScope.nonCancellable(() => run.children!.noticesSent());
+  // A message that arrived during those waits is reported too (nothing awaits after this).
+  if (run.injected.length > 0 && patched(MESSAGES_AT_LAST_STEP_PATCH)) {
+    await reportLateMessages(run, job, outcome, session, told);
+    appendInjected(run, session);
+  }
   return result.success ? { ...result.data, session: result.data.session ? session : null } : resultOf(job, outcome, null, run);
 }
 
@@ -510,13 +517,14 @@ async function finish(run: ChildRun, job: SpawnJob, executed: ExecutedRun): Prom
  * the parent is told again, with them counted, so the child's next run answers them (the
  * parent applies the report once and starts that run; LATE_MESSAGES_PATCH).
  */
-async function reportLateMessages(run: ChildRun, job: SpawnJob, outcome: RunOutcome, session: Session | null, told: number): Promise<void> {
+async function reportLateMessages(run: ChildRun, job: SpawnJob, outcome: RunOutcome, session: Session | null, told: number): Promise<number> {
   let unanswered = told;
   while (outcome.status === 'completed' && session && run.injected.length > 0 && patched(LATE_MESSAGES_PATCH)) {
     unanswered += run.injected.length;
     appendInjected(run, session);
     await notifyParent({ ...completionFor(job.parentSessionId, job.childSessionId, outcome, session), ...spendOfRun(run), unansweredMessages: unanswered });
   }
+  return unanswered;
 }
 
 function resultOf(job: SpawnJob, outcome: RunOutcome, session: Session | null, run?: ChildRun): ChildRunResult {

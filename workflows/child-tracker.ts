@@ -320,7 +320,7 @@ export class ChildTracker {
    * follow-ups unanswered, or that follow-ups missed, queues the child's next run.
    * @returns false for a duplicate.
    */
-  onCompletion(completion: ChildCompletion, restartsForLateMessages: () => boolean = () => true): boolean {
+  onCompletion(completion: ChildCompletion, restartsForLateMessages: () => boolean = () => true, restartsAfterFailedStart: () => boolean = () => true): boolean {
     const key = `${completion.childSessionId}/${completion.runId}`;
     let child = this.tracked.get(completion.childSessionId);
     if (this.seen.has(key)) {
@@ -328,7 +328,7 @@ export class ChildTracker {
       // The first report waits for its start to name the run: it takes the later count along.
       if (held?.completion.runId === completion.runId && (completion.unansweredMessages ?? 0) > (held.completion.unansweredMessages ?? 0)) {
         held.completion = { ...held.completion, unansweredMessages: completion.unansweredMessages };
-      } else if (child) this.restartIfMessagesWait(child, this.lateMessages(child, completion, restartsForLateMessages));
+      } else if (child) this.restartIfMessagesWait(child, this.lateMessages(child, completion, restartsForLateMessages, restartsAfterFailedStart));
       return false;
     }
     this.seen.add(key);
@@ -388,11 +388,13 @@ export class ChildTracker {
    * after its first report: they wait in its final session for the next run. A report of an
    * older run says nothing of the child now (its next run has the messages).
    */
-  private lateMessages(child: TrackedChild, completion: ChildCompletion, restarts: () => boolean): number {
+  private lateMessages(child: TrackedChild, completion: ChildCompletion, restarts: () => boolean, afterFailedStart: () => boolean): number {
     const unanswered = completion.unansweredMessages ?? 0;
-    // The child must still stand where that run left it: one the parent cancelled since is not restarted.
-    if (unanswered === 0 || child.runId !== completion.runId || child.status !== completion.status || !child.model) return 0;
-    return restarts() ? unanswered : 0;
+    if (unanswered === 0 || child.runId !== completion.runId || !child.model) return 0;
+    // The child must still stand where that run left it — or have failed to start its next run
+    // (`afterFailedStart`: the caller's patch check): one the parent cancelled since is not restarted.
+    const stands = child.status === completion.status || (isTerminal(child.status) && child.status !== 'cancelled' && afterFailedStart());
+    return stands && restarts() ? unanswered : 0;
   }
 
   /** A report of another run of the session: its spend is counted (in onCompletion), the child's own run goes on. */

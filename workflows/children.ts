@@ -46,6 +46,8 @@ export { isTerminal, type WaitState } from './child-tracker';
  * (issue 25). Histories from before left them unanswered in the final session.
  */
 export const LATE_MESSAGES_PATCH = 'bamboo-messages-after-report';
+/** A late report restarts a child whose restart could not start (the report's messages were otherwise left unanswered). */
+export const LATE_MESSAGES_AFTER_FAILED_START_PATCH = 'bamboo-messages-after-failed-start';
 
 export class Children {
   private readonly tracker: ChildTracker;
@@ -281,7 +283,7 @@ export class Children {
    * which still restarts a finished child that says messages reached its run after it reported.
    */
   onCompletion(completion: ChildCompletion): boolean {
-    const fresh = this.tracker.onCompletion(completion, () => patched(LATE_MESSAGES_PATCH));
+    const fresh = this.tracker.onCompletion(completion, () => patched(LATE_MESSAGES_PATCH), () => patched(LATE_MESSAGES_AFTER_FAILED_START_PATCH));
     if (fresh) this.reported(completion.childSessionId, completion.runId);
     return fresh;
   }

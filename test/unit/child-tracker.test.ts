@@ -513,6 +513,21 @@ describe('ChildTracker: cancelling one child', () => {
   });
 });
 
+describe('ChildTracker: the state query', () => {
+  it('names each child with its title and error text, each cut to a bound: 64 children with 100 KB titles and errors stay under 64 KB', () => {
+    const { tracker } = setup({ maxRunningChildren: 64 });
+    const ids = Array.from({ length: 64 }, (_, i) => `c${i}`);
+    for (const id of ids) tracker.enqueue(job(id), `${id} ${'t'.repeat(100_000)}`);
+    drainQueue(tracker).forEach((j) => tracker.started(tracker.child(j.childSessionId)!, `${j.childSessionId}-run1`));
+    for (const id of ids) tracker.onCompletion(completion(id, `${id}-run1`, 'error', { error: `upstream said ${'e'.repeat(100_000)}` }));
+    const summary = tracker.summary(true);
+    expect(summary).toHaveLength(64);
+    expect(summary[0].title?.startsWith('c0 ttt')).toBe(true);
+    expect(summary[0].error?.startsWith('upstream said eee')).toBe(true);
+    expect(JSON.stringify(summary).length).toBeLessThan(64 * 1024);
+  });
+});
+
 describe('ChildTracker: state carried across continue-as-new', () => {
   function manyReported(count: number) {
     const { tracker } = setup({ maxRunningChildren: 1000 });
