@@ -52,8 +52,11 @@ export interface SessionRunState {
   subtreeCostMicroUsd?: number;
   /** Child sessions: the subagent type it was spawned as. */
   subagentType?: string;
-  /** Child sessions, once running: its watchdog, and when its total time runs out (pauses while it waits for a person move it). */
-  watchdog?: { maxIdleSecs: number; maxTotalSecs: number; deadlineAt: string };
+  /**
+   * Child sessions, once running: its watchdog, and when its total time runs out. While it waits
+   * for a person its clock stands still (`pausedSince`); the deadline moves by the pause on resume.
+   */
+  watchdog?: { maxIdleSecs: number; maxTotalSecs: number; deadlineAt: string; pausedSince?: string };
   /** Root sessions: requests from anywhere in the tree waiting for a person. */
   pendingRequests?: PendingRequest[];
 }

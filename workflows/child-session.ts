@@ -111,7 +111,14 @@ class ChildRun {
       ...subtreeTotals(this.usage()),
       ...(this.session?.metadata.subagent_type ? { subagentType: this.session.metadata.subagent_type } : {}),
       ...(this.watchdog
-        ? { watchdog: { maxIdleSecs: this.watchdog.policy.maxIdleSecs, maxTotalSecs: this.watchdog.policy.maxTotalSecs, deadlineAt: new Date(this.watchdog.budget.deadlineMs).toISOString() } }
+        ? {
+            watchdog: {
+              maxIdleSecs: this.watchdog.policy.maxIdleSecs,
+              maxTotalSecs: this.watchdog.policy.maxTotalSecs,
+              deadlineAt: new Date(this.watchdog.budget.deadlineMs).toISOString(),
+              ...(this.watchdog.budget.pausedSinceIso() ? { pausedSince: this.watchdog.budget.pausedSinceIso() } : {}),
+            },
+          }
         : {}),
     };
   }
@@ -281,7 +288,7 @@ const CHILD_HISTORY_BYTES = 4 * 1024 * 1024;
 const CHILD_CONTINUE_AS_NEW_PATCH = 'bamboo-child-continue-as-new';
 /** Patch id: once a run ends nothing starts — queued spawns are cancelled, not started after it reported (issue 25). */
 const CANCEL_QUEUED_AT_END_PATCH = 'bamboo-cancel-queued-spawns-at-end';
-/** Messages that reach a run while it waits for its handlers and its notices to the root, after its last report, are reported too. */
+/** Messages that reach a run that spawned while it waits for its notices to the root, after its last report, are reported too. */
 const MESSAGES_AT_LAST_STEP_PATCH = 'bamboo-messages-at-last-step';
 /**
  * A child that has spawned continues-as-new too, carrying its children's state, but only while
@@ -502,11 +509,13 @@ async function finish(run: ChildRun, job: SpawnJob, executed: ExecutedRun): Prom
   appendInjected(run, session);
   run.steering.ended(); // steers not merged are in the final session: their receipts say so
   if (!allHandlersFinished()) await CancellationScope.nonCancellable(() => condition(allHandlersFinished)); // a cancelled run still answers them
-  // Last: a grandchild may close unreported while this run reports; a closed run's signals are dropped.
-  if (run.children) await CancellationScope.nonCancellable(() => run.children!.noticesSent());
-  // A message that arrived during those waits is reported too (nothing awaits after this).
-  if (run.injected.length > 0 && patched(MESSAGES_AT_LAST_STEP_PATCH)) {
-    await reportLateMessages(run, job, outcome, session, told);
+  // Last: a grandchild may close unreported while this run reports; a closed run's signals are
+  // dropped. A message that arrives while those notices are on their way is reported too, and
+  // so on until nothing is left to send (nothing awaits after this).
+  for (let unanswered = told; run.children; ) {
+    await CancellationScope.nonCancellable(() => run.children!.noticesSent());
+    if (run.injected.length === 0 || !patched(MESSAGES_AT_LAST_STEP_PATCH)) break;
+    unanswered = await reportLateMessages(run, job, outcome, session, unanswered);
     appendInjected(run, session);
   }
   return result.success ? { ...result.data, session: result.data.session ? session : null } : resultOf(job, outcome, null, run);

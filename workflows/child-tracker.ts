@@ -391,7 +391,7 @@ export class ChildTracker {
   private lateMessages(child: TrackedChild, completion: ChildCompletion, restarts: () => boolean, afterFailedStart: () => boolean): number {
     const unanswered = completion.unansweredMessages ?? 0;
     if (unanswered === 0 || child.runId !== completion.runId || !child.model) return 0;
-    // The child must still stand where that run left it — or have failed to start its next run
+    // The child must still stand where that run left it, or have failed to start its next run
     // (`afterFailedStart`: the caller's patch check): one the parent cancelled since is not restarted.
     const stands = child.status === completion.status || (isTerminal(child.status) && child.status !== 'cancelled' && afterFailedStart());
     return stands && restarts() ? unanswered : 0;
@@ -676,7 +676,8 @@ export class ChildTracker {
     return [...this.tracked.values()].map((c) => ({
       childSessionId: c.childSessionId,
       status: c.status,
-      ...(detail ? { title: c.title, ...(c.error ? { error: c.error } : {}) } : {}),
+      // Cut: a model names its children, and a query's answer must stay well under gRPC's 4 MB.
+      ...(detail ? { title: cut(c.title, SUMMARY_TITLE_CAP), ...(c.error ? { error: cut(c.error, SUMMARY_ERROR_CAP) } : {}) } : {}),
     }));
   }
 
@@ -700,6 +701,14 @@ export class ChildTracker {
       .map((c) => (done(c) ? { ...c, finalResponse: undefined, error: c.error?.slice(0, 300) } : c));
     return { children, queued, seenCompletions: [...this.seen].slice(-COMPLETION_KEYS_CARRIED), waiting: this.waiting, ...spent };
   }
+}
+
+/** A child's title and error text in the state query, in characters (the full texts are in its own state and history). */
+const SUMMARY_TITLE_CAP = 200;
+const SUMMARY_ERROR_CAP = 500;
+
+function cut(text: string, cap: number): string {
+  return text.length > cap ? `${text.slice(0, cap - 1)}…` : text;
 }
 
 /** What a completion says its run and descendants spent: the full spend, else usage alone (older children). */

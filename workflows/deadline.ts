@@ -87,6 +87,11 @@ export class RunBudget {
     this.deadlineMs += paused;
   }
 
+  /** When the clock stopped, while it stands still. */
+  pausedSinceIso(): string | undefined {
+    return this.pauses > 0 ? new Date(this.pausedAt).toISOString() : undefined;
+  }
+
   private pausingMs(): number {
     return this.pauses > 0 ? Date.now() - this.pausedAt : 0;
   }

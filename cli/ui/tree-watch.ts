@@ -92,7 +92,7 @@ export class TreeWatch {
       turn.map(async (run) => {
         const [details, state] = await Promise.all([progressOf(this.reads, run.workflowId, run.runId), run.kind === 'child' ? this.reads.state(run.sessionId) : undefined]);
         if (details) this.progress.set(run.sessionId, details);
-        if (state) this.own.set(run.sessionId, { ...(state.subagentType ? { subagentType: state.subagentType } : {}), ...(state.watchdog ? { deadlineAt: state.watchdog.deadlineAt } : {}) });
+        if (state) this.own.set(run.sessionId, { ...(state.subagentType ? { subagentType: state.subagentType } : {}), ...(state.watchdog ? { deadlineAt: state.watchdog.deadlineAt, pausedSince: state.watchdog.pausedSince } : {}) });
       }),
     );
   }

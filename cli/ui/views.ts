@@ -134,6 +134,13 @@ ${actionsFor(rootSessionId, true)}`,
 export interface OwnFacts {
   subagentType?: string;
   deadlineAt?: string;
+  /** Its clock stands still while it waits for a person. */
+  pausedSince?: string;
+}
+
+/** A watchdog's total time left: it does not count down while the session waits for a person. */
+export function timeLeft(watchdog: { deadlineAt: string; pausedSince?: string }, now: number): number {
+  return Date.parse(watchdog.deadlineAt) - (watchdog.pausedSince ? Date.parse(watchdog.pausedSince) : now);
 }
 
 export interface TreeView {
@@ -165,10 +172,10 @@ function sessionRow(s: SessionNode, view: TreeView): Html {
   const progress = view.progress.get(s.sessionId);
   const own = view.own?.get(s.sessionId);
   const elapsed = (s.end ?? view.now) - s.start;
-  const left = own?.deadlineAt && s.status === 'running' ? Date.parse(own.deadlineAt) - view.now : undefined;
+  const left = own?.deadlineAt && s.status === 'running' ? timeLeft({ deadlineAt: own.deadlineAt, pausedSince: own.pausedSince }, view.now) : undefined;
   return html`<span class="row" data-row="${s.sessionId}"><a href="/sessions/${encodeURIComponent(s.sessionId)}">${s.title ?? s.sessionId}</a>
 ${statusBadge(s.status)}${own?.subagentType ? html`<span title="subagent type">${own.subagentType}</span>` : ''}<span class="muted">${s.model ?? ''}</span>
-<span title="elapsed">${duration(elapsed)}</span>${left !== undefined ? html`<span title="watchdog: total time left">${duration(left)} left</span>` : ''}
+<span title="elapsed">${duration(elapsed)}</span>${left !== undefined ? html`<span title="watchdog: total time left">${duration(left)} left${own?.pausedSince ? ' (paused: waiting for a person)' : ''}</span>` : ''}
 <span title="own and subtree tokens">${s.ownTokens} / ${s.tokens} tok</span>
 <span title="own and subtree cost">${usd(s.ownCostUsd)} / ${usd(s.costUsd)}</span>
 ${s.runs.length > 1 ? html`<span class="muted">${s.runs.length} runs</span>` : ''}
@@ -215,7 +222,7 @@ export function stateFragment(state: SessionRunState | undefined, progress: Prog
   return html`<div class="card"><span class="row">${statusBadge(state.status)}${state.phase ? html`<span>phase ${state.phase}</span>` : ''}<span>turn ${state.turn}</span><span>${state.messageCount} messages</span>
 ${state.subtreeUsage ? html`<span>${state.subtreeUsage.inputTokens + state.subtreeUsage.outputTokens} tokens in the subtree</span>` : ''}</span>
 ${state.subagentType ? html`<p>Subagent type: ${state.subagentType}</p>` : ''}
-${state.watchdog && state.status === 'running' ? html`<p>Watchdog: total time left ${duration(Date.parse(state.watchdog.deadlineAt) - now)} of ${duration(state.watchdog.maxTotalSecs * 1000)}${progress ? html` · idle left ${duration(state.watchdog.maxIdleSecs * 1000 - (now - Date.parse(progress.lastProgressAt)))} of ${duration(state.watchdog.maxIdleSecs * 1000)}` : ''}</p>` : ''}
+${state.watchdog && state.status === 'running' ? html`<p>Watchdog: total time left ${duration(timeLeft(state.watchdog, now))} of ${duration(state.watchdog.maxTotalSecs * 1000)}${state.watchdog.pausedSince ? html` · stands still: it has waited ${duration(now - Date.parse(state.watchdog.pausedSince))} for a person` : ''}${progress && !state.watchdog.pausedSince ? html` · idle left ${duration(state.watchdog.maxIdleSecs * 1000 - (now - Date.parse(progress.lastProgressAt)))} of ${duration(state.watchdog.maxIdleSecs * 1000)}` : ''}</p>` : ''}
 ${state.lastRunError ? html`<p class="error">${state.lastRunError}</p>` : ''}
 ${progress ? html`<p>Now: ${progress.phase} · ${progress.events} events · ${progress.textChars} chars · last progress ${ago(now, progress.lastProgressAt)}${progress.note ? ` · ${progress.note}` : ''}</p><pre aria-label="streamed so far">${progress.tail}</pre>` : ''}
 ${state.children.length ? html`<p>Children: ${state.children.map((c) => html`<a href="/sessions/${encodeURIComponent(c.childSessionId)}">${c.title ?? c.childSessionId}</a> ${statusBadge(c.status)} `)}</p>` : ''}</div>`;

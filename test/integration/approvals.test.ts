@@ -68,6 +68,12 @@ test('an ask tool in a depth-2 child, approved from the root: listed, visible, r
   expect(request.sessionId).not.toBe(session.id);
   expect(request.sessionId.startsWith(session.id)).toBe(true); // the Helper, under Lead, under the root
   await visiblePendingCount(tw.client, handle.workflowId, 1);
+  // While it waits for a person, the Helper's total time stands still, and its state says since when.
+  const helper = tw.client.workflow.getHandle(sessionWorkflowId(request.sessionId));
+  const { watchdog } = await helper.query(stateQuery);
+  expect(watchdog?.pausedSince).toBeDefined();
+  expect(Date.parse(watchdog!.pausedSince!)).toBeLessThanOrEqual(Date.now());
+  expect(Date.parse(watchdog!.deadlineAt) - Date.parse(watchdog!.pausedSince!)).toBeLessThanOrEqual(watchdog!.maxTotalSecs * 1000);
 
   const receipt = await handle.executeUpdate(respondUpdate, { args: [{ requestId: request.requestId, decision: 'approve', reason: 'fine' }] });
   expect(receipt).toMatchObject({ requestId: request.requestId, decision: 'approve', delivered: true });

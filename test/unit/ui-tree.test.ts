@@ -7,6 +7,8 @@
 import type { RunRow } from '../../cli/ui/reads';
 import { visibilityQuery } from '../../cli/ui/server';
 import { barOf, buildTree } from '../../cli/ui/tree';
+import { stateFragment, timeLeft } from '../../cli/ui/views';
+import type { SessionRunState } from '../../common';
 
 const run = (sessionId: string, extra: Partial<RunRow>): RunRow => ({
   sessionId,
@@ -83,4 +85,17 @@ test('a run that continued-as-new hands its spend to its successor: counted once
     20,
   );
   expect(tree.root).toMatchObject({ tokens: 80, runs: [expect.anything(), expect.anything()] });
+});
+
+test('a watchdog’s time left counts down while the session runs and stands still while it waits for a person', () => {
+  const deadlineAt = '2030-01-01T01:00:00.000Z';
+  const t = Date.parse('2030-01-01T00:30:00.000Z');
+  expect(timeLeft({ deadlineAt }, t)).toBe(30 * 60_000);
+  expect(timeLeft({ deadlineAt }, t + 60_000)).toBe(29 * 60_000);
+  const paused = { deadlineAt, pausedSince: new Date(t).toISOString() };
+  expect(timeLeft(paused, t + 10 * 60_000)).toBe(30 * 60_000);
+  const state = { status: 'running', turn: 1, messageCount: 2, children: [], watchdog: { maxIdleSecs: 120, maxTotalSecs: 3600, ...paused } } as unknown as SessionRunState;
+  const page = String(stateFragment(state, undefined, t + 10 * 60_000));
+  expect(page).toContain('total time left 30m00s of 1h00m');
+  expect(page).toContain('it has waited 10m00s for a person');
 });
