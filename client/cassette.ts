@@ -3,7 +3,7 @@
  * the tree, found through visibility, its history read and its payloads decoded through the
  * client's data converter (codecs included), turned into the steps the tree took.
  */
-import type { Client } from '@temporalio/client';
+import type { Client, WorkflowHandle } from '@temporalio/client';
 import type { Payload } from '@temporalio/common';
 import { decodeFromPayloadsAtIndex } from '@temporalio/common/lib/internal-non-workflow';
 import {
@@ -16,6 +16,14 @@ import {
   treeRunsQuery,
   type Cassette,
   type CassetteStep,
+  type Message,
+  readTranscriptPages,
+  requestDecidedSignal,
+  type RequestDecision,
+  type SessionWorkflowInput,
+  stateQuery,
+  transcriptQuery,
+  userMessageSignal,
   type ModelTurnInput,
   type ModelTurnResult,
   type SpawnJob,
@@ -29,7 +37,13 @@ interface HistoryEvent {
   activityTaskCompletedEventAttributes?: { scheduledEventId?: unknown; result?: { payloads?: Payload[] | null } | null } | null;
   activityTaskFailedEventAttributes?: { scheduledEventId?: unknown; failure?: { message?: string | null } | null } | null;
   startChildWorkflowExecutionInitiatedEventAttributes?: { input?: { payloads?: Payload[] | null } | null } | null;
+  workflowExecutionStartedEventAttributes?: { input?: { payloads?: Payload[] | null } | null } | null;
+  workflowExecutionSignaledEventAttributes?: { signalName?: string | null; input?: { payloads?: Payload[] | null } | null } | null;
+  workflowExecutionCompletedEventAttributes?: { result?: { payloads?: Payload[] | null } | null } | null;
+  workflowExecutionContinuedAsNewEventAttributes?: { input?: { payloads?: Payload[] | null } | null } | null;
 }
+
+type Decode = <T>(payloads: Payload[] | null | undefined) => Promise<T | undefined>;
 
 /** The tree's cassette: sessions in the order they started, each run's steps in its history's order. */
 export async function exportCassette(client: Client, rootSessionId: string): Promise<Cassette> {
@@ -48,19 +62,38 @@ export async function exportCassette(client: Client, rootSessionId: string): Pro
   }
   if (!runs.some((r) => r.sessionId === rootSessionId)) throw new Error(`no root session ${rootSessionId}: visibility lists none of its runs`);
   runs.sort((a, b) => a.start.getTime() - b.start.getTime());
+  const decode: Decode = async <T>(payloads: Payload[] | null | undefined) =>
+    payloads?.length ? decodeFromPayloadsAtIndex<T>(client.options.loadedDataConverter, 0, payloads) : undefined;
   const sessions = new Map<string, Cassette['sessions'][number]>();
+  let start: SessionWorkflowInput | undefined;
   for (const run of runs) {
     const session = sessions.get(run.sessionId) ?? { sessionId: run.sessionId, kind: run.kind, ...(run.parentSessionId ? { parentSessionId: run.parentSessionId } : {}), runs: [] };
     sessions.set(run.sessionId, session);
-    const history = await client.workflow.getHandle(run.workflowId, run.runId).fetchHistory();
-    session.runs.push({ runId: run.runId, startTime: run.start.toISOString(), status: run.status, steps: await stepsOf(client, (history.events ?? []) as HistoryEvent[]) });
+    const handle = client.workflow.getHandle(run.workflowId, run.runId);
+    const events = ((await handle.fetchHistory()).events ?? []) as HistoryEvent[];
+    if (run.sessionId === rootSessionId && !start) start = await decode<SessionWorkflowInput>(events[0]?.workflowExecutionStartedEventAttributes?.input?.payloads);
+    const messages = (await finalMessages(events, decode)) ?? (run.status === 'RUNNING' ? await openTranscript(handle).catch(() => undefined) : undefined);
+    session.runs.push({ runId: run.runId, startTime: run.start.toISOString(), status: run.status, steps: await stepsOf(events, decode, run.kind), ...(messages ? { messages } : {}) });
   }
-  return CassetteSchema.parse({ format: CASSETTE_FORMAT, version: CASSETTE_VERSION, recordedAt: new Date().toISOString(), rootSessionId, sessions: [...sessions.values()] });
+  const carried = start ? { start: { session: start.session, ...(start.options ? { options: start.options } : {}) } } : {};
+  return CassetteSchema.parse({ format: CASSETTE_FORMAT, version: CASSETTE_VERSION, recordedAt: new Date().toISOString(), rootSessionId, ...carried, sessions: [...sessions.values()] });
 }
 
-async function stepsOf(client: Client, events: readonly HistoryEvent[]): Promise<CassetteStep[]> {
-  const decode = async <T>(payloads: Payload[] | null | undefined): Promise<T | undefined> =>
-    payloads?.length ? decodeFromPayloadsAtIndex<T>(client.options.loadedDataConverter, 0, payloads) : undefined;
+/** The run's transcript as it closed: in its result, or in the input it continued-as-new with. */
+async function finalMessages(events: readonly HistoryEvent[], decode: Decode): Promise<Message[] | undefined> {
+  const last = events.at(-1);
+  const payloads = last?.workflowExecutionCompletedEventAttributes?.result?.payloads ?? last?.workflowExecutionContinuedAsNewEventAttributes?.input?.payloads;
+  const value = await decode<{ session?: { messages?: Message[] } | null }>(payloads).catch(() => undefined);
+  return value?.session?.messages ?? undefined;
+}
+
+/** An open run's transcript so far, through its queries (a worker with its code must be up). */
+async function openTranscript(handle: WorkflowHandle): Promise<Message[]> {
+  const { messageCount } = await handle.query(stateQuery);
+  return readTranscriptPages(messageCount, (page) => handle.query(transcriptQuery, page));
+}
+
+async function stepsOf(events: readonly HistoryEvent[], decode: Decode, kind: 'root' | 'child'): Promise<CassetteStep[]> {
   const steps: CassetteStep[] = [];
   const pending = new Map<string, CassetteStep>();
   let modelCalls = 0;
@@ -104,13 +137,25 @@ async function stepsOf(client: Client, events: readonly HistoryEvent[]): Promise
     const failed = event.activityTaskFailedEventAttributes;
     if (failed) {
       const step = pending.get(String(failed.scheduledEventId));
-      if (step && step.kind !== 'spawn') step.failure = failed.failure?.message ?? 'failed';
+      if (step && (step.kind === 'model' || step.kind === 'tool')) step.failure = failed.failure?.message ?? 'failed';
       continue;
     }
     const child = event.startChildWorkflowExecutionInitiatedEventAttributes;
     if (child) {
       const job = await decode<SpawnJob>(child.input?.payloads);
-      if (job) steps.push({ kind: 'spawn', childSessionId: job.childSessionId, ...(job.session?.title ? { title: job.session.title } : {}), model: job.model });
+      const brief = job?.session?.messages.find((m) => m.role === 'user')?.content;
+      if (job) steps.push({ kind: 'spawn', childSessionId: job.childSessionId, ...(job.session?.title ? { title: job.session.title } : {}), model: job.model, ...(brief !== undefined ? { brief } : {}) });
+      continue;
+    }
+    const signal = event.workflowExecutionSignaledEventAttributes;
+    if (signal?.signalName === requestDecidedSignal.name) {
+      const decided = await decode<RequestDecision>(signal.input?.payloads).catch(() => undefined);
+      if (decided?.decision) {
+        steps.push({ kind: 'decision', decision: decided.decision, by: decided.by, ...(decided.reason !== undefined ? { reason: decided.reason } : {}), ...(decided.text !== undefined ? { text: decided.text } : {}) });
+      }
+    } else if (signal?.signalName === userMessageSignal.name && kind === 'root') {
+      const message = await decode<{ content?: unknown }>(signal.input?.payloads).catch(() => undefined);
+      if (typeof message?.content === 'string') steps.push({ kind: 'message', content: message.content });
     }
   }
   return steps;

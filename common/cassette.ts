@@ -3,14 +3,17 @@
  * and run — each model call (its request where the history holds it, its answer), each tool
  * call and outcome, each spawn — read from the tree's histories (`bamboo cassette export`).
  * Versioned and checked with zod on load; it holds what history holds, and history holds no
- * credential (they are resolved by name inside activities).
+ * credential (they are resolved by name inside activities). Version 2 adds what a replay needs
+ * (`bamboo replay-agent`, docs/replay.md): the root's start input, each run's final transcript,
+ * the brief of each spawn, a person's decisions and the user's messages; version 1 still loads.
  */
 import { z } from 'zod';
+import { SessionWorkflowInputSchema } from './root-session';
 import { MessageSchema, ToolCallSchema } from './session';
 import { UsageSchema } from './spend';
 
 export const CASSETTE_FORMAT = 'bamboo-cassette';
-export const CASSETTE_VERSION = 1;
+export const CASSETTE_VERSION = 2;
 
 const ModelStepSchema = z.object({
   kind: z.literal('model'),
@@ -39,23 +42,51 @@ const SpawnStepSchema = z.object({
   childSessionId: z.string(),
   title: z.string().optional(),
   model: z.string(),
+  /** The child's task as its first run got it (its first user message): how a replay knows which recorded child a new one is. */
+  brief: z.string().optional(),
 });
 
-export const CassetteStepSchema = z.discriminatedUnion('kind', [ModelStepSchema, ToolStepSchema, SpawnStepSchema]);
+/** A person's (or the expiry's) decision on this session's request, as the session received it. */
+const DecisionStepSchema = z.object({
+  kind: z.literal('decision'),
+  decision: z.enum(['approve', 'deny', 'answer']),
+  reason: z.string().optional(),
+  text: z.string().optional(),
+  by: z.enum(['person', 'timeout']),
+});
+
+/** A message the user sent the root (signal `userMessage`). */
+const MessageStepSchema = z.object({
+  kind: z.literal('message'),
+  content: z.string(),
+});
+
+export const CassetteStepSchema = z.discriminatedUnion('kind', [ModelStepSchema, ToolStepSchema, SpawnStepSchema, DecisionStepSchema, MessageStepSchema]);
 export type CassetteStep = z.infer<typeof CassetteStepSchema>;
 
 export const CassetteSchema = z.object({
   format: z.literal(CASSETTE_FORMAT),
-  version: z.literal(CASSETTE_VERSION),
+  version: z.union([z.literal(1), z.literal(CASSETTE_VERSION)]),
   recordedAt: z.iso.datetime(),
   rootSessionId: z.string().min(1),
+  /** The root's first run's input (session and options): where a replay starts. */
+  start: SessionWorkflowInputSchema.optional(),
   sessions: z.array(
     z.object({
       sessionId: z.string().min(1),
       kind: z.enum(['root', 'child']),
       parentSessionId: z.string().optional(),
       /** Oldest first: follow-up runs and continue-as-new in the order they ran. */
-      runs: z.array(z.object({ runId: z.string(), startTime: z.iso.datetime(), status: z.string(), steps: z.array(CassetteStepSchema) })),
+      runs: z.array(
+        z.object({
+          runId: z.string(),
+          startTime: z.iso.datetime(),
+          status: z.string(),
+          steps: z.array(CassetteStepSchema),
+          /** The run's transcript when it closed (or now, if open): a model call's request is its first `messageCount` messages. */
+          messages: z.array(MessageSchema).optional(),
+        }),
+      ),
     }),
   ),
 });

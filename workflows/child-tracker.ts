@@ -58,6 +58,7 @@ export type CancelRoute = { kind: 'answered'; outcome: ToolCallOutcome } | { kin
 
 const ok = (content: string): ToolCallOutcome => ({ ok: true, content });
 const refused = (content: string): ToolCallOutcome => ({ ok: false, content });
+const COULD_NOT_START = 'could not start child session: ';
 const noSuchChild = (childSessionId: string) => refused(`Error: no child session ${childSessionId}`);
 const CANCELLED_BEFORE_START = 'Cancelled by parent before it started';
 
@@ -295,9 +296,15 @@ export class ChildTracker {
     return this.adopting.has(childSessionId);
   }
 
-  startFailed(child: TrackedChild, reason: string): void {
+  /**
+   * A start the server refused (not "already started"). `keepsMessages`: the caller's patch
+   * check — the follow-ups the job carried stay on the child for its next run (a late report of
+   * the run before restarts it; before, they went with the job).
+   */
+  startFailed(child: TrackedChild, reason: string, job?: SpawnJob, keepsMessages: () => boolean = () => true): void {
     child.reservation = undefined; // a run that never started spent nothing
-    this.apply({ status: 'error', error: `could not start child session: ${reason}` }, child);
+    this.apply({ status: 'error', error: `${COULD_NOT_START}${reason}` }, child);
+    if (job?.appendMessages?.length && keepsMessages()) child.pendingMessages = [...job.appendMessages, ...(child.pendingMessages ?? [])];
   }
 
   /**
@@ -393,7 +400,7 @@ export class ChildTracker {
     if (unanswered === 0 || child.runId !== completion.runId || !child.model) return 0;
     // The child must still stand where that run left it, or have failed to start its next run
     // (`afterFailedStart`: the caller's patch check): one the parent cancelled since is not restarted.
-    const stands = child.status === completion.status || (isTerminal(child.status) && child.status !== 'cancelled' && afterFailedStart());
+    const stands = child.status === completion.status || (child.status === 'error' && child.error?.startsWith(COULD_NOT_START) === true && afterFailedStart());
     return stands && restarts() ? unanswered : 0;
   }
 

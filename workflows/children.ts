@@ -219,7 +219,7 @@ export class Children {
     } catch (error) {
       if (error instanceof WorkflowExecutionAlreadyStartedError) return this.foundOpenRun(child, job, reconcile);
       log.warn('could not start child session', { childSessionId: job.childSessionId, error: String(error) });
-      this.tracker.startFailed(child, errorMessage(error));
+      this.tracker.startFailed(child, errorMessage(error), job, () => patched(LATE_MESSAGES_AFTER_FAILED_START_PATCH));
     }
   }
 

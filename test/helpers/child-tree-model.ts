@@ -196,7 +196,7 @@ export class ChildTreeWorld {
     const id = spawnJob.childSessionId;
     const child = this.tracker.child(id)!;
     if (fails) {
-      this.tracker.startFailed(child, 'namespace not found');
+      this.tracker.startFailed(child, 'namespace not found', spawnJob);
       // Its follow-ups, and those kept for the run after it, go with it: the child shows the failure.
       for (const message of [...this.messagesOf(spawnJob), ...(child.pendingMessages ?? [])]) this.fate(message, 'its run could not start');
     }

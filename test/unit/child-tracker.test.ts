@@ -396,13 +396,14 @@ describe('ChildTracker: follow-ups', () => {
     tracker.onCompletion(completion('a', 'a-run1', 'completed'));
     tracker.restartWithMessage(tracker.child('a')!, 'more', true);
     const [restart] = drainQueue(tracker);
-    tracker.startFailed(tracker.child('a')!, 'namespace not found');
+    tracker.startFailed(tracker.child('a')!, 'namespace not found', restart);
     expect(tracker.child('a')).toMatchObject({ status: 'error' });
     // The first run took a message in after it had reported, and reports again counting it.
     tracker.onCompletion(completion('a', 'a-run1', 'completed', { unansweredMessages: 1 }));
     expect(tracker.child('a')).toMatchObject({ status: 'pending' });
     const [next] = drainQueue(tracker);
-    expect(next).toMatchObject({ childSessionId: 'a', snapshotRunId: 'a-run1' });
+    // The next run answers both: the follow-up whose start failed, and the late one.
+    expect(next).toMatchObject({ childSessionId: 'a', snapshotRunId: 'a-run1', appendMessages: ['more'] });
     expect(restart.childSessionId).toBe('a');
   });
 

@@ -93,7 +93,7 @@ function workflowToolSpecs(names: string[]): ToolSpec[] {
 }
 
 /** Reads the transcript the workflow holds, through its `transcript` query (not stored in history). */
-async function readTranscript(client: Client, ref: TranscriptRef): Promise<Message[]> {
+export async function readTranscript(client: Client, ref: TranscriptRef): Promise<Message[]> {
   const handle = client.workflow.getHandle(ref.workflowId, ref.runId);
   const messages = await readTranscriptPages(ref.messageCount, (page) => handle.query(transcriptQuery, page));
   if (messages.length !== ref.messageCount) {

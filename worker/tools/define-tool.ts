@@ -38,6 +38,10 @@ export function defineTool<Input extends z.ZodObject>(options: DefineToolOptions
     spec: { name: options.name, description: options.description, parameters: inputJsonSchema(options.name, input) },
     idempotent: options.idempotent,
     ...(options.timeoutSecs !== undefined ? { timeoutSecs: options.timeoutSecs } : {}),
+    async validate(args) {
+      const parsed = await input.safeParseAsync(args);
+      return parsed.success ? undefined : describeZodError(parsed.error);
+    },
     async execute(args, context) {
       // Async: a schema may refine asynchronously.
       const parsed = await input.safeParseAsync(args);
@@ -80,6 +84,10 @@ export function fromAiSdkTool(name: string, tool: AiSdkTool, options: AiSdkToolO
     spec: { name, description: tool.description ?? '', parameters: spec },
     idempotent: options.idempotent ?? false,
     ...(options.timeoutSecs !== undefined ? { timeoutSecs: options.timeoutSecs } : {}),
+    async validate(args) {
+      const checked = schema.validate ? await schema.validate(args) : { success: true as const, value: args };
+      return checked.success ? undefined : validationText(checked.error);
+    },
     async execute(args, context) {
       const checked = schema.validate ? await schema.validate(args) : { success: true as const, value: args };
       if (!checked.success) throw new Error(`invalid arguments: ${validationText(checked.error)}`);

@@ -23,6 +23,8 @@ export interface ToolDefinition {
   timeoutSecs?: number;
   /** Returns the text the model reads; throws to report a tool error to the model. */
   execute(args: Record<string, unknown>, context: ToolContext): Promise<string>;
+  /** Why these arguments do not fit the tool's schema (undefined: they do), without running it: a cassette replay asks (worker/replay). */
+  validate?(args: Record<string, unknown>): Promise<string | undefined>;
 }
 
 export type ToolRegistry = ReadonlyMap<string, ToolDefinition>;

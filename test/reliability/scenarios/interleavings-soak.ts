@@ -22,7 +22,7 @@ import type { ManagedProcess } from '../../helpers/processes';
 import { mainClient, mainServer, useQueue } from '../support/context';
 import { beginScenario } from '../support/summary';
 import { runScenario } from '../support/scenario';
-import { historyCounts } from '../support/trees';
+import { historyCounts, REFUSED_TASK_CAUSES } from '../support/trees';
 import { mapLimit, pick, random, randomInt, sleep, within } from '../support/util';
 
 const SOAK_SECS = Number(process.env.REL_SOAK_SECS ?? 40);
@@ -175,7 +175,8 @@ export function interleavingsSoakScenario(): void {
           if (runs.maxSignals > 1 || reported > runs.closed) duplicated.push(tag);
         });
       }
-      const counts = await historyCounts(client, [...rootIds, ...childIds].map(sessionWorkflowId));
+      // It terminates child runs itself: a task in flight then is refused too.
+      const counts = await historyCounts(client, [...rootIds, ...childIds].map(sessionWorkflowId), REFUSED_TASK_CAUSES);
       record.runs = rootIds.length + childRuns;
       record.lost = lost.length + stuck.length;
       record.duplicated = duplicated.length;

@@ -164,12 +164,13 @@ export async function terminateRoots(client: Client, rootIds: string[]): Promise
 }
 
 /**
- * Failed workflow tasks that are Temporal at work, not errors: a task in flight when a test
- * terminated its workflow (FORCE_CLOSE_COMMAND), and a task that tried to close the workflow as
- * a signal arrived (UNHANDLED_COMMAND: Temporal refuses it, and the next task handles the
- * signal first). Any other cause is an error.
+ * Failed workflow tasks that are Temporal at work, not errors: a task that tried to close the
+ * workflow as a signal arrived (UNHANDLED_COMMAND: Temporal refuses it, and the next task
+ * handles the signal first), and — where a scenario terminates runs itself — a task in flight
+ * when it did (FORCE_CLOSE_COMMAND). Any other cause is an error.
  */
 export const REFUSED_TASK_CAUSES: ReadonlySet<string> = new Set(['FORCE_CLOSE_COMMAND', 'UNHANDLED_COMMAND']);
+const SIGNAL_RACE: ReadonlySet<string> = new Set(['UNHANDLED_COMMAND']);
 
 export function taskFailedCause(cause: number | null | undefined): string {
   return temporal.api.enums.v1.WorkflowTaskFailedCause[cause ?? 0]?.replace('WORKFLOW_TASK_FAILED_CAUSE_', '') ?? String(cause);
@@ -183,6 +184,7 @@ export function taskFailedCause(cause: number | null | undefined): string {
 export async function historyCounts(
   client: Client,
   workflowIds: string[],
+  refused: ReadonlySet<string> = SIGNAL_RACE,
 ): Promise<{ workflowTaskFailed: number; workflowTaskRefused: number; workflowTaskTimedOut: number; activityRetries: number; activityTimedOut: number; failedTaskCauses: Record<string, number> }> {
   const counts = { workflowTaskFailed: 0, workflowTaskRefused: 0, workflowTaskTimedOut: 0, activityRetries: 0, activityTimedOut: 0, failedTaskCauses: {} as Record<string, number> };
   await mapLimit(workflowIds, 8, async (workflowId) => {
@@ -192,7 +194,7 @@ export async function historyCounts(
       if (failed) {
         const cause = taskFailedCause(failed.cause);
         counts.failedTaskCauses[cause] = (counts.failedTaskCauses[cause] ?? 0) + 1;
-        if (REFUSED_TASK_CAUSES.has(cause)) counts.workflowTaskRefused += 1;
+        if (refused.has(cause)) counts.workflowTaskRefused += 1;
         else counts.workflowTaskFailed += 1;
       }
       if (e.workflowTaskTimedOutEventAttributes) counts.workflowTaskTimedOut += 1;
