@@ -48,6 +48,8 @@ interface Tape {
   toolKeys: Map<string, number>;
   decisionsTaken: number;
   claimedChildren: Set<string>;
+  /** The tool calls the new run asked for, in order. */
+  askedTools: string[];
 }
 
 const EXCERPT = 240;
@@ -117,7 +119,9 @@ export class CassettePlayer {
   toolCall(request: { replaySessionId: string; key: string; call: ToolCall; invalid?: string }): Played<ToolCallOutcome> {
     const tape = this.tapes.get(request.replaySessionId);
     if (!tape) return this.diverged({ kind: 'unknown-session', replaySessionId: request.replaySessionId, path: [], call: 0, recorded: 'no session of the recorded tree', asked: `tool ${request.call.name}` });
+    const known = tape.toolKeys.has(request.key);
     const call = placeOf(tape.toolKeys, request.key);
+    if (!known) tape.askedTools.push(describeCall(request.call));
     const step = tape.tools[call];
     const where = { sessionId: tape.recorded.sessionId, replaySessionId: request.replaySessionId, path: tape.path, call };
     const asked = describeCall(request.call);
@@ -146,6 +150,19 @@ export class CassettePlayer {
     return root.runs.flatMap((r) => r.steps.flatMap((s) => (s.kind === 'message' ? [s.content] : [])));
   }
 
+  /**
+   * Per session of the recorded tree (root first, in the order they started), the tool calls it
+   * recorded and those the new run asked for, and whether the new run reached it at all.
+   */
+  toolCalls(): { path: string[]; reached: boolean; recorded: string[]; asked: string[] }[] {
+    const reached = new Map([...this.tapes.values()].map((t) => [t.recorded.sessionId, t]));
+    return this.cassette.sessions.map((session) => {
+      const tape = reached.get(session.sessionId);
+      const recorded = (tape ?? tapeOf(session, [])).tools.map((t) => describeCall(t.call));
+      return { path: tape?.path ?? [session.sessionId], reached: tape !== undefined, recorded, asked: tape?.askedTools ?? [] };
+    });
+  }
+
   /** Recorded calls the new run never made, per recorded session (sessions it never reached count whole). */
   unplayed(): { sessionId: string; path: string[]; modelCalls: number; toolCalls: number }[] {
     const reached = new Map([...this.tapes.values()].map((t) => [t.recorded.sessionId, t]));
@@ -164,7 +181,7 @@ export class CassettePlayer {
 }
 
 function tapeOf(recorded: RecordedSession, path: string[]): Tape {
-  const tape: Tape = { recorded, path, models: [], tools: [], decisions: [], spawns: [], modelKeys: new Map(), toolKeys: new Map(), decisionsTaken: 0, claimedChildren: new Set() };
+  const tape: Tape = { recorded, path, models: [], tools: [], decisions: [], spawns: [], modelKeys: new Map(), toolKeys: new Map(), decisionsTaken: 0, claimedChildren: new Set(), askedTools: [] };
   for (const run of recorded.runs) {
     for (const step of run.steps) {
       if (step.kind === 'model') tape.models.push({ ...step, request: step.messages ?? run.messages?.slice(0, step.messageCount) });

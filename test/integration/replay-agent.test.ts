@@ -1,0 +1,132 @@
+/**
+ * Agent-level replay (issue 28): a depth-2 tree — spawns, a tool that waits for a person's
+ * approval — recorded over the OpenAI-compatible wire, exported as a cassette and run again on
+ * a real server with the cassette answering: identical, with no request to the model server and
+ * no tool run; then with the prompt, the tool policy and a tool's schema changed, each reported
+ * as a divergence at the session and turn where it shows.
+ */
+import { NativeConnection } from '@temporalio/worker';
+import { z } from 'zod';
+import { exportCassette } from '../../client/cassette';
+import { startSession } from '../../client/root-sessions';
+import { replayCassette } from '../../cli/replay-agent';
+import { respondUpdate, stateQuery, sessionWorkflowId, type Cassette } from '../../common';
+import { createConfiguredProvider } from '../../worker/providers/configured';
+import { createProviderRegistry } from '../../worker/providers/router';
+import { createScriptedProvider } from '../../worker/providers/scripted';
+import { defineTool } from '../../worker/tools/define-tool';
+import { BUILTIN_TOOLS } from '../../worker/tools/builtin';
+import { createToolRegistry, type ToolDefinition } from '../../worker/tools/types';
+import { settled } from '../helpers/root';
+import { rootSession } from '../helpers/session-fixtures';
+import { eventually } from '../helpers/eventually';
+import { startLlmServer, type LlmServer } from '../helpers/llm-server';
+import { startTestWorker, testServer, type TestWorker } from '../helpers/temporal';
+
+let llm: LlmServer;
+let tw: TestWorker;
+let connection: NativeConnection;
+let cassette: Cassette;
+let rootId: string;
+let counted = 0;
+
+/** A tool with a side effect the test can count. */
+function countTool(input: z.ZodObject = z.object({ n: z.number().int() })): ToolDefinition {
+  return defineTool({
+    name: 'count_call',
+    description: 'Counts a call',
+    input,
+    idempotent: false,
+    execute: () => `counted ${++counted}`,
+  });
+}
+const tools = (tool = countTool()) => createToolRegistry([...BUILTIN_TOOLS, tool]);
+const ASK = { tools: { count_call: 'ask' as const } };
+const spawn = (title: string, prompt: string) => ({ kind: 'tool' as const, name: 'spawn_session', args: { title, responsibility: `the ${title} part`, prompt, subagent_type: 'general' } });
+
+beforeAll(async () => {
+  process.env.TEST_REPLAY_OPENAI_KEY = 'sk-test-replay';
+  llm = await startLlmServer();
+  const openai = createConfiguredProvider({ type: 'openai-compatible', name: 'local-openai', baseURL: `${llm.url}/v1`, apiKeyEnv: 'TEST_REPLAY_OPENAI_KEY', models: ['gpt-test'] });
+  tw = await startTestWorker({ deps: { providers: createProviderRegistry([createScriptedProvider(), openai], 'scripted'), tools: tools(), toolPolicy: ASK } });
+  connection = await NativeConnection.connect({ address: testServer().address });
+
+  // Each session's answers by its brief; the root's from the shared script.
+  llm.script(spawn('Lead', 'organise the work'), { kind: 'text', chunks: ['Lead is on it'] }, { kind: 'text', chunks: ['All done.'] });
+  llm.route('Sub-session title: Lead', spawn('Helper', 'count once'), { kind: 'text', chunks: ['Helper is on it'] }, { kind: 'text', chunks: ['Lead done'] });
+  llm.route('Sub-session title: Helper', { kind: 'tool', name: 'count_call', args: { n: 1 } }, { kind: 'text', chunks: ['Helper done'] });
+  const session = { ...rootSession('plan the work'), model: 'gpt-test' };
+  rootId = session.id;
+  const handle = await startSession(tw.client, { session, options: { maxSpawnDepth: 2 } }, { taskQueue: tw.taskQueue });
+  const request = await eventually(async () => (await handle.query(stateQuery)).pendingRequests?.[0], { timeoutMs: 60_000, what: 'the Helper’s request' });
+  await handle.executeUpdate(respondUpdate, { args: [{ requestId: request.requestId, decision: 'approve', reason: 'fine' }] });
+  await settled(tw.client, rootId, 90_000);
+  cassette = await exportCassette(tw.client, rootId);
+  await handle.terminate('recorded');
+}, 180_000);
+
+afterAll(async () => {
+  await tw?.stop();
+  await connection?.close();
+  await llm?.stop();
+});
+
+function replay(options: Partial<Parameters<typeof replayCassette>[0]> = {}) {
+  return replayCassette({ client: tw.client, connection, cassette, deps: { tools: tools(), toolPolicy: ASK }, workflowBundlePath: testServer().bundlePath, ...options });
+}
+
+test('the recorded tree: three sessions, the spawns, the approved tool call, a person’s decision, every model answer', () => {
+  expect(cassette.version).toBe(2);
+  expect(cassette.start?.session.id).toBe(rootId);
+  const steps = cassette.sessions.flatMap((s) => s.runs.flatMap((r) => r.steps));
+  expect(cassette.sessions).toHaveLength(3);
+  expect(steps.filter((s) => s.kind === 'spawn').map((s) => s.kind === 'spawn' && s.brief?.split('\n')[0])).toEqual(['Sub-session title: Lead', 'Sub-session title: Helper']);
+  expect(steps.filter((s) => s.kind === 'tool')).toEqual([{ kind: 'tool', call: expect.objectContaining({ name: 'count_call', arguments: { n: 1 } }), outcome: { ok: true, content: 'counted 1' } }]);
+  expect(steps.filter((s) => s.kind === 'decision')).toEqual([{ kind: 'decision', decision: 'approve', reason: 'fine', by: 'person' }]);
+  expect(steps.filter((s) => s.kind === 'model').every((s) => s.kind === 'model' && s.response !== undefined)).toBe(true);
+  expect(cassette.sessions.every((s) => s.runs.every((r) => (r.messages?.length ?? 0) > 0))).toBe(true);
+});
+
+test('replayed with today’s code and configuration: identical, with 0 requests to the model server and 0 tool runs', async () => {
+  const requests = llm.requests.length;
+  const runs = counted;
+  const recordedModelCalls = cassette.sessions.flatMap((s) => s.runs.flatMap((r) => r.steps)).filter((s) => s.kind === 'model').length;
+  const report = await replay();
+  expect(report.divergences).toEqual([]);
+  expect(report.unplayed).toEqual([]);
+  expect(report.identical).toBe(true);
+  expect(report.served).toEqual({ model: recordedModelCalls, tool: 1 });
+  expect(report.live).toEqual({ model: 0, tool: 0 });
+  expect(report.finalAnswer).toBe('All done.');
+  expect(report.toolCalls.flatMap((s) => s.asked)).toEqual(['count_call({"n":1})']);
+  expect(llm.requests.length).toBe(requests);
+  expect(counted).toBe(runs);
+  // The new tree is a tree of its own: new ids under a new root.
+  expect(report.rootSessionId).not.toBe(rootId);
+  await expect(tw.client.workflow.getHandle(sessionWorkflowId(report.rootSessionId)).describe()).resolves.toBeDefined();
+}, 180_000);
+
+test('another prompt: the divergence is the root’s first model call, recorded and asked side by side', async () => {
+  const report = await replay({ edit: (start) => ({ ...start, session: { ...start.session, messages: start.session.messages.map((m) => ({ ...m, content: 'plan something else' })) } }) });
+  expect(report.identical).toBe(false);
+  expect(report.divergence).toMatchObject({ kind: 'model-request', path: ['test root'], turn: 1, call: 0 });
+  expect(report.divergence?.recorded).toContain('plan the work');
+  expect(report.divergence?.asked).toContain('plan something else');
+  expect(report.live).toEqual({ model: 0, tool: 0 });
+}, 180_000);
+
+test('another tool policy (the tool denied): the divergence is the Helper’s next model call, which reads the refusal', async () => {
+  const runs = counted;
+  const report = await replay({ deps: { tools: tools(), toolPolicy: { tools: { count_call: 'deny' } } } });
+  expect(report.divergence).toMatchObject({ kind: 'model-request', path: ['test root', 'Lead', 'Helper'], call: 1 });
+  expect(report.divergence?.recorded).toContain('counted 1');
+  expect(counted).toBe(runs);
+}, 180_000);
+
+test('another tool schema (the recorded arguments no longer fit): the divergence is the Helper’s tool call', async () => {
+  const runs = counted;
+  const report = await replay({ deps: { tools: tools(countTool(z.object({ n: z.string() }))), toolPolicy: ASK } });
+  expect(report.divergence).toMatchObject({ kind: 'tool-arguments', path: ['test root', 'Lead', 'Helper'], call: 0 });
+  expect(report.divergence?.asked).toMatch(/no longer fit the tool: .*n/);
+  expect(counted).toBe(runs);
+}, 180_000);
