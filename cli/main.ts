@@ -16,6 +16,7 @@ import { registerToolsCommand } from './commands/tools';
 import { registerUsageCommand } from './commands/usage';
 import { registerUiCommand } from './commands/ui';
 import { registerCassetteCommand } from './commands/cassette';
+import { registerReplayAgentCommand } from './commands/replay-agent';
 import { registerClusterCommand } from './cluster/command';
 
 export function buildProgram(): Command {
@@ -31,6 +32,7 @@ export function buildProgram(): Command {
   registerUsageCommand(program, globals);
   registerUiCommand(program, globals);
   registerCassetteCommand(program, globals);
+  registerReplayAgentCommand(program, globals);
   registerRequestCommands(program, globals);
   registerRuntimeCommands(program, globals);
   registerToolsCommand(program, globals);

@@ -7,6 +7,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Client } from '@temporalio/client';
+import type { DataConverter } from '@temporalio/common';
 import type { NativeConnection } from '@temporalio/worker';
 import {
   CassetteSchema,
@@ -48,6 +49,8 @@ export interface ReplayCassetteOptions {
   /** Default: bamboo-replay-<random>. */
   taskQueue?: string;
   workflowsPath?: string;
+  /** Payload codecs (encryption): the recording's, so the worker reads and writes what the client does. */
+  dataConverter?: DataConverter;
   /** A prebuilt workflow bundle (else the workflows are bundled at start). */
   workflowBundlePath?: string;
   /** Default 120 s: the whole replay, drained. */
@@ -91,6 +94,7 @@ export async function replayCassette(options: ReplayCassetteOptions): Promise<Re
     taskQueue,
     ...(options.workflowBundlePath ? { workflowBundlePath: options.workflowBundlePath } : options.workflowsPath ? { workflowsPath: options.workflowsPath } : {}),
     deps: { providers, tools, toolPolicy: deps.toolPolicy, runners: deps.runners },
+    ...(options.dataConverter ? { dataConverter: options.dataConverter } : {}),
     tuning: { activities: createReplayActivities(player, deps, options.onDivergence ?? 'stop', counts) },
   });
   const recorded = cassette.start;

@@ -5,6 +5,9 @@
  * no tool run; then with the prompt, the tool policy and a tool's schema changed, each reported
  * as a divergence at the session and turn where it shows.
  */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { NativeConnection } from '@temporalio/worker';
 import { z } from 'zod';
 import { exportCassette } from '../../client/cassette';
@@ -22,6 +25,7 @@ import { rootSession } from '../helpers/session-fixtures';
 import { eventually } from '../helpers/eventually';
 import { startLlmServer, type LlmServer } from '../helpers/llm-server';
 import { startTestWorker, testServer, type TestWorker } from '../helpers/temporal';
+import { bamboo } from '../helpers/cli';
 
 let llm: LlmServer;
 let tw: TestWorker;
@@ -129,4 +133,31 @@ test('another tool schema (the recorded arguments no longer fit): the divergence
   expect(report.divergence).toMatchObject({ kind: 'tool-arguments', path: ['test root', 'Lead', 'Helper'], call: 0 });
   expect(report.divergence?.asked).toMatch(/no longer fit the tool: .*n/);
   expect(counted).toBe(runs);
+}, 180_000);
+
+test('`bamboo replay-agent`, typed as a user would: identical (exit 0), then under a policy that denies the tool, the divergence named (exit 1)', async () => {
+  const session = rootSession('[[spawn:Helper|[[tool:get_current_time|{}]] what time is it]] go');
+  const handle = await startSession(tw.client, { session, options: {} }, { taskQueue: tw.taskQueue });
+  await settled(tw.client, session.id, 60_000);
+  const dir = mkdtempSync(join(tmpdir(), 'bamboo-replay-'));
+  const file = join(dir, 'tree.cassette.json');
+  const recorded = await exportCassette(tw.client, session.id);
+  const modelCalls = recorded.sessions.flatMap((s) => s.runs.flatMap((r) => r.steps)).filter((s) => s.kind === 'model').length;
+  expect(modelCalls).toBe(5); // the root: spawn, answer, and after the Helper's report; the Helper: tool, answer
+  writeFileSync(file, JSON.stringify(recorded));
+  await handle.terminate('recorded');
+  writeFileSync(join(dir, 'same.json'), '{}');
+  writeFileSync(join(dir, 'deny.json'), JSON.stringify({ toolPolicy: { tools: { get_current_time: 'deny' } } }));
+
+  const same = await bamboo(['replay-agent', file, '--config', join(dir, 'same.json'), '--json']);
+  expect(same.code).toBe(0);
+  expect(JSON.parse(same.stdout)).toMatchObject({ identical: true, served: { model: modelCalls, tool: 1 }, live: { model: 0, tool: 0 } });
+
+  const denied = await bamboo(['replay-agent', file, '--config', join(dir, 'deny.json')]);
+  expect(denied.code).toBe(1);
+  expect(denied.stdout).toMatch(/first divergence: model-request at test root › Helper, turn \d+, call 2: recorded message \d+ of \d+: tool/);
+
+  const usage = await bamboo(['replay-agent', file, '--on-divergence', 'sometimes']);
+  expect(usage.code).toBe(2);
+  expect(usage.stderr).toContain('--on-divergence must be stop or live, got "sometimes"');
 }, 180_000);
