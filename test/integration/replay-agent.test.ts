@@ -12,7 +12,7 @@ import { NativeConnection } from '@temporalio/worker';
 import { z } from 'zod';
 import { exportCassette } from '../../client/cassette';
 import { startSession } from '../../client/root-sessions';
-import { replayCassette } from '../../cli/replay-agent';
+import { replayCassette, replayFindings } from '../../testing';
 import { respondUpdate, stateQuery, sessionWorkflowId, type Cassette } from '../../common';
 import { createConfiguredProvider } from '../../worker/providers/configured';
 import { createProviderRegistry } from '../../worker/providers/router';
@@ -103,6 +103,7 @@ test('replayed with today’s code and configuration: identical, with 0 requests
   expect(report.live).toEqual({ model: 0, tool: 0 });
   expect(report.finalAnswer).toBe('All done.');
   expect(report.toolCalls.flatMap((s) => s.asked)).toEqual(['count_call({"n":1})']);
+  expect(replayFindings(report, { identical: true, sameToolCalls: true, sameSpawns: true, finalAnswer: (a) => a.startsWith('All done') })).toEqual([]);
   expect(llm.requests.length).toBe(requests);
   expect(counted).toBe(runs);
   // The new tree is a tree of its own: new ids under a new root.
@@ -119,12 +120,32 @@ test('another prompt: the divergence is the root’s first model call, recorded 
   expect(report.live).toEqual({ model: 0, tool: 0 });
 }, 180_000);
 
+test('a diverging call let go live: it reaches the real provider, the rest of the tree runs on, and the eval says what changed', async () => {
+  const requests = llm.requests.length;
+  llm.script({ kind: 'text', chunks: ['Nothing to delegate.'] });
+  const providers = createProviderRegistry([createScriptedProvider(), createConfiguredProvider({ type: 'openai-compatible', name: 'local-openai', baseURL: `${llm.url}/v1`, apiKeyEnv: 'TEST_REPLAY_OPENAI_KEY', models: ['gpt-test'] })], 'scripted');
+  const report = await replay({
+    deps: { providers, tools: tools(), toolPolicy: ASK },
+    onDivergence: 'live',
+    edit: (start) => ({ ...start, session: { ...start.session, messages: start.session.messages.map((m) => ({ ...m, content: 'say hello' })) } }),
+  });
+  expect(report.live.model).toBe(1);
+  expect(llm.requests.length).toBe(requests + 1);
+  expect(report.finalAnswer).toBe('Nothing to delegate.');
+  expect(replayFindings(report, { sameSpawns: true })).toEqual([expect.stringMatching(/Lead: recorded, never spawned$/), expect.stringMatching(/Helper: recorded, never spawned$/)]);
+}, 180_000);
+
 test('another tool policy (the tool denied): the divergence is the Helper’s next model call, which reads the refusal', async () => {
   const runs = counted;
   const report = await replay({ deps: { tools: tools(), toolPolicy: { tools: { count_call: 'deny' } } } });
   expect(report.divergence).toMatchObject({ kind: 'model-request', path: ['test root', 'Lead', 'Helper'], call: 1 });
   expect(report.divergence?.recorded).toContain('counted 1');
   expect(counted).toBe(runs);
+  // As an eval: the policy refused the Helper's call before any tool ran, and the Helper stopped at its next call, so the tree's answer changed.
+  expect(replayFindings(report, { sameToolCalls: true, sameSpawns: true, finalAnswer: (a) => a === 'All done.' || `it said ${JSON.stringify(a)}` })).toEqual([
+    expect.stringMatching(/^test root › Lead › Helper: tool calls \[\], recorded \["count_call\(\{\\"n\\":1\}\)"\]$/),
+    expect.stringMatching(/^final answer: it said /),
+  ]);
 }, 180_000);
 
 test('another tool schema (the recorded arguments no longer fit): the divergence is the Helper’s tool call', async () => {

@@ -159,7 +159,7 @@ export class CassettePlayer {
     return this.cassette.sessions.map((session) => {
       const tape = reached.get(session.sessionId);
       const recorded = (tape ?? tapeOf(session, [])).tools.map((t) => describeCall(t.call));
-      return { path: tape?.path ?? [session.sessionId], reached: tape !== undefined, recorded, asked: tape?.askedTools ?? [] };
+      return { path: tape?.path ?? this.recordedPath(session.sessionId), reached: tape !== undefined, recorded, asked: tape?.askedTools ?? [] };
     });
   }
 
@@ -167,11 +167,20 @@ export class CassettePlayer {
   unplayed(): { sessionId: string; path: string[]; modelCalls: number; toolCalls: number }[] {
     const reached = new Map([...this.tapes.values()].map((t) => [t.recorded.sessionId, t]));
     return this.cassette.sessions.flatMap((session) => {
-      const tape = reached.get(session.sessionId) ?? tapeOf(session, [titleOf(this.cassette, session)]);
+      const tape = reached.get(session.sessionId) ?? tapeOf(session, this.recordedPath(session.sessionId));
       const modelCalls = tape.models.length - tape.modelKeys.size;
       const toolCalls = tape.tools.length - tape.toolKeys.size;
       return modelCalls > 0 || toolCalls > 0 ? [{ sessionId: session.sessionId, path: tape.path, modelCalls: Math.max(0, modelCalls), toolCalls: Math.max(0, toolCalls) }] : [];
     });
+  }
+
+  /** A recorded session's titles from the root down, from the spawns that made it. */
+  private recordedPath(sessionId: string): string[] {
+    const session = this.recorded.get(sessionId);
+    if (!session) return [sessionId];
+    if (sessionId === this.cassette.rootSessionId || !session.parentSessionId) return [titleOf(this.cassette, session)];
+    const spawn = this.recorded.get(session.parentSessionId)?.runs.flatMap((r) => r.steps).find((s) => s.kind === 'spawn' && s.childSessionId === sessionId);
+    return [...this.recordedPath(session.parentSessionId), (spawn?.kind === 'spawn' && spawn.title) || sessionId];
   }
 
   private diverged(divergence: Divergence): { ok: false; divergence: Divergence } {
