@@ -1,0 +1,82 @@
+/**
+ * The cassette player's matching (worker/replay/cassette-player.ts), on plain cassettes: sessions
+ * by their place in the tree, calls in order with retries keeping their place, requests compared
+ * with the tree's ids, uuids and times masked, and the first divergence named.
+ */
+import { CASSETTE_FORMAT, type Cassette, type Message } from '../../common';
+import { CassettePlayer } from '../../worker/replay/cassette-player';
+
+const T = '2030-01-01T00:00:00.000Z';
+const msg = (role: Message['role'], content: string, extra: Partial<Message> = {}): Message => ({ id: `m-${Math.random()}`, role, content, createdAt: T, ...extra });
+const answer = (content: string) => ({ content, toolCalls: [], usage: { inputTokens: 1, outputTokens: 1 }, provider: 'scripted' });
+
+function cassette(): Cassette {
+  const root = 'r-1';
+  const a = `${root}-aaaaaaaa`;
+  const b = `${root}-bbbbbbbb`;
+  const rootMessages = [msg('user', 'go'), msg('assistant', '', { toolCalls: [{ id: 'c1', name: 'spawn_session', arguments: { title: 'Twin' } }] }), msg('tool', `child session ${a} queued at ${T}`, { toolCallId: 'c1' })];
+  return {
+    format: CASSETTE_FORMAT,
+    version: 2,
+    recordedAt: T,
+    rootSessionId: root,
+    start: { session: { id: root, kind: 'root', rootSessionId: root, spawnDepth: 0, title: 'Root', model: 'm', metadata: {}, messages: [msg('user', 'go')] } },
+    sessions: [
+      {
+        sessionId: root,
+        kind: 'root',
+        runs: [
+          {
+            runId: 'x',
+            startTime: T,
+            status: 'RUNNING',
+            messages: rootMessages,
+            steps: [
+              { kind: 'model', turn: 1, call: 0, model: 'm', messageCount: 1, tools: [], response: answer('') },
+              { kind: 'spawn', childSessionId: a, title: 'Twin', model: 'm', brief: 'first brief' },
+              { kind: 'spawn', childSessionId: b, title: 'Twin', model: 'm', brief: 'second brief' },
+              { kind: 'model', turn: 2, call: 1, model: 'm', messageCount: 3, tools: [], response: answer('done') },
+            ],
+          },
+        ],
+      },
+      { sessionId: a, kind: 'child', parentSessionId: root, runs: [{ runId: 'y', startTime: T, status: 'COMPLETED', steps: [{ kind: 'model', turn: 1, call: 0, model: 'm', messageCount: 2, tools: [], messages: [msg('system', 's'), msg('user', 'first brief')], response: answer('A') }] }] },
+      { sessionId: b, kind: 'child', parentSessionId: root, runs: [{ runId: 'z', startTime: T, status: 'COMPLETED', steps: [{ kind: 'model', turn: 1, call: 0, model: 'm', messageCount: 2, tools: [], messages: [msg('system', 's'), msg('user', 'second brief')], response: answer('B') }] }] },
+    ],
+  };
+}
+
+test('children are known by their brief, not the order they first call: two children with one title each get their own answers', () => {
+  const player = new CassettePlayer(cassette(), 'new');
+  const second = player.modelCall({ replaySessionId: 'new-22222222', key: 'k1', turn: 1, messages: [msg('system', 's'), msg('user', 'second brief')] });
+  const first = player.modelCall({ replaySessionId: 'new-11111111', key: 'k2', turn: 1, messages: [msg('system', 's'), msg('user', 'first brief')] });
+  expect(second).toMatchObject({ ok: true, value: { content: 'B' } });
+  expect(first).toMatchObject({ ok: true, value: { content: 'A' } });
+  expect(player.divergences).toEqual([]);
+});
+
+test('a retried call keeps its place; the next call takes the next; ids, uuids and times in the request are masked', () => {
+  const player = new CassettePlayer(cassette(), 'new');
+  expect(player.modelCall({ replaySessionId: 'new', key: 'run/1', turn: 1, messages: [msg('user', 'go')] })).toMatchObject({ ok: true });
+  expect(player.modelCall({ replaySessionId: 'new', key: 'run/1', turn: 1, messages: [msg('user', 'go')] })).toMatchObject({ ok: true });
+  const later = '2031-05-05T10:00:00.123Z';
+  const asked = [msg('user', 'go'), msg('assistant', '', { toolCalls: [{ id: 'c1', name: 'spawn_session', arguments: { title: 'Twin' } }] }), msg('tool', `child session new-12345678 queued at ${later}`, { toolCallId: 'c1' })];
+  expect(player.modelCall({ replaySessionId: 'new', key: 'run/2', turn: 2, messages: asked })).toMatchObject({ ok: true, value: { content: 'done' } });
+  expect(player.servedCalls).toEqual({ model: 3, tool: 0 });
+  expect(player.divergences).toEqual([]);
+});
+
+test('the first divergence names the session, turn, call, and the first differing message on both sides', () => {
+  const player = new CassettePlayer(cassette(), 'new');
+  player.modelCall({ replaySessionId: 'new', key: 'k1', turn: 1, messages: [msg('user', 'go')] });
+  const asked = [msg('user', 'go'), msg('assistant', '', { toolCalls: [{ id: 'c1', name: 'spawn_session', arguments: { title: 'Other' } }] })];
+  const played = player.modelCall({ replaySessionId: 'new', key: 'k2', turn: 2, messages: asked });
+  expect(played).toMatchObject({ ok: false, divergence: { kind: 'model-request', path: ['Root'], turn: 2, call: 1 } });
+  expect(player.divergences[0].recorded).toContain('"title":"Twin"');
+  expect(player.divergences[0].asked).toContain('"title":"Other"');
+  // A child whose brief no recorded spawn had is a spawn the recording lacks.
+  expect(player.modelCall({ replaySessionId: 'new-33333333', key: 'k3', turn: 1, messages: [msg('user', 'a third brief')] })).toMatchObject({ ok: false, divergence: { kind: 'unknown-session', path: ['Root', '?'] } });
+  // A call past the recording is one it lacks; the recorded calls never made are listed.
+  expect(player.modelCall({ replaySessionId: 'new', key: 'k4', turn: 3, messages: [msg('user', 'go')] })).toMatchObject({ ok: false, divergence: { kind: 'model-call-missing', call: 2 } });
+  expect(player.unplayed().map((u) => u.path)).toEqual([['Root', 'Twin'], ['Root', 'Twin']]);
+});
