@@ -52,7 +52,8 @@ beforeAll(async () => {
   process.env.TEST_REPLAY_OPENAI_KEY = 'sk-test-replay';
   llm = await startLlmServer();
   const openai = createConfiguredProvider({ type: 'openai-compatible', name: 'local-openai', baseURL: `${llm.url}/v1`, apiKeyEnv: 'TEST_REPLAY_OPENAI_KEY', models: ['gpt-test'] });
-  tw = await startTestWorker({ deps: { providers: createProviderRegistry([createScriptedProvider(), openai], 'scripted'), tools: tools(), toolPolicy: ASK } });
+  const claude = createConfiguredProvider({ type: 'anthropic', name: 'local-claude', baseURL: `${llm.url}/v1`, apiKeyEnv: 'TEST_REPLAY_OPENAI_KEY', models: [] });
+  tw = await startTestWorker({ deps: { providers: createProviderRegistry([createScriptedProvider(), openai, claude], 'scripted'), tools: tools(), toolPolicy: ASK } });
   connection = await NativeConnection.connect({ address: testServer().address });
 
   // Each session's answers by its brief; the root's from the shared script.
@@ -181,4 +182,26 @@ test('`bamboo replay-agent`, typed as a user would: identical (exit 0), then und
   const usage = await bamboo(['replay-agent', file, '--on-divergence', 'sometimes']);
   expect(usage.code).toBe(2);
   expect(usage.stderr).toContain('--on-divergence must be stop or live, got "sometimes"');
+}, 180_000);
+
+test('a tree recorded over the Anthropic wire replays identically on a worker with only the scripted provider', async () => {
+  llm.route('ANTHROPIC ROOT', spawn('Scout', 'look around'), { kind: 'text', chunks: ['Scout is on it'] }, { kind: 'text', chunks: ['Seen it.'] });
+  llm.route('Sub-session title: Scout', { kind: 'tool', name: 'get_current_time', args: {} }, { kind: 'text', chunks: ['It is now.'] });
+  const session = { ...rootSession('ANTHROPIC ROOT: what is around?'), model: 'claude-test', modelRef: { provider: 'local-claude', model: 'claude-test' } };
+  const before = llm.requests.length;
+  const handle = await startSession(tw.client, { session, options: {} }, { taskQueue: tw.taskQueue });
+  await settled(tw.client, session.id, 60_000);
+  const recorded = await exportCassette(tw.client, session.id);
+  await handle.terminate('recorded');
+  const wire = llm.requests.slice(before);
+  expect(wire.length).toBeGreaterThanOrEqual(5);
+  expect(wire.every((r) => r.path === '/v1/messages')).toBe(true); // the Anthropic Messages API
+  expect(recorded.sessions.flatMap((s) => s.runs.flatMap((r) => r.steps)).filter((s) => s.kind === 'model').every((s) => s.kind === 'model' && s.response?.provider === 'local-claude')).toBe(true);
+
+  const requests = llm.requests.length;
+  const report = await replayCassette({ client: tw.client, connection, cassette: recorded, deps: { providers: createProviderRegistry([createScriptedProvider()], 'scripted') }, workflowBundlePath: testServer().bundlePath });
+  expect(report.divergences).toEqual([]);
+  expect(report.identical).toBe(true);
+  expect(report.finalAnswer).toBe('Seen it.');
+  expect(llm.requests.length).toBe(requests);
 }, 180_000);
