@@ -17,6 +17,7 @@ import { registerUsageCommand } from './commands/usage';
 import { registerUiCommand } from './commands/ui';
 import { registerCassetteCommand } from './commands/cassette';
 import { registerReplayAgentCommand } from './commands/replay-agent';
+import { registerForkCommand } from './commands/fork';
 import { registerClusterCommand } from './cluster/command';
 
 export function buildProgram(): Command {
@@ -33,6 +34,7 @@ export function buildProgram(): Command {
   registerUiCommand(program, globals);
   registerCassetteCommand(program, globals);
   registerReplayAgentCommand(program, globals);
+  registerForkCommand(program, globals);
   registerRequestCommands(program, globals);
   registerRuntimeCommands(program, globals);
   registerToolsCommand(program, globals);

@@ -4,3 +4,4 @@ export type { BambooClientOptions, EventsOptions, SessionTreeNode, StartRootSess
 export { UpdateRejectedError, treesWaitingForAPerson, type TreeWaitingForAPerson } from './requests';
 export type { ChildDelivery } from './steering';
 export { exportCassette } from './cassette';
+export { forkSession, turnsUpTo, type Fork, type ForkOptions } from './fork';

@@ -11,9 +11,10 @@ import { join } from 'node:path';
 import { NativeConnection } from '@temporalio/worker';
 import { z } from 'zod';
 import { exportCassette } from '../../client/cassette';
-import { startSession } from '../../client/root-sessions';
+import { sendUserMessage, sessionTranscript, startSession } from '../../client/root-sessions';
+import { turnsUpTo } from '../../client/fork';
 import { replayCassette, replayFindings } from '../../testing';
-import { respondUpdate, stateQuery, sessionWorkflowId, type Cassette } from '../../common';
+import { respondUpdate, stateQuery, sessionWorkflowId, type Cassette, type Message } from '../../common';
 import { createConfiguredProvider } from '../../worker/providers/configured';
 import { createProviderRegistry } from '../../worker/providers/router';
 import { createScriptedProvider } from '../../worker/providers/scripted';
@@ -204,4 +205,40 @@ test('a tree recorded over the Anthropic wire replays identically on a worker wi
   expect(report.identical).toBe(true);
   expect(report.finalAnswer).toBe('Seen it.');
   expect(llm.requests.length).toBe(requests);
+}, 180_000);
+
+test('`bamboo fork --at-turn 2 --model <another>`: the new root’s first two turns are the original’s, the third is answered live by the other model', async () => {
+  const session = rootSession('alpha');
+  const handle = await startSession(tw.client, { session, options: {} }, { taskQueue: tw.taskQueue });
+  const answered = (text: string) => eventually(async () => (await sessionTranscript(tw.client, session.id)).some((m) => m.role === 'assistant' && m.content.includes(text)) || undefined, { timeoutMs: 30_000, what: `an answer to ${text}` });
+  await answered('alpha');
+  for (const next of ['beta', 'gamma']) {
+    await sendUserMessage(tw.client, session.id, next);
+    await answered(next);
+  }
+  const original = await sessionTranscript(tw.client, session.id);
+  expect(turnsUpTo(original, 3)).toMatchObject({ turns: 3 });
+
+  llm.script({ kind: 'text', chunks: ['A live answer'] });
+  const requests = llm.requests.length;
+  const forked = await bamboo(['fork', session.id, '--at-turn', '2', '--model', 'gpt-test', '--json'], { BAMBOO_TASK_QUEUE: tw.taskQueue });
+  expect(forked.code).toBe(0);
+  const { rootSessionId, copiedMessages } = JSON.parse(forked.stdout) as { rootSessionId: string; copiedMessages: number };
+  expect(rootSessionId).not.toBe(session.id);
+  const transcript = await eventually(async () => {
+    const t = await sessionTranscript(tw.client, rootSessionId);
+    return t.at(-1)?.role === 'assistant' ? t : undefined;
+  }, { timeoutMs: 30_000, what: 'the fork’s third turn' });
+  const shown = (ms: Message[]) => ms.map((m) => `${m.role}: ${m.content}`);
+  // Turns 1 and 2 as they were; turn 3's question again, and a new answer from the other model.
+  expect(shown(transcript.slice(0, copiedMessages))).toEqual(shown(turnsUpTo(original, 2).kept));
+  expect(shown(transcript.slice(copiedMessages))).toEqual(['user: gamma', 'assistant: A live answer']);
+  expect(llm.requests.length).toBe(requests + 1);
+  expect(JSON.stringify(llm.requests.at(-1)!.body)).toContain('beta');
+  await tw.client.workflow.getHandle(sessionWorkflowId(rootSessionId)).terminate('done');
+  await handle.terminate('done');
+
+  const tooFar = await bamboo(['fork', session.id, '--at-turn', '4'], { BAMBOO_TASK_QUEUE: tw.taskQueue });
+  expect(tooFar.code).toBe(1);
+  expect(tooFar.stderr).toContain(`session ${session.id} has 3 turns: cannot fork at turn 4`);
 }, 180_000);
