@@ -35,8 +35,9 @@ export type TrackedChild = z.infer<typeof TrackedChildSchema>;
 
 /**
  * What a child run that continues-as-new carries of its own children (internal): a root's
- * CarriedState without the spawn queue, bounded the same way. A child continues only with none
- * of its children open or queued (workflows/child-session.ts), so there is no queue to carry.
+ * CarriedState without the spawn queue, bounded the same way. A child chooses to continue only
+ * with none of its children open or queued (workflows/child-session.ts); a next run a late
+ * report queued while it waited to continue goes in ChildContinuation.queued.
  */
 export const CarriedChildrenSchema = sharedSchema('children.CarriedChildrenSchema', () => z.object({
   children: z.array(TrackedChildSchema),

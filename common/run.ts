@@ -12,6 +12,37 @@ import { CarriedChildrenSchema } from './children';
 
 const nonEmpty = sharedSchema('run.nonEmpty', () => z.string().trim().min(1, 'must be a non-empty string'));
 
+/** The history shape every starter asks for now (SpawnJob.historyShape). */
+export const CURRENT_HISTORY_SHAPE = 2 as const;
+
+const spawnJobFields = () => ({
+  parentSessionId: SessionIdSchema,
+  childSessionId: SessionIdSchema,
+  model: nonEmpty.max(200, 'must be at most 200 characters'),
+  disabledTools: z.array(z.string()).optional(),
+  /** The child snapshot; absent → the run loads the session's previous run result. */
+  session: SessionSchema.optional(),
+  /**
+   * With no `session`: the run whose result holds the snapshot to continue from (the run that
+   * last reported to the parent), instead of the newest closed run in visibility.
+   */
+  snapshotRunId: nonEmpty.max(200, "must be at most 200 characters").optional(),
+  /** User messages appended to the snapshot before the run (a follow-up to a finished child). */
+  appendMessages: z.array(nonEmpty).optional(),
+  /** The spawning session's options; with maxSpawnDepth > the child's depth, the child may spawn too. */
+  spawnOptions: SessionOptionsSchema.partial().optional(),
+  /**
+   * The history the run writes, set by the starter (workflows/child-session.ts, `announce`). 2: the start
+   * request carries the search attributes (status `running`), the run upserts once at its end
+   * and starts its total-time timer only while it waits for children. Absent: the first shape,
+   * kept for the histories recorded with it.
+   */
+  historyShape: z.literal(CURRENT_HISTORY_SHAPE).optional(),
+});
+
+/** A spawn job waiting in a queue: any job but a continuation (a child run carries its queue across continue-as-new). */
+export const QueuedSpawnJobSchema = sharedSchema('run.QueuedSpawnJobSchema', () => z.object(spawnJobFields()));
+
 /**
  * Where a child run that continued-as-new mid-loop goes on (internal, set by the run
  * itself): the next round, the loop's counters, and the chain's start — the total-time
@@ -28,40 +59,17 @@ export const ChildContinuationSchema = sharedSchema('run.ChildContinuationSchema
   injected: z.array(nonEmpty),
   /** The run's own children, once it has spawned any: their state, completions seen and spend go on. */
   children: CarriedChildrenSchema.optional(),
+  /** Spawns its children queued while it waited to continue (a late report asked for a child's next run). */
+  queued: z.array(QueuedSpawnJobSchema).optional(),
 }));
 export type ChildContinuation = z.infer<typeof ChildContinuationSchema>;
 
-/** The history shape every starter asks for now (SpawnJob.historyShape). */
-export const CURRENT_HISTORY_SHAPE = 2 as const;
-
 export const SpawnJobSchema = sharedSchema('run.SpawnJobSchema', () => z.object({
-  parentSessionId: SessionIdSchema,
-  childSessionId: SessionIdSchema,
-  model: nonEmpty.max(200, 'must be at most 200 characters'),
-  disabledTools: z.array(z.string()).optional(),
-  /** The child snapshot; absent → the run loads the session's previous run result. */
-  session: SessionSchema.optional(),
-  /**
-   * With no `session`: the run whose result holds the snapshot to continue from (the run that
-   * last reported to the parent), instead of the newest closed run in visibility.
-   */
-  snapshotRunId: nonEmpty.max(200, "must be at most 200 characters").optional(),
-  /** User messages appended to the snapshot before the run (a follow-up to a finished child). */
-  appendMessages: z.array(nonEmpty).optional(),
+  ...spawnJobFields(),
   /** Set only by a run continuing-as-new: the loop goes on from there with `session`. */
   continuation: ChildContinuationSchema.optional(),
-  /** The spawning session's options; with maxSpawnDepth > the child's depth, the child may spawn too. */
-  spawnOptions: SessionOptionsSchema.partial().optional(),
-  /**
-   * The history the run writes, set by the starter (workflows/child-session.ts, `announce`). 2: the start
-   * request carries the search attributes (status `running`), the run upserts once at its end
-   * and starts its total-time timer only while it waits for children. Absent: the first shape,
-   * kept for the histories recorded with it.
-   */
-  historyShape: z.literal(CURRENT_HISTORY_SHAPE).optional(),
 }));
 export type SpawnJob = z.infer<typeof SpawnJobSchema>;
-
 
 
 export const ChildCompletionSchema = sharedSchema('run.ChildCompletionSchema', () => z.object({

@@ -337,6 +337,8 @@ async function continueRunAsNew(run: ChildRun, job: SpawnJob, from: NonNullable<
   await condition(allHandlersFinished);
   if (run.children) await CancellationScope.nonCancellable(() => run.children!.noticesSent()); // a closed run's signals are dropped
   const children = carriedChildren(run);
+  // A late report of a child during those waits may have queued its next run: it goes on too.
+  const queued = run.children?.carried().queued ?? [];
   fitContinuation(run, job, session, children);
   log.info('child run continuing as new', { round: from.round, historySize: workflowInfo().historySize });
   return continueAsNew<typeof childSessionWorkflow>({
@@ -344,14 +346,14 @@ async function continueRunAsNew(run: ChildRun, job: SpawnJob, from: NonNullable<
     session,
     appendMessages: undefined,
     snapshotRunId: undefined,
-    continuation: { ...from, lastEventSeq: run.events.lastSequence, injected: run.injected.splice(0), ...(children ? { children } : {}) },
+    continuation: { ...from, lastEventSeq: run.events.lastSequence, injected: run.injected.splice(0), ...(children ? { children } : {}), ...(queued.length ? { queued } : {}) },
   });
 }
 
 /**
  * What the next run carries of this run's children (the tracker's bounded `carried()`), once
- * there are any: their state, the completions seen, the ledger. The spawn queue is empty
- * (continueAsNewDue), so it is not carried.
+ * there are any: their state, the completions seen, the ledger. The spawn queue was empty when
+ * the run chose to continue (continueAsNewDue); what it queued since goes on as `queued`.
  */
 function carriedChildren(run: ChildRun): ChildContinuation['children'] {
   if (!hasSpawned(run)) return undefined;
@@ -439,7 +441,7 @@ async function runAgentTurns(
  */
 function childrenFor(run: ChildRun, session: Session, job: SpawnJob): Children | undefined {
   if (!job.spawnOptions || session.spawnDepth >= run.options.maxSpawnDepth) return undefined;
-  const carried = job.continuation?.children && { ...job.continuation.children, queued: [] };
+  const carried = job.continuation?.children && { ...job.continuation.children, queued: job.continuation.queued ?? [] };
   const children = new Children(session.id, run.options, run.events, carried, {
     depth: session.spawnDepth,
     selfSpend: () => run.spend,

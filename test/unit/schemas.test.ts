@@ -45,6 +45,15 @@ describe('SpawnJobSchema', () => {
     expect(job.disabledTools).toEqual(['spawn_session']);
   });
 
+  it('a continuation carries the restarts its children queued while the run waited to continue, and no continuation inside them', () => {
+    const restart = { parentSessionId: 'child-1', childSessionId: 'child-1-aaaaaaaa', model: 'm', snapshotRunId: 'run-1', appendMessages: ['more'] };
+    const continuation = { round: 3, toolFailures: {}, startedAt: '2030-01-01T00:00:00.000Z', usage: { inputTokens: 1, outputTokens: 1 }, lastEventSeq: 4, injected: [], queued: [restart] };
+    const job = SpawnJobSchema.parse({ parentSessionId: 'root-1', childSessionId: 'child-1', model: 'm', continuation });
+    expect(job.continuation?.queued).toEqual([restart]);
+    const nested = SpawnJobSchema.parse({ parentSessionId: 'root-1', childSessionId: 'child-1', model: 'm', continuation: { ...continuation, queued: [{ ...restart, continuation }] } });
+    expect(nested.continuation?.queued?.[0]).not.toHaveProperty('continuation');
+  });
+
   it.each(['parentSessionId', 'childSessionId', 'model'])('rejects an empty %s with a message naming the field', (field) => {
     const job = { parentSessionId: 'root-1', childSessionId: 'child-1', model: 'm', [field]: '' };
     expect(issuesOf(job)).toMatch(new RegExp(`^${field}: `));
