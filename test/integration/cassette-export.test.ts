@@ -45,7 +45,7 @@ test('a depth-2 tree’s cassette: spawns, model calls and answers, tool calls a
   expect(rootSteps.map((s) => s.kind)).toEqual(['model', 'model', 'spawn', 'model']);
   expect(rootSteps[0]).toMatchObject({ kind: 'model', turn: 1, call: 0, model: 'scripted-model', response: { toolCalls: [{ name: 'spawn_session' }], provider: 'scripted' } });
   expect(rootSteps[1]).toMatchObject({ kind: 'model', turn: 2, call: 1, response: { toolCalls: [] } });
-  expect(rootSteps[2]).toEqual({ kind: 'spawn', childSessionId: lead.childSessionId, title: 'Lead', model: 'scripted-model' });
+  expect(rootSteps[2]).toEqual({ kind: 'spawn', childSessionId: lead.childSessionId, title: 'Lead', model: 'scripted-model', brief: expect.stringMatching(/^Sub-session title: Lead\n[\s\S]*organise$/) });
   expect(rootSteps[3]).toMatchObject({ kind: 'model', turn: 1, call: 2 });
 
   // The helper: the tool call its model asked for, the tool's outcome, the answer.
