@@ -82,3 +82,4 @@ export function validated<S extends z.ZodType>(schema: S, value: unknown, what: 
   if (!result.success) throw new CliError(`invalid ${what}: ${describeZodError(result.error)}`, ExitCode.usage);
   return result.data;
 }
+

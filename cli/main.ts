@@ -18,6 +18,7 @@ import { registerUiCommand } from './commands/ui';
 import { registerCassetteCommand } from './commands/cassette';
 import { registerReplayAgentCommand } from './commands/replay-agent';
 import { registerForkCommand } from './commands/fork';
+import { registerDeployCommand } from './commands/deploy';
 import { registerClusterCommand } from './cluster/command';
 
 export function buildProgram(): Command {
@@ -35,6 +36,7 @@ export function buildProgram(): Command {
   registerCassetteCommand(program, globals);
   registerReplayAgentCommand(program, globals);
   registerForkCommand(program, globals);
+  registerDeployCommand(program, globals);
   registerRequestCommands(program, globals);
   registerRuntimeCommands(program, globals);
   registerToolsCommand(program, globals);

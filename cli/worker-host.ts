@@ -4,14 +4,19 @@
  * MCP servers are connected and their tools listed before the worker polls; their
  * connections (and stdio servers' processes) are closed once it has stopped.
  */
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { DEFAULT_DEPLOYMENT_NAME, defaultBuildId, type Deployment } from '../worker/versioning';
 import { encryptionCodecFromEnv } from '../worker/codec/aes-gcm';
 import { loadConfig, providersFromConfig, runnersFromConfig } from '../worker/config/load';
-import { readEnv, workerSizing } from '../worker/config/env';
+import { readEnv, workerSizing, type BambooEnv } from '../worker/config/env';
 import { connectClient, connectWorkerConnection, resolveTemporalTarget } from './temporal/connection';
 import { ensureSearchAttributes } from './temporal/search-attributes';
 import { connectMcpServers } from '../worker/tools/mcp';
-import { bundleEncodesFailures } from '../worker/bundle';
-import { createBambooWorker } from '../worker/create-worker';
+import { buildWorkflowBundle, bundleEncodesFailures } from '../worker/bundle';
+import { createBambooWorker, WORKFLOWS_PATH } from '../worker/create-worker';
 import { observabilitySettings, shutdownTraces, type ObservabilitySettings } from '../worker/observability';
 import { installMetricsRuntime, samplePendingRequests } from '../worker/observability/metrics';
 
@@ -31,13 +36,16 @@ export async function runWorker(options: { address?: string; namespace?: string 
   const runners = runnersFromConfig(config);
   const mcp = await connectMcpServers(config.mcpServers);
   const stopSampling = observability.metrics ? samplePendingRequests(client) : undefined;
+  const bundle = matchingBundle(env.BAMBOO_WORKFLOW_BUNDLE, codec !== undefined);
+  const versioned = env.BAMBOO_WORKER_VERSIONING ? await versionOf(env, bundle, codec !== undefined, observability) : undefined;
   try {
     const worker = await createBambooWorker({
       connection: await connectWorkerConnection(resolved),
       client,
       namespace: resolved.namespace,
       taskQueue: env.BAMBOO_TASK_QUEUE,
-      workflowBundlePath: matchingBundle(env.BAMBOO_WORKFLOW_BUNDLE, codec !== undefined),
+      workflowBundlePath: versioned?.bundlePath ?? bundle,
+      ...(versioned ? { deployment: versioned.deployment } : {}),
       deps: { providers, runners, toolPolicy: config.toolPolicy },
       mcpTools: mcp.tools,
       dataConverter,
@@ -48,6 +56,7 @@ export async function runWorker(options: { address?: string; namespace?: string 
     console.log(`  MCP tools: ${mcp.servers.map((s) => `${s.server} (${s.tools.filter((t) => !t.skipped).length})`).join(', ') || 'none'}`);
     console.log(`  payload encryption: ${codec ? `on (AES-256-GCM, key id ${codec.keyId})` : 'off'}`);
     console.log(`  observability: ${describeObservability(observability, env.BAMBOO_WORKFLOW_BUNDLE)}`);
+    console.log(`  worker versioning: ${versioned ? `on: deployment ${versioned.deployment.name}, build ${versioned.deployment.buildId} (child runs pinned; roots move at a turn boundary)` : 'off'}`);
     const sizing = workerSizing(env);
     if (Object.keys(sizing).length > 0) console.log(`  sizing: ${JSON.stringify(sizing)}`);
     await worker.run();
@@ -57,6 +66,23 @@ export async function runWorker(options: { address?: string; namespace?: string 
     await shutdownTraces();
   }
   await client.connection.close();
+}
+
+/**
+ * This worker's version in its deployment. Its build id, unless given, is the package version
+ * and a hash of the workflow code it runs: the prebuilt bundle's, else the one bundled here (and
+ * used, unless observability bundles its own interceptors in at start).
+ */
+async function versionOf(env: BambooEnv, bundlePath: string | undefined, encodeFailures: boolean, observability: ObservabilitySettings): Promise<{ deployment: Deployment; bundlePath?: string }> {
+  const name = env.BAMBOO_DEPLOYMENT_NAME ?? DEFAULT_DEPLOYMENT_NAME;
+  if (env.BAMBOO_BUILD_ID) return { deployment: { name, buildId: env.BAMBOO_BUILD_ID } };
+  if (bundlePath) return { deployment: { name, buildId: defaultBuildId(readFileSync(bundlePath, 'utf8')) } };
+  const code = await buildWorkflowBundle({ workflowsPath: WORKFLOWS_PATH, encodeFailures });
+  const deployment = { name, buildId: defaultBuildId(code) };
+  if (observability.traces || observability.metrics) return { deployment };
+  const path = join(mkdtempSync(join(tmpdir(), 'bamboo-bundle-')), 'workflow-bundle.js');
+  writeFileSync(path, code);
+  return { deployment, bundlePath: path };
 }
 
 /**

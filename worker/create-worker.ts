@@ -2,6 +2,7 @@
  * Building a Bamboo worker: workflows from `workflows/` (or a prebuilt bundle) and the
  * activities wired with real dependencies. Used by `npm run worker`, the demo and tests.
  */
+import type { Deployment } from './versioning';
 import type { Client } from '@temporalio/client';
 import type { DataConverter } from '@temporalio/common';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
@@ -34,6 +35,8 @@ export interface BambooWorkerOptions {
    *  The worker always adds Bamboo's payload converter, lenient for signal arguments only, and
    *  the workflow interceptor that makes it so (worker/codec/worker-data-converter.ts). */
   dataConverter?: DataConverter;
+  /** Join a worker deployment as this version (Worker Versioning); default: off. */
+  deployment?: Deployment;
   /** Extra Worker options (tests use this for tuning). */
   tuning?: Partial<WorkerOptions>;
 }
@@ -42,7 +45,7 @@ export async function createBambooWorker(options: BambooWorkerOptions): Promise<
   const deps = options.deps ?? {};
   const plugin = new BambooPlugin(
     // The worker host's traces and metrics come from the environment (docs/observability.md).
-    { client: options.client, runners: deps.runners, toolPolicy: deps.toolPolicy, closeWatches: deps.closeWatches, observability: observabilitySettings() },
+    { client: options.client, runners: deps.runners, toolPolicy: deps.toolPolicy, closeWatches: deps.closeWatches, observability: observabilitySettings(), ...(options.deployment ? { deployment: options.deployment } : {}) },
     {
       providers: deps.providers ?? defaultProviderRegistry(),
       tools: deps.tools ?? createToolRegistry([...BUILTIN_TOOLS, ...(options.mcpTools ?? [])]),

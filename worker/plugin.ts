@@ -6,6 +6,7 @@
  * Built on `@temporalio/plugin`'s SimplePlugin, so each option merges with yours the way
  * Temporal's plugins do (activities and interceptors are appended, not replaced).
  */
+import { DeploymentSchema, workerDeploymentOptions, type Deployment } from './versioning';
 import type { Client } from '@temporalio/client';
 import type { DataConverter, PayloadCodec } from '@temporalio/common';
 import { SimplePlugin } from '@temporalio/plugin';
@@ -63,6 +64,11 @@ export interface BambooPluginOptions {
   client?: Client;
   /** How close watches heartbeat (tests shorten it). */
   closeWatches?: CloseWatchOptions;
+  /**
+   * Join a worker deployment as this version (Worker Versioning; docs/operations.md#deploying-under-running-sessions):
+   * child runs stay on the version they started on, roots move to the current version at a turn boundary. Default: off.
+   */
+  deployment?: Deployment;
 }
 
 export class BambooPlugin extends SimplePlugin {
@@ -120,7 +126,10 @@ export class BambooPlugin extends SimplePlugin {
     this.workflowModules = workflowModules;
     this.sinks = observed?.sinks;
     this.encodesFailures = codecs.length > 0;
+    this.deployment = options.deployment;
   }
+
+  private readonly deployment?: Deployment;
 
   private readonly encodesFailures: boolean;
 
@@ -134,6 +143,7 @@ export class BambooPlugin extends SimplePlugin {
       // zod and the shared schemas load once per worker, not once per workflow run (bundle.ts).
       ...(options.workflowBundle ? {} : { bundlerOptions: { ...configured.bundlerOptions, preloadModules: [...(configured.bundlerOptions?.preloadModules ?? []), ...PRELOADED_WORKFLOW_MODULES] } }),
       ...(this.sinks ? { sinks: { ...configured.sinks, ...this.sinks } } : {}),
+      ...(this.deployment && !options.workerDeploymentOptions ? { workerDeploymentOptions: workerDeploymentOptions(this.deployment) } : {}),
       // Cancellation and liveness travel in heartbeat responses: flushed often enough that a
       // cancel reaches a streaming call within a couple of seconds.
       maxHeartbeatThrottleInterval: options.maxHeartbeatThrottleInterval ?? '2s',
@@ -198,6 +208,7 @@ const PluginOptionsSchema = z.looseObject({
   mcpServers: McpServersSchema.optional(),
   codecs: z.array(z.looseObject({ encode: fn, decode: fn }), 'must be a list of payload codecs ({ encode, decode })').optional(),
   observability: z.looseObject({}).optional(),
+  deployment: DeploymentSchema.optional(),
 });
 
 /** Every option checked when the plugin is made: a bad one throws naming it. */

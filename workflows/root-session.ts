@@ -25,6 +25,8 @@ import {
   setCurrentDetails,
   setHandler,
   workflowInfo,
+  makeContinueAsNewFunc,
+  patched,
 } from '@temporalio/workflow';
 import { addSpend, NO_SPEND, sessionUsage, subtreeTotals, type SessionUsage, type Spend, ChildCompletionSchema, describeRejected, EventsQueryInputSchema, hasPendingUserMessage, SessionOptionsSchema, SessionRequestsClosedSchema, SessionWorkflowInputSchema, SteerInputSchema, UserMessageSchema, watchdogPolicyForSession, type CarriedState, type RunStatus, type Session, type SessionOptions, type SessionWorkflowInput, type SessionWorkflowResult, transcriptPage, CONTINUE_AS_NEW_BUDGET_BYTES, jsonBytes, planContinueAsNew, eventsQuery, injectMessageSignal, requestClosedSignal, requestRaisedSignal, respondUpdate, sessionRequestsClosedSignal, stateQuery, steerUpdate, subSessionCompletedSignal, transcriptQuery, usageQuery, userMessageSignal, type SessionRunState } from '../common';
 import { runAgentLoop } from './agent-loop';
@@ -196,6 +198,8 @@ function registerHandlers(root: RootSession): void {
 async function converse(root: RootSession): Promise<void> {
   let turnDue = hasPendingUserMessage(root.session);
   for (;;) {
+    // A turn boundary: a root whose deployment has a new current version moves to it now (upgradeWanted).
+    if ((turnDue || root.pendingUser.length > 0) && upgradeWanted(root) && patched(UPGRADE_AT_TURN_PATCH)) await continueAsNewNow(root, true);
     if (turnDue || root.pendingUser.length > 0) {
       await runTurn(root);
       turnDue = false;
@@ -275,14 +279,28 @@ function continueAsNewDue(root: RootSession): boolean {
  * update can still be signalling a child when the run decides to continue, and a steer accepted
  * then waits for a merge that only a turn makes. The turn runs first, and the run continues later.
  */
-async function continueAsNewNow(root: RootSession): Promise<void> {
+async function continueAsNewNow(root: RootSession, upgrade = false): Promise<void> {
   await condition(() => allHandlersFinished() || root.steering.hasQueued());
   if (root.steering.hasQueued()) return;
   const input = continueAsNewInput(root);
   if (!input) return;
-  log.info('continuing as new', { historyLength: workflowInfo().historyLength });
+  log.info('continuing as new', { historyLength: workflowInfo().historyLength, ...(upgrade ? { upgrade: 'to the current worker deployment version' } : {}) });
+  if (upgrade) return makeContinueAsNewFunc<typeof sessionWorkflow>({ initialVersioningBehavior: 'AUTO_UPGRADE' })(input);
   return continueAsNew<typeof sessionWorkflow>(input);
 }
+
+/**
+ * Worker Versioning (a versioned worker only; worker/versioning.ts): a root is pinned to its
+ * version during a turn, and when its deployment's current version is another, it continues-as-new
+ * onto it at the next turn boundary (its pending messages folded into the session, the children
+ * carried). Histories recorded without versioning never see the flag set.
+ */
+const UPGRADE_AT_TURN_PATCH = 'bamboo-upgrade-at-turn-boundary';
+
+function upgradeWanted(root: RootSession): boolean {
+  return workflowInfo().targetWorkerDeploymentVersionChanged === true && !root.continueAsNewRefused && !root.children.isStarting() && !root.steering.hasQueued();
+}
+
 
 /**
  * The next run's input, measured to fit one payload: messages no turn has taken yet join the

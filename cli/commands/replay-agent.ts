@@ -5,7 +5,6 @@
  * divergence, so a folder of cassettes can gate a prompt or tool change.
  */
 import { readFileSync } from 'node:fs';
-import { DefaultLogger, Runtime } from '@temporalio/worker';
 import type { Command } from 'commander';
 import { errorMessage } from '../../common';
 import { loadConfig, providersFromConfig, runnersFromConfig } from '../../worker/config/load';
@@ -14,6 +13,7 @@ import { dataConverterFromEnv } from '../../worker/codec/aes-gcm';
 import { describeDivergence, replayCassette, type ReplayReport } from '../replay-agent';
 import { connectWorkerConnection, resolveTemporalTarget } from '../temporal/connection';
 import { CliError, ExitCode, print, withClient, type GlobalOptions } from '../context';
+import { quietRuntime } from '../quiet-runtime';
 
 interface ReplayAgentOptions {
   config?: string;
@@ -42,7 +42,7 @@ export function registerReplayAgentCommand(program: Command, globals: () => Glob
       }
       const config = loadConfig(opts.config);
       const dataConverter = dataConverterFromEnv();
-      Runtime.install({ logger: new DefaultLogger('ERROR') });
+      quietRuntime();
       const report = await withClient(options, async (client) => {
         const target = resolveTemporalTarget();
         const connection = await connectWorkerConnection({ ...target, connectionOptions: { ...target.connectionOptions, address: options.address ?? target.address } });

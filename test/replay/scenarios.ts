@@ -1,4 +1,5 @@
 /** The workflow paths recorded as replay fixtures: each starts a workflow and drives it to its end. */
+import { promote } from '../../cli/deploy';
 import type { Client, Connection, WorkflowHandle } from '@temporalio/client';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -224,6 +225,48 @@ const externalQuestionScenario = (name: string, answer?: Answer, spawnOptions?: 
 };
 
 /** A worker of this process on `queue` that runs only workflows or only activities (the other kind stops on its own). */
+/** A worker of one version of a worker deployment (Worker Versioning), both kinds. */
+async function versionWorker(client: Client, queue: string, deployment: { name: string; buildId: string }): Promise<{ stop(): Promise<void> }> {
+  const connection = await NativeConnection.connect({ address: (client.connection as Connection).options.address });
+  const worker = await createBambooWorker({ connection, client, namespace: client.options.namespace, taskQueue: queue, workflowBundlePath: await sharedBundle(), deployment });
+  const running = worker.run();
+  return {
+    async stop() {
+      worker.shutdown();
+      await running;
+      await connection.close();
+    },
+  };
+}
+
+/**
+ * A root on a versioned worker whose deployment gets a new current version while it waits for
+ * its child: at its next turn it continues-as-new onto that version (patch
+ * bamboo-upgrade-at-turn-boundary; test/integration/deploy.test.ts has the whole story).
+ */
+const upgradeScenario = (): Scenario => {
+  const queue = 'record-upgrade';
+  const deployment = `record-${Date.now().toString(36)}`;
+  let workers: { stop(): Promise<void> }[] = [];
+  return {
+    name: 'root-upgraded-at-turn',
+    async start(client) {
+      workers = [await versionWorker(client, queue, { name: deployment, buildId: 'one' }), await versionWorker(client, queue, { name: deployment, buildId: 'two' })];
+      await eventually(async () => promote(client, deployment, 'one').then(() => true, () => undefined), waitOptions('version one to be known'));
+      return startSession(client, { session: rootSession('[[spawn:Helper|[[sleep:3]] work]] plan'), options: { idleTtlSecs: 3 } }, { taskQueue: queue });
+    },
+    async during(client, handle) {
+      try {
+        await eventually(async () => (await sessionState(client, idOf(handle))).children[0]?.status === 'running' || undefined, waitOptions('the child'));
+        await promote(client, deployment, 'two');
+        await handle.result();
+      } finally {
+        for (const w of workers) await w.stop();
+      }
+    },
+  };
+};
+
 async function oneKindWorker(client: Client, queue: string, only: 'workflows' | 'activities'): Promise<{ stop(): Promise<void> }> {
   const connection = await NativeConnection.connect({ address: (client.connection as Connection).options.address });
   const worker = await createBambooWorker({
@@ -471,6 +514,7 @@ export const SCENARIOS: Scenario[] = [
     withChildren: true,
   },
   lateMessageScenario(),
+  upgradeScenario(),
   // A request that expired, carried across continue-as-new with its reason (a later respond is
   // refused as expired, not as answered).
   {

@@ -13,6 +13,17 @@ const EnvSchema = z.object({
   BAMBOO_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).max(1_000_000).optional(),
   BAMBOO_MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().min(1).max(100_000).optional(),
   BAMBOO_WORKFLOW_THREADS: z.coerce.number().int().min(1).max(64).optional(),
+  /**
+   * Worker Versioning (docs/operations.md#deploying-under-running-sessions): on, the worker joins
+   * the worker deployment BAMBOO_DEPLOYMENT_NAME as the version BAMBOO_BUILD_ID (default: the
+   * package version and a hash of its workflow bundle). Off by default (the embedded dev server).
+   */
+  BAMBOO_WORKER_VERSIONING: z
+    .enum(['on', 'off', 'true', 'false', '1', '0'], 'must be on or off')
+    .default('off')
+    .transform((v) => v === 'on' || v === 'true' || v === '1'),
+  BAMBOO_DEPLOYMENT_NAME: z.string().trim().min(1).max(255).regex(/^[^.]+$/, 'must not contain "."').optional(),
+  BAMBOO_BUILD_ID: z.string().trim().min(1).max(255).optional(),
 });
 
 export type BambooEnv = z.infer<typeof EnvSchema>;
