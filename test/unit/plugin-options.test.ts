@@ -11,6 +11,8 @@ import { defineTool } from '../../worker/tools/define-tool';
 import { PAYLOAD_CONVERTER_PATH, ENCODED_FAILURE_CONVERTER_PATH, WORKFLOW_INTERCEPTOR_MODULES } from '../../worker/codec/worker-data-converter';
 import { createEncryptionCodec } from '../../worker/codec/aes-gcm';
 import { languageModelProvider } from '../../worker/providers/in-code';
+import { readEnv } from '../../worker/config/env';
+import { defaultBuildId } from '../../worker/versioning';
 
 const base = (extra: Partial<WorkerOptions> = {}): WorkerOptions => ({ connection: {} as NativeConnection, taskQueue: 'q', ...extra });
 const OFF = {};
@@ -106,4 +108,22 @@ test('a prebuilt bundle made with the plugin gets Bamboo’s converters; traces 
     if (previous === undefined) delete process.env.OTEL_EXPORTER_OTLP_ENDPOINT;
     else process.env.OTEL_EXPORTER_OTLP_ENDPOINT = previous;
   }
+});
+
+test('a deployment makes the worker one version of it, every run pinned by default; none leaves the worker unversioned; a bad name is refused', () => {
+  const versioned = bambooPlugin({ deployment: { name: 'agents', buildId: '1.2.0-abc' } }).configureWorker(base());
+  expect(versioned.workerDeploymentOptions).toEqual({ version: { deploymentName: 'agents', buildId: '1.2.0-abc' }, useWorkerVersioning: true, defaultVersioningBehavior: 'PINNED' });
+  expect(bambooPlugin(OFF).configureWorker(base()).workerDeploymentOptions).toBeUndefined();
+  const own = { version: { deploymentName: 'mine', buildId: 'b' }, useWorkerVersioning: true as const, defaultVersioningBehavior: 'AUTO_UPGRADE' as const };
+  expect(bambooPlugin({ deployment: { name: 'agents', buildId: '1' } }).configureWorker(base({ workerDeploymentOptions: own })).workerDeploymentOptions).toEqual(own);
+  expect(() => bambooPlugin({ deployment: { name: 'a.b', buildId: '1' } })).toThrow('bambooPlugin: invalid options: deployment.name: must not contain "."');
+});
+
+test('the worker host’s versioning variables: off by default, on/off words only, a name without a dot', () => {
+  expect(readEnv({}).BAMBOO_WORKER_VERSIONING).toBe(false);
+  expect(readEnv({ BAMBOO_WORKER_VERSIONING: 'on', BAMBOO_BUILD_ID: 'v7' })).toMatchObject({ BAMBOO_WORKER_VERSIONING: true, BAMBOO_BUILD_ID: 'v7' });
+  expect(() => readEnv({ BAMBOO_WORKER_VERSIONING: 'yes' })).toThrow('invalid environment: BAMBOO_WORKER_VERSIONING: must be on or off');
+  expect(() => readEnv({ BAMBOO_DEPLOYMENT_NAME: 'my.agents' })).toThrow('invalid environment: BAMBOO_DEPLOYMENT_NAME: must not contain "."');
+  expect(defaultBuildId('code')).toMatch(/^\d+\.\d+\.\d+-[0-9a-f]{12}$/);
+  expect(defaultBuildId('code')).not.toBe(defaultBuildId('other code'));
 });
