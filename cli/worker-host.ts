@@ -4,6 +4,8 @@
  * MCP servers are connected and their tools listed before the worker polls; their
  * connections (and stdio servers' processes) are closed once it has stopped.
  */
+import type { Client } from '@temporalio/client';
+import { promote } from './deploy';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -59,13 +61,35 @@ export async function runWorker(options: { address?: string; namespace?: string 
     console.log(`  worker versioning: ${versioned ? `on: deployment ${versioned.deployment.name}, build ${versioned.deployment.buildId} (child runs pinned; roots move at a turn boundary)` : 'off'}`);
     const sizing = workerSizing(env);
     if (Object.keys(sizing).length > 0) console.log(`  sizing: ${JSON.stringify(sizing)}`);
+    const current = versioned ? currentOnFirstDeploy(client, versioned.deployment) : undefined;
     await worker.run();
+    await current;
   } finally {
     stopSampling?.();
     await mcp.close();
     await shutdownTraces();
   }
   await client.connection.close();
+}
+
+/**
+ * A deployment with no current version sends new runs to unversioned workers only: on a first
+ * deploy, this build becomes current (once the server knows it, after the worker's first polls).
+ * Later deploys are `bamboo deploy promote`'s, never a worker's.
+ */
+async function currentOnFirstDeploy(client: Client, deployment: Deployment): Promise<void> {
+  for (let attempt = 0; attempt < 30; attempt++) {
+    try {
+      const { workerDeploymentInfo: info } = await client.workflowService.describeWorkerDeployment({ namespace: client.options.namespace, deploymentName: deployment.name });
+      if (info?.routingConfig?.currentDeploymentVersion?.buildId) return;
+      await promote(client, deployment.name, deployment.buildId);
+      console.log(`  worker deployment ${deployment.name} had no current version: ${deployment.buildId} is current now`);
+      return;
+    } catch {
+      await new Promise((resolve) => setTimeout(resolve, 1000)); // not known yet: the worker has not polled
+    }
+  }
+  console.warn(`  worker deployment ${deployment.name}: could not make ${deployment.buildId} current; run \`bamboo deploy promote ${deployment.buildId}\``);
 }
 
 /**

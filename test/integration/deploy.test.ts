@@ -6,7 +6,8 @@
  * build 2; the root moves to build 2 at its next turn (continue-as-new, AUTO_UPGRADE); a
  * rollback sends new roots back to build 1; no workflow task fails anywhere.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import type { Client } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import { startSession } from '../../client/root-sessions';
@@ -17,6 +18,7 @@ import { eventually } from '../helpers/eventually';
 import { settled } from '../helpers/root';
 import { rootSession } from '../helpers/session-fixtures';
 import { connectTestClient, testServer } from '../helpers/temporal';
+import { startWorkerProcess } from '../helpers/worker-process';
 
 const DEPLOYMENT = `bamboo-test-${randomBytes(4).toString('hex')}`;
 const TASK_QUEUE = `deploy-${DEPLOYMENT}`;
@@ -122,3 +124,21 @@ test('two builds live: the gate names what build 2 would break, pinned runs fini
   for (const id of [first.id, childId, second.id, third.id]) expect(await taskFailures(sessionWorkflowId(id))).toBe(0);
   for (const id of [first.id, second.id, third.id]) await client.workflow.getHandle(sessionWorkflowId(id)).terminate('done');
 }, 300_000);
+
+test('`bamboo worker` with BAMBOO_WORKER_VERSIONING=on: its build id is the package version and its bundle’s hash, a first deploy makes it current, and sessions run on it', async () => {
+  const deployment = `bamboo-host-${randomBytes(4).toString('hex')}`;
+  const taskQueue = `deploy-host-${deployment}`;
+  const worker = await startWorkerProcess({ taskQueue, env: { BAMBOO_WORKER_VERSIONING: 'on', BAMBOO_DEPLOYMENT_NAME: deployment } });
+  try {
+    const buildId = createHash('sha256').update(readFileSync(testServer().bundlePath)).digest('hex').slice(0, 12);
+    await worker.waitForOutput(new RegExp(`worker versioning: on: deployment ${deployment}, build \\d+\\.\\d+\\.\\d+-${buildId}`), 30_000);
+    await worker.waitForOutput(`worker deployment ${deployment} had no current version`, 60_000);
+    const session = rootSession('hello, versioned worker');
+    await startSession(client, { session, options: {} }, { taskQueue });
+    await settled(client, session.id, 60_000);
+    expect((await buildsOf(sessionWorkflowId(session.id)))[0]).toMatch(new RegExp(`-${buildId}$`));
+    await client.workflow.getHandle(sessionWorkflowId(session.id)).terminate('done');
+  } finally {
+    await worker.kill('SIGTERM');
+  }
+}, 180_000);
