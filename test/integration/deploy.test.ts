@@ -7,7 +7,9 @@
  * rollback sends new roots back to build 1; no workflow task fails anywhere.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import { startSession } from '../../client/root-sessions';
@@ -125,20 +127,34 @@ test('two builds live: the gate names what build 2 would break, pinned runs fini
   for (const id of [first.id, second.id, third.id]) await client.workflow.getHandle(sessionWorkflowId(id)).terminate('done');
 }, 300_000);
 
-test('`bamboo worker` with BAMBOO_WORKER_VERSIONING=on: its build id is the package version and its bundle’s hash, a first deploy makes it current, and sessions run on it', async () => {
+test('`bamboo worker` with BAMBOO_WORKER_VERSIONING=on: its build id is the package version and its bundle’s hash, a first deploy makes it current, sessions run on it, and a tree survives its SIGKILL on the same build', async () => {
   const deployment = `bamboo-host-${randomBytes(4).toString('hex')}`;
   const taskQueue = `deploy-host-${deployment}`;
-  const worker = await startWorkerProcess({ taskQueue, env: { BAMBOO_WORKER_VERSIONING: 'on', BAMBOO_DEPLOYMENT_NAME: deployment } });
+  const config = join(mkdtempSync(join(tmpdir(), 'bamboo-deploy-')), 'bamboo.config.json');
+  writeFileSync(config, JSON.stringify({ toolPolicy: POLICY }));
+  const env = { BAMBOO_WORKER_VERSIONING: 'on', BAMBOO_DEPLOYMENT_NAME: deployment, BAMBOO_CONFIG: config };
+  let worker = await startWorkerProcess({ taskQueue, env });
   try {
     const buildId = createHash('sha256').update(readFileSync(testServer().bundlePath)).digest('hex').slice(0, 12);
     await worker.waitForOutput(new RegExp(`worker versioning: on: deployment ${deployment}, build \\d+\\.\\d+\\.\\d+-${buildId}`), 30_000);
     await worker.waitForOutput(`worker deployment ${deployment} had no current version`, 60_000);
-    const session = rootSession('hello, versioned worker');
-    await startSession(client, { session, options: {} }, { taskQueue });
-    await settled(client, session.id, 60_000);
-    expect((await buildsOf(sessionWorkflowId(session.id)))[0]).toMatch(new RegExp(`-${buildId}$`));
-    await client.workflow.getHandle(sessionWorkflowId(session.id)).terminate('done');
+    const session = rootSession('[[spawn:Helper|[[tool:get_current_time|{}]] what time is it]] go');
+    const handle = await startSession(client, { session, options: {} }, { taskQueue });
+    const request = await eventually(async () => (await handle.query(stateQuery)).pendingRequests?.[0], { timeoutMs: 60_000, what: 'the child’s request' });
+
+    // The worker dies while the tree waits for a person; a worker of the same build takes over.
+    await worker.kill('SIGKILL');
+    worker = await startWorkerProcess({ taskQueue, env });
+    await handle.executeUpdate(respondUpdate, { args: [{ requestId: request.requestId, decision: 'approve' }] });
+    await settled(client, session.id, 90_000);
+    const [child] = (await handle.query(stateQuery)).children;
+    expect(child.status).toBe('completed');
+    for (const id of [session.id, child.childSessionId]) {
+      expect((await buildsOf(sessionWorkflowId(id))).every((b) => b.endsWith(`-${buildId}`))).toBe(true);
+      expect(await taskFailures(sessionWorkflowId(id))).toBe(0);
+    }
+    await handle.terminate('done');
   } finally {
     await worker.kill('SIGTERM');
   }
-}, 180_000);
+}, 240_000);
