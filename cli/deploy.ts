@@ -99,7 +99,8 @@ export async function deploymentStatus(client: Client, deploymentName: string): 
       const buildId = v.deploymentVersion?.buildId ?? v.version ?? '';
       const counts = await Promise.all(
         SESSION_WORKFLOW_TYPES.map(async (type) => {
-          const query = `ExecutionStatus = 'Running' AND WorkflowType = '${type}' AND TemporalWorkerDeploymentVersion = '${deploymentName}:${buildId}'`;
+          const version = `${deploymentName}:${buildId}`.replaceAll("'", "\\'");
+          const query = `ExecutionStatus = 'Running' AND WorkflowType = '${type}' AND TemporalWorkerDeploymentVersion = '${version}'`;
           return [type, (await client.workflow.count(query)).count] as const;
         }),
       );

@@ -150,8 +150,7 @@ async function drive(client: Client, input: SessionWorkflowInput, taskQueue: str
 }
 
 function decisionFor(player: CassettePlayer, request: PendingRequest): RespondInput {
-  const asked = request.kind === 'tool' ? `a decision on ${request.tool}(${request.argumentsPreview ?? ''})` : `an answer to ${JSON.stringify(request.question ?? '')}`;
-  const played = player.decision(request.sessionId, asked);
+  const played = player.decision(request.sessionId, request.kind === 'tool' ? { tool: request.tool, argumentsPreview: request.argumentsPreview } : { question: request.question });
   if (!played.ok) return { requestId: request.requestId, decision: 'deny', reason: 'the replay has no recorded decision for this request' };
   const d = played.value;
   if (d.decision === 'answer') return { requestId: request.requestId, decision: 'answer', text: d.text ?? '' };

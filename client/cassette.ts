@@ -20,6 +20,8 @@ import {
   readTranscriptPages,
   requestDecidedSignal,
   type RequestDecision,
+  type PendingRequest,
+  requestRaisedSignal,
   type SessionWorkflowInput,
   stateQuery,
   transcriptQuery,
@@ -39,6 +41,7 @@ interface HistoryEvent {
   startChildWorkflowExecutionInitiatedEventAttributes?: { input?: { payloads?: Payload[] | null } | null } | null;
   workflowExecutionStartedEventAttributes?: { input?: { payloads?: Payload[] | null } | null } | null;
   workflowExecutionSignaledEventAttributes?: { signalName?: string | null; input?: { payloads?: Payload[] | null } | null } | null;
+  signalExternalWorkflowExecutionInitiatedEventAttributes?: { signalName?: string | null; input?: { payloads?: Payload[] | null } | null } | null;
   workflowExecutionCompletedEventAttributes?: { result?: { payloads?: Payload[] | null } | null } | null;
   workflowExecutionContinuedAsNewEventAttributes?: { input?: { payloads?: Payload[] | null } | null } | null;
 }
@@ -96,6 +99,8 @@ async function openTranscript(handle: WorkflowHandle): Promise<Message[]> {
 async function stepsOf(events: readonly HistoryEvent[], decode: Decode, kind: 'root' | 'child'): Promise<CassetteStep[]> {
   const steps: CassetteStep[] = [];
   const pending = new Map<string, CassetteStep>();
+  // A child's requests go to its root by signal: what each asked, by request id.
+  const raised = new Map<string, Pick<PendingRequest, 'tool' | 'argumentsPreview' | 'question'>>();
   let modelCalls = 0;
   for (const event of events) {
     const scheduled = event.activityTaskScheduledEventAttributes;
@@ -147,11 +152,18 @@ async function stepsOf(events: readonly HistoryEvent[], decode: Decode, kind: 'r
       if (job) steps.push({ kind: 'spawn', childSessionId: job.childSessionId, ...(job.session?.title ? { title: job.session.title } : {}), model: job.model, ...(brief !== undefined ? { brief } : {}) });
       continue;
     }
+    const sent = event.signalExternalWorkflowExecutionInitiatedEventAttributes;
+    if (sent?.signalName === requestRaisedSignal.name) {
+      const request = await decode<PendingRequest>(sent.input?.payloads).catch(() => undefined);
+      if (request?.requestId) raised.set(request.requestId, { tool: request.tool, argumentsPreview: request.argumentsPreview, question: request.question });
+      continue;
+    }
     const signal = event.workflowExecutionSignaledEventAttributes;
     if (signal?.signalName === requestDecidedSignal.name) {
       const decided = await decode<RequestDecision>(signal.input?.payloads).catch(() => undefined);
       if (decided?.decision) {
-        steps.push({ kind: 'decision', decision: decided.decision, by: decided.by, ...(decided.reason !== undefined ? { reason: decided.reason } : {}), ...(decided.text !== undefined ? { text: decided.text } : {}) });
+        const asked = Object.fromEntries(Object.entries(raised.get(decided.requestId) ?? {}).filter(([, v]) => v !== undefined));
+        steps.push({ kind: 'decision', ...asked, decision: decided.decision, by: decided.by, ...(decided.reason !== undefined ? { reason: decided.reason } : {}), ...(decided.text !== undefined ? { text: decided.text } : {}) });
       }
     } else if (signal?.signalName === userMessageSignal.name && kind === 'root') {
       const message = await decode<{ content?: unknown }>(signal.input?.payloads).catch(() => undefined);

@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import type { Payload } from '@temporalio/common';
 import { decodeFromPayloadsAtIndex } from '@temporalio/common/lib/internal-non-workflow';
-import { BambooModel, type Message, type Session, type SessionOptionsInput, sessionWorkflowId } from '../common';
+import { ANCESTOR_SUBAGENT_TYPES_KEY, BambooModel, toolPolicyScopes, type Message, type Session, type SessionOptionsInput, sessionWorkflowId } from '../common';
 import { sessionTranscript, startSession, type SessionHandle } from './root-sessions';
 
 export interface ForkOptions {
@@ -63,8 +63,13 @@ export async function forkSession(client: Client, options: ForkOptions): Promise
     title: `${source.title ?? options.sessionId} (fork at turn ${options.atTurn})`,
     model: options.model ?? source.model,
     ...(options.model || !source.modelRef ? {} : { modelRef: source.modelRef }),
-    // Only what says how to call the model carries over (not with another model): a child's place in its tree does not.
-    metadata: Object.fromEntries(Object.entries(source.metadata ?? {}).filter(([key]) => (key === 'provider_name' && !options.model) || key === 'reasoning_effort')),
+    // What says how to call the model carries over (not with another model), and the scopes that
+    // bound a child's tools bind the fork too (scopes only narrow the policy); the rest of a
+    // child's place in its tree does not.
+    metadata: {
+      ...Object.fromEntries(Object.entries(source.metadata ?? {}).filter(([key]) => (key === 'provider_name' && !options.model) || key === 'reasoning_effort')),
+      ...(source.metadata ? forkScopes(source.metadata) : {}),
+    },
     messages: [...kept, { id: `fork-${randomBytes(8).toString('hex')}`, role: 'user', content: prompt, createdAt: new Date().toISOString() }],
   };
   const handle = await startSession(client, { session, ...(source.options ? { options: source.options } : {}) }, { taskQueue: options.taskQueue });
@@ -82,4 +87,10 @@ async function sourceSession(client: Client, sessionId: string): Promise<Partial
   const model = input?.model ?? (await handle.describe()).typedSearchAttributes.get(BambooModel);
   if (!model) throw new Error(`cannot read the model of session ${sessionId}: give --model`);
   return { model };
+}
+
+/** A fork is a root: its own subagent_type and its ancestors' become its ancestors' scopes. */
+function forkScopes(metadata: Record<string, string>): Record<string, string> {
+  const scopes = toolPolicyScopes({ metadata });
+  return scopes.length > 0 ? { [ANCESTOR_SUBAGENT_TYPES_KEY]: JSON.stringify(scopes) } : {};
 }

@@ -49,6 +49,10 @@ const SpawnStepSchema = z.object({
 /** A person's (or the expiry's) decision on this session's request, as the session received it. */
 const DecisionStepSchema = z.object({
   kind: z.literal('decision'),
+  /** What was asked (from the session's own request, when its history holds it): a replay applies the decision only to the same request. */
+  tool: z.string().optional(),
+  argumentsPreview: z.string().optional(),
+  question: z.string().optional(),
   decision: z.enum(['approve', 'deny', 'answer']),
   reason: z.string().optional(),
   text: z.string().optional(),

@@ -30,7 +30,12 @@ export function workerDeploymentOptions(deployment: Deployment): WorkerDeploymen
 
 /** A build id a user would expect: the package's version and a hash of the workflow code it runs. */
 export function defaultBuildId(workflowBundleCode: string): string {
-  return `${readPackageVersion()}-${createHash('sha256').update(workflowBundleCode).digest('hex').slice(0, 12)}`;
+  return `${readPackageVersion()}-${createHash('sha256').update(withoutSourceMap(workflowBundleCode)).digest('hex').slice(0, 12)}`;
+}
+
+/** The bundle's inline source map names files by absolute path: one release installed in two places is one build. */
+function withoutSourceMap(code: string): string {
+  return code.replace(/\n\/\/# sourceMappingURL=[^\n]*\s*$/, '\n');
 }
 
 /** bamboo-engine's own version (from its package.json, above this file in a checkout or an installed package). */

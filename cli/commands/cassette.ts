@@ -19,7 +19,7 @@ export function registerCassetteCommand(program: Command, globals: () => GlobalO
         const recorded = await exportCassette(client, root);
         const text = `${JSON.stringify(recorded, null, 2)}\n`;
         if (!opts.out) return void process.stdout.write(text);
-        writeFileSync(opts.out, text);
+        writeFileSync(opts.out, text, { mode: 0o600 }); // decoded transcripts: readable by their owner only
         const steps = recorded.sessions.flatMap((s) => s.runs.flatMap((r) => r.steps));
         console.error(`wrote ${opts.out}: ${recorded.sessions.length} sessions, ${steps.filter((s) => s.kind === 'model').length} model calls, ${steps.filter((s) => s.kind === 'tool').length} tool calls, ${steps.filter((s) => s.kind === 'spawn').length} spawns`);
       });

@@ -6,6 +6,7 @@ import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { dataConverterFromEnv } from '../../worker/codec/aes-gcm';
+import { isWorkflowBundle } from '../../worker/bundle';
 import { DEFAULT_DEPLOYMENT_NAME } from '../../worker/versioning';
 import { checkOpenRuns, deploymentStatus, promote, ramp, rollback } from '../deploy';
 import { CliError, ExitCode, print, withClient, type GlobalOptions } from '../context';
@@ -30,7 +31,8 @@ export function registerDeployCommand(program: Command, globals: () => GlobalOpt
       const concurrency = positive(opts.concurrency, '--concurrency');
       const limit = opts.limit === undefined ? undefined : positive(opts.limit, '--limit');
       quietRuntime();
-      const code = statSync(path).isFile() && path.endsWith('.js') && !path.endsWith('index.js') ? { bundlePath: path } : { workflowsPath: path };
+      // A bundle says so on its first line (npm run bundle-workflows); anything else is a workflows module to bundle.
+      const code = statSync(path).isFile() && isWorkflowBundle(path) ? { bundlePath: path } : { workflowsPath: path };
       const report = await withClient(options, (client) => checkOpenRuns(client, { ...code, dataConverter: dataConverterFromEnv(), concurrency, ...(opts.query ? { query: opts.query } : {}), ...(limit ? { limit } : {}) }));
       print(options, report, () =>
         [

@@ -49,13 +49,15 @@ export function createReplayActivities(player: CassettePlayer, deps: ActivityDep
       const input = parseActivityInput(ToolCallInputSchema, request, 'tool call input');
       const tool = deps.tools.get(input.call.name);
       const permission = policyFor(deps.toolPolicy, input.call.name, scopesOf(input));
-      // Unknown, denied or waiting for a person: the real activity answers without running anything.
+      // Unknown, denied or waiting for a person: the call takes its place, and the real activity answers without running anything.
       if (!tool || input.disabledTools?.includes(input.call.name) || permission === 'deny' || (permission === 'ask' && input.approved !== true)) {
+        const refused = player.toolCall({ replaySessionId: input.sessionId, key: callKey(), call: input.call, refused: true });
+        if (!refused.ok && onDivergence === 'stop') throw diverged(refused.divergence);
         return real.runTool(request);
       }
       const invalid = await tool.validate?.(input.call.arguments);
       const played = player.toolCall({ replaySessionId: input.sessionId, key: callKey(), call: input.call, ...(invalid ? { invalid } : {}) });
-      if (played.ok) return played.value;
+      if (played.ok) return played.value!; // served (not refused)
       if (onDivergence === 'stop') throw diverged(played.divergence);
       counts.live.tool += 1;
       return real.runTool(request);

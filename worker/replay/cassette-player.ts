@@ -46,6 +46,8 @@ interface Tape {
   /** Activity key → place, so a retried call keeps its place. */
   modelKeys: Map<string, number>;
   toolKeys: Map<string, number>;
+  /** Recorded tool calls matched so far (by call id, else in order: a round's calls run at once). */
+  toolsTaken: Set<number>;
   decisionsTaken: number;
   claimedChildren: Set<string>;
   /** The tool calls the new run asked for, in order. */
@@ -115,31 +117,50 @@ export class CassettePlayer {
     return { ok: true, value: step.response };
   }
 
-  /** The recorded outcome of a tool call, if it is the call recorded at its place. `invalid`: why its arguments no longer fit the tool's schema. */
-  toolCall(request: { replaySessionId: string; key: string; call: ToolCall; invalid?: string }): Played<ToolCallOutcome> {
+  /**
+   * The recorded outcome of a tool call, if it is the call recorded at its place: the recorded
+   * call with its id (a round's calls run at once, in any order), else the next one. `invalid`:
+   * why its arguments no longer fit the tool's schema. `refused`: today's policy refuses it (or
+   * the tool is gone) — it takes its place and is compared, but is not served.
+   */
+  toolCall(request: { replaySessionId: string; key: string; call: ToolCall; invalid?: string; refused?: boolean }): Played<ToolCallOutcome | undefined> {
     const tape = this.tapes.get(request.replaySessionId);
     if (!tape) return this.diverged({ kind: 'unknown-session', replaySessionId: request.replaySessionId, path: [], call: 0, recorded: 'no session of the recorded tree', asked: `tool ${request.call.name}` });
-    const known = tape.toolKeys.has(request.key);
-    const call = placeOf(tape.toolKeys, request.key);
-    if (!known) tape.askedTools.push(describeCall(request.call));
+    let call = tape.toolKeys.get(request.key);
+    if (call === undefined) {
+      const byId = tape.tools.findIndex((t, i) => !tape.toolsTaken.has(i) && t.call.id === request.call.id);
+      const next = tape.tools.findIndex((_, i) => !tape.toolsTaken.has(i));
+      call = byId >= 0 ? byId : next >= 0 ? next : tape.tools.length + tape.toolKeys.size;
+      tape.toolKeys.set(request.key, call);
+      tape.toolsTaken.add(call);
+      tape.askedTools.push(describeCall(request.call));
+    }
     const step = tape.tools[call];
     const where = { sessionId: tape.recorded.sessionId, replaySessionId: request.replaySessionId, path: tape.path, call };
     const asked = describeCall(request.call);
     if (!step) return this.diverged({ kind: 'tool-call-missing', ...where, recorded: `${tape.tools.length} tool calls`, asked });
     if (describeCall(step.call) !== asked) return this.diverged({ kind: 'tool-call', ...where, recorded: describeCall(step.call), asked });
     if (request.invalid) return this.diverged({ kind: 'tool-arguments', ...where, recorded: `${asked} ran`, asked: `its arguments no longer fit the tool: ${request.invalid}` });
+    if (request.refused) return { ok: true, value: undefined };
     if (!step.outcome) return this.diverged({ kind: 'tool-call-missing', ...where, recorded: `the call failed: ${step.failure ?? 'no outcome recorded'}`, asked });
     this.served.tool += 1;
     return { ok: true, value: step.outcome };
   }
 
-  /** The next recorded decision on a request of this session. */
-  decision(replaySessionId: string, asked: string): Played<DecisionStep> {
+  /**
+   * The next recorded decision on a request of this session — only while the session has not
+   * diverged, and only for the same request (tool and arguments, or question, where the
+   * recording names them): a person's approval never goes to a call they did not see.
+   */
+  decision(replaySessionId: string, asked: { tool?: string; argumentsPreview?: string; question?: string }): Played<DecisionStep> {
     const tape = this.tapes.get(replaySessionId);
     const step = tape?.decisions[tape.decisionsTaken];
-    if (!tape || !step) {
-      return this.diverged({ kind: 'decision-missing', sessionId: tape?.recorded.sessionId, replaySessionId, path: tape?.path ?? [], call: tape?.decisionsTaken ?? 0, recorded: `${tape?.decisions.length ?? 0} decisions`, asked });
-    }
+    const shown = asked.tool !== undefined ? `a decision on ${asked.tool}(${asked.argumentsPreview ?? ''})` : `an answer to ${JSON.stringify(asked.question ?? '')}`;
+    const where = { sessionId: tape?.recorded.sessionId, replaySessionId, path: tape?.path ?? [], call: tape?.decisionsTaken ?? 0 };
+    if (!tape || !step) return this.diverged({ kind: 'decision-missing', ...where, recorded: `${tape?.decisions.length ?? 0} decisions`, asked: shown });
+    if (this.divergences.some((d) => d.replaySessionId === replaySessionId)) return this.diverged({ kind: 'decision-missing', ...where, recorded: 'decisions for the recorded run only', asked: `${shown}, after this session diverged` });
+    const same = (['tool', 'argumentsPreview', 'question'] as const).every((k) => step[k] === undefined || step[k] === asked[k]);
+    if (!same) return this.diverged({ kind: 'decision-missing', ...where, recorded: `a decision on ${step.tool ?? 'a question'}(${step.argumentsPreview ?? step.question ?? ''})`, asked: shown });
     tape.decisionsTaken += 1;
     return { ok: true, value: step };
   }
@@ -169,7 +190,7 @@ export class CassettePlayer {
     return this.cassette.sessions.flatMap((session) => {
       const tape = reached.get(session.sessionId) ?? tapeOf(session, this.recordedPath(session.sessionId));
       const modelCalls = tape.models.length - tape.modelKeys.size;
-      const toolCalls = tape.tools.length - tape.toolKeys.size;
+      const toolCalls = tape.tools.length - [...tape.toolsTaken].filter((i) => i < tape.tools.length).length;
       return modelCalls > 0 || toolCalls > 0 ? [{ sessionId: session.sessionId, path: tape.path, modelCalls: Math.max(0, modelCalls), toolCalls: Math.max(0, toolCalls) }] : [];
     });
   }
@@ -190,7 +211,7 @@ export class CassettePlayer {
 }
 
 function tapeOf(recorded: RecordedSession, path: string[]): Tape {
-  const tape: Tape = { recorded, path, models: [], tools: [], decisions: [], spawns: [], modelKeys: new Map(), toolKeys: new Map(), decisionsTaken: 0, claimedChildren: new Set(), askedTools: [] };
+  const tape: Tape = { recorded, path, models: [], tools: [], decisions: [], spawns: [], modelKeys: new Map(), toolKeys: new Map(), toolsTaken: new Set(), decisionsTaken: 0, claimedChildren: new Set(), askedTools: [] };
   for (const run of recorded.runs) {
     for (const step of run.steps) {
       if (step.kind === 'model') tape.models.push({ ...step, request: step.messages ?? run.messages?.slice(0, step.messageCount) });
