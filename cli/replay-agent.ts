@@ -20,6 +20,8 @@ import {
   type PendingRequest,
   type RespondInput,
   type SessionWorkflowInput,
+  sessionWorkflowId,
+  treeRunsQuery,
 } from '../common';
 import { startSession } from '../client/root-sessions';
 import { isSessionIdle } from '../client/bamboo-client';
@@ -145,8 +147,16 @@ async function drive(client: Client, input: SessionWorkflowInput, taskQueue: str
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
   } finally {
-    await handle.terminate('the replay is over').catch(() => undefined);
+    await endTree(client, input.session.id);
   }
+}
+
+/** The replayed tree ends with the replay: its root, and any run of it still open (children outlive their parent's run). */
+async function endTree(client: Client, rootSessionId: string): Promise<void> {
+  await client.workflow.getHandle(sessionWorkflowId(rootSessionId)).terminate('the replay is over').catch(() => undefined);
+  const open: string[] = [];
+  for await (const run of client.workflow.list({ query: `(${treeRunsQuery(rootSessionId)}) AND ExecutionStatus = 'Running'` })) open.push(run.workflowId);
+  await Promise.all(open.map((id) => client.workflow.getHandle(id).terminate('the replay is over').catch(() => undefined)));
 }
 
 function decisionFor(player: CassettePlayer, request: PendingRequest): RespondInput {

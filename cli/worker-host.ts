@@ -5,7 +5,6 @@
  * connections (and stdio servers' processes) are closed once it has stopped.
  */
 import type { Client } from '@temporalio/client';
-import { promote } from './deploy';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -80,9 +79,11 @@ export async function runWorker(options: { address?: string; namespace?: string 
 async function currentOnFirstDeploy(client: Client, deployment: Deployment): Promise<void> {
   for (let attempt = 0; attempt < 30; attempt++) {
     try {
-      const { workerDeploymentInfo: info } = await client.workflowService.describeWorkerDeployment({ namespace: client.options.namespace, deploymentName: deployment.name });
+      const { workerDeploymentInfo: info, conflictToken } = await client.workflowService.describeWorkerDeployment({ namespace: client.options.namespace, deploymentName: deployment.name });
+      // (A deployment an operator pointed back at unversioned workers has none either: run its workers unversioned.)
       if (info?.routingConfig?.currentDeploymentVersion?.buildId) return;
-      await promote(client, deployment.name, deployment.buildId);
+      // The token makes this lose to an operator's promote made meanwhile.
+      await client.workflowService.setWorkerDeploymentCurrentVersion({ namespace: client.options.namespace, deploymentName: deployment.name, buildId: deployment.buildId, conflictToken, identity: 'bamboo worker (first deploy)' });
       console.log(`  worker deployment ${deployment.name} had no current version: ${deployment.buildId} is current now`);
       return;
     } catch {

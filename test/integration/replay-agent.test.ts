@@ -88,7 +88,7 @@ test('the recorded tree: three sessions, the spawns, the approved tool call, a p
   expect(cassette.sessions).toHaveLength(3);
   expect(steps.filter((s) => s.kind === 'spawn').map((s) => s.kind === 'spawn' && s.brief?.split('\n')[0])).toEqual(['Sub-session title: Lead', 'Sub-session title: Helper']);
   expect(steps.filter((s) => s.kind === 'tool')).toEqual([{ kind: 'tool', call: expect.objectContaining({ name: 'count_call', arguments: { n: 1 } }), outcome: { ok: true, content: 'counted 1' } }]);
-  expect(steps.filter((s) => s.kind === 'decision')).toEqual([{ kind: 'decision', decision: 'approve', reason: 'fine', by: 'person' }]);
+  expect(steps.filter((s) => s.kind === 'decision')).toEqual([{ kind: 'decision', tool: 'count_call', argumentsPreview: '{"n":1}', decision: 'approve', reason: 'fine', by: 'person' }]);
   expect(steps.filter((s) => s.kind === 'model').every((s) => s.kind === 'model' && s.response !== undefined)).toBe(true);
   expect(cassette.sessions.every((s) => s.runs.every((r) => (r.messages?.length ?? 0) > 0))).toBe(true);
 });

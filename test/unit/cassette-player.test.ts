@@ -80,3 +80,37 @@ test('the first divergence names the session, turn, call, and the first differin
   expect(player.modelCall({ replaySessionId: 'new', key: 'k4', turn: 3, messages: [msg('user', 'go')] })).toMatchObject({ ok: false, divergence: { kind: 'model-call-missing', call: 2 } });
   expect(player.unplayed().map((u) => u.path)).toEqual([['Root', 'Twin'], ['Root', 'Twin']]);
 });
+
+function toolCassette(): Cassette {
+  const c = cassette();
+  const root = c.sessions[0].runs[0];
+  const call = (id: string, city: string) => ({ id, name: 'weather', arguments: { city } });
+  root.steps.push(
+    { kind: 'tool', call: call('t1', 'Oslo'), outcome: { ok: true, content: 'cold' } },
+    { kind: 'tool', call: call('t2', 'Lima'), outcome: { ok: true, content: 'mild' } },
+    { kind: 'decision', tool: 'weather', argumentsPreview: '{"city":"Oslo"}', decision: 'approve', by: 'person' },
+  );
+  return c;
+}
+
+test('a round’s tool calls are matched by their call id, whatever order they arrive in; a refused call takes its place but is not served', () => {
+  const player = new CassettePlayer(toolCassette(), 'new');
+  player.modelCall({ replaySessionId: 'new', key: 'm', turn: 1, messages: [msg('user', 'go')] });
+  expect(player.toolCall({ replaySessionId: 'new', key: 'a', call: { id: 't2', name: 'weather', arguments: { city: 'Lima' } } })).toEqual({ ok: true, value: { ok: true, content: 'mild' } });
+  expect(player.toolCall({ replaySessionId: 'new', key: 'b', call: { id: 't1', name: 'weather', arguments: { city: 'Oslo' } }, refused: true })).toEqual({ ok: true, value: undefined });
+  expect(player.servedCalls.tool).toBe(1);
+  expect(player.divergences).toEqual([]);
+  expect(player.unplayed().find((u) => u.path[0] === 'Root')?.toolCalls ?? 0).toBe(0);
+});
+
+test('a recorded decision applies only to the request it decided, and not after its session diverged', () => {
+  const other = new CassettePlayer(toolCassette(), 'new');
+  other.modelCall({ replaySessionId: 'new', key: 'm', turn: 1, messages: [msg('user', 'go')] });
+  expect(other.decision('new', { tool: 'weather', argumentsPreview: '{"city":"Rome"}' })).toMatchObject({ ok: false, divergence: { kind: 'decision-missing' } });
+  const same = new CassettePlayer(toolCassette(), 'new');
+  same.modelCall({ replaySessionId: 'new', key: 'm', turn: 1, messages: [msg('user', 'go')] });
+  expect(same.decision('new', { tool: 'weather', argumentsPreview: '{"city":"Oslo"}' })).toMatchObject({ ok: true, value: { decision: 'approve' } });
+  const diverged = new CassettePlayer(toolCassette(), 'new');
+  diverged.modelCall({ replaySessionId: 'new', key: 'm', turn: 1, messages: [msg('user', 'something else')] });
+  expect(diverged.decision('new', { tool: 'weather', argumentsPreview: '{"city":"Oslo"}' })).toMatchObject({ ok: false, divergence: { asked: expect.stringContaining('after this session diverged') } });
+});
