@@ -334,6 +334,7 @@ function hasSpawned(run: ChildRun): boolean {
 /** The next run of the chain goes on with the session, the loop's position and the queued messages. */
 async function continueRunAsNew(run: ChildRun, job: SpawnJob, from: NonNullable<ExecutedRun['continueFrom']>): Promise<never> {
   const session = run.session!;
+  run.children?.holdStarts(); // a restart a late report queues meanwhile is carried (ChildContinuation.queued)
   await condition(allHandlersFinished);
   if (run.children) await CancellationScope.nonCancellable(() => run.children!.noticesSent()); // a closed run's signals are dropped
   const children = carriedChildren(run);

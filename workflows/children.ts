@@ -48,6 +48,8 @@ export { isTerminal, type WaitState } from './child-tracker';
 export const LATE_MESSAGES_PATCH = 'bamboo-messages-after-report';
 /** A late report restarts a child whose restart could not start (the report's messages were otherwise left unanswered). */
 export const LATE_MESSAGES_AFTER_FAILED_START_PATCH = 'bamboo-messages-after-failed-start';
+/** Spawns queued while a run waits to continue-as-new are carried to the next run, not started (a start in flight at continue-as-new lost its run id). */
+export const HOLD_STARTS_AT_CONTINUE_PATCH = 'bamboo-hold-starts-at-continue';
 
 export class Children {
   private readonly tracker: ChildTracker;
@@ -176,6 +178,12 @@ export class Children {
   async pump(): Promise<never> {
     for (;;) {
       await condition(() => this.tracker.hasRoom());
+      // The run is about to continue-as-new: what is queued now is carried, not started (a start
+      // in flight then would be a run no parent knows the id of). Asked only when it matters.
+      if (this.holding && patched(HOLD_STARTS_AT_CONTINUE_PATCH)) {
+        await condition(() => !this.holding);
+        continue;
+      }
       for (let job = this.tracker.nextStart(); job; job = this.tracker.nextStart()) {
         void this.start(job).finally(() => this.tracker.startSettled(job));
       }
@@ -365,6 +373,18 @@ export class Children {
     this.cancelling = true;
     this.tracker.close();
   }
+
+  /** The run waits to continue-as-new: queued spawns stay queued, to be carried (pump). */
+  holdStarts(): void {
+    this.holding = true;
+  }
+
+  /** It did not continue after all: the queue starts again. */
+  releaseStarts(): void {
+    this.holding = false;
+  }
+
+  private holding = false;
 
   /** Resolves once every notice to the root this parent sent has been recorded (sent before the run ends: a closed run's signals are dropped). */
   async noticesSent(): Promise<void> {

@@ -280,10 +280,11 @@ function continueAsNewDue(root: RootSession): boolean {
  * then waits for a merge that only a turn makes. The turn runs first, and the run continues later.
  */
 async function continueAsNewNow(root: RootSession, upgrade = false): Promise<void> {
+  root.children.holdStarts(); // spawns queued meanwhile are carried, not started
   await condition(() => allHandlersFinished() || root.steering.hasQueued());
-  if (root.steering.hasQueued()) return;
+  if (root.steering.hasQueued()) return root.children.releaseStarts();
   const input = continueAsNewInput(root);
-  if (!input) return;
+  if (!input) return root.children.releaseStarts();
   log.info('continuing as new', { historyLength: workflowInfo().historyLength, ...(upgrade ? { upgrade: 'to the current worker deployment version' } : {}) });
   if (upgrade) return makeContinueAsNewFunc<typeof sessionWorkflow>({ initialVersioningBehavior: 'AUTO_UPGRADE' })(input);
   return continueAsNew<typeof sessionWorkflow>(input);
