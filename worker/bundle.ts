@@ -48,17 +48,14 @@ export async function buildWorkflowBundle(options: {
 /** Whether the bundle at `path` encodes failures (false for bundles built some other way). */
 /** Whether a file is a workflow bundle built by buildWorkflowBundle (its first line says so). */
 export function isWorkflowBundle(path: string): boolean {
-  const head = Buffer.alloc(128);
-  const fd = openSync(path, 'r');
-  try {
-    readSync(fd, head, 0, head.length, 0);
-  } finally {
-    closeSync(fd);
-  }
-  return head.toString('utf8').startsWith(MARKER);
+  return headOf(path).startsWith(MARKER);
 }
 
 export function bundleEncodesFailures(path: string): boolean {
+  return headOf(path).startsWith(`${MARKER}true `);
+}
+
+function headOf(path: string): string {
   const head = Buffer.alloc(128);
   const fd = openSync(path, 'r');
   try {
@@ -66,5 +63,5 @@ export function bundleEncodesFailures(path: string): boolean {
   } finally {
     closeSync(fd);
   }
-  return head.toString('utf8').startsWith(`${MARKER}true `);
+  return head.toString('utf8');
 }

@@ -225,20 +225,6 @@ const externalQuestionScenario = (name: string, answer?: Answer, spawnOptions?: 
 };
 
 /** A worker of this process on `queue` that runs only workflows or only activities (the other kind stops on its own). */
-/** A worker of one version of a worker deployment (Worker Versioning), both kinds. */
-async function versionWorker(client: Client, queue: string, deployment: { name: string; buildId: string }): Promise<{ stop(): Promise<void> }> {
-  const connection = await NativeConnection.connect({ address: (client.connection as Connection).options.address });
-  const worker = await createBambooWorker({ connection, client, namespace: client.options.namespace, taskQueue: queue, workflowBundlePath: await sharedBundle(), deployment });
-  const running = worker.run();
-  return {
-    async stop() {
-      worker.shutdown();
-      await running;
-      await connection.close();
-    },
-  };
-}
-
 /**
  * A root on a versioned worker whose deployment gets a new current version while it waits for
  * its child: at its next turn it continues-as-new onto that version (patch
@@ -251,7 +237,7 @@ const upgradeScenario = (): Scenario => {
   return {
     name: 'root-upgraded-at-turn',
     async start(client) {
-      workers = [await versionWorker(client, queue, { name: deployment, buildId: 'one' }), await versionWorker(client, queue, { name: deployment, buildId: 'two' })];
+      workers = [await oneKindWorker(client, queue, 'both', { name: deployment, buildId: 'one' }), await oneKindWorker(client, queue, 'both', { name: deployment, buildId: 'two' })];
       await eventually(async () => promote(client, deployment, 'one').then(() => true, () => undefined), waitOptions('version one to be known'));
       return startSession(client, { session: rootSession('[[spawn:Helper|[[sleep:3]] work]] plan'), options: { idleTtlSecs: 3 } }, { taskQueue: queue });
     },
@@ -267,7 +253,8 @@ const upgradeScenario = (): Scenario => {
   };
 };
 
-async function oneKindWorker(client: Client, queue: string, only: 'workflows' | 'activities'): Promise<{ stop(): Promise<void> }> {
+/** A worker of one kind (or both), of a worker deployment's version when given. */
+async function oneKindWorker(client: Client, queue: string, only: 'workflows' | 'activities' | 'both', deployment?: { name: string; buildId: string }): Promise<{ stop(): Promise<void> }> {
   const connection = await NativeConnection.connect({ address: (client.connection as Connection).options.address });
   const worker = await createBambooWorker({
     connection,
@@ -275,7 +262,8 @@ async function oneKindWorker(client: Client, queue: string, only: 'workflows' | 
     namespace: client.options.namespace,
     taskQueue: queue,
     workflowBundlePath: await sharedBundle(),
-    tuning: only === 'workflows' ? { activities: undefined } : { workflowBundle: undefined },
+    ...(deployment ? { deployment } : {}),
+    tuning: only === 'workflows' ? { activities: undefined } : only === 'activities' ? { workflowBundle: undefined } : {},
   });
   const running = worker.run();
   return {
