@@ -319,7 +319,7 @@ function continueAsNewDue(run: ChildRun): boolean {
 const CHILDREN_CARRIED_BYTES = 512 * 1024;
 
 function carriedChildrenFit(run: ChildRun): boolean {
-  const bytes = jsonBytes(carriedChildren(run));
+  const bytes = jsonBytes(carriedChildren(run).children);
   if (bytes <= CHILDREN_CARRIED_BYTES) return true;
   if (!run.continueAsNewRefused) log.error('cannot continue-as-new: its children’s state is too large to carry; this run stays open', { bytes, limit: CHILDREN_CARRIED_BYTES });
   run.continueAsNewRefused = true;
@@ -338,8 +338,6 @@ async function continueRunAsNew(run: ChildRun, job: SpawnJob, from: NonNullable<
   await condition(allHandlersFinished);
   if (run.children) await CancellationScope.nonCancellable(() => run.children!.noticesSent()); // a closed run's signals are dropped
   const children = carriedChildren(run);
-  // A late report of a child during those waits may have queued its next run: it goes on too.
-  const queued = run.children?.carried().queued ?? [];
   fitContinuation(run, job, session, children);
   log.info('child run continuing as new', { round: from.round, historySize: workflowInfo().historySize });
   return continueAsNew<typeof childSessionWorkflow>({
@@ -347,19 +345,23 @@ async function continueRunAsNew(run: ChildRun, job: SpawnJob, from: NonNullable<
     session,
     appendMessages: undefined,
     snapshotRunId: undefined,
-    continuation: { ...from, lastEventSeq: run.events.lastSequence, injected: run.injected.splice(0), ...(children ? { children } : {}), ...(queued.length ? { queued } : {}) },
+    continuation: { ...from, lastEventSeq: run.events.lastSequence, injected: run.injected.splice(0), ...children },
   });
 }
 
 /**
  * What the next run carries of this run's children (the tracker's bounded `carried()`), once
  * there are any: their state, the completions seen, the ledger. The spawn queue was empty when
- * the run chose to continue (continueAsNewDue); what it queued since goes on as `queued`.
+ * the run chose to continue (continueAsNewDue); what a late report queued while it waited to
+ * continue goes on as `queued`.
  */
-function carriedChildren(run: ChildRun): ChildContinuation['children'] {
-  if (!hasSpawned(run)) return undefined;
-  const { children, seenCompletions, waiting, childrenSpend, budgetCharged } = run.children!.carried();
-  return { children, seenCompletions, waiting, ...(childrenSpend ? { childrenSpend } : {}), ...(budgetCharged ? { budgetCharged } : {}) };
+function carriedChildren(run: ChildRun): Pick<ChildContinuation, 'children' | 'queued'> {
+  if (!hasSpawned(run)) return {};
+  const { children, seenCompletions, waiting, childrenSpend, budgetCharged, queued } = run.children!.carried();
+  return {
+    children: { children, seenCompletions, waiting, ...(childrenSpend ? { childrenSpend } : {}), ...(budgetCharged ? { budgetCharged } : {}) },
+    ...(queued.length ? { queued } : {}),
+  };
 }
 
 /**
@@ -369,9 +371,8 @@ function carriedChildren(run: ChildRun): ChildContinuation['children'] {
  * must. A job whose other fields alone leave no room cannot come from a valid spawn (they are
  * bounded at the boundary), so there the session gets the least room and the server decides.
  */
-function fitContinuation(run: ChildRun, job: SpawnJob, session: Session, children: ChildContinuation['children']): void {
-  const carried = children ? { children } : undefined;
-  const restBytes = jsonBytes({ ...job, session: undefined, continuation: carried, appendMessages: undefined, snapshotRunId: undefined });
+function fitContinuation(run: ChildRun, job: SpawnJob, session: Session, children: Pick<ChildContinuation, 'children' | 'queued'>): void {
+  const restBytes = jsonBytes({ ...job, session: undefined, continuation: children.children ? children : undefined, appendMessages: undefined, snapshotRunId: undefined });
   const plan = planContinueAsNew(session, run.injected, restBytes, run.options.transcriptBudgetBytes);
   if (plan?.fold && run.injected.length > 0) {
     const merged = run.injected.splice(0);

@@ -302,7 +302,6 @@ function upgradeWanted(root: RootSession): boolean {
   return workflowInfo().targetWorkerDeploymentVersionChanged === true && !root.continueAsNewRefused && !root.children.isStarting() && !root.steering.hasQueued();
 }
 
-
 /**
  * The next run's input, measured to fit one payload: messages no turn has taken yet join the
  * session (the next run starts with a turn for them), and the session is compacted into the
