@@ -4,7 +4,7 @@
  * is stopped while events queue up, so they reach the workflow in one activation, and a task is
  * kept busy while the next event arrives, so that event waits for the task after it.
  */
-import { WorkflowUpdateStage, type Client } from '@temporalio/client';
+import { WorkflowUpdateStage, type Client, type WorkflowHandle } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { BambooPendingRequests, sessionWorkflowId, injectMessageSignal, respondUpdate, stateQuery, steerUpdate, subSessionCompletedSignal, userMessageSignal } from '../../common';
 import { sessionState, sessionTranscript, settled } from '../helpers/root';
@@ -27,9 +27,9 @@ afterAll(async () => {
 });
 
 /** A worker of both kinds, or one that runs only workflows or only activities (the other kind is stopped on its own). */
-async function startWorker(taskQueue: string, only?: 'workflows' | 'activities'): Promise<TestWorker> {
+async function startWorker(taskQueue: string, only?: 'workflows' | 'activities', toolPolicy: typeof POLICY | object = POLICY): Promise<TestWorker> {
   const tuning = only === 'workflows' ? { activities: undefined } : only === 'activities' ? { workflowBundle: undefined } : undefined;
-  const w = await startTestWorker({ taskQueue, deps: { toolPolicy: POLICY }, tuning });
+  const w = await startTestWorker({ taskQueue, deps: { toolPolicy }, tuning });
   running.add(w);
   return w;
 }
@@ -207,3 +207,89 @@ test('a request of a grandchild whose run was terminated leaves the root’s pen
   );
   expect((refusal.cause as Error | undefined)?.message).toMatch(/no longer waits: the session that asked has ended its run/);
 }, 180_000);
+
+/**
+ * A child that spawned a grandchild works in rounds of a 5 s tool; while its workflows are
+ * stopped, the grandchild is terminated and the tool call ends, and 1,000 ignored signals take
+ * the child's history past its budget. The task that follows sees the grandchild's close (a
+ * notice to the root goes out) and the round boundary where the run would continue-as-new;
+ * what `arrive` sends reaches the run while it waits for that notice to be recorded.
+ */
+async function childAtContinueWithNoticeInFlight(arrive: (child: WorkflowHandle) => Promise<void>) {
+  const taskQueue = uniqueId('interleavings');
+  const allowAll = { tools: {} };
+  let workflows = await startWorker(taskQueue, 'workflows', allowAll);
+  await startWorker(taskQueue, 'activities', allowAll);
+  const session = rootSession('[[spawn:Worker|[[spawn:Digger|[[sleep:600]] dig]] [[rounds:6|wait|{"seconds":5}]] long work]] plan');
+  const root = await startSession(client, { session, options: { maxSpawnDepth: 2, historyEventBudget: 400 } }, { taskQueue });
+  const childId = await eventually(async () => (await sessionState(client, session.id)).children[0]?.childSessionId, { timeoutMs: 60_000, what: 'the child' });
+  const child = client.workflow.getHandle(sessionWorkflowId(childId));
+  const grandchildId = await eventually(async () => (await child.query(stateQuery)).children[0]?.childSessionId, { timeoutMs: 60_000, what: 'the grandchild' });
+  const waitCall = async () => ((await child.describe()).raw.pendingActivities ?? []).some((a) => a.activityType?.name === 'runTool');
+  await eventually(waitCall, { intervalMs: 50, timeoutMs: 60_000, what: 'the child’s wait tool call' });
+
+  await stopWorker(workflows);
+  await client.workflow.getHandle(sessionWorkflowId(grandchildId)).terminate('gone');
+  await eventually(async () => !(await waitCall()), { intervalMs: 100, timeoutMs: 30_000, what: 'the tool call to end' });
+  for (let i = 0; i < 1000; i++) await child.signal(subSessionCompletedSignal, { padding: i } as never);
+  const { historyLength: lengthBefore, runId: firstRunId } = await child.describe();
+  workflows = await startWorker(taskQueue, 'workflows', allowAll);
+  await eventually(async () => {
+    const { events } = await child.fetchHistory();
+    return events!.some((e) => Number(e.eventId) > lengthBefore && e.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED);
+  }, { intervalMs: 10, what: 'the child’s next task to start' });
+  await arrive(client.workflow.getHandle(sessionWorkflowId(childId), firstRunId));
+
+  // The interleaving happened: the notice of the grandchild's close went out in the task that
+  // took in the tool's result, and what arrived reached the first run before that notice was recorded.
+  const id = (e: temporal.api.history.v1.IHistoryEvent) => Number(e.eventId);
+  const isNotice = (e: temporal.api.history.v1.IHistoryEvent) => id(e) > lengthBefore && e.eventType === EventType.EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED;
+  const events = await eventually(async () => {
+    const { events } = await client.workflow.getHandle(sessionWorkflowId(childId), firstRunId).fetchHistory();
+    return events!.some(isNotice) && events!;
+  }, { what: 'the notice to the root' });
+  const notice = events.find(isNotice)!;
+  const toolEnded = events.filter((e) => e.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED).at(-1)!;
+  expect(notice && toolEnded).toBeTruthy();
+  expect(events.filter((e) => id(e) > id(toolEnded) && id(e) < id(notice) && e.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED)).toHaveLength(1);
+  const recorded = events.find((e) => e.eventType === EventType.EVENT_TYPE_EXTERNAL_WORKFLOW_EXECUTION_SIGNALED && id(e) > id(notice));
+  return { root, child, childId, firstRunId, events, notice, recorded, lengthBefore };
+}
+
+test('a steer that reaches a child while it waits for a notice to the root before continuing-as-new returns its receipt, merged once', async () => {
+  let steer: Promise<unknown> = Promise.resolve();
+  const { root, childId, events, recorded } = await childAtContinueWithNoticeInFlight(async (child) => {
+    steer = child.executeUpdate(steerUpdate, { args: [{ content: 'also list the tools' }] });
+    steer.catch(() => undefined);
+    await eventually(async () => (await child.fetchHistory()).events!.some((e) => e.workflowExecutionUpdateAcceptedEventAttributes), { intervalMs: 20, what: 'the steer to be accepted' });
+  });
+  const accepted = events.find((e) => e.workflowExecutionUpdateAcceptedEventAttributes)!;
+  expect(accepted).toBeTruthy();
+  // Accepted by the run before it learned its notice was recorded.
+  if (recorded) expect(Number(accepted.eventId)).toBeLessThan(Number(recorded.eventId));
+
+  await expect(steer).resolves.toMatchObject({ mergedAtTurn: expect.any(Number) });
+  const state = await settled(client, (await root.query(stateQuery)).sessionId, 120_000);
+  expect(state.children[0]).toMatchObject({ childSessionId: childId, status: 'completed' });
+  const merged = (await sessionTranscript(client, childId)).filter((m) => m.role === 'user' && m.content === 'also list the tools');
+  expect(merged).toHaveLength(1);
+  await root.terminate();
+}, 240_000);
+
+test('a child cancelled while it waits for a notice to the root before continuing-as-new ends cancelled', async () => {
+  const { root, child, childId, firstRunId, events, recorded, lengthBefore } = await childAtContinueWithNoticeInFlight(async (first) => {
+    await first.cancel();
+  });
+  const cancelAsked = events.find((e) => e.eventType === EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CANCEL_REQUESTED && Number(e.eventId) > lengthBefore);
+  expect(cancelAsked).toBeTruthy();
+  if (recorded) expect(Number(cancelAsked!.eventId)).toBeLessThan(Number(recorded.eventId));
+
+  // The run the cancel reached is the last: it reported cancelled, and nothing continued.
+  const state = await eventually(async () => {
+    const s = await sessionState(client, (await root.query(stateQuery)).sessionId);
+    return s.children[0]?.status !== 'running' && s;
+  }, { timeoutMs: 120_000, what: 'the root to hear of its child' });
+  expect(state.children[0]).toMatchObject({ childSessionId: childId, status: 'cancelled' });
+  expect((await child.describe()).runId).toBe(firstRunId);
+  await root.terminate();
+}, 240_000);
