@@ -290,6 +290,8 @@ const CHILD_CONTINUE_AS_NEW_PATCH = 'bamboo-child-continue-as-new';
 const CANCEL_QUEUED_AT_END_PATCH = 'bamboo-cancel-queued-spawns-at-end';
 /** Messages that reach a run that spawned while it waits for its notices to the root, after its last report, are reported too. */
 const MESSAGES_AT_LAST_STEP_PATCH = 'bamboo-messages-at-last-step';
+/** A run chosen to continue-as-new waits for its notices to the root in the loop, where steers are merged and a cancel ends it. */
+const NOTICES_BEFORE_CONTINUE_PATCH = 'bamboo-notices-before-continue';
 /**
  * A child that has spawned continues-as-new too, carrying its children's state, but only while
  * they are quiet (Children.isQuiet: none running, starting, queued or waiting for an open run,
@@ -423,6 +425,14 @@ async function runAgentTurns(
       // restart a handler caused means the children are no longer quiet: the loop goes on, and
       // continues-as-new at a later round boundary.
       await condition(() => allHandlersFinished() || run.steering.hasQueued());
+      // Notices to the root go out before the run continues, and it waits for them here, in
+      // the loop, where a steer that arrives meanwhile is merged and a cancel ends the run
+      // (the condition is cancellable). Before this patch the wait came after the choice: the
+      // steer was carried with its update unanswered, the cancel absorbed.
+      while (!run.steering.hasQueued() && run.children?.hasUnsentNotices() && patched(NOTICES_BEFORE_CONTINUE_PATCH)) {
+        await run.children.noticesSent();
+        await condition(() => allHandlersFinished() || run.steering.hasQueued());
+      }
       if (!run.steering.hasQueued() && (!hasSpawned(run) || run.children!.isQuiet())) return { stoppedAt: loop.stoppedAt };
       resumeFrom = loop.stoppedAt;
       continue;

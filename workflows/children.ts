@@ -302,7 +302,10 @@ export class Children {
     if (!fresh) return;
     this.reported(childSessionId, runId);
     const notice = this.parent?.onRunClosedUnreported?.(childSessionId, runId);
-    if (notice) this.notices.push(notice);
+    if (notice) {
+      this.unsentNotices++;
+      this.notices.push(notice.finally(() => this.unsentNotices--));
+    }
     log.warn('child run closed without reporting; its outcome was read from the run', { childSessionId, runId, status: outcome.status });
   }
 
@@ -385,6 +388,13 @@ export class Children {
   }
 
   private holding = false;
+
+  private unsentNotices = 0;
+
+  /** A notice to the root is on its way: this run must not close (nor continue-as-new) before it is recorded. */
+  hasUnsentNotices(): boolean {
+    return this.unsentNotices > 0;
+  }
 
   /** Resolves once every notice to the root this parent sent has been recorded (sent before the run ends: a closed run's signals are dropped). */
   async noticesSent(): Promise<void> {

@@ -249,7 +249,7 @@ async function childAtContinueWithNoticeInFlight(arrive: (child: WorkflowHandle)
     return events!.some(isNotice) && events!;
   }, { what: 'the notice to the root' });
   const notice = events.find(isNotice)!;
-  const toolEnded = events.filter((e) => e.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED).at(-1)!;
+  const toolEnded = events.filter((e) => id(e) <= lengthBefore && e.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED).at(-1)!;
   expect(notice && toolEnded).toBeTruthy();
   expect(events.filter((e) => id(e) > id(toolEnded) && id(e) < id(notice) && e.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED)).toHaveLength(1);
   const recorded = events.find((e) => e.eventType === EventType.EVENT_TYPE_EXTERNAL_WORKFLOW_EXECUTION_SIGNALED && id(e) > id(notice));

@@ -319,6 +319,55 @@ const lateMessageScenario = (): Scenario => {
   };
 };
 
+/**
+ * A child at the round boundary where it would continue-as-new while its notice to the root of
+ * a grandchild that closed unreported is on its way, and a steer arrives then: the run waits for
+ * the notice in its loop, merges the steer and continues-as-new at a later boundary (patch
+ * bamboo-notices-before-continue). The order is made as test/integration/interleavings.test.ts
+ * makes it: no workflow worker while the grandchild is terminated and the tool call ends, 1,000
+ * ignored signals take the child past its history budget, the steer sent once that task started.
+ */
+const steerWhileNoticeScenario = (): Scenario => {
+  const queue = 'record-steer-notice';
+  let activities: { stop(): Promise<void> } | undefined;
+  let workflows: { stop(): Promise<void> } | undefined;
+  return {
+    name: 'root-steer-while-notice-in-flight',
+    withChildren: true,
+    async start(client) {
+      activities = await oneKindWorker(client, queue, 'activities');
+      workflows = await oneKindWorker(client, queue, 'workflows');
+      const prompt = '[[spawn:Worker|[[spawn:Digger|[[sleep:600]] dig]] [[rounds:3|wait|{"seconds":5}]] long work]] plan';
+      return startSession(client, { session: rootSession(prompt), options: { idleTtlSecs: 4, maxSpawnDepth: 2, historyEventBudget: 400 } }, { taskQueue: queue });
+    },
+    async during(client, handle) {
+      try {
+        const childId = await eventually(async () => (await sessionState(client, idOf(handle))).children[0]?.childSessionId, waitOptions('the child'));
+        const child = client.workflow.getHandle(sessionWorkflowId(childId));
+        const digger = await eventually(async () => (await child.query(stateQuery)).children[0]?.childSessionId, waitOptions('the grandchild'));
+        const toolCall = async () => ((await child.describe()).raw.pendingActivities ?? []).some((a) => a.activityType?.name === 'runTool');
+        await eventually(toolCall, { ...waitOptions('the wait tool call'), intervalMs: 50 });
+        await workflows!.stop();
+        await client.workflow.getHandle(sessionWorkflowId(digger)).terminate('gone');
+        await eventually(async () => !(await toolCall()), waitOptions('the tool call to end'));
+        for (let i = 0; i < 1000; i++) await child.signal('subSessionCompleted', { padding: i });
+        const { historyLength, runId } = await child.describe();
+        workflows = await oneKindWorker(client, queue, 'workflows');
+        await eventually(async () => (await child.fetchHistory()).events!.some((e) => Number(e.eventId) > historyLength && e.workflowTaskStartedEventAttributes), { ...waitOptions('the next task'), intervalMs: 10 });
+        await client.workflow.getHandle(sessionWorkflowId(childId), runId).executeUpdate(steerUpdate, { args: [{ content: 'also list the tools' }] });
+        const { events } = await client.workflow.getHandle(sessionWorkflowId(childId), runId).fetchHistory();
+        const accepted = events!.find((e) => e.workflowExecutionUpdateAcceptedEventAttributes);
+        const recorded = events!.find((e) => Number(e.eventId) > historyLength && e.externalWorkflowExecutionSignaledEventAttributes);
+        if (!accepted || !recorded || Number(accepted.eventId) > Number(recorded.eventId)) throw new Error('the steer did not meet the notice in flight: record again');
+        await handle.result();
+      } finally {
+        await workflows?.stop();
+        await activities?.stop();
+      }
+    },
+  };
+};
+
 /** An A2A child that gets a message while its agent works: the agent gets it in the same context once the task ends. */
 const externalInjectedScenario = (): Scenario => {
   let agentWorker: Awaited<ReturnType<typeof startA2AWorker>> | undefined;
@@ -502,6 +551,7 @@ export const SCENARIOS: Scenario[] = [
     withChildren: true,
   },
   lateMessageScenario(),
+  steerWhileNoticeScenario(),
   upgradeScenario(),
   // A request that expired, carried across continue-as-new with its reason (a later respond is
   // refused as expired, not as answered).
