@@ -32,6 +32,9 @@ import { isTerminal, resumeMessage, waitHolds } from './child-resume';
 export { isTerminal } from './child-resume';
 export type { Reserved } from './child-ledger';
 
+/** A pending child carried without its start job, that never ran (repairOrphanedPending). */
+export const ORPHANED_START_LOST = 'its start was lost when its parent continued-as-new; spawn it again';
+
 /** Continue-as-new carries at most this many children already reported, without their answers. */
 export const REPORTED_CHILDREN_CARRIED = 200;
 /** …and this many completion keys (duplicates arrive close to the original). */
@@ -444,6 +447,31 @@ export class ChildTracker {
     if (child && job) this.requeue(child, job);
     else if (child?.status === 'running' && child.runId === runId && mayRepair()) this.repair(child);
     return false;
+  }
+
+  /**
+   * Children carried as `pending` with no job to start them: state a child run carried before
+   * `bamboo-hold-starts-at-continue`, whose continuation dropped the queue (a restart a late
+   * report queued while it waited to continue). Each would wait until the lease.
+   */
+  orphanedPending(): TrackedChild[] {
+    const queued = new Set([...this.queue, ...this.deferred.values()].map((job) => job.childSessionId));
+    return [...this.tracked.values()].filter((c) => c.status === 'pending' && !queued.has(c.childSessionId) && !this.startingIds.has(c.childSessionId));
+  }
+
+  /**
+   * Starts each orphaned child's next run again from the snapshot of the run that reported (the
+   * dropped job's follow-ups are gone with it; messages its run left unanswered are in that
+   * snapshot). A child that never ran has no snapshot: it ends with an error saying why.
+   */
+  repairOrphanedPending(): void {
+    for (const child of this.orphanedPending()) {
+      if (child.runId) this.repair(child);
+      else {
+        child.reservation = undefined;
+        this.apply({ status: 'error', error: ORPHANED_START_LOST }, child);
+      }
+    }
   }
 
   /**

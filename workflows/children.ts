@@ -50,6 +50,8 @@ export const LATE_MESSAGES_PATCH = 'bamboo-messages-after-report';
 export const LATE_MESSAGES_AFTER_FAILED_START_PATCH = 'bamboo-messages-after-failed-start';
 /** Spawns queued while a run waits to continue-as-new are carried to the next run, not started (a start in flight at continue-as-new lost its run id). */
 export const HOLD_STARTS_AT_CONTINUE_PATCH = 'bamboo-hold-starts-at-continue';
+/** A child carried `pending` with no job (state carried before the patch above) starts again rather than wait for the lease. */
+export const REPAIR_ORPHANED_PENDING_PATCH = 'bamboo-repair-orphaned-pending';
 
 export class Children {
   private readonly tracker: ChildTracker;
@@ -80,6 +82,8 @@ export class Children {
     },
   ) {
     this.tracker = new ChildTracker({ parentSessionId, options, events, now: () => Date.now(), carried, parentDepth: parent?.depth, selfSpend: parent?.selfSpend, onQueueChange: countQueueChange });
+    // Asked only when carried state has such a child (ChildTracker.orphanedPending).
+    if (this.tracker.orphanedPending().length > 0 && patched(REPAIR_ORPHANED_PENDING_PATCH)) this.tracker.repairOrphanedPending();
   }
 
   // ── the tracker's state, as the sessions read it ────────────────────────────

@@ -326,10 +326,16 @@ function continueAsNewInput(root: RootSession): SessionWorkflowInput | undefined
   return { session: root.session, options: root.options, carried: root.carried() };
 }
 
+/** Patch id: a cancelled root closes its children's queue before cancelling them (before, a late report could still queue a restart). */
+const CLOSE_AT_CANCEL_PATCH = 'bamboo-root-closed-at-cancel';
+
 /** The session was cancelled: its children are cancelled too, and it ends `cancelled`. */
 async function cancelTree(root: RootSession): Promise<SessionWorkflowResult> {
   root.phase = 'cancelling';
   return CancellationScope.nonCancellable(async () => {
+    // Nothing starts from here on, as when a child's run ends: a late report meanwhile restarts
+    // no child, and what a run cancelled while it waited to continue-as-new held is cancelled.
+    if (patched(CLOSE_AT_CANCEL_PATCH)) root.children.close();
     await root.children.cancelAll();
     // Messages that never got a turn stay in the final session; their steers' receipts say so.
     for (const content of root.pendingUser.splice(0)) root.session.messages.push(newMessage('user', content));

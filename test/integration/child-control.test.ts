@@ -4,6 +4,7 @@
  */
 import { cancelSession, injectIntoSession, startChildRun } from '../../client/child-runs';
 import { stateQuery } from '../../common';
+import { ORPHANED_START_LOST } from '../../workflows/child-tracker';
 import { receivedCompletionsQuery } from '../workflows/recording-parent';
 import { childSession, spawnJobFor } from '../helpers/session-fixtures';
 import { withRecordingParent } from '../helpers/recording-suite';
@@ -78,3 +79,35 @@ test('two concurrent starts of one child session give one run and one completion
   for await (const run of suite.tw.client.workflow.list({ query: `WorkflowId = "${a.workflowId}"` })) runs.push(run.runId);
   expect(runs).toEqual([a.firstExecutionRunId]);
 });
+
+/**
+ * A continuation a child run carried before `bamboo-hold-starts-at-continue`: a grandchild
+ * `pending`, awaited, with no job queued to start it (the continuation dropped the queue).
+ */
+function orphanedContinuation(prompt: string) {
+  const session = { ...childSession(prompt, { parentSessionId: suite.parentSessionId }), spawnDepth: 1 };
+  const lost = { childSessionId: `${session.id}-lost`, title: 'Lost', status: 'pending' as const, reported: false, awaited: true, model: 'scripted-model' };
+  const continuation = {
+    round: 2,
+    toolFailures: {},
+    startedAt: new Date().toISOString(),
+    usage: { inputTokens: 0, outputTokens: 0 },
+    lastEventSeq: 0,
+    injected: [],
+    children: { children: [lost], seenCompletions: [], waiting: null },
+  };
+  return { job: spawnJobFor(session, { spawnOptions: { maxSpawnDepth: 2, waitLeaseSecs: 600 }, continuation }), lost };
+}
+
+test('a child whose carried state has a grandchild pending with no job to start it ends that grandchild with an error and finishes, not waiting for the lease', async () => {
+  const { job, lost } = orphanedContinuation('write it up');
+  const handle = await startChildRun(suite.tw.client, job, { taskQueue: suite.tw.taskQueue });
+  const result = await handle.result();
+  expect(result.status).toBe('completed');
+  const state = await handle.query(stateQuery);
+  expect(state.children).toEqual([expect.objectContaining({ childSessionId: lost.childSessionId, status: 'error', error: ORPHANED_START_LOST })]);
+  // The next turn was told (a resume message names the grandchild and why).
+  const resumed = result.session!.messages.filter((m) => m.role === 'user' && m.content.includes(lost.childSessionId));
+  expect(resumed).toHaveLength(1);
+  expect(resumed[0].content).toContain(ORPHANED_START_LOST);
+}, 60_000);

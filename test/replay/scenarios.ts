@@ -433,6 +433,12 @@ export const SCENARIOS: Scenario[] = [
     await eventually(async () => (await sessionState(client, idOf(handle))).children.filter((c) => c.status === 'running').length === 2, waitOptions('running children'));
     await handle.cancel();
   }),
+  // The same, recorded since a cancelled root closes its children's queue first (patch
+  // bamboo-root-closed-at-cancel); root-cancelled.json is kept as recorded before it.
+  rootScenario('cancelled-closed-first', '[[spawn:A|[[sleep:30]]]] [[spawn:B|[[sleep:30]]]]', {}, async (client, handle) => {
+    await eventually(async () => (await sessionState(client, idOf(handle))).children.filter((c) => c.status === 'running').length === 2, waitOptions('running children'));
+    await handle.cancel();
+  }),
   rootScenario('follow-up-and-manage', '[[spawn:Writer|draft]] [[tool:wait|{"seconds":1}]]', { idleTtlSecs: 4 }, async (client, handle) => {
     const id = idOf(handle);
     await eventually(async () => {
@@ -492,6 +498,14 @@ export const SCENARIOS: Scenario[] = [
     ...child('[[spawn:Digger|dig]] [[rounds:6|wait|{"seconds":1}]] long run'),
     spawnOptions: { maxSpawnDepth: 2, historyEventBudget: 40 },
   })),
+  // A continuation carried before bamboo-hold-starts-at-continue: a grandchild pending with no job
+  // to start it. It ends with an error at once and the child finishes (patch bamboo-repair-orphaned-pending).
+  childScenario('continued-with-orphaned-grandchild', () => {
+    const job = child('write it up');
+    const lost = { childSessionId: `${job.childSessionId}-lost`, title: 'Lost', status: 'pending' as const, reported: false, awaited: true, model: 'scripted-model' };
+    const continuation = { round: 2, toolFailures: {}, startedAt: new Date().toISOString(), usage: { inputTokens: 0, outputTokens: 0 }, lastEventSeq: 0, injected: [], children: { children: [lost], seenCompletions: [], waiting: null } };
+    return { ...job, spawnOptions: { maxSpawnDepth: 2 }, continuation };
+  }),
   // The usage ledger: spend in completions and results, the usage search attributes (patched).
   childScenario('completed-with-usage', () => child('count my tokens')),
   rootScenario('usage-depth-2', '[[spawn:Lead|[[spawn:Helper|dig]] organise]] plan', { maxSpawnDepth: 2 }),

@@ -3,7 +3,7 @@
  * a tracker, a fake clock and the events it records.
  */
 import { CarriedChildrenSchema, FINAL_RESPONSE_CAP, SessionOptionsSchema } from '../../common';
-import { COMPLETION_KEYS_CARRIED, REPORTED_CHILDREN_CARRIED } from '../../workflows/child-tracker';
+import { COMPLETION_KEYS_CARRIED, ORPHANED_START_LOST, REPORTED_CHILDREN_CARRIED } from '../../workflows/child-tracker';
 import { completion, drainQueue, job, PARENT, spawnRunning, T0, trackerSetup } from '../helpers/tracker';
 
 const setup = trackerSetup;
@@ -580,6 +580,33 @@ describe('ChildTracker: state carried across continue-as-new', () => {
     expect(next.tracker.leaseRemainingMs()).toBe(60_000);
     expect(next.tracker.nextStart()?.childSessionId).toBe('b');
     expect(next.tracker.waitSatisfied()).toBe(false); // b is still awaited
+  });
+
+  it('a child carried pending with no job (a continuation from before the queue was carried) starts again from the run that reported', () => {
+    const options = { budget: { maxTokens: 10_000, maxSessions: 10 } };
+    const { tracker } = setup(options);
+    spawnRunning(tracker, 'a', 'b');
+    tracker.onCompletion(completion('a', 'a-run1', 'completed'));
+    tracker.onCompletion(completion('a', 'a-run1', 'completed', { unansweredMessages: 1 })); // restart queued
+    tracker.enqueue(job('never-ran'), 'never ran', { tokens: 100, costMicroUsd: 0, sessions: 1 });
+    const carried = structuredClone(tracker.carried(true));
+    const old = { ...carried, queued: [] }; // what such a continuation carried
+
+    const next = setup(options, structuredClone(old)).tracker;
+    expect(next.orphanedPending().map((c) => c.childSessionId)).toEqual(['a', 'never-ran']);
+    next.repairOrphanedPending();
+    expect(next.orphanedPending()).toEqual([]);
+    expect(drainQueue(next)).toMatchObject([{ childSessionId: 'a', snapshotRunId: 'a-run1' }]);
+    expect(next.child('a')).toMatchObject({ status: 'pending', awaited: true });
+    expect(next.child('never-ran')).toMatchObject({ status: 'error', error: ORPHANED_START_LOST });
+    expect(next.child('b')).toMatchObject({ status: 'running' });
+    // a's share is held once (released and taken again: a share of what is left), never-ran's released.
+    expect(tracker.reserved().sessions).toBe(2);
+    expect(next.child('never-ran')!.reservation).toBeUndefined();
+    expect(next.child('a')!.reservation).toMatchObject({ sessions: 1 });
+    expect(next.reserved().sessions).toBe(1);
+    // State carried with its queue has no orphan.
+    expect(setup(options, carried).tracker.orphanedPending()).toEqual([]);
   });
 
   it('is quiet, as a child session needs to continue-as-new, only with no child run open or queued and no wait open', () => {
