@@ -11,3 +11,15 @@ export async function streamFor(secs: number): Promise<void> {
     ctx.heartbeat(second);
   }
 }
+
+/** The fair baseline's model call: one token a second for `secs` seconds, each with a heartbeat (as the scripted provider's `[[sleep:S]]` streams). */
+export async function modelCall(secs: number): Promise<string> {
+  const ctx = Context.current();
+  let text = '';
+  for (let second = 1; second <= secs; second++) {
+    await ctx.sleep(1000);
+    text += 'token ';
+    ctx.heartbeat(second);
+  }
+  return text || 'answer';
+}

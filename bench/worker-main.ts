@@ -1,6 +1,6 @@
 /**
  * A bench worker process: Bamboo's activities plus the baseline's no-op, on the bench
- * bundle. Args via env: TEMPORAL_ADDRESS, BENCH_TASK_QUEUE, BENCH_BUNDLE.
+ * bundle. Args via env: TEMPORAL_ADDRESS, BENCH_TASK_QUEUE, BENCH_BUNDLE, BENCH_HEARTBEATS.
  */
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
@@ -10,6 +10,7 @@ import { BUILTIN_TOOLS } from '../worker/tools/builtin';
 import { createToolRegistry } from '../worker/tools/types';
 import * as baseline from './baseline-activities';
 import { workerDataConverter } from '../worker/codec/worker-data-converter';
+import { heartbeatThrottle } from '../worker/plugin';
 
 async function main(): Promise<void> {
   Runtime.install({ logger: new DefaultLogger('ERROR') });
@@ -24,8 +25,8 @@ async function main(): Promise<void> {
       ...createActivities({ client, providers: defaultProviderRegistry(), tools: createToolRegistry(BUILTIN_TOOLS), runners: [] }),
       ...baseline,
     },
-    maxHeartbeatThrottleInterval: '2s',
-    defaultHeartbeatThrottleInterval: '2s',
+    // Bamboo's heartbeat throttling (worker/plugin.ts), or the SDK's own (BENCH_HEARTBEATS=sdk: a worker written by hand).
+    ...(process.env.BENCH_HEARTBEATS === 'sdk' ? {} : heartbeatThrottle({})),
     maxConcurrentActivityTaskExecutions: Number(process.env.BENCH_MAX_ACTIVITIES ?? 1000),
     maxCachedWorkflows: Number(process.env.BENCH_MAX_CACHED ?? 2000),
   });

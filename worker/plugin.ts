@@ -144,10 +144,7 @@ export class BambooPlugin extends SimplePlugin {
       ...(options.workflowBundle ? {} : { bundlerOptions: { ...configured.bundlerOptions, preloadModules: [...(configured.bundlerOptions?.preloadModules ?? []), ...PRELOADED_WORKFLOW_MODULES] } }),
       ...(this.sinks ? { sinks: { ...configured.sinks, ...this.sinks } } : {}),
       ...(this.deployment && !options.workerDeploymentOptions ? { workerDeploymentOptions: workerDeploymentOptions(this.deployment) } : {}),
-      // Cancellation and liveness travel in heartbeat responses: flushed often enough that a
-      // cancel reaches a streaming call within a couple of seconds.
-      maxHeartbeatThrottleInterval: options.maxHeartbeatThrottleInterval ?? '2s',
-      defaultHeartbeatThrottleInterval: options.defaultHeartbeatThrottleInterval ?? '2s',
+      ...heartbeatThrottle(options),
     };
   }
 
@@ -265,4 +262,18 @@ function withoutClash(what: string, existing: object | undefined, ours: Record<s
   const clash = Object.keys(ours).find((name) => existing && name in existing);
   if (clash) throw new Error(`bambooPlugin: the worker already has an ${what} named ${JSON.stringify(clash)}, which Bamboo registers too`);
   return { ...existing, ...ours };
+}
+
+/**
+ * The worker's heartbeat throttling: the caller's, else the SDK's own — a heartbeat reaches the
+ * server at most every 80 % of the activity's heartbeat timeout (24 s for a model call), so a
+ * 60 s stream costs 3 billable heartbeats, not the 30 a 2 s flush cost (bench/RESULTS.md,
+ * "actions"). Liveness needs no more; cancellation travels in heartbeat responses, so a cancel
+ * reaches a streaming call within that interval (BAMBOO_HEARTBEAT_THROTTLE=2s: within 2 s).
+ */
+export function heartbeatThrottle(options: Pick<WorkerOptions, 'maxHeartbeatThrottleInterval' | 'defaultHeartbeatThrottleInterval'>): Pick<WorkerOptions, 'maxHeartbeatThrottleInterval' | 'defaultHeartbeatThrottleInterval'> {
+  return {
+    ...(options.maxHeartbeatThrottleInterval !== undefined ? { maxHeartbeatThrottleInterval: options.maxHeartbeatThrottleInterval } : {}),
+    ...(options.defaultHeartbeatThrottleInterval !== undefined ? { defaultHeartbeatThrottleInterval: options.defaultHeartbeatThrottleInterval } : {}),
+  };
 }

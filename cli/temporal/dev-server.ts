@@ -33,6 +33,8 @@ export interface DevServerOptions {
   find?: FindOptions;
   /** How long the server may take to answer after it starts (default 60 s). */
   startTimeoutMs?: number;
+  /** Port of the server's Prometheus metrics (`/metrics`); omit for none. */
+  metricsPort?: number;
   /** Where a start retried on fresh ports says so (default: this process's stderr). */
   log?: (line: string) => void;
   /** Picks the free ports this function chooses (tests take the pick's port to make the race happen). */
@@ -120,6 +122,7 @@ async function launch(path: string, options: DevServerOptions & { port: number; 
     '--dynamic-config-value', 'frontend.enableUpdateWorkflowExecution=true',
     '--dynamic-config-value', 'frontend.enableUpdateWorkflowExecutionAsyncAccepted=true',
     ...(options.dbFilename ? ['--db-filename', options.dbFilename] : []),
+    ...(options.metricsPort !== undefined ? ['--metrics-port', String(options.metricsPort)] : []),
     ...(options.uiPort !== undefined ? ['--ui-port', String(options.uiPort)] : ['--headless']),
     ...searchAttributeArgs(),
     ...(options.uiCodecEndpoint ? ['--ui-codec-endpoint', options.uiCodecEndpoint] : []),

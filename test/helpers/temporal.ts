@@ -50,7 +50,7 @@ export async function startTestWorker(
     taskQueue,
     ...(options.workflowsPath ? { workflowsPath: options.workflowsPath } : { workflowBundlePath: bundlePath }),
     deps: options.deps,
-    tuning: options.tuning,
+    tuning: withTestHeartbeats(options.tuning),
   });
   const running = worker.run();
   return {
@@ -64,6 +64,17 @@ export async function startTestWorker(
       await client.connection.close();
     },
   };
+}
+
+/**
+ * Test workers flush heartbeats every 2 s, so a cancel reaches a streaming call within 2 s and
+ * tests that cancel do not wait 24 s. A test that sets the throttle to undefined gets the SDK's
+ * default (test/integration/heartbeats.test.ts).
+ */
+function withTestHeartbeats(tuning: BambooWorkerOptions['tuning'] = {}): BambooWorkerOptions['tuning'] {
+  const out: NonNullable<BambooWorkerOptions['tuning']> = { maxHeartbeatThrottleInterval: '2s', defaultHeartbeatThrottleInterval: '2s', ...tuning };
+  for (const key of ['maxHeartbeatThrottleInterval', 'defaultHeartbeatThrottleInterval'] as const) if (out[key] === undefined) delete out[key];
+  return out;
 }
 
 export async function connectTestClient(): Promise<Client> {

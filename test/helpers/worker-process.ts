@@ -33,6 +33,9 @@ export interface WorkerProcessOptions {
  * process killed). `node --import tsx` (not the tsx CLI, which relays signals to a child of its
  * own) keeps it one process: `kill('SIGKILL')` hits the worker itself, as a crash would.
  */
+/** The heartbeat throttle test workers run with, unless a test sets its own. */
+export const TEST_HEARTBEAT_THROTTLE = '2s';
+
 export async function startWorkerProcess(options: WorkerProcessOptions): Promise<ManagedProcess> {
   const entry = options.toolsModule ? ['test/fixtures/tool-worker.ts'] : ['cli/main.ts', 'worker'];
   const worker = startProcess(options.label ?? `worker(${options.taskQueue})`, process.execPath, ['--import', 'tsx', ...entry], {
@@ -43,6 +46,9 @@ export async function startWorkerProcess(options: WorkerProcessOptions): Promise
       BAMBOO_TASK_QUEUE: options.taskQueue,
       BAMBOO_WORKFLOW_BUNDLE: options.bundlePath ?? testServer().bundlePath,
       ...(options.toolsModule ? { BAMBOO_TEST_TOOLS_MODULE: options.toolsModule } : {}),
+      // Cancels reach streaming calls within 2 s, so tests that cancel wait 2 s, not 24
+      // (test/integration/heartbeats.test.ts covers the default).
+      BAMBOO_HEARTBEAT_THROTTLE: TEST_HEARTBEAT_THROTTLE,
       ...options.env,
     },
   });

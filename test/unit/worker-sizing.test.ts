@@ -10,7 +10,13 @@ test('given sizing variables become worker options', () => {
   expect(workerSizing(env)).toEqual({ maxCachedWorkflows: 500, maxConcurrentActivityTaskExecutions: 2000, workflowThreadPoolSize: 2 });
 });
 
+test('BAMBOO_HEARTBEAT_THROTTLE sets how often heartbeats reach the server, both bounds', () => {
+  expect(workerSizing(readEnv({ BAMBOO_HEARTBEAT_THROTTLE: '2s' }))).toEqual({ maxHeartbeatThrottleInterval: '2s', defaultHeartbeatThrottleInterval: '2s' });
+});
+
 test.each([
+  ['BAMBOO_HEARTBEAT_THROTTLE', 'often'],
+  ['BAMBOO_HEARTBEAT_THROTTLE', '-2s'],
   ['BAMBOO_MAX_CACHED_WORKFLOWS', 'lots'],
   ['BAMBOO_MAX_CONCURRENT_ACTIVITIES', '0'],
   ['BAMBOO_WORKFLOW_THREADS', '2.5'],

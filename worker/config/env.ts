@@ -1,4 +1,5 @@
 /** Process-level settings read from the environment, validated once. */
+import type { Duration } from '@temporalio/common';
 import { z } from 'zod';
 import { DEFAULT_TASK_QUEUE, describeZodError } from '../../common';
 
@@ -13,6 +14,17 @@ const EnvSchema = z.object({
   BAMBOO_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).max(1_000_000).optional(),
   BAMBOO_MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().min(1).max(100_000).optional(),
   BAMBOO_WORKFLOW_THREADS: z.coerce.number().int().min(1).max(64).optional(),
+  /**
+   * How often a running activity's heartbeats reach the server, at most (docs/benchmarks.md#billable-actions):
+   * unset, the SDK's 80 % of the heartbeat timeout (24 s for a model call); `2s` delivers a
+   * cancel to a streaming call within 2 s, at one billable heartbeat per 2 s of streaming.
+   */
+  BAMBOO_HEARTBEAT_THROTTLE: z
+    .string()
+    .trim()
+    .regex(/^\d+(\.\d+)?(ms|s|m)$/, 'must be a duration such as 2s, 500ms or 1m')
+    .transform((v) => v as Duration)
+    .optional(),
   /**
    * Worker Versioning (docs/operations.md#deploying-under-running-sessions): on, the worker joins
    * the worker deployment BAMBOO_DEPLOYMENT_NAME as the version BAMBOO_BUILD_ID (default: the
@@ -39,8 +51,16 @@ export function taskQueue(env: NodeJS.ProcessEnv = process.env): string {
 }
 
 /** The worker options the sizing variables set (only those given). */
-export function workerSizing(env: BambooEnv): { maxCachedWorkflows?: number; maxConcurrentActivityTaskExecutions?: number; workflowThreadPoolSize?: number } {
+export function workerSizing(env: BambooEnv): {
+  maxCachedWorkflows?: number;
+  maxConcurrentActivityTaskExecutions?: number;
+  workflowThreadPoolSize?: number;
+  maxHeartbeatThrottleInterval?: Duration;
+  defaultHeartbeatThrottleInterval?: Duration;
+} {
+  const throttle = env.BAMBOO_HEARTBEAT_THROTTLE;
   return {
+    ...(throttle ? { maxHeartbeatThrottleInterval: throttle, defaultHeartbeatThrottleInterval: throttle } : {}),
     ...(env.BAMBOO_MAX_CACHED_WORKFLOWS !== undefined ? { maxCachedWorkflows: env.BAMBOO_MAX_CACHED_WORKFLOWS } : {}),
     ...(env.BAMBOO_MAX_CONCURRENT_ACTIVITIES !== undefined ? { maxConcurrentActivityTaskExecutions: env.BAMBOO_MAX_CONCURRENT_ACTIVITIES } : {}),
     ...(env.BAMBOO_WORKFLOW_THREADS !== undefined ? { workflowThreadPoolSize: env.BAMBOO_WORKFLOW_THREADS } : {}),

@@ -1,0 +1,302 @@
+/**
+ * `npm run bench:actions`: what a sub-agent costs to run, in Temporal Cloud's billable actions
+ * and in CPU, against the fair baseline — what a user would write by hand on Temporal for the
+ * same job (bench/workflows/baseline.ts `fairParentWorkflow`: a parent that calls its model,
+ * starts N children, waits for their completion signals and calls its model again; each child
+ * streams one model call, a token and a heartbeat a second, and signals its parent). Bamboo runs
+ * the same tree as a root session whose scripted model spawns N children that stream
+ * `[[sleep:S]]`. Both sides on one dev server, one worker each (the baseline's with the SDK's
+ * own heartbeat throttling, as a hand-written worker has), for short (1 s) and long (60 s)
+ * streams.
+ *
+ * Actions are counted twice: from the server's `action` metric (the operations Temporal Cloud
+ * bills, heartbeats included), and from the runs' histories by the billing rules in
+ * docs/benchmarks.md (heartbeats are not in history: the metric's count is added). Writes
+ * bench/results/actions.json and the "actions" section of bench/RESULTS.md.
+ * Sizes via env: BENCH_ACTIONS_PARENTS (4), BENCH_ACTIONS_CHILDREN (10), BENCH_ACTIONS_STREAMS (1,60).
+ */
+import { Client, Connection } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
+import { randomUUID } from 'node:crypto';
+import { createServer } from 'node:net';
+import { startSession } from '../client/root-sessions';
+import { sessionWorkflowId } from '../common';
+import { startDevServer } from '../cli/temporal/dev-server';
+import { cpuProbe, type CpuPerRun } from './cpu';
+import { buildBenchBundle, startWorkers, untilAllClosed, type HistoryEvent } from './harness';
+import { recordResults } from './results';
+
+const EventType = temporal.api.enums.v1.EventType;
+
+/** Temporal Cloud's list price per million actions (docs/benchmarks.md says where it is from). */
+export const USD_PER_MILLION_ACTIONS = 50;
+
+type Counts = Record<string, number>;
+
+export interface SideResult {
+  side: 'baseline' | 'bamboo';
+  streamSecs: number;
+  childRuns: number;
+  /** From the server's `action` metric, by action type, for the whole phase. */
+  metric: Counts;
+  /** From the histories of every run of the phase, by billing rule (heartbeats and queries are the metric's). */
+  history: Counts;
+  metricPerChild: number;
+  historyPerChild: number;
+  heartbeatsPerChild: number;
+  cpu: CpuPerRun;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** The server's `action` counters in namespace `default`, by action type. */
+async function scrapeActions(metricsUrl: string): Promise<Counts> {
+  const text = await (await fetch(metricsUrl)).text();
+  const counts: Counts = {};
+  for (const line of text.split('\n')) {
+    const match = /^action\{(.*)\} (\d+(?:\.\d+)?(?:e\+\d+)?)$/.exec(line);
+    if (!match) continue;
+    const labels = Object.fromEntries([...match[1].matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1], m[2]]));
+    if (labels.namespace !== 'default') continue;
+    counts[labels.action_type] = (counts[labels.action_type] ?? 0) + Number(match[2]);
+  }
+  return counts;
+}
+
+function diff(after: Counts, before: Counts): Counts {
+  const out: Counts = {};
+  for (const [type, n] of Object.entries(after)) if (n - (before[type] ?? 0) > 0) out[type] = n - (before[type] ?? 0);
+  return out;
+}
+
+const sum = (counts: Counts) => Object.values(counts).reduce((a, b) => a + b, 0);
+
+/**
+ * The billable actions one history holds, by Temporal Cloud's rules (docs/benchmarks.md): a run
+ * started by a client or by continue-as-new (a child's start is its parent's: 2 actions, the
+ * intent and the start), an activity scheduled and each retry of it, a timer, a signal (from a
+ * client, or sent by a workflow: counted where it was sent), a search-attribute upsert, an
+ * update accepted, and every workflow task that records markers (once, however many). Queries
+ * and heartbeats are not in history: the server's metric counts them.
+ */
+export function historyActions(events: HistoryEvent[]): Counts {
+  const counts: Counts = {};
+  const add = (type: string, n = 1) => (counts[type] = (counts[type] ?? 0) + n);
+  let markersThisTask = false;
+  for (const e of events) {
+    switch (e.eventType) {
+      case EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED:
+        if (!e.workflowExecutionStartedEventAttributes?.parentWorkflowExecution) add('workflow started');
+        break;
+      case EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW:
+        add('continued as new');
+        break;
+      case EventType.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED:
+        add('child workflow started', 2);
+        break;
+      case EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+        add('activity');
+        break;
+      case EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED:
+        if ((e.activityTaskStartedEventAttributes?.attempt ?? 1) > 1) add('activity retry', (e.activityTaskStartedEventAttributes!.attempt ?? 1) - 1);
+        break;
+      case EventType.EVENT_TYPE_TIMER_STARTED:
+        add('timer');
+        break;
+      case EventType.EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED:
+        add('signal');
+        break;
+      case EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED:
+        if (!e.workflowExecutionSignaledEventAttributes?.externalWorkflowExecution) add('signal');
+        break;
+      case EventType.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES:
+        add('search attributes upserted');
+        break;
+      case EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED:
+        add('update');
+        break;
+      case EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED:
+        markersThisTask = false;
+        break;
+      case EventType.EVENT_TYPE_MARKER_RECORDED:
+        if (!markersThisTask) add('markers');
+        markersThisTask = true;
+        break;
+      default:
+    }
+  }
+  return counts;
+}
+
+function addCounts(into: Counts, from: Counts): void {
+  for (const [type, n] of Object.entries(from)) into[type] = (into[type] ?? 0) + n;
+}
+
+async function historiesOf(client: Client, query: string): Promise<Counts> {
+  const counts: Counts = {};
+  for await (const run of client.workflow.list({ query })) {
+    const { events } = await client.workflow.getHandle(run.workflowId, run.runId).fetchHistory();
+    addCounts(counts, historyActions(events ?? []));
+  }
+  return counts;
+}
+
+const HEARTBEAT = 'grpc_RecordActivityTaskHeartbeat';
+const QUERY = 'grpc_QueryWorkflow';
+const METRICS_SETTLE_MS = 5000;
+
+async function main(): Promise<void> {
+  const parents = Number(process.env.BENCH_ACTIONS_PARENTS ?? 4);
+  const children = Number(process.env.BENCH_ACTIONS_CHILDREN ?? 10);
+  const streams = (process.env.BENCH_ACTIONS_STREAMS ?? '1,60').split(',').map(Number);
+  const log = (line: string) => console.log(`[bench:actions ${new Date().toISOString().slice(11, 19)}] ${line}`);
+  const metricsPort = await freePort();
+  const [server, bambooBundle, baselineBundle] = await Promise.all([startDevServer({ metricsPort }), buildBenchBundle('bamboo'), buildBenchBundle('baseline')]);
+  const metricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;
+  const client = new Client({ connection: await Connection.connect({ address: server.address }) });
+  const env = (queue: string, bundle: string) => ({ TEMPORAL_ADDRESS: server.address, BENCH_TASK_QUEUE: queue, BENCH_BUNDLE: bundle });
+  const [bamboo] = await startWorkers(1, env('actions-bamboo', bambooBundle));
+  const [baseline] = await startWorkers(1, { ...env('actions-baseline', baselineBundle), BENCH_HEARTBEATS: 'sdk' });
+  const probes = { baseline: cpuProbe(server.pid!, baseline.pid), bamboo: cpuProbe(server.pid!, bamboo.pid) };
+  const results: SideResult[] = [];
+
+  // The server's metrics reach its endpoint on a reporting interval: a scrape waits for it.
+  const settled = async () => {
+    await new Promise((r) => setTimeout(r, METRICS_SETTLE_MS));
+    return scrapeActions(metricsUrl);
+  };
+  const measure = async (side: SideResult['side'], streamSecs: number, run: () => Promise<string>) => {
+    const before = await settled();
+    const cpuFrom = probes[side].start();
+    const query = await run();
+    const cpu = probes[side].perRun(cpuFrom, parents * children);
+    const metric = diff(await settled(), before);
+    const history = await historiesOf(client, query);
+    const childRuns = parents * children;
+    const heartbeats = metric[HEARTBEAT] ?? 0;
+    const queries = metric[QUERY] ?? 0;
+    const result: SideResult = {
+      side,
+      streamSecs,
+      childRuns,
+      metric,
+      history,
+      metricPerChild: sum(metric) / childRuns,
+      historyPerChild: (sum(history) + heartbeats + queries) / childRuns,
+      heartbeatsPerChild: heartbeats / childRuns,
+      cpu,
+    };
+    results.push(result);
+    log(JSON.stringify(result));
+  };
+
+  for (const streamSecs of streams) {
+    log(`${parents} parents × ${children} children streaming ${streamSecs} s: the fair baseline`);
+    await measure('baseline', streamSecs, async () => {
+      const tag = `fair-${randomUUID().slice(0, 8)}`;
+      const handles = await Promise.all(
+        Array.from({ length: parents }, (_, i) => client.workflow.start('fairParentWorkflow', { taskQueue: 'actions-baseline', workflowId: `${tag}-${i}`, args: [children, streamSecs] })),
+      );
+      await Promise.all(handles.map((h) => h.result()));
+      await untilAllClosed(client, `WorkflowId STARTS_WITH '${tag}'`, parents * (children + 1));
+      return `WorkflowId STARTS_WITH '${tag}'`;
+    });
+    log(`${parents} parents × ${children} children streaming ${streamSecs} s: Bamboo`);
+    await measure('bamboo', streamSecs, async () => {
+      const prompt = Array.from({ length: children }, (_, i) => `[[spawn:C${i + 1}|[[sleep:${streamSecs}]] part ${i + 1}]]`).join(' ');
+      const ids = Array.from({ length: parents }, () => `actions-${randomUUID().slice(0, 8)}`);
+      await Promise.all(
+        ids.map((id) =>
+          startSession(
+            client,
+            {
+              session: { id, kind: 'root', rootSessionId: id, spawnDepth: 0, model: 'bench', metadata: {}, messages: [{ id: 'u', role: 'user', content: prompt, createdAt: new Date().toISOString() }] },
+              options: { maxRunningChildren: Math.max(32, children) },
+            },
+            { taskQueue: 'actions-bamboo' },
+          ),
+        ),
+      );
+      const inTree = `BambooRootSessionId IN (${ids.map((id) => `'${id}'`).join(', ')})`;
+      await untilAllClosed(client, `${inTree} AND WorkflowType = 'childSessionWorkflow'`, parents * children);
+      // The root has resumed: its model call after the children's reports has completed, and
+      // the task after it (which starts the idle timer) is done.
+      for (const id of ids) {
+        for (;;) {
+          const events = (await client.workflow.getHandle(sessionWorkflowId(id)).fetchHistory()).events ?? [];
+          const completed = events.map((e, i) => (e.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED ? i : -1)).filter((i) => i >= 0);
+          if (completed.length >= 2 && events.slice(completed[1]).some((e) => e.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED)) break;
+          await new Promise((r) => setTimeout(r, 250));
+        }
+      }
+      return inTree;
+    });
+    // The roots idle until their time-to-live: counted up to here, then ended.
+    for await (const run of client.workflow.list({ query: `WorkflowType = 'sessionWorkflow' AND ExecutionStatus = 'Running'` })) {
+      await client.workflow.getHandle(run.workflowId, run.runId).terminate('bench done');
+    }
+  }
+
+  await Promise.all([bamboo.stop(), baseline.stop()]);
+  await client.connection.close();
+  await server.stop();
+  const markdown = report(results, parents, children);
+  console.log(markdown);
+  recordResults('actions', 'What a sub-agent costs: billable actions and CPU per child run, against the fair baseline', markdown, { parents, children, results });
+}
+
+function report(results: SideResult[], parents: number, children: number): string {
+  const of = (side: SideResult['side'], secs: number) => results.find((r) => r.side === side && r.streamSecs === secs)!;
+  const streams = [...new Set(results.map((r) => r.streamSecs))];
+  const dollars = (perChild: number) => ((perChild * 1000 * USD_PER_MILLION_ACTIONS) / 1e6).toFixed(3);
+  const cpuTotal = (c: CpuPerRun) => c.serverMs + c.workerMs;
+  const rows = streams.flatMap((secs) =>
+    (['baseline', 'bamboo'] as const).map((side) => {
+      const r = of(side, secs);
+      return `| ${secs} s | ${side} | ${r.metricPerChild.toFixed(2)} | ${r.historyPerChild.toFixed(2)} | ${r.heartbeatsPerChild.toFixed(2)} | $${dollars(r.metricPerChild)} | ${cpuTotal(r.cpu).toFixed(1)} |`;
+    }),
+  );
+  const ratios = streams.map((secs) => {
+    const [b, o] = [of('baseline', secs), of('bamboo', secs)];
+    return `- ${secs} s streams: actions per child run ${(o.metricPerChild / b.metricPerChild).toFixed(2)}× (metric), ${(o.historyPerChild / b.historyPerChild).toFixed(2)}× (histories + heartbeats and queries); CPU per child run ${(cpuTotal(o.cpu) / cpuTotal(b.cpu)).toFixed(2)}×.`;
+  });
+  const types = streams.flatMap((secs) =>
+    (['baseline', 'bamboo'] as const).map((side) => {
+      const r = of(side, secs);
+      const byType = Object.entries(r.metric)
+        .sort((a, b) => b[1] - a[1])
+        .map(([type, n]) => `${type.replace(/^grpc_/, '')} ${(n / r.childRuns).toFixed(2)}`)
+        .join(', ');
+      return `- ${secs} s, ${side}: ${byType}`;
+    }),
+  );
+  return [
+    `${parents} parents × ${children} children per side and stream length, one worker each on one dev server (the baseline's worker with the SDK's heartbeat throttling). Actions per child run include the parent's share (its start, its model calls, its timers and upserts divided by its children). Dollars at Temporal Cloud's list price of $${USD_PER_MILLION_ACTIONS} per million actions (docs/benchmarks.md). CPU in ms per child run (dev server + worker).`,
+    '',
+    '| stream | side | actions per child run (server metric) | actions (histories + heartbeats and queries) | heartbeats per child run | $ per 1,000 child runs | CPU ms per child run |',
+    '|---|---|---:|---:|---:|---:|---:|',
+    ...rows,
+    '',
+    '**Ratios to the baseline:**',
+    ...ratios,
+    '',
+    '**Actions per child run by type** (server metric):',
+    ...types,
+  ].join('\n');
+}
+
+if (require.main === module) {
+  main().catch((error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  });
+}
