@@ -118,9 +118,12 @@ export function historyActions(events: HistoryEvent[]): Counts {
       case EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED:
         if (!e.workflowExecutionSignaledEventAttributes?.externalWorkflowExecution) add('signal');
         break;
-      case EventType.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES:
-        add('search attributes upserted');
+      case EventType.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES: {
+        // The SDK's TemporalChangeVersion upsert beside a patch marker is not billed.
+        const fields = Object.keys(e.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields ?? {});
+        if (fields.some((f) => f !== 'TemporalChangeVersion')) add('search attributes upserted');
         break;
+      }
       case EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED:
         add('update');
         break;

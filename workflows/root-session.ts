@@ -42,7 +42,7 @@ import { keepSnapshotSmall } from './snapshot-size';
 import { EventLog } from './event-log';
 import { newMessage } from './messages';
 import { parentToolset } from './parent-tools';
-import { upsertRunAttributes, upsertUsageAttributes } from './run-reporting';
+import { upsertChangedRunAttributes, upsertRunAttributes, upsertRunEnd, upsertUsageAttributes } from './run-reporting';
 
 type Phase = NonNullable<SessionRunState['phase']>;
 
@@ -62,6 +62,8 @@ class RootSession {
   readonly steering = new Steering();
   /** This run's state was found too large to carry (continueAsNewInput): it stays open until its next turn. */
   continueAsNewRefused = false;
+  /** This run writes lean turns (LEAN_TURNS_PATCH): no deadline timer per turn, a turn's end in one upsert. */
+  leanTurns = false;
 
   constructor(
     readonly session: Session,
@@ -146,7 +148,11 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
   registerHandlers(root);
   root.desk.start(); // a carried count is published again
   root.children.watchUnwatched(); // children adopted across continue-as-new have no handle here
-  upsertRunAttributes({ kind: 'root', rootSessionId: root.session.rootSessionId, model: root.session.model, status: root.lastRunStatus ?? 'pending' });
+  root.leanTurns = patched(LEAN_TURNS_PATCH);
+  const attributes = { kind: 'root', rootSessionId: root.session.rootSessionId, model: root.session.model, status: root.lastRunStatus ?? 'pending' };
+  // startSession (and continue-as-new) set these at the start: a lean run upserts only what differs.
+  if (root.leanTurns) upsertChangedRunAttributes(attributes);
+  else upsertRunAttributes(attributes);
   root.children.pump().catch((error: unknown) => {
     if (!isCancellation(error)) throw error;
   });
@@ -235,7 +241,10 @@ async function runTurn(root: RootSession): Promise<void> {
   upsertRunAttributes({ status: 'running' });
   root.events.add({ type: 'execution_started', sessionId: session.id, runId: workflowInfo().runId });
   const policy = watchdogPolicyForSession(session);
-  const budget = new RunBudget(policy.maxTotalSecs);
+  // A turn waits on nothing unbounded (a person's answer has its own expiry; its children are
+  // awaited between turns): its activities stop themselves at the deadline (runDeadline), so a
+  // lean turn writes no deadline timer, as a child without children does.
+  const budget = new RunBudget(policy.maxTotalSecs, Date.now(), { timer: root.leanTurns ? 'never' : 'whole-run' });
   const result = await runWithinBudget(budget, () =>
     runAgentLoop({
       session,
@@ -259,8 +268,11 @@ async function runTurn(root: RootSession): Promise<void> {
   const outcome = result.ok ? { status: 'completed' as const, error: undefined } : result.outcome;
   root.lastRunStatus = outcome.status;
   root.lastRunError = outcome.error;
-  upsertRunAttributes({ status: outcome.status });
-  upsertUsageAttributes(root.usage());
+  if (root.leanTurns) upsertRunEnd(outcome.status, root.usage());
+  else {
+    upsertRunAttributes({ status: outcome.status });
+    upsertUsageAttributes(root.usage());
+  }
   if (outcome.status === 'completed') root.events.add({ type: 'complete', usage: result.ok ? result.value.spend.usage : undefined });
   else root.events.add({ type: 'error', message: outcome.error ?? outcome.status });
   keepSnapshotSmall(session, root.events, root.options.transcriptBudgetBytes); // continue-as-new and the result carry it whole
@@ -325,6 +337,13 @@ function continueAsNewInput(root: RootSession): SessionWorkflowInput | undefined
   keepSnapshotSmall(root.session, root.events, plan.sessionBudgetBytes);
   return { session: root.session, options: root.options, carried: root.carried() };
 }
+
+/**
+ * Patch id: billable actions (issue 30, bench/RESULTS.md "actions"). A root run upserts at its
+ * start only what its start did not set, writes no deadline timer per turn, and ends a turn
+ * with one upsert (status and usage) instead of two: three actions fewer per turn.
+ */
+const LEAN_TURNS_PATCH = 'bamboo-root-lean-turns';
 
 /** Patch id: a cancelled root closes its children's queue before cancelling them (before, a late report could still queue a restart). */
 const CLOSE_AT_CANCEL_PATCH = 'bamboo-root-closed-at-cancel';

@@ -506,6 +506,14 @@ export const SCENARIOS: Scenario[] = [
     const continuation = { round: 2, toolFailures: {}, startedAt: new Date().toISOString(), usage: { inputTokens: 0, outputTokens: 0 }, lastEventSeq: 0, injected: [], children: { children: [lost], seenCompletions: [], waiting: null } };
     return { ...job, spawnOptions: { maxSpawnDepth: 2 }, continuation };
   }),
+  // Lean turns (patch bamboo-root-lean-turns): no deadline timer per turn, a turn's end in one
+  // upsert, no upsert at the start of what the start set. Two turns and a child between them.
+  rootScenario('lean-turns', '[[spawn:Helper|[[sleep:1]] work]] plan', { idleTtlSecs: 3 }, async (client, handle) => {
+    const id = idOf(handle);
+    await eventually(async () => (await sessionState(client, id)).children[0]?.status === 'completed', waitOptions('the child'));
+    await eventually(async () => (await sessionState(client, id)).phase === 'idle', waitOptions('the resumed turn'));
+    await sendUserMessage(client, id, 'and one more thing');
+  }),
   // The usage ledger: spend in completions and results, the usage search attributes (patched).
   childScenario('completed-with-usage', () => child('count my tokens')),
   rootScenario('usage-depth-2', '[[spawn:Lead|[[spawn:Helper|dig]] organise]] plan', { maxSpawnDepth: 2 }),
