@@ -23,15 +23,16 @@ import { startSession } from '../client/root-sessions';
 import { sessionWorkflowId } from '../common';
 import { startDevServer } from '../cli/temporal/dev-server';
 import { cpuProbe, type CpuPerRun } from './cpu';
-import { buildBenchBundle, startWorkers, untilAllClosed, type HistoryEvent } from './harness';
+import { buildBenchBundle, startWorkers, untilAllClosed } from './harness';
 import { recordResults } from './results';
+import { actionsBetween, historyActions, scrapeActions, totalActions as sum, type ActionCounts } from '../testing/billable-actions';
 
 const EventType = temporal.api.enums.v1.EventType;
 
 /** Temporal Cloud's list price per million actions (docs/benchmarks.md says where it is from). */
 export const USD_PER_MILLION_ACTIONS = 50;
 
-type Counts = Record<string, number>;
+type Counts = ActionCounts;
 
 export interface SideResult {
   side: 'baseline' | 'bamboo';
@@ -56,88 +57,6 @@ async function freePort(): Promise<number> {
       server.close(() => resolve(port));
     });
   });
-}
-
-/** The server's `action` counters in namespace `default`, by action type. */
-async function scrapeActions(metricsUrl: string): Promise<Counts> {
-  const text = await (await fetch(metricsUrl)).text();
-  const counts: Counts = {};
-  for (const line of text.split('\n')) {
-    const match = /^action\{(.*)\} (\d+(?:\.\d+)?(?:e\+\d+)?)$/.exec(line);
-    if (!match) continue;
-    const labels = Object.fromEntries([...match[1].matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1], m[2]]));
-    if (labels.namespace !== 'default') continue;
-    counts[labels.action_type] = (counts[labels.action_type] ?? 0) + Number(match[2]);
-  }
-  return counts;
-}
-
-function diff(after: Counts, before: Counts): Counts {
-  const out: Counts = {};
-  for (const [type, n] of Object.entries(after)) if (n - (before[type] ?? 0) > 0) out[type] = n - (before[type] ?? 0);
-  return out;
-}
-
-const sum = (counts: Counts) => Object.values(counts).reduce((a, b) => a + b, 0);
-
-/**
- * The billable actions one history holds, by Temporal Cloud's rules (docs/benchmarks.md): a run
- * started by a client or by continue-as-new (a child's start is its parent's: 2 actions, the
- * intent and the start), an activity scheduled and each retry of it, a timer, a signal (from a
- * client, or sent by a workflow: counted where it was sent), a search-attribute upsert, an
- * update accepted, and every workflow task that records markers (once, however many). Queries
- * and heartbeats are not in history: the server's metric counts them.
- */
-export function historyActions(events: HistoryEvent[]): Counts {
-  const counts: Counts = {};
-  const add = (type: string, n = 1) => (counts[type] = (counts[type] ?? 0) + n);
-  let markersThisTask = false;
-  for (const e of events) {
-    switch (e.eventType) {
-      case EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED:
-        if (!e.workflowExecutionStartedEventAttributes?.parentWorkflowExecution) add('workflow started');
-        break;
-      case EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW:
-        add('continued as new');
-        break;
-      case EventType.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED:
-        add('child workflow started', 2);
-        break;
-      case EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
-        add('activity');
-        break;
-      case EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED:
-        if ((e.activityTaskStartedEventAttributes?.attempt ?? 1) > 1) add('activity retry', (e.activityTaskStartedEventAttributes!.attempt ?? 1) - 1);
-        break;
-      case EventType.EVENT_TYPE_TIMER_STARTED:
-        add('timer');
-        break;
-      case EventType.EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED:
-        add('signal');
-        break;
-      case EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED:
-        if (!e.workflowExecutionSignaledEventAttributes?.externalWorkflowExecution) add('signal');
-        break;
-      case EventType.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES: {
-        // The SDK's TemporalChangeVersion upsert beside a patch marker is not billed.
-        const fields = Object.keys(e.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields ?? {});
-        if (fields.some((f) => f !== 'TemporalChangeVersion')) add('search attributes upserted');
-        break;
-      }
-      case EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED:
-        add('update');
-        break;
-      case EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED:
-        markersThisTask = false;
-        break;
-      case EventType.EVENT_TYPE_MARKER_RECORDED:
-        if (!markersThisTask) add('markers');
-        markersThisTask = true;
-        break;
-      default:
-    }
-  }
-  return counts;
 }
 
 function addCounts(into: Counts, from: Counts): void {
@@ -182,7 +101,7 @@ async function main(): Promise<void> {
     const cpuFrom = probes[side].start();
     const query = await run();
     const cpu = probes[side].perRun(cpuFrom, parents * children);
-    const metric = diff(await settled(), before);
+    const metric = actionsBetween(before, await settled());
     const history = await historiesOf(client, query);
     const childRuns = parents * children;
     const heartbeats = metric[HEARTBEAT] ?? 0;

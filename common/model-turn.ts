@@ -20,6 +20,11 @@ export const TranscriptRefSchema = sharedSchema('model-turn.TranscriptRefSchema'
   workflowId: z.string().min(1),
   runId: z.string().min(1),
   messageCount: z.number().int().min(0),
+  /** transcriptDigest of the transcript's JSON: a cached copy must match it. */
+  digest: z.string().min(1).max(64).optional(),
+  /** The messages after the first `since`, which the previous call of this loop read: a worker that cached those needs no query. */
+  since: z.number().int().min(0).optional(),
+  tail: z.array(MessageSchema).max(1000).optional(),
 }));
 export type TranscriptRef = z.infer<typeof TranscriptRefSchema>;
 

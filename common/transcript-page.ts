@@ -44,3 +44,18 @@ export async function readTranscriptPages(count: number, query: (q: TranscriptQu
   }
   return messages;
 }
+
+/**
+ * A 64-bit digest of a transcript's JSON (FNV-1a and djb2, 32 bits each): a worker's cached copy
+ * of a transcript is used only when what it assembles has the digest the workflow sent.
+ */
+export function transcriptDigest(json: string): string {
+  let fnv = 0x811c9dc5;
+  let djb = 5381;
+  for (let i = 0; i < json.length; i++) {
+    const c = json.charCodeAt(i);
+    fnv = Math.imul(fnv ^ c, 0x01000193);
+    djb = (Math.imul(djb, 33) + c) | 0;
+  }
+  return `${(fnv >>> 0).toString(16).padStart(8, '0')}${(djb >>> 0).toString(16).padStart(8, '0')}`;
+}

@@ -11,3 +11,5 @@ export { startDevServer, type DevServer, type DevServerOptions } from '../cli/te
 // Agent-level replay: a recorded tree run again with its cassette answering (docs/replay.md), and checks for evals.
 export { replayCassette, describeDivergence, type Divergence, type OnDivergence, type ReplayCassetteOptions, type ReplayReport } from '../cli/replay-agent';
 export { replayFindings, type ReplayExpectations } from './replay-evals';
+// Temporal Cloud's billable actions, from the server's `action` metric or from histories (docs/benchmarks.md).
+export { scrapeActions, actionsBetween, totalActions, historyActions, type ActionCounts } from './billable-actions';

@@ -15,7 +15,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { BambooActivities } from '../worker/activities';
-import { addSpend, deniedToolMessage, FailureTypes, NO_SPEND, spendOfCall, toolPolicyScopes, type Message, type ModelRef, type ModelTurnInput, type ModelTurnResult, type Session, type Spend, type ToolCall, type ToolCallOutcome, type WatchdogPolicy, MAX_TOOL_TIMEOUT_SECS, toolFailedMessage, toolTimedOutMessage, toolWorkerLostMessage } from '../common';
+import { addSpend, deniedToolMessage, FailureTypes, NO_SPEND, spendOfCall, toolPolicyScopes, type Message, type ModelRef, type ModelTurnInput, type ModelTurnResult, type Session, type Spend, type ToolCall, type ToolCallOutcome, type WatchdogPolicy, MAX_TOOL_TIMEOUT_SECS, transcriptDigest, toolFailedMessage, toolTimedOutMessage, toolWorkerLostMessage } from '../common';
 import { modelCallOptions, toolCallOptions } from './activity-options';
 import type { RunBudget } from './deadline';
 import type { EventLog } from './event-log';
@@ -84,6 +84,7 @@ export async function runAgentLoop(host: AgentLoopHost): Promise<AgentLoopOutcom
   let spend: Spend = NO_SPEND;
   const failures = new Map<string, number>(Object.entries(host.resumeFrom?.toolFailures ?? {}));
   const firstRound = host.resumeFrom?.round ?? 1;
+  const sent: SentTranscript = {};
   for (let turn = firstRound; turn <= AGENT_LOOP_LIMITS.maxRounds; turn++) {
     if (turn > firstRound && host.continueAsNewDue?.()) {
       return { spend, turns: turn - 1, stoppedAt: { round: turn, toolFailures: Object.fromEntries(failures) } };
@@ -92,7 +93,7 @@ export async function runAgentLoop(host: AgentLoopHost): Promise<AgentLoopOutcom
     keepSnapshotSmall(host.session, host.events, host.transcriptBudgetBytes); // also bounds what the transcript query returns
     host.onTurn(turn);
     stopIfBudgetExhausted(host);
-    const reply = await callModel(host, turn);
+    const reply = await callModel(host, turn, sent);
     const callSpend = spendOfCall(reply.usage, reply.costMicroUsd);
     spend = addSpend(spend, callSpend);
     host.onSpend?.(callSpend);
@@ -126,7 +127,7 @@ function mergeInjected(host: AgentLoopHost, turn: number): void {
   host.events.add({ type: 'message_merged', count: injected.length });
 }
 
-function callModel(host: AgentLoopHost, turn: number) {
+function callModel(host: AgentLoopHost, turn: number, sent: SentTranscript) {
   const label = `${host.modelRef?.provider ?? host.providerName ?? 'default'}/${host.model}`;
   setCurrentDetails(`**Turn ${turn}** · calling model \`${label}\` · ${host.session.messages.length} messages`);
   const { callModel } = proxyActivities<BambooActivities>(
@@ -139,7 +140,7 @@ function callModel(host: AgentLoopHost, turn: number) {
     modelRef: host.modelRef,
     providerName: host.providerName,
     subagentType: host.session.metadata.model_override === 'true' ? undefined : host.session.metadata.subagent_type,
-    ...transcriptFor(host.session.messages),
+    ...transcriptFor(host.session.messages, sent),
     disabledTools: host.disabledTools,
     workflowTools: host.workflowTools?.names,
     ...policyScopes(host.session),
@@ -158,13 +159,30 @@ function policyScopes(session: Session): { toolPolicyScopes?: string[] } {
  * Small transcripts travel inline (one less round trip per model call); past
  * INLINE_TRANSCRIPT_BYTES the activity reads them through the `transcript` query instead, so
  * a turn's history never grows with the transcript (bench/RESULTS.md has both figures).
+ * Every query is a billable action on Temporal Cloud, so a call also carries the messages added
+ * since the loop's previous call (up to TAIL_BYTES) and the transcript's digest: a worker that
+ * cached the previous call's transcript assembles this one without a query
+ * (worker/activities/transcript-cache.ts).
  */
 export const INLINE_TRANSCRIPT_BYTES = 4 * 1024;
+const TAIL_BYTES = 16 * 1024;
 
-function transcriptFor(messages: Message[]): Pick<ModelTurnInput, 'messages' | 'transcript'> {
-  if (JSON.stringify(messages).length <= INLINE_TRANSCRIPT_BYTES) return { messages };
+/** How many messages the loop's previous model call was sent (its transcript is what a worker may have cached). */
+interface SentTranscript {
+  count?: number;
+}
+
+function transcriptFor(messages: Message[], sent: SentTranscript): Pick<ModelTurnInput, 'messages' | 'transcript'> {
+  const json = JSON.stringify(messages);
+  const since = sent.count;
+  sent.count = messages.length;
+  if (json.length <= INLINE_TRANSCRIPT_BYTES) return { messages };
   const { workflowId, runId } = workflowInfo();
-  return { transcript: { workflowId, runId, messageCount: messages.length } };
+  const ref = { workflowId, runId, messageCount: messages.length, digest: transcriptDigest(json) };
+  if (since === undefined || since > messages.length) return { transcript: ref };
+  const tail = messages.slice(since);
+  if (JSON.stringify(tail).length > TAIL_BYTES) return { transcript: ref };
+  return { transcript: { ...ref, since, tail } };
 }
 
 type ToolPolicy = ModelTurnResult['toolPolicy'];

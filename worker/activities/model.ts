@@ -13,6 +13,7 @@
 import { ApplicationFailure, Context, log } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
 import type { ClientSource } from './client';
+import { TranscriptCache } from './transcript-cache';
 import { addUsage, FailureTypes, fitText, readTranscriptPages, ModelTurnInputSchema, WORKFLOW_TOOL_SPECS, type Message, type ModelTurnInput, type ModelTurnResult, type ToolCall, type TranscriptRef, type Usage, transcriptQuery } from '../../common';
 import { costMicroUsd } from '../pricing';
 import { resolveProvider, type ProviderRegistry } from '../providers/router';
@@ -31,6 +32,7 @@ export interface ModelActivityDeps {
 }
 
 export function createModelActivities({ client, providers, tools, toolPolicy }: ModelActivityDeps) {
+  const transcripts = new TranscriptCache();
   return {
     async callModel(request: ModelTurnInput): Promise<ModelTurnResult> {
       const input = parseActivityInput(ModelTurnInputSchema, request, 'model turn input');
@@ -44,7 +46,7 @@ export function createModelActivities({ client, providers, tools, toolPolicy }: 
         ...[...tools.values()].map((t) => t.spec).filter((spec) => !disabled.has(spec.name)),
         ...workflowToolSpecs(input.workflowTools ?? []),
       ].filter(offered);
-      const messages = input.messages ?? (await readTranscript(client(), input.transcript!));
+      const messages = await transcriptOf(transcripts, request, input, client);
       const phase = `model ${route.provider.name}/${route.model} (turn ${input.turn})`;
       return withProgressWatchdog({ phase, maxIdleSecs: input.maxIdleSecs, runDeadline: input.runDeadline }, async (progress) => {
         let content = '';
@@ -90,6 +92,21 @@ function workflowToolSpecs(names: string[]): ToolSpec[] {
     if (!spec) throw ApplicationFailure.nonRetryable(`unknown workflow tool ${JSON.stringify(name)}`, FailureTypes.invalidInput);
     return spec;
   });
+}
+
+/**
+ * The call's transcript: inline, or assembled from this worker's cache, or read through the
+ * workflow's query. The cache works on the request as it arrived (the workflow's own key order,
+ * which its digest covers), not on the parsed input.
+ */
+async function transcriptOf(cache: TranscriptCache, request: ModelTurnInput, input: ModelTurnInput, client: () => Client): Promise<Message[]> {
+  if (input.messages) {
+    const run = Context.current().info.workflowExecution;
+    if (run) cache.keepInline(run.workflowId, run.runId, request.messages!);
+    return input.messages;
+  }
+  const ref = input.transcript!;
+  return cache.read({ ...ref, ...(request.transcript?.tail ? { tail: request.transcript.tail } : {}) }, () => readTranscript(client(), ref));
 }
 
 /** Reads the transcript the workflow holds, through its `transcript` query (not stored in history). */
