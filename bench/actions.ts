@@ -33,9 +33,11 @@ const EventType = temporal.api.enums.v1.EventType;
 export const USD_PER_MILLION_ACTIONS = 50;
 
 type Counts = ActionCounts;
+/** `bamboo-2s`: Bamboo with the 2 s heartbeat flush it had before (BENCH_ACTIONS_BEFORE=1). */
+type Side = 'baseline' | 'bamboo' | 'bamboo-2s';
 
 export interface SideResult {
-  side: 'baseline' | 'bamboo';
+  side: Side;
   streamSecs: number;
   childRuns: number;
   /** From the server's `action` metric, by action type, for the whole phase. */
@@ -87,8 +89,9 @@ async function main(): Promise<void> {
   const client = new Client({ connection: await Connection.connect({ address: server.address }) });
   const env = (queue: string, bundle: string) => ({ TEMPORAL_ADDRESS: server.address, BENCH_TASK_QUEUE: queue, BENCH_BUNDLE: bundle });
   const [bamboo] = await startWorkers(1, env('actions-bamboo', bambooBundle));
-  const [baseline] = await startWorkers(1, { ...env('actions-baseline', baselineBundle), BENCH_HEARTBEATS: 'sdk' });
-  const probes = { baseline: cpuProbe(server.pid!, baseline.pid), bamboo: cpuProbe(server.pid!, bamboo.pid) };
+  const [baseline] = await startWorkers(1, env('actions-baseline', baselineBundle));
+  const before = process.env.BENCH_ACTIONS_BEFORE === '1' ? (await startWorkers(1, { ...env('actions-bamboo-2s', bambooBundle), BENCH_HEARTBEATS: '2s' }))[0] : undefined;
+  const probes: Partial<Record<Side, ReturnType<typeof cpuProbe>>> = { baseline: cpuProbe(server.pid!, baseline.pid), bamboo: cpuProbe(server.pid!, bamboo.pid), ...(before ? { 'bamboo-2s': cpuProbe(server.pid!, before.pid) } : {}) };
   const results: SideResult[] = [];
 
   // The server's metrics reach its endpoint on a reporting interval: a scrape waits for it.
@@ -96,12 +99,12 @@ async function main(): Promise<void> {
     await new Promise((r) => setTimeout(r, METRICS_SETTLE_MS));
     return scrapeActions(metricsUrl);
   };
-  const measure = async (side: SideResult['side'], streamSecs: number, run: () => Promise<string>) => {
-    const before = await settled();
-    const cpuFrom = probes[side].start();
+  const measure = async (side: Side, streamSecs: number, run: () => Promise<string>) => {
+    const start = await settled();
+    const cpuFrom = probes[side]!.start();
     const query = await run();
-    const cpu = probes[side].perRun(cpuFrom, parents * children);
-    const metric = actionsBetween(before, await settled());
+    const cpu = probes[side]!.perRun(cpuFrom, parents * children);
+    const metric = actionsBetween(start, await settled());
     const history = await historiesOf(client, query);
     const childRuns = parents * children;
     const heartbeats = metric[HEARTBEAT] ?? 0;
@@ -132,8 +135,26 @@ async function main(): Promise<void> {
       await untilAllClosed(client, `WorkflowId STARTS_WITH '${tag}'`, parents * (children + 1));
       return `WorkflowId STARTS_WITH '${tag}'`;
     });
-    log(`${parents} parents × ${children} children streaming ${streamSecs} s: Bamboo`);
-    await measure('bamboo', streamSecs, async () => {
+    for (const side of before ? (['bamboo', 'bamboo-2s'] as const) : (['bamboo'] as const)) {
+      log(`${parents} parents × ${children} children streaming ${streamSecs} s: ${side}`);
+      await measure(side, streamSecs, () => bambooTrees(client, `actions-${side}`, parents, children, streamSecs));
+    }
+    // The roots idle until their time-to-live: counted up to here, then ended.
+    for await (const run of client.workflow.list({ query: `WorkflowType = 'sessionWorkflow' AND ExecutionStatus = 'Running'` })) {
+      await client.workflow.getHandle(run.workflowId, run.runId).terminate('bench done');
+    }
+  }
+
+  await Promise.all([bamboo.stop(), baseline.stop(), before?.stop()]);
+  await client.connection.close();
+  await server.stop();
+  const markdown = report(results, parents, children);
+  console.log(markdown);
+  recordResults('actions', 'What a sub-agent costs: billable actions and CPU per child run, against the fair baseline', markdown, { parents, children, results });
+}
+
+/** Bamboo's side: root sessions whose scripted model spawns `children` children streaming `streamSecs` s; resolves once each root has resumed. */
+async function bambooTrees(client: Client, taskQueue: string, parents: number, children: number, streamSecs: number): Promise<string> {
       const prompt = Array.from({ length: children }, (_, i) => `[[spawn:C${i + 1}|[[sleep:${streamSecs}]] part ${i + 1}]]`).join(' ');
       const ids = Array.from({ length: parents }, () => `actions-${randomUUID().slice(0, 8)}`);
       await Promise.all(
@@ -144,7 +165,7 @@ async function main(): Promise<void> {
               session: { id, kind: 'root', rootSessionId: id, spawnDepth: 0, model: 'bench', metadata: {}, messages: [{ id: 'u', role: 'user', content: prompt, createdAt: new Date().toISOString() }] },
               options: { maxRunningChildren: Math.max(32, children) },
             },
-            { taskQueue: 'actions-bamboo' },
+            { taskQueue },
           ),
         ),
       );
@@ -161,38 +182,28 @@ async function main(): Promise<void> {
         }
       }
       return inTree;
-    });
-    // The roots idle until their time-to-live: counted up to here, then ended.
-    for await (const run of client.workflow.list({ query: `WorkflowType = 'sessionWorkflow' AND ExecutionStatus = 'Running'` })) {
-      await client.workflow.getHandle(run.workflowId, run.runId).terminate('bench done');
     }
-  }
-
-  await Promise.all([bamboo.stop(), baseline.stop()]);
-  await client.connection.close();
-  await server.stop();
-  const markdown = report(results, parents, children);
-  console.log(markdown);
-  recordResults('actions', 'What a sub-agent costs: billable actions and CPU per child run, against the fair baseline', markdown, { parents, children, results });
-}
 
 function report(results: SideResult[], parents: number, children: number): string {
-  const of = (side: SideResult['side'], secs: number) => results.find((r) => r.side === side && r.streamSecs === secs)!;
+  const of = (side: Side, secs: number) => results.find((r) => r.side === side && r.streamSecs === secs)!;
   const streams = [...new Set(results.map((r) => r.streamSecs))];
+  const sides = (['baseline', 'bamboo', 'bamboo-2s'] as const).filter((side) => results.some((r) => r.side === side));
   const dollars = (perChild: number) => ((perChild * 1000 * USD_PER_MILLION_ACTIONS) / 1e6).toFixed(3);
   const cpuTotal = (c: CpuPerRun) => c.serverMs + c.workerMs;
   const rows = streams.flatMap((secs) =>
-    (['baseline', 'bamboo'] as const).map((side) => {
+    sides.map((side) => {
       const r = of(side, secs);
       return `| ${secs} s | ${side} | ${r.metricPerChild.toFixed(2)} | ${r.historyPerChild.toFixed(2)} | ${r.heartbeatsPerChild.toFixed(2)} | $${dollars(r.metricPerChild)} | ${cpuTotal(r.cpu).toFixed(1)} |`;
     }),
   );
   const ratios = streams.map((secs) => {
     const [b, o] = [of('baseline', secs), of('bamboo', secs)];
-    return `- ${secs} s streams: actions per child run ${(o.metricPerChild / b.metricPerChild).toFixed(2)}× (metric), ${(o.historyPerChild / b.historyPerChild).toFixed(2)}× (histories + heartbeats and queries); CPU per child run ${(cpuTotal(o.cpu) / cpuTotal(b.cpu)).toFixed(2)}×.`;
+    const old = sides.includes('bamboo-2s') ? of('bamboo-2s', secs) : undefined;
+    const before = old ? ` (with the 2 s heartbeat flush it had before: ${(old.metricPerChild / b.metricPerChild).toFixed(2)}×)` : '';
+    return `- ${secs} s streams: actions per child run ${(o.metricPerChild / b.metricPerChild).toFixed(2)}× (metric)${before}, ${(o.historyPerChild / b.historyPerChild).toFixed(2)}× (histories + heartbeats and queries); CPU per child run ${(cpuTotal(o.cpu) / cpuTotal(b.cpu)).toFixed(2)}×.`;
   });
   const types = streams.flatMap((secs) =>
-    (['baseline', 'bamboo'] as const).map((side) => {
+    sides.map((side) => {
       const r = of(side, secs);
       const byType = Object.entries(r.metric)
         .sort((a, b) => b[1] - a[1])
@@ -202,7 +213,7 @@ function report(results: SideResult[], parents: number, children: number): strin
     }),
   );
   return [
-    `${parents} parents × ${children} children per side and stream length, one worker each on one dev server (the baseline's worker with the SDK's heartbeat throttling). Actions per child run include the parent's share (its start, its model calls, its timers and upserts divided by its children). Dollars at Temporal Cloud's list price of $${USD_PER_MILLION_ACTIONS} per million actions (docs/benchmarks.md). CPU in ms per child run (dev server + worker).`,
+    `${parents} parents × ${children} children per side and stream length, one worker each on one dev server, both with the SDK's heartbeat throttling (\`bamboo-2s\`: Bamboo with the 2 s flush it had before). The server's metric counts the SDK's TemporalChangeVersion upserts beside patch markers, which Temporal Cloud does not bill; the history count leaves them out. Actions per child run include the parent's share (its start, its model calls, its timers and upserts divided by its children). Dollars at Temporal Cloud's list price of $${USD_PER_MILLION_ACTIONS} per million actions (docs/benchmarks.md). CPU in ms per child run (dev server + worker).`,
     '',
     '| stream | side | actions per child run (server metric) | actions (histories + heartbeats and queries) | heartbeats per child run | $ per 1,000 child runs | CPU ms per child run |',
     '|---|---|---:|---:|---:|---:|---:|',

@@ -25,8 +25,8 @@ async function main(): Promise<void> {
       ...createActivities({ client, providers: defaultProviderRegistry(), tools: createToolRegistry(BUILTIN_TOOLS), runners: [] }),
       ...baseline,
     },
-    // Bamboo's heartbeat throttling (worker/plugin.ts), or the SDK's own (BENCH_HEARTBEATS=sdk: a worker written by hand).
-    ...(process.env.BENCH_HEARTBEATS === 'sdk' ? {} : heartbeatThrottle({})),
+    // Bamboo's heartbeat throttling (worker/plugin.ts: the SDK's), or BENCH_HEARTBEATS=<duration> (e.g. 2s, as Bamboo flushed before).
+    ...heartbeatThrottle(process.env.BENCH_HEARTBEATS ? { maxHeartbeatThrottleInterval: process.env.BENCH_HEARTBEATS as '2s', defaultHeartbeatThrottleInterval: process.env.BENCH_HEARTBEATS as '2s' } : {}),
     maxConcurrentActivityTaskExecutions: Number(process.env.BENCH_MAX_ACTIVITIES ?? 1000),
     maxCachedWorkflows: Number(process.env.BENCH_MAX_CACHED ?? 2000),
   });

@@ -73,7 +73,8 @@ beforeAll(async () => {
     observability: {},
   });
   connection = await NativeConnection.connect({ address });
-  worker = await Worker.create({ connection, namespace, taskQueue, plugins: [plugin] });
+  // Live progress every 2 s: by default heartbeat details reach the server every 24 s (billable actions).
+  worker = await Worker.create({ connection, namespace, taskQueue, plugins: [plugin], maxHeartbeatThrottleInterval: '2s', defaultHeartbeatThrottleInterval: '2s' });
   running = worker.run();
   client = new Client({ connection: await Connection.connect({ address }), namespace, plugins: [plugin] });
   bamboo = new BambooClient(client, { taskQueue });
