@@ -38,7 +38,8 @@ export const SessionOptionsSchema = sharedSchema('options.SessionOptionsSchema',
     .max(MAX_HISTORY_EVENT_BUDGET, `must be at most ${MAX_HISTORY_EVENT_BUDGET} (Temporal ends a workflow at 51,200 history events)`)
     .default(10_000),
   /** Upper bound on how long cancelling the root waits for its children to stop. */
-  cancelGraceSecs: seconds().default(10),
+  // Above the 24 s a cancel may take to reach a streaming call (heartbeats at the SDK's pace).
+  cancelGraceSecs: seconds().default(30),
   /**
    * A hard cap on each child run's age, enforced by the server (the run's workflow execution
    * timeout) even when no worker is alive; the parent learns the run ended `timeout`. Unset:

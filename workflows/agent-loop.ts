@@ -90,7 +90,9 @@ export async function runAgentLoop(host: AgentLoopHost): Promise<AgentLoopOutcom
       return { spend, turns: turn - 1, stoppedAt: { round: turn, toolFailures: Object.fromEntries(failures) } };
     }
     mergeInjected(host, turn);
-    keepSnapshotSmall(host.session, host.events, host.transcriptBudgetBytes); // also bounds what the transcript query returns
+    // Also bounds what the transcript query returns. Compacted, the earlier messages changed:
+    // a worker's cached copy no longer matches, so the next call sends no tail.
+    if (keepSnapshotSmall(host.session, host.events, host.transcriptBudgetBytes)) sent.count = undefined;
     host.onTurn(turn);
     stopIfBudgetExhausted(host);
     const reply = await callModel(host, turn, sent);
@@ -158,11 +160,11 @@ function policyScopes(session: Session): { toolPolicyScopes?: string[] } {
 /**
  * Small transcripts travel inline (one less round trip per model call); past
  * INLINE_TRANSCRIPT_BYTES the activity reads them through the `transcript` query instead, so
- * a turn's history never grows with the transcript (bench/RESULTS.md has both figures).
+ * a turn's history does not carry the whole transcript again (bench/RESULTS.md has both figures).
  * Every query is a billable action on Temporal Cloud, so a call also carries the messages added
- * since the loop's previous call (up to TAIL_BYTES) and the transcript's digest: a worker that
- * cached the previous call's transcript assembles this one without a query
- * (worker/activities/transcript-cache.ts).
+ * since the loop's previous call (up to TAIL_BYTES: each message goes into history once) and
+ * the transcript's digest: a worker that cached the previous call's transcript assembles this
+ * one without a query (worker/activities/transcript-cache.ts).
  */
 export const INLINE_TRANSCRIPT_BYTES = 4 * 1024;
 const TAIL_BYTES = 16 * 1024;

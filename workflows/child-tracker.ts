@@ -32,8 +32,8 @@ import { isTerminal, resumeMessage, waitHolds } from './child-resume';
 export { isTerminal } from './child-resume';
 export type { Reserved } from './child-ledger';
 
-/** A pending child carried without its start job, that never ran (repairOrphanedPending). */
-export const ORPHANED_START_LOST = 'its start was lost when its parent continued-as-new; spawn it again';
+/** A pending child carried without its start job (repairOrphanedPending). */
+export const ORPHANED_START_LOST = 'its next run was lost when its parent continued-as-new (state from an older version); send it the message again, or spawn it again';
 
 /** Continue-as-new carries at most this many children already reported, without their answers. */
 export const REPORTED_CHILDREN_CARRIED = 200;
@@ -460,17 +460,15 @@ export class ChildTracker {
   }
 
   /**
-   * Starts each orphaned child's next run again from the snapshot of the run that reported (the
-   * dropped job's follow-ups are gone with it; messages its run left unanswered are in that
-   * snapshot). A child that never ran has no snapshot: it ends with an error saying why.
+   * Ends each orphaned child with an error that says what happened, so its wait ends and the
+   * parent's model can send the message again. It is not started again: its lost job may have
+   * been a start in flight at continue-as-new, whose run exists and may still report (then as
+   * another run's), and a second start would fork the session.
    */
   repairOrphanedPending(): void {
     for (const child of this.orphanedPending()) {
-      if (child.runId) this.repair(child);
-      else {
-        child.reservation = undefined;
-        this.apply({ status: 'error', error: ORPHANED_START_LOST }, child);
-      }
+      child.reservation = undefined; // held for the lost job
+      this.apply({ status: 'error', error: ORPHANED_START_LOST }, child);
     }
   }
 

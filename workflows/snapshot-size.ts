@@ -4,9 +4,11 @@ import { compactSession, type Session } from '../common';
 import type { EventLog } from './event-log';
 
 /** Compacts `session` in place if it has outgrown `budgetBytes` (SessionOptions.transcriptBudgetBytes), and says so. */
-export function keepSnapshotSmall(session: Session, events: EventLog, budgetBytes: number): void {
+/** Returns whether it compacted (earlier messages changed). */
+export function keepSnapshotSmall(session: Session, events: EventLog, budgetBytes: number): boolean {
   const compaction = compactSession(session, budgetBytes);
-  if (!compaction) return;
+  if (!compaction) return false;
   log.warn('session compacted to stay under the payload limit', { sessionId: session.id, ...compaction });
   events.add({ type: 'transcript_compacted', ...compaction });
+  return true;
 }

@@ -582,7 +582,7 @@ describe('ChildTracker: state carried across continue-as-new', () => {
     expect(next.tracker.waitSatisfied()).toBe(false); // b is still awaited
   });
 
-  it('a child carried pending with no job (a continuation from before the queue was carried) starts again from the run that reported', () => {
+  it('a child carried pending with no job (a continuation from before the queue was carried) ends with an error saying so, its share released, not started again', () => {
     const options = { budget: { maxTokens: 10_000, maxSessions: 10 } };
     const { tracker } = setup(options);
     spawnRunning(tracker, 'a', 'b');
@@ -591,20 +591,19 @@ describe('ChildTracker: state carried across continue-as-new', () => {
     tracker.enqueue(job('never-ran'), 'never ran', { tokens: 100, costMicroUsd: 0, sessions: 1 });
     const carried = structuredClone(tracker.carried(true));
     const old = { ...carried, queued: [] }; // what such a continuation carried
+    expect(tracker.reserved().sessions).toBe(2);
 
     const next = setup(options, structuredClone(old)).tracker;
     expect(next.orphanedPending().map((c) => c.childSessionId)).toEqual(['a', 'never-ran']);
     next.repairOrphanedPending();
     expect(next.orphanedPending()).toEqual([]);
-    expect(drainQueue(next)).toMatchObject([{ childSessionId: 'a', snapshotRunId: 'a-run1' }]);
-    expect(next.child('a')).toMatchObject({ status: 'pending', awaited: true });
-    expect(next.child('never-ran')).toMatchObject({ status: 'error', error: ORPHANED_START_LOST });
+    expect(drainQueue(next)).toEqual([]);
+    for (const id of ['a', 'never-ran']) expect(next.child(id)).toMatchObject({ status: 'error', error: ORPHANED_START_LOST, reservation: undefined });
     expect(next.child('b')).toMatchObject({ status: 'running' });
-    // a's share is held once (released and taken again: a share of what is left), never-ran's released.
-    expect(tracker.reserved().sessions).toBe(2);
-    expect(next.child('never-ran')!.reservation).toBeUndefined();
-    expect(next.child('a')!.reservation).toMatchObject({ sessions: 1 });
-    expect(next.reserved().sessions).toBe(1);
+    expect(next.reserved().sessions).toBe(0);
+    // The wait ends: the parent's next turn hears of both.
+    next.beginWaitIfNeeded();
+    expect(next.takeResumeMessage(false)).toContain(ORPHANED_START_LOST);
     // State carried with its queue has no orphan.
     expect(setup(options, carried).tracker.orphanedPending()).toEqual([]);
   });

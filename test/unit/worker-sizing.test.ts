@@ -17,6 +17,7 @@ test('BAMBOO_HEARTBEAT_THROTTLE sets how often heartbeats reach the server, both
 test.each([
   ['BAMBOO_HEARTBEAT_THROTTLE', 'often'],
   ['BAMBOO_HEARTBEAT_THROTTLE', '-2s'],
+  ['BAMBOO_HEARTBEAT_THROTTLE', '0s'],
   ['BAMBOO_MAX_CACHED_WORKFLOWS', 'lots'],
   ['BAMBOO_MAX_CONCURRENT_ACTIVITIES', '0'],
   ['BAMBOO_WORKFLOW_THREADS', '2.5'],

@@ -4,7 +4,8 @@
  * the messages added since its previous call and the digest of the whole; a cached copy of the
  * previous transcript plus those messages is used only when its digest matches. Anything else
  * (another worker ran the previous call, the session was compacted between calls, the cache
- * evicted the run) reads through the query, as before. Bounded by entries and by bytes.
+ * evicted the run) reads through the query, as before. Bounded by entries and by bytes of JSON
+ * (the objects take a few times that in the heap).
  */
 import { transcriptDigest, type Message, type TranscriptRef } from '../../common';
 
@@ -49,14 +50,17 @@ export class TranscriptCache {
   private assemble(key: string, ref: TranscriptRef): Message[] | undefined {
     const entry = this.entries.get(key);
     if (!entry) return undefined;
-    // A retried attempt asks again for what the first attempt read.
-    if (entry.count === ref.messageCount && entry.digest === ref.digest) return this.touch(key, entry).messages;
+    // A retried attempt asks again for what the first attempt read (checked again: a provider
+    // may have changed what it was handed).
+    if (entry.count === ref.messageCount && entry.digest === ref.digest) {
+      return transcriptDigest(JSON.stringify(entry.messages)) === ref.digest ? [...this.touch(key, entry).messages] : undefined;
+    }
     if (ref.since === undefined || !ref.tail || entry.count !== ref.since || ref.since + ref.tail.length !== ref.messageCount) return undefined;
     const messages = [...entry.messages, ...ref.tail];
     const json = JSON.stringify(messages);
     if (transcriptDigest(json) !== ref.digest) return undefined;
     this.store(key, { count: messages.length, digest: ref.digest!, bytes: json.length, messages });
-    return messages;
+    return [...messages];
   }
 
   private keep(key: string, messages: Message[], expected?: string): void {

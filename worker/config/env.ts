@@ -23,6 +23,7 @@ const EnvSchema = z.object({
     .string()
     .trim()
     .regex(/^\d+(\.\d+)?(ms|s|m)$/, 'must be a duration such as 2s, 500ms or 1m')
+    .refine((v) => Number.parseFloat(v) > 0, 'must be more than 0 (0 would send every heartbeat, each a billable action)')
     .transform((v) => v as Duration)
     .optional(),
   /**
