@@ -18,12 +18,10 @@
 import { Client, Connection } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { randomUUID } from 'node:crypto';
-import { createServer } from 'node:net';
-import { startSession } from '../client/root-sessions';
 import { sessionWorkflowId } from '../common';
-import { startDevServer } from '../cli/temporal/dev-server';
+import { freePort, startDevServer } from '../cli/temporal/dev-server';
 import { cpuProbe, type CpuPerRun } from './cpu';
-import { buildBenchBundle, startWorkers, untilAllClosed } from './harness';
+import { buildBenchBundle, startBenchRoots, startWorkers, untilAllClosed } from './harness';
 import { recordResults } from './results';
 import { actionsBetween, historyActions, scrapeActions, totalActions as sum, type ActionCounts } from '../testing/billable-actions';
 
@@ -48,17 +46,6 @@ export interface SideResult {
   historyPerChild: number;
   heartbeatsPerChild: number;
   cpu: CpuPerRun;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 function addCounts(into: Counts, from: Counts): void {
@@ -155,34 +142,23 @@ async function main(): Promise<void> {
 
 /** Bamboo's side: root sessions whose scripted model spawns `children` children streaming `streamSecs` s; resolves once each root has resumed. */
 async function bambooTrees(client: Client, taskQueue: string, parents: number, children: number, streamSecs: number): Promise<string> {
-      const prompt = Array.from({ length: children }, (_, i) => `[[spawn:C${i + 1}|[[sleep:${streamSecs}]] part ${i + 1}]]`).join(' ');
-      const ids = Array.from({ length: parents }, () => `actions-${randomUUID().slice(0, 8)}`);
-      await Promise.all(
-        ids.map((id) =>
-          startSession(
-            client,
-            {
-              session: { id, kind: 'root', rootSessionId: id, spawnDepth: 0, model: 'bench', metadata: {}, messages: [{ id: 'u', role: 'user', content: prompt, createdAt: new Date().toISOString() }] },
-              options: { maxRunningChildren: Math.max(32, children) },
-            },
-            { taskQueue },
-          ),
-        ),
-      );
-      const inTree = `BambooRootSessionId IN (${ids.map((id) => `'${id}'`).join(', ')})`;
-      await untilAllClosed(client, `${inTree} AND WorkflowType = 'childSessionWorkflow'`, parents * children);
-      // The root has resumed: its model call after the children's reports has completed, and
-      // the task after it (which starts the idle timer) is done.
-      for (const id of ids) {
-        for (;;) {
-          const events = (await client.workflow.getHandle(sessionWorkflowId(id)).fetchHistory()).events ?? [];
-          const completed = events.map((e, i) => (e.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED ? i : -1)).filter((i) => i >= 0);
-          if (completed.length >= 2 && events.slice(completed[1]).some((e) => e.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED)) break;
-          await new Promise((r) => setTimeout(r, 250));
-        }
-      }
-      return inTree;
+  const prompt = Array.from({ length: children }, (_, i) => `[[spawn:C${i + 1}|[[sleep:${streamSecs}]] part ${i + 1}]]`).join(' ');
+  const ids = Array.from({ length: parents }, () => `actions-${randomUUID().slice(0, 8)}`);
+  await startBenchRoots(client, taskQueue, ids, prompt, Math.max(32, children));
+  const inTree = `BambooRootSessionId IN (${ids.map((id) => `'${id}'`).join(', ')})`;
+  await untilAllClosed(client, `${inTree} AND WorkflowType = 'childSessionWorkflow'`, parents * children);
+  // The root has resumed: its model call after the children's reports has completed, and the
+  // task after it (which starts the idle timer) is done.
+  for (const id of ids) {
+    for (;;) {
+      const events = (await client.workflow.getHandle(sessionWorkflowId(id)).fetchHistory()).events ?? [];
+      const completed = events.map((e, i) => (e.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED ? i : -1)).filter((i) => i >= 0);
+      if (completed.length >= 2 && events.slice(completed[1]).some((e) => e.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED)) break;
+      await new Promise((r) => setTimeout(r, 250));
     }
+  }
+  return inTree;
+}
 
 function report(results: SideResult[], parents: number, children: number): string {
   const of = (side: Side, secs: number) => results.find((r) => r.side === side && r.streamSecs === secs)!;

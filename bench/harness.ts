@@ -1,6 +1,7 @@
 /** Bench plumbing: the dev server, the bundle, worker processes, histories, percentiles. */
 import type { Client } from '@temporalio/client';
 import type { SpawnJob } from '../common';
+import { startSession } from '../client/root-sessions';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -139,4 +140,20 @@ export function benchChildJob(parentSessionId: string, n: number, prompt: string
     model: 'bench',
     session: { id, kind: 'child', parentSessionId, rootSessionId: parentSessionId, spawnDepth: 1, model: 'bench', metadata: {}, messages: [{ id: 'u', role: 'user', content: prompt, createdAt: new Date().toISOString() }] },
   };
+}
+
+/** Starts root sessions `ids` on the bench model, each with the one user message `prompt`. */
+export async function startBenchRoots(client: Client, taskQueue: string, ids: string[], prompt: string, maxRunningChildren: number): Promise<void> {
+  await Promise.all(
+    ids.map((id) =>
+      startSession(
+        client,
+        {
+          session: { id, kind: 'root', rootSessionId: id, spawnDepth: 0, model: 'bench', metadata: {}, messages: [{ id: 'u', role: 'user', content: prompt, createdAt: new Date().toISOString() }] },
+          options: { maxRunningChildren },
+        },
+        { taskQueue },
+      ),
+    ),
+  );
 }

@@ -6,9 +6,8 @@
  */
 import type { Client } from '@temporalio/client';
 import { randomUUID } from 'node:crypto';
-import { startSession } from '../client/root-sessions';
 import { sessionWorkflowId } from '../common';
-import { eventMs, mapLimit, percentiles, untilAllClosed, type HistoryEvent } from './harness';
+import { eventMs, mapLimit, percentiles, startBenchRoots, untilAllClosed, type HistoryEvent } from './harness';
 import type { CpuPerRun, CpuProbe } from './cpu';
 
 export interface ThroughputResult {
@@ -38,18 +37,7 @@ export async function bambooThroughput(client: Client, taskQueue: string, parent
   const prompt = Array.from({ length: children }, (_, i) => `[[spawn:C${i + 1}|part ${i + 1}]]`).join(' ');
   const ids = Array.from({ length: parents }, () => `bench-${randomUUID().slice(0, 8)}`);
   const cpuFrom = probe?.start();
-  await Promise.all(
-    ids.map((id) =>
-      startSession(
-        client,
-        {
-          session: { id, kind: 'root', rootSessionId: id, spawnDepth: 0, model: 'bench', metadata: {}, messages: [{ id: 'u', role: 'user', content: prompt, createdAt: new Date().toISOString() }] },
-          options: { maxRunningChildren: Math.max(32, children) },
-        },
-        { taskQueue },
-      ),
-    ),
-  );
+  await startBenchRoots(client, taskQueue, ids, prompt, Math.max(32, children));
   // Waits on the server's view (visibility and histories), not on queries: a query is a
   // workflow task in Bamboo's worker that the baseline's does not have to answer.
   await untilAllClosed(client, `BambooParentSessionId IN (${ids.map((id) => `'${id}'`).join(', ')})`, parents * children);

@@ -228,7 +228,8 @@ function ensurePortFree(port: number, what: string): Promise<void> {
   });
 }
 
-function freePort(): Promise<number> {
+/** A TCP port free right now on 127.0.0.1 (it may be taken before it is bound). */
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const probe = createServer();
     probe.once('error', reject);

@@ -3,7 +3,7 @@
  * servers, agents), commands run to their end the way a user runs them, and ports.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { resolve } from 'node:path';
 import { eventuallyOrUndefined } from './eventually';
 
@@ -140,13 +140,4 @@ export function portOpen(port: number): Promise<boolean> {
 }
 
 /** A TCP port free right now on 127.0.0.1. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
+export { freePort } from '../../cli/temporal/dev-server';

@@ -5,9 +5,8 @@
  */
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
-import { createServer } from 'node:net';
 import { startSession } from '../../client/root-sessions';
-import { startDevServer, type DevServer } from '../../cli/temporal/dev-server';
+import { freePort, startDevServer, type DevServer } from '../../cli/temporal/dev-server';
 import { createBambooWorker } from '../../worker/create-worker';
 import { actionsBetween, historyActions, scrapeActions, totalActions } from '../../testing';
 import { rootSession } from '../helpers/session-fixtures';
@@ -18,17 +17,6 @@ let client: Client;
 let metricsUrl: string;
 let stopWorker: () => Promise<void>;
 const TASK_QUEUE = 'billable-actions';
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 beforeAll(async () => {
   Runtime.install({ logger: new DefaultLogger('ERROR') });
