@@ -13,7 +13,7 @@ import { randomUUID } from 'node:crypto';
 import { sendUserMessage, sessionState, startSession } from '../client/root-sessions';
 import { startDevServer } from '../cli/temporal/dev-server';
 import { createBambooWorker } from '../worker/create-worker';
-import { eventsQuery, transcriptQuery } from '../common';
+import { eventsQuery, stateQuery, transcriptQuery } from '../common';
 import { recordResults } from './results';
 
 const TURNS = (process.env.BENCH_TURNS ?? '1,10,50,100').split(',').map(Number);
@@ -48,12 +48,19 @@ export async function measure(client: Client, turns: number, options: { taskQueu
   const latest = client.workflow.getHandle(handle.workflowId);
   let afterSeq = 0;
   for (let turn = 1; turn <= turns; turn++) {
+    const { runId: sentTo } = await latest.describe();
     // A realistic message size: ~400 characters per user message.
     await sendUserMessage(client, id, `message ${turn}: ${'lorem ipsum dolor sit amet '.repeat(15)}`);
     for (;;) {
       const fresh = await latest.query(eventsQuery, { afterSeq });
       afterSeq = fresh.at(-1)?.seq ?? afterSeq;
       if (fresh.some((e) => e.type === 'complete' || e.type === 'error')) break;
+      // A run that ends its turn and continues-as-new in one task leaves its `complete` event
+      // behind (events are not carried): the next run idle with nothing queued says the same.
+      if ((await latest.describe()).runId !== sentTo) {
+        const state = await latest.query(stateQuery);
+        if (state.phase === 'idle' && state.pendingInjectedMessages === 0) break;
+      }
       await new Promise((r) => setTimeout(r, 20));
     }
   }
