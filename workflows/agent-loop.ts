@@ -180,7 +180,7 @@ function transcriptFor(messages: Message[], sent: SentTranscript): Pick<ModelTur
   sent.count = messages.length;
   if (json.length <= INLINE_TRANSCRIPT_BYTES) return { messages };
   const { workflowId, runId } = workflowInfo();
-  const ref = { workflowId, runId, messageCount: messages.length, digest: transcriptDigest(json) };
+  const ref = { workflowId, runId, messageCount: messages.length, digest: transcriptDigest(messages) };
   if (since === undefined || since > messages.length) return { transcript: ref };
   const tail = messages.slice(since);
   if (JSON.stringify(tail).length > TAIL_BYTES) return { transcript: ref };

@@ -9,7 +9,7 @@ import { TranscriptCache } from '../../worker/activities/transcript-cache';
 
 const message = (n: number, content = `message ${n} ${'x'.repeat(100)}`): Message => ({ id: `m${n}`, role: n % 2 ? 'assistant' : 'user', content, createdAt: '2030-01-01T00:00:00.000Z' });
 const transcript = (count: number) => Array.from({ length: count }, (_, i) => message(i));
-const digestOf = (messages: Message[]) => transcriptDigest(JSON.stringify(messages));
+const digestOf = (messages: Message[]) => transcriptDigest(messages);
 
 function refFor(messages: Message[], since?: number): TranscriptRef {
   return { workflowId: 'wf', runId: 'run', messageCount: messages.length, digest: digestOf(messages), ...(since !== undefined ? { since, tail: messages.slice(since) } : {}) };
