@@ -34,7 +34,7 @@ const closeWatches = async (handle: WorkflowHandle) => ((await handle.describe()
 test(`${WATCHED} adopted children's close watches leave a worker of ${WATCHED} activity slots free for the root's model call`, async () => {
   const spawns = Array.from({ length: WATCHED }, (_, i) => `[[spawn:Asker ${i}|[[tool:get_current_time|{}]] what time is it]]`).join(' ');
   const session = rootSession(spawns);
-  const handle = await startSession(tw.client, { session, options: { historyEventBudget: 36 } }, { taskQueue: tw.taskQueue });
+  const handle = await startSession(tw.client, { session, options: { historyEventBudget: 30 } }, { taskQueue: tw.taskQueue });
   // Every child waits for a person; the root continues-as-new and watches each through an activity.
   await eventually(async () => ((await handle.query(stateQuery)).pendingRequests?.length ?? 0) === WATCHED, { timeoutMs: 60_000, what: `${WATCHED} pending requests` });
   const current = tw.client.workflow.getHandle(handle.workflowId);
