@@ -20,7 +20,7 @@ export const TranscriptRefSchema = sharedSchema('model-turn.TranscriptRefSchema'
   workflowId: z.string().min(1),
   runId: z.string().min(1),
   messageCount: z.number().int().min(0),
-  /** transcriptDigest of the transcript's JSON: a cached copy must match it. */
+  /** transcriptDigest of the transcript: a worker's cached copy must match it. */
   digest: z.string().min(1).max(64).optional(),
   /** The messages after the first `since`, which the previous call of this loop read: a worker that cached those needs no query. */
   since: z.number().int().min(0).optional(),

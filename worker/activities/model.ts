@@ -46,7 +46,7 @@ export function createModelActivities({ client, providers, tools, toolPolicy }: 
         ...[...tools.values()].map((t) => t.spec).filter((spec) => !disabled.has(spec.name)),
         ...workflowToolSpecs(input.workflowTools ?? []),
       ].filter(offered);
-      const messages = await transcriptOf(transcripts, request, input, client);
+      const messages = await transcriptOf(transcripts, input, client);
       const phase = `model ${route.provider.name}/${route.model} (turn ${input.turn})`;
       return withProgressWatchdog({ phase, maxIdleSecs: input.maxIdleSecs, runDeadline: input.runDeadline }, async (progress) => {
         let content = '';
@@ -94,19 +94,15 @@ function workflowToolSpecs(names: string[]): ToolSpec[] {
   });
 }
 
-/**
- * The call's transcript: inline, or assembled from this worker's cache, or read through the
- * workflow's query. The cache works on the request as it arrived (the workflow's own key order,
- * which its digest covers), not on the parsed input.
- */
-async function transcriptOf(cache: TranscriptCache, request: ModelTurnInput, input: ModelTurnInput, client: () => Client): Promise<Message[]> {
+/** The call's transcript: inline, or assembled from this worker's cache, or read through the workflow's query. */
+async function transcriptOf(cache: TranscriptCache, input: ModelTurnInput, client: () => Client): Promise<Message[]> {
   if (input.messages) {
     const run = Context.current().info.workflowExecution;
-    if (run) cache.keepInline(run.workflowId, run.runId, request.messages!);
+    if (run) cache.keepInline(run.workflowId, run.runId, input.messages);
     return input.messages;
   }
   const ref = input.transcript!;
-  return cache.read({ ...ref, ...(request.transcript?.tail ? { tail: request.transcript.tail } : {}) }, () => readTranscript(client(), ref));
+  return cache.read(ref, () => readTranscript(client(), ref));
 }
 
 /** Reads the transcript the workflow holds, through its `transcript` query (not stored in history). */
