@@ -47,7 +47,7 @@ export async function readTranscriptPages(count: number, query: (q: TranscriptQu
 
 /**
  * A 64-bit digest of a transcript (FNV-1a and djb2, 32 bits each) over each message's id, role,
- * content length and tool-call fields: a worker's cached copy is used only when what it
+ * content length, first and last 16 characters and tool-call fields: a worker's cached copy is used only when what it
  * assembles has the digest the workflow sent. Linear in the number of messages, not their
  * bytes: the workflow computes it for every model call, on replay too. Messages are never
  * edited in place keeping their length (compaction shortens them or drops them, and a dropped
@@ -57,7 +57,7 @@ export function transcriptDigest(messages: readonly Message[]): string {
   let fnv = 0x811c9dc5;
   let djb = 5381;
   for (const m of messages) {
-    const key = `${m.id}|${m.role}|${m.content.length}|${m.toolCallId ?? ''}|${m.toolCalls?.length ?? 0}\n`;
+    const key = `${m.id}|${m.role}|${m.content.length}|${m.content.slice(0, 16)}|${m.content.slice(-16)}|${m.toolCallId ?? ''}|${m.toolCalls?.length ?? 0}\n`;
     for (let i = 0; i < key.length; i++) {
       const c = key.charCodeAt(i);
       fnv = Math.imul(fnv ^ c, 0x01000193);

@@ -105,3 +105,12 @@ test('the cache stays within its entries and bytes, dropping the least recently 
   await cache.read({ ...refFor(big), runId: 'big' }, again.read);
   expect(again.calls).toBe(1);
 });
+
+test('what a provider does to the transcript it was handed does not reach the next call', async () => {
+  const cache = new TranscriptCache();
+  const messages = transcript(40);
+  const handed = await cache.read(refFor(messages), workflowHolding(messages).read);
+  handed[3].content = handed[3].content.replace(/x/g, '*'); // same length
+  const next = [...messages, message(4000)];
+  expect(await cache.read(refFor(next, 40), workflowHolding(next).read)).toEqual(next);
+});

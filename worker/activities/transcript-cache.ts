@@ -53,19 +53,20 @@ export class TranscriptCache {
     // A retried attempt asks again for what the first attempt read (checked again: a provider
     // may have changed what it was handed).
     if (entry.count === ref.messageCount && entry.digest === ref.digest) {
-      return transcriptDigest(entry.messages) === ref.digest ? [...this.touch(key, entry).messages] : undefined;
+      return transcriptDigest(entry.messages) === ref.digest ? structuredClone(this.touch(key, entry).messages) : undefined;
     }
     if (ref.since === undefined || !ref.tail || entry.count !== ref.since || ref.since + ref.tail.length !== ref.messageCount) return undefined;
-    const messages = [...entry.messages, ...ref.tail];
+    const messages = [...entry.messages, ...structuredClone(ref.tail)];
     if (transcriptDigest(messages) !== ref.digest) return undefined;
     this.store(key, { count: messages.length, digest: ref.digest!, bytes: entry.bytes + JSON.stringify(ref.tail).length, messages });
-    return [...messages];
+    return structuredClone(messages);
   }
 
   private keep(key: string, messages: Message[], expected?: string): void {
     const digest = transcriptDigest(messages);
     if (expected && digest !== expected) return this.drop(key); // not what the workflow meant: keep nothing
-    this.store(key, { count: messages.length, digest, bytes: JSON.stringify(messages).length, messages });
+    // Its own copy: a provider may change what it is handed, and the next call must not see that.
+    this.store(key, { count: messages.length, digest, bytes: JSON.stringify(messages).length, messages: structuredClone(messages) });
   }
 
   private store(key: string, entry: Entry): void {
