@@ -23,6 +23,7 @@ import {
   SteerInputSchema,
   UserMessageSchema,
   type ChildRunResult,
+  type FullTranscriptEntry,
   type Message,
   type PendingRequest,
   type RespondInput,
@@ -41,6 +42,7 @@ import {
   type SessionRunState,
 } from '../common';
 import { cancelSession } from './child-runs';
+import { fullTranscript } from './full-transcript';
 import { respond, pendingRequests } from './requests';
 import { sendUserMessage, sessionTranscript, startSession } from './root-sessions';
 import { sendToChild, steer, type ChildDelivery } from './steering';
@@ -244,9 +246,17 @@ export class BambooSessionHandle {
     return this.client.workflow.getHandle(this.workflowId).query(usageQuery);
   }
 
-  /** The whole conversation, read in pages. */
+  /** The conversation as the model reads it now (summaries in place of older turns), read in pages. */
   transcript(): Promise<Message[]> {
     return sessionTranscript(this.client, this.sessionId);
+  }
+
+  /**
+   * Every message the session ever held, in order, across summaries, runs and continue-as-new:
+   * each summary follows the messages it replaced, as a `summary` entry (read from histories).
+   */
+  fullTranscript(): Promise<FullTranscriptEntry[]> {
+    return fullTranscript(this.client, this.sessionId);
   }
 
   /**

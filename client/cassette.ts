@@ -33,20 +33,20 @@ import {
   type ToolCallOutcome,
 } from '../common';
 
-interface HistoryEvent {
+export interface HistoryEvent {
   eventId?: unknown;
   activityTaskScheduledEventAttributes?: { activityType?: { name?: string | null } | null; input?: { payloads?: Payload[] | null } | null } | null;
   activityTaskCompletedEventAttributes?: { scheduledEventId?: unknown; result?: { payloads?: Payload[] | null } | null } | null;
   activityTaskFailedEventAttributes?: { scheduledEventId?: unknown; failure?: { message?: string | null } | null } | null;
   startChildWorkflowExecutionInitiatedEventAttributes?: { input?: { payloads?: Payload[] | null } | null } | null;
-  workflowExecutionStartedEventAttributes?: { input?: { payloads?: Payload[] | null } | null } | null;
+  workflowExecutionStartedEventAttributes?: { input?: { payloads?: Payload[] | null } | null; continuedExecutionRunId?: string | null } | null;
   workflowExecutionSignaledEventAttributes?: { signalName?: string | null; input?: { payloads?: Payload[] | null } | null } | null;
   signalExternalWorkflowExecutionInitiatedEventAttributes?: { signalName?: string | null; input?: { payloads?: Payload[] | null } | null } | null;
   workflowExecutionCompletedEventAttributes?: { result?: { payloads?: Payload[] | null } | null } | null;
   workflowExecutionContinuedAsNewEventAttributes?: { input?: { payloads?: Payload[] | null } | null } | null;
 }
 
-type Decode = <T>(payloads: Payload[] | null | undefined) => Promise<T | undefined>;
+export type Decode = <T>(payloads: Payload[] | null | undefined) => Promise<T | undefined>;
 
 /** The tree's cassette: sessions in the order they started, each run's steps in its history's order. */
 export async function exportCassette(client: Client, rootSessionId: string): Promise<Cassette> {
@@ -83,7 +83,7 @@ export async function exportCassette(client: Client, rootSessionId: string): Pro
 }
 
 /** The run's transcript as it closed: in its result, or in the input it continued-as-new with. */
-async function finalMessages(events: readonly HistoryEvent[], decode: Decode): Promise<Message[] | undefined> {
+export async function finalMessages(events: readonly HistoryEvent[], decode: Decode): Promise<Message[] | undefined> {
   const last = events.at(-1);
   const payloads = last?.workflowExecutionCompletedEventAttributes?.result?.payloads ?? last?.workflowExecutionContinuedAsNewEventAttributes?.input?.payloads;
   const value = await decode<{ session?: { messages?: Message[] } | null }>(payloads).catch(() => undefined);

@@ -4,4 +4,6 @@ export type { BambooClientOptions, EventsOptions, SessionTreeNode, StartRootSess
 export { UpdateRejectedError, treesWaitingForAPerson, type TreeWaitingForAPerson } from './requests';
 export type { ChildDelivery } from './steering';
 export { exportCassette } from './cassette';
+export { fullTranscript } from './full-transcript';
+export type { FullTranscriptEntry } from '../common';
 export { forkSession, turnsUpTo, type Fork, type ForkOptions } from './fork';

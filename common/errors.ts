@@ -56,6 +56,8 @@ export const FailureTypes = {
   providerError: 'BambooProviderError',
   externalRunner: 'BambooExternalRunnerError',
   budgetExceeded: 'BambooBudgetExceeded',
+  /** The provider refused the call: the transcript is longer than the model's context window. */
+  contextLength: 'BambooContextLength',
 } as const;
 
 /**

@@ -25,6 +25,17 @@ export const AgentEventSchema = sharedSchema('events.AgentEventSchema', () => z.
     bytesAfter: z.number().int(),
     ...base,
   }),
+  z.object({
+    type: z.literal('transcript_summarised'),
+    summaryId: z.string(),
+    messagesReplaced: z.number().int(),
+    /** Estimated tokens of the transcript before and after. */
+    tokensBefore: z.number().int(),
+    tokensAfter: z.number().int(),
+    /** `threshold`: the estimate passed it; `context_length`: the provider refused the call. */
+    reason: z.enum(['threshold', 'context_length']),
+    ...base,
+  }),
   z.object({ type: z.literal('sub_session_started'), childSessionId: z.string(), title: z.string().optional(), ...base }),
   z.object({
     type: z.literal('sub_session_completed'),

@@ -14,6 +14,7 @@ export * from './workflow-tool-specs';
 export * from './options';
 export * from './undecodable';
 export * from './compaction';
+export * from './context-window';
 export * from './transcript-page';
 export * from './run-close';
 export * from './progress';

@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { sharedSchema } from './shared-schema';
 import { MessageSchema, ModelRefSchema, SessionSchema, ToolCallSchema } from './session';
 import { UsageSchema } from './spend';
+import { ContextWindowSchema } from './context-window';
 
 const ToolPolicyScopesSchema = sharedSchema('model-turn.ToolPolicyScopesSchema', () => z.array(z.string().min(1)).max(65));
 
@@ -77,8 +78,35 @@ export const ModelTurnResultSchema = sharedSchema('model-turn.ModelTurnResultSch
    * call waits for a person's approval, a `deny` call is an error result (worker/tools/policy.ts).
    */
   toolPolicy: z.record(z.string(), z.enum(['ask', 'deny'])).optional(),
+  /** The routed model's context window (worker configuration or known defaults); absent: unknown. */
+  context: ContextWindowSchema.optional(),
 }));
 export type ModelTurnResult = z.infer<typeof ModelTurnResultSchema>;
+
+/** A summary call: the messages it replaces travel inline, so history keeps them (`bamboo transcript --full`). */
+export const SummaryInputSchema = sharedSchema('model-turn.SummaryInputSchema', () => z.object({
+  sessionId: z.string().min(1),
+  /** The summary message's `summary_of` metadata: where `--full` puts these messages back. */
+  summaryId: z.string().min(1),
+  model: z.string(),
+  modelRef: ModelRefSchema.optional(),
+  providerName: z.string().optional(),
+  subagentType: z.string().optional(),
+  messages: z.array(MessageSchema).min(1),
+  maxIdleSecs: z.number().int().positive(),
+  runDeadline: z.iso.datetime().optional(),
+}));
+export type SummaryInput = z.infer<typeof SummaryInputSchema>;
+
+export const SummaryResultSchema = sharedSchema('model-turn.SummaryResultSchema', () => z.object({
+  summary: z.string(),
+  usage: UsageSchema,
+  costMicroUsd: z.number().int().min(0).optional(),
+  provider: z.string(),
+  /** The model that wrote it (the configured summary model, else the session's). */
+  model: z.string(),
+}));
+export type SummaryResult = z.infer<typeof SummaryResultSchema>;
 
 export const ToolCallInputSchema = sharedSchema('model-turn.ToolCallInputSchema', () => z.object({
   sessionId: z.string().min(1),

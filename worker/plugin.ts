@@ -6,6 +6,7 @@
  * Built on `@temporalio/plugin`'s SimplePlugin, so each option merges with yours the way
  * Temporal's plugins do (activities and interceptors are appended, not replaced).
  */
+import { createContextWindows } from './providers/context-windows';
 import { DeploymentSchema, workerDeploymentOptions, type Deployment } from './versioning';
 import type { Client } from '@temporalio/client';
 import type { DataConverter, PayloadCodec } from '@temporalio/common';
@@ -246,7 +247,7 @@ function providerRegistry(config: BambooConfig, options: BambooPluginOptions): P
   }
   const fallback = options.defaultProvider ?? inCode[0]?.name ?? config.defaultProvider ?? configured[0]?.name ?? 'scripted';
   if (!names.has(fallback)) throw new Error(`bambooPlugin: defaultProvider ${JSON.stringify(fallback)} is not among the providers (${[...names].join(', ')})`);
-  return createProviderRegistry(all, fallback, config.subagents, config.prices);
+  return createProviderRegistry(all, fallback, config.subagents, config.prices, createContextWindows(config.models, config.compaction));
 }
 
 /** Bamboo's payload converter (lenient for signal arguments only) with your codecs and Bamboo's. */

@@ -15,13 +15,14 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { BambooActivities } from '../worker/activities';
-import { addSpend, deniedToolMessage, FailureTypes, NO_SPEND, spendOfCall, toolPolicyScopes, type Message, type ModelRef, type ModelTurnInput, type ModelTurnResult, type Session, type Spend, type ToolCall, type ToolCallOutcome, type WatchdogPolicy, MAX_TOOL_TIMEOUT_SECS, transcriptDigest, toolFailedMessage, toolTimedOutMessage, toolWorkerLostMessage } from '../common';
+import { addSpend, deniedToolMessage, FailureTypes, NO_SPEND, spendOfCall, toolPolicyScopes, type Message, type ModelRef, type ModelTurnInput, type ModelTurnResult, type Session, type Spend, type ToolCall, type ToolCallOutcome, type WatchdogPolicy, MAX_TOOL_TIMEOUT_SECS, recordContext, transcriptDigest, toolFailedMessage, toolTimedOutMessage, toolWorkerLostMessage } from '../common';
 import { modelCallOptions, toolCallOptions } from './activity-options';
 import type { RunBudget } from './deadline';
 import type { EventLog } from './event-log';
 import { newMessage } from './messages';
 import { argumentsPreview, type PersonRequests } from './person-requests';
 import { keepSnapshotSmall } from './snapshot-size';
+import { callWithinWindow, summariseIfDue } from './summaries';
 
 export const AGENT_LOOP_LIMITS = {
   maxRounds: 200,
@@ -95,7 +96,18 @@ export async function runAgentLoop(host: AgentLoopHost): Promise<AgentLoopOutcom
     if (keepSnapshotSmall(host.session, host.events, host.transcriptBudgetBytes)) sent.count = undefined;
     host.onTurn(turn);
     stopIfBudgetExhausted(host);
-    const reply = await callModel(host, turn, sent);
+    // A summary changes the earlier messages: a worker's cached copy no longer matches either.
+    const summarised = (summarySpend: Spend) => {
+      sent.count = undefined;
+      spend = addSpend(spend, summarySpend);
+      host.onSpend?.(summarySpend);
+      stopIfBudgetExhausted(host);
+    };
+    const due = await summariseIfDue(host);
+    if (due) summarised(due);
+    const reply = await callWithinWindow(host, () => callModel(host, turn, sent), summarised);
+    // What the call was sent (nothing joins the transcript while a call is out) and the model's window.
+    recordContext(host.session, reply.context, reply.usage.inputTokens, host.session.messages.length);
     const callSpend = spendOfCall(reply.usage, reply.costMicroUsd);
     spend = addSpend(spend, callSpend);
     host.onSpend?.(callSpend);

@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { StartRootSessionSchema, type BambooClient, type StartRootSession } from '../../client/bamboo-client';
 import { startChildRun } from '../../client/child-runs';
 import { taskQueue } from '../../worker/config/env';
-import { SessionOptionsSchema, sessionWorkflowId, SpawnJobSchema, WaitPolicySchema, type Budget, type Session, type SessionOptionsInput } from '../../common';
+import { SessionOptionsSchema, sessionWorkflowId, SpawnJobSchema, WaitPolicySchema, type Budget, type FullTranscriptEntry, type Session, type SessionOptionsInput } from '../../common';
 import { bambooClient, CliError, ExitCode, print, validated, withBamboo, withClient, type GlobalOptions } from '../context';
 import { describeState, table, truncate } from '../format';
 import { describeSession, viewSession } from '../sessions-api';
@@ -193,11 +193,17 @@ export function registerSessionCommands(program: Command, globals: Globals): voi
 
   program
     .command('transcript')
-    .description('print the transcript of a running session')
+    .description('print the transcript of a session: what its model reads now, or with --full every message it ever held')
     .argument('<id>', 'session id')
-    .action(async (id: string) => {
+    .option('--full', 'every original message across summaries, runs and continue-as-new, each summary marked where it replaced them (read from histories)')
+    .action(async (id: string, options: { full?: boolean }) => {
       await withBamboo(globals(), async (bamboo) => {
         await describeSession(bamboo.client, id);
+        if (options.full) {
+          const entries = await bamboo.getSession(id).fullTranscript();
+          print(globals(), entries, () => entries.map(fullTranscriptLine).join('\n'));
+          return;
+        }
         const messages = await bamboo.getSession(id).transcript();
         print(globals(), messages, () => messages.map((m) => `${m.role.padEnd(9)} ${m.content}`).join('\n'));
       });
@@ -307,4 +313,9 @@ function collectMetadata(value: string, previous: Record<string, string>): Recor
   const eq = value.indexOf('=');
   if (eq <= 0) throw new CliError(`--metadata expects key=value, got ${JSON.stringify(value)}`, ExitCode.usage);
   return { ...previous, [value.slice(0, eq)]: value.slice(eq + 1) };
+}
+
+function fullTranscriptLine(entry: FullTranscriptEntry): string {
+  if (entry.kind === 'message') return `${entry.message.role.padEnd(9)} ${entry.message.content}`;
+  return `── ${entry.summaryId}: the model read this summary in place of the ${entry.replaced} message(s) above ──\nsummary   ${entry.message.content}`;
 }

@@ -26,7 +26,8 @@ export type Step =
   | { kind: 'text'; chunks: string[]; delayMs?: number; usage?: WireUsage }
   /** `delayMs`: the call stays open that long before the tool call is sent. */
   | { kind: 'tool'; name: string; args: Record<string, unknown>; usage?: WireUsage; delayMs?: number }
-  | { kind: 'status'; status: number; message: string; headers?: Record<string, string> }
+  /** An error response in the wire's own shape; `code` as OpenAI's (`context_length_exceeded`). */
+  | { kind: 'status'; status: number; message: string; headers?: Record<string, string>; code?: string }
   /** Sends the first chunk, then nothing (until the client gives up). */
   | { kind: 'stall'; first?: string }
   /** Sends these chunks, then drops the connection mid-stream. */
@@ -98,7 +99,7 @@ async function readBody(req: IncomingMessage): Promise<Record<string, unknown>> 
 }
 
 interface Wire {
-  errorBody(status: number, message: string): unknown;
+  errorBody(status: number, message: string, code?: string): unknown;
   start(usage: WireUsage): string[];
   text(text: string): string[];
   tool(name: string, args: Record<string, unknown>): string[];
@@ -108,7 +109,7 @@ interface Wire {
 async function respond(step: Step, wire: Wire, res: ServerResponse): Promise<void> {
   if (step.kind === 'status') {
     res.writeHead(step.status, { 'content-type': 'application/json', ...step.headers });
-    res.end(JSON.stringify(wire.errorBody(step.status, step.message)));
+    res.end(JSON.stringify(wire.errorBody(step.status, step.message, step.code)));
     return;
   }
   res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
@@ -148,7 +149,8 @@ const openAiChunk = (delta: Record<string, unknown>, finish: string | null = nul
   sse({ id: 'chatcmpl-test', object: 'chat.completion.chunk', created: 1, model: 'test-model', choices: [{ index: 0, delta, finish_reason: finish }] });
 
 const openAiWire: Wire = {
-  errorBody: (status, message) => ({ error: { message, type: status === 401 ? 'invalid_api_key' : 'error', code: status } }),
+  errorBody: (status, message, code) =>
+    code ? { error: { message, type: 'invalid_request_error', param: 'messages', code } } : { error: { message, type: status === 401 ? 'invalid_api_key' : 'error', code: status } },
   start: () => [openAiChunk({ role: 'assistant', content: '' })],
   text: (text) => [openAiChunk({ content: text })],
   tool: (name, args) => {
@@ -182,7 +184,7 @@ const openAiWire: Wire = {
 
 let anthropicBlock = 0;
 const anthropicWire: Wire = {
-  errorBody: (status, message) => ({ type: 'error', error: { type: status === 401 ? 'authentication_error' : 'api_error', message } }),
+  errorBody: (status, message) => ({ type: 'error', error: { type: status === 401 ? 'authentication_error' : status === 400 ? 'invalid_request_error' : 'api_error', message } }),
   start: (usage) => {
     anthropicBlock = 0;
     const cached = usage.cachedInputTokens ?? 0;

@@ -4,6 +4,7 @@
  * and the bad field (`providers[0].baseURL: …`), or the unknown key (`providers[0].apiKeyENV:
  * unknown key`).
  */
+import { createContextWindows } from '../providers/context-windows';
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { z } from 'zod';
@@ -54,7 +55,7 @@ export function describeConfigError(error: z.ZodError): string {
 export function providersFromConfig(config: BambooConfig): ProviderRegistry {
   const configured = config.providers.map(createConfiguredProvider);
   const fallback = config.defaultProvider ?? configured[0]?.name ?? 'scripted';
-  return createProviderRegistry([createScriptedProvider(), ...configured], fallback, config.subagents, config.prices);
+  return createProviderRegistry([createScriptedProvider(), ...configured], fallback, config.subagents, config.prices, createContextWindows(config.models, config.compaction));
 }
 
 export function runnersFromConfig(config: BambooConfig): ExternalRunner[] {

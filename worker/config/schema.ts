@@ -8,6 +8,7 @@
 import { z } from 'zod';
 import { PriceTableSchema } from '../pricing';
 import { ProviderConfigSchema } from '../providers/configured';
+import { CompactionSettingsSchema, ModelSettingsSchema } from '../providers/context-windows';
 import { A2AProfileSchema } from '../runners/a2a';
 import { SubprocessProfileSchema } from '../runners/subprocess';
 import { McpServersSchema } from '../tools/mcp/config';
@@ -29,6 +30,10 @@ export const BambooConfigSchema = z
      * USD per million tokens (decimal strings or numbers), parsed to exact integers.
      */
     prices: PriceTableSchema.default({}),
+    /** `<model>` or `<provider>/<model>` → `{ contextWindowTokens, compactAtPercent? }` (defaults exist for known models). */
+    models: ModelSettingsSchema.default({}),
+    /** Summaries of older turns: the model that writes them, its prompt, the threshold and what stays whole. */
+    compaction: CompactionSettingsSchema.prefault({}),
     /** Per tool `allow` | `deny` | `ask`, overridden per subagent_type; default: allow all (but `ask_user`). */
     toolPolicy: ToolPolicySchema.prefault({}),
     /** MCP servers whose tools the worker offers as `mcp__<server>__<tool>` (worker/tools/mcp/config.ts). */

@@ -4,7 +4,7 @@
  * another try, honouring `retry-after` / `retry-after-ms`.
  */
 import { APICallError } from 'ai';
-import { errorMessage } from '../../common';
+import { contextLengthError, errorMessage } from '../../common';
 import { ProviderError } from './types';
 
 const FINAL_STATUSES = new Set([400, 401, 403, 404, 422]);
@@ -14,10 +14,14 @@ export function classifyProviderError(error: unknown, provider: string): Provide
   const apiError = findApiCallError(error);
   if (apiError?.statusCode !== undefined && apiError.statusCode >= 300) {
     const status = apiError.statusCode;
-    const retryable = !FINAL_STATUSES.has(status) && (status === 408 || status === 409 || status === 429 || status >= 500);
-    return new ProviderError(`${provider} returned HTTP ${status}: ${readableBody(apiError)}`, retryable, {
+    const body = readableBody(apiError);
+    // A prompt longer than the window is final as sent; the session summarises and tries once more.
+    const contextLength = status === 400 || status === 413 || status === 422 ? contextLengthError(`${body} ${apiError.responseBody ?? ''}`) : undefined;
+    const retryable = !contextLength && !FINAL_STATUSES.has(status) && (status === 408 || status === 409 || status === 429 || status >= 500);
+    return new ProviderError(`${provider} returned HTTP ${status}: ${body}`, retryable, {
       status,
       retryAfterMs: retryAfterMs(apiError.responseHeaders),
+      ...(contextLength ? { contextLength } : {}),
     });
   }
   // No error status: the connection failed (reset, refused) or broke mid-stream after a 200.

@@ -6,6 +6,7 @@
 import type { ModelRef } from '../../common';
 import { findPrice, type ModelPrice, type PriceTable } from '../pricing';
 import type { ModelProvider } from './types';
+import { createContextWindows, type ContextWindows } from './context-windows';
 
 export interface ProviderRegistry {
   readonly defaultProvider: string;
@@ -20,6 +21,8 @@ export interface ProviderRegistry {
    * for model calls and for external runs on it; undefined: no price.
    */
   priceOf(model: string, provider?: string): ModelPrice | undefined;
+  /** Models' context windows and who writes summaries (worker/providers/context-windows.ts). */
+  readonly contextWindows: ContextWindows;
 }
 
 export interface SubagentRoute {
@@ -32,6 +35,7 @@ export function createProviderRegistry(
   defaultProvider?: string,
   subagentRoutes: Record<string, SubagentRoute> = {},
   prices: PriceTable = {},
+  contextWindows: ContextWindows = createContextWindows(),
 ): ProviderRegistry {
   const byName = new Map(providers.map((p) => [p.name, p]));
   const fallback = defaultProvider ?? providers[0]?.name;
@@ -45,6 +49,7 @@ export function createProviderRegistry(
     servingModel: (model) => providers.find((p) => p.models?.includes(model)),
     subagentRoute: (type) => subagentRoutes[type],
     priceOf: (model, provider) => findPrice(prices, model, provider),
+    contextWindows,
   };
 }
 

@@ -14,6 +14,11 @@
  * Directives act only on the first model call after the user message; once tool results
  * have come back, it answers at once — except `rounds`, which keeps a long loop going.
  *
+ * A window (`models` in the worker's configuration) is enforced: a call whose words pass it is
+ * refused with an OpenAI-compatible server's context-length error. A summary call answers
+ * `scripted summary of N words: "…"` (its first and last words); `[[slow-summary:S]]` anywhere
+ * in the summarised turns makes it take S seconds.
+ *
  * Usage, deterministic: inputTokens = the words of every message sent; outputTokens = the
  * words of the answer (0 when it calls tools); cachedInputTokens, only on a call whose
  * transcript already holds an assistant message (the session's prompt was sent before, as
@@ -38,6 +43,11 @@ export function createScriptedProvider(options: { secondMs?: number } = {}): Mod
 }
 
 async function* scriptedStream(request: ModelRequest, secondMs: number): AsyncGenerator<ModelStreamPart> {
+  refuseBeyondWindow(request);
+  if (request.purpose === 'summary') {
+    yield* scriptedSummary(request, secondMs);
+    return;
+  }
   const userText = lastUserText(request.messages);
   const script = parseDirectives(userText);
   const toolCalls: ToolCall[] = [];
@@ -52,6 +62,32 @@ async function* scriptedStream(request: ModelRequest, secondMs: number): AsyncGe
   const answer = toolCalls.length > 0 ? '' : `echo: ${script.text}`;
   if (answer) yield { type: 'text-delta', text: answer };
   yield { type: 'usage', usage: scriptedUsage(request.messages, answer) };
+}
+
+/** A window the worker configured is enforced the way an OpenAI-compatible server does: a 400 in its words. */
+function refuseBeyondWindow(request: ModelRequest): void {
+  const window = request.contextWindowTokens;
+  const tokens = countWords(request.messages);
+  if (window === undefined || tokens <= window) return;
+  throw new ProviderError(
+    `This model's maximum context length is ${window} tokens. However, your messages resulted in ${tokens} tokens. Please reduce the length of the messages.`,
+    false,
+    { status: 400, contextLength: { windowTokens: window } },
+  );
+}
+
+/** A short, deterministic summary: how much it covers, and its first and last words (directives left out). */
+async function* scriptedSummary(request: ModelRequest, secondMs: number): AsyncGenerator<ModelStreamPart> {
+  const text = request.messages.at(-1)?.content ?? '';
+  const slow = /\[\[slow-summary:(\d+)\]\]/.exec(text);
+  for (let s = 1; s <= Number(slow?.[1] ?? 0); s++) {
+    await sleep(secondMs, request.signal);
+    yield { type: 'progress' };
+  }
+  const plain = parseDirectives(text.replace(/\[\[slow-summary:\d+\]\]/g, '')).text.split(/\s+/).filter(Boolean);
+  const answer = `scripted summary of ${plain.length} words: "${plain.slice(4, 16).join(' ')} … ${plain.slice(-12).join(' ')}"`;
+  yield { type: 'text-delta', text: answer };
+  yield { type: 'usage', usage: { inputTokens: countWords(request.messages), outputTokens: words(answer) } };
 }
 
 /** The scripted provider's deterministic usage (see the header). */

@@ -15,6 +15,10 @@ export interface ModelRequest {
   signal: AbortSignal;
   /** 1 on the first try; providers may use it (the scripted `[[flaky:N]]` does). */
   attempt: number;
+  /** The model's context window where the worker knows it (the scripted provider enforces it; real providers know their own). */
+  contextWindowTokens?: number;
+  /** `summary`: the call writes a summary of older turns (the scripted provider answers it with a short one). */
+  purpose?: 'turn' | 'summary';
 }
 
 export type ModelStreamPart =
@@ -36,7 +40,8 @@ export class ProviderError extends Error {
   constructor(
     message: string,
     readonly retryable: boolean,
-    readonly options: { status?: number; retryAfterMs?: number } = {},
+    /** `contextLength`: the provider refused the prompt as longer than the model's window (the window, where it said). */
+    readonly options: { status?: number; retryAfterMs?: number; contextLength?: { windowTokens?: number } } = {},
   ) {
     super(message);
     this.name = 'ProviderError';

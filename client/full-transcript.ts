@@ -1,0 +1,57 @@
+/**
+ * A session's whole conversation across summaries, runs and continue-as-new
+ * (`bamboo transcript <id> --full`). A summary replaced older messages in the session, but
+ * the summary call's input holds them: every run of the session is found (visibility, and
+ * each run's continue-as-new link back, in case visibility lags), its history read and decoded
+ * through the client's data converter, and each summary opened up where it stands
+ * (common/context-window.ts `expandTranscript`).
+ */
+import type { Client } from '@temporalio/client';
+import type { Payload } from '@temporalio/common';
+import { decodeFromPayloadsAtIndex } from '@temporalio/common/lib/internal-non-workflow';
+import { expandTranscript, sessionWorkflowId, type FullTranscriptEntry, type Message, type SummaryInput } from '../common';
+import { finalMessages, type Decode, type HistoryEvent } from './cassette';
+import { sessionTranscript } from './root-sessions';
+
+export async function fullTranscript(client: Client, sessionId: string): Promise<FullTranscriptEntry[]> {
+  const workflowId = sessionWorkflowId(sessionId);
+  const latest = await client.workflow.getHandle(workflowId).describe();
+  const decode: Decode = async <T>(payloads: Payload[] | null | undefined) =>
+    payloads?.length ? decodeFromPayloadsAtIndex<T>(client.options.loadedDataConverter, 0, payloads) : undefined;
+
+  const toRead = [latest.runId];
+  for await (const run of client.workflow.list({ query: `WorkflowId = ${JSON.stringify(workflowId)}` })) toRead.push(run.runId);
+  const read = new Set<string>();
+  const replacedBy = new Map<string, Message[]>();
+  let latestEvents: HistoryEvent[] = [];
+  while (toRead.length > 0) {
+    const runId = toRead.pop()!;
+    if (read.has(runId)) continue;
+    read.add(runId);
+    const events = ((await client.workflow.getHandle(workflowId, runId).fetchHistory()).events ?? []) as HistoryEvent[];
+    if (runId === latest.runId) latestEvents = events;
+    const previous = events[0]?.workflowExecutionStartedEventAttributes?.continuedExecutionRunId;
+    if (previous) toRead.push(previous);
+    for (const [summaryId, messages] of await summariesIn(events, decode)) replacedBy.set(summaryId, messages);
+  }
+  const current =
+    latest.status.name === 'RUNNING' ? await sessionTranscript(client, sessionId) : ((await finalMessages(latestEvents, decode)) ?? []);
+  return expandTranscript(current, replacedBy);
+}
+
+/** The messages each completed summary call of one run replaced, by summary id. */
+async function summariesIn(events: readonly HistoryEvent[], decode: Decode): Promise<Map<string, Message[]>> {
+  const scheduled = new Map<string, SummaryInput>();
+  const found = new Map<string, Message[]>();
+  for (const event of events) {
+    const attributes = event.activityTaskScheduledEventAttributes;
+    if (attributes?.activityType?.name === 'summarizeTranscript') {
+      const input = await decode<SummaryInput>(attributes.input?.payloads);
+      if (input) scheduled.set(String(event.eventId), input);
+    }
+    const completed = event.activityTaskCompletedEventAttributes;
+    const input = completed && scheduled.get(String(completed.scheduledEventId));
+    if (input) found.set(input.summaryId, input.messages);
+  }
+  return found;
+}

@@ -1,0 +1,151 @@
+/**
+ * Long sessions within the model's context window (issue 31): summaries of older turns,
+ * recorded once, nothing lost.
+ *
+ * - A root session of many turns on a scripted model whose window the worker configures (the
+ *   scripted provider refuses a call past it with an OpenAI-compatible server's error): it keeps
+ *   answering; the model is never sent more than its window; each summary is one completed
+ *   activity; `bamboo transcript --full` (run as a process) gives back every message, in order,
+ *   byte for byte, across summaries and continue-as-new.
+ * - The same refusal from a real OpenAI-compatible wire server (`context_length_exceeded`): one
+ *   summary, one more try, an answer; a second refusal after the summary is a clear error.
+ */
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import type { Client } from '@temporalio/client';
+import { sendUserMessage, startSession } from '../../client/root-sessions';
+import { fullTranscript } from '../../client/full-transcript';
+import { estimateTokens, sessionWorkflowId, SUMMARY_METADATA_KEY, type Message, type SummaryResult } from '../../common';
+import { createContextWindows } from '../../worker/providers/context-windows';
+import { createConfiguredProvider } from '../../worker/providers/configured';
+import { createProviderRegistry } from '../../worker/providers/router';
+import { createScriptedProvider } from '../../worker/providers/scripted';
+import { sessionState, sessionTranscript } from '../helpers/root';
+import { activityOutcomes, activityResults } from '../helpers/history-text';
+import { startLlmServer, type LlmServer } from '../helpers/llm-server';
+import { rootSession } from '../helpers/session-fixtures';
+import { eventually } from '../helpers/eventually';
+import { startTestWorker, testServer, type TestWorker } from '../helpers/temporal';
+
+const run = promisify(execFile);
+const WINDOW = 600;
+const TURNS = Number(process.env.BAMBOO_SUMMARY_TURNS ?? 300);
+
+let tw: TestWorker;
+let wire: LlmServer;
+
+beforeAll(async () => {
+  process.env.TEST_SUMMARY_OPENAI_KEY = 'sk-summary-openai';
+  wire = await startLlmServer();
+  const openai = createConfiguredProvider({ type: 'openai-compatible', name: 'wire-openai', baseURL: `${wire.url}/v1`, apiKeyEnv: 'TEST_SUMMARY_OPENAI_KEY', models: ['gpt-small-window'] });
+  const windows = createContextWindows({ 'small-window': { contextWindowTokens: WINDOW } });
+  tw = await startTestWorker({ deps: { providers: createProviderRegistry([createScriptedProvider(), openai], 'scripted', {}, {}, windows) } });
+});
+afterAll(async () => {
+  await tw?.stop();
+  await wire?.stop();
+});
+
+/** Every run of the session (continue-as-new makes several), oldest first. */
+async function runsOf(client: Client, sessionId: string) {
+  const runs: { runId: string; start: number }[] = [];
+  for await (const info of client.workflow.list({ query: `WorkflowId = "${sessionWorkflowId(sessionId)}"` })) runs.push({ runId: info.runId, start: info.startTime.getTime() });
+  return runs.sort((a, b) => a.start - b.start);
+}
+
+async function historiesOf(client: Client, sessionId: string) {
+  return Promise.all((await runsOf(client, sessionId)).map((r) => client.workflow.getHandle(sessionWorkflowId(sessionId), r.runId).fetchHistory()));
+}
+
+/** Sends `text` and waits for the session's answer to it. */
+async function turn(client: Client, sessionId: string, text: string): Promise<Message> {
+  await sendUserMessage(client, sessionId, text);
+  return eventually(async () => {
+    const s = await sessionState(client, sessionId);
+    if (s.phase !== 'idle' || s.pendingInjectedMessages > 0) return undefined;
+    const last = (await sessionTranscript(client, sessionId)).at(-1);
+    return last?.role === 'assistant' && last.content.includes(text.slice(0, 20)) ? last : undefined;
+  }, { timeoutMs: 30_000, intervalMs: 20, what: `the answer to "${text.slice(0, 30)}…"` });
+}
+
+const words = (n: number, seed: number) => Array.from({ length: n }, (_, i) => `w${(seed * 31 + i * 7) % 997}`).join(' ');
+
+test(`a ${TURNS}-turn session on a ${WINDOW}-token window keeps answering; each summary is recorded once and --full gives back every message`, async () => {
+  const first = `turn 0: ${words(18, 0)}`;
+  const session = { ...rootSession(first), model: 'small-window' };
+  await startSession(tw.client, { session, options: { historyEventBudget: 400 } }, { taskQueue: tw.taskQueue });
+  const expected: { role: string; content: string }[] = [{ role: 'user', content: first }, { role: 'assistant', content: `echo: ${first}` }];
+  await turn(tw.client, session.id, `turn 1: ${words(18, 1)}`).then((answer) => expected.push({ role: 'user', content: `turn 1: ${words(18, 1)}` }, { role: 'assistant', content: answer.content }));
+  for (let i = 2; i <= TURNS; i++) {
+    const text = `turn ${i}: ${words(18, i)}`;
+    const answer = await turn(tw.client, session.id, text);
+    expect(answer.content).toBe(`echo: ${text}`);
+    expected.push({ role: 'user', content: text }, { role: 'assistant', content: answer.content });
+  }
+  expect(expected[3].content).toBe(`echo: turn 1: ${words(18, 1)}`);
+
+  const histories = await historiesOf(tw.client, session.id);
+  expect(histories.length).toBeGreaterThan(1); // continued-as-new along the way
+  const modelCalls = histories.flatMap((h) => activityOutcomes(h, 'callModel'));
+  const summaryCalls = histories.flatMap((h) => activityOutcomes(h, 'summarizeTranscript'));
+  // Never more than the window: the scripted model refuses such a call, and none was refused.
+  expect(modelCalls.filter((c) => c.outcome !== 'completed')).toEqual([]);
+  expect(modelCalls.length).toBe(TURNS + 1);
+  expect(summaryCalls.length).toBeGreaterThanOrEqual(Math.floor(TURNS / 12)); // about one per ten turns on this window
+  expect(summaryCalls.every((c) => c.outcome === 'completed' && c.attempt === 1)).toBe(true);
+
+  // What the model reads now fits; the full transcript is every message, byte for byte, in order.
+  const now = await sessionTranscript(tw.client, session.id);
+  expect(estimateTokens(now)).toBeLessThan(WINDOW);
+  expect(now.some((m) => m.metadata?.[SUMMARY_METADATA_KEY])).toBe(true);
+  const full = await fullTranscript(tw.client, session.id);
+  expect(full.filter((e) => e.kind === 'message').map((e) => ({ role: e.message.role, content: e.message.content }))).toEqual(expected);
+  const markers = full.filter((e) => e.kind === 'summary');
+  expect(markers.length).toBe(summaryCalls.length); // one marker per recorded summary
+  const summaries = histories.flatMap((h) => activityResults<SummaryResult>(h, 'summarizeTranscript')).map((r) => r.summary);
+  expect(markers.map((m) => m.message.content.split('\n\n').slice(1).join('\n\n'))).toEqual(summaries);
+
+  // The documented command, as a user types it.
+  const { address, namespace } = testServer();
+  const cli = await run('npx', ['tsx', 'cli/main.ts', '--address', address, '--namespace', namespace, '--json', 'transcript', session.id, '--full'], { maxBuffer: 64 * 1024 * 1024 });
+  const printed = JSON.parse(cli.stdout) as typeof full;
+  expect(printed).toEqual(JSON.parse(JSON.stringify(full)));
+}, 600_000);
+
+test('an OpenAI-compatible server\'s context_length_exceeded: one summary, one more try, an answer; refused again, a clear error', async () => {
+  const earlier = Array.from({ length: 6 }, (_, i) => `earlier ${i}: ${words(30, i)}`);
+  const session = { ...rootSession(earlier[0]), model: 'gpt-small-window', modelRef: { provider: 'wire-openai', model: 'gpt-small-window' } };
+  for (const step of earlier.slice(1)) session.messages.push({ id: `m-${step.slice(0, 9)}`, role: 'assistant', content: `noted ${step.slice(0, 9)}`, createdAt: new Date().toISOString() }, { id: `u-${step.slice(0, 9)}`, role: 'user', content: step, createdAt: new Date().toISOString() });
+  const tooLong = { kind: 'status' as const, status: 400, message: "This model's maximum context length is 400 tokens. However, your messages resulted in 1210 tokens. Please reduce the length of the messages.", code: 'context_length_exceeded' };
+  wire.script(tooLong, { kind: 'text', chunks: ['the user listed earlier items 0 to 4'] }, { kind: 'text', chunks: ['answered after the summary'] });
+  await startSession(tw.client, { session }, { taskQueue: tw.taskQueue });
+  const state = await eventually(async () => {
+    const s = await sessionState(tw.client, session.id);
+    return s.phase === 'idle' && s.lastRunStatus ? s : undefined;
+  }, { timeoutMs: 30_000, what: 'the turn to end' });
+  expect(state.lastRunStatus).toBe('completed');
+  const transcript = await sessionTranscript(tw.client, session.id);
+  expect(transcript.at(-1)?.content).toBe('answered after the summary');
+  const summary = transcript.find((m) => m.metadata?.[SUMMARY_METADATA_KEY]);
+  expect(summary?.content).toContain('the user listed earlier items 0 to 4');
+  // The retried request carried the summary in place of the older turns, and was smaller.
+  const [refused, summaryRequest, retried] = wire.requests.slice(-3).map((r) => JSON.stringify(r.body));
+  expect(summaryRequest).toContain(earlier[1]);
+  expect(retried).toContain('the user listed earlier items 0 to 4');
+  expect(retried).not.toContain(earlier[1]);
+  expect(retried.length).toBeLessThan(refused.length);
+  const [history] = await historiesOf(tw.client, session.id);
+  expect(activityOutcomes(history, 'summarizeTranscript').map((c) => c.outcome)).toEqual(['completed']);
+  expect(activityOutcomes(history, 'callModel').map((c) => [c.outcome, c.failureType])).toEqual([['failed', 'BambooContextLength'], ['completed', undefined]]);
+  const full = (await fullTranscript(tw.client, session.id)).filter((e) => e.kind === 'message').map((e) => e.message.content);
+  expect(full).toEqual([...session.messages.map((m) => m.content), 'answered after the summary']);
+
+  // Refused again after the summary: the run ends with a clear error, and the session waits for its next message.
+  wire.script(tooLong, { kind: 'text', chunks: ['a second summary'] }, tooLong);
+  await sendUserMessage(tw.client, session.id, `one more: ${words(40, 99)}`);
+  const failed = await eventually(async () => {
+    const s = await sessionState(tw.client, session.id);
+    return s.phase === 'idle' && s.lastRunStatus === 'error' ? s : undefined;
+  }, { timeoutMs: 30_000, what: 'the run to end in error' });
+  expect(failed.lastRunError).toMatch(/^The transcript does not fit the model's context window: .*maximum context length is 400 tokens.*; it was refused again after a summary$/);
+}, 120_000);
