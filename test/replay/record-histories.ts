@@ -17,7 +17,10 @@ import { connectMcpServers } from '../../worker/tools/mcp';
 import { BUILTIN_TOOLS } from '../../worker/tools/builtin';
 import { createToolRegistry } from '../../worker/tools/types';
 import { createBambooWorker } from '../../worker/create-worker';
-import { RECORDING_PARENT, SCENARIOS } from './scenarios';
+import { createContextWindows } from '../../worker/providers/context-windows';
+import { createProviderRegistry } from '../../worker/providers/router';
+import { createScriptedProvider } from '../../worker/providers/scripted';
+import { RECORDING_PARENT, SCENARIOS, SUMMARY_WINDOW } from './scenarios';
 
 const OUT_DIR = join(__dirname, 'histories');
 const TASK_QUEUE = 'record-histories';
@@ -39,6 +42,8 @@ async function main(): Promise<void> {
     workflowsPath: require.resolve('../workflows'),
     // Spawned children (subagent_type `general`) must ask before get_current_time; ask_user is allowed.
     deps: {
+      // `small-window` has a window of SUMMARY_WINDOW words, for the summary scenarios.
+      providers: createProviderRegistry([createScriptedProvider()], 'scripted', {}, {}, createContextWindows({ 'small-window': { contextWindowTokens: SUMMARY_WINDOW } })),
       tools: createToolRegistry([...BUILTIN_TOOLS, ...mcp.tools]),
       toolPolicy: { tools: { ask_user: 'allow', 'mcp__everything__get-env': 'deny' }, subagents: { general: { get_current_time: 'ask', 'mcp__everything__get-sum': 'ask' } } },
     },

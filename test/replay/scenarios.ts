@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { cancelSession, injectIntoSession, startChildRun } from '../../client/child-runs';
 import { sendUserMessage, sessionState, startSession } from '../../client/root-sessions';
-import { sessionWorkflowId, type RespondInput, type Session, type SessionOptionsInput, type SpawnJob, respondUpdate, stateQuery, steerUpdate } from '../../common';
+import { sessionWorkflowId, type RespondInput, type Session, type SessionOptionsInput, type SpawnJob, respondUpdate, stateQuery, steerUpdate, transcriptQuery } from '../../common';
 import { buildWorkflowBundle } from '../../worker/bundle';
 import { createBambooWorker } from '../../worker/create-worker';
 import { NativeConnection } from '@temporalio/worker';
@@ -389,6 +389,36 @@ const externalInjectedScenario = (): Scenario => {
   };
 };
 
+/** The window the recording worker (record-histories.ts) gives the model `small-window`. */
+export const SUMMARY_WINDOW = 400;
+const words = (label: string, n: number) => `${label}: ${Array.from({ length: n - 1 }, (_, i) => `w${i}`).join(' ')}`;
+
+/** A root on `small-window` whose transcript starts with `messages` (user, assistant, user, …). */
+const summaryScenario = (name: string, messages: string[], during?: Scenario['during']): Scenario => ({
+  name: `root-${name}`,
+  start: (client, taskQueue) => {
+    const session = { ...rootSession(messages[0]), model: 'small-window' };
+    messages.slice(1).forEach((content, i) => session.messages.push({ id: `m${i}`, role: i % 2 === 0 ? 'assistant' : 'user', content, createdAt: new Date().toISOString() }));
+    return startSession(client, { session, options: { idleTtlSecs: 2 } }, { taskQueue });
+  },
+  during,
+});
+
+/** Sends `text` to a root and waits until it answered it. */
+async function answered(client: Client, handle: WorkflowHandle, text: string): Promise<void> {
+  await sendUserMessage(client, idOf(handle), text);
+  await eventually(async () => {
+    const s = await sessionState(client, idOf(handle));
+    return s.phase === 'idle' && s.pendingInjectedMessages === 0 && (await lastAnswer(handle)).includes(text.slice(0, 12));
+  }, waitOptions('the answer'));
+}
+
+async function lastAnswer(handle: WorkflowHandle): Promise<string> {
+  const { messageCount } = await handle.query(stateQuery);
+  const [last] = await handle.query(transcriptQuery, { from: Math.max(0, messageCount - 1), count: messageCount });
+  return last?.role === 'assistant' ? last.content : '';
+}
+
 export const SCENARIOS: Scenario[] = [
   childScenario('completed', () => child('hello')),
   childScenario('completed-tool-call', () => child('[[tool:get_current_time|{}]] what time is it')),
@@ -514,6 +544,14 @@ export const SCENARIOS: Scenario[] = [
     await eventually(async () => (await sessionState(client, id)).phase === 'idle', waitOptions('the resumed turn'));
     await sendUserMessage(client, id, 'and one more thing');
   }),
+  // Summaries (patch bamboo-summarising-compaction; the recording worker gives `small-window` a
+  // window of SUMMARY_WINDOW words): one at the threshold as turns add up; one after the model
+  // refused a call for its length; and a call refused again after its summary (a clear error).
+  summaryScenario('summary-at-threshold', [words('first', 40)], async (client, handle) => {
+    for (let i = 1; i <= 5; i++) await answered(client, handle, words(`turn ${i}`, 40));
+  }),
+  summaryScenario('summary-after-refusal', [words('one', 120), 'noted one', words('two', 120), 'noted two', words('three', 120), 'noted three', words('four', 80)]),
+  summaryScenario('summary-refused-again', [words('one', 60), 'noted one', words('huge', SUMMARY_WINDOW + 10)]),
   // The usage ledger: spend in completions and results, the usage search attributes (patched).
   childScenario('completed-with-usage', () => child('count my tokens')),
   rootScenario('usage-depth-2', '[[spawn:Lead|[[spawn:Helper|dig]] organise]] plan', { maxSpawnDepth: 2 }),

@@ -13,6 +13,7 @@ import { clientSource } from './client';
 import { createExternalActivities } from './external';
 import { createModelActivities } from './model';
 import { createSessionActivities } from './session-runs';
+import { createSummaryActivities } from './summary';
 import { createToolActivities } from './tools';
 
 export interface ActivityDeps {
@@ -31,6 +32,7 @@ export function createActivities(deps: ActivityDeps) {
   const client = clientSource(deps.client);
   return {
     ...createModelActivities({ ...deps, client }),
+    ...createSummaryActivities(deps),
     ...createToolActivities(deps),
     ...createSessionActivities({ client, closeWatches: deps.closeWatches }),
     ...createExternalActivities(deps),

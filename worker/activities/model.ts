@@ -14,7 +14,7 @@ import { ApplicationFailure, Context, log } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
 import type { ClientSource } from './client';
 import { TranscriptCache } from './transcript-cache';
-import { addUsage, FailureTypes, fitText, readTranscriptPages, ModelTurnInputSchema, SummaryInputSchema, type SummaryInput, type SummaryResult, WORKFLOW_TOOL_SPECS, type Message, type ModelTurnInput, type ModelTurnResult, type ToolCall, type TranscriptRef, type Usage, transcriptQuery } from '../../common';
+import { addUsage, FailureTypes, fitText, readTranscriptPages, ModelTurnInputSchema, WORKFLOW_TOOL_SPECS, type Message, type ModelTurnInput, type ModelTurnResult, type ToolCall, type TranscriptRef, type Usage, transcriptQuery } from '../../common';
 import { costMicroUsd } from '../pricing';
 import { resolveProvider, type ProviderRegistry } from '../providers/router';
 import { ProviderError, type ToolSpec } from '../providers/types';
@@ -86,64 +86,7 @@ export function createModelActivities({ client, providers, tools, toolPolicy }: 
       });
     },
 
-    /** Writes a summary of older turns (workflows/summaries.ts); the messages it replaces are in its input. */
-    async summarizeTranscript(request: SummaryInput): Promise<SummaryResult> {
-      const input = parseActivityInput(SummaryInputSchema, request, 'summary input');
-      const { modelRef, prompt } = providers.contextWindows.summary;
-      const route = modelRef ? resolveProvider(providers, { model: modelRef.model, modelRef }) : resolveProvider(providers, input);
-      if (route.warning) log.warn(route.warning, { sessionId: input.sessionId });
-      const context = providers.contextWindows.of(route.model, route.provider.name);
-      const phase = `summary by ${route.provider.name}/${route.model} of ${input.messages.length} message(s)`;
-      return withProgressWatchdog({ phase, maxIdleSecs: input.maxIdleSecs, runDeadline: input.runDeadline }, async (progress) => {
-        let summary = '';
-        let usage: Usage = { inputTokens: 0, outputTokens: 0 };
-        try {
-          const stream = route.provider.stream({
-            model: route.model,
-            messages: summaryRequest(prompt, input.messages),
-            tools: [],
-            signal: progress.signal,
-            attempt: Context.current().info.attempt,
-            purpose: 'summary',
-            ...(context ? { contextWindowTokens: context.windowTokens } : {}),
-          });
-          for await (const part of stream) {
-            if (part.type === 'text-delta') {
-              summary += part.text;
-              progress.record({ text: part.text });
-            } else if (part.type === 'usage') usage = addUsage(usage, part.usage);
-            else progress.record({});
-          }
-        } catch (error) {
-          throw toActivityFailure(error);
-        }
-        if (summary.trim() === '') throw ApplicationFailure.nonRetryable(`${route.provider.name}/${route.model} wrote an empty summary`, FailureTypes.providerError);
-        const price = providers.priceOf(route.model, route.provider.name);
-        const cost = price ? { costMicroUsd: costMicroUsd(price, usage) } : {};
-        return { summary: fitText(summary, SUMMARY_MAX_BYTES), usage, ...cost, provider: route.provider.name, model: route.model };
-      });
-    },
   };
-}
-
-/** A summary is meant to be short; a model that rambles is cut (and the cut marked) here. */
-const SUMMARY_MAX_BYTES = 32 * 1024;
-
-/**
- * The summary call's messages: the instructions, then the replaced turns as one text (tool calls
- * and results written out, so no provider sees a tool result without its call).
- */
-export function summaryRequest(prompt: string, replaced: readonly Message[]): Message[] {
-  const createdAt = replaced.at(-1)?.createdAt ?? '';
-  const lines = replaced.map((m) => {
-    const calls = m.toolCalls?.map((c) => `\n(calls ${c.name} ${JSON.stringify(c.arguments)} as ${c.id})`).join('') ?? '';
-    const label = m.role === 'tool' ? `tool result${m.toolCallId ? ` for ${m.toolCallId}` : ''}` : m.role;
-    return `[${label}]\n${m.content}${calls}`;
-  });
-  return [
-    { id: 'summary-instructions', role: 'system', content: prompt, createdAt },
-    { id: 'summary-transcript', role: 'user', content: `The conversation so far:\n\n${lines.join('\n\n')}`, createdAt },
-  ];
 }
 
 function workflowToolSpecs(names: string[]): ToolSpec[] {
@@ -178,7 +121,7 @@ export async function readTranscript(client: Client, ref: TranscriptRef): Promis
   return messages;
 }
 
-function toActivityFailure(error: unknown): unknown {
+export function toActivityFailure(error: unknown): unknown {
   if (!(error instanceof ProviderError)) return error;
   const { contextLength } = error.options;
   if (contextLength) {
