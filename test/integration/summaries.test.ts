@@ -7,15 +7,21 @@
  *   answering; the model is never sent more than its window; each summary is one completed
  *   activity; `bamboo transcript --full` (run as a process) gives back every message, in order,
  *   byte for byte, across summaries and continue-as-new.
+ * - A worker SIGKILLed during the summary call: the call is retried on the next worker, and
+ *   history holds one summary.
  * - The same refusal from a real OpenAI-compatible wire server (`context_length_exceeded`): one
  *   summary, one more try, an answer; a second refusal after the summary is a clear error.
  */
 import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Client } from '@temporalio/client';
 import { sendUserMessage, startSession } from '../../client/root-sessions';
 import { fullTranscript } from '../../client/full-transcript';
-import { estimateTokens, sessionWorkflowId, SUMMARY_METADATA_KEY, type Message, type SummaryResult } from '../../common';
+import { estimateTokens, sessionWorkflowId, SUMMARY_METADATA_KEY, type Message, type SummaryResult, usageQuery } from '../../common';
 import { createContextWindows } from '../../worker/providers/context-windows';
 import { createConfiguredProvider } from '../../worker/providers/configured';
 import { createProviderRegistry } from '../../worker/providers/router';
@@ -25,7 +31,9 @@ import { activityOutcomes, activityResults } from '../helpers/history-text';
 import { startLlmServer, type LlmServer } from '../helpers/llm-server';
 import { rootSession } from '../helpers/session-fixtures';
 import { eventually } from '../helpers/eventually';
+import type { ManagedProcess } from '../helpers/processes';
 import { startTestWorker, testServer, type TestWorker } from '../helpers/temporal';
+import { startWorkerProcess } from '../helpers/worker-process';
 
 const run = promisify(execFile);
 const WINDOW = 600;
@@ -46,15 +54,16 @@ afterAll(async () => {
   await wire?.stop();
 });
 
-/** Every run of the session (continue-as-new makes several), oldest first. */
-async function runsOf(client: Client, sessionId: string) {
-  const runs: { runId: string; start: number }[] = [];
-  for await (const info of client.workflow.list({ query: `WorkflowId = "${sessionWorkflowId(sessionId)}"` })) runs.push({ runId: info.runId, start: info.startTime.getTime() });
-  return runs.sort((a, b) => a.start - b.start);
-}
-
+/** The history of every run of the session (continue-as-new makes several), oldest first: the chain back from the latest. */
 async function historiesOf(client: Client, sessionId: string) {
-  return Promise.all((await runsOf(client, sessionId)).map((r) => client.workflow.getHandle(sessionWorkflowId(sessionId), r.runId).fetchHistory()));
+  const workflowId = sessionWorkflowId(sessionId);
+  const histories = [];
+  for (let runId: string | null | undefined = (await client.workflow.getHandle(workflowId).describe()).runId; runId; ) {
+    const history = await client.workflow.getHandle(workflowId, runId).fetchHistory();
+    histories.unshift(history);
+    runId = history.events?.[0]?.workflowExecutionStartedEventAttributes?.continuedExecutionRunId;
+  }
+  return histories;
 }
 
 /** Sends `text` and waits for the session's answer to it. */
@@ -105,6 +114,12 @@ test(`a ${TURNS}-turn session on a ${WINDOW}-token window keeps answering; each 
   const summaries = histories.flatMap((h) => activityResults<SummaryResult>(h, 'summarizeTranscript')).map((r) => r.summary);
   expect(markers.map((m) => m.message.content.split('\n\n').slice(1).join('\n\n'))).toEqual(summaries);
 
+  // Summaries are model calls: the ledger counts their tokens beside the turns'.
+  const calls = histories.flatMap((h) => [...activityResults<{ usage: { inputTokens: number; outputTokens: number } }>(h, 'callModel'), ...activityResults<SummaryResult>(h, 'summarizeTranscript')]);
+  const usage = await tw.client.workflow.getHandle(sessionWorkflowId(session.id)).query(usageQuery);
+  expect(usage.self.inputTokens).toBe(calls.reduce((n, c) => n + c.usage.inputTokens, 0));
+  expect(usage.self.outputTokens).toBe(calls.reduce((n, c) => n + c.usage.outputTokens, 0));
+
   // The documented command, as a user types it.
   const { address, namespace } = testServer();
   const cli = await run('npx', ['tsx', 'cli/main.ts', '--address', address, '--namespace', namespace, '--json', 'transcript', session.id, '--full'], { maxBuffer: 64 * 1024 * 1024 });
@@ -149,3 +164,40 @@ test('an OpenAI-compatible server\'s context_length_exceeded: one summary, one m
   }, { timeoutMs: 30_000, what: 'the run to end in error' });
   expect(failed.lastRunError).toMatch(/^The transcript does not fit the model's context window: .*maximum context length is 400 tokens.*; it was refused again after a summary$/);
 }, 120_000);
+
+test('a worker SIGKILLed during the summary call: one summary in history, and the session goes on', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bamboo-summary-'));
+  const config = join(dir, 'bamboo.config.json');
+  writeFileSync(config, JSON.stringify({ models: { 'small-window': { contextWindowTokens: WINDOW } } }));
+  const taskQueue = `summary-kill-${randomUUID()}`;
+  const workers: ManagedProcess[] = [await startWorkerProcess({ taskQueue, label: 'summary-worker-1', env: { BAMBOO_CONFIG: config } })];
+  try {
+    // Longer than the window from the start: the first call is refused, and the summary takes 6 s.
+    const earlier = Array.from({ length: 7 }, (_, i) => `${i === 0 ? '[[slow-summary:6]] ' : ''}earlier ${i}: ${words(100, i)}`);
+    const session = { ...rootSession(earlier[0], { 'child_watchdog.max_idle_secs': '5' }), model: 'small-window' };
+    for (const [i, text] of earlier.slice(1).entries()) session.messages.push({ id: `m${i}`, role: i % 2 === 0 ? 'assistant' : 'user', content: text, createdAt: new Date().toISOString() });
+    await startSession(tw.client, { session }, { taskQueue });
+    const handle = tw.client.workflow.getHandle(sessionWorkflowId(session.id));
+    await eventually(async () => ((await handle.describe()).raw.pendingActivities ?? []).some((a) => a.activityType?.name === 'summarizeTranscript' && a.lastHeartbeatTime), { timeoutMs: 30_000, intervalMs: 100, what: 'the summary call under way' });
+    await workers[0].kill('SIGKILL');
+    workers.push(await startWorkerProcess({ taskQueue, label: 'summary-worker-2', env: { BAMBOO_CONFIG: config } }));
+    const state = await eventually(async () => {
+      const s = await sessionState(tw.client, session.id);
+      return s.phase === 'idle' && s.lastRunStatus ? s : undefined;
+    }, { timeoutMs: 90_000, what: 'the turn to end after the kill' });
+    expect(state.lastRunStatus).toBe('completed');
+    const transcript = await sessionTranscript(tw.client, session.id);
+    expect(transcript.at(-1)?.content).toBe(`echo: ${earlier[6]}`);
+    expect(transcript.filter((m) => m.metadata?.[SUMMARY_METADATA_KEY])).toHaveLength(1);
+    const [history] = await historiesOf(tw.client, session.id);
+    const summaries = activityOutcomes(history, 'summarizeTranscript');
+    expect(summaries).toHaveLength(1); // one summary call, retried on the next worker
+    expect(summaries[0]).toMatchObject({ outcome: 'completed' });
+    expect(summaries[0].attempt).toBeGreaterThan(1);
+    const full = (await fullTranscript(tw.client, session.id)).filter((e) => e.kind === 'message').map((e) => e.message.content);
+    expect(full).toEqual([...earlier, `echo: ${earlier[6]}`]);
+  } finally {
+    await Promise.all(workers.filter((w) => w.alive()).map((w) => w.kill('SIGTERM')));
+    rmSync(dir, { recursive: true, force: true });
+  }
+}, 180_000);
