@@ -35,9 +35,9 @@ export interface Row {
  * One session answering `turns` user messages. With `historyEventBudget` unset the default
  * budget applies and long sessions continue-as-new; every run of the chain is counted.
  */
-export async function measure(client: Client, turns: number, options: { taskQueue?: string; historyEventBudget?: number } = {}): Promise<Row> {
+export async function measure(client: Client, turns: number, options: { taskQueue?: string; historyEventBudget?: number; model?: string; keep?: boolean } = {}): Promise<Row & { workflowId: string }> {
   const id = `bench-${randomUUID().slice(0, 8)}`;
-  const session = { id, kind: 'root' as const, rootSessionId: id, spawnDepth: 0, model: 'bench', metadata: {}, messages: [] };
+  const session = { id, kind: 'root' as const, rootSessionId: id, spawnDepth: 0, model: options.model ?? 'bench', metadata: {}, messages: [] };
   const handle = await startSession(
     client,
     { session, options: options.historyEventBudget ? { historyEventBudget: options.historyEventBudget } : {} },
@@ -76,8 +76,8 @@ export async function measure(client: Client, turns: number, options: { taskQueu
   );
   const { messageCount } = await sessionState(client, id);
   const transcriptBytes = JSON.stringify(await handle.query(transcriptQuery, { count: messageCount })).length;
-  await handle.terminate();
-  return { turns, runs: runs.length, events: events.length, bytes, eventsPerTurn: events.length / turns, bytesPerTurn: bytes / turns, largestScheduleBytes, transcriptBytes };
+  if (!options.keep) await handle.terminate();
+  return { workflowId: handle.workflowId, turns, runs: runs.length, events: events.length, bytes, eventsPerTurn: events.length / turns, bytesPerTurn: bytes / turns, largestScheduleBytes, transcriptBytes };
 }
 
 async function main(): Promise<void> {

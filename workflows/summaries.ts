@@ -61,9 +61,9 @@ export async function callWithinWindow(host: AgentLoopHost, call: () => Promise<
       // The provider named its window where the worker knew none: the usual threshold and share from now on.
       const windowTokens = refusal.windowTokens;
       const stated = { windowTokens, compactAtTokens: Math.floor(windowTokens * 0.8), keepTokens: Math.floor(windowTokens * 0.25) };
-      recordContext(host.session, stated, windowTokens, host.session.messages.length);
+      recordContext(host.session, stated, estimateTokens(host.session.messages), host.session.messages.length);
     }
-    const spend = await summarise(host, 'context_length', refusal.windowTokens);
+    const spend = await summarise(host, 'context_length');
     if (!spend) throw windowError(`${refusal.message}; nothing older is left to summarise`);
     onSummary(spend);
     try {
@@ -94,17 +94,17 @@ function endsTheRun(error: unknown): boolean {
 
 /**
  * Replaces the older turns with a summary written by one activity. Keeps the window's
- * `keepTokens` of recent turns (after a refusal: half of what the refused call held, or of the
- * window it named). Returns the summary call's spend; undefined when nothing could be replaced.
+ * `keepTokens` of recent turns (after a refusal, at most a quarter of the transcript's estimate). Returns the summary call's spend; undefined when nothing could be replaced.
  */
-async function summarise(host: AgentLoopHost, reason: SummaryReason, statedWindow?: number): Promise<Spend | undefined> {
+async function summarise(host: AgentLoopHost, reason: SummaryReason): Promise<Spend | undefined> {
   const { session } = host;
   const before = transcriptTokens(session);
   const context = readContext(session);
+  // After a refusal the estimate fell short of the provider's count: keep at most a quarter of it.
   const keepTokens =
     reason === 'threshold' && context
       ? context.keepTokens
-      : Math.max(1, Math.floor(Math.min(context?.keepTokens ?? Infinity, (statedWindow ?? before) / 4)));
+      : Math.max(1, Math.min(context?.keepTokens ?? Infinity, Math.floor(estimateTokens(session.messages) / 4)));
   const plan = planSummary(session.messages, keepTokens);
   if (!plan) return undefined;
   const replaced = session.messages.slice(plan.start, plan.end);

@@ -41,17 +41,20 @@ const TURNS = Number(process.env.BAMBOO_SUMMARY_TURNS ?? 300);
 
 let tw: TestWorker;
 let wire: LlmServer;
+let anthropicWire: LlmServer;
 
 beforeAll(async () => {
   process.env.TEST_SUMMARY_OPENAI_KEY = 'sk-summary-openai';
-  wire = await startLlmServer();
+  process.env.TEST_SUMMARY_ANTHROPIC_KEY = 'sk-summary-anthropic';
+  [wire, anthropicWire] = await Promise.all([startLlmServer(), startLlmServer()]);
+  const claude = createConfiguredProvider({ type: 'anthropic', name: 'wire-claude', baseURL: `${anthropicWire.url}/v1`, apiKeyEnv: 'TEST_SUMMARY_ANTHROPIC_KEY', models: ['claude-small-window'] });
   const openai = createConfiguredProvider({ type: 'openai-compatible', name: 'wire-openai', baseURL: `${wire.url}/v1`, apiKeyEnv: 'TEST_SUMMARY_OPENAI_KEY', models: ['gpt-small-window'] });
   const windows = createContextWindows({ 'small-window': { contextWindowTokens: WINDOW } });
-  tw = await startTestWorker({ deps: { providers: createProviderRegistry([createScriptedProvider(), openai], 'scripted', {}, {}, windows) } });
+  tw = await startTestWorker({ deps: { providers: createProviderRegistry([createScriptedProvider(), openai, claude], 'scripted', {}, {}, windows) } });
 });
 afterAll(async () => {
   await tw?.stop();
-  await wire?.stop();
+  await Promise.all([wire?.stop(), anthropicWire?.stop()]);
 });
 
 /** The history of every run of the session (continue-as-new makes several), oldest first: the chain back from the latest. */
@@ -201,3 +204,24 @@ test('a worker SIGKILLed during the summary call: one summary in history, and th
     rmSync(dir, { recursive: true, force: true });
   }
 }, 180_000);
+
+test('Anthropic\'s "prompt is too long": one summary, one more try, an answer', async () => {
+  const earlier = Array.from({ length: 5 }, (_, i) => `before ${i}: ${words(30, i + 10)}`);
+  const session = { ...rootSession(earlier[0]), model: 'claude-small-window', modelRef: { provider: 'wire-claude', model: 'claude-small-window' } };
+  for (const [i, text] of earlier.slice(1).entries()) session.messages.push({ id: `c${i}`, role: i % 2 === 0 ? 'assistant' : 'user', content: text, createdAt: new Date().toISOString() });
+  anthropicWire.script(
+    { kind: 'status', status: 400, message: 'prompt is too long: 208310 tokens > 200000 maximum' },
+    { kind: 'text', chunks: ['a summary of before 0 to 3'] },
+    { kind: 'text', chunks: ['answered by claude'] },
+  );
+  await startSession(tw.client, { session }, { taskQueue: tw.taskQueue });
+  const state = await eventually(async () => {
+    const s = await sessionState(tw.client, session.id);
+    return s.phase === 'idle' && s.lastRunStatus ? s : undefined;
+  }, { timeoutMs: 30_000, what: 'the turn to end' });
+  expect(state.lastRunStatus).toBe('completed');
+  const transcript = await sessionTranscript(tw.client, session.id);
+  expect(transcript.map((m) => m.content.split('\n\n').at(-1))).toEqual(['a summary of before 0 to 3', earlier[4], 'answered by claude']);
+  const [history] = await historiesOf(tw.client, session.id);
+  expect(activityOutcomes(history, 'callModel').map((c) => c.failureType)).toEqual(['BambooContextLength', undefined]);
+}, 60_000);
