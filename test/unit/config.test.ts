@@ -79,6 +79,27 @@ test('the example config in the repository is valid', () => {
   expect(providersFromConfig(config).names()).toEqual(['scripted', 'openai', 'ollama', 'claude']);
   expect(runnersFromConfig(config).map((r) => r.agentId)).toEqual(['remote-planner', 'local-coder']);
   expect(providersFromConfig(config).priceOf('gpt-4o-mini', 'openai')).toBeDefined();
+  expect(providersFromConfig(config).contextWindows.of('llama3.1', 'ollama')).toEqual({ windowTokens: 32768, compactAtTokens: 22937, keepTokens: 8192 });
+});
+
+test('context windows: configured by model or provider/model, known defaults, thresholds; bad entries named', () => {
+  const config = loadConfig(
+    writeConfig({
+      models: { 'gpt-4o-mini': { contextWindowTokens: 64_000 }, 'scripted/tiny': { contextWindowTokens: 1000, compactAtPercent: 50 } },
+      compaction: { model: 'scripted/summariser', keepRecentPercent: 20 },
+    }),
+  );
+  const windows = providersFromConfig(config).contextWindows;
+  expect(windows.of('gpt-4o-mini', 'openai')).toEqual({ windowTokens: 64_000, compactAtTokens: 51_200, keepTokens: 12_800 });
+  expect(windows.of('tiny', 'scripted')).toEqual({ windowTokens: 1000, compactAtTokens: 500, keepTokens: 200 });
+  expect(windows.of('tiny', 'other')).toBeUndefined();
+  expect(windows.of('claude-sonnet-4-5')?.windowTokens).toBe(200_000); // a model we know
+  expect(windows.of('llama3.1:8b')?.windowTokens).toBe(128_000); // the longest known prefix wins over llama3
+  expect(windows.summary.modelRef).toEqual({ provider: 'scripted', model: 'summariser' });
+  expect(windows.summary.prompt).toMatch(/summary/);
+  expect(() => loadConfig(writeConfig({ models: { m: { contextWindowTokens: 10 } } }))).toThrow(/models\.m\.contextWindowTokens/);
+  expect(() => loadConfig(writeConfig({ models: { m: { contextWindowTokens: 8000, window: 1 } } }))).toThrow(/models\.m\.window: unknown key/);
+  expect(() => loadConfig(writeConfig({ compaction: { model: 'no-provider' } }))).toThrow(/compaction\.model: must be <provider>\/<model>/);
 });
 
 test('prices: decimal strings or numbers, by model or provider/model, exact; the registry finds them', () => {
