@@ -18,7 +18,7 @@ import { csrf } from 'hono/csrf';
 import { secureHeaders } from 'hono/secure-headers';
 import { streamSSE } from 'hono/streaming';
 import { BambooClient, BambooInputError, UpdateRejectedError } from '../../client';
-import { BambooPendingRequests, BambooModel, BambooRunStatus, errorMessage, RespondInputSchema, type PendingRequest } from '../../common';
+import { BambooPendingRequests, BambooModel, BambooRunStatus, errorMessage, RespondInputSchema, type FullTranscriptEntry, type PendingRequest } from '../../common';
 import { LiveHub } from './live';
 import { quote, TemporalReads } from './reads';
 import { progressOf, TreeWatch } from './tree-watch';
@@ -152,11 +152,18 @@ export function uiApp(options: UiServerOptions, reads: TemporalReads, hub: LiveH
   app.get('/sessions/:id/runs', async (c) => c.html(views.runsFragment(ctx, await reads.sessionRuns(c.req.param('id')))));
   app.get('/sessions/:id/transcript', async (c) => {
     const id = c.req.param('id');
-    const state = await reads.state(id);
-    if (!state) return c.html(views.refusal('The session does not answer its transcript query.'));
-    const messages = await reads.transcript(id, state.messageCount);
-    const from = Math.max(0, Math.min(Number(c.req.query('from') ?? 0) || 0, Math.max(0, messages.length - 1)));
-    return c.html(views.transcriptFragment(id, messages, from));
+    const full = c.req.query('full') === '1';
+    let entries: FullTranscriptEntry[];
+    if (full) {
+      // Every message across summaries and runs, read from histories (client/full-transcript.ts).
+      entries = await bamboo.getSession(id).fullTranscript();
+    } else {
+      const state = await reads.state(id);
+      if (!state) return c.html(views.refusal('The session does not answer its transcript query.'));
+      entries = (await reads.transcript(id, state.messageCount)).map((message) => ({ kind: 'message', message }));
+    }
+    const from = Math.max(0, Math.min(Number(c.req.query('from') ?? 0) || 0, Math.max(0, entries.length - 1)));
+    return c.html(views.transcriptFragment(id, entries, from, full));
   });
 
   // ── the inbox ──

@@ -5,7 +5,7 @@
  */
 import { html, raw } from 'hono/html';
 import type { HtmlEscapedString } from 'hono/utils/html';
-import type { Message, PendingRequest, ProgressDetails, SessionRunState, SessionUsage } from '../../common';
+import { SUMMARY_METADATA_KEY, type FullTranscriptEntry, type Message, type PendingRequest, type ProgressDetails, type SessionRunState, type SessionUsage } from '../../common';
 import type { RunRow } from './reads';
 import { barOf, type SessionNode, type SessionTree } from './tree';
 
@@ -238,12 +238,26 @@ export function runsFragment(ctx: PageContext, runs: readonly RunRow[]): Html {
 
 export const TRANSCRIPT_PAGE = 50;
 
-export function transcriptFragment(sessionId: string, messages: readonly Message[], from: number): Html {
-  const page = messages.slice(from, from + TRANSCRIPT_PAGE);
-  const link = (at: number, text: string) => html`<a href="#" hx-get="/sessions/${encodeURIComponent(sessionId)}/transcript?from=${at}" hx-target="#transcript" hx-swap="innerHTML">${text}</a>`;
-  return html`<p class="muted">Messages ${messages.length ? from + 1 : 0}–${from + page.length} of ${messages.length}
-${from > 0 ? link(Math.max(0, from - TRANSCRIPT_PAGE), 'earlier') : ''} ${from + TRANSCRIPT_PAGE < messages.length ? link(from + TRANSCRIPT_PAGE, 'later') : ''}</p>
-${page.map((m) => message(m))}`;
+/**
+ * A page of the transcript: what the model reads now (a summary shows where it replaced older
+ * messages, with a link to the full conversation), or with `full` every original message, each
+ * summary marked after the messages it replaced.
+ */
+export function transcriptFragment(sessionId: string, entries: readonly FullTranscriptEntry[], from: number, full = false): Html {
+  const page = entries.slice(from, from + TRANSCRIPT_PAGE);
+  const view = full ? '&full=1' : '';
+  const link = (at: number, text: string, mode = view) =>
+    html`<a href="#" hx-get="/sessions/${encodeURIComponent(sessionId)}/transcript?from=${at}${raw(mode)}" hx-target="#transcript" hx-swap="innerHTML">${text}</a>`;
+  const summarised = entries.some((e) => e.kind === 'summary' || e.message.metadata?.[SUMMARY_METADATA_KEY] !== undefined);
+  const other = full ? link(0, 'what the model reads now', '') : summarised ? link(0, 'the full conversation', '&full=1') : '';
+  return html`<p class="muted">${full ? 'Full conversation: messages' : 'Messages'} ${entries.length ? from + 1 : 0}–${from + page.length} of ${entries.length}
+${from > 0 ? link(Math.max(0, from - TRANSCRIPT_PAGE), 'earlier') : ''} ${from + TRANSCRIPT_PAGE < entries.length ? link(from + TRANSCRIPT_PAGE, 'later') : ''} ${other}</p>
+${page.map((e) => (e.kind === 'summary' ? summaryMarker(e, full) : message(e.message)))}`;
+}
+
+function summaryMarker(entry: Extract<FullTranscriptEntry, { kind: 'summary' }>, full: boolean): Html {
+  const what = full ? `${entry.summaryId}: the model read this summary in place of the ${entry.replaced} message(s) above` : entry.summaryId;
+  return html`<div class="message summary"><span class="role">summary</span><details><summary>${what}</summary><pre>${entry.message.content}</pre></details></div>`;
 }
 
 function message(m: Message): Html {

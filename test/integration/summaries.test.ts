@@ -21,6 +21,7 @@ import { promisify } from 'node:util';
 import type { Client } from '@temporalio/client';
 import { sendUserMessage, startSession } from '../../client/root-sessions';
 import { fullTranscript } from '../../client/full-transcript';
+import { startUiServer } from '../../cli/ui/server';
 import { estimateTokens, sessionWorkflowId, SUMMARY_METADATA_KEY, type Message, type SummaryResult, usageQuery } from '../../common';
 import { createContextWindows } from '../../worker/providers/context-windows';
 import { createConfiguredProvider } from '../../worker/providers/configured';
@@ -128,6 +129,19 @@ test(`a ${TURNS}-turn session on a ${WINDOW}-token window keeps answering; each 
   const cli = await run('npx', ['tsx', 'cli/main.ts', '--address', address, '--namespace', namespace, '--json', 'transcript', session.id, '--full'], { maxBuffer: 64 * 1024 * 1024 });
   const printed = JSON.parse(cli.stdout) as typeof full;
   expect(printed).toEqual(JSON.parse(JSON.stringify(full)));
+
+  // The tree page: the transcript links to the full conversation, which pages through every entry.
+  const ui = await startUiServer({ client: tw.client, namespace, port: 0, taskQueue: tw.taskQueue });
+  try {
+    const page = async (query: string) => (await fetch(`${ui.url}/sessions/${session.id}/transcript${query}`)).text();
+    expect(await page('')).toContain('the full conversation');
+    const last = Math.floor((full.length - 1) / 50) * 50;
+    const fullPage = await page(`?full=1&from=${last}`);
+    expect(fullPage).toContain(`Full conversation: messages ${last + 1}–${full.length} of ${full.length}`);
+    expect(fullPage).toContain(`echo: turn ${TURNS}:`);
+  } finally {
+    await ui.close();
+  }
 }, 600_000);
 
 test('an OpenAI-compatible server\'s context_length_exceeded: one summary, one more try, an answer; refused again, a clear error', async () => {
