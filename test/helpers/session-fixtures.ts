@@ -43,3 +43,10 @@ export function rootSession(prompt: string, metadata: Record<string, string> = {
     messages: [{ id: randomUUID(), role: 'user', content: prompt, createdAt: new Date().toISOString() }],
   };
 }
+
+/** A root on `model` whose transcript already holds `texts`, alternating user, assistant, user, … */
+export function withEarlierTurns(texts: string[], model: string, extra: Partial<Session> = {}, metadata: Record<string, string> = {}): Session {
+  const session = { ...rootSession(texts[0], metadata), model, ...extra };
+  texts.slice(1).forEach((content, i) => session.messages.push({ id: `m${i}`, role: i % 2 === 0 ? 'assistant' : 'user', content, createdAt: new Date().toISOString() }));
+  return session;
+}

@@ -30,7 +30,7 @@ import { createScriptedProvider } from '../../worker/providers/scripted';
 import { sessionState, sessionTranscript } from '../helpers/root';
 import { activityOutcomes, activityResults } from '../helpers/history-text';
 import { startLlmServer, type LlmServer } from '../helpers/llm-server';
-import { rootSession } from '../helpers/session-fixtures';
+import { rootSession, withEarlierTurns } from '../helpers/session-fixtures';
 import { eventually } from '../helpers/eventually';
 import type { ManagedProcess } from '../helpers/processes';
 import { startTestWorker, testServer, type TestWorker } from '../helpers/temporal';
@@ -79,6 +79,14 @@ async function turn(client: Client, sessionId: string, text: string): Promise<Me
     const last = (await sessionTranscript(client, sessionId)).at(-1);
     return last?.role === 'assistant' && last.content.includes(text.slice(0, 20)) ? last : undefined;
   }, { timeoutMs: 30_000, intervalMs: 20, what: `the answer to "${text.slice(0, 30)}…"` });
+}
+
+/** Waits until the session's turn has ended (idle, with a last run status). */
+function turnEnded(sessionId: string, timeoutMs = 30_000) {
+  return eventually(async () => {
+    const s = await sessionState(tw.client, sessionId);
+    return s.phase === 'idle' && s.lastRunStatus ? s : undefined;
+  }, { timeoutMs, what: 'the turn to end' });
 }
 
 const words = (n: number, seed: number) => Array.from({ length: n }, (_, i) => `w${(seed * 31 + i * 7) % 997}`).join(' ');
@@ -146,15 +154,12 @@ test(`a ${TURNS}-turn session on a ${WINDOW}-token window keeps answering; each 
 
 test('an OpenAI-compatible server\'s context_length_exceeded: one summary, one more try, an answer; refused again, a clear error', async () => {
   const earlier = Array.from({ length: 6 }, (_, i) => `earlier ${i}: ${words(30, i)}`);
-  const session = { ...rootSession(earlier[0]), model: 'gpt-small-window', modelRef: { provider: 'wire-openai', model: 'gpt-small-window' } };
-  for (const step of earlier.slice(1)) session.messages.push({ id: `m-${step.slice(0, 9)}`, role: 'assistant', content: `noted ${step.slice(0, 9)}`, createdAt: new Date().toISOString() }, { id: `u-${step.slice(0, 9)}`, role: 'user', content: step, createdAt: new Date().toISOString() });
+  const texts = earlier.flatMap((step, i) => (i === 0 ? [step] : [`noted ${step.slice(0, 9)}`, step]));
+  const session = withEarlierTurns(texts, 'gpt-small-window', { modelRef: { provider: 'wire-openai', model: 'gpt-small-window' } });
   const tooLong = { kind: 'status' as const, status: 400, message: "This model's maximum context length is 400 tokens. However, your messages resulted in 1210 tokens. Please reduce the length of the messages.", code: 'context_length_exceeded' };
   wire.script(tooLong, { kind: 'text', chunks: ['the user listed earlier items 0 to 4'] }, { kind: 'text', chunks: ['answered after the summary'] });
   await startSession(tw.client, { session }, { taskQueue: tw.taskQueue });
-  const state = await eventually(async () => {
-    const s = await sessionState(tw.client, session.id);
-    return s.phase === 'idle' && s.lastRunStatus ? s : undefined;
-  }, { timeoutMs: 30_000, what: 'the turn to end' });
+  const state = await turnEnded(session.id);
   expect(state.lastRunStatus).toBe('completed');
   const transcript = await sessionTranscript(tw.client, session.id);
   expect(transcript.at(-1)?.content).toBe('answered after the summary');
@@ -191,17 +196,13 @@ test('a worker SIGKILLed during the summary call: one summary in history, and th
   try {
     // Longer than the window from the start: the first call is refused, and the summary takes 6 s.
     const earlier = Array.from({ length: 7 }, (_, i) => `${i === 0 ? '[[slow-summary:6]] ' : ''}earlier ${i}: ${words(100, i)}`);
-    const session = { ...rootSession(earlier[0], { 'child_watchdog.max_idle_secs': '5' }), model: 'small-window' };
-    for (const [i, text] of earlier.slice(1).entries()) session.messages.push({ id: `m${i}`, role: i % 2 === 0 ? 'assistant' : 'user', content: text, createdAt: new Date().toISOString() });
+    const session = withEarlierTurns(earlier, 'small-window', {}, { 'child_watchdog.max_idle_secs': '5' });
     await startSession(tw.client, { session }, { taskQueue });
     const handle = tw.client.workflow.getHandle(sessionWorkflowId(session.id));
     await eventually(async () => ((await handle.describe()).raw.pendingActivities ?? []).some((a) => a.activityType?.name === 'summarizeTranscript' && a.lastHeartbeatTime), { timeoutMs: 30_000, intervalMs: 100, what: 'the summary call under way' });
     await workers[0].kill('SIGKILL');
     workers.push(await startWorkerProcess({ taskQueue, label: 'summary-worker-2', env: { BAMBOO_CONFIG: config } }));
-    const state = await eventually(async () => {
-      const s = await sessionState(tw.client, session.id);
-      return s.phase === 'idle' && s.lastRunStatus ? s : undefined;
-    }, { timeoutMs: 90_000, what: 'the turn to end after the kill' });
+    const state = await turnEnded(session.id, 90_000);
     expect(state.lastRunStatus).toBe('completed');
     const transcript = await sessionTranscript(tw.client, session.id);
     expect(transcript.at(-1)?.content).toBe(`echo: ${earlier[6]}`);
@@ -221,18 +222,14 @@ test('a worker SIGKILLed during the summary call: one summary in history, and th
 
 test('Anthropic\'s "prompt is too long": one summary, one more try, an answer', async () => {
   const earlier = Array.from({ length: 5 }, (_, i) => `before ${i}: ${words(30, i + 10)}`);
-  const session = { ...rootSession(earlier[0]), model: 'claude-small-window', modelRef: { provider: 'wire-claude', model: 'claude-small-window' } };
-  for (const [i, text] of earlier.slice(1).entries()) session.messages.push({ id: `c${i}`, role: i % 2 === 0 ? 'assistant' : 'user', content: text, createdAt: new Date().toISOString() });
+  const session = withEarlierTurns(earlier, 'claude-small-window', { modelRef: { provider: 'wire-claude', model: 'claude-small-window' } });
   anthropicWire.script(
     { kind: 'status', status: 400, message: 'prompt is too long: 208310 tokens > 200000 maximum' },
     { kind: 'text', chunks: ['a summary of before 0 to 3'] },
     { kind: 'text', chunks: ['answered by claude'] },
   );
   await startSession(tw.client, { session }, { taskQueue: tw.taskQueue });
-  const state = await eventually(async () => {
-    const s = await sessionState(tw.client, session.id);
-    return s.phase === 'idle' && s.lastRunStatus ? s : undefined;
-  }, { timeoutMs: 30_000, what: 'the turn to end' });
+  const state = await turnEnded(session.id);
   expect(state.lastRunStatus).toBe('completed');
   const transcript = await sessionTranscript(tw.client, session.id);
   expect(transcript.map((m) => m.content.split('\n\n').at(-1))).toEqual(['a summary of before 0 to 3', earlier[4], 'answered by claude']);

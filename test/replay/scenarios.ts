@@ -11,7 +11,7 @@ import { buildWorkflowBundle } from '../../worker/bundle';
 import { createBambooWorker } from '../../worker/create-worker';
 import { NativeConnection } from '@temporalio/worker';
 import { startA2ATestServer, type A2ATestServer } from '../helpers/a2a-server';
-import { childSession, rootSession, spawnJobFor } from '../helpers/session-fixtures';
+import { childSession, rootSession, spawnJobFor, withEarlierTurns } from '../helpers/session-fixtures';
 import { eventually, type EventuallyOptions } from '../helpers/eventually';
 import type { ManagedProcess } from '../helpers/processes';
 import { startWorkerProcess, TEST_TOOLS } from '../helpers/worker-process';
@@ -396,11 +396,7 @@ const words = (label: string, n: number) => `${label}: ${Array.from({ length: n 
 /** A root on `small-window` whose transcript starts with `messages` (user, assistant, user, …). */
 const summaryScenario = (name: string, messages: string[], during?: Scenario['during']): Scenario => ({
   name: `root-${name}`,
-  start: (client, taskQueue) => {
-    const session = { ...rootSession(messages[0]), model: 'small-window' };
-    messages.slice(1).forEach((content, i) => session.messages.push({ id: `m${i}`, role: i % 2 === 0 ? 'assistant' : 'user', content, createdAt: new Date().toISOString() }));
-    return startSession(client, { session, options: { idleTtlSecs: 2 } }, { taskQueue });
-  },
+  start: (client, taskQueue) => startSession(client, { session: withEarlierTurns(messages, 'small-window'), options: { idleTtlSecs: 2 } }, { taskQueue }),
   during,
 });
 
