@@ -9,7 +9,7 @@
 import type { Client } from '@temporalio/client';
 import type { Payload } from '@temporalio/common';
 import { decodeFromPayloadsAtIndex } from '@temporalio/common/lib/internal-non-workflow';
-import { expandTranscript, sessionWorkflowId, type FullTranscriptEntry, type Message, type SummaryInput } from '../common';
+import { expandTranscript, sessionWorkflowId, SUMMARY_METADATA_KEY, type FullTranscriptEntry, type Message, type SummaryInput } from '../common';
 import { finalMessages, type Decode, type HistoryEvent } from './cassette';
 import { sessionTranscript } from './root-sessions';
 
@@ -18,25 +18,40 @@ export async function fullTranscript(client: Client, sessionId: string): Promise
   const latest = await client.workflow.getHandle(workflowId).describe();
   const decode: Decode = async <T>(payloads: Payload[] | null | undefined) =>
     payloads?.length ? decodeFromPayloadsAtIndex<T>(client.options.loadedDataConverter, 0, payloads) : undefined;
-
-  const toRead = [latest.runId];
-  for await (const run of client.workflow.list({ query: `WorkflowId = ${JSON.stringify(workflowId)}` })) toRead.push(run.runId);
-  const read = new Set<string>();
-  const replacedBy = new Map<string, Message[]>();
-  let latestEvents: HistoryEvent[] = [];
-  while (toRead.length > 0) {
-    const runId = toRead.pop()!;
-    if (read.has(runId)) continue;
-    read.add(runId);
-    const events = ((await client.workflow.getHandle(workflowId, runId).fetchHistory()).events ?? []) as HistoryEvent[];
-    if (runId === latest.runId) latestEvents = events;
-    const previous = events[0]?.workflowExecutionStartedEventAttributes?.continuedExecutionRunId;
-    if (previous) toRead.push(previous);
-    for (const [summaryId, messages] of await summariesIn(events, decode)) replacedBy.set(summaryId, messages);
-  }
+  const read = async () => {
+    const toRead = [latest.runId];
+    for await (const run of client.workflow.list({ query: `WorkflowId = ${JSON.stringify(workflowId)}` })) toRead.push(run.runId);
+    const seen = new Set<string>();
+    const replacedBy = new Map<string, Message[]>();
+    let latestEvents: HistoryEvent[] = [];
+    while (toRead.length > 0) {
+      const runId = toRead.pop()!;
+      if (seen.has(runId)) continue;
+      seen.add(runId);
+      const events = ((await client.workflow.getHandle(workflowId, runId).fetchHistory()).events ?? []) as HistoryEvent[];
+      if (runId === latest.runId) latestEvents = events;
+      const previous = events[0]?.workflowExecutionStartedEventAttributes?.continuedExecutionRunId;
+      if (previous) toRead.push(previous);
+      for (const [summaryId, messages] of await summariesIn(events, decode)) replacedBy.set(summaryId, messages);
+    }
+    return { replacedBy, latestEvents };
+  };
+  const first = await read();
+  let { replacedBy } = first;
+  const { latestEvents } = first;
   const current =
-    latest.status.name === 'RUNNING' ? await sessionTranscript(client, sessionId) : ((await finalMessages(latestEvents, decode)) ?? []);
+    latest.status.name === 'RUNNING'
+      ? await sessionTranscript(client, sessionId)
+      : ((await finalMessages(latestEvents, decode)) ?? (await startMessages(latestEvents, decode)) ?? []);
+  // A summary written between reading the histories and the transcript: read them once more.
+  if (current.some((m) => m.metadata?.[SUMMARY_METADATA_KEY] !== undefined && !replacedBy.has(m.metadata[SUMMARY_METADATA_KEY]))) ({ replacedBy } = await read());
   return expandTranscript(current, replacedBy);
+}
+
+/** A run that closed without a result (terminated, timed out): the session it started with. */
+async function startMessages(events: readonly HistoryEvent[], decode: Decode): Promise<Message[] | undefined> {
+  const input = await decode<{ session?: { messages?: Message[] } }>(events[0]?.workflowExecutionStartedEventAttributes?.input?.payloads).catch(() => undefined);
+  return input?.session?.messages;
 }
 
 /** The messages each completed summary call of one run replaced, by summary id. */

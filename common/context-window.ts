@@ -64,7 +64,9 @@ export function recordContext(session: Session, window: ContextWindow | undefine
   const known = window ?? readContext(session);
   if (!known) return;
   const { windowTokens, compactAtTokens, keepTokens } = known;
-  session.metadata[CONTEXT_METADATA_KEY] = JSON.stringify({ windowTokens, compactAtTokens, keepTokens, inputTokens, messageCount });
+  // A provider that reports no usage leaves the estimate to stand in for its count.
+  const counted = inputTokens > 0 ? inputTokens : estimateTokens(session.messages.slice(0, messageCount));
+  session.metadata[CONTEXT_METADATA_KEY] = JSON.stringify({ windowTokens, compactAtTokens, keepTokens, inputTokens: counted, messageCount });
 }
 
 /** The transcript's estimated tokens now: the last call's count plus an estimate of what was added since. */
@@ -74,10 +76,17 @@ export function transcriptTokens(session: Session): number {
   return context.inputTokens + estimateTokens(session.messages.slice(context.messageCount));
 }
 
+/** Session metadata: the estimate at which a summary last failed; none is tried again before the transcript grows by `keepTokens`. */
+export const SUMMARY_FAILED_METADATA_KEY = 'summary_failed_at';
+
 /** True when the next call should be preceded by a summary (a window is known and the estimate passes its threshold). */
 export function summaryDue(session: Session): boolean {
   const context = readContext(session);
-  return context !== undefined && transcriptTokens(session) > context.compactAtTokens;
+  if (context === undefined) return false;
+  const tokens = transcriptTokens(session);
+  const failedAt = Number(session.metadata[SUMMARY_FAILED_METADATA_KEY]);
+  if (Number.isFinite(failedAt) && tokens < failedAt + context.keepTokens) return false;
+  return tokens > context.compactAtTokens;
 }
 
 /** The messages [start, end) a summary replaces. */
@@ -92,7 +101,7 @@ export interface SummaryPlan {
  * (an assistant's tool calls stay with their results). At least one message other than an
  * earlier summary is replaced; undefined when nothing can be.
  */
-export function planSummary(messages: readonly Message[], keepTokens: number): SummaryPlan | undefined {
+export function planSummary(messages: readonly Message[], keepTokens: number, minReplacedTokens = 0): SummaryPlan | undefined {
   let start = 0;
   while (start < messages.length && messages[start].role === 'system') start += 1;
   // Candidate starts of the kept part: not a tool result, and leaving the last message kept.
@@ -109,17 +118,9 @@ export function planSummary(messages: readonly Message[], keepTokens: number): S
   }
   const replaced = messages.slice(start, end);
   if (!replaced.some((m) => m.metadata?.[SUMMARY_METADATA_KEY] === undefined)) return undefined;
+  // Too little to gain: a summary each turn would double the turn's calls.
+  if (estimateTokens(replaced) < minReplacedTokens) return undefined;
   return { start, end };
-}
-
-/** Session metadata: how many summaries the session has written (ids stay unique across its runs). */
-export const SUMMARIES_METADATA_KEY = 'summaries_written';
-
-/** The id of the session's next summary, counted in its metadata. */
-export function nextSummaryId(session: Session): string {
-  const n = (Number(session.metadata[SUMMARIES_METADATA_KEY]) || 0) + 1;
-  session.metadata[SUMMARIES_METADATA_KEY] = String(n);
-  return `summary-${n}`;
 }
 
 /** The marked message that stands for the replaced ones. */
@@ -140,19 +141,22 @@ export type FullTranscriptEntry =
  */
 export function expandTranscript(messages: readonly Message[], replacedBy: ReadonlyMap<string, readonly Message[]>): FullTranscriptEntry[] {
   const out: FullTranscriptEntry[] = [];
-  const open = (list: readonly Message[], depth: number) => {
+  // Each summary is opened once: ids are unique, but a hand-made history could still loop.
+  const opened = new Set<string>();
+  const open = (list: readonly Message[]) => {
     for (const message of list) {
       const id = message.metadata?.[SUMMARY_METADATA_KEY];
       if (id === undefined) {
         out.push({ kind: 'message', message });
         continue;
       }
-      const replaced = replacedBy.get(id);
-      if (replaced && depth < 1000) open(replaced, depth + 1);
+      const replaced = opened.has(id) ? undefined : replacedBy.get(id);
+      opened.add(id);
+      if (replaced) open(replaced);
       out.push({ kind: 'summary', summaryId: id, replaced: replaced?.length ?? 0, message });
     }
   };
-  open(messages, 0);
+  open(messages);
   return out;
 }
 
@@ -162,9 +166,12 @@ export function expandTranscript(messages: readonly Message[], replacedBy: Reado
  */
 export function contextLengthError(message: string): { windowTokens?: number } | undefined {
   const matches =
-    /context[_ ]length[_ ]exceeded|maximum context length|context window|prompt is too long|input is too long|too many (input )?tokens|reduce the length of the (messages|prompt)/i.test(message);
+    /context[_ ]length[_ ]exceeded|maximum context length|exceeds? (the )?context (window|limit)|prompt is too long|input is too long|too many (input )?tokens|reduce the length of the (messages|prompt)|input token count .*exceeds the maximum/i.test(
+      message,
+    );
   if (!matches) return undefined;
-  const stated = /maximum context length is (\d+)/i.exec(message) ?? /> ?(\d+) maximum/i.exec(message) ?? /context window of (\d+)/i.exec(message);
+  const stated =
+    /maximum context length is (\d+)/i.exec(message) ?? /> ?(\d+) maximum/i.exec(message) ?? /exceed context limit: [\d\s+]+> ?(\d+)/i.exec(message) ?? /context window of (\d+)/i.exec(message);
   const windowTokens = stated ? Number(stated[1]) : undefined;
   return windowTokens && windowTokens > 0 ? { windowTokens } : {};
 }

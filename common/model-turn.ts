@@ -93,6 +93,8 @@ export const SummaryInputSchema = sharedSchema('model-turn.SummaryInputSchema', 
   providerName: z.string().optional(),
   subagentType: z.string().optional(),
   messages: z.array(MessageSchema).min(1),
+  /** The session's model's window as the session knows it (a provider may have named it): bounds the summary call's parts where the worker knows none. */
+  contextWindowTokens: z.number().int().positive().optional(),
   maxIdleSecs: z.number().int().positive(),
   runDeadline: z.iso.datetime().optional(),
 }));

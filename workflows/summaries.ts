@@ -4,16 +4,16 @@
  * The summary is one activity: its result is recorded once, so a retry or a replay sees the
  * same summary; its input holds the replaced messages, so nothing is lost from history.
  */
-import { ActivityFailure, ApplicationFailure, isCancellation, log, patched, proxyActivities, setCurrentDetails, TimeoutFailure } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, isCancellation, log, patched, proxyActivities, setCurrentDetails, TimeoutFailure, uuid4 } from '@temporalio/workflow';
 import type { BambooActivities } from '../worker/activities';
 import {
   estimateTokens,
   FailureTypes,
-  nextSummaryId,
   planSummary,
   readContext,
   recordContext,
   spendOfCall,
+  SUMMARY_FAILED_METADATA_KEY,
   SUMMARY_METADATA_KEY,
   summaryDue,
   summaryText,
@@ -37,11 +37,14 @@ export type SummaryReason = 'threshold' | 'context_length';
 /** Before a call: summarise when the estimate passes the threshold. Returns the summary's spend, if one was written. */
 export async function summariseIfDue(host: AgentLoopHost): Promise<Spend | undefined> {
   if (!summaryDue(host.session) || !patched(SUMMARIES_PATCH)) return undefined;
+  const failedAt = transcriptTokens(host.session);
   try {
     return await summarise(host, 'threshold');
   } catch (error) {
-    // The call may still fit: a summary that failed for good is logged, and the call goes ahead.
+    // The call may still fit: a summary that failed for good is logged, the call goes ahead, and
+    // none is tried again until the transcript has grown by the kept share.
     if (endsTheRun(error)) throw error;
+    host.session.metadata[SUMMARY_FAILED_METADATA_KEY] = String(failedAt);
     log.warn('summary failed; calling the model with the whole transcript', { sessionId: host.session.id, error: String(error) });
     return undefined;
   }
@@ -105,10 +108,12 @@ async function summarise(host: AgentLoopHost, reason: SummaryReason): Promise<Sp
     reason === 'threshold' && context
       ? context.keepTokens
       : Math.max(1, Math.min(context?.keepTokens ?? Infinity, Math.floor(estimateTokens(session.messages) / 4)));
-  const plan = planSummary(session.messages, keepTokens);
+  // Ahead of the window, a summary must replace a tenth of it at least: not one each turn.
+  const plan = planSummary(session.messages, keepTokens, reason === 'threshold' && context ? Math.floor(context.windowTokens / 10) : 0);
   if (!plan) return undefined;
   const replaced = session.messages.slice(plan.start, plan.end);
-  const summaryId = nextSummaryId(session);
+  // Unique across runs, follow-ups and forks of the session: --full finds the replaced messages by it.
+  const summaryId = `summary-${uuid4()}`;
   setCurrentDetails(`summarising ${replaced.length} earlier message(s) to stay within the model's context window`);
   const { summarizeTranscript } = proxyActivities<BambooActivities>(
     modelCallOptions(host.policy, host.budget, `${session.title ?? session.id} · summary of ${replaced.length} message(s)`),
@@ -121,13 +126,15 @@ async function summarise(host: AgentLoopHost, reason: SummaryReason): Promise<Sp
     providerName: host.providerName,
     subagentType: session.metadata.model_override === 'true' ? undefined : session.metadata.subagent_type,
     messages: replaced,
+    ...(context ? { contextWindowTokens: context.windowTokens } : {}),
     maxIdleSecs: host.policy.maxIdleSecs,
     runDeadline: host.budget.deadlineIso(),
   });
   const summary = newMessage('user', summaryText(replaced.length, result.summary), { metadata: { [SUMMARY_METADATA_KEY]: summaryId } });
   session.messages.splice(plan.start, replaced.length, summary);
-  const after = estimateTokens(session.messages);
-  // The estimate stands in for the provider's count until the next call reports one.
+  delete session.metadata[SUMMARY_FAILED_METADATA_KEY];
+  // The provider's count less what left plus what came: tool definitions and the like stay counted.
+  const after = Math.max(1, before - estimateTokens(replaced) + estimateTokens([summary]));
   recordContext(session, undefined, after, session.messages.length);
   host.events.add({ type: 'transcript_summarised', summaryId, messagesReplaced: replaced.length, tokensBefore: before, tokensAfter: after, reason });
   return spendOfCall(result.usage, result.costMicroUsd);

@@ -22,6 +22,7 @@ import {
   planSummary,
   recordContext,
   summaryDue,
+  SUMMARY_FAILED_METADATA_KEY,
   SUMMARY_METADATA_KEY,
   summaryText,
   transcriptTokens,
@@ -139,4 +140,34 @@ test('providers\' context-length errors are recognised, with the window they sta
   expect(contextLengthError('context_length_exceeded')).toEqual({});
   expect(contextLengthError('Invalid API key')).toBeUndefined();
   expect(contextLengthError('rate limit exceeded, too many requests')).toBeUndefined();
+});
+
+test('a summary that failed is not tried again until the transcript grew by the kept share', () => {
+  const s = session([message('user', 'x'.repeat(4000))]);
+  recordContext(s, { windowTokens: 1000, compactAtTokens: 800, keepTokens: 250 }, 900, 1);
+  expect(summaryDue(s)).toBe(true);
+  s.metadata[SUMMARY_FAILED_METADATA_KEY] = '900';
+  expect(summaryDue(s)).toBe(false);
+  s.messages.push(message('assistant', 'y'.repeat(1000))); // + about 254 tokens
+  expect(summaryDue(s)).toBe(true);
+});
+
+test('a provider that reports no usage: the estimate stands in for its count', () => {
+  const s = session([message('user', 'x'.repeat(4000))]);
+  recordContext(s, { windowTokens: 1000, compactAtTokens: 800, keepTokens: 250 }, 0, 1);
+  expect(transcriptTokens(s)).toBe(estimateTokens(s.messages));
+  expect(summaryDue(s)).toBe(true);
+});
+
+test('too little to replace ahead of the window: no summary', () => {
+  const messages = [message('user', 'a'), message('assistant', 'b'), message('user', 'c'.repeat(4000))];
+  expect(planSummary(messages, 10)).toEqual({ start: 0, end: 2 });
+  expect(planSummary(messages, 10, 100)).toBeUndefined();
+});
+
+test('a summary that names itself among what it replaced is opened once', () => {
+  const looped = message('user', 'summary', { metadata: { [SUMMARY_METADATA_KEY]: 'summary-x' } });
+  const original = message('user', 'original');
+  const full = expandTranscript([looped], new Map([['summary-x', [original, looped]]]));
+  expect(full.map((e) => (e.kind === 'message' ? e.message.content : `[${e.summaryId}]`))).toEqual(['original', '[summary-x]', '[summary-x]']);
 });

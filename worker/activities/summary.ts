@@ -28,15 +28,16 @@ export function createSummaryActivities({ providers }: { providers: ProviderRegi
       const { modelRef, prompt } = providers.contextWindows.summary;
       const route = modelRef ? resolveProvider(providers, { model: modelRef.model, modelRef }) : resolveProvider(providers, input);
       if (route.warning) log.warn(route.warning, { sessionId: input.sessionId });
-      const context = providers.contextWindows.of(route.model, route.provider.name);
-      const parts = summaryParts(input.messages, context ? Math.max(16, Math.floor(context.windowTokens * PART_SHARE)) : Infinity);
+      // The summary model's window; the session's when the summary is its own model's and the worker knows none.
+      const windowTokens = providers.contextWindows.of(route.model, route.provider.name)?.windowTokens ?? (modelRef ? undefined : input.contextWindowTokens);
+      const parts = summaryParts(input.messages, windowTokens ? Math.max(16, Math.floor(windowTokens * PART_SHARE)) : Infinity);
       const phase = `summary by ${route.provider.name}/${route.model} of ${input.messages.length} message(s)`;
       return withProgressWatchdog({ phase, maxIdleSecs: input.maxIdleSecs, runDeadline: input.runDeadline }, async (progress) => {
         let summary = '';
         let usage: Usage = { inputTokens: 0, outputTokens: 0 };
         for (const [i, part] of parts.entries()) {
           const text = summary ? `The summary so far:\n${summary}\n\nThe conversation went on:\n\n${part}` : `The conversation so far:\n\n${part}`;
-          const written = await stream(route, [instructions(prompt), { id: `summary-part-${i + 1}`, role: 'user', content: text, createdAt: '' }], progress, context?.windowTokens);
+          const written = await stream(route, [instructions(prompt), { id: `summary-part-${i + 1}`, role: 'user', content: text, createdAt: '' }], progress, windowTokens);
           usage = addUsage(usage, written.usage);
           summary = written.text;
         }

@@ -16,7 +16,7 @@ export function classifyProviderError(error: unknown, provider: string): Provide
     const status = apiError.statusCode;
     const body = readableBody(apiError);
     // A prompt longer than the window is final as sent; the session summarises and tries once more.
-    const contextLength = status === 400 || status === 413 || status === 422 ? contextLengthError(`${body} ${apiError.responseBody ?? ''}`) : undefined;
+    const contextLength = status === 400 || status === 413 || status === 422 ? contextLengthOf(apiError) : undefined;
     const retryable = !contextLength && !FINAL_STATUSES.has(status) && (status === 408 || status === 409 || status === 429 || status >= 500);
     return new ProviderError(`${provider} returned HTTP ${status}: ${body}`, retryable, {
       status,
@@ -33,6 +33,25 @@ function findApiCallError(error: unknown): APICallError | undefined {
     if (APICallError.isInstance(e)) return e;
   }
   return undefined;
+}
+
+/**
+ * A context-length refusal, read from the error the provider wrote (its `error.message` and
+ * OpenAI's `code`), never from the rest of the body: some servers echo the request in their
+ * errors, and a conversation about context windows must not pass for one.
+ */
+function contextLengthOf(error: APICallError): { windowTokens?: number } | undefined {
+  let parsed: { error?: { message?: unknown; code?: unknown } | string; message?: unknown } | undefined;
+  try {
+    parsed = error.responseBody ? (JSON.parse(error.responseBody) as typeof parsed) : undefined;
+  } catch {
+    parsed = undefined;
+  }
+  if (parsed === undefined) return error.responseBody ? undefined : contextLengthError(error.message);
+  const inner = typeof parsed.error === 'object' ? parsed.error : undefined;
+  const message = typeof parsed.error === 'string' ? parsed.error : typeof inner?.message === 'string' ? inner.message : typeof parsed.message === 'string' ? parsed.message : '';
+  const found = contextLengthError(message);
+  return found ?? (inner?.code === 'context_length_exceeded' ? {} : undefined);
 }
 
 function readableBody(error: APICallError): string {
