@@ -153,7 +153,7 @@ test(`a ${TURNS}-turn session on a ${WINDOW}-token window keeps answering; each 
 }, 600_000);
 
 test('an OpenAI-compatible server\'s context_length_exceeded: one summary, one more try, an answer; refused again, a clear error', async () => {
-  const earlier = Array.from({ length: 6 }, (_, i) => `earlier ${i}: ${words(30, i)}`);
+  const earlier = Array.from({ length: 6 }, (_, i) => `earlier ${i}: ${words(20, i)}`); // the replaced turns fit one summary part (60 % of the 400 tokens named)
   const texts = earlier.flatMap((step, i) => (i === 0 ? [step] : [`noted ${step.slice(0, 9)}`, step]));
   const session = withEarlierTurns(texts, 'gpt-small-window', { modelRef: { provider: 'wire-openai', model: 'gpt-small-window' } });
   const tooLong = { kind: 'status' as const, status: 400, message: "This model's maximum context length is 400 tokens. However, your messages resulted in 1210 tokens. Please reduce the length of the messages.", code: 'context_length_exceeded' };

@@ -30,6 +30,7 @@ import {
   type Session,
 } from '../../common';
 import { modelRuns } from '../helpers/model-runs';
+import { summaryParts } from '../../worker/activities/summary';
 
 const RUNS = modelRuns(1000);
 let ids = 0;
@@ -170,4 +171,17 @@ test('a summary that names itself among what it replaced is opened once', () => 
   const original = message('user', 'original');
   const full = expandTranscript([looped], new Map([['summary-x', [original, looped]]]));
   expect(full.map((e) => (e.kind === 'message' ? e.message.content : `[${e.summaryId}]`))).toEqual(['original', '[summary-x]', '[summary-x]']);
+});
+
+test('the turns a summary replaces go to its model in parts that fit its window; a message longer than a part is cut for it', () => {
+  const turns = Array.from({ length: 10 }, (_, i) => message(i % 2 ? 'assistant' : 'user', `turn ${i} ${'w '.repeat(100)}`));
+  const parts = summaryParts(turns, 120);
+  expect(parts.length).toBeGreaterThan(1);
+  for (const part of parts) expect(Math.ceil(part.length / 4)).toBeLessThanOrEqual(120 + 32);
+  expect(parts.join('\n\n')).toBe(turns.map((m) => `[${m.role}]\n${m.content}`).join('\n\n')); // all of it, in order
+  const [huge] = summaryParts([message('tool', 'x'.repeat(10_000), { toolCallId: 'c1' })], 120);
+  expect(huge).toContain('[tool result for c1]');
+  expect(huge).toMatch(/characters cut/);
+  expect(huge.length).toBeLessThanOrEqual(120 * 4);
+  expect(summaryParts(turns, Infinity)).toHaveLength(1);
 });
