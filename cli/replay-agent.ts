@@ -6,7 +6,7 @@
  * the decision recorded for it. It reports the first divergence, or that the run was identical.
  */
 import { randomBytes } from 'node:crypto';
-import type { Client } from '@temporalio/client';
+import type { Client, WorkflowHandle } from '@temporalio/client';
 import type { DataConverter } from '@temporalio/common';
 import type { NativeConnection } from '@temporalio/worker';
 import {
@@ -125,7 +125,9 @@ async function drive(client: Client, input: SessionWorkflowInput, taskQueue: str
   const messages = player.userMessages();
   const answered = new Set<string>();
   const deadline = Date.now() + timeoutMs;
-  let waitingPast = -1; // a message sent: the root has not taken it in while its count is this
+  // A message sent: the root has not taken it in while its last message is still this one (not
+  // a count: a summary can shrink the transcript by as much as a turn adds).
+  let waitingPast: string | undefined = '';
   try {
     for (;;) {
       if (Date.now() > deadline) throw new Error(`the replay did not settle within ${Math.round(timeoutMs / 1000)} s`);
@@ -135,13 +137,14 @@ async function drive(client: Client, input: SessionWorkflowInput, taskQueue: str
         answered.add(request.requestId);
         await handle.executeUpdate(respondUpdate, { args: [decisionFor(player, request)] }).catch(() => undefined); // expired meanwhile: its session goes on
       }
-      const settled = isSessionIdle(state) && (state.pendingRequests ?? []).length === 0 && state.messageCount > waitingPast;
+      const idle = isSessionIdle(state) && (state.pendingRequests ?? []).length === 0;
+      const settled = idle && (await lastMessageId(handle, state.messageCount)) !== waitingPast;
       if (settled && messages.length === 0) {
         const transcript = await readTranscriptPages(state.messageCount, (page) => handle.query(transcriptQuery, page));
         return transcript.filter((m) => m.role === 'assistant').at(-1)?.content ?? '';
       }
       if (settled) {
-        waitingPast = state.messageCount;
+        waitingPast = await lastMessageId(handle, state.messageCount);
         await handle.signal(userMessageSignal, { content: messages.shift()! });
       }
       await new Promise((resolve) => setTimeout(resolve, 200));
@@ -149,6 +152,12 @@ async function drive(client: Client, input: SessionWorkflowInput, taskQueue: str
   } finally {
     await endTree(client, input.session.id);
   }
+}
+
+async function lastMessageId(handle: WorkflowHandle, messageCount: number): Promise<string | undefined> {
+  if (messageCount === 0) return undefined;
+  const [last] = await handle.query(transcriptQuery, { from: messageCount - 1, count: messageCount });
+  return last?.id;
 }
 
 /** The replayed tree ends with the replay: its root, and any run of it still open (children outlive their parent's run). */

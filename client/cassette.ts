@@ -29,6 +29,8 @@ import {
   type ModelTurnInput,
   type ModelTurnResult,
   type SpawnJob,
+  type SummaryInput,
+  type SummaryResult,
   type ToolCallInput,
   type ToolCallOutcome,
 } from '../common';
@@ -37,7 +39,10 @@ export interface HistoryEvent {
   eventId?: unknown;
   activityTaskScheduledEventAttributes?: { activityType?: { name?: string | null } | null; input?: { payloads?: Payload[] | null } | null } | null;
   activityTaskCompletedEventAttributes?: { scheduledEventId?: unknown; result?: { payloads?: Payload[] | null } | null } | null;
-  activityTaskFailedEventAttributes?: { scheduledEventId?: unknown; failure?: { message?: string | null } | null } | null;
+  activityTaskFailedEventAttributes?: {
+    scheduledEventId?: unknown;
+    failure?: { message?: string | null; applicationFailureInfo?: { type?: string | null } | null; cause?: { applicationFailureInfo?: { type?: string | null } | null } | null } | null;
+  } | null;
   startChildWorkflowExecutionInitiatedEventAttributes?: { input?: { payloads?: Payload[] | null } | null } | null;
   workflowExecutionStartedEventAttributes?: { input?: { payloads?: Payload[] | null } | null; continuedExecutionRunId?: string | null } | null;
   workflowExecutionSignaledEventAttributes?: { signalName?: string | null; input?: { payloads?: Payload[] | null } | null } | null;
@@ -119,6 +124,11 @@ async function stepsOf(events: readonly HistoryEvent[], decode: Decode, kind: 'r
         };
         steps.push(step);
         pending.set(String(event.eventId), step);
+      } else if (type === 'summarizeTranscript') {
+        const input = (await decode<SummaryInput>(scheduled.input?.payloads)) as SummaryInput;
+        const step: CassetteStep = { kind: 'summary', summaryId: input.summaryId, replaced: input.messages };
+        steps.push(step);
+        pending.set(String(event.eventId), step);
       } else if (type === 'runTool') {
         const input = (await decode<ToolCallInput>(scheduled.input?.payloads)) as ToolCallInput;
         const step: CassetteStep = { kind: 'tool', call: input.call };
@@ -132,17 +142,22 @@ async function stepsOf(events: readonly HistoryEvent[], decode: Decode, kind: 'r
       const step = pending.get(String(completed.scheduledEventId));
       if (step?.kind === 'model') {
         const result = (await decode<ModelTurnResult>(completed.result?.payloads)) as ModelTurnResult;
-        step.response = { content: result.content, toolCalls: result.toolCalls, usage: result.usage, provider: result.provider };
+        step.response = { content: result.content, toolCalls: result.toolCalls, usage: result.usage, provider: result.provider, ...(result.context ? { context: result.context } : {}) };
       } else if (step?.kind === 'tool') {
         const outcome = (await decode<ToolCallOutcome>(completed.result?.payloads)) as ToolCallOutcome;
         step.outcome = { ok: outcome.ok, content: outcome.content };
+      } else if (step?.kind === 'summary') {
+        const result = (await decode<SummaryResult>(completed.result?.payloads)) as SummaryResult;
+        step.response = { summary: result.summary, usage: result.usage, provider: result.provider, model: result.model };
       }
       continue;
     }
     const failed = event.activityTaskFailedEventAttributes;
     if (failed) {
       const step = pending.get(String(failed.scheduledEventId));
-      if (step && (step.kind === 'model' || step.kind === 'tool')) step.failure = failed.failure?.message ?? 'failed';
+      if (step && (step.kind === 'model' || step.kind === 'tool' || step.kind === 'summary')) step.failure = failed.failure?.message ?? 'failed';
+      const type = failed.failure?.applicationFailureInfo?.type ?? failed.failure?.cause?.applicationFailureInfo?.type;
+      if (step?.kind === 'model' && type) step.failureType = type;
       continue;
     }
     const child = event.startChildWorkflowExecutionInitiatedEventAttributes;

@@ -5,15 +5,17 @@
  * Versioned and checked with zod on load; it holds what history holds, and history holds no
  * credential (they are resolved by name inside activities). Version 2 adds what a replay needs
  * (`bamboo replay-agent`, docs/replay.md): the root's start input, each run's final transcript,
- * the brief of each spawn, a person's decisions and the user's messages; version 1 still loads.
+ * the brief of each spawn, a person's decisions and the user's messages; version 3 adds summaries
+ * of older turns and the model's window with each answer. Versions 1 and 2 still load.
  */
 import { z } from 'zod';
 import { SessionWorkflowInputSchema } from './root-session';
 import { MessageSchema, ToolCallSchema } from './session';
 import { UsageSchema } from './spend';
+import { ContextWindowSchema } from './context-window';
 
 export const CASSETTE_FORMAT = 'bamboo-cassette';
-export const CASSETTE_VERSION = 2;
+export const CASSETTE_VERSION = 3;
 
 const ModelStepSchema = z.object({
   kind: z.literal('model'),
@@ -25,9 +27,11 @@ const ModelStepSchema = z.object({
   messages: z.array(MessageSchema).optional(),
   messageCount: z.number().int().min(0),
   tools: z.array(z.string()),
-  response: z.object({ content: z.string(), toolCalls: z.array(ToolCallSchema), usage: UsageSchema, provider: z.string() }).optional(),
-  /** The call failed for good: its failure's message. */
+  /** `context`: the model's window as the worker said it (version 3), so a replay summarises where the recording did. */
+  response: z.object({ content: z.string(), toolCalls: z.array(ToolCallSchema), usage: UsageSchema, provider: z.string(), context: ContextWindowSchema.optional() }).optional(),
+  /** The call failed for good: its failure's message, and its type (version 3: `BambooContextLength` replays as a refusal). */
   failure: z.string().optional(),
+  failureType: z.string().optional(),
 });
 
 const ToolStepSchema = z.object({
@@ -59,18 +63,27 @@ const DecisionStepSchema = z.object({
   by: z.enum(['person', 'timeout']),
 });
 
+/** A summary of older turns (version 3): the messages it replaced and what the model wrote. */
+const SummaryStepSchema = z.object({
+  kind: z.literal('summary'),
+  summaryId: z.string(),
+  replaced: z.array(MessageSchema),
+  response: z.object({ summary: z.string(), usage: UsageSchema, provider: z.string(), model: z.string() }).optional(),
+  failure: z.string().optional(),
+});
+
 /** A message the user sent the root (signal `userMessage`). */
 const MessageStepSchema = z.object({
   kind: z.literal('message'),
   content: z.string(),
 });
 
-export const CassetteStepSchema = z.discriminatedUnion('kind', [ModelStepSchema, ToolStepSchema, SpawnStepSchema, DecisionStepSchema, MessageStepSchema]);
+export const CassetteStepSchema = z.discriminatedUnion('kind', [ModelStepSchema, ToolStepSchema, SpawnStepSchema, DecisionStepSchema, MessageStepSchema, SummaryStepSchema]);
 export type CassetteStep = z.infer<typeof CassetteStepSchema>;
 
 export const CassetteSchema = z.object({
   format: z.literal(CASSETTE_FORMAT),
-  version: z.union([z.literal(1), z.literal(CASSETTE_VERSION)]),
+  version: z.union([z.literal(1), z.literal(2), z.literal(CASSETTE_VERSION)]),
   recordedAt: z.iso.datetime(),
   rootSessionId: z.string().min(1),
   /** The root's first run's input (session and options): where a replay starts. */

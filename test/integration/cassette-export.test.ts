@@ -32,7 +32,7 @@ test('a depth-2 tree’s cassette: spawns, model calls and answers, tool calls a
   const [helper] = (await client.getSession(lead.childSessionId).state()).children;
 
   const cassette = await exportCassette(tw.client, root.sessionId);
-  expect(cassette).toMatchObject({ format: 'bamboo-cassette', version: 2, rootSessionId: root.sessionId });
+  expect(cassette).toMatchObject({ format: 'bamboo-cassette', version: 3, rootSessionId: root.sessionId });
   expect(cassette.sessions.map((s) => [s.sessionId, s.kind, s.parentSessionId])).toEqual([
     [root.sessionId, 'root', undefined],
     [lead.childSessionId, 'child', root.sessionId],

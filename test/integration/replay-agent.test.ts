@@ -82,7 +82,7 @@ function replay(options: Partial<Parameters<typeof replayCassette>[0]> = {}) {
 }
 
 test('the recorded tree: three sessions, the spawns, the approved tool call, a person’s decision, every model answer', () => {
-  expect(cassette.version).toBe(2);
+  expect(cassette.version).toBe(3);
   expect(cassette.start?.session.id).toBe(rootId);
   const steps = cassette.sessions.flatMap((s) => s.runs.flatMap((r) => r.steps));
   expect(cassette.sessions).toHaveLength(3);

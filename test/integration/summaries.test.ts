@@ -9,6 +9,8 @@
  *   byte for byte, across summaries and continue-as-new.
  * - A worker SIGKILLed during the summary call: the call is retried on the next worker, and
  *   history holds one summary.
+ * - A session that summarised, exported as a cassette and replayed at the agent level: identical,
+ *   its summaries (and the provider's refusal) served from the recording.
  * - The same refusal from a real OpenAI-compatible wire server (`context_length_exceeded`): one
  *   summary, one more try, an answer; a second refusal after the summary is a clear error.
  */
@@ -21,6 +23,9 @@ import { promisify } from 'node:util';
 import type { Client } from '@temporalio/client';
 import { sendUserMessage, startSession } from '../../client/root-sessions';
 import { fullTranscript } from '../../client/full-transcript';
+import { exportCassette } from '../../client/cassette';
+import { NativeConnection } from '@temporalio/worker';
+import { replayCassette } from '../../testing';
 import { startUiServer } from '../../cli/ui/server';
 import { estimateTokens, sessionWorkflowId, SUMMARY_METADATA_KEY, type Message, type SummaryResult, usageQuery } from '../../common';
 import { createContextWindows } from '../../worker/providers/context-windows';
@@ -236,3 +241,36 @@ test('Anthropic\'s "prompt is too long": one summary, one more try, an answer', 
   const [history] = await historiesOf(tw.client, session.id);
   expect(activityOutcomes(history, 'callModel').map((c) => c.failureType)).toEqual(['BambooContextLength', undefined]);
 }, 60_000);
+
+test('a session that summarised replays at the agent level from its cassette: identical, its summaries served from the recording', async () => {
+  // Refused at the start (longer than the window), then summaries at the threshold as turns add up.
+  const earlier = Array.from({ length: 7 }, (_, i) => `replayed ${i}: ${words(100, i + 40)}`);
+  const session = withEarlierTurns(earlier, 'small-window');
+  await startSession(tw.client, { session, options: { idleTtlSecs: 600 } }, { taskQueue: tw.taskQueue });
+  await turnEnded(session.id);
+  for (let i = 1; i <= 12; i++) await turn(tw.client, session.id, `more ${i}: ${words(18, i + 50)}`);
+  const cassette = await exportCassette(tw.client, session.id);
+  const steps = cassette.sessions.flatMap((s) => s.runs.flatMap((r) => r.steps));
+  const summaries = steps.filter((s) => s.kind === 'summary');
+  expect(cassette.version).toBe(3);
+  expect(summaries.length).toBeGreaterThan(1);
+  expect(steps.filter((s) => s.kind === 'model' && s.failureType === 'BambooContextLength')).toHaveLength(1);
+  await tw.client.workflow.getHandle(sessionWorkflowId(session.id)).terminate('recorded');
+
+  const connection = await NativeConnection.connect({ address: testServer().address });
+  try {
+    const providers = createProviderRegistry([createScriptedProvider()], 'scripted', {}, {}, createContextWindows({ 'small-window': { contextWindowTokens: WINDOW } }));
+    const report = await replayCassette({ client: tw.client, connection, cassette, deps: { providers }, workflowBundlePath: testServer().bundlePath });
+    expect(report.divergences).toEqual([]);
+    expect(report.identical).toBe(true);
+    expect(report.live).toEqual({ model: 0, tool: 0 });
+    expect(report.served.model).toBe(steps.filter((s) => s.kind === 'model' && s.response).length);
+    expect(report.finalAnswer).toBe(`echo: more 12: ${words(18, 62)}`);
+    // The replayed session wrote the recorded summaries, word for word.
+    const replayed = await exportCassette(tw.client, report.rootSessionId);
+    const replayedSummaries = replayed.sessions.flatMap((s) => s.runs.flatMap((r) => r.steps)).filter((s) => s.kind === 'summary');
+    expect(replayedSummaries.map((s) => s.kind === 'summary' && s.response?.summary)).toEqual(summaries.map((s) => s.kind === 'summary' && s.response?.summary));
+  } finally {
+    await connection.close();
+  }
+}, 180_000);

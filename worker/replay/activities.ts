@@ -6,7 +6,7 @@
  * and its session stops (`stop`), or it runs for real (`live`: the configured provider or tool).
  */
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import { ModelTurnInputSchema, ToolCallInputSchema, type ModelTurnInput, type ModelTurnResult, type ToolCallInput, type ToolCallOutcome } from '../../common';
+import { FailureTypes, ModelTurnInputSchema, SummaryInputSchema, ToolCallInputSchema, type ModelTurnInput, type ModelTurnResult, type SummaryInput, type SummaryResult, type ToolCallInput, type ToolCallOutcome } from '../../common';
 import { createActivities, type ActivityDeps } from '../activities';
 import { clientSource } from '../activities/client';
 import { parseActivityInput } from '../activities/input';
@@ -39,10 +39,27 @@ export function createReplayActivities(player: CassettePlayer, deps: ActivityDep
         counts.live.model += 1;
         return real.callModel(request);
       }
-      const { content, toolCalls, usage, provider } = played.value;
+      if ('refusedForLength' in played.value) {
+        // As the provider refused it: the session summarises and tries once more, as recorded.
+        throw ApplicationFailure.create({ message: played.value.refusedForLength, type: FailureTypes.contextLength, nonRetryable: true });
+      }
+      const { content, toolCalls, usage, provider, context } = played.value;
       const price = deps.providers.priceOf(input.model, provider);
       const restricted = restrictedCalls(deps.toolPolicy, toolCalls, scopesOf(input));
-      return { content, toolCalls, usage, provider, warnings: [], ...(price ? { costMicroUsd: costMicroUsd(price, usage) } : {}), ...(restricted ? { toolPolicy: restricted } : {}) };
+      return { content, toolCalls, usage, provider, warnings: [], ...(price ? { costMicroUsd: costMicroUsd(price, usage) } : {}), ...(restricted ? { toolPolicy: restricted } : {}), ...(context ? { context } : {}) };
+    },
+
+    async summarizeTranscript(request: SummaryInput): Promise<SummaryResult> {
+      const input = parseActivityInput(SummaryInputSchema, request, 'summary input');
+      const played = player.summaryCall({ replaySessionId: input.sessionId, key: callKey(), replaced: input.messages });
+      if (!played.ok) {
+        if (onDivergence === 'stop') throw diverged(played.divergence);
+        counts.live.model += 1;
+        return real.summarizeTranscript(request);
+      }
+      const { summary, usage, provider, model } = played.value;
+      const price = deps.providers.priceOf(model, provider);
+      return { summary, usage, provider, model, ...(price ? { costMicroUsd: costMicroUsd(price, usage) } : {}) };
     },
 
     async runTool(request: ToolCallInput): Promise<ToolCallOutcome> {

@@ -10,14 +10,18 @@
  * tree's session ids, times and uuids masked — equals the recorded one; a tool call, when its
  * name and arguments do.
  */
-import type { Cassette, CassetteStep, Message, ModelTurnResult, ToolCall, ToolCallOutcome } from '../../common';
+import { FailureTypes, SUMMARY_METADATA_KEY, type Cassette, type CassetteStep, type Message, type ModelTurnResult, type SummaryResult, type ToolCall, type ToolCallOutcome } from '../../common';
 
 type RecordedSession = Cassette['sessions'][number];
-type ModelStep = Extract<CassetteStep, { kind: 'model' }> & { request?: Message[] };
+type ModelStep = Extract<CassetteStep, { kind: 'model' }> & { request?: Message[]; refusedForLength?: boolean };
+
+/** A recorded answer, or the provider's refusal of the request for its length (which the session answers with a summary). */
+export type ModelAnswer = Pick<ModelTurnResult, 'content' | 'toolCalls' | 'usage' | 'provider' | 'context'> | { refusedForLength: string };
 type ToolStep = Extract<CassetteStep, { kind: 'tool' }>;
 type DecisionStep = Extract<CassetteStep, { kind: 'decision' }>;
+type SummaryStep = Extract<CassetteStep, { kind: 'summary' }>;
 
-export type DivergenceKind = 'unknown-session' | 'model-request' | 'model-call-missing' | 'tool-call' | 'tool-call-missing' | 'tool-arguments' | 'decision-missing';
+export type DivergenceKind = 'unknown-session' | 'model-request' | 'model-call-missing' | 'tool-call' | 'tool-call-missing' | 'tool-arguments' | 'decision-missing' | 'summary';
 
 /** Where and how a new run first asked for something the recording does not have. */
 export interface Divergence {
@@ -43,8 +47,10 @@ interface Tape {
   tools: ToolStep[];
   decisions: DecisionStep[];
   spawns: Extract<CassetteStep, { kind: 'spawn' }>[];
+  summaries: SummaryStep[];
   /** Activity key → place, so a retried call keeps its place. */
   modelKeys: Map<string, number>;
+  summaryKeys: Map<string, number>;
   toolKeys: Map<string, number>;
   /** Recorded tool calls matched so far (by call id, else in order: a round's calls run at once). */
   toolsTaken: Set<number>;
@@ -100,8 +106,24 @@ export class CassettePlayer {
     return { ok: true, value: tape };
   }
 
+  /**
+   * The recorded summary at this place in the session, if it replaced the same messages: what
+   * its model wrote. A recorded summary that failed is a divergence (it has nothing to serve).
+   */
+  summaryCall(request: { replaySessionId: string; key: string; replaced: readonly Message[] }): Played<Pick<SummaryResult, 'summary' | 'usage' | 'provider' | 'model'>> {
+    const tape = this.tapes.get(request.replaySessionId);
+    if (!tape) return this.diverged({ kind: 'unknown-session', replaySessionId: request.replaySessionId, path: [], call: 0, recorded: 'no session of the recorded tree', asked: 'a summary' });
+    const call = placeOf(tape.summaryKeys, request.key);
+    const step = tape.summaries[call];
+    const where = { sessionId: tape.recorded.sessionId, replaySessionId: request.replaySessionId, path: tape.path, call };
+    if (!step?.response) return this.diverged({ kind: 'summary', ...where, recorded: step ? `the summary failed: ${step.failure ?? 'no answer recorded'}` : `${tape.summaries.length} summaries`, asked: `a summary of ${request.replaced.length} message(s)` });
+    const difference = firstDifference(step.replaced, request.replaced, this.cassette.rootSessionId, this.replayRootId);
+    if (difference) return this.diverged({ kind: 'summary', ...where, ...difference });
+    return { ok: true, value: step.response };
+  }
+
   /** The recorded answer to a model call, if its request matches the recorded one. */
-  modelCall(request: { replaySessionId: string; key: string; turn: number; messages: readonly Message[] }): Played<Pick<ModelTurnResult, 'content' | 'toolCalls' | 'usage' | 'provider'>> {
+  modelCall(request: { replaySessionId: string; key: string; turn: number; messages: readonly Message[] }): Played<ModelAnswer> {
     const found = this.session(request.replaySessionId, request.messages);
     if (!found.ok) return found;
     const tape = found.value;
@@ -112,6 +134,7 @@ export class CassettePlayer {
     const recorded = step.request;
     const difference = recorded ? firstDifference(recorded, request.messages, this.cassette.rootSessionId, this.replayRootId) : undefined;
     if (difference) return this.diverged({ kind: 'model-request', ...where, ...difference });
+    if (step.refusedForLength) return { ok: true, value: { refusedForLength: step.failure ?? 'the prompt is longer than the context window' } };
     if (!step.response) return this.diverged({ kind: 'model-call-missing', ...where, recorded: `the call failed: ${step.failure ?? 'no answer recorded'}`, asked: lastMessage(request.messages) });
     this.served.model += 1;
     return { ok: true, value: step.response };
@@ -211,16 +234,37 @@ export class CassettePlayer {
 }
 
 function tapeOf(recorded: RecordedSession, path: string[]): Tape {
-  const tape: Tape = { recorded, path, models: [], tools: [], decisions: [], spawns: [], modelKeys: new Map(), toolKeys: new Map(), toolsTaken: new Set(), decisionsTaken: 0, claimedChildren: new Set(), askedTools: [] };
+  const tape: Tape = { recorded, path, models: [], tools: [], decisions: [], spawns: [], summaries: [], modelKeys: new Map(), toolKeys: new Map(), summaryKeys: new Map(), toolsTaken: new Set(), decisionsTaken: 0, claimedChildren: new Set(), askedTools: [] };
   for (const run of recorded.runs) {
-    for (const step of run.steps) {
-      if (step.kind === 'model') tape.models.push({ ...step, request: step.messages ?? run.messages?.slice(0, step.messageCount) });
+    const requests = requestsOf(run);
+    for (const [i, step] of run.steps.entries()) {
+      if (step.kind === 'model') tape.models.push({ ...step, request: step.messages ?? requests.get(i), refusedForLength: step.failureType === FailureTypes.contextLength });
       else if (step.kind === 'tool') tape.tools.push(step);
       else if (step.kind === 'decision') tape.decisions.push(step);
       else if (step.kind === 'spawn') tape.spawns.push(step);
+      else if (step.kind === 'summary') tape.summaries.push(step);
     }
   }
   return tape;
+}
+
+/**
+ * What each model call of a run was sent, where history held only how many messages: the first
+ * `messageCount` of the transcript as it stood then. Read backwards from the run's final
+ * transcript, putting back what each summary replaced as the walk passes it.
+ */
+function requestsOf(run: RecordedSession['runs'][number]): Map<number, Message[]> {
+  const requests = new Map<number, Message[]>();
+  let transcript = run.messages;
+  for (let i = run.steps.length - 1; i >= 0 && transcript; i--) {
+    const step = run.steps[i];
+    if (step.kind === 'model') requests.set(i, transcript.slice(0, step.messageCount));
+    if (step.kind === 'summary' && step.response) {
+      const at = transcript.findIndex((m) => m.metadata?.[SUMMARY_METADATA_KEY] === step.summaryId);
+      if (at >= 0) transcript = [...transcript.slice(0, at), ...step.replaced, ...transcript.slice(at + 1)];
+    }
+  }
+  return requests;
 }
 
 function titleOf(cassette: Cassette, session: RecordedSession, spawnTitle?: string): string {
