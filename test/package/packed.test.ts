@@ -68,6 +68,9 @@ test('embed in your worker: your workflow and activity run beside a session tree
   // The child ran its tool and answered; the root resumed with that answer.
   expect(out.answer).toContain('child session');
   expect(out.answer).toContain('finished with status `completed`');
+  // The full transcript from outside the package: no summary here, so every message the session holds.
+  expect(out.fullMessages).toBe(out.messages);
+  expect(out.messages).toBeGreaterThan(2);
   // Your own workflow kept running next to Bamboo's: it took signals, answered queries and finished through your activity.
   expect(out.tickets).toBe(2);
   expect(out.counterResult).toBe('hello ops: 2 tickets');

@@ -42,13 +42,15 @@ async function main(): Promise<void> {
     const state = await session.waitForIdle({ timeoutMs: 120_000 });
     const tree = await session.tree();
     const transcript = await session.transcript();
+    // Every message the session ever held (across summaries and runs), read from its histories.
+    const full = await session.fullTranscript();
 
     await counter.signal(addTicketSignal);
     const tickets = await counter.query(ticketsQuery);
     await counter.signal(closeSignal);
     const counterResult = await counter.result();
 
-    console.log(JSON.stringify({ sessionId: session.sessionId, lastRunStatus: state.lastRunStatus, tree, answer: transcript.at(-1)?.content, tickets, counterResult }));
+    console.log(JSON.stringify({ sessionId: session.sessionId, lastRunStatus: state.lastRunStatus, tree, answer: transcript.at(-1)?.content, fullMessages: full.filter((e) => e.kind === 'message').length, messages: transcript.length, tickets, counterResult }));
   });
 }
 
