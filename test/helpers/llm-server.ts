@@ -50,6 +50,11 @@ export interface LlmServer {
    */
   route(marker: string, ...steps: Step[]): void;
   requests: RecordedRequest[];
+  /**
+   * A window in words, enforced like a real server: a chat request whose messages hold more words
+   * is refused with OpenAI's `context_length_exceeded` error (400), before any step is taken.
+   */
+  contextWindowWords?: number;
   /** Requests whose connection the client closed before the response ended. */
   clientAborts: number;
   stop(): Promise<void>;
@@ -77,8 +82,13 @@ export async function startLlmServer(): Promise<LlmServer> {
       res.on('close', () => {
         if (!res.writableFinished) state.clientAborts += 1;
       });
-      const step = routed(body) ?? queue.shift() ?? { kind: 'text', chunks: ['default answer'] };
       const wire = req.url?.endsWith('/messages') ? anthropicWire : openAiWire;
+      const words = wordsIn(body);
+      if (state.contextWindowWords !== undefined && words > state.contextWindowWords) {
+        const message = `This model's maximum context length is ${state.contextWindowWords} tokens. However, your messages resulted in ${words} tokens. Please reduce the length of the messages.`;
+        return respond({ kind: 'status', status: 400, message, code: 'context_length_exceeded' }, wire, res);
+      }
+      const step = routed(body) ?? queue.shift() ?? { kind: 'text', chunks: ['default answer'] };
       return respond(step, wire, res);
     });
   });
@@ -90,6 +100,13 @@ export async function startLlmServer(): Promise<LlmServer> {
     return stop();
   };
   return state;
+}
+
+/** The words of a chat request's messages (text contents). */
+function wordsIn(body: Record<string, unknown>): number {
+  const messages = Array.isArray(body.messages) ? (body.messages as { content?: unknown }[]) : [];
+  const text = messages.map((m) => (typeof m.content === 'string' ? m.content : JSON.stringify(m.content ?? ''))).join(' ');
+  return text.split(/\s+/).filter(Boolean).length;
 }
 
 async function readBody(req: IncomingMessage): Promise<Record<string, unknown>> {

@@ -48,19 +48,23 @@ const TURNS = Number(process.env.BAMBOO_SUMMARY_TURNS ?? 300);
 let tw: TestWorker;
 let wire: LlmServer;
 let anthropicWire: LlmServer;
+/** An OpenAI-compatible server that refuses requests past WINDOW words, for a model the worker knows no window of. */
+let windowWire: LlmServer;
 
 beforeAll(async () => {
   process.env.TEST_SUMMARY_OPENAI_KEY = 'sk-summary-openai';
   process.env.TEST_SUMMARY_ANTHROPIC_KEY = 'sk-summary-anthropic';
-  [wire, anthropicWire] = await Promise.all([startLlmServer(), startLlmServer()]);
+  [wire, anthropicWire, windowWire] = await Promise.all([startLlmServer(), startLlmServer(), startLlmServer()]);
+  windowWire.contextWindowWords = WINDOW;
+  const windowed = createConfiguredProvider({ type: 'openai-compatible', name: 'wire-window', baseURL: `${windowWire.url}/v1`, apiKeyEnv: 'TEST_SUMMARY_OPENAI_KEY', models: ['gpt-unknown-window'] });
   const claude = createConfiguredProvider({ type: 'anthropic', name: 'wire-claude', baseURL: `${anthropicWire.url}/v1`, apiKeyEnv: 'TEST_SUMMARY_ANTHROPIC_KEY', models: ['claude-small-window'] });
   const openai = createConfiguredProvider({ type: 'openai-compatible', name: 'wire-openai', baseURL: `${wire.url}/v1`, apiKeyEnv: 'TEST_SUMMARY_OPENAI_KEY', models: ['gpt-small-window'] });
   const windows = createContextWindows({ 'small-window': { contextWindowTokens: WINDOW } });
-  tw = await startTestWorker({ deps: { providers: createProviderRegistry([createScriptedProvider(), openai, claude], 'scripted', {}, {}, windows) } });
+  tw = await startTestWorker({ deps: { providers: createProviderRegistry([createScriptedProvider(), openai, claude, windowed], 'scripted', {}, {}, windows) } });
 });
 afterAll(async () => {
   await tw?.stop();
-  await Promise.all([wire?.stop(), anthropicWire?.stop()]);
+  await Promise.all([wire?.stop(), anthropicWire?.stop(), windowWire?.stop()]);
 });
 
 /** The history of every run of the session (continue-as-new makes several), oldest first: the chain back from the latest. */
@@ -81,8 +85,8 @@ async function turn(client: Client, sessionId: string, text: string): Promise<Me
   return eventually(async () => {
     const s = await sessionState(client, sessionId);
     if (s.phase !== 'idle' || s.pendingInjectedMessages > 0) return undefined;
-    const last = (await sessionTranscript(client, sessionId)).at(-1);
-    return last?.role === 'assistant' && last.content.includes(text.slice(0, 20)) ? last : undefined;
+    const [asked, last] = (await sessionTranscript(client, sessionId)).slice(-2);
+    return last?.role === 'assistant' && asked?.content === text ? last : undefined;
   }, { timeoutMs: 30_000, intervalMs: 20, what: `the answer to "${text.slice(0, 30)}…"` });
 }
 
@@ -155,6 +159,34 @@ test(`a ${TURNS}-turn session on a ${WINDOW}-token window keeps answering; each 
   } finally {
     await ui.close();
   }
+}, 600_000);
+
+test(`${TURNS} turns on an OpenAI-compatible server that refuses past ${WINDOW} words, for a model the worker knows no window of: each refusal is one summary and one more try`, async () => {
+  const session = { ...rootSession(`wire turn 0: ${words(18, 0)}`), model: 'gpt-unknown-window', modelRef: { provider: 'wire-window', model: 'gpt-unknown-window' } };
+  await startSession(tw.client, { session, options: { historyEventBudget: 400 } }, { taskQueue: tw.taskQueue });
+  expect((await turnEnded(session.id)).lastRunStatus).toBe('completed');
+  const sent = [session.messages[0].content];
+  for (let i = 1; i <= TURNS; i++) {
+    const text = `wire turn ${i}: ${words(18, i)}`;
+    expect((await turn(tw.client, session.id, text)).content).toBe('default answer');
+    sent.push(text);
+  }
+  const histories = await historiesOf(tw.client, session.id);
+  const calls = histories.flatMap((h) => activityOutcomes(h, 'callModel'));
+  const refused = calls.filter((c) => c.failureType === 'BambooContextLength');
+  const summaries = histories.flatMap((h) => activityOutcomes(h, 'summarizeTranscript'));
+  // Every refusal was the server's window, answered by one summary and a call that fitted. (The
+  // server reports 12 input tokens a call, so only its refusals, not the threshold, drive summaries.)
+  expect(refused.length).toBeGreaterThanOrEqual(Math.floor(TURNS / 30));
+  expect(calls.filter((c) => c.outcome !== 'completed' && c.failureType !== 'BambooContextLength')).toEqual([]);
+  expect(summaries.map((c) => c.outcome)).toEqual(refused.map(() => 'completed'));
+  expect(calls.length - refused.length).toBe(TURNS + 1);
+  // The server refused exactly the requests past its window: those calls, and nothing else.
+  const wordsOf = (body: Record<string, unknown>) => ((body.messages ?? []) as { content?: unknown }[]).map((m) => String(m.content ?? '')).join(' ').split(/\s+/).filter(Boolean).length;
+  expect(windowWire.requests.filter((r) => wordsOf(r.body) > WINDOW)).toHaveLength(refused.length);
+  // Nothing lost: every message, in order.
+  const full = (await fullTranscript(tw.client, session.id)).filter((e) => e.kind === 'message').map((e) => e.message.content);
+  expect(full).toEqual(sent.flatMap((text) => [text, 'default answer']));
 }, 600_000);
 
 test('an OpenAI-compatible server\'s context_length_exceeded: one summary, one more try, an answer; refused again, a clear error', async () => {
