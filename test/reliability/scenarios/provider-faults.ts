@@ -1,7 +1,7 @@
 /**
  * 4 · Provider faults through a local server speaking the OpenAI wire format (SSE), with the
  * API key read from the environment by name: 429 with retry-after, 500/503 bursts, connection
- * resets mid-stream, a stalled stream, 401 and 400. Each run must end retried-then-completed
+ * resets mid-stream, a stalled stream, 401, 400, and a 400 for length with nothing to summarise. Each run must end retried-then-completed
  * or with a clear terminal status; the idle watchdog must fire on the stall.
  */
 import { startChildRun } from '../../../client/child-runs';
@@ -83,8 +83,15 @@ const CASES: FaultCase[] = [
   },
   {
     name: '400',
-    steps: [{ kind: 'status', status: 400, message: 'context length exceeded' }],
-    faults: 1, status: 'error', requests: 1, error: `${PROVIDER} returned HTTP 400: context length exceeded`,
+    steps: [{ kind: 'status', status: 400, message: "Invalid value for 'temperature': must be at most 2" }],
+    faults: 1, status: 'error', requests: 1, error: `${PROVIDER} returned HTTP 400: Invalid value for 'temperature': must be at most 2`,
+  },
+  {
+    // Refused for length with nothing older to summarise (the brief alone): the clear error, no retry.
+    name: '400 context length, one message',
+    steps: [{ kind: 'status', status: 400, message: 'context length exceeded', code: 'context_length_exceeded' }],
+    faults: 1, status: 'error', requests: 1,
+    error: `The transcript does not fit the model's context window: ${PROVIDER} returned HTTP 400: context length exceeded; nothing older is left to summarise`,
   },
 ];
 
