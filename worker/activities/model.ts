@@ -85,7 +85,6 @@ export function createModelActivities({ client, providers, tools, toolPolicy }: 
         return { content: fitText(content), toolCalls, usage, ...cost, provider: route.provider.name, warnings, ...policy, ...(context ? { context } : {}) };
       });
     },
-
   };
 }
 
