@@ -12,6 +12,7 @@ import {
   CASSETTE_FORMAT,
   CASSETTE_VERSION,
   CassetteSchema,
+  FailureTypes,
   sessionIdFromWorkflowId,
   treeRunsQuery,
   type Cassette,
@@ -41,7 +42,11 @@ export interface HistoryEvent {
   activityTaskCompletedEventAttributes?: { scheduledEventId?: unknown; result?: { payloads?: Payload[] | null } | null } | null;
   activityTaskFailedEventAttributes?: {
     scheduledEventId?: unknown;
-    failure?: { message?: string | null; applicationFailureInfo?: { type?: string | null } | null; cause?: { applicationFailureInfo?: { type?: string | null } | null } | null } | null;
+    failure?: {
+      message?: string | null;
+      applicationFailureInfo?: { type?: string | null; details?: { payloads?: Payload[] | null } | null } | null;
+      cause?: { applicationFailureInfo?: { type?: string | null } | null } | null;
+    } | null;
   } | null;
   startChildWorkflowExecutionInitiatedEventAttributes?: { input?: { payloads?: Payload[] | null } | null } | null;
   workflowExecutionStartedEventAttributes?: { input?: { payloads?: Payload[] | null } | null; continuedExecutionRunId?: string | null } | null;
@@ -158,6 +163,10 @@ async function stepsOf(events: readonly HistoryEvent[], decode: Decode, kind: 'r
       if (step && (step.kind === 'model' || step.kind === 'tool' || step.kind === 'summary')) step.failure = failed.failure?.message ?? 'failed';
       const type = failed.failure?.applicationFailureInfo?.type ?? failed.failure?.cause?.applicationFailureInfo?.type;
       if (step?.kind === 'model' && type) step.failureType = type;
+      if (step?.kind === 'model' && type === FailureTypes.contextLength) {
+        const details = await decode<{ windowTokens?: unknown }>(failed.failure?.applicationFailureInfo?.details?.payloads).catch(() => undefined);
+        if (typeof details?.windowTokens === 'number' && details.windowTokens > 0) step.failureWindowTokens = details.windowTokens;
+      }
       continue;
     }
     const child = event.startChildWorkflowExecutionInitiatedEventAttributes;

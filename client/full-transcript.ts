@@ -24,28 +24,44 @@ export async function fullTranscript(client: Client, sessionId: string): Promise
     const seen = new Set<string>();
     const replacedBy = new Map<string, Message[]>();
     let latestEvents: HistoryEvent[] = [];
+    const others: HistoryEvent[][] = [];
     while (toRead.length > 0) {
       const runId = toRead.pop()!;
       if (seen.has(runId)) continue;
       seen.add(runId);
       const events = ((await client.workflow.getHandle(workflowId, runId).fetchHistory()).events ?? []) as HistoryEvent[];
       if (runId === latest.runId) latestEvents = events;
+      else others.push(events);
       const previous = events[0]?.workflowExecutionStartedEventAttributes?.continuedExecutionRunId;
       if (previous) toRead.push(previous);
       for (const [summaryId, messages] of await summariesIn(events, decode)) replacedBy.set(summaryId, messages);
     }
-    return { replacedBy, latestEvents };
+    return { replacedBy, latestEvents, others };
   };
   const first = await read();
   let { replacedBy } = first;
-  const { latestEvents } = first;
+  const { latestEvents, others } = first;
   const current =
     latest.status.name === 'RUNNING'
       ? await sessionTranscript(client, sessionId)
-      : ((await finalMessages(latestEvents, decode)) ?? (await startMessages(latestEvents, decode)) ?? []);
+      : ((await finalMessages(latestEvents, decode)) ?? (await startMessages(latestEvents, decode)) ?? (await newestFinalMessages(others, decode)) ?? []);
   // A summary written between reading the histories and the transcript: read them once more.
   if (current.some((m) => m.metadata?.[SUMMARY_METADATA_KEY] !== undefined && !replacedBy.has(m.metadata[SUMMARY_METADATA_KEY]))) ({ replacedBy } = await read());
   return expandTranscript(current, replacedBy);
+}
+
+/** The newest earlier run's final transcript (a follow-up run that was terminated started from it). */
+async function newestFinalMessages(runs: HistoryEvent[][], decode: Decode): Promise<Message[] | undefined> {
+  const startedAt = (events: HistoryEvent[]) => {
+    const seconds = (events[0] as { eventTime?: { seconds?: unknown } } | undefined)?.eventTime?.seconds;
+    // Protobuf seconds come as a Long.
+    return typeof seconds === 'object' && seconds !== null && 'toNumber' in seconds ? (seconds as { toNumber(): number }).toNumber() : Number(seconds ?? 0);
+  };
+  for (const events of [...runs].sort((a, b) => startedAt(b) - startedAt(a))) {
+    const messages = await finalMessages(events, decode);
+    if (messages) return messages;
+  }
+  return undefined;
 }
 
 /** A run that closed without a result (terminated, timed out): the session it started with. */

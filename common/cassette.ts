@@ -32,6 +32,8 @@ const ModelStepSchema = z.object({
   /** The call failed for good: its failure's message, and its type (version 3: `BambooContextLength` replays as a refusal). */
   failure: z.string().optional(),
   failureType: z.string().optional(),
+  /** A refusal for length: the window the provider named, which the session took as its own. */
+  failureWindowTokens: z.number().int().positive().optional(),
 });
 
 const ToolStepSchema = z.object({

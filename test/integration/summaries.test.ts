@@ -27,7 +27,7 @@ import { exportCassette } from '../../client/cassette';
 import { NativeConnection } from '@temporalio/worker';
 import { replayCassette } from '../../testing';
 import { startUiServer } from '../../cli/ui/server';
-import { estimateTokens, sessionWorkflowId, SUMMARY_METADATA_KEY, type Message, type SummaryResult, usageQuery } from '../../common';
+import { estimateTokens, sessionIdFromWorkflowId, sessionWorkflowId, SUMMARY_METADATA_KEY, type Message, type SummaryResult, usageQuery } from '../../common';
 import { createContextWindows } from '../../worker/providers/context-windows';
 import { createConfiguredProvider } from '../../worker/providers/configured';
 import { createProviderRegistry } from '../../worker/providers/router';
@@ -35,10 +35,11 @@ import { createScriptedProvider } from '../../worker/providers/scripted';
 import { sessionState, sessionTranscript } from '../helpers/root';
 import { activityOutcomes, activityResults } from '../helpers/history-text';
 import { startLlmServer, type LlmServer } from '../helpers/llm-server';
-import { rootSession, withEarlierTurns } from '../helpers/session-fixtures';
+import { childSession, rootSession, spawnJobFor, withEarlierTurns } from '../helpers/session-fixtures';
+import { startChildRun } from '../../client/child-runs';
 import { eventually } from '../helpers/eventually';
 import type { ManagedProcess } from '../helpers/processes';
-import { startTestWorker, testServer, type TestWorker } from '../helpers/temporal';
+import { startRecordingParent, startTestWorker, testServer, type TestWorker } from '../helpers/temporal';
 import { startWorkerProcess } from '../helpers/worker-process';
 
 const run = promisify(execFile);
@@ -306,3 +307,44 @@ test('a session that summarised replays at the agent level from its cassette: id
     await connection.close();
   }
 }, 180_000);
+
+test('replayed at the agent level: a refusal that named the window the worker did not know, and the summaries after it', async () => {
+  // The last two turns fit a quarter of the refused transcript's estimate but not a quarter of the
+  // window the server names: what the summary keeps depends on that window being known.
+  const earlier = Array.from({ length: 7 }, (_, i) => `named ${i}: ${words(i < 5 ? 100 : 70, i + 70)}`);
+  const session = withEarlierTurns(earlier, 'gpt-unknown-window', { modelRef: { provider: 'wire-window', model: 'gpt-unknown-window' } });
+  await startSession(tw.client, { session, options: { idleTtlSecs: 600 } }, { taskQueue: tw.taskQueue });
+  expect((await turnEnded(session.id)).lastRunStatus).toBe('completed');
+  for (let i = 1; i <= 15; i++) await turn(tw.client, session.id, `then ${i}: ${words(18, i + 80)}`);
+  const cassette = await exportCassette(tw.client, session.id);
+  await tw.client.workflow.getHandle(sessionWorkflowId(session.id)).terminate('recorded');
+  const steps = cassette.sessions.flatMap((s) => s.runs.flatMap((r) => r.steps));
+  expect(steps.filter((s) => s.kind === 'model' && s.failureType === 'BambooContextLength').map((s) => s.kind === 'model' && s.failureWindowTokens)).toContain(WINDOW);
+  expect(steps.filter((s) => s.kind === 'summary')).toHaveLength(1);
+  const connection = await NativeConnection.connect({ address: testServer().address });
+  try {
+    const report = await replayCassette({ client: tw.client, connection, cassette, workflowBundlePath: testServer().bundlePath });
+    expect(report.divergences).toEqual([]);
+    expect(report.identical).toBe(true);
+  } finally {
+    await connection.close();
+  }
+}, 180_000);
+
+test('--full of a child whose latest run (a follow-up that starts from the stored snapshot) was terminated: the transcript its last completed run left', async () => {
+  const parent = await startRecordingParent(tw.client, tw.taskQueue);
+  try {
+    const parentSessionId = sessionIdFromWorkflowId(parent.workflowId)!;
+    const session = childSession('first question', { parentSessionId });
+    const first = await startChildRun(tw.client, spawnJobFor(session), { taskQueue: tw.taskQueue });
+    expect((await first.result()).status).toBe('completed');
+    // A follow-up run carries no session in its input: it loads the snapshot the first run left.
+    const second = await startChildRun(tw.client, { parentSessionId, childSessionId: session.id, model: session.model, appendMessages: ['[[stall:60]] a follow-up'] }, { taskQueue: tw.taskQueue });
+    await eventually(async () => ((await second.describe()).raw.pendingActivities ?? []).length > 0, { timeoutMs: 30_000, what: 'the follow-up under way' });
+    await second.terminate('operator');
+    const full = await fullTranscript(tw.client, session.id);
+    expect(full.map((e) => e.message.content)).toEqual(['You are a child session.', 'first question', 'echo: first question']);
+  } finally {
+    await parent.terminate().catch(() => undefined);
+  }
+}, 60_000);

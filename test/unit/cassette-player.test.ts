@@ -114,3 +114,49 @@ test('a recorded decision applies only to the request it decided, and not after 
   diverged.modelCall({ replaySessionId: 'new', key: 'm', turn: 1, messages: [msg('user', 'something else')] });
   expect(diverged.decision('new', { tool: 'weather', argumentsPreview: '{"city":"Oslo"}' })).toMatchObject({ ok: false, divergence: { asked: expect.stringContaining('after this session diverged') } });
 });
+
+test('summaries: a recorded request is rebuilt with what later summaries replaced put back; a summary is served when it replaces the same messages, and one that failed fails again', () => {
+  const root = 'r-2';
+  const early = [msg('user', 'one'), msg('assistant', 'ok one'), msg('user', 'two')];
+  const summary = msg('user', '[Summary of 2 earlier message(s)]\n\nthey said one', { metadata: { summary_of: 'summary-a' } });
+  const final = [summary, early[2], msg('assistant', 'ok two')];
+  const recorded: Cassette = {
+    format: CASSETTE_FORMAT,
+    version: 3,
+    recordedAt: T,
+    rootSessionId: root,
+    start: { session: { id: root, kind: 'root', rootSessionId: root, spawnDepth: 0, title: 'Root', model: 'm', metadata: {}, messages: [early[0]] } },
+    sessions: [
+      {
+        sessionId: root,
+        kind: 'root',
+        runs: [
+          {
+            runId: 'x',
+            startTime: T,
+            status: 'RUNNING',
+            messages: final,
+            steps: [
+              { kind: 'model', turn: 1, call: 0, model: 'm', messageCount: 1, tools: [], response: answer('ok one') },
+              { kind: 'model', turn: 1, call: 1, model: 'm', messageCount: 3, tools: [], failure: 'too long', failureType: 'BambooContextLength', failureWindowTokens: 100 },
+              { kind: 'summary', summaryId: 'summary-a', replaced: early.slice(0, 2), response: { summary: 'they said one', usage: { inputTokens: 5, outputTokens: 3 }, provider: 'scripted', model: 'm' } },
+              { kind: 'summary', summaryId: 'summary-b', replaced: [early[2]], failure: 'the summary model was down' },
+              { kind: 'model', turn: 1, call: 2, model: 'm', messageCount: 2, tools: [], response: answer('ok two') },
+            ],
+          },
+        ],
+      },
+    ],
+  };
+  const player = new CassettePlayer(recorded, 'new');
+  expect(player.modelCall({ replaySessionId: 'new', key: 'a', turn: 1, messages: [early[0]] })).toMatchObject({ ok: true, value: { content: 'ok one' } });
+  // Before the summary, the call was sent the three original messages: refused for length, as recorded.
+  expect(player.modelCall({ replaySessionId: 'new', key: 'b', turn: 1, messages: early })).toEqual({ ok: true, value: { refusedForLength: 'too long', windowTokens: 100 } });
+  expect(player.summaryCall({ replaySessionId: 'new', key: 's1', replaced: early.slice(0, 2) })).toMatchObject({ ok: true, value: { summary: 'they said one' } });
+  expect(player.summaryCall({ replaySessionId: 'new', key: 's2', replaced: [early[2]] })).toEqual({ ok: true, value: { failed: 'the summary model was down' } });
+  expect(player.modelCall({ replaySessionId: 'new', key: 'c', turn: 1, messages: [summary, early[2]] })).toMatchObject({ ok: true, value: { content: 'ok two' } });
+  expect(player.divergences).toEqual([]);
+  // Replacing other messages is a divergence of its own kind.
+  const other = new CassettePlayer(recorded, 'new');
+  expect(other.summaryCall({ replaySessionId: 'new', key: 's1', replaced: [early[0]] })).toMatchObject({ ok: false, divergence: { kind: 'summary' } });
+});

@@ -41,7 +41,8 @@ export function createReplayActivities(player: CassettePlayer, deps: ActivityDep
       }
       if ('refusedForLength' in played.value) {
         // As the provider refused it: the session summarises and tries once more, as recorded.
-        throw ApplicationFailure.create({ message: played.value.refusedForLength, type: FailureTypes.contextLength, nonRetryable: true });
+        const { refusedForLength, windowTokens } = played.value;
+        throw ApplicationFailure.create({ message: refusedForLength, type: FailureTypes.contextLength, nonRetryable: true, details: [{ ...(windowTokens ? { windowTokens } : {}) }] });
       }
       const { content, toolCalls, usage, provider, context } = played.value;
       const price = deps.providers.priceOf(input.model, provider);
@@ -57,6 +58,7 @@ export function createReplayActivities(player: CassettePlayer, deps: ActivityDep
         counts.live.model += 1;
         return real.summarizeTranscript(request);
       }
+      if ('failed' in played.value) throw ApplicationFailure.create({ message: played.value.failed, type: FailureTypes.providerError, nonRetryable: true });
       const { summary, usage, provider, model } = played.value;
       const price = deps.providers.priceOf(model, provider);
       return { summary, usage, provider, model, ...(price ? { costMicroUsd: costMicroUsd(price, usage) } : {}) };

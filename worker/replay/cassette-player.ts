@@ -16,7 +16,7 @@ type RecordedSession = Cassette['sessions'][number];
 type ModelStep = Extract<CassetteStep, { kind: 'model' }> & { request?: Message[]; refusedForLength?: boolean };
 
 /** A recorded answer, or the provider's refusal of the request for its length (which the session answers with a summary). */
-export type ModelAnswer = Pick<ModelTurnResult, 'content' | 'toolCalls' | 'usage' | 'provider' | 'context'> | { refusedForLength: string };
+export type ModelAnswer = Pick<ModelTurnResult, 'content' | 'toolCalls' | 'usage' | 'provider' | 'context'> | { refusedForLength: string; windowTokens?: number };
 type ToolStep = Extract<CassetteStep, { kind: 'tool' }>;
 type DecisionStep = Extract<CassetteStep, { kind: 'decision' }>;
 type SummaryStep = Extract<CassetteStep, { kind: 'summary' }>;
@@ -110,16 +110,17 @@ export class CassettePlayer {
    * The recorded summary at this place in the session, if it replaced the same messages: what
    * its model wrote. A recorded summary that failed is a divergence (it has nothing to serve).
    */
-  summaryCall(request: { replaySessionId: string; key: string; replaced: readonly Message[] }): Played<Pick<SummaryResult, 'summary' | 'usage' | 'provider' | 'model'>> {
+  summaryCall(request: { replaySessionId: string; key: string; replaced: readonly Message[] }): Played<Pick<SummaryResult, 'summary' | 'usage' | 'provider' | 'model'> | { failed: string }> {
     const tape = this.tapes.get(request.replaySessionId);
     if (!tape) return this.diverged({ kind: 'unknown-session', replaySessionId: request.replaySessionId, path: [], call: 0, recorded: 'no session of the recorded tree', asked: 'a summary' });
     const call = placeOf(tape.summaryKeys, request.key);
     const step = tape.summaries[call];
     const where = { sessionId: tape.recorded.sessionId, replaySessionId: request.replaySessionId, path: tape.path, call };
-    if (!step?.response) return this.diverged({ kind: 'summary', ...where, recorded: step ? `the summary failed: ${step.failure ?? 'no answer recorded'}` : `${tape.summaries.length} summaries`, asked: `a summary of ${request.replaced.length} message(s)` });
+    if (!step) return this.diverged({ kind: 'summary', ...where, recorded: `${tape.summaries.length} summaries`, asked: `a summary of ${request.replaced.length} message(s)` });
     const difference = firstDifference(step.replaced, request.replaced, this.cassette.rootSessionId, this.replayRootId);
     if (difference) return this.diverged({ kind: 'summary', ...where, ...difference });
-    return { ok: true, value: step.response };
+    // A summary that failed in the recording fails the same way (the session then goes on as it did).
+    return { ok: true, value: step.response ?? { failed: step.failure ?? 'the summary failed' } };
   }
 
   /** The recorded answer to a model call, if its request matches the recorded one. */
@@ -134,7 +135,10 @@ export class CassettePlayer {
     const recorded = step.request;
     const difference = recorded ? firstDifference(recorded, request.messages, this.cassette.rootSessionId, this.replayRootId) : undefined;
     if (difference) return this.diverged({ kind: 'model-request', ...where, ...difference });
-    if (step.refusedForLength) return { ok: true, value: { refusedForLength: step.failure ?? 'the prompt is longer than the context window' } };
+    if (step.refusedForLength) {
+      const refusal = { refusedForLength: step.failure ?? 'the prompt is longer than the context window', ...(step.failureWindowTokens ? { windowTokens: step.failureWindowTokens } : {}) };
+      return { ok: true, value: refusal };
+    }
     if (!step.response) return this.diverged({ kind: 'model-call-missing', ...where, recorded: `the call failed: ${step.failure ?? 'no answer recorded'}`, asked: lastMessage(request.messages) });
     this.served.model += 1;
     return { ok: true, value: step.response };
