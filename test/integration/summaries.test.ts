@@ -12,7 +12,9 @@
  * - A session that summarised, exported as a cassette and replayed at the agent level: identical,
  *   its summaries (and the provider's refusal) served from the recording.
  * - The same refusal from a real OpenAI-compatible wire server (`context_length_exceeded`): one
- *   summary, one more try, an answer; a second refusal after the summary is a clear error.
+ *   summary, one more try, an answer; a second refusal after the summary is a clear error. And
+ *   300 turns on such a server for a model the worker knows no window of; Anthropic's wording.
+ * - `--full` of a child whose latest (follow-up) run was terminated.
  */
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
