@@ -58,6 +58,12 @@ export interface HistoryEvent {
 
 export type Decode = <T>(payloads: Payload[] | null | undefined) => Promise<T | undefined>;
 
+/** Decodes a history's payloads through the client's data converter (its codecs included). */
+export function decoderFor(client: Client): Decode {
+  return async <T>(payloads: Payload[] | null | undefined) =>
+    payloads?.length ? decodeFromPayloadsAtIndex<T>(client.options.loadedDataConverter, 0, payloads) : undefined;
+}
+
 /** The tree's cassette: sessions in the order they started, each run's steps in its history's order. */
 export async function exportCassette(client: Client, rootSessionId: string): Promise<Cassette> {
   const query = treeRunsQuery(rootSessionId);
@@ -75,8 +81,7 @@ export async function exportCassette(client: Client, rootSessionId: string): Pro
   }
   if (!runs.some((r) => r.sessionId === rootSessionId)) throw new Error(`no root session ${rootSessionId}: visibility lists none of its runs`);
   runs.sort((a, b) => a.start.getTime() - b.start.getTime());
-  const decode: Decode = async <T>(payloads: Payload[] | null | undefined) =>
-    payloads?.length ? decodeFromPayloadsAtIndex<T>(client.options.loadedDataConverter, 0, payloads) : undefined;
+  const decode = decoderFor(client);
   const sessions = new Map<string, Cassette['sessions'][number]>();
   let start: SessionWorkflowInput | undefined;
   for (const run of runs) {

@@ -7,17 +7,14 @@
  * (common/context-window.ts `expandTranscript`).
  */
 import type { Client } from '@temporalio/client';
-import type { Payload } from '@temporalio/common';
-import { decodeFromPayloadsAtIndex } from '@temporalio/common/lib/internal-non-workflow';
 import { expandTranscript, sessionWorkflowId, SUMMARY_METADATA_KEY, type FullTranscriptEntry, type Message, type SummaryInput } from '../common';
-import { finalMessages, type Decode, type HistoryEvent } from './cassette';
+import { decoderFor, finalMessages, type Decode, type HistoryEvent } from './cassette';
 import { sessionTranscript } from './root-sessions';
 
 export async function fullTranscript(client: Client, sessionId: string): Promise<FullTranscriptEntry[]> {
   const workflowId = sessionWorkflowId(sessionId);
   const latest = await client.workflow.getHandle(workflowId).describe();
-  const decode: Decode = async <T>(payloads: Payload[] | null | undefined) =>
-    payloads?.length ? decodeFromPayloadsAtIndex<T>(client.options.loadedDataConverter, 0, payloads) : undefined;
+  const decode = decoderFor(client);
   const read = async () => {
     const toRead = [latest.runId];
     for await (const run of client.workflow.list({ query: `WorkflowId = ${JSON.stringify(workflowId)}` })) toRead.push(run.runId);
