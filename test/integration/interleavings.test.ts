@@ -208,6 +208,28 @@ test('a request of a grandchild whose run was terminated leaves the root’s pen
   expect((refusal.cause as Error | undefined)?.message).toMatch(/no longer waits: the session that asked has ended its run/);
 }, 180_000);
 
+test('a request whose asking run outlived its parent’s run leaves the root’s book at its expiry, and a late respond is refused', async () => {
+  const taskQueue = uniqueId('interleavings');
+  await startWorker(taskQueue);
+  const session = rootSession('[[spawn:Helper|[[spawn:Grandchild|[[tool:get_current_time|{}]] what time is it]] plan]] plan');
+  const handle = await startSession(client, { session, options: { maxSpawnDepth: 2, requestTimeoutSecs: 3 } }, { taskQueue });
+  const request = await eventually(async () => (await handle.query(stateQuery)).pendingRequests?.[0], { timeoutMs: 60_000, what: 'the grandchild’s request at the root' });
+  const helperId = (await sessionState(client, session.id)).children[0]!.childSessionId;
+
+  // The Helper's run ends first (no parent is left to tell the root of its child), then the
+  // Grandchild's, before its expiry: no session that could close the request is left running.
+  await client.workflow.getHandle(sessionWorkflowId(helperId)).terminate('gone');
+  await client.workflow.getHandle(sessionWorkflowId(request.sessionId)).terminate('gone');
+  await eventually(async () => (await handle.query(stateQuery)).pendingRequests?.length === 0, { timeoutMs: 60_000, what: 'the request to leave the root’s book once it expired' });
+  expect(Date.now()).toBeGreaterThanOrEqual(Date.parse(request.expiresAt));
+  await eventually(async () => (await handle.describe()).typedSearchAttributes.get(BambooPendingRequests) === 0, { what: 'BambooPendingRequests to be 0' });
+  const refusal: Error = await handle.executeUpdate(respondUpdate, { args: [{ requestId: request.requestId, decision: 'approve' }] }).then(
+    () => new Error('the respond update was accepted'),
+    (error: Error) => error,
+  );
+  expect((refusal.cause as Error | undefined)?.message).toBe(`request ${JSON.stringify(request.requestId)} no longer waits: expired`);
+}, 180_000);
+
 /**
  * A child that spawned a grandchild works in rounds of a 5 s tool; while its workflows are
  * stopped, the grandchild is terminated and the tool call ends, and 1,000 ignored signals take
