@@ -67,6 +67,16 @@ export function tellRootRunEnded(rootSessionId: string, sessionId: string, runId
   );
 }
 
+/**
+ * Patch id: the root expires a child's request itself once it is STALE_REQUEST_GRACE_SECS past
+ * its expiry (issue 25). Before, a request whose asking run outlived its parent's run and then
+ * ended unreported stayed pending for good, and a `respond` to it was accepted into the void.
+ */
+export const ROOT_EXPIRES_STALE_PATCH = 'bamboo-root-expires-stale-requests';
+
+/** How long past its expiry the root leaves a child's request to the child (which expires it on time while it runs). */
+export const STALE_REQUEST_GRACE_SECS = 10;
+
 /** How long a child whose request expired waits for its root's word before it denies alone. */
 export const ROOT_VERDICT_WAIT_SECS = 60;
 
@@ -241,6 +251,26 @@ export class RequestDesk {
     void getExternalWorkflowHandle(sessionWorkflowId(expiry.sessionId))
       .signal(requestDecidedSignal, expiry.decision)
       .catch((error: unknown) => log.warn('could not tell a session its request expired', { requestId: expiry.decision.requestId, error: errorMessage(error) }));
+  }
+
+  /**
+   * Runs for the root's run: expires a child's request the child left past its expiry (the
+   * patch above). One timer at a time, for the earliest such request; none while no child's
+   * request waits, so a root without requests writes no timer.
+   */
+  async expireStaleRequests(): Promise<void> {
+    const grace = STALE_REQUEST_GRACE_SECS * 1000;
+    for (;;) {
+      await condition(() => this.book.nextStaleAt(grace) !== undefined);
+      if (!patched(ROOT_EXPIRES_STALE_PATCH)) return;
+      const due = this.book.nextStaleAt(grace)!;
+      if (due > Date.now() && (await condition(() => this.book.nextStaleAt(grace) !== due, due - Date.now()))) continue;
+      for (const { decision, sessionId } of this.book.expireStale(grace)) {
+        void getExternalWorkflowHandle(sessionWorkflowId(sessionId))
+          .signal(requestDecidedSignal, decision)
+          .catch((error: unknown) => log.info('a stale request expired; its session is not running', { requestId: decision.requestId, error: errorMessage(error) }));
+      }
+    }
   }
 
   /** The Update's validator (RequestBook.validate). */

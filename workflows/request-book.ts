@@ -119,6 +119,36 @@ export class RequestBook {
     return this.routeOf(request, decision);
   }
 
+  /**
+   * When the earliest request of another session (a child's, at any depth) is past its expiry
+   * by `graceMs` — the time that session had to expire it itself. Undefined when none waits.
+   */
+  nextStaleAt(graceMs: number): number | undefined {
+    let earliest: number | undefined;
+    for (const request of this.pending.values()) {
+      if (request.sessionId === this.rootSessionId) continue; // the root expires its own on time
+      const at = Date.parse(request.expiresAt) + graceMs;
+      if (earliest === undefined || at < earliest) earliest = at;
+    }
+    return earliest;
+  }
+
+  /**
+   * Expires the requests of other sessions past their expiry by `graceMs`: the session that
+   * asked did not (its run ended unreported with no parent left to say so, or it has no worker).
+   * A `respond` is refused from now on; the returned denies are what those sessions are told,
+   * should one still wait.
+   */
+  expireStale(graceMs: number): DecisionRoute[] {
+    const due = this.now() - graceMs;
+    return this.list()
+      .filter((request) => request.sessionId !== this.rootSessionId && Date.parse(request.expiresAt) <= due)
+      .map((request) => {
+        this.close({ requestId: request.requestId, reason: REQUEST_EXPIRED });
+        return this.routeOf(request, { requestId: request.requestId, decision: 'deny', reason: REQUEST_EXPIRED, decidedAt: this.isoNow(), by: 'timeout' });
+      });
+  }
+
   /** The Update's validator: only a pending request can be answered, and only the way its kind allows. */
   validate(payload: unknown): RespondInput {
     const parsed = RespondInputSchema.safeParse(payload);

@@ -156,6 +156,9 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
   root.children.pump().catch((error: unknown) => {
     if (!isCancellation(error)) throw error;
   });
+  root.desk.expireStaleRequests().catch((error: unknown) => {
+    if (!isCancellation(error)) throw error;
+  });
   try {
     await converse(root);
     return root.result('idle_expired');

@@ -80,10 +80,11 @@ export class RequestWorld {
   // ── the tree raises and closes ────────────────────────────────────────────
 
   /** A session asks (signal `requestRaised`, or the root's own PersonRequests). */
-  raise(sessionId: string, kind: PendingRequest['kind']): void {
+  raise(sessionId: string, kind: PendingRequest['kind'], timeoutSecs = 0): void {
     const requestId = `req-${this.nextId++}`;
     const at = new Date(this.clock).toISOString();
-    const request: PendingRequest = { requestId, sessionId, kind, ...(kind === 'tool' ? { tool: 'write_file', argumentsPreview: '{}' } : { question: 'which one?' }), requestedAt: at, expiresAt: at };
+    const expiresAt = new Date(this.clock + timeoutSecs * 1000).toISOString();
+    const request: PendingRequest = { requestId, sessionId, kind, ...(kind === 'tool' ? { tool: 'write_file', argumentsPreview: '{}' } : { question: 'which one?' }), requestedAt: at, expiresAt };
     this.requests.set(requestId, { request, fate: { state: 'pending' }, decisions: 0 });
     expectThat(this.book.raise(request), 'a new request is taken', true);
     this.becomesPending(requestId);
@@ -129,6 +130,27 @@ export class RequestWorld {
     const closing = this.pending.filter((id) => this.requests.get(id)!.request.sessionId === sessionId);
     this.book.closeAllOf(sessionId, RUN_ENDED);
     for (const id of closing) this.closes(id, RUN_ENDED);
+  }
+
+  /**
+   * RequestDesk.expireStaleRequests when its timer fires: a child's request past its expiry by
+   * the grace (its session did not expire it: its run ended unreported, or it has no worker) is
+   * expired by the root, and its session told the deny.
+   */
+  expireStale(graceMs: number): void {
+    const due = (id: string) => {
+      const { request } = this.requests.get(id)!;
+      return request.sessionId !== ROOT && Date.parse(request.expiresAt) + graceMs <= this.clock;
+    };
+    const foreign = this.pending.filter((id) => this.requests.get(id)!.request.sessionId !== ROOT).map((id) => Date.parse(this.requests.get(id)!.request.expiresAt) + graceMs);
+    expectThat(this.book.nextStaleAt(graceMs), 'when the next child request is stale', foreign.length ? Math.min(...foreign) : undefined);
+    const expiring = this.pending.filter(due);
+    const routes = this.book.expireStale(graceMs);
+    expectThat(routes.map((r) => r.decision.requestId).join(','), 'the stale requests expired', expiring.join(','));
+    for (const [n, id] of expiring.entries()) {
+      this.closes(id, REQUEST_EXPIRED);
+      this.routed(this.requests.get(id)!, routes[n], { decision: 'deny', reason: REQUEST_EXPIRED, by: 'timeout' });
+    }
   }
 
   // ── a person responds ─────────────────────────────────────────────────────

@@ -560,6 +560,15 @@ export const SCENARIOS: Scenario[] = [
   { ...rootScenario('approval-approved', DEEP_ASK, { maxSpawnDepth: 2 }, answerFirstRequest({ decision: 'approve', reason: 'go ahead' })), withChildren: true },
   rootScenario('approval-denied', '[[spawn:Helper|[[tool:get_current_time|{}]] now]] go', {}, answerFirstRequest({ decision: 'deny', reason: 'not today' })),
   { ...rootScenario('approval-expired', '[[spawn:Helper|[[tool:get_current_time|{}]] now]] go', { requestTimeoutSecs: 1 }), withChildren: true },
+  // A request left past its expiry by a grandchild whose run, and its parent's, were terminated:
+  // the root expires it itself (patch bamboo-root-expires-stale-requests).
+  rootScenario('stale-request-expired-by-root', DEEP_ASK, { maxSpawnDepth: 2, requestTimeoutSecs: 2, idleTtlSecs: 20 }, async (client, handle) => {
+    const request = await eventually(async () => (await handle.query(stateQuery)).pendingRequests?.[0], waitOptions('a pending request'));
+    const lead = (await handle.query(stateQuery)).children[0]!.childSessionId;
+    await client.workflow.getHandle(sessionWorkflowId(lead)).terminate('gone');
+    await client.workflow.getHandle(sessionWorkflowId(request.sessionId)).terminate('gone');
+    await eventually(async () => (await handle.query(stateQuery)).pendingRequests?.length === 0, { ...waitOptions('the root to expire the request'), timeoutMs: 60_000 });
+  }),
   { ...rootScenario('ask-user-answered', '[[spawn:Asker|[[tool:ask_user|{"question":"Which colour?"}]] pick]] go', {}, answerFirstRequest({ decision: 'answer', text: 'blue' })), withChildren: true },
   rootScenario(
     'approval-across-continue-as-new',

@@ -3,7 +3,7 @@
  * generates sequences of what a tree and a person may do — raises from the root or any
  * session of its tree (and the same raise again), closes from the session that asked
  * (expired, stopped waiting; duplicated, late, for ids never raised), the root closing its
- * own, `respond` with every decision (valid and invalid for the request's kind, inputs the
+ * own, the root expiring a child's request its session left past its expiry, `respond` with every decision (valid and invalid for the request's kind, inputs the
  * schema refuses, duplicates, unknown ids, after expiry; through the Update's validator or the
  * handler alone), a child run that ends (closeAllOf), continue-as-new through the carried
  * state's JSON and schema — and checks after every step, against a model of each id:
@@ -17,6 +17,8 @@
  *    which continue-as-new keeps) equals it, upserted once per change;
  *  - nothing is stuck: every pending request can be answered (a deny, or its kind's decision);
  *  - continue-as-new carries the pending requests exactly;
+ *  - the root's sweep of stale requests (a child's, past its expiry by the grace: its session
+ *    never closed it) expires exactly those, routes each one deny, and leaves the root's own;
  *
  * and at the end every pending request is answered or expires, leaving nothing pending.
  *
@@ -54,8 +56,8 @@ const CLOSE_REASONS = [REQUEST_EXPIRED, REQUEST_EXPIRED, STOPPED_WAITING];
 const commands: fc.Arbitrary<RequestCommand>[] = [
   ...weighted(
     3,
-    fc.tuple(fc.nat(SESSIONS.length - 1), fc.constantFrom('tool' as const, 'question' as const)).map(([s, kind]) =>
-      step(`raise(${SESSIONS[s]}, ${kind})`, () => true, (w) => w.raise(SESSIONS[s], kind)),
+    fc.tuple(fc.nat(SESSIONS.length - 1), fc.constantFrom('tool' as const, 'question' as const), fc.nat(6)).map(([s, kind, timeout]) =>
+      step(`raise(${SESSIONS[s]}, ${kind}, ${timeout} s)`, () => true, (w) => w.raise(SESSIONS[s], kind, timeout)),
     ),
   ),
   ...weighted(2, fc.nat().map((i) => step(`raiseAgain(${i})`, any, (w) => w.raiseAgain(w.ids()[i % w.requests.size])))),
@@ -78,6 +80,7 @@ const commands: fc.Arbitrary<RequestCommand>[] = [
   ),
   ...weighted(1, fc.nat(SESSIONS.length - 2).map((s) => step(`closeAllOf(${SESSIONS[s + 1]})`, () => true, (w) => w.closeAllOf(SESSIONS[s + 1])))),
   ...weighted(1, fc.constant(null).map(() => step('continueAsNew', () => true, (w) => w.continueAsNew()))),
+  ...weighted(2, fc.nat(3).map((grace) => step(`expireStale(grace ${grace} s)`, () => true, (w) => w.expireStale(grace * 1000)))),
 ];
 
 /** Every request still pending is answered or expires: nothing is left waiting. */
