@@ -3,18 +3,25 @@
  * in a seeded random order on real trees — new roots, follow-up messages, steers, messages
  * injected into running children, approvals and denials, child runs terminated, children
  * cancelled, a worker SIGKILLed and replaced — then the trees are drained (every request still
- * pending is approved) and checked through the public queries and the histories:
- *   0 stuck      every root settles: idle, no wait, every child terminal;
- *   0 lost       every child is terminal and reported to its parent at least once;
- *   0 duplicated no child run signals its parent twice, and no child is reported more times
- *                than it has closed runs;
+ * pending is approved) and checked through the public queries and the histories, at every
+ * depth (the roots' children and theirs):
+ *   0 stuck      every root settles: idle, no wait, every child terminal, nothing pending;
+ *   0 lost       every child is terminal and reported to its parent at least once (in a
+ *                resume message; by its signal alone when the parent's run ended without
+ *                resuming, cancelled while it waited); every
+ *                session whose last run completed answered every message it was sent
+ *                (its transcript ends with the model's answer);
+ *   0 duplicated no child run signals its parent twice, no child is reported more times than
+ *                it has closed runs, and no decision is taken twice (each answered request is
+ *                answered again, and must be refused);
  *   no workflow task failed.
- * REL_SEED=<n> repeats a run's choices (the timing of a real server still varies).
+ * Its choices come from a random source of its own, seeded by REL_SOAK_SEED (default: the
+ * suite's REL_SEED), printed: the seed repeats them alone (the timing of a real server still varies).
  */
 import type { Client } from '@temporalio/client';
 import { startSession } from '../../../client/root-sessions';
-import { sessionWorkflowId, injectMessageSignal, respondUpdate, stateQuery, steerUpdate, userMessageSignal, type SessionRunState } from '../../../common';
-import { resumeMessages, sessionTranscript } from '../../helpers/root';
+import { ALREADY_ANSWERED, sessionWorkflowId, injectMessageSignal, respondUpdate, stateQuery, steerUpdate, userMessageSignal, type Message, type SessionRunState } from '../../../common';
+import { completionSignalsSent, resumeMessages, sessionTranscript } from '../../helpers/root';
 import { rootSession } from '../../helpers/session-fixtures';
 import { uniqueId } from '../../helpers/temporal';
 import { startWorkerProcess, TEST_TOOLS } from '../../helpers/worker-process';
@@ -23,7 +30,13 @@ import { mainClient, mainServer, useQueue } from '../support/context';
 import { beginScenario } from '../support/summary';
 import { runScenario } from '../support/scenario';
 import { historyCounts, REFUSED_TASK_CAUSES } from '../support/trees';
-import { mapLimit, pick, random, randomInt, sleep, within } from '../support/util';
+import { mapLimit, SEED, seededRandom, sleep, within } from '../support/util';
+
+/** The soak's own random source: its seed repeats its choices whatever the other scenarios drew. */
+const SOAK_SEED = Number(process.env.REL_SOAK_SEED ?? SEED);
+const random = seededRandom(SOAK_SEED);
+const randomInt = (min: number, max: number) => min + Math.floor(random() * (max - min + 1));
+const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)];
 
 const SOAK_SECS = Number(process.env.REL_SOAK_SECS ?? 40);
 const MAX_ROOTS = 6;
@@ -60,6 +73,7 @@ export function interleavingsSoakScenario(): void {
     const server = mainServer();
     const taskQueue = useQueue(server, uniqueId('rel-soak'), record.id);
     const worker = (label: string) => startWorkerProcess({ address: server.address, taskQueue, toolsModule: TEST_TOOLS, label, env: { BAMBOO_TEST_TOOL_POLICY: POLICY } });
+    console.log(`interleavings soak: REL_SOAK_SEED=${SOAK_SEED}`);
     await runScenario(record, async ({ workers, terminateAtEnd }) => {
       workers.push(await worker('soak-worker-1'), await worker('soak-worker-2'));
       const rootIds: string[] = [];
@@ -75,12 +89,20 @@ export function interleavingsSoakScenario(): void {
       for (let i = 0; i < 3; i++) await startRoot();
 
       const state = (id: string) => client.workflow.getHandle(sessionWorkflowId(id)).query(stateQuery);
+      /** A child at any depth, a running one when there is one (an operation on a finished child only tests a refusal). */
       const anyChild = async (): Promise<{ rootId: string; child: SessionRunState['children'][number] } | undefined> => {
         const rootId = pick(rootIds);
-        const children = (await state(rootId).catch(() => undefined))?.children ?? [];
-        return children.length ? { rootId, child: pick(children) } : undefined;
+        const choose = (children: SessionRunState['children']) => {
+          const running = children.filter((c) => c.status === 'running');
+          return running.length ? pick(running) : children.length ? pick(children) : undefined;
+        };
+        const child = choose((await state(rootId).catch(() => undefined))?.children ?? []);
+        if (child?.status !== 'running' || random() < 0.5) return child && { rootId, child };
+        const grandchild = choose((await state(child.childSessionId).catch(() => undefined))?.children ?? []);
+        return { rootId, child: grandchild?.status === 'running' ? grandchild : child };
       };
       const replacing: Promise<void>[] = [];
+      const decidedTwice: string[] = [];
       const steers: Promise<'receipt' | 'refused'>[] = [];
       const operations: [string, () => Promise<unknown>][] = [
         ['root started', async () => (rootIds.length < MAX_ROOTS ? startRoot() : NOTHING)],
@@ -101,7 +123,14 @@ export function interleavingsSoakScenario(): void {
           const request = (await state(rootId)).pendingRequests?.[0];
           if (!request) return NOTHING;
           const decision = request.kind === 'question' ? { decision: 'answer' as const, text: 'yes' } : random() < 0.7 ? { decision: 'approve' as const } : { decision: 'deny' as const, reason: 'soak' };
-          await client.workflow.getHandle(sessionWorkflowId(rootId)).executeUpdate(respondUpdate, { args: [{ requestId: request.requestId, ...decision }] });
+          const root = client.workflow.getHandle(sessionWorkflowId(rootId));
+          await root.executeUpdate(respondUpdate, { args: [{ requestId: request.requestId, ...decision }] });
+          // The same decision again: one decision per request, so it must be refused as answered.
+          const again = await root.executeUpdate(respondUpdate, { args: [{ requestId: request.requestId, ...decision }] }).then(
+            () => 'accepted',
+            (error: Error) => (error.cause as Error | undefined)?.message ?? error.message,
+          );
+          if (again !== ALREADY_ANSWERED(request.requestId)) decidedTwice.push(`${rootId} ${request.requestId}: a second respond was ${again}`);
         }],
         ['child run terminated', async () => {
           const picked = await anyChild();
@@ -159,21 +188,34 @@ export function interleavingsSoakScenario(): void {
       await sleep(2000); // visibility lists the last closed runs
 
       const lost: string[] = [];
-      const duplicated: string[] = [];
+      const duplicated: string[] = [...decidedTwice];
       let childRuns = 0;
       const childIds: string[] = [];
-      for (const rootId of rootIds) {
-        const s = settledStates.get(rootId) ?? (await state(rootId).catch(() => undefined));
-        const resumes = resumeMessages(await sessionTranscript(client, rootId).catch(() => []));
-        await mapLimit(s?.children ?? [], 4, async (child) => {
+      const depths: Record<string, number> = {};
+      /** A session's children, at every depth: terminal, reported, reported once per run, their messages answered. */
+      const walk = async (parentId: string, parent: SessionRunState | undefined, depth: number): Promise<void> => {
+        const resumes = resumeMessages(await sessionTranscript(client, parentId).catch(() => []));
+        await mapLimit(parent?.children ?? [], 4, async (child) => {
           childIds.push(child.childSessionId);
+          depths[`depth ${depth}`] = (depths[`depth ${depth}`] ?? 0) + 1;
           const runs = await closedRuns(client, child.childSessionId);
           childRuns += runs.closed;
           const reported = resumes.reduce((n, m) => n + (m.content.split(`child session \`${child.childSessionId}\``).length - 1), 0);
-          const tag = `${rootId} → ${child.childSessionId} (status ${child.status}, closed runs ${runs.closed}, reported ${reported}, most signals from one run ${runs.maxSignals})`;
-          if (!TERMINAL.has(child.status) || reported === 0) lost.push(tag);
+          // A parent whose run ended without resuming (cancelled while it waited: it cancels its
+          // children, takes their reports and ends) has heard of a child by its signal alone.
+          const heard = reported > 0 || parent?.lastRunStatus === 'completed' ? reported : await completionSignalsSent(client, child.childSessionId);
+          const tag = `${parentId} → ${child.childSessionId} (status ${child.status}, closed runs ${runs.closed}, reported ${reported}, heard ${heard}, most signals from one run ${runs.maxSignals})`;
+          if (!TERMINAL.has(child.status) || heard === 0) lost.push(tag);
           if (runs.maxSignals > 1 || reported > runs.closed) duplicated.push(tag);
+          if (child.status === 'completed' && !endsAnswered(await sessionTranscript(client, child.childSessionId).catch(() => []))) lost.push(`${tag}: a message it was sent is unanswered`);
+          const own = await state(child.childSessionId).catch(() => undefined);
+          if (own?.children.length) await walk(child.childSessionId, own, depth + 1);
         });
+      };
+      for (const rootId of rootIds) {
+        const s = settledStates.get(rootId) ?? (await state(rootId).catch(() => undefined));
+        if (s?.lastRunStatus === 'completed' && !endsAnswered(await sessionTranscript(client, rootId).catch(() => []))) lost.push(`${rootId}: a message it was sent is unanswered`);
+        await walk(rootId, s, 1);
       }
       // It terminates child runs itself: a task in flight then is refused too.
       const counts = await historyCounts(client, [...rootIds, ...childIds].map(sessionWorkflowId), REFUSED_TASK_CAUSES);
@@ -181,11 +223,16 @@ export function interleavingsSoakScenario(): void {
       record.lost = lost.length + stuck.length;
       record.duplicated = duplicated.length;
       record.serverErrors = counts.workflowTaskFailed;
-      record.details = { seedNote: 'REL_SEED repeats the choices', soakSecs: SOAK_SECS, roots: rootIds.length, children: childIds.length, childRuns, operations: ops, steers: steers.length, stuck, lost: lost.slice(0, 10), duplicated: duplicated.slice(0, 10), histories: counts };
+      record.details = { soakSeed: SOAK_SEED, seedNote: 'REL_SOAK_SEED repeats the choices', soakSecs: SOAK_SECS, roots: rootIds.length, children: childIds.length, childrenByDepth: depths, childRuns, historyEvents: counts.events, operations: ops, steers: steers.length, stuck, lost: lost.slice(0, 10), duplicated: duplicated.slice(0, 10), histories: counts };
       record.notes.push('lost counts stuck roots too; serverErrors = failed workflow tasks in the trees’ histories, but those Temporal refuses on purpose (UNHANDLED_COMMAND: a signal arrived as the workflow closed — the next task handles it first), counted as workflowTaskRefused');
       expect({ stuck, lost, duplicated, workflowTaskFailed: counts.workflowTaskFailed }).toEqual({ stuck: [], lost: [], duplicated: [], workflowTaskFailed: 0 });
     });
   }, 900_000);
+}
+
+/** Every message the session was sent was answered: its transcript ends with the model's answer. */
+function endsAnswered(messages: Message[]): boolean {
+  return messages.at(-1)?.role === 'assistant';
 }
 
 /** A child session's closed runs (continued-as-new ones excluded: they do not report) and the most completion signals any one run sent. */

@@ -185,10 +185,11 @@ export async function historyCounts(
   client: Client,
   workflowIds: string[],
   refused: ReadonlySet<string> = SIGNAL_RACE,
-): Promise<{ workflowTaskFailed: number; workflowTaskRefused: number; workflowTaskTimedOut: number; activityRetries: number; activityTimedOut: number; failedTaskCauses: Record<string, number> }> {
-  const counts = { workflowTaskFailed: 0, workflowTaskRefused: 0, workflowTaskTimedOut: 0, activityRetries: 0, activityTimedOut: 0, failedTaskCauses: {} as Record<string, number> };
+): Promise<{ events: number; workflowTaskFailed: number; workflowTaskRefused: number; workflowTaskTimedOut: number; activityRetries: number; activityTimedOut: number; failedTaskCauses: Record<string, number> }> {
+  const counts = { events: 0, workflowTaskFailed: 0, workflowTaskRefused: 0, workflowTaskTimedOut: 0, activityRetries: 0, activityTimedOut: 0, failedTaskCauses: {} as Record<string, number> };
   await mapLimit(workflowIds, 8, async (workflowId) => {
     const history = await client.workflow.getHandle(workflowId).fetchHistory().catch(() => undefined);
+    counts.events += history?.events?.length ?? 0;
     for (const e of history?.events ?? []) {
       const failed = e.workflowTaskFailedEventAttributes;
       if (failed) {
