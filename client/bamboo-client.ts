@@ -21,7 +21,7 @@ import {
   SessionSchema,
   sessionWorkflowId,
   SteerInputSchema,
-  UserMessageSchema,
+  SentMessageSchema,
   type ChildRunResult,
   type FullTranscriptEntry,
   type Message,
@@ -200,7 +200,7 @@ export class BambooSessionHandle {
    * next turn boundary); to a child, injected into its running run, or its next run starts with it.
    */
   async send(message: string): Promise<{ delivery: 'user-message' } | ChildDelivery> {
-    const { content } = checked(UserMessageSchema, { content: message }, 'message');
+    const { content } = checked(SentMessageSchema, { content: message }, 'message');
     if (await this.isRoot()) {
       await sendUserMessage(this.client, this.sessionId, content);
       return { delivery: 'user-message' };

@@ -3,7 +3,7 @@
  * Input is validated here too, so a bad call fails in the caller, not in a workflow.
  */
 import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy, type Client, type WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
-import { childStartSearchAttributes, CURRENT_HISTORY_SHAPE, InjectMessageSchema, parseOrThrow, sessionWorkflowId, SpawnJobSchema, type SpawnJob, injectMessageSignal } from '../common';
+import { childStartSearchAttributes, CURRENT_HISTORY_SHAPE, parseOrThrow, SentMessageSchema, sessionWorkflowId, SpawnJobSchema, type SpawnJob, injectMessageSignal } from '../common';
 import type { childSessionWorkflow } from '../workflows';
 
 export type ChildRunHandle = WorkflowHandleWithFirstExecutionRunId<typeof childSessionWorkflow>;
@@ -29,7 +29,7 @@ export async function startChildRun(client: Client, job: SpawnJob, options: { ta
 
 /** Queues a message into the session's running run (merged at its next turn boundary). */
 export async function injectIntoSession(client: Client, sessionId: string, content: string): Promise<void> {
-  const payload = parseOrThrow(InjectMessageSchema, { content }, 'message');
+  const payload = parseOrThrow(SentMessageSchema, { content }, 'message');
   await client.workflow.getHandle(sessionWorkflowId(sessionId)).signal(injectMessageSignal, payload);
 }
 

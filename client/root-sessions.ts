@@ -3,7 +3,7 @@
  * read state and transcript, cancel (cascades to the children).
  */
 import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy, type Client, type WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
-import { BambooModel, BambooRootSessionId, BambooRunStatus, BambooSessionKind, parseOrThrow, sessionWorkflowId, SessionWorkflowInputSchema, UserMessageSchema, type Message, type SessionWorkflowInput, readTranscriptPages, stateQuery, transcriptQuery, userMessageSignal, type SessionRunState } from '../common';
+import { BambooModel, BambooRootSessionId, BambooRunStatus, BambooSessionKind, parseOrThrow, sessionWorkflowId, SentMessageSchema, SessionWorkflowInputSchema, type Message, type SessionWorkflowInput, readTranscriptPages, stateQuery, transcriptQuery, userMessageSignal, type SessionRunState } from '../common';
 import type { sessionWorkflow } from '../workflows';
 
 export type SessionHandle = WorkflowHandleWithFirstExecutionRunId<typeof sessionWorkflow>;
@@ -29,7 +29,7 @@ export async function startSession(client: Client, input: SessionWorkflowInput, 
 }
 
 export async function sendUserMessage(client: Client, sessionId: string, content: string): Promise<void> {
-  const payload = parseOrThrow(UserMessageSchema, { content }, 'message');
+  const payload = parseOrThrow(SentMessageSchema, { content }, 'message');
   await client.workflow.getHandle(sessionWorkflowId(sessionId)).signal(userMessageSignal, payload);
 }
 

@@ -51,3 +51,19 @@ export type SessionWorkflowResult = z.infer<typeof SessionWorkflowResultSchema>;
 
 export const UserMessageSchema = sharedSchema('root-session.UserMessageSchema', () => z.object({ content: z.string().trim().min(1, 'must be a non-empty string') }));
 export type UserMessage = z.infer<typeof UserMessageSchema>;
+
+/**
+ * The most characters a message a client sends may have (a user message, an injected one; a
+ * steer has the same bound): a run carries the messages queued for it across continue-as-new,
+ * in one payload with the rest of its state.
+ */
+export const MESSAGE_MAX_CHARS = 1_000_000;
+
+/**
+ * A message as a client sends it (`send`, `bamboo send`), checked before the signal. The
+ * workflows take any message the server delivered — one already in a history must replay as
+ * it did — and fold what is queued into the session when they continue-as-new.
+ */
+export const SentMessageSchema = sharedSchema('root-session.SentMessageSchema', () =>
+  z.object({ content: z.string().trim().min(1, 'must be a non-empty string').max(MESSAGE_MAX_CHARS, `must be at most ${MESSAGE_MAX_CHARS} characters`) }),
+);

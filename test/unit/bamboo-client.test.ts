@@ -5,7 +5,9 @@
  */
 import type { Client } from '@temporalio/client';
 import { BambooClient, BambooInputError, type SessionTreeNode } from '../../client/bamboo-client';
-import { sessionIdFromWorkflowId, type SessionRunState, type SessionUsage, type SessionWorkflowInput } from '../../common';
+import { injectIntoSession } from '../../client/child-runs';
+import { sendUserMessage } from '../../client/root-sessions';
+import { MESSAGE_MAX_CHARS, sessionIdFromWorkflowId, type SessionRunState, type SessionUsage, type SessionWorkflowInput } from '../../common';
 
 interface FakeSession {
   kind: 'root' | 'child';
@@ -224,5 +226,26 @@ describe('respond and pendingRequests go to a root', () => {
     const root = new BambooClient(fake.client).getSession('r-1');
     await expect(root.respond({ requestId: 'q-1', decision: 'approve' })).resolves.toMatchObject({ delivered: true });
     expect(fake.calls).toEqual(['describe r-1', 'update respond r-1']);
+  });
+});
+
+describe('messages are bounded at the client (a run carries its queued messages across continue-as-new in one payload)', () => {
+  const tooLong = 'x'.repeat(MESSAGE_MAX_CHARS + 1);
+  test('send and steer refuse a message over MESSAGE_MAX_CHARS, naming the bound, before any RPC', async () => {
+    const fake = fakeClient({ 'r-1': { kind: 'root' } });
+    const root = new BambooClient(fake.client).getSession('r-1');
+    await expect(root.send(tooLong)).rejects.toThrow(new BambooInputError(`invalid message: content: must be at most ${MESSAGE_MAX_CHARS} characters`));
+    await expect(root.steer(tooLong)).rejects.toThrow(BambooInputError);
+    await expect(root.send('   ')).rejects.toThrow('must be a non-empty string');
+    expect(fake.calls).toEqual([]);
+  });
+
+  test('sendUserMessage and injectIntoSession (the functions the CLI and the tree page use) refuse it too', async () => {
+    const fake = fakeClient({ 'r-1': { kind: 'root' }, 'c-1': { kind: 'child' } });
+    await expect(sendUserMessage(fake.client, 'r-1', tooLong)).rejects.toThrow(`must be at most ${MESSAGE_MAX_CHARS} characters`);
+    await expect(injectIntoSession(fake.client, 'c-1', tooLong)).rejects.toThrow(`must be at most ${MESSAGE_MAX_CHARS} characters`);
+    expect(fake.calls).toEqual([]);
+    await sendUserMessage(fake.client, 'r-1', 'x'.repeat(MESSAGE_MAX_CHARS));
+    expect(fake.calls).toEqual(['signal userMessage r-1']);
   });
 });
