@@ -40,10 +40,11 @@ export function treeCommands(invariants: readonly Invariant[], extra: (step: Ste
     ...weighted(3, fc.tuple(fc.nat(), fc.nat(19)).map(([i, roll]) => step(`settleStart(${i}${roll === 0 ? ', fails' : ''})`, (w) => w.inFlight.length > 0, (w) => w.settleStart(i, roll === 0)))),
     ...weighted(
       3,
-      fc.tuple(fc.nat(), fc.nat(3), fc.nat(2), fc.nat(3)).map(([i, s, extra, spent]) =>
-        step(`report(${i}, ${STATUSES[s]}, unanswered+${extra === 2 ? 1 : 0}, spent ${spent}/3 of its share)`, (w) => w.openRuns().some((r) => !r.reported), (w) => {
+      // spent 4: its whole share and one call past it (a call's size is known when it returns).
+      fc.tuple(fc.nat(), fc.nat(3), fc.nat(2), fc.nat(4), fc.integer({ min: 1, max: 40 })).map(([i, s, extra, spent, over]) =>
+        step(`report(${i}, ${STATUSES[s]}, unanswered+${extra === 2 ? 1 : 0}, spent ${spent === 4 ? `its share + a call of ${over}` : `${spent}/3 of its share`})`, (w) => w.openRuns().some((r) => !r.reported), (w) => {
           const unreported = w.openRuns().filter((r) => !r.reported);
-          w.report(unreported[i % unreported.length], STATUSES[s], extra === 2 ? 1 : 0, spent / 3);
+          w.report(unreported[i % unreported.length], STATUSES[s], extra === 2 ? 1 : 0, Math.min(spent, 3) / 3, spent === 4 ? over : 0);
         }),
       ),
     ),

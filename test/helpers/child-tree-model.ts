@@ -72,6 +72,8 @@ export class ChildTreeWorld {
   selfSpend: Spend = NO_SPEND;
   /** The tokens of the largest call the parent made: how far one call may cross a limit. */
   largestCall = 0;
+  /** The tokens of the calls that crossed a child's share, one per run at most. */
+  childCallsOver = 0;
   /** Every follow-up the parent sent, and what became of it (none yet: in a job, on the child, or on its way). */
   readonly messages = new Map<string, { childId: string; fate?: string }>();
   private nextRun = 1;
@@ -242,12 +244,17 @@ export class ChildTreeWorld {
   }
 
   /** The run signals its parent (childSessionWorkflow's finish); it stays open a moment longer. */
-  /** `spent`: the part of its budget share the run used (a child stops before a call it cannot afford). */
-  report(run: Run, status: TerminalRunStatus, extraUnanswered = 0, spent = 1): void {
+  /**
+   * `spent`: the part of its budget share the run used; `overCall`: the tokens of one call that
+   * crossed its share (a call's size is known when it returns; the child stops before the next).
+   */
+  report(run: Run, status: TerminalRunStatus, extraUnanswered = 0, spent = 1, overCall = 0): void {
     if (!run.open || run.reported) return;
     run.reported = true;
     const unanswered = run.unanswered + extraUnanswered;
-    const tokens = run.share && this.options.budget?.maxTokens !== undefined ? Math.floor(run.share.tokens * spent) : undefined;
+    const budgeted = run.share && this.options.budget?.maxTokens !== undefined;
+    if (budgeted) this.childCallsOver += overCall;
+    const tokens = budgeted ? Math.floor(run.share!.tokens * spent) + overCall : undefined;
     const subtreeSpend = tokens === undefined ? RUN_SPEND : { ...RUN_SPEND, usage: { inputTokens: tokens, outputTokens: 0 } };
     run.end = { status: run.cancelRequested ? 'cancelled' : status, subtreeSpend, ...(unanswered ? { unansweredMessages: unanswered } : {}) };
     // A run that did not complete answers nothing more (childSessionWorkflow counts unanswered messages only when completed).

@@ -2,12 +2,14 @@
  * Model-based tests of a parent's budget ledger over its children (workflows/child-ledger.ts,
  * common/budget.ts and ChildTracker's use of them), in the simulated world of
  * child-tracker.model.test.ts with budgets of tokens and child runs, children that spend up
- * to their share, and the parent's own model calls. After every step:
+ * to their share or one call past it, and the parent's own model calls. After every step:
  *
  *  - the ledger is exact: spent = the parent's calls + every report's spend (each run once) +
  *    the share of every run that closed without saying what it spent (terminated);
  *  - what the tree committed (spent + reserved) never passes a limit — the tokens by at most
- *    the one parent call that crossed it (a call's size is known when it returns);
+ *    one call per session that ran: the parent call that crossed it, and each child run's call
+ *    that crossed its share (a call's size is known when it returns; the session stops before
+ *    its next);
  *  - the usage query's budget says the same: remaining = max(0, limit − spent − reserved);
  *  - continue-as-new carries the ledger exactly (spent, reserved, budget status);
  *
@@ -57,8 +59,9 @@ const ledgerInvariant: Invariant = (w) => {
     throw new Error(`budget status ${JSON.stringify(status)} disagrees with the ledger`);
   }
   if (w.foreignSpend) return;
-  if (budget.maxTokens !== undefined && spent.tokens + reserved.tokens > budget.maxTokens + w.largestCall) {
-    throw new Error(`tokens committed ${spent.tokens + reserved.tokens} > maxTokens ${budget.maxTokens} + the largest parent call ${w.largestCall}`);
+  // Within one call per session that ran: the parent's largest, and each child run's that crossed its share.
+  if (budget.maxTokens !== undefined && spent.tokens + reserved.tokens > budget.maxTokens + w.largestCall + w.childCallsOver) {
+    throw new Error(`tokens committed ${spent.tokens + reserved.tokens} > maxTokens ${budget.maxTokens} + the largest parent call ${w.largestCall} + the child calls past their shares ${w.childCallsOver}`);
   }
   if (budget.maxSessions !== undefined && spent.sessions + reserved.sessions > budget.maxSessions) {
     throw new Error(`child runs committed ${spent.sessions + reserved.sessions} > maxSessions ${budget.maxSessions}`);
