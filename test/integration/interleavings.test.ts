@@ -89,6 +89,66 @@ test('a steer that arrives while the root waits for a respond update to finish b
   expect(id(steerTask)).toBeLessThanOrEqual(id(resolutionTask));
 }, 240_000);
 
+test('a child’s next run that a late report asks for while the root waits to continue-as-new is carried, and the next run starts it', async () => {
+  const taskQueue = uniqueId('interleavings');
+  const first = await startWorker(taskQueue);
+  const session = rootSession('[[spawn:Quick|quick]] [[spawn:Helper|[[tool:get_current_time|{}]] what time is it]] plan');
+  const handle = await startSession(client, { session, options: { historyEventBudget: 300 } }, { taskQueue });
+  // Quick has reported; Helper waits for a person's decision; the root waits for Helper.
+  const request = await eventually(async () => (await handle.query(stateQuery)).pendingRequests?.[0], { timeoutMs: 60_000, what: 'Helper’s request at the root' });
+  const quick = await eventually(async () => (await handle.query(stateQuery)).children.find((c) => c.title === 'Quick' && c.status === 'completed'), { timeoutMs: 60_000, what: 'Quick to report' });
+  const quickRun = await client.workflow.getHandle(sessionWorkflowId(quick.childSessionId)).describe();
+
+  // As in the steer test above: no worker, 400 ignored signals and the respond update reach the
+  // root in one long task, in which it decides to continue-as-new and waits for the update's handler.
+  await stopWorker(first);
+  for (let i = 0; i < 400; i++) await handle.signal(subSessionCompletedSignal, { padding: i } as never);
+  const respond = handle.startUpdate(respondUpdate, { args: [{ requestId: request.requestId, decision: 'approve' }], waitForStage: WorkflowUpdateStage.ACCEPTED });
+  await new Promise((r) => setTimeout(r, 500));
+  const { historyLength: lengthBefore, runId } = await handle.describe();
+  await startWorker(taskQueue);
+  await eventually(async () => {
+    const { events } = await handle.fetchHistory();
+    return events!.some((e) => Number(e.eventId) > lengthBefore && e.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED);
+  }, { intervalMs: 10, what: 'the task with the respond update to start' });
+  // While that task runs: Quick's run reports again, with a message that reached it after its
+  // first report (what a child run sends then), so the root queues Quick's next run.
+  await client.workflow.getHandle(sessionWorkflowId(session.id), runId).signal(subSessionCompletedSignal, {
+    parentSessionId: session.id,
+    childSessionId: quick.childSessionId,
+    runId: quickRun.runId,
+    status: 'completed',
+    completedAt: new Date().toISOString(),
+    finalResponse: 'quick done',
+    unansweredMessages: 1,
+  });
+  await respond;
+
+  // The queued run was carried across continue-as-new and started by the next run: Quick ran
+  // again, reported, and the tree settles (before, its start went out beside continue-as-new
+  // and the next run never learned its id: Quick stayed pending until the lease).
+  // (The report counted a message its final session does not hold — the test sent it — so that
+  // run finds nothing to answer and ends `skipped`: it ran.)
+  const state = await settled(client, session.id, 90_000);
+  expect(state.children.find((c) => c.childSessionId === quick.childSessionId)?.status).toBe('skipped');
+  const quickRuns: string[] = [];
+  for await (const run of client.workflow.list({ query: `WorkflowId = "${sessionWorkflowId(quick.childSessionId)}"` })) quickRuns.push(run.status.name);
+  expect(quickRuns.sort()).toEqual(['COMPLETED', 'COMPLETED']);
+
+  // The interleaving happened as described: in the root's first run the late report came after
+  // the task that decided to continue, no child start followed it, and the run continued-as-new.
+  const { events } = await client.workflow.getHandle(sessionWorkflowId(session.id), runId).fetchHistory();
+  const id = (e: temporal.api.history.v1.IHistoryEvent) => Number(e.eventId);
+  const late = events!.find((e) => id(e) > lengthBefore && e.eventType === EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED && e.workflowExecutionSignaledEventAttributes?.signalName === 'subSessionCompleted')!;
+  const decided = events!.find((e) => id(e) > lengthBefore && e.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED)!;
+  expect(late && decided).toBeTruthy();
+  expect(id(late)).toBeGreaterThan(id(decided));
+  expect(events!.filter((e) => id(e) > id(late) && e.eventType === EventType.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED)).toEqual([]);
+  expect(events!.at(-1)!.eventType).toBe(EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW);
+  const markers = events!.map((e) => e.markerRecordedEventAttributes?.details?.['patch-data']?.payloads?.[0]?.data).filter((d) => d).map((d) => Buffer.from(d!).toString());
+  expect(markers.filter((m) => m.includes('"bamboo-hold-starts-at-continue"'))).toHaveLength(1);
+}, 240_000);
+
 test('messages queued past the payload limit when a root continues-as-new are folded into its session and compacted: the run goes on', async () => {
   const taskQueue = uniqueId('interleavings');
   const first = await startWorker(taskQueue);

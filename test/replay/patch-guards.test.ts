@@ -89,9 +89,6 @@ const BRANCH_NOT_RECORDABLE: Record<string, string> = {
   // A message must reach the run in the task after its last report, while a notice of a
   // grandchild that closed unreported is still on its way to the root: a window of one task.
   'bamboo-messages-at-last-step': 'a message while the last notices are sent',
-  // A spawn must become startable in the task between a run's choice to continue-as-new and
-  // its continuing (while it waits for its handlers): a window of one task.
-  'bamboo-hold-starts-at-continue': 'a spawn queued while a run waits to continue-as-new',
   // Its new branch changes a command only when a late report reaches the root while it cancels
   // its children (root-cancelled-closed-first.json has its marker): test/unit/child-tracker.test.ts.
   'bamboo-root-closed-at-cancel': 'a late report while a cancelled root waits for its children',

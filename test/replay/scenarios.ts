@@ -1,6 +1,6 @@
 /** The workflow paths recorded as replay fixtures: each starts a workflow and drives it to its end. */
 import { promote } from '../../cli/deploy';
-import type { Client, Connection, WorkflowHandle } from '@temporalio/client';
+import { WorkflowUpdateStage, type Client, type Connection, type WorkflowHandle } from '@temporalio/client';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -9,6 +9,7 @@ import { sendUserMessage, sessionState, startSession } from '../../client/root-s
 import { sessionWorkflowId, type RespondInput, type Session, type SessionOptionsInput, type SpawnJob, respondUpdate, stateQuery, steerUpdate, transcriptQuery } from '../../common';
 import { buildWorkflowBundle } from '../../worker/bundle';
 import { createBambooWorker } from '../../worker/create-worker';
+import type { ToolPolicy } from '../../worker/tools/policy';
 import { NativeConnection } from '@temporalio/worker';
 import { startA2ATestServer, type A2ATestServer } from '../helpers/a2a-server';
 import { childSession, rootSession, spawnJobFor, withEarlierTurns } from '../helpers/session-fixtures';
@@ -254,7 +255,7 @@ const upgradeScenario = (): Scenario => {
 };
 
 /** A worker of one kind (or both), of a worker deployment's version when given. */
-async function oneKindWorker(client: Client, queue: string, only: 'workflows' | 'activities' | 'both', deployment?: { name: string; buildId: string }): Promise<{ stop(): Promise<void> }> {
+async function oneKindWorker(client: Client, queue: string, only: 'workflows' | 'activities' | 'both', deployment?: { name: string; buildId: string }, toolPolicy?: ToolPolicy): Promise<{ stop(): Promise<void> }> {
   const connection = await NativeConnection.connect({ address: (client.connection as Connection).options.address });
   const worker = await createBambooWorker({
     connection,
@@ -263,6 +264,7 @@ async function oneKindWorker(client: Client, queue: string, only: 'workflows' | 
     taskQueue: queue,
     workflowBundlePath: await sharedBundle(),
     ...(deployment ? { deployment } : {}),
+    ...(toolPolicy ? { deps: { toolPolicy } } : {}),
     tuning: only === 'workflows' ? { activities: undefined } : only === 'activities' ? { workflowBundle: undefined } : {},
   });
   const running = worker.run();
@@ -363,6 +365,60 @@ const steerWhileNoticeScenario = (): Scenario => {
       } finally {
         await workflows?.stop();
         await activities?.stop();
+      }
+    },
+  };
+};
+
+/**
+ * A late report that asks for a child's next run while the root waits to continue-as-new (its
+ * respond handler still signalling the child that asked): the run holds the start and carries
+ * it; the next run starts it (patch bamboo-hold-starts-at-continue). The order is made as
+ * test/integration/interleavings.test.ts makes it: no worker while 400 ignored signals and the
+ * respond update queue up; the late report sent once that task has started.
+ */
+const holdStartsScenario = (): Scenario => {
+  const queue = 'record-hold-starts';
+  const askFirst: ToolPolicy = { tools: {}, subagents: { general: { get_current_time: 'ask' } } };
+  let worker: { stop(): Promise<void> } | undefined;
+  return {
+    name: 'root-restart-held-at-continue',
+    withChildren: true,
+    async start(client) {
+      worker = await oneKindWorker(client, queue, 'both', undefined, askFirst);
+      const prompt = '[[spawn:Quick|quick]] [[spawn:Helper|[[tool:get_current_time|{}]] what time is it]] plan';
+      return startSession(client, { session: rootSession(prompt), options: { idleTtlSecs: 4, historyEventBudget: 300 } }, { taskQueue: queue });
+    },
+    async during(client, handle) {
+      try {
+        const rootId = idOf(handle);
+        const requestId = await eventually(async () => (await handle.query(stateQuery)).pendingRequests?.[0]?.requestId, waitOptions('Helper’s request'));
+        const quick = await eventually(async () => (await sessionState(client, rootId)).children.find((c) => c.title === 'Quick' && c.status === 'completed'), waitOptions('Quick to report'));
+        const quickRun = await client.workflow.getHandle(sessionWorkflowId(quick.childSessionId)).describe();
+        await worker!.stop();
+        for (let i = 0; i < 400; i++) await handle.signal('subSessionCompleted', { padding: i });
+        const respond = handle.startUpdate(respondUpdate, { args: [{ requestId, decision: 'approve' }], waitForStage: WorkflowUpdateStage.ACCEPTED });
+        await new Promise((r) => setTimeout(r, 500));
+        const { historyLength, runId } = await handle.describe();
+        worker = await oneKindWorker(client, queue, 'both', undefined, askFirst);
+        await eventually(async () => (await handle.fetchHistory()).events!.some((e) => Number(e.eventId) > historyLength && e.workflowTaskStartedEventAttributes), { ...waitOptions('the next task'), intervalMs: 10 });
+        await client.workflow.getHandle(sessionWorkflowId(rootId), runId).signal('subSessionCompleted', {
+          parentSessionId: rootId,
+          childSessionId: quick.childSessionId,
+          runId: quickRun.runId,
+          status: 'completed',
+          completedAt: new Date().toISOString(),
+          finalResponse: 'quick done',
+          unansweredMessages: 1,
+        });
+        await respond;
+        const { events } = await client.workflow.getHandle(sessionWorkflowId(rootId), runId).fetchHistory();
+        const late = events!.find((e) => Number(e.eventId) > historyLength && e.workflowExecutionSignaledEventAttributes);
+        const decided = events!.find((e) => Number(e.eventId) > historyLength && e.workflowTaskCompletedEventAttributes);
+        if (!late || !decided || Number(late.eventId) < Number(decided.eventId)) throw new Error('the late report did not reach the root while it waited to continue-as-new: record again');
+        await handle.result();
+      } finally {
+        await worker?.stop();
       }
     },
   };
@@ -617,6 +673,7 @@ export const SCENARIOS: Scenario[] = [
   },
   lateMessageScenario(),
   steerWhileNoticeScenario(),
+  holdStartsScenario(),
   upgradeScenario(),
   // A request that expired, carried across continue-as-new with its reason (a later respond is
   // refused as expired, not as answered).
