@@ -373,16 +373,17 @@ const steerWhileNoticeScenario = (): Scenario => {
 /**
  * A late report that asks for a child's next run while the root waits to continue-as-new (its
  * respond handler still signalling the child that asked): the run holds the start and carries
- * it; the next run starts it (patch bamboo-hold-starts-at-continue). The order is made as
+ * it; the next run starts it (patch bamboo-hold-starts-at-continue). Or a steer then (issue 25
+ * item 2): a turn merges it first, and the run continues-as-new after. The order is made as
  * test/integration/interleavings.test.ts makes it: no worker while 400 ignored signals and the
  * respond update queue up; the late report sent once that task has started.
  */
-const holdStartsScenario = (): Scenario => {
-  const queue = 'record-hold-starts';
+const holdStartsScenario = (arrives: 'late report' | 'steer' = 'late report'): Scenario => {
+  const queue = arrives === 'steer' ? 'record-steer-at-continue' : 'record-hold-starts';
   const askFirst: ToolPolicy = { tools: {}, subagents: { general: { get_current_time: 'ask' } } };
   let worker: { stop(): Promise<void> } | undefined;
   return {
-    name: 'root-restart-held-at-continue',
+    name: arrives === 'steer' ? 'root-steer-while-waiting-to-continue' : 'root-restart-held-at-continue',
     withChildren: true,
     async start(client) {
       worker = await oneKindWorker(client, queue, 'both', undefined, askFirst);
@@ -402,20 +403,26 @@ const holdStartsScenario = (): Scenario => {
         const { historyLength, runId } = await handle.describe();
         worker = await oneKindWorker(client, queue, 'both', undefined, askFirst);
         await eventually(async () => (await handle.fetchHistory()).events!.some((e) => Number(e.eventId) > historyLength && e.workflowTaskStartedEventAttributes), { ...waitOptions('the next task'), intervalMs: 10 });
-        await client.workflow.getHandle(sessionWorkflowId(rootId), runId).signal('subSessionCompleted', {
-          parentSessionId: rootId,
-          childSessionId: quick.childSessionId,
-          runId: quickRun.runId,
-          status: 'completed',
-          completedAt: new Date().toISOString(),
-          finalResponse: 'quick done',
-          unansweredMessages: 1,
-        });
+        const run = client.workflow.getHandle(sessionWorkflowId(rootId), runId);
+        // A steer then is merged by a turn that runs first; the run continues-as-new after it.
+        const steered = arrives === 'steer' ? run.executeUpdate(steerUpdate, { args: [{ content: 'also mention the date' }] }) : undefined;
+        if (arrives === 'late report') {
+          await run.signal('subSessionCompleted', {
+            parentSessionId: rootId,
+            childSessionId: quick.childSessionId,
+            runId: quickRun.runId,
+            status: 'completed',
+            completedAt: new Date().toISOString(),
+            finalResponse: 'quick done',
+            unansweredMessages: 1,
+          });
+        }
         await respond;
-        const { events } = await client.workflow.getHandle(sessionWorkflowId(rootId), runId).fetchHistory();
-        const late = events!.find((e) => Number(e.eventId) > historyLength && e.workflowExecutionSignaledEventAttributes);
+        await steered;
+        const { events } = await run.fetchHistory();
+        const late = events!.find((e) => Number(e.eventId) > historyLength && (e.workflowExecutionSignaledEventAttributes || e.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest?.input?.name === 'steer'));
         const decided = events!.find((e) => Number(e.eventId) > historyLength && e.workflowTaskCompletedEventAttributes);
-        if (!late || !decided || Number(late.eventId) < Number(decided.eventId)) throw new Error('the late report did not reach the root while it waited to continue-as-new: record again');
+        if (!late || !decided || Number(late.eventId) < Number(decided.eventId)) throw new Error(`the ${arrives} did not reach the root while it waited to continue-as-new: record again`);
         await handle.result();
       } finally {
         await worker?.stop();
@@ -674,6 +681,7 @@ export const SCENARIOS: Scenario[] = [
   lateMessageScenario(),
   steerWhileNoticeScenario(),
   holdStartsScenario(),
+  holdStartsScenario('steer'),
   upgradeScenario(),
   // A request that expired, carried across continue-as-new with its reason (a later respond is
   // refused as expired, not as answered).
