@@ -11,6 +11,8 @@
  *                resuming, cancelled while it waited); every
  *                session whose last run completed answered every message it was sent
  *                (its transcript ends with the model's answer);
+ *                (A child whose parent's run the soak terminated while it ran is counted
+ *                apart, as orphaned: nothing can hear its report.)
  *   0 duplicated no child run signals its parent twice, no child is reported more times than
  *                it has closed runs, and no decision is taken twice (each answered request is
  *                answered again, and must be refused);
@@ -67,7 +69,7 @@ interface Tally {
 }
 
 export function interleavingsSoakScenario(): void {
-  test(`11 · interleavings soak: ${SOAK_SECS} s of follow-ups, steers, approvals, terminations, cancels and a worker kill on live trees; none stuck, lost or doubled`, async () => {
+  test(`11 · interleavings soak: ${SOAK_SECS} s of follow-ups, steers, approvals, terminations, cancels and worker kills on live trees; none stuck, lost or doubled`, async () => {
     const record = beginScenario('11-interleavings-soak', `interleavings soak: ${SOAK_SECS} s of random ordinary events on up to ${MAX_ROOTS} live trees`);
     const client = await mainClient();
     const server = mainServer();
@@ -102,6 +104,7 @@ export function interleavingsSoakScenario(): void {
         return { rootId, child: grandchild?.status === 'running' ? grandchild : child };
       };
       const replacing: Promise<void>[] = [];
+      let workersStarted = 2;
       const decidedTwice: string[] = [];
       const steers: Promise<'receipt' | 'refused'>[] = [];
       const operations: [string, () => Promise<unknown>][] = [
@@ -143,11 +146,12 @@ export function interleavingsSoakScenario(): void {
           await client.workflow.getHandle(sessionWorkflowId(picked.child.childSessionId)).cancel();
         }],
         ['worker SIGKILLed', async () => {
-          if (replacing.length > 0 || random() < 0.7) return NOTHING; // about one kill in a 40 s run
+          // About one kill in 40 s, and never while a replacement is still starting.
+          if (workers.length < 2 || random() < 0.9) return NOTHING;
           const victim = workers.splice(randomInt(0, workers.length - 1), 1)[0]!;
           await victim.kill('SIGKILL');
           record.faults += 1;
-          replacing.push(worker(`soak-worker-${workers.length + 3}`).then((w: ManagedProcess) => void workers.push(w)));
+          replacing.push(worker(`soak-worker-${++workersStarted}`).then((w: ManagedProcess) => void workers.push(w)));
         }],
       ];
 
@@ -193,18 +197,27 @@ export function interleavingsSoakScenario(): void {
       const childIds: string[] = [];
       const depths: Record<string, number> = {};
       /** A session's children, at every depth: terminal, reported, reported once per run, their messages answered. */
+      const orphaned: string[] = [];
       const walk = async (parentId: string, parent: SessionRunState | undefined, depth: number): Promise<void> => {
         const resumes = resumeMessages(await sessionTranscript(client, parentId).catch(() => []));
+        // A parent run the soak terminated stopped where it was: what it shows of its children is
+        // frozen, and their reports reach no run of it (nothing can, by design of a termination).
+        const parentStatus = depth > 1 ? (await client.workflow.getHandle(sessionWorkflowId(parentId)).describe()).status.name : 'root';
+        const parentTerminated = parentStatus === 'TERMINATED';
         await mapLimit(parent?.children ?? [], 4, async (child) => {
           childIds.push(child.childSessionId);
           depths[`depth ${depth}`] = (depths[`depth ${depth}`] ?? 0) + 1;
+          if (parentTerminated && !TERMINAL.has(child.status)) {
+            orphaned.push(child.childSessionId);
+            return;
+          }
           const runs = await closedRuns(client, child.childSessionId);
           childRuns += runs.closed;
           const reported = resumes.reduce((n, m) => n + (m.content.split(`child session \`${child.childSessionId}\``).length - 1), 0);
           // A parent whose run ended without resuming (cancelled while it waited: it cancels its
           // children, takes their reports and ends) has heard of a child by its signal alone.
           const heard = reported > 0 || parent?.lastRunStatus === 'completed' ? reported : await completionSignalsSent(client, child.childSessionId);
-          const tag = `${parentId} → ${child.childSessionId} (status ${child.status}, closed runs ${runs.closed}, reported ${reported}, heard ${heard}, most signals from one run ${runs.maxSignals})`;
+          const tag = `${parentId} (${parentStatus}) → ${child.childSessionId} (status ${child.status}, closed runs ${runs.closed}, reported ${reported}, heard ${heard}, most signals from one run ${runs.maxSignals})`;
           if (!TERMINAL.has(child.status) || heard === 0) lost.push(tag);
           if (runs.maxSignals > 1 || reported > runs.closed) duplicated.push(tag);
           if (child.status === 'completed' && !endsAnswered(await sessionTranscript(client, child.childSessionId).catch(() => []))) lost.push(`${tag}: a message it was sent is unanswered`);
@@ -223,7 +236,7 @@ export function interleavingsSoakScenario(): void {
       record.lost = lost.length + stuck.length;
       record.duplicated = duplicated.length;
       record.serverErrors = counts.workflowTaskFailed;
-      record.details = { soakSeed: SOAK_SEED, seedNote: 'REL_SOAK_SEED repeats the choices', soakSecs: SOAK_SECS, roots: rootIds.length, children: childIds.length, childrenByDepth: depths, childRuns, historyEvents: counts.events, operations: ops, steers: steers.length, stuck, lost: lost.slice(0, 10), duplicated: duplicated.slice(0, 10), histories: counts };
+      record.details = { soakSeed: SOAK_SEED, seedNote: 'REL_SOAK_SEED repeats the choices', soakSecs: SOAK_SECS, roots: rootIds.length, children: childIds.length, childrenByDepth: depths, orphanedByTermination: orphaned.length, childRuns, historyEvents: counts.events, operations: ops, steers: steers.length, stuck, lost: lost.slice(0, 10), duplicated: duplicated.slice(0, 10), histories: counts };
       record.notes.push('lost counts stuck roots too; serverErrors = failed workflow tasks in the trees’ histories, but those Temporal refuses on purpose (UNHANDLED_COMMAND: a signal arrived as the workflow closed — the next task handles it first), counted as workflowTaskRefused');
       expect({ stuck, lost, duplicated, workflowTaskFailed: counts.workflowTaskFailed }).toEqual({ stuck: [], lost: [], duplicated: [], workflowTaskFailed: 0 });
     });
