@@ -11,6 +11,7 @@ import { sessionState, sessionTranscript, settled } from '../helpers/root';
 import { rootSession } from '../helpers/session-fixtures';
 import { eventually } from '../helpers/eventually';
 import { connectTestClient, startTestWorker, uniqueId, type TestWorker } from '../helpers/temporal';
+import { lateReport } from '../helpers/late-report';
 import { startSession } from '../../client/root-sessions';
 
 const EventType = temporal.api.enums.v1.EventType;
@@ -39,6 +40,28 @@ async function stopWorker(w: TestWorker): Promise<void> {
   await w.stop();
 }
 
+/**
+ * Makes a root decide to continue-as-new while a `respond` update's handler is still signalling
+ * the child that asked. No worker: 400 ignored signals take the history past its 300-event
+ * budget (the root continues-as-new at its next task) and make that task take a while; the
+ * update comes with them. Then a worker, and once that task has started, what the caller sends
+ * reaches the root in the task after it — while it waits for the handler.
+ * @returns the update (accepted), the run, and the history length before that task.
+ */
+async function rootDecidingToContinue(handle: WorkflowHandle, requestId: string, taskQueue: string, worker: TestWorker) {
+  await stopWorker(worker);
+  for (let i = 0; i < 400; i++) await handle.signal(subSessionCompletedSignal, { padding: i } as never);
+  const respond = handle.startUpdate(respondUpdate, { args: [{ requestId, decision: 'approve' }], waitForStage: WorkflowUpdateStage.ACCEPTED });
+  await new Promise((r) => setTimeout(r, 500)); // the server holds the update for the next task
+  const { historyLength: lengthBefore, runId } = await handle.describe();
+  await startWorker(taskQueue);
+  await eventually(async () => {
+    const { events } = await handle.fetchHistory();
+    return events!.some((e) => Number(e.eventId) > lengthBefore && e.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED);
+  }, { intervalMs: 10, what: 'the task with the respond update to start' });
+  return { respond, runId, lengthBefore };
+}
+
 test('a steer that arrives while the root waits for a respond update to finish before continuing-as-new is merged, not deadlocked', async () => {
   const taskQueue = uniqueId('interleavings');
   const first = await startWorker(taskQueue);
@@ -48,23 +71,9 @@ test('a steer that arrives while the root waits for a respond update to finish b
   const request = await eventually(async () => (await handle.query(stateQuery)).pendingRequests?.[0], { timeoutMs: 60_000, what: 'the child’s request at the root' });
   await eventually(async () => (await handle.query(stateQuery)).phase === 'waiting', { what: 'the root waiting for its child' });
 
-  // No worker: what follows reaches the root in one activation. 400 ignored signals take the
-  // history past the budget (the root continues-as-new at its next task) and make that task
-  // take a while; the respond update comes with them. Its handler signals the child, so it is
-  // still running when the root decides to continue-as-new and waits for its handlers.
-  await stopWorker(first);
-  for (let i = 0; i < 400; i++) await handle.signal(subSessionCompletedSignal, { padding: i } as never);
-  const respond = handle.startUpdate(respondUpdate, { args: [{ requestId: request.requestId, decision: 'approve' }], waitForStage: WorkflowUpdateStage.ACCEPTED });
-  await new Promise((r) => setTimeout(r, 500)); // the server holds the update for the next task
-  const { historyLength: lengthBefore, runId } = await handle.describe();
-
-  await startWorker(taskQueue);
-  // The steer arrives while that task runs, so it reaches the root in the task after it:
-  // with the respond handler still waiting for its signal to be sent.
-  await eventually(async () => {
-    const { events } = await handle.fetchHistory();
-    return events!.some((e) => Number(e.eventId) > lengthBefore && e.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED);
-  }, { intervalMs: 10, what: 'the task with the respond update to start' });
+  // The steer arrives while the root's next task runs, so it reaches the root in the task after
+  // it: with the respond handler still waiting for its signal to be sent.
+  const { respond, runId } = await rootDecidingToContinue(handle, request.requestId, taskQueue, first);
   const steer = handle.executeUpdate(steerUpdate, { args: [{ content: 'also mention the date' }] });
   steer.catch(() => undefined); // a steer that never returns is the failure reported below
   await respond;
@@ -99,29 +108,10 @@ test('a child’s next run that a late report asks for while the root waits to c
   const quick = await eventually(async () => (await handle.query(stateQuery)).children.find((c) => c.title === 'Quick' && c.status === 'completed'), { timeoutMs: 60_000, what: 'Quick to report' });
   const quickRun = await client.workflow.getHandle(sessionWorkflowId(quick.childSessionId)).describe();
 
-  // As in the steer test above: no worker, 400 ignored signals and the respond update reach the
-  // root in one long task, in which it decides to continue-as-new and waits for the update's handler.
-  await stopWorker(first);
-  for (let i = 0; i < 400; i++) await handle.signal(subSessionCompletedSignal, { padding: i } as never);
-  const respond = handle.startUpdate(respondUpdate, { args: [{ requestId: request.requestId, decision: 'approve' }], waitForStage: WorkflowUpdateStage.ACCEPTED });
-  await new Promise((r) => setTimeout(r, 500));
-  const { historyLength: lengthBefore, runId } = await handle.describe();
-  await startWorker(taskQueue);
-  await eventually(async () => {
-    const { events } = await handle.fetchHistory();
-    return events!.some((e) => Number(e.eventId) > lengthBefore && e.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED);
-  }, { intervalMs: 10, what: 'the task with the respond update to start' });
-  // While that task runs: Quick's run reports again, with a message that reached it after its
-  // first report (what a child run sends then), so the root queues Quick's next run.
-  await client.workflow.getHandle(sessionWorkflowId(session.id), runId).signal(subSessionCompletedSignal, {
-    parentSessionId: session.id,
-    childSessionId: quick.childSessionId,
-    runId: quickRun.runId,
-    status: 'completed',
-    completedAt: new Date().toISOString(),
-    finalResponse: 'quick done',
-    unansweredMessages: 1,
-  });
+  // While the root's next task runs, Quick's run reports again, with a message that reached it
+  // after its first report (what a child run sends then), so the root queues Quick's next run.
+  const { respond, runId, lengthBefore } = await rootDecidingToContinue(handle, request.requestId, taskQueue, first);
+  await client.workflow.getHandle(sessionWorkflowId(session.id), runId).signal(subSessionCompletedSignal, lateReport(session.id, quick.childSessionId, quickRun.runId));
   await respond;
 
   // The queued run was carried across continue-as-new and started by the next run: Quick ran

@@ -14,6 +14,7 @@ import { NativeConnection } from '@temporalio/worker';
 import { startA2ATestServer, type A2ATestServer } from '../helpers/a2a-server';
 import { childSession, rootSession, spawnJobFor, withEarlierTurns } from '../helpers/session-fixtures';
 import { eventually, type EventuallyOptions } from '../helpers/eventually';
+import { lateReport } from '../helpers/late-report';
 import type { ManagedProcess } from '../helpers/processes';
 import { startWorkerProcess, TEST_TOOLS } from '../helpers/worker-process';
 import { LATE_CLOSE_TITLE } from '../workflows/late-close';
@@ -407,15 +408,7 @@ const holdStartsScenario = (arrives: 'late report' | 'steer' = 'late report'): S
         // A steer then is merged by a turn that runs first; the run continues-as-new after it.
         const steered = arrives === 'steer' ? run.executeUpdate(steerUpdate, { args: [{ content: 'also mention the date' }] }) : undefined;
         if (arrives === 'late report') {
-          await run.signal('subSessionCompleted', {
-            parentSessionId: rootId,
-            childSessionId: quick.childSessionId,
-            runId: quickRun.runId,
-            status: 'completed',
-            completedAt: new Date().toISOString(),
-            finalResponse: 'quick done',
-            unansweredMessages: 1,
-          });
+          await run.signal('subSessionCompleted', lateReport(rootId, quick.childSessionId, quickRun.runId));
         }
         await respond;
         await steered;
