@@ -124,7 +124,10 @@ export class PersonRequests {
     this.events.add({ type: 'request_raised', requestId: request.requestId, kind: request.kind, ...(request.tool ? { tool: request.tool } : {}) });
     try {
       const answered = await condition(() => this.decisions.has(request.requestId), this.timeoutSecs * 1000);
-      const decision = answered ? this.decisions.get(request.requestId)! : await this.expire(request.requestId);
+      const received = answered ? this.decisions.get(request.requestId)! : undefined;
+      // The root's expiry can arrive before this run's own timer (its worker lagged): the model
+      // reads the same reason either way.
+      const decision = received && received.by !== 'timeout' ? received : received ? this.expired(request.requestId) : await this.expire(request.requestId);
       this.events.add({ type: 'request_decided', requestId: request.requestId, decision: decision.decision, by: decision.by });
       return decision;
     } catch (error) {
@@ -144,7 +147,7 @@ export class PersonRequests {
    * person's answer the root recorded first is applied instead.
    */
   private async expire(requestId: string): Promise<RequestDecision> {
-    const expired: RequestDecision = { requestId, decision: 'deny', reason: requestExpiredReason(this.timeoutSecs), decidedAt: new Date().toISOString(), by: 'timeout' };
+    const expired = this.expired(requestId);
     if (this.desk || !patched(EXPIRY_DECIDED_BY_ROOT_PATCH)) {
       await this.close(requestId, REQUEST_EXPIRED);
       return expired;
@@ -153,6 +156,11 @@ export class PersonRequests {
     if (await this.close(requestId, REQUEST_EXPIRED)) await condition(() => this.decisions.has(requestId), ROOT_VERDICT_WAIT_SECS * 1000);
     const verdict = this.decisions.get(requestId);
     return verdict?.by === 'person' ? verdict : expired;
+  }
+
+  /** The deny of a request whose time is up, with the reason the model reads. */
+  private expired(requestId: string): RequestDecision {
+    return { requestId, decision: 'deny', reason: requestExpiredReason(this.timeoutSecs), decidedAt: new Date().toISOString(), by: 'timeout' };
   }
 
   /** A decision for this session (signal `requestDecided`, or the root's own book): the first one for an awaited id counts. */

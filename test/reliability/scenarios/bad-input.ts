@@ -12,7 +12,7 @@ import { WorkflowFailedError, type Client } from '@temporalio/client';
 import { randomUUID } from 'node:crypto';
 import { injectIntoSession, startChildRun } from '../../../client/child-runs';
 import { sendUserMessage, startSession } from '../../../client/root-sessions';
-import { errorMessage, sessionIdFromWorkflowId, sessionWorkflowId, type ChildRunResult, type RunStatus, type Session, type SpawnJob, injectMessageSignal, stateQuery, subSessionCompletedSignal, userMessageSignal } from '../../../common';
+import { errorMessage, MESSAGE_MAX_CHARS, sessionIdFromWorkflowId, sessionWorkflowId, type ChildRunResult, type RunStatus, type Session, type SpawnJob, injectMessageSignal, stateQuery, subSessionCompletedSignal, userMessageSignal } from '../../../common';
 import { receivedCompletionsQuery } from '../../workflows/recording-parent';
 import { bamboo, type CliResult } from '../../helpers/cli';
 import { sessionState, sessionTranscript } from '../../helpers/root';
@@ -322,8 +322,10 @@ export function badInputScenario(): void {
       await expectRejected('child run, 2.5 MB prompt', () => startChildRun(client, spawnJobFor(child), { taskQueue: tw.taskQueue }), sessionWorkflowId(child.id));
       const root = rootSession(huge);
       await expectRejected('root session, 2.5 MB message', () => startSession(client, { session: root }, { taskQueue: tw.taskQueue }), sessionWorkflowId(root.id));
-      await expectRejected('userMessage, 2.5 MB', () => sendUserMessage(client, targets[0].rootId, huge));
-      await expectRejected('injectMessage, 2.5 MB', () => injectIntoSession(client, targets[0].childId, huge));
+      // Messages are bounded by our own schema first (MESSAGE_MAX_CHARS), before Temporal's limit.
+      const messageBound = new RegExp(`^invalid message: content: must be at most ${MESSAGE_MAX_CHARS} characters`);
+      await expectRejected('userMessage, 2.5 MB', () => sendUserMessage(client, targets[0].rootId, huge), undefined, messageBound);
+      await expectRejected('injectMessage, 2.5 MB', () => injectIntoSession(client, targets[0].childId, huge), undefined, messageBound);
       const longModel = childSession('hi', { parentSessionId, model: 'm'.repeat(3000) });
       // Long models and ids are refused by our own schemas, before Temporal's limits.
       await expectRejected('child run, 3000-character model', () => startChildRun(client, spawnJobFor(longModel), { taskQueue: tw.taskQueue }), sessionWorkflowId(longModel.id), /model: must be at most 200 characters/);
