@@ -10,40 +10,32 @@ const T = '2030-01-01T00:00:00.000Z';
 const msg = (role: Message['role'], content: string, extra: Partial<Message> = {}): Message => ({ id: `m-${Math.random()}`, role, content, createdAt: T, ...extra });
 const answer = (content: string) => ({ content, toolCalls: [], usage: { inputTokens: 1, outputTokens: 1 }, provider: 'scripted' });
 
+/** A cassette of a root (one run, still open, its transcript `messages`) and any other sessions. */
+function rootCassette(root: string, version: Cassette['version'], start: Message[], messages: Message[], steps: Cassette['sessions'][number]['runs'][number]['steps'], others: Cassette['sessions'] = []): Cassette {
+  return {
+    format: CASSETTE_FORMAT,
+    version,
+    recordedAt: T,
+    rootSessionId: root,
+    start: { session: { id: root, kind: 'root', rootSessionId: root, spawnDepth: 0, title: 'Root', model: 'm', metadata: {}, messages: start } },
+    sessions: [{ sessionId: root, kind: 'root', runs: [{ runId: 'x', startTime: T, status: 'RUNNING', messages, steps }] }, ...others],
+  };
+}
+
 function cassette(): Cassette {
   const root = 'r-1';
   const a = `${root}-aaaaaaaa`;
   const b = `${root}-bbbbbbbb`;
   const rootMessages = [msg('user', 'go'), msg('assistant', '', { toolCalls: [{ id: 'c1', name: 'spawn_session', arguments: { title: 'Twin' } }] }), msg('tool', `child session ${a} queued at ${T}`, { toolCallId: 'c1' })];
-  return {
-    format: CASSETTE_FORMAT,
-    version: 2,
-    recordedAt: T,
-    rootSessionId: root,
-    start: { session: { id: root, kind: 'root', rootSessionId: root, spawnDepth: 0, title: 'Root', model: 'm', metadata: {}, messages: [msg('user', 'go')] } },
-    sessions: [
-      {
-        sessionId: root,
-        kind: 'root',
-        runs: [
-          {
-            runId: 'x',
-            startTime: T,
-            status: 'RUNNING',
-            messages: rootMessages,
-            steps: [
-              { kind: 'model', turn: 1, call: 0, model: 'm', messageCount: 1, tools: [], response: answer('') },
-              { kind: 'spawn', childSessionId: a, title: 'Twin', model: 'm', brief: 'first brief' },
-              { kind: 'spawn', childSessionId: b, title: 'Twin', model: 'm', brief: 'second brief' },
-              { kind: 'model', turn: 2, call: 1, model: 'm', messageCount: 3, tools: [], response: answer('done') },
-            ],
-          },
-        ],
-      },
-      { sessionId: a, kind: 'child', parentSessionId: root, runs: [{ runId: 'y', startTime: T, status: 'COMPLETED', steps: [{ kind: 'model', turn: 1, call: 0, model: 'm', messageCount: 2, tools: [], messages: [msg('system', 's'), msg('user', 'first brief')], response: answer('A') }] }] },
-      { sessionId: b, kind: 'child', parentSessionId: root, runs: [{ runId: 'z', startTime: T, status: 'COMPLETED', steps: [{ kind: 'model', turn: 1, call: 0, model: 'm', messageCount: 2, tools: [], messages: [msg('system', 's'), msg('user', 'second brief')], response: answer('B') }] }] },
-    ],
-  };
+  return rootCassette(root, 2, [msg('user', 'go')], rootMessages, [
+    { kind: 'model', turn: 1, call: 0, model: 'm', messageCount: 1, tools: [], response: answer('') },
+    { kind: 'spawn', childSessionId: a, title: 'Twin', model: 'm', brief: 'first brief' },
+    { kind: 'spawn', childSessionId: b, title: 'Twin', model: 'm', brief: 'second brief' },
+    { kind: 'model', turn: 2, call: 1, model: 'm', messageCount: 3, tools: [], response: answer('done') },
+  ], [
+    { sessionId: a, kind: 'child', parentSessionId: root, runs: [{ runId: 'y', startTime: T, status: 'COMPLETED', steps: [{ kind: 'model', turn: 1, call: 0, model: 'm', messageCount: 2, tools: [], messages: [msg('system', 's'), msg('user', 'first brief')], response: answer('A') }] }] },
+    { sessionId: b, kind: 'child', parentSessionId: root, runs: [{ runId: 'z', startTime: T, status: 'COMPLETED', steps: [{ kind: 'model', turn: 1, call: 0, model: 'm', messageCount: 2, tools: [], messages: [msg('system', 's'), msg('user', 'second brief')], response: answer('B') }] }] },
+  ]);
 }
 
 test('children are known by their brief, not the order they first call: two children with one title each get their own answers', () => {
@@ -120,34 +112,13 @@ test('summaries: a recorded request is rebuilt with what later summaries replace
   const early = [msg('user', 'one'), msg('assistant', 'ok one'), msg('user', 'two')];
   const summary = msg('user', '[Summary of 2 earlier message(s)]\n\nthey said one', { metadata: { summary_of: 'summary-a' } });
   const final = [summary, early[2], msg('assistant', 'ok two')];
-  const recorded: Cassette = {
-    format: CASSETTE_FORMAT,
-    version: 3,
-    recordedAt: T,
-    rootSessionId: root,
-    start: { session: { id: root, kind: 'root', rootSessionId: root, spawnDepth: 0, title: 'Root', model: 'm', metadata: {}, messages: [early[0]] } },
-    sessions: [
-      {
-        sessionId: root,
-        kind: 'root',
-        runs: [
-          {
-            runId: 'x',
-            startTime: T,
-            status: 'RUNNING',
-            messages: final,
-            steps: [
-              { kind: 'model', turn: 1, call: 0, model: 'm', messageCount: 1, tools: [], response: answer('ok one') },
-              { kind: 'model', turn: 1, call: 1, model: 'm', messageCount: 3, tools: [], failure: 'too long', failureType: 'BambooContextLength', failureWindowTokens: 100 },
-              { kind: 'summary', summaryId: 'summary-a', replaced: early.slice(0, 2), response: { summary: 'they said one', usage: { inputTokens: 5, outputTokens: 3 }, provider: 'scripted', model: 'm' } },
-              { kind: 'summary', summaryId: 'summary-b', replaced: [early[2]], failure: 'the summary model was down' },
-              { kind: 'model', turn: 1, call: 2, model: 'm', messageCount: 2, tools: [], response: answer('ok two') },
-            ],
-          },
-        ],
-      },
-    ],
-  };
+  const recorded = rootCassette(root, 3, [early[0]], final, [
+    { kind: 'model', turn: 1, call: 0, model: 'm', messageCount: 1, tools: [], response: answer('ok one') },
+    { kind: 'model', turn: 1, call: 1, model: 'm', messageCount: 3, tools: [], failure: 'too long', failureType: 'BambooContextLength', failureWindowTokens: 100 },
+    { kind: 'summary', summaryId: 'summary-a', replaced: early.slice(0, 2), response: { summary: 'they said one', usage: { inputTokens: 5, outputTokens: 3 }, provider: 'scripted', model: 'm' } },
+    { kind: 'summary', summaryId: 'summary-b', replaced: [early[2]], failure: 'the summary model was down' },
+    { kind: 'model', turn: 1, call: 2, model: 'm', messageCount: 2, tools: [], response: answer('ok two') },
+  ]);
   const player = new CassettePlayer(recorded, 'new');
   expect(player.modelCall({ replaySessionId: 'new', key: 'a', turn: 1, messages: [early[0]] })).toMatchObject({ ok: true, value: { content: 'ok one' } });
   // Before the summary, the call was sent the three original messages: refused for length, as recorded.
