@@ -3,7 +3,7 @@
  * read state and transcript, cancel (cascades to the children).
  */
 import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy, type Client, type WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
-import { BambooModel, BambooRootSessionId, BambooRunStatus, BambooSessionKind, parseOrThrow, sessionWorkflowId, SentMessageSchema, SessionWorkflowInputSchema, type Message, type SessionWorkflowInput, readTranscriptPages, stateQuery, transcriptQuery, userMessageSignal, type SessionRunState } from '../common';
+import { BambooModel, BambooRootSessionId, BambooRunStatus, BambooSessionKind, upsertsStatus, parseOrThrow, sessionWorkflowId, SentMessageSchema, SessionWorkflowInputSchema, type Message, type SessionWorkflowInput, readTranscriptPages, stateQuery, transcriptQuery, userMessageSignal, type SessionRunState } from '../common';
 import type { sessionWorkflow } from '../workflows';
 
 export type SessionHandle = WorkflowHandleWithFirstExecutionRunId<typeof sessionWorkflow>;
@@ -23,7 +23,7 @@ export async function startSession(client: Client, input: SessionWorkflowInput, 
       { key: BambooSessionKind, value: 'root' },
       { key: BambooRootSessionId, value: session.rootSessionId },
       { key: BambooModel, value: session.model },
-      { key: BambooRunStatus, value: 'pending' },
+      ...(upsertsStatus(valid.options?.searchAttributes) ? [{ key: BambooRunStatus, value: 'pending' }] : []),
     ],
   });
 }

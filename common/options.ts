@@ -19,6 +19,17 @@ const seconds = () => z.number().int().positive().max(MAX_OPTION_SECS, `must be 
 export const WaitPolicySchema = sharedSchema('options.WaitPolicySchema', () => z.enum(['all', 'any', 'first_error']));
 export type WaitPolicy = z.infer<typeof WaitPolicySchema>;
 
+/**
+ * What a run tells visibility as it goes. `upserted` (the default): its status, tokens and cost
+ * are upserted as they change (a child once at its end, a root at each turn's start and end).
+ * `at-start`: a run keeps the search attributes it started with (kind, parent, root, model) and
+ * upserts none, which saves Temporal Cloud one billable action per child run and two per root
+ * turn; readers then take the status from Temporal's execution status and a child's outcome from
+ * its parent (docs/benchmarks.md#search-attributes-at-start). A parent passes it to its children.
+ */
+export const SearchAttributesModeSchema = sharedSchema('options.SearchAttributesModeSchema', () => z.enum(['upserted', 'at-start']));
+export type SearchAttributesMode = z.infer<typeof SearchAttributesModeSchema>;
+
 export const SessionOptionsSchema = sharedSchema('options.SessionOptionsSchema', () => z.object({
   /** When the parent resumes after spawning: all children done, any, or the first failure. */
   waitPolicy: WaitPolicySchema.default('all'),
@@ -57,6 +68,8 @@ export const SessionOptionsSchema = sharedSchema('options.SessionOptionsSchema',
    * passes each child its share (common/budget.ts); unset: no limits.
    */
   budget: BudgetSchema.optional(),
+  /** Unset: `upserted`. No default, so the options a parent passes on stay as they were recorded. */
+  searchAttributes: SearchAttributesModeSchema.optional(),
   transcriptBudgetBytes: z.number().int().min(16 * 1024).max(1536 * 1024, `must be at most ${1536 * 1024} (1.5 MiB)`).default(SNAPSHOT_BUDGET_BYTES),
 }));
 export type SessionOptions = z.infer<typeof SessionOptionsSchema>;

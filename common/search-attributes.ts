@@ -5,6 +5,7 @@
  */
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import { sessionWorkflowId } from './ids';
+import type { SearchAttributesMode } from './options';
 
 export const BambooSessionKind = defineSearchAttributeKey('BambooSessionKind', SearchAttributeType.KEYWORD);
 export const BambooParentSessionId = defineSearchAttributeKey('BambooParentSessionId', SearchAttributeType.KEYWORD);
@@ -35,15 +36,24 @@ export const BAMBOO_SEARCH_ATTRIBUTES = [
  * upserts nothing then (history shape 2). `rootSessionId` when the starter knows it and the job
  * carries no session (a follow-up run); otherwise the run upserts it once it has loaded its snapshot.
  */
-export function childStartSearchAttributes(job: { parentSessionId: string; model: string; session?: { rootSessionId: string } }, rootSessionId?: string) {
+export function childStartSearchAttributes(
+  job: { parentSessionId: string; model: string; session?: { rootSessionId: string }; spawnOptions?: { searchAttributes?: SearchAttributesMode } },
+  rootSessionId?: string,
+) {
   const root = job.session?.rootSessionId ?? rootSessionId;
   return [
     { key: BambooSessionKind, value: 'child' },
     { key: BambooParentSessionId, value: job.parentSessionId },
     { key: BambooModel, value: job.model },
-    { key: BambooRunStatus, value: 'running' },
+    // A run that never upserts says no status rather than a `running` it would keep once closed.
+    ...(upsertsStatus(job.spawnOptions?.searchAttributes) ? [{ key: BambooRunStatus, value: 'running' }] : []),
     ...(root ? [{ key: BambooRootSessionId, value: root }] : []),
   ];
+}
+
+/** Whether runs in this mode upsert their status, tokens and cost (SessionOptions.searchAttributes). */
+export function upsertsStatus(mode: SearchAttributesMode | undefined): boolean {
+  return mode !== 'at-start';
 }
 
 /** Every run of every session of a root's tree: its children carry BambooRootSessionId, the root is found by its id. */

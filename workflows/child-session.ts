@@ -29,7 +29,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { BambooActivities } from '../worker/activities';
-import { jsonBytes, MIN_SESSION_BUDGET_BYTES, planContinueAsNew, amountsOfSpend, budgetStatus, firstExhausted, limitsOf, MODEL_CALL_RESOURCES, NOTHING, type BudgetStatus, sessionUsage, subtreeTotals, type SessionUsage, addSpend, NO_SPEND, type Spend, CHILD_NOT_KIND_CHILD, CURRENT_HISTORY_SHAPE, CHILD_SESSION_NOT_FOUND, ChildCompletionSchema, ChildRunResultSchema, describeRejected, describeZodError, EventsQueryInputSchema, FINAL_RESPONSE_CAP, FailureTypes, hasPendingUserMessage, InjectMessageSchema, lastAssistantText, NO_PENDING_MESSAGE, SessionOptionsSchema, SpawnJobSchema, SteerInputSchema, watchdogPolicyForSession, type ChildCompletion, type ChildContinuation, type ChildRunResult, type RunStatus, type Session, type SessionOptions, type SpawnJob, type TerminalRunStatus, type WatchdogPolicy, transcriptPage, eventsQuery, injectMessageSignal, requestDecidedSignal, stateQuery, steerUpdate, subSessionCompletedSignal, transcriptQuery, usageQuery, type SessionRunState } from '../common';
+import { jsonBytes, MIN_SESSION_BUDGET_BYTES, planContinueAsNew, amountsOfSpend, budgetStatus, firstExhausted, limitsOf, MODEL_CALL_RESOURCES, NOTHING, type BudgetStatus, sessionUsage, subtreeTotals, type SessionUsage, addSpend, NO_SPEND, type Spend, CHILD_NOT_KIND_CHILD, CURRENT_HISTORY_SHAPE, CHILD_SESSION_NOT_FOUND, ChildCompletionSchema, ChildRunResultSchema, describeRejected, describeZodError, EventsQueryInputSchema, FINAL_RESPONSE_CAP, FailureTypes, hasPendingUserMessage, InjectMessageSchema, lastAssistantText, NO_PENDING_MESSAGE, SessionOptionsSchema, SpawnJobSchema, SteerInputSchema, watchdogPolicyForSession, type ChildCompletion, type ChildContinuation, type ChildRunResult, type RunStatus, type Session, type SessionOptions, type SpawnJob, type TerminalRunStatus, type WatchdogPolicy, transcriptPage, eventsQuery, injectMessageSignal, requestDecidedSignal, stateQuery, steerUpdate, subSessionCompletedSignal, transcriptQuery, usageQuery, type SessionRunState, upsertsStatus } from '../common';
 import { bookkeepingOptions } from './activity-options';
 import { runAgentLoop, type LoopPosition } from './agent-loop';
 import { converseWithExternalAgent } from './external-conversation';
@@ -137,7 +137,7 @@ export async function childSessionWorkflow(input: SpawnJob): Promise<ChildRunRes
   }
   run.options = SessionOptionsSchema.parse(job.spawnOptions ?? {}); // the parent's, or the defaults
   run.status = 'running';
-  announce(job, { kind: 'child', parentSessionId: job.parentSessionId, model: job.model, status: 'running' });
+  announce(job, { kind: 'child', parentSessionId: job.parentSessionId, model: job.model, ...(upsertsStatus(run.options.searchAttributes) ? { status: 'running' } : {}) });
   run.events.add({ type: 'execution_started', sessionId: job.childSessionId, runId: workflowInfo().runId });
 
   const outcome = await runChild(run, job);
@@ -510,7 +510,9 @@ async function finish(run: ChildRun, job: SpawnJob, executed: ExecutedRun): Prom
   }
   run.status = outcome.status;
   run.error = outcome.error;
-  if (writesShape2(job)) upsertRunEnd(outcome.status, run.usage());
+  if (!upsertsStatus(run.options.searchAttributes)) {
+    // searchAttributes 'at-start': the parent's record and Temporal's status say how it ended.
+  } else if (writesShape2(job)) upsertRunEnd(outcome.status, run.usage());
   else {
     upsertRunAttributes({ status: outcome.status });
     upsertUsageAttributes(run.usage());

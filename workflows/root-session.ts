@@ -28,7 +28,7 @@ import {
   makeContinueAsNewFunc,
   patched,
 } from '@temporalio/workflow';
-import { addSpend, NO_SPEND, sessionUsage, subtreeTotals, type SessionUsage, type Spend, ChildCompletionSchema, describeRejected, EventsQueryInputSchema, hasPendingUserMessage, SessionOptionsSchema, SessionRequestsClosedSchema, SessionWorkflowInputSchema, SteerInputSchema, UserMessageSchema, watchdogPolicyForSession, type CarriedState, type RunStatus, type Session, type SessionOptions, type SessionWorkflowInput, type SessionWorkflowResult, transcriptPage, CONTINUE_AS_NEW_BUDGET_BYTES, jsonBytes, planContinueAsNew, eventsQuery, injectMessageSignal, requestClosedSignal, requestRaisedSignal, respondUpdate, sessionRequestsClosedSignal, stateQuery, steerUpdate, subSessionCompletedSignal, transcriptQuery, usageQuery, userMessageSignal, type SessionRunState } from '../common';
+import { addSpend, NO_SPEND, sessionUsage, subtreeTotals, type SessionUsage, type Spend, ChildCompletionSchema, describeRejected, EventsQueryInputSchema, hasPendingUserMessage, SessionOptionsSchema, SessionRequestsClosedSchema, SessionWorkflowInputSchema, SteerInputSchema, UserMessageSchema, watchdogPolicyForSession, type CarriedState, type RunStatus, type Session, type SessionOptions, type SessionWorkflowInput, type SessionWorkflowResult, transcriptPage, CONTINUE_AS_NEW_BUDGET_BYTES, jsonBytes, planContinueAsNew, eventsQuery, injectMessageSignal, requestClosedSignal, requestRaisedSignal, respondUpdate, sessionRequestsClosedSignal, stateQuery, steerUpdate, subSessionCompletedSignal, transcriptQuery, usageQuery, userMessageSignal, type SessionRunState, upsertsStatus } from '../common';
 import { runAgentLoop } from './agent-loop';
 import { RunBudget } from './deadline';
 import { Children } from './children';
@@ -64,6 +64,11 @@ class RootSession {
   continueAsNewRefused = false;
   /** This run writes lean turns (LEAN_TURNS_PATCH): no deadline timer per turn, a turn's end in one upsert. */
   leanTurns = false;
+
+  /** Whether this run upserts its status and spend (SessionOptions.searchAttributes). */
+  upsertsStatus(): boolean {
+    return upsertsStatus(this.options.searchAttributes);
+  }
 
   constructor(
     readonly session: Session,
@@ -149,7 +154,12 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
   root.desk.start(); // a carried count is published again
   root.children.watchUnwatched(); // children adopted across continue-as-new have no handle here
   root.leanTurns = patched(LEAN_TURNS_PATCH);
-  const attributes = { kind: 'root', rootSessionId: root.session.rootSessionId, model: root.session.model, status: root.lastRunStatus ?? 'pending' };
+  const attributes = {
+    kind: 'root',
+    rootSessionId: root.session.rootSessionId,
+    model: root.session.model,
+    ...(root.upsertsStatus() ? { status: root.lastRunStatus ?? 'pending' } : {}),
+  };
   // startSession (and continue-as-new) set these at the start: a lean run upserts only what differs.
   if (root.leanTurns) upsertChangedRunAttributes(attributes);
   else upsertRunAttributes(attributes);
@@ -241,7 +251,7 @@ async function runTurn(root: RootSession): Promise<void> {
   const { session } = root;
   root.phase = 'running';
   for (const content of root.takePending()) session.messages.push(newMessage('user', content));
-  upsertRunAttributes({ status: 'running' });
+  if (root.upsertsStatus()) upsertRunAttributes({ status: 'running' });
   root.events.add({ type: 'execution_started', sessionId: session.id, runId: workflowInfo().runId });
   const policy = watchdogPolicyForSession(session);
   // A turn waits on nothing unbounded (a person's answer has its own expiry; its children are
@@ -271,7 +281,9 @@ async function runTurn(root: RootSession): Promise<void> {
   const outcome = result.ok ? { status: 'completed' as const, error: undefined } : result.outcome;
   root.lastRunStatus = outcome.status;
   root.lastRunError = outcome.error;
-  if (root.leanTurns) upsertRunEnd(outcome.status, root.usage());
+  if (!root.upsertsStatus()) {
+    // searchAttributes 'at-start': Temporal's status and the `state` query say how the turn ended.
+  } else if (root.leanTurns) upsertRunEnd(outcome.status, root.usage());
   else {
     upsertRunAttributes({ status: outcome.status });
     upsertUsageAttributes(root.usage());
@@ -364,7 +376,7 @@ async function cancelTree(root: RootSession): Promise<SessionWorkflowResult> {
     root.steering.ended();
     if (!allHandlersFinished()) await condition(allHandlersFinished);
     root.lastRunStatus = 'cancelled';
-    upsertRunAttributes({ status: 'cancelled' });
+    if (root.upsertsStatus()) upsertRunAttributes({ status: 'cancelled' });
     root.events.add({ type: 'cancelled', reason: 'Session cancelled' });
     return root.result('cancelled');
   });

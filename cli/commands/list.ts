@@ -41,7 +41,8 @@ export async function listSessions(client: Client, options: ListOptions): Promis
     rows.push({
       sessionId: sessionIdFromWorkflowId(run.workflowId) ?? run.workflowId,
       kind: run.typedSearchAttributes.get(BambooSessionKind) ?? '?',
-      status: run.typedSearchAttributes.get(BambooRunStatus) ?? '?',
+      // A session started with searchAttributes `at-start` publishes no status: Temporal's says whether it runs.
+      status: run.typedSearchAttributes.get(BambooRunStatus) ?? run.status.name.toLowerCase(),
       parentSessionId: run.typedSearchAttributes.get(BambooParentSessionId),
       workflowStatus: run.status.name,
       startTime: run.startTime.toISOString(),

@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { StartRootSessionSchema, type BambooClient, type StartRootSession } from '../../client/bamboo-client';
 import { startChildRun } from '../../client/child-runs';
 import { taskQueue } from '../../worker/config/env';
-import { SessionOptionsSchema, sessionWorkflowId, SpawnJobSchema, WaitPolicySchema, type Budget, type FullTranscriptEntry, type Session, type SessionOptionsInput } from '../../common';
+import { SearchAttributesModeSchema, SessionOptionsSchema, sessionWorkflowId, SpawnJobSchema, WaitPolicySchema, type Budget, type FullTranscriptEntry, type Session, type SessionOptionsInput } from '../../common';
 import { bambooClient, CliError, ExitCode, print, validated, withBamboo, withClient, type GlobalOptions } from '../context';
 import { describeState, table, truncate } from '../format';
 import { describeSession, viewSession } from '../sessions-api';
@@ -29,6 +29,7 @@ export function registerSessionCommands(program: Command, globals: Globals): voi
     .option('--max-tokens <n>', 'tree budget: input plus output tokens of every model call in the tree', numberFlag('--max-tokens'))
     .option('--max-cost-usd <usd>', "tree budget: dollars of the tree's priced model calls", numberFlag('--max-cost-usd'))
     .option('--max-sessions <n>', 'tree budget: child runs the tree may start, at every depth', numberFlag('--max-sessions'))
+    .option('--search-attributes <mode>', "upserted | at-start (runs keep their start attributes: one billable action less per child run; status from Temporal's)")
     .option('--metadata <key=value...>', 'session metadata (repeatable)', collectMetadata, {})
     .option('--no-follow', 'start and return at once')
     .action(async (prompt: string, opts) => {
@@ -42,7 +43,7 @@ export function registerSessionCommands(program: Command, globals: Globals): voi
           // A running session gets the prompt as a user message; anything else starts a run.
           const delivered = sessionId === undefined ? undefined : await sendToRunningRoot(bamboo, sessionId, prompt, opts.follow);
           if (delivered) {
-            if (optionFlagsGiven(opts)) console.error(`bamboo: session ${delivered.sessionId} is running: its options stay as they are (the --max-… flags apply to new sessions)`);
+            if (optionFlagsGiven(opts)) console.error(`bamboo: session ${delivered.sessionId} is running: its options stay as they are (the --max-… and --search-attributes flags apply to new sessions)`);
             if (opts.follow) await followSession(bamboo, delivered.sessionId, globals(), delivered.from);
             else print(globals(), { sessionId: delivered.sessionId, workflowId: delivered.workflowId, runId: delivered.runId, sent: true }, () => `sent to running session ${delivered.sessionId} (${delivered.workflowId})`);
             return;
@@ -266,6 +267,7 @@ interface RunOptionFlags {
   maxTokens?: number;
   maxCostUsd?: number;
   maxSessions?: number;
+  searchAttributes?: string;
 }
 
 /**
@@ -282,12 +284,17 @@ function sessionOptionsFrom(opts: RunOptionFlags): SessionOptionsInput {
     ...definedOnly({ maxRunningChildren: opts.maxRunningChildren, maxSpawnDepth: opts.maxSpawnDepth }),
     ...(Object.keys(budget).length > 0 ? { budget } : {}),
   };
+  if (opts.searchAttributes !== undefined) {
+    const mode = SearchAttributesModeSchema.safeParse(opts.searchAttributes);
+    if (!mode.success) throw new CliError(`--search-attributes must be upserted or at-start (got ${opts.searchAttributes})`, ExitCode.usage);
+    options.searchAttributes = mode.data;
+  }
   validated(SessionOptionsSchema, options, 'session options');
   return options;
 }
 
 function optionFlagsGiven(opts: RunOptionFlags): boolean {
-  return [opts.maxRunningChildren, opts.maxSpawnDepth, opts.maxTokens, opts.maxCostUsd, opts.maxSessions].some((v) => v !== undefined);
+  return [opts.maxRunningChildren, opts.maxSpawnDepth, opts.maxTokens, opts.maxCostUsd, opts.maxSessions, opts.searchAttributes].some((v) => v !== undefined);
 }
 
 function definedOnly<T extends Record<string, unknown>>(values: T): Partial<T> {

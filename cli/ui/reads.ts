@@ -36,8 +36,13 @@ export interface RunRow {
   kind: 'root' | 'child';
   parentSessionId?: string;
   rootSessionId?: string;
-  /** Bamboo's own status (BambooRunStatus); Temporal's execution status when the run closed without saying (terminated, timed out). */
+  /**
+   * Bamboo's own status (BambooRunStatus); Temporal's execution status when the run closed
+   * without saying (terminated, timed out) or never publishes one (searchAttributes `at-start`).
+   */
   status: string;
+  /** False when the run carries no BambooRunStatus (searchAttributes `at-start`): `status` is Temporal's. */
+  statusPublished: boolean;
   executionStatus: string;
   model?: string;
   /** Tokens and cost of the run's subtree, as it last published them (at most once a turn). */
@@ -161,6 +166,7 @@ function runRow(info: WorkflowExecutionInfo): RunRow {
     ...(sa.get(BambooParentSessionId) ? { parentSessionId: sa.get(BambooParentSessionId) } : {}),
     ...(sa.get(BambooRootSessionId) ? { rootSessionId: sa.get(BambooRootSessionId) } : {}),
     status: closedSilently ? executionStatus.toLowerCase().replace('timed_out', 'timeout') : (bambooStatus ?? executionStatus.toLowerCase()),
+    statusPublished: bambooStatus !== undefined,
     executionStatus,
     ...(sa.get(BambooModel) ? { model: sa.get(BambooModel) } : {}),
     tokens: sa.get(BambooTokens) ?? 0,

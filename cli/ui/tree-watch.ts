@@ -50,10 +50,12 @@ export class TreeWatch {
         if (this.seenChildren.get(parent) === key) return;
         const state = await this.reads.state(parent);
         if (!state) return;
-        this.seenChildren.set(parent, key);
+        // A child that publishes no status closes before its parent has its report: read again.
+        const reported = (c: RunRow) => c.statusPublished || c.closeTime === undefined || state.children.some((k) => k.childSessionId === c.sessionId && k.status !== 'running' && k.status !== 'pending');
+        if (children.every(reported)) this.seenChildren.set(parent, key);
         for (const child of state.children) {
           const known = this.facts.get(child.childSessionId) ?? {};
-          this.facts.set(child.childSessionId, { ...known, ...(child.title ? { title: child.title } : {}), ...(child.error ? { error: child.error } : {}) });
+          this.facts.set(child.childSessionId, { ...known, ...(child.title ? { title: child.title } : {}), ...(child.error ? { error: child.error } : {}), status: child.status });
         }
       }),
     );

@@ -9,6 +9,8 @@ import type { RunRow } from './reads';
 export interface ChildFacts {
   title?: string;
   error?: string;
+  /** The status the parent recorded for the child's last reported run. */
+  status?: string;
 }
 
 export interface SessionNode {
@@ -44,6 +46,15 @@ export interface SessionTree {
   span: { start: number; end: number };
 }
 
+/**
+ * A run that publishes no status (searchAttributes `at-start`) and completed as a workflow may
+ * still have ended `error`, `timeout` or `skipped`: its parent's record says which.
+ */
+function statusOf(latest: RunRow, known: ChildFacts | undefined): string {
+  if (latest.statusPublished || latest.executionStatus !== 'COMPLETED' || !known?.status) return latest.status;
+  return known.status === 'running' || known.status === 'pending' ? latest.status : known.status;
+}
+
 export function buildTree(rootSessionId: string, runs: readonly RunRow[], facts: ReadonlyMap<string, ChildFacts>, now: number): SessionTree {
   const bySession = new Map<string, RunRow[]>();
   for (const run of runs) bySession.set(run.sessionId, [...(bySession.get(run.sessionId) ?? []), run]);
@@ -53,15 +64,16 @@ export function buildTree(rootSessionId: string, runs: readonly RunRow[], facts:
     const latest = ordered[ordered.length - 1];
     const open = ordered.some((r) => r.closeTime === undefined);
     const known = facts.get(sessionId);
+    const status = statusOf(latest, known);
     nodes.set(sessionId, {
       sessionId,
       kind: latest.kind,
       ...(latest.parentSessionId ? { parentSessionId: latest.parentSessionId } : {}),
       depth: 0,
       ...(known?.title ? { title: known.title } : {}),
-      ...(known?.error && latest.status !== 'running' && latest.status !== 'completed' ? { error: known.error } : {}),
+      ...(known?.error && status !== 'running' && status !== 'completed' ? { error: known.error } : {}),
       ...(latest.model ? { model: latest.model } : {}),
-      status: latest.status,
+      status,
       runs: ordered,
       start: ordered[0].startTime,
       ...(open ? {} : { end: Math.max(...ordered.map((r) => r.closeTime ?? 0)) }),

@@ -16,6 +16,7 @@ const run = (sessionId: string, extra: Partial<RunRow>): RunRow => ({
   runId: `${sessionId}-${extra.startTime ?? 0}`,
   kind: 'child',
   status: 'completed',
+  statusPublished: true,
   executionStatus: 'COMPLETED',
   tokens: 0,
   costUsd: 0,
