@@ -18,7 +18,7 @@
 import { Client, Connection } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { randomUUID } from 'node:crypto';
-import { sessionWorkflowId } from '../common';
+import { sessionWorkflowId, type SessionOptionsInput } from '../common';
 import { freePort, startDevServer } from '../cli/temporal/dev-server';
 import { cpuProbe, type CpuPerRun } from './cpu';
 import { buildBenchBundle, startBenchRoots, startWorkers, untilAllClosed } from './harness';
@@ -31,8 +31,11 @@ const EventType = temporal.api.enums.v1.EventType;
 export const USD_PER_MILLION_ACTIONS = 50;
 
 type Counts = ActionCounts;
-/** `bamboo-2s`: Bamboo with the 2 s heartbeat flush it had before (BENCH_ACTIONS_BEFORE=1). */
-type Side = 'baseline' | 'bamboo' | 'bamboo-2s';
+/**
+ * `bamboo-at-start`: Bamboo with `searchAttributes: 'at-start'` (runs upsert no status or spend);
+ * `bamboo-2s`: Bamboo with the 2 s heartbeat flush it had before (BENCH_ACTIONS_BEFORE=1).
+ */
+type Side = 'baseline' | 'bamboo' | 'bamboo-at-start' | 'bamboo-2s';
 
 export interface SideResult {
   side: Side;
@@ -78,7 +81,12 @@ async function main(): Promise<void> {
   const [bamboo] = await startWorkers(1, env('actions-bamboo', bambooBundle));
   const [baseline] = await startWorkers(1, env('actions-baseline', baselineBundle));
   const before = process.env.BENCH_ACTIONS_BEFORE === '1' ? (await startWorkers(1, { ...env('actions-bamboo-2s', bambooBundle), BENCH_HEARTBEATS: '2s' }))[0] : undefined;
-  const probes: Partial<Record<Side, ReturnType<typeof cpuProbe>>> = { baseline: cpuProbe(server.pid!, baseline.pid), bamboo: cpuProbe(server.pid!, bamboo.pid), ...(before ? { 'bamboo-2s': cpuProbe(server.pid!, before.pid) } : {}) };
+  const probes: Partial<Record<Side, ReturnType<typeof cpuProbe>>> = {
+    baseline: cpuProbe(server.pid!, baseline.pid),
+    bamboo: cpuProbe(server.pid!, bamboo.pid),
+    'bamboo-at-start': cpuProbe(server.pid!, bamboo.pid),
+    ...(before ? { 'bamboo-2s': cpuProbe(server.pid!, before.pid) } : {}),
+  };
   const results: SideResult[] = [];
 
   // The server's metrics reach its endpoint on a reporting interval: a scrape waits for it.
@@ -122,9 +130,11 @@ async function main(): Promise<void> {
       await untilAllClosed(client, `WorkflowId STARTS_WITH '${tag}'`, parents * (children + 1));
       return `WorkflowId STARTS_WITH '${tag}'`;
     });
-    for (const side of before ? (['bamboo', 'bamboo-2s'] as const) : (['bamboo'] as const)) {
+    for (const side of before ? (['bamboo', 'bamboo-at-start', 'bamboo-2s'] as const) : (['bamboo', 'bamboo-at-start'] as const)) {
       log(`${parents} parents × ${children} children streaming ${streamSecs} s: ${side}`);
-      await measure(side, streamSecs, () => bambooTrees(client, `actions-${side}`, parents, children, streamSecs));
+      // bamboo-at-start runs on Bamboo's worker: the option is the session's, not the worker's.
+      const queue = side === 'bamboo-at-start' ? 'actions-bamboo' : `actions-${side}`;
+      await measure(side, streamSecs, () => bambooTrees(client, queue, parents, children, streamSecs, side === 'bamboo-at-start' ? { searchAttributes: 'at-start' } : {}));
     }
     // The roots idle until their time-to-live: counted up to here, then ended.
     for await (const run of client.workflow.list({ query: `WorkflowType = 'sessionWorkflow' AND ExecutionStatus = 'Running'` })) {
@@ -141,10 +151,10 @@ async function main(): Promise<void> {
 }
 
 /** Bamboo's side: root sessions whose scripted model spawns `children` children streaming `streamSecs` s; resolves once each root has resumed. */
-async function bambooTrees(client: Client, taskQueue: string, parents: number, children: number, streamSecs: number): Promise<string> {
+async function bambooTrees(client: Client, taskQueue: string, parents: number, children: number, streamSecs: number, options: SessionOptionsInput = {}): Promise<string> {
   const prompt = Array.from({ length: children }, (_, i) => `[[spawn:C${i + 1}|[[sleep:${streamSecs}]] part ${i + 1}]]`).join(' ');
   const ids = Array.from({ length: parents }, () => `actions-${randomUUID().slice(0, 8)}`);
-  await startBenchRoots(client, taskQueue, ids, prompt, Math.max(32, children));
+  await startBenchRoots(client, taskQueue, ids, prompt, Math.max(32, children), options);
   const inTree = `BambooRootSessionId IN (${ids.map((id) => `'${id}'`).join(', ')})`;
   await untilAllClosed(client, `${inTree} AND WorkflowType = 'childSessionWorkflow'`, parents * children);
   // The root has resumed: its model call after the children's reports has completed, and the
@@ -163,7 +173,7 @@ async function bambooTrees(client: Client, taskQueue: string, parents: number, c
 function report(results: SideResult[], parents: number, children: number): string {
   const of = (side: Side, secs: number) => results.find((r) => r.side === side && r.streamSecs === secs)!;
   const streams = [...new Set(results.map((r) => r.streamSecs))];
-  const sides = (['baseline', 'bamboo', 'bamboo-2s'] as const).filter((side) => results.some((r) => r.side === side));
+  const sides = (['baseline', 'bamboo', 'bamboo-at-start', 'bamboo-2s'] as const).filter((side) => results.some((r) => r.side === side));
   const dollars = (perChild: number) => ((perChild * 1000 * USD_PER_MILLION_ACTIONS) / 1e6).toFixed(3);
   const cpuTotal = (c: CpuPerRun) => c.serverMs + c.workerMs;
   const rows = streams.flatMap((secs) =>
@@ -176,7 +186,9 @@ function report(results: SideResult[], parents: number, children: number): strin
     const [b, o] = [of('baseline', secs), of('bamboo', secs)];
     const old = sides.includes('bamboo-2s') ? of('bamboo-2s', secs) : undefined;
     const before = old ? ` (with the 2 s heartbeat flush it had before: ${(old.metricPerChild / b.metricPerChild).toFixed(2)}×)` : '';
-    return `- ${secs} s streams: actions per child run ${(o.metricPerChild / b.metricPerChild).toFixed(2)}× (metric)${before}, ${(o.historyPerChild / b.historyPerChild).toFixed(2)}× (histories + heartbeats and queries); CPU per child run ${(cpuTotal(o.cpu) / cpuTotal(b.cpu)).toFixed(2)}×.`;
+    const a = of('bamboo-at-start', secs);
+    const atStart = `; with \`searchAttributes: 'at-start'\`: actions ${(a.metricPerChild / b.metricPerChild).toFixed(2)}× (metric), ${(a.historyPerChild / b.historyPerChild).toFixed(2)}× (histories + heartbeats and queries), CPU ${(cpuTotal(a.cpu) / cpuTotal(b.cpu)).toFixed(2)}×`;
+    return `- ${secs} s streams: actions per child run ${(o.metricPerChild / b.metricPerChild).toFixed(2)}× (metric)${before}, ${(o.historyPerChild / b.historyPerChild).toFixed(2)}× (histories + heartbeats and queries); CPU per child run ${(cpuTotal(o.cpu) / cpuTotal(b.cpu)).toFixed(2)}×${atStart}.`;
   });
   const types = streams.flatMap((secs) =>
     sides.map((side) => {
@@ -189,7 +201,7 @@ function report(results: SideResult[], parents: number, children: number): strin
     }),
   );
   return [
-    `${parents} parents × ${children} children per side and stream length, one worker each on one dev server, both with the SDK's heartbeat throttling (\`bamboo-2s\`: Bamboo with the 2 s flush it had before). The server's metric counts the SDK's TemporalChangeVersion upserts beside patch markers, which Temporal Cloud does not bill; the history count leaves them out. Actions per child run include the parent's share (its start, its model calls, its timers and upserts divided by its children). Dollars at Temporal Cloud's list price of $${USD_PER_MILLION_ACTIONS} per million actions (docs/benchmarks.md). CPU in ms per child run (dev server + worker).`,
+    `${parents} parents × ${children} children per side and stream length, one worker each on one dev server, both with the SDK's heartbeat throttling (\`bamboo-at-start\`: the same worker, sessions started with \`searchAttributes: 'at-start'\`; \`bamboo-2s\`: Bamboo with the 2 s flush it had before). The server's metric counts the SDK's TemporalChangeVersion upserts beside patch markers, which Temporal Cloud does not bill; the history count leaves them out. Actions per child run include the parent's share (its start, its model calls, its timers and upserts divided by its children). Dollars at Temporal Cloud's list price of $${USD_PER_MILLION_ACTIONS} per million actions (docs/benchmarks.md). CPU in ms per child run (dev server + worker).`,
     '',
     '| stream | side | actions per child run (server metric) | actions (histories + heartbeats and queries) | heartbeats per child run | $ per 1,000 child runs | CPU ms per child run |',
     '|---|---|---:|---:|---:|---:|---:|',

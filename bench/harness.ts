@@ -1,6 +1,6 @@
 /** Bench plumbing: the dev server, the bundle, worker processes, histories, percentiles. */
 import type { Client } from '@temporalio/client';
-import type { SpawnJob } from '../common';
+import type { SessionOptionsInput, SpawnJob } from '../common';
 import { startSession } from '../client/root-sessions';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
@@ -143,14 +143,14 @@ export function benchChildJob(parentSessionId: string, n: number, prompt: string
 }
 
 /** Starts root sessions `ids` on the bench model, each with the one user message `prompt`. */
-export async function startBenchRoots(client: Client, taskQueue: string, ids: string[], prompt: string, maxRunningChildren: number): Promise<void> {
+export async function startBenchRoots(client: Client, taskQueue: string, ids: string[], prompt: string, maxRunningChildren: number, extra: SessionOptionsInput = {}): Promise<void> {
   await Promise.all(
     ids.map((id) =>
       startSession(
         client,
         {
           session: { id, kind: 'root', rootSessionId: id, spawnDepth: 0, model: 'bench', metadata: {}, messages: [{ id: 'u', role: 'user', content: prompt, createdAt: new Date().toISOString() }] },
-          options: { maxRunningChildren },
+          options: { maxRunningChildren, ...extra },
         },
         { taskQueue },
       ),
