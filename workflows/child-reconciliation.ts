@@ -34,6 +34,20 @@ export function reconciles(): boolean {
 }
 
 /**
+ * Temporal Cloud bills one action for each workflow task that records patch markers, however
+ * many. A run that may start children decides reconciliation (and `alsoDecide`) in the task
+ * that records its first markers, instead of in the task of its first child start: a new run's
+ * `patched()` is true whenever asked and keeps its first answer, so only the marker's place
+ * changes. Runs recorded before this patch decide each when first needed, as they did.
+ */
+export const MARKERS_IN_FIRST_TASK_PATCH = 'bamboo-markers-in-first-task';
+
+export function decideInFirstTask(alsoDecide: readonly string[] = []): void {
+  if (!patched(MARKERS_IN_FIRST_TASK_PATCH)) return;
+  for (const id of [RECONCILE_PATCH, ...alsoDecide]) patched(id);
+}
+
+/**
  * Issue 25: a start that finds the session's run still open waits for that run to close, and
  * watches are keyed by run. Histories recorded before replay as they were; the patch is asked
  * only where the two ways part, so a run that never meets such an overlap records no marker.

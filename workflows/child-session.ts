@@ -36,6 +36,7 @@ import { converseWithExternalAgent } from './external-conversation';
 import { RunBudget } from './deadline';
 import { runWithinBudget } from './deadline';
 import { Children, LATE_MESSAGES_PATCH } from './children';
+import { decideInFirstTask } from './child-reconciliation';
 import { awaitChildren } from './child-wait';
 import { PersonRequests, tellRootRunEnded } from './person-requests';
 import { Steering } from './steering';
@@ -464,6 +465,7 @@ function childrenFor(run: ChildRun, session: Session, job: SpawnJob): Children |
   children.pump().catch((error: unknown) => {
     if (!isCancellation(error)) throw error;
   });
+  decideInFirstTask([CANCEL_QUEUED_AT_END_PATCH]);
   return children;
 }
 

@@ -30,6 +30,7 @@ import {
 } from '@temporalio/workflow';
 import { addSpend, NO_SPEND, sessionUsage, subtreeTotals, type SessionUsage, type Spend, ChildCompletionSchema, describeRejected, EventsQueryInputSchema, hasPendingUserMessage, SessionOptionsSchema, SessionRequestsClosedSchema, SessionWorkflowInputSchema, SteerInputSchema, UserMessageSchema, watchdogPolicyForSession, type CarriedState, type RunStatus, type Session, type SessionOptions, type SessionWorkflowInput, type SessionWorkflowResult, transcriptPage, CONTINUE_AS_NEW_BUDGET_BYTES, jsonBytes, planContinueAsNew, eventsQuery, injectMessageSignal, requestClosedSignal, requestRaisedSignal, respondUpdate, sessionRequestsClosedSignal, stateQuery, steerUpdate, subSessionCompletedSignal, transcriptQuery, usageQuery, userMessageSignal, type SessionRunState, upsertsStatus } from '../common';
 import { runAgentLoop } from './agent-loop';
+import { decideInFirstTask } from './child-reconciliation';
 import { RunBudget } from './deadline';
 import { Children } from './children';
 import { awaitChildren } from './child-wait';
@@ -154,6 +155,7 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
   root.desk.start(); // a carried count is published again
   root.children.watchUnwatched(); // children adopted across continue-as-new have no handle here
   root.leanTurns = patched(LEAN_TURNS_PATCH);
+  decideInFirstTask(); // with lean turns' marker: one task of markers, not two
   const attributes = {
     kind: 'root',
     rootSessionId: root.session.rootSessionId,

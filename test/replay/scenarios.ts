@@ -607,6 +607,8 @@ export const SCENARIOS: Scenario[] = [
   // The usage ledger: spend in completions and results, the usage search attributes (patched).
   childScenario('completed-with-usage', () => child('count my tokens')),
   rootScenario('usage-depth-2', '[[spawn:Lead|[[spawn:Helper|dig]] organise]] plan', { maxSpawnDepth: 2 }),
+  // searchAttributes 'at-start' (issue 30): no run of the tree upserts its status or spend.
+  { ...rootScenario('search-attributes-at-start', '[[spawn:Lead|[[spawn:Helper|dig]] organise]] [[spawn:Broken|[[fail:no call made]]]] plan', { maxSpawnDepth: 2, searchAttributes: 'at-start' }), withChildren: true },
   // Budgets: a spawn refused for want of child runs; a tree that runs out of tokens mid-way
   // (the root's next call and a child's are not made); a child that runs out of its share.
   rootScenario('budget-spawn-refused', '[[spawn:A|a]] [[spawn:B|b]] go', { budget: { maxSessions: 1 } }),
