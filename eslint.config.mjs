@@ -26,7 +26,12 @@ export default tseslint.config(
       '@typescript-eslint/no-restricted-imports': [
         'error',
         {
-          paths: nodeBuiltins.map((name) => ({ name, message: 'Node built-ins are not deterministic: keep them out of workflows/.' })),
+          paths: [
+            ...nodeBuiltins.map((name) => ({ name, message: 'Node built-ins are not deterministic: keep them out of workflows/.' })),
+            // The SDK evaluates a bundle's modules again for every workflow run: the barrel would
+            // evaluate all of common/ (the cassette's schemas too) for each run (bench/RESULTS.md).
+            ...['../common', '../../common', '../common/index', '../../common/index'].map((name) => ({ name, message: 'import the common/ module itself, not the barrel: each workflow run evaluates what it imports.' })),
+          ],
           patterns: [
             { group: temporalOutsideWorkflows, message: 'workflows/ may import only @temporalio/workflow and @temporalio/common.' },
             { group: ['**/worker/activities', '**/worker/activities/*'], allowTypeImports: true, message: 'workflows/ may import activities only with `import type`.' },

@@ -76,6 +76,9 @@ async function measure(label: SideResult['label'], address: string, client: Clie
     workflowBundle: { codePath: bundle },
     activities: label === 'bamboo' ? createActivities({ client, providers: defaultProviderRegistry(), tools: createToolRegistry(BUILTIN_TOOLS), runners: [] }) : baselineActivities,
     debugMode: true, // workflows on this thread: the snapshot sees the workflow cache too
+    // What a production worker runs (its threads reuse one V8 context). In debug mode the SDK
+    // defaults to a fresh context per run, which evaluates every module, zod included, per run.
+    reuseV8Context: true,
     maxCachedWorkflows: RUNS * 2,
     maxConcurrentActivityTaskExecutions: RUNS * 2,
   });

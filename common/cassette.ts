@@ -9,6 +9,7 @@
  * of older turns and the model's window with each answer. Versions 1 and 2 still load.
  */
 import { z } from 'zod';
+import { sharedSchema } from './shared-schema';
 import { SessionWorkflowInputSchema } from './root-session';
 import { MessageSchema, ToolCallSchema } from './session';
 import { UsageSchema } from './spend';
@@ -17,7 +18,7 @@ import { ContextWindowSchema } from './context-window';
 export const CASSETTE_FORMAT = 'bamboo-cassette';
 export const CASSETTE_VERSION = 3;
 
-const ModelStepSchema = z.object({
+const ModelStepSchema = sharedSchema('cassette.ModelStepSchema', () => z.object({
   kind: z.literal('model'),
   /** `turn`: the call's round in its turn, as the model activity got it (1 at a turn's first call); `call`: its place among the run's model calls (from 0). */
   turn: z.number().int().min(0),
@@ -34,26 +35,26 @@ const ModelStepSchema = z.object({
   failureType: z.string().optional(),
   /** A refusal for length: the window the provider named, which the session took as its own. */
   failureWindowTokens: z.number().int().positive().optional(),
-});
+}));
 
-const ToolStepSchema = z.object({
+const ToolStepSchema = sharedSchema('cassette.ToolStepSchema', () => z.object({
   kind: z.literal('tool'),
   call: ToolCallSchema,
   outcome: z.object({ ok: z.boolean(), content: z.string() }).optional(),
   failure: z.string().optional(),
-});
+}));
 
-const SpawnStepSchema = z.object({
+const SpawnStepSchema = sharedSchema('cassette.SpawnStepSchema', () => z.object({
   kind: z.literal('spawn'),
   childSessionId: z.string(),
   title: z.string().optional(),
   model: z.string(),
   /** The child's task as its first run got it (its first user message): how a replay knows which recorded child a new one is. */
   brief: z.string().optional(),
-});
+}));
 
 /** A person's (or the expiry's) decision on this session's request, as the session received it. */
-const DecisionStepSchema = z.object({
+const DecisionStepSchema = sharedSchema('cassette.DecisionStepSchema', () => z.object({
   kind: z.literal('decision'),
   /** What was asked (from the session's own request, when its history holds it): a replay applies the decision only to the same request. */
   tool: z.string().optional(),
@@ -63,27 +64,29 @@ const DecisionStepSchema = z.object({
   reason: z.string().optional(),
   text: z.string().optional(),
   by: z.enum(['person', 'timeout']),
-});
+}));
 
 /** A summary of older turns (version 3): the messages it replaced and what the model wrote. */
-const SummaryStepSchema = z.object({
+const SummaryStepSchema = sharedSchema('cassette.SummaryStepSchema', () => z.object({
   kind: z.literal('summary'),
   summaryId: z.string(),
   replaced: z.array(MessageSchema),
   response: z.object({ summary: z.string(), usage: UsageSchema, provider: z.string(), model: z.string() }).optional(),
   failure: z.string().optional(),
-});
+}));
 
 /** A message the user sent the root (signal `userMessage`). */
-const MessageStepSchema = z.object({
+const MessageStepSchema = sharedSchema('cassette.MessageStepSchema', () => z.object({
   kind: z.literal('message'),
   content: z.string(),
-});
+}));
 
-export const CassetteStepSchema = z.discriminatedUnion('kind', [ModelStepSchema, ToolStepSchema, SpawnStepSchema, DecisionStepSchema, MessageStepSchema, SummaryStepSchema]);
+export const CassetteStepSchema = sharedSchema('cassette.CassetteStepSchema', () =>
+  z.discriminatedUnion('kind', [ModelStepSchema, ToolStepSchema, SpawnStepSchema, DecisionStepSchema, MessageStepSchema, SummaryStepSchema]),
+);
 export type CassetteStep = z.infer<typeof CassetteStepSchema>;
 
-export const CassetteSchema = z.object({
+export const CassetteSchema = sharedSchema('cassette.CassetteSchema', () => z.object({
   format: z.literal(CASSETTE_FORMAT),
   version: z.union([z.literal(1), z.literal(2), z.literal(CASSETTE_VERSION)]),
   recordedAt: z.iso.datetime(),
@@ -108,5 +111,5 @@ export const CassetteSchema = z.object({
       ),
     }),
   ),
-});
+}));
 export type Cassette = z.infer<typeof CassetteSchema>;

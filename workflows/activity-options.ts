@@ -12,8 +12,8 @@
  *   ends only after its model call has really stopped.
  */
 import { ActivityCancellationType, type ActivityOptions } from '@temporalio/workflow';
-import type { WatchdogPolicy } from '../common';
-import { MAX_TOOL_TIMEOUT_SECS } from '../common';
+import type { WatchdogPolicy } from '../common/watchdog';
+import { MAX_TOOL_TIMEOUT_SECS } from '../common/tool-outcomes';
 import type { RunBudget } from './deadline';
 
 const LIVENESS_TIMEOUT_SECS = 30;

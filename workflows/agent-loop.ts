@@ -15,7 +15,16 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { BambooActivities } from '../worker/activities';
-import { addSpend, deniedToolMessage, FailureTypes, NO_SPEND, spendOfCall, toolPolicyScopes, type Message, type ModelRef, type ModelTurnInput, type ModelTurnResult, type Session, type Spend, type ToolCall, type ToolCallOutcome, type WatchdogPolicy, MAX_TOOL_TIMEOUT_SECS, recordContext, transcriptDigest, toolFailedMessage, toolTimedOutMessage, toolWorkerLostMessage } from '../common';
+import { recordContext } from '../common/context-window';
+import { FailureTypes } from '../common/errors';
+import type { ModelTurnInput, ModelTurnResult, ToolCallOutcome } from '../common/model-turn';
+import { deniedToolMessage } from '../common/requests';
+import type { Message, ModelRef, Session, ToolCall } from '../common/session';
+import { addSpend, NO_SPEND, spendOfCall, type Spend } from '../common/spend';
+import { MAX_TOOL_TIMEOUT_SECS, toolFailedMessage, toolTimedOutMessage, toolWorkerLostMessage } from '../common/tool-outcomes';
+import { toolPolicyScopes } from '../common/tool-policy-scopes';
+import { transcriptDigest } from '../common/transcript-page';
+import type { WatchdogPolicy } from '../common/watchdog';
 import { modelCallOptions, toolCallOptions } from './activity-options';
 import type { RunBudget } from './deadline';
 import type { EventLog } from './event-log';

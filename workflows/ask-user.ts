@@ -3,7 +3,9 @@
  * a request of kind `question` (person-requests.ts). The worker offers it only where the
  * tool policy allows it (worker/tools/policy.ts: denied unless the configuration names it).
  */
-import { ASK_USER_TOOL, AskUserArgsSchema, type ToolCall, type ToolCallOutcome } from '../common';
+import type { ToolCallOutcome } from '../common/model-turn';
+import type { ToolCall } from '../common/session';
+import { ASK_USER_TOOL, AskUserArgsSchema } from '../common/workflow-tool-specs';
 import type { WorkflowToolset } from './agent-loop';
 import type { RunBudget } from './deadline';
 import type { PersonRequests } from './person-requests';

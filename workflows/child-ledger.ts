@@ -4,25 +4,11 @@
  * what it holds for children queued or running (each child's `reservation`). Plain state:
  * the ChildTracker tells it what happened.
  */
-import {
-  addAmounts,
-  addSpend,
-  allotment,
-  amountsOfSpend,
-  budgetStatus,
-  firstExhausted,
-  limitsOf,
-  MODEL_CALL_RESOURCES,
-  NO_SPEND,
-  NOTHING,
-  type Amounts,
-  type Budget,
-  type BudgetStatus,
-  type CarriedState,
-  type SessionOptions,
-  type Spend,
-  type TrackedChild,
-} from '../common';
+import { addAmounts, allotment, amountsOfSpend, budgetStatus, firstExhausted, limitsOf, MODEL_CALL_RESOURCES, NOTHING, type Amounts, type Budget, type BudgetStatus } from '../common/budget';
+import type { TrackedChild } from '../common/children';
+import type { SessionOptions } from '../common/options';
+import type { CarriedState } from '../common/root-session';
+import { addSpend, NO_SPEND, type Spend } from '../common/spend';
 
 /** A spawn's share of the budget: none when the session has no budget. */
 export type Reserved = { ok: true; reservation?: Amounts; childBudget?: Budget } | { ok: false; message: string };

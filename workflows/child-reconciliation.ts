@@ -23,7 +23,7 @@ import {
   type ChildWorkflowHandle,
 } from '@temporalio/workflow';
 import type { BambooActivities } from '../worker/activities';
-import { outcomeOfFailure, outcomeOfResult, type RunCloseReport } from '../common';
+import { outcomeOfFailure, outcomeOfResult, type RunCloseReport } from '../common/run-close';
 
 /** Workflow histories recorded before reconciliation existed replay without it. */
 export const RECONCILE_PATCH = 'bamboo-reconcile-child-runs';

@@ -2,7 +2,9 @@
  * The durable wait's two rules as plain functions: when a wait policy holds, and the hidden
  * message a parent resumes with (docs/architecture.md#the-durable-wait).
  */
-import type { TerminalRunStatus, TrackedChild, WaitPolicy } from '../common';
+import type { TrackedChild } from '../common/children';
+import type { WaitPolicy } from '../common/options';
+import type { TerminalRunStatus } from '../common/run-status';
 
 const TERMINAL: ReadonlySet<string> = new Set(['completed', 'error', 'cancelled', 'timeout', 'skipped']);
 

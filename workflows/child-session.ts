@@ -29,7 +29,23 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { BambooActivities } from '../worker/activities';
-import { jsonBytes, MIN_SESSION_BUDGET_BYTES, planContinueAsNew, amountsOfSpend, budgetStatus, firstExhausted, limitsOf, MODEL_CALL_RESOURCES, NOTHING, type BudgetStatus, sessionUsage, subtreeTotals, type SessionUsage, addSpend, NO_SPEND, type Spend, CHILD_NOT_KIND_CHILD, CURRENT_HISTORY_SHAPE, CHILD_SESSION_NOT_FOUND, ChildCompletionSchema, ChildRunResultSchema, describeRejected, describeZodError, EventsQueryInputSchema, FINAL_RESPONSE_CAP, FailureTypes, hasPendingUserMessage, InjectMessageSchema, lastAssistantText, NO_PENDING_MESSAGE, SessionOptionsSchema, SpawnJobSchema, SteerInputSchema, watchdogPolicyForSession, type ChildCompletion, type ChildContinuation, type ChildRunResult, type RunStatus, type Session, type SessionOptions, type SpawnJob, type TerminalRunStatus, type WatchdogPolicy, transcriptPage, eventsQuery, injectMessageSignal, requestDecidedSignal, stateQuery, steerUpdate, subSessionCompletedSignal, transcriptQuery, usageQuery, type SessionRunState, upsertsStatus } from '../common';
+import { amountsOfSpend, budgetStatus, firstExhausted, limitsOf, MODEL_CALL_RESOURCES, NOTHING, type BudgetStatus } from '../common/budget';
+import { jsonBytes, MIN_SESSION_BUDGET_BYTES, planContinueAsNew } from '../common/compaction';
+import { CHILD_NOT_KIND_CHILD, CHILD_SESSION_NOT_FOUND, FailureTypes, NO_PENDING_MESSAGE } from '../common/errors';
+import { EventsQueryInputSchema } from '../common/events';
+import { SessionOptionsSchema, type SessionOptions } from '../common/options';
+import { SteerInputSchema } from '../common/requests';
+import { CURRENT_HISTORY_SHAPE, ChildCompletionSchema, ChildRunResultSchema, InjectMessageSchema, SpawnJobSchema, type ChildCompletion, type ChildContinuation, type ChildRunResult, type SpawnJob } from '../common/run';
+import { FINAL_RESPONSE_CAP } from '../common/run-close';
+import type { RunStatus, TerminalRunStatus } from '../common/run-status';
+import { upsertsStatus } from '../common/search-attributes';
+import { hasPendingUserMessage, lastAssistantText, type Session } from '../common/session';
+import { sessionUsage, subtreeTotals, type SessionUsage } from '../common/session-usage';
+import { addSpend, NO_SPEND, type Spend } from '../common/spend';
+import { transcriptPage } from '../common/transcript-page';
+import { describeRejected, describeZodError } from '../common/validation';
+import { watchdogPolicyForSession, type WatchdogPolicy } from '../common/watchdog';
+import { eventsQuery, injectMessageSignal, requestDecidedSignal, stateQuery, steerUpdate, subSessionCompletedSignal, transcriptQuery, usageQuery, type SessionRunState } from '../common/workflow-interface';
 import { bookkeepingOptions } from './activity-options';
 import { runAgentLoop, type LoopPosition } from './agent-loop';
 import { converseWithExternalAgent } from './external-conversation';

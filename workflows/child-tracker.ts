@@ -8,23 +8,15 @@
  * injected clock (workflow code passes workflow time), so the same inputs always give the
  * same state — and a unit test can drive it with plain objects.
  */
-import {
-  type Amounts,
-  type Budget,
-  type BudgetStatus,
-  FINAL_RESPONSE_CAP,
-  NO_SPEND,
-  spendOfCall,
-  type CarriedState,
-  type ChildCompletion,
-  type SessionOptions,
-  type SpawnJob,
-  type Spend,
-  type TerminalRunStatus,
-  type ToolCallOutcome,
-  type TrackedChild,
-  type WaitPolicy,
-} from '../common';
+import type { Amounts, Budget, BudgetStatus } from '../common/budget';
+import type { TrackedChild } from '../common/children';
+import type { ToolCallOutcome } from '../common/model-turn';
+import type { SessionOptions, WaitPolicy } from '../common/options';
+import type { CarriedState } from '../common/root-session';
+import type { ChildCompletion, SpawnJob } from '../common/run';
+import { FINAL_RESPONSE_CAP } from '../common/run-close';
+import type { TerminalRunStatus } from '../common/run-status';
+import { NO_SPEND, spendOfCall, type Spend } from '../common/spend';
 import type { EventLog } from './event-log';
 import { ChildLedger, type Reserved } from './child-ledger';
 import { isTerminal, resumeMessage, waitHolds } from './child-resume';

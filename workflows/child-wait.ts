@@ -5,7 +5,7 @@
  * something to do first (a root's user message, its continue-as-new).
  */
 import { condition } from '@temporalio/workflow';
-import type { Session } from '../common';
+import type { Session } from '../common/session';
 import type { Children } from './children';
 import { newMessage } from './messages';
 

@@ -32,7 +32,16 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import { childStartSearchAttributes, CURRENT_HISTORY_SHAPE, errorMessage, sessionWorkflowId, type ChildCompletion, type SessionOptions, type SpawnJob, type ToolCallOutcome, type TrackedChild, type Amounts, type Budget, type BudgetStatus, type Spend, injectMessageSignal, type ChildSessionWorkflow } from '../common';
+import type { Amounts, Budget, BudgetStatus } from '../common/budget';
+import type { TrackedChild } from '../common/children';
+import { errorMessage } from '../common/errors';
+import { sessionWorkflowId } from '../common/ids';
+import type { ToolCallOutcome } from '../common/model-turn';
+import type { SessionOptions } from '../common/options';
+import { CURRENT_HISTORY_SHAPE, type ChildCompletion, type SpawnJob } from '../common/run';
+import { childStartSearchAttributes } from '../common/search-attributes';
+import type { Spend } from '../common/spend';
+import { injectMessageSignal, type ChildSessionWorkflow } from '../common/workflow-interface';
 import type { EventLog } from './event-log';
 import { closeOfStartedRun, reconciles, startsAfterOpenRunCloses, watchRunClose } from './child-reconciliation';
 import { ChildTracker, type CarriedChildren, type Reserved, type RunEnd, type WaitState } from './child-tracker';

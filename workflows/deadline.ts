@@ -6,7 +6,9 @@
  */
 import { TimeoutType } from '@temporalio/common';
 import { ActivityFailure, ApplicationFailure, CancellationScope, condition, isCancellation, sleep, TimeoutFailure } from '@temporalio/workflow';
-import { errorMessage, FailureTypes, RUN_CANCELLED, totalTimeoutMessage, type TerminalRunStatus } from '../common';
+import { errorMessage, FailureTypes, totalTimeoutMessage } from '../common/errors';
+import { RUN_CANCELLED } from '../common/run-close';
+import type { TerminalRunStatus } from '../common/run-status';
 
 /**
  * The run's total-time budget (max_total_secs), read with workflow time. Time spent waiting

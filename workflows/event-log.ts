@@ -1,5 +1,5 @@
 /** A bounded, sequenced log of a run's events, served by the `events` query. */
-import type { AgentEvent, SequencedEvent } from '../common';
+import type { AgentEvent, SequencedEvent } from '../common/events';
 
 type EventBody = AgentEvent extends infer E ? (E extends AgentEvent ? Omit<E, 'at'> : never) : never;
 

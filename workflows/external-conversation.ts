@@ -26,7 +26,10 @@
 import { ApplicationFailure, log, patched, proxyActivities, setCurrentDetails, workflowInfo } from '@temporalio/workflow';
 import type { BambooActivities } from '../worker/activities';
 import type { ExternalRunOutcome } from '../worker/activities/external';
-import { FailureTypes, spendOfCall, type Session, type Spend, type WatchdogPolicy } from '../common';
+import { FailureTypes } from '../common/errors';
+import type { Session } from '../common/session';
+import { spendOfCall, type Spend } from '../common/spend';
+import type { WatchdogPolicy } from '../common/watchdog';
 import { modelCallOptions } from './activity-options';
 import type { RunBudget } from './deadline';
 import type { EventLog } from './event-log';

@@ -1,5 +1,7 @@
 /** The parent's workflow-handled tools, bound to its session and children. */
-import type { Session, SessionOptions, ToolCall, ToolCallOutcome } from '../common';
+import type { ToolCallOutcome } from '../common/model-turn';
+import type { SessionOptions } from '../common/options';
+import type { Session, ToolCall } from '../common/session';
 import type { WorkflowToolset } from './agent-loop';
 import type { Children } from './children';
 import {

@@ -30,7 +30,12 @@ import {
   uuid4,
   workflowInfo,
 } from '@temporalio/workflow';
-import { ARGUMENTS_PREVIEW_CHARS, BambooPendingRequests, errorMessage, PendingRequestSchema, RequestClosedSchema, RequestDecisionSchema, REQUEST_EXPIRED, requestExpiredReason, sessionWorkflowId, type PendingRequest, type RequestDecision, type RespondReceipt, type Session, requestClosedSignal, requestDecidedSignal, requestRaisedSignal, sessionRequestsClosedSignal } from '../common';
+import { errorMessage } from '../common/errors';
+import { sessionWorkflowId } from '../common/ids';
+import { ARGUMENTS_PREVIEW_CHARS, PendingRequestSchema, RequestClosedSchema, RequestDecisionSchema, REQUEST_EXPIRED, requestExpiredReason, type PendingRequest, type RequestDecision, type RespondReceipt } from '../common/requests';
+import { BambooPendingRequests } from '../common/search-attributes';
+import type { Session } from '../common/session';
+import { requestClosedSignal, requestDecidedSignal, requestRaisedSignal, sessionRequestsClosedSignal } from '../common/workflow-interface';
 import type { EventLog } from './event-log';
 import { RequestBook, type CarriedRequests } from './request-book';
 import { parseSignal } from './signal-input';

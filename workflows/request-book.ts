@@ -9,19 +9,9 @@
  * injected clock (workflow code passes workflow time), so a unit test can drive it with plain
  * objects.
  */
-import {
-  ALREADY_ANSWERED,
-  describeRejected,
-  NO_LONGER_WAITS,
-  REQUEST_EXPIRED,
-  RespondInputSchema,
-  UNKNOWN_REQUEST,
-  type CarriedState,
-  type PendingRequest,
-  type RequestClosed,
-  type RequestDecision,
-  type RespondInput,
-} from '../common';
+import { ALREADY_ANSWERED, NO_LONGER_WAITS, REQUEST_EXPIRED, RespondInputSchema, UNKNOWN_REQUEST, type PendingRequest, type RequestClosed, type RequestDecision, type RespondInput } from '../common/requests';
+import type { CarriedState } from '../common/root-session';
+import { describeRejected } from '../common/validation';
 
 /** Answered or closed ids a root carries across continue-as-new (duplicates come close to the original). */
 export const CLOSED_REQUESTS_CARRIED = 1000;

@@ -28,7 +28,21 @@ import {
   makeContinueAsNewFunc,
   patched,
 } from '@temporalio/workflow';
-import { addSpend, NO_SPEND, sessionUsage, subtreeTotals, type SessionUsage, type Spend, ChildCompletionSchema, describeRejected, EventsQueryInputSchema, hasPendingUserMessage, SessionOptionsSchema, SessionRequestsClosedSchema, SessionWorkflowInputSchema, SteerInputSchema, UserMessageSchema, watchdogPolicyForSession, type CarriedState, type RunStatus, type Session, type SessionOptions, type SessionWorkflowInput, type SessionWorkflowResult, transcriptPage, CONTINUE_AS_NEW_BUDGET_BYTES, jsonBytes, planContinueAsNew, eventsQuery, injectMessageSignal, requestClosedSignal, requestRaisedSignal, respondUpdate, sessionRequestsClosedSignal, stateQuery, steerUpdate, subSessionCompletedSignal, transcriptQuery, usageQuery, userMessageSignal, type SessionRunState, upsertsStatus } from '../common';
+import { CONTINUE_AS_NEW_BUDGET_BYTES, jsonBytes, planContinueAsNew } from '../common/compaction';
+import { EventsQueryInputSchema } from '../common/events';
+import { SessionOptionsSchema, type SessionOptions } from '../common/options';
+import { SessionRequestsClosedSchema, SteerInputSchema } from '../common/requests';
+import { SessionWorkflowInputSchema, UserMessageSchema, type CarriedState, type SessionWorkflowInput, type SessionWorkflowResult } from '../common/root-session';
+import { ChildCompletionSchema } from '../common/run';
+import type { RunStatus } from '../common/run-status';
+import { upsertsStatus } from '../common/search-attributes';
+import { hasPendingUserMessage, type Session } from '../common/session';
+import { sessionUsage, subtreeTotals, type SessionUsage } from '../common/session-usage';
+import { addSpend, NO_SPEND, type Spend } from '../common/spend';
+import { transcriptPage } from '../common/transcript-page';
+import { describeRejected } from '../common/validation';
+import { watchdogPolicyForSession } from '../common/watchdog';
+import { eventsQuery, injectMessageSignal, requestClosedSignal, requestRaisedSignal, respondUpdate, sessionRequestsClosedSignal, stateQuery, steerUpdate, subSessionCompletedSignal, transcriptQuery, usageQuery, userMessageSignal, type SessionRunState } from '../common/workflow-interface';
 import { runAgentLoop } from './agent-loop';
 import { decideInFirstTask } from './child-reconciliation';
 import { RunBudget } from './deadline';

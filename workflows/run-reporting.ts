@@ -1,6 +1,12 @@
 /** What a run tells the outside world: search attributes for the UI, the parent's completion signal. */
 import { CancellationScope, getExternalWorkflowHandle, log, patched, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
-import { BambooCostUsd, BambooTokens, totalTokens, type SessionUsage, BambooModel, BambooParentSessionId, BambooRootSessionId, BambooRunStatus, BambooSessionKind, errorMessage, sessionWorkflowId, type ChildCompletion, subSessionCompletedSignal } from '../common';
+import { errorMessage } from '../common/errors';
+import { sessionWorkflowId } from '../common/ids';
+import type { ChildCompletion } from '../common/run';
+import { BambooCostUsd, BambooTokens, BambooModel, BambooParentSessionId, BambooRootSessionId, BambooRunStatus, BambooSessionKind } from '../common/search-attributes';
+import type { SessionUsage } from '../common/session-usage';
+import { totalTokens } from '../common/spend';
+import { subSessionCompletedSignal } from '../common/workflow-interface';
 
 /** Runs recorded before the usage attributes existed replay without them. */
 const USAGE_ATTRIBUTES_PATCH = 'bamboo-usage-search-attributes';

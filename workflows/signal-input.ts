@@ -4,7 +4,7 @@
  */
 import { log } from '@temporalio/workflow';
 import type { z } from 'zod';
-import { describeRejected } from '../common';
+import { describeRejected } from '../common/validation';
 
 export function parseSignal<S extends z.ZodType>(schema: S, payload: unknown, signal: string): z.infer<S> | undefined {
   const parsed = schema.safeParse(payload);

@@ -1,6 +1,7 @@
 /** Keeps a session small enough to leave the workflow as one payload (common/compaction.ts; docs/architecture.md#payload-size-and-compaction). */
 import { log } from '@temporalio/workflow';
-import { compactSession, type Session } from '../common';
+import { compactSession } from '../common/compaction';
+import type { Session } from '../common/session';
 import type { EventLog } from './event-log';
 
 /** Compacts `session` in place if it has outgrown `budgetBytes` (SessionOptions.transcriptBudgetBytes), and says so. */

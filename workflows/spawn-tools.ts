@@ -5,11 +5,17 @@
  */
 import { uuid4 } from '@temporalio/workflow';
 import { z } from 'zod';
-import { childToolPolicyMetadata, describeZodError, WATCHDOG_METADATA_KEYS, type Session, type SessionOptions, type SpawnArgs, type SpawnJob } from '../common';
+import type { SessionOptions } from '../common/options';
+import type { SpawnJob } from '../common/run';
+import type { Session } from '../common/session';
+import { childToolPolicyMetadata } from '../common/tool-policy-scopes';
+import { describeZodError } from '../common/validation';
+import { WATCHDOG_METADATA_KEYS } from '../common/watchdog';
+import type { SpawnArgs } from '../common/workflow-tool-specs';
 import { newMessage } from './messages';
 
 // The tools' names and argument schemas are part of the contract the model sees: common/workflow-tool-specs.ts.
-export { MANAGE_TOOL, ManageArgsSchema, SPAWN_TOOL, SpawnArgsSchema, type ManageArgs, type SpawnArgs } from '../common';
+export { MANAGE_TOOL, ManageArgsSchema, SPAWN_TOOL, SpawnArgsSchema, type ManageArgs, type SpawnArgs } from '../common/workflow-tool-specs';
 
 export function parseToolArgs<S extends z.ZodType>(schema: S, args: unknown, tool: string): { ok: true; value: z.infer<S> } | { ok: false; error: string } {
   const parsed = schema.safeParse(args);

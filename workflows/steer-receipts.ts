@@ -8,7 +8,7 @@
  * No Temporal here: `Steering` (steering.ts) makes the ticket (its id from the workflow's
  * `uuid4`) and waits for the receipt.
  */
-import type { SteerReceipt } from '../common';
+import type { SteerReceipt } from '../common/requests';
 
 export type SteerTicket = Omit<SteerReceipt, 'mergedAtTurn'>;
 

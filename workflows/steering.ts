@@ -8,7 +8,7 @@
  * this adds what only a workflow has: the ticket's id and time, and the wait.
  */
 import { condition, uuid4 } from '@temporalio/workflow';
-import type { SteerReceipt } from '../common';
+import type { SteerReceipt } from '../common/requests';
 import { SteerReceipts } from './steer-receipts';
 
 export class Steering {

@@ -6,21 +6,10 @@
  */
 import { ActivityFailure, ApplicationFailure, isCancellation, log, patched, proxyActivities, setCurrentDetails, TimeoutFailure, uuid4 } from '@temporalio/workflow';
 import type { BambooActivities } from '../worker/activities';
-import {
-  estimateTokens,
-  FailureTypes,
-  planSummary,
-  readContext,
-  recordContext,
-  spendOfCall,
-  SUMMARY_FAILED_METADATA_KEY,
-  SUMMARY_METADATA_KEY,
-  summaryDue,
-  summaryText,
-  transcriptTokens,
-  type ModelTurnResult,
-  type Spend,
-} from '../common';
+import { estimateTokens, planSummary, readContext, recordContext, SUMMARY_FAILED_METADATA_KEY, SUMMARY_METADATA_KEY, summaryDue, summaryText, transcriptTokens } from '../common/context-window';
+import { FailureTypes } from '../common/errors';
+import type { ModelTurnResult } from '../common/model-turn';
+import { spendOfCall, type Spend } from '../common/spend';
 import { modelCallOptions } from './activity-options';
 import type { AgentLoopHost } from './agent-loop';
 import { newMessage } from './messages';

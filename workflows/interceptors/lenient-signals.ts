@@ -14,7 +14,9 @@
  * Deterministic: it only adds a metadata entry to payloads already in the activation.
  */
 import type { WorkflowInterceptors } from '@temporalio/workflow';
-import { markForLenientDecoding } from '../../common';
+// The module itself, not the `common` barrel: this interceptor is evaluated for every workflow run,
+// and the barrel would evaluate every module of `common/` with it.
+import { markForLenientDecoding } from '../../common/payload-converter';
 
 export const interceptors = (): WorkflowInterceptors => ({
   internals: [
