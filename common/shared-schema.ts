@@ -1,19 +1,32 @@
 /**
  * Schemas (and values derived from them) built once and shared, instead of once per module
- * instance. That matters in the worker: the Temporal SDK evaluates a workflow bundle's modules
- * anew for every workflow run it holds, so every schema in `common/` used to be built again for
- * each run — most of a child run's workflow CPU and memory (bench/RESULTS.md). This module is
- * preloaded into the worker's shared workflow context (worker/bundle.ts), so its cache
- * spans all the runs a worker holds; elsewhere it is an ordinary per-process cache.
+ * instance. In the worker, Bamboo's workflow modules are preloaded into the SDK's reusable V8
+ * context (worker/bundle.ts), so they and this cache are evaluated once per worker, not once per
+ * workflow run; elsewhere this is an ordinary per-process cache.
+ *
+ * The SDK deep-freezes what preloaded modules export, but a zod schema memoizes on itself when
+ * first used (it defines properties on the schema), which a frozen schema refuses. So in that
+ * context a shared object is handed out behind a proxy that refuses the freeze: the SDK skips
+ * what it cannot freeze, and every other operation reaches the schema itself.
  *
  * What may be shared: pure values, never mutated, and built only from other such values. Keys
  * are `<module>.<name>` and must be unique (test/unit/shared-schema.test.ts checks them).
  */
 const built = new Map<string, unknown>();
 
+/** Only the SDK's reusable workflow context routes webpack's module cache through this global. */
+const inSharedWorkflowContext = (): boolean => Object.prototype.hasOwnProperty.call(globalThis, '__webpack_module_cache__');
+
+const REFUSES_FREEZE: ProxyHandler<object> = {
+  isExtensible(): boolean {
+    throw new TypeError('a shared schema is not frozen: zod memoizes on it when first used');
+  },
+};
+
 export function sharedSchema<T>(key: string, build: () => T): T {
   if (built.has(key)) return built.get(key) as T;
   const value = build();
-  built.set(key, value);
-  return value;
+  const shared = typeof value === 'object' && value !== null && inSharedWorkflowContext() ? (new Proxy(value, REFUSES_FREEZE) as T) : value;
+  built.set(key, shared);
+  return shared;
 }

@@ -9,15 +9,32 @@ import { closeSync, openSync, readSync } from 'node:fs';
 import { WORKFLOW_INTERCEPTOR_MODULES, workflowBundleConverters } from './codec/worker-data-converter';
 
 /**
- * Modules every workflow shares in the worker's reusable V8 context, evaluated once instead of
- * once per workflow run (the SDK evaluates the bundle's other modules for every run it holds):
- * zod (through shared-zod.ts), and common/shared-schema.ts, whose cache holds `common/`'s
- * schemas, so they are built once per worker, not once per run. Building them per run was most
- * of a child run's workflow CPU and memory (bench/RESULTS.md). The SDK deep-freezes what shared
- * modules export; neither exports anything a workflow changes, and the schemas live in a Map,
- * which the freeze leaves alone (zod binds a schema's methods on the schema when first used).
+ * Modules every workflow run shares in the worker's reusable V8 context, evaluated once per
+ * worker instead of once per run (the SDK evaluates a bundle's other modules for every run it
+ * holds: for a Bamboo child run that was most of its workflow memory and CPU, bench/RESULTS.md):
+ *  - zod (through preload-zod.ts) and common/shared-schema.ts, whose cache holds `common/`'s
+ *    schemas (a Map, which the SDK's deep freeze of shared modules leaves alone);
+ *  - Bamboo's workflows (workflows/index.ts) and everything they import. Sharing code is safe
+ *    because none of it keeps state at module level (ESLint keeps it so: no top-level `let`, no
+ *    top-level Map or Set but the schema cache); a run's state lives in its objects and in the
+ *    SDK's per-run activator. The SDK deep-freezes what shared modules export, and zod defines
+ *    properties on a schema when first used: module concatenation (WEBPACK_OPTIMIZATION) puts
+ *    the workflows' modules into one, so only the workflow functions are exported, and frozen.
+ * Your own workflows module, if you have one, stays per run (it is not preloaded).
  */
-export const PRELOADED_WORKFLOW_MODULES: readonly string[] = [require.resolve('../workflows/preload-zod'), require.resolve('../common/shared-schema')];
+export const PRELOADED_WORKFLOW_MODULES: readonly string[] = [require.resolve('../workflows/preload-zod'), require.resolve('../common/shared-schema'), require.resolve('../workflows')];
+
+/**
+ * webpack's module concatenation (scope hoisting): the modules a workflow bundle imports with
+ * `import` become one module. Fewer modules to evaluate (and export getters to build), and the
+ * preloaded workflows export nothing but their functions (see PRELOADED_WORKFLOW_MODULES).
+ */
+export function concatenateWorkflowModules(hook?: BundleOptions['webpackConfigHook']): NonNullable<BundleOptions['webpackConfigHook']> {
+  return (config) => {
+    const own = hook ? hook(config) : config;
+    return { ...own, optimization: { ...own.optimization, concatenateModules: true } };
+  };
+}
 
 /** A comment put before the first line (a new line would shift the inline source map; the worker reads that map from the end). */
 const MARKER = '/* bamboo-workflow-bundle encode-failures=';
@@ -38,9 +55,9 @@ export async function buildWorkflowBundle(options: {
     workflowInterceptorModules: [...WORKFLOW_INTERCEPTOR_MODULES, ...(options.extraInterceptorModules ?? [])],
     preloadModules: [...PRELOADED_WORKFLOW_MODULES],
     logger: options.logger,
-    ...(aliases.length
-      ? { webpackConfigHook: (config) => ({ ...config, resolve: { ...config.resolve, alias: { ...(config.resolve?.alias as object), ...Object.fromEntries(aliases) } } }) }
-      : {}),
+    webpackConfigHook: concatenateWorkflowModules(
+      aliases.length ? (config) => ({ ...config, resolve: { ...config.resolve, alias: { ...(config.resolve?.alias as object), ...Object.fromEntries(aliases) } } }) : undefined,
+    ),
   });
   return `${MARKER}${options.encodeFailures} */ ${code}`;
 }

@@ -15,7 +15,7 @@ import type { BundleOptions, WorkerInterceptors, WorkerOptions } from '@temporal
 import { z } from 'zod';
 import { createActivities } from './activities';
 import type { CloseWatchOptions } from './activities/close-watches';
-import { PRELOADED_WORKFLOW_MODULES } from './bundle';
+import { concatenateWorkflowModules, PRELOADED_WORKFLOW_MODULES } from './bundle';
 import { WORKFLOW_INTERCEPTOR_MODULES, workerDataConverter, workflowBundleConverters } from './codec/worker-data-converter';
 import { describeConfigError, runnersFromConfig } from './config/load';
 import { BambooConfigSchema, type BambooConfig } from './config/schema';
@@ -141,8 +141,16 @@ export class BambooPlugin extends SimplePlugin {
     return {
       ...configured,
       ...bundled,
-      // zod and the shared schemas load once per worker, not once per workflow run (bundle.ts).
-      ...(options.workflowBundle ? {} : { bundlerOptions: { ...configured.bundlerOptions, preloadModules: [...(configured.bundlerOptions?.preloadModules ?? []), ...PRELOADED_WORKFLOW_MODULES] } }),
+      // zod, the shared schemas and Bamboo's workflows load once per worker, not once per workflow run (bundle.ts).
+      ...(options.workflowBundle
+        ? {}
+        : {
+            bundlerOptions: {
+              ...configured.bundlerOptions,
+              preloadModules: [...(configured.bundlerOptions?.preloadModules ?? []), ...PRELOADED_WORKFLOW_MODULES],
+              webpackConfigHook: concatenateWorkflowModules(configured.bundlerOptions?.webpackConfigHook),
+            },
+          }),
       ...(this.sinks ? { sinks: { ...configured.sinks, ...this.sinks } } : {}),
       ...(this.deployment && !options.workerDeploymentOptions ? { workerDeploymentOptions: workerDeploymentOptions(this.deployment) } : {}),
       ...heartbeatThrottle(options),
@@ -158,6 +166,7 @@ export class BambooPlugin extends SimplePlugin {
       payloadConverterPath: configured.payloadConverterPath ?? converters.payloadConverterPath,
       ...(converters.failureConverterPath ? { failureConverterPath: configured.failureConverterPath ?? converters.failureConverterPath } : {}),
       preloadModules: [...(configured.preloadModules ?? []), ...PRELOADED_WORKFLOW_MODULES],
+      webpackConfigHook: concatenateWorkflowModules(configured.webpackConfigHook),
     };
   }
 
