@@ -42,6 +42,21 @@ export default tseslint.config(
     },
   },
   {
+    // Workflow code is preloaded once per worker and shared by every run it holds
+    // (worker/bundle.ts): state at module level would leak from one run into the next.
+    files: ['workflows/**/*.ts', 'common/**/*.ts'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        { selector: 'Program > VariableDeclaration[kind!="const"], Program > ExportNamedDeclaration > VariableDeclaration[kind!="const"]', message: 'no module-level let/var: every workflow run shares this module; keep state in the run.' },
+        {
+          selector: 'Program > VariableDeclaration > VariableDeclarator > NewExpression[callee.name=/^(Map|Set|WeakMap|WeakSet|Array)$/], Program > ExportNamedDeclaration > VariableDeclaration > VariableDeclarator > NewExpression[callee.name=/^(Map|Set|WeakMap|WeakSet|Array)$/]',
+          message: 'no module-level collection: every workflow run shares this module; keep state in the run (a constant list: a frozen array).',
+        },
+      ],
+    },
+  },
+  {
     // The shared contract runs on both sides of the boundary: deterministic, and depending on
     // nothing of the project but itself.
     files: ['common/**/*.ts'],

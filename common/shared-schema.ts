@@ -12,6 +12,7 @@
  * What may be shared: pure values, never mutated, and built only from other such values. Keys
  * are `<module>.<name>` and must be unique (test/unit/shared-schema.test.ts checks them).
  */
+// eslint-disable-next-line no-restricted-syntax -- the cache every run shares, by design
 const built = new Map<string, unknown>();
 
 /** Only the SDK's reusable workflow context routes webpack's module cache through this global. */

@@ -6,6 +6,7 @@ import type { TrackedChild } from '../common/children';
 import type { WaitPolicy } from '../common/options';
 import type { TerminalRunStatus } from '../common/run-status';
 
+// eslint-disable-next-line no-restricted-syntax -- read-only (ReadonlySet)
 const TERMINAL: ReadonlySet<string> = new Set(['completed', 'error', 'cancelled', 'timeout', 'skipped']);
 
 export function isTerminal(status: string): status is TerminalRunStatus {

@@ -43,16 +43,23 @@ test(`${WATCHED} adopted children's close watches leave a worker of ${WATCHED} a
     return runId !== handle.firstExecutionRunId && (await closeWatches(current)).length === WATCHED ? runId : undefined;
   }, { timeoutMs: 60_000, what: `the root to continue-as-new and watch its ${WATCHED} children` });
 
-  // One continue-as-new only (its budget is past the new run's history): no run ends and lets its watches go.
-  const turnsBefore = (await sessionState(tw.client, session.id)).turn ?? 0;
+  // The run that watches takes the message. Its model call must run while every watch holds on
+  // (it may continue-as-new after the turn, its history past the budget: not what this is about).
   await sendUserMessage(tw.client, session.id, 'are you still there?');
-  const answered = await eventually(async () => {
-    const s = await sessionState(tw.client, session.id);
-    return (s.turn ?? 0) > turnsBefore && s.phase !== 'running' ? s : undefined;
+  const watching = tw.client.workflow.getHandle(handle.workflowId, watchingRun);
+  const events = await eventually(async () => {
+    const history = await watching.fetchHistory();
+    return activityOutcomes(history, 'callModel').some((o) => o.outcome === 'completed') ? (history.events ?? []) : undefined;
   }, { timeoutMs: 30_000, what: "the root's model call with every watch in place" });
-  expect(answered.lastRunStatus).toBe('completed');
-  expect((await current.describe()).runId).toBe(watchingRun);
-
+  const typeOf = new Map(events.filter((e) => e.activityTaskScheduledEventAttributes).map((e) => [String(e.eventId), e.activityTaskScheduledEventAttributes!.activityType!.name!]));
+  const closedBefore = (name: string, upTo: number) =>
+    events.slice(0, upTo).filter((e) => {
+      const closed = e.activityTaskCompletedEventAttributes ?? e.activityTaskFailedEventAttributes ?? e.activityTaskCanceledEventAttributes ?? e.activityTaskTimedOutEventAttributes;
+      return closed && typeOf.get(String(closed.scheduledEventId)) === name;
+    }).length;
+  const callDone = events.findIndex((e) => e.activityTaskCompletedEventAttributes && typeOf.get(String(e.activityTaskCompletedEventAttributes.scheduledEventId)) === 'callModel');
+  expect(closedBefore('awaitSessionRunClose', callDone)).toBe(0);
+  expect([...typeOf.values()].filter((name) => name === 'awaitSessionRunClose')).toHaveLength(WATCHED);
 
   // The children are approved and report: the root stops their watches, which end (cancelled) at their next heartbeat.
   for (const request of (await current.query(stateQuery)).pendingRequests ?? []) {

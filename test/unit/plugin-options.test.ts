@@ -7,6 +7,7 @@ import { Client, Connection } from '@temporalio/client';
 import type { NativeConnection, WorkerOptions } from '@temporalio/worker';
 import { z } from 'zod';
 import { BambooPlugin, bambooPlugin, WORKFLOWS_PATH } from '../../worker/plugin';
+import { PRELOADED_WORKFLOW_MODULES } from '../../worker/bundle';
 import { defineTool } from '../../worker/tools/define-tool';
 import { PAYLOAD_CONVERTER_PATH, ENCODED_FAILURE_CONVERTER_PATH, WORKFLOW_INTERCEPTOR_MODULES } from '../../worker/codec/worker-data-converter';
 import { createEncryptionCodec } from '../../worker/codec/aes-gcm';
@@ -23,10 +24,21 @@ test('a worker with no workflows of its own gets Bamboo’s, its activities, con
   expect(Object.keys(options.activities as object)).toEqual(expect.arrayContaining(['mine', 'callModel', 'runTool', 'awaitSessionRunClose', 'loadSessionSnapshot']));
   expect(options.dataConverter?.payloadConverterPath).toBe(PAYLOAD_CONVERTER_PATH);
   expect(options.interceptors?.workflowModules).toEqual([...WORKFLOW_INTERCEPTOR_MODULES]);
-  expect(options.bundlerOptions?.preloadModules?.length).toBe(2);
+  // zod, the schema cache and Bamboo's workflows are evaluated once per worker (worker/bundle.ts).
+  expect(options.bundlerOptions?.preloadModules).toEqual([...PRELOADED_WORKFLOW_MODULES]);
+  expect(options.bundlerOptions?.preloadModules).toContain(WORKFLOWS_PATH);
+  expect(options.bundlerOptions?.webpackConfigHook?.({ mode: 'development' })).toEqual({ mode: 'development', optimization: { concatenateModules: true } });
   // Unset, the SDK sends a heartbeat at most every 80 % of the heartbeat timeout (billable actions: docs/benchmarks.md).
   expect(options.maxHeartbeatThrottleInterval).toBeUndefined();
   expect(options.defaultHeartbeatThrottleInterval).toBeUndefined();
+});
+
+test('a worker’s own bundler options stay: its preloaded modules and its webpack hook run, then module concatenation', () => {
+  const options = bambooPlugin(OFF).configureWorker(
+    base({ bundlerOptions: { preloadModules: ['/app/lib.js'], webpackConfigHook: (config) => ({ ...config, devtool: false, optimization: { minimize: false } }) } }),
+  );
+  expect(options.bundlerOptions?.preloadModules).toEqual(['/app/lib.js', ...PRELOADED_WORKFLOW_MODULES]);
+  expect(options.bundlerOptions?.webpackConfigHook?.({ mode: 'development' })).toEqual({ mode: 'development', devtool: false, optimization: { minimize: false, concatenateModules: true } });
 });
 
 test('a worker’s own workflows path, interceptors and heartbeat settings stay; a prebuilt bundle gets no path', () => {

@@ -52,6 +52,7 @@ export const interceptors = (): WorkflowInterceptors => {
   };
 };
 
+// eslint-disable-next-line no-restricted-syntax -- read-only (ReadonlySet)
 const REPLACED: ReadonlySet<PropertyKey> = new Set(['scheduleActivity', 'scheduleLocalActivity', 'startChildWorkflowExecution', 'signalWorkflow']);
 
 /** Spans around outbound calls that hand back the call's own promise (see 2. above). */
