@@ -132,7 +132,7 @@ async function main(): Promise<void> {
     'heap-profile',
     'npm run bench:heap — where the worker memory per open run goes',
     [
-      `A worker in debug mode (workflows and activities on one thread, one heap), ${RUNS} child runs open at once, each in a streamed call; V8 heap snapshots before and while they are open; the growth by object, per run. Self sizes (not retained), largest first.`,
+      `A worker in debug mode (workflows and activities on one thread, one heap) with the reusable V8 context a production worker runs, ${RUNS} child runs open at once, each in a streamed call; V8 heap snapshots before and while they are open; the growth by object, per run. Self sizes (not retained), largest first.`,
       '',
       ...table(sides[0]),
       '',
