@@ -76,8 +76,8 @@ async function measure(label: SideResult['label'], address: string, client: Clie
     workflowBundle: { codePath: bundle },
     activities: label === 'bamboo' ? createActivities({ client, providers: defaultProviderRegistry(), tools: createToolRegistry(BUILTIN_TOOLS), runners: [] }) : baselineActivities,
     debugMode: true, // workflows on this thread: the snapshot sees the workflow cache too
-    // What a production worker runs (its threads reuse one V8 context). In debug mode the SDK
-    // defaults to a fresh context per run, which evaluates every module, zod included, per run.
+    // What a production worker runs (its threads reuse one V8 context); the SDK's default, said
+    // here because what this bench measures depends on it.
     reuseV8Context: true,
     maxCachedWorkflows: RUNS * 2,
     maxConcurrentActivityTaskExecutions: RUNS * 2,

@@ -23,9 +23,11 @@ export type WaitPolicy = z.infer<typeof WaitPolicySchema>;
  * What a run tells visibility as it goes. `upserted` (the default): its status, tokens and cost
  * are upserted as they change (a child once at its end, a root at each turn's start and end).
  * `at-start`: a run keeps the search attributes it started with (kind, parent, root, model) and
- * upserts none, which saves Temporal Cloud one billable action per child run and two per root
- * turn; readers then take the status from Temporal's execution status and a child's outcome from
- * its parent (docs/benchmarks.md#search-attributes-at-start). A parent passes it to its children.
+ * upserts no status, tokens or cost, which saves Temporal Cloud one billable action per child
+ * run and two per root turn (a root still publishes `BambooPendingRequests` when a request waits,
+ * and a follow-up run started without its snapshot its root id); readers then take the status
+ * from Temporal's execution status and a child's outcome from its parent
+ * (docs/architecture.md#history-shape). A parent passes it to its children.
  */
 export const SearchAttributesModeSchema = sharedSchema('options.SearchAttributesModeSchema', () => z.enum(['upserted', 'at-start']));
 export type SearchAttributesMode = z.infer<typeof SearchAttributesModeSchema>;

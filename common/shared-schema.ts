@@ -15,7 +15,10 @@
 // eslint-disable-next-line no-restricted-syntax -- the cache every run shares, by design
 const built = new Map<string, unknown>();
 
-/** Only the SDK's reusable workflow context routes webpack's module cache through this global. */
+/**
+ * The SDK's workflow contexts route webpack's module cache through this global (the reusable
+ * one, which freezes; the per-run one too, where the proxy only costs a hop); Node does not.
+ */
 const inSharedWorkflowContext = (): boolean => Object.prototype.hasOwnProperty.call(globalThis, '__webpack_module_cache__');
 
 const REFUSES_FREEZE: ProxyHandler<object> = {

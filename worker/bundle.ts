@@ -17,9 +17,11 @@ import { WORKFLOW_INTERCEPTOR_MODULES, workflowBundleConverters } from './codec/
  *  - Bamboo's workflows (workflows/index.ts) and everything they import. Sharing code is safe
  *    because none of it keeps state at module level (ESLint keeps it so: no top-level `let`, no
  *    top-level Map or Set but the schema cache); a run's state lives in its objects and in the
- *    SDK's per-run activator. The SDK deep-freezes what shared modules export, and zod defines
- *    properties on a schema when first used: module concatenation (WEBPACK_OPTIMIZATION) puts
- *    the workflows' modules into one, so only the workflow functions are exported, and frozen.
+ *    SDK's per-run activator. The SDK deep-freezes what shared modules export: constants,
+ *    functions and classes, which nothing changes, and the shared schemas, which refuse the
+ *    freeze (zod defines properties on a schema when first used; common/shared-schema.ts).
+ *    Built from TypeScript sources, module concatenation puts most of them into one module;
+ *    from the published package (CommonJS) each stays a module of its own.
  * Your own workflows module, if you have one, stays per run (it is not preloaded).
  */
 export const PRELOADED_WORKFLOW_MODULES: readonly string[] = [require.resolve('../workflows/preload-zod'), require.resolve('../common/shared-schema'), require.resolve('../workflows')];
@@ -32,7 +34,8 @@ export const PRELOADED_WORKFLOW_MODULES: readonly string[] = [require.resolve('.
 export function concatenateWorkflowModules(hook?: BundleOptions['webpackConfigHook']): NonNullable<BundleOptions['webpackConfigHook']> {
   return (config) => {
     const own = hook ? hook(config) : config;
-    return { ...own, optimization: { ...own.optimization, concatenateModules: true } };
+    // A hook that chose (`concatenateModules: false`) keeps its choice.
+    return { ...own, optimization: { ...own.optimization, concatenateModules: own.optimization?.concatenateModules ?? true } };
   };
 }
 

@@ -2,6 +2,7 @@
 import type { Client } from '@temporalio/client';
 import { BambooParentSessionId, BambooRunStatus, BambooSessionKind, BambooTokens, RUN_STATUSES, sessionIdFromWorkflowId } from '../../common';
 import { CliError, ExitCode } from '../context';
+import { temporalStatusWord } from '../ui/reads';
 
 export interface ListOptions {
   status?: string;
@@ -42,7 +43,7 @@ export async function listSessions(client: Client, options: ListOptions): Promis
       sessionId: sessionIdFromWorkflowId(run.workflowId) ?? run.workflowId,
       kind: run.typedSearchAttributes.get(BambooSessionKind) ?? '?',
       // A session started with searchAttributes `at-start` publishes no status: Temporal's says whether it runs.
-      status: run.typedSearchAttributes.get(BambooRunStatus) ?? run.status.name.toLowerCase(),
+      status: run.typedSearchAttributes.get(BambooRunStatus) ?? temporalStatusWord(run.status.name),
       parentSessionId: run.typedSearchAttributes.get(BambooParentSessionId),
       workflowStatus: run.status.name,
       startTime: run.startTime.toISOString(),

@@ -147,6 +147,11 @@ export class TemporalReads {
   }
 }
 
+/** Temporal's execution status in Bamboo's words (`TIMED_OUT` → `timeout`, `CANCELED` → `cancelled`). */
+export function temporalStatusWord(executionStatus: string): string {
+  return executionStatus.toLowerCase().replace('timed_out', 'timeout').replace(/^canceled$/, 'cancelled');
+}
+
 export function quote(value: string): string {
   return JSON.stringify(value);
 }
@@ -165,7 +170,7 @@ function runRow(info: WorkflowExecutionInfo): RunRow {
     kind,
     ...(sa.get(BambooParentSessionId) ? { parentSessionId: sa.get(BambooParentSessionId) } : {}),
     ...(sa.get(BambooRootSessionId) ? { rootSessionId: sa.get(BambooRootSessionId) } : {}),
-    status: closedSilently ? executionStatus.toLowerCase().replace('timed_out', 'timeout') : (bambooStatus ?? executionStatus.toLowerCase()),
+    status: closedSilently ? temporalStatusWord(executionStatus) : (bambooStatus ?? temporalStatusWord(executionStatus)),
     statusPublished: bambooStatus !== undefined,
     executionStatus,
     ...(sa.get(BambooModel) ? { model: sa.get(BambooModel) } : {}),

@@ -12,10 +12,15 @@ import type { RunRow, TemporalReads } from './reads';
 import { buildTree, type ChildFacts } from './tree';
 import type { OwnFacts, TreeView } from './views';
 
+/** How many ticks the page reads a parent again for a child's report it has not recorded. */
+const UNREPORTED_READS = 5;
+
 export class TreeWatch {
   private readonly facts = new Map<string, ChildFacts>();
   /** What each parent's children looked like when its state was last read. */
   private readonly seenChildren = new Map<string, string>();
+  /** Per parent: reads of it that found a closed child's report not recorded yet, for its children's key. */
+  private readonly unreported = new Map<string, { key: string; reads: number }>();
   private budget?: SessionUsage['budget'];
   private usageKey = '';
   private readonly progress = new Map<string, ProgressDetails>();
@@ -46,13 +51,20 @@ export class TreeWatch {
     }
     await Promise.all(
       [...childrenOf].map(async ([parent, children]) => {
-        const key = children.map((c) => `${c.sessionId}:${c.status}`).sort().join(',');
+        // By run, not only status: a run that publishes no status closes `completed` whatever its outcome.
+        const key = children.map((c) => `${c.sessionId}:${c.runId}:${c.status}`).sort().join(',');
         if (this.seenChildren.get(parent) === key) return;
         const state = await this.reads.state(parent);
         if (!state) return;
-        // A child that publishes no status closes before its parent has its report: read again.
+        // A child that publishes no status closes before its parent has its report: read again,
+        // a few ticks at most (a parent that ended first never records it).
         const reported = (c: RunRow) => c.statusPublished || c.closeTime === undefined || state.children.some((k) => k.childSessionId === c.sessionId && k.status !== 'running' && k.status !== 'pending');
-        if (children.every(reported)) this.seenChildren.set(parent, key);
+        const earlier = this.unreported.get(parent);
+        const reads = earlier?.key === key ? earlier.reads + 1 : 1;
+        if (children.every(reported) || reads >= UNREPORTED_READS) {
+          this.seenChildren.set(parent, key);
+          this.unreported.delete(parent);
+        } else this.unreported.set(parent, { key, reads });
         for (const child of state.children) {
           const known = this.facts.get(child.childSessionId) ?? {};
           this.facts.set(child.childSessionId, { ...known, ...(child.title ? { title: child.title } : {}), ...(child.error ? { error: child.error } : {}), status: child.status });
@@ -62,7 +74,8 @@ export class TreeWatch {
   }
 
   private async readBudget(latest: Map<string, RunRow>): Promise<void> {
-    const key = `${latest.size}:${[...latest.values()].reduce((n, r) => n + r.tokens, 0)}`;
+    // Closed runs count too: runs that publish no tokens (searchAttributes `at-start`) still spend.
+    const key = `${latest.size}:${[...latest.values()].filter((r) => r.closeTime !== undefined).length}:${[...latest.values()].reduce((n, r) => n + r.tokens, 0)}`;
     if (key === this.usageKey) return;
     const usage = await this.reads.usage(this.rootSessionId);
     if (!usage) return;

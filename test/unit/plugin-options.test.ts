@@ -39,6 +39,8 @@ test('a worker’s own bundler options stay: its preloaded modules and its webpa
   );
   expect(options.bundlerOptions?.preloadModules).toEqual(['/app/lib.js', ...PRELOADED_WORKFLOW_MODULES]);
   expect(options.bundlerOptions?.webpackConfigHook?.({ mode: 'development' })).toEqual({ mode: 'development', devtool: false, optimization: { minimize: false, concatenateModules: true } });
+  const off = bambooPlugin(OFF).configureWorker(base({ bundlerOptions: { webpackConfigHook: (config) => ({ ...config, optimization: { concatenateModules: false } }) } }));
+  expect(off.bundlerOptions?.webpackConfigHook?.({})).toEqual({ optimization: { concatenateModules: false } }); // its own choice stands
 });
 
 test('a worker’s own workflows path, interceptors and heartbeat settings stay; a prebuilt bundle gets no path', () => {

@@ -31,3 +31,38 @@ test('the shared schemas still validate (a SpawnJob with a bad field is refused,
   expect(result.success).toBe(false);
   expect(result.error?.issues[0].path).toEqual(['childSessionId']);
 });
+
+/** The SDK's freeze of what preloaded modules export (@temporalio/worker lib/workflow/reusable-vm.js `deepFreeze`), in short. */
+function freezeAsTheSdkDoes(object: unknown, visited = new WeakSet<object>()): void {
+  if (object === null || (typeof object !== 'object' && typeof object !== 'function') || visited.has(object)) return;
+  visited.add(object);
+  if (Object.isFrozen(object)) return;
+  if (typeof object === 'object') {
+    for (const name of [...Object.getOwnPropertyNames(object), ...Object.getOwnPropertySymbols(object)]) {
+      const value = (object as Record<PropertyKey, unknown>)[name];
+      if (value && (typeof value === 'object' || typeof value === 'function')) {
+        try {
+          freezeAsTheSdkDoes(value, visited);
+        } catch {
+          // as the SDK: what cannot be frozen is left as it is
+        }
+      }
+    }
+  }
+  Object.freeze(object);
+}
+
+test('in the SDK’s shared workflow context a shared schema survives the freeze of its module’s exports; a plain one would not', async () => {
+  const { z } = await import('zod');
+  const global = globalThis as { __webpack_module_cache__?: unknown };
+  global.__webpack_module_cache__ = {};
+  try {
+    const exports = { Shared: sharedSchema('test.frozen', () => z.object({ name: z.string().min(1), tags: z.array(z.string()).optional() })), Plain: z.object({ name: z.string() }) };
+    freezeAsTheSdkDoes({ exports });
+    expect(exports.Shared.safeParse({ name: 'a', tags: ['x'] }).success).toBe(true);
+    expect(exports.Shared.safeParse({ name: '' }).error?.issues[0].path).toEqual(['name']);
+    expect(() => exports.Plain.safeParse({ name: 'a' })).toThrow(/not extensible/);
+  } finally {
+    delete global.__webpack_module_cache__;
+  }
+});
