@@ -63,7 +63,7 @@ import { parentToolset } from './parent-tools';
 import { EventLog } from './event-log';
 import { newMessage } from './messages';
 import { classifyFailure, type RunOutcome } from './deadline';
-import { notifyParent, upsertChangedRunAttributes, upsertRunAttributes, upsertRunEnd, upsertUsageAttributes, type RunAttributes } from './run-reporting';
+import { notifyParent, publishRunEnd, upsertChangedRunAttributes, upsertRunAttributes, type RunAttributes } from './run-reporting';
 
 class ChildRun {
   status: RunStatus = 'pending';
@@ -528,13 +528,8 @@ async function finish(run: ChildRun, job: SpawnJob, executed: ExecutedRun): Prom
   }
   run.status = outcome.status;
   run.error = outcome.error;
-  if (!upsertsStatus(run.options.searchAttributes)) {
-    // searchAttributes 'at-start': the parent's record and Temporal's status say how it ended.
-  } else if (writesShape2(job)) upsertRunEnd(outcome.status, run.usage());
-  else {
-    upsertRunAttributes({ status: outcome.status });
-    upsertUsageAttributes(run.usage());
-  }
+  // With searchAttributes 'at-start' the parent's record and Temporal's status say how it ended.
+  if (upsertsStatus(run.options.searchAttributes)) publishRunEnd(writesShape2(job), outcome.status, run.usage());
   recordTerminalEvent(run, outcome);
   setCurrentDetails(`**${outcome.status}**${outcome.error ? ` · ${outcome.error}` : ''}`);
   await notifyParent({ ...completionFor(job.parentSessionId, job.childSessionId, outcome, session), ...spendOfRun(run), ...(unanswered ? { unansweredMessages: unanswered } : {}) });

@@ -57,7 +57,7 @@ import { keepSnapshotSmall } from './snapshot-size';
 import { EventLog } from './event-log';
 import { newMessage } from './messages';
 import { parentToolset } from './parent-tools';
-import { upsertChangedRunAttributes, upsertRunAttributes, upsertRunEnd, upsertUsageAttributes } from './run-reporting';
+import { publishRunEnd, upsertChangedRunAttributes, upsertRunAttributes } from './run-reporting';
 
 type Phase = NonNullable<SessionRunState['phase']>;
 
@@ -297,13 +297,8 @@ async function runTurn(root: RootSession): Promise<void> {
   const outcome = result.ok ? { status: 'completed' as const, error: undefined } : result.outcome;
   root.lastRunStatus = outcome.status;
   root.lastRunError = outcome.error;
-  if (!root.upsertsStatus()) {
-    // searchAttributes 'at-start': Temporal's status and the `state` query say how the turn ended.
-  } else if (root.leanTurns) upsertRunEnd(outcome.status, root.usage());
-  else {
-    upsertRunAttributes({ status: outcome.status });
-    upsertUsageAttributes(root.usage());
-  }
+  // With searchAttributes 'at-start' Temporal's status and the `state` query say how the turn ended.
+  if (root.upsertsStatus()) publishRunEnd(root.leanTurns, outcome.status, root.usage());
   if (outcome.status === 'completed') root.events.add({ type: 'complete', usage: result.ok ? result.value.spend.usage : undefined });
   else root.events.add({ type: 'error', message: outcome.error ?? outcome.status });
   keepSnapshotSmall(session, root.events, root.options.transcriptBudgetBytes); // continue-as-new and the result carry it whole

@@ -65,6 +65,13 @@ export function upsertRunEnd(status: string, usage: SessionUsage): void {
   ]);
 }
 
+/** A run's (or a root turn's) end: in one upsert (history shape 2, lean root turns), or status then usage as older histories did. */
+export function publishRunEnd(inOneUpsert: boolean, status: string, usage: SessionUsage): void {
+  if (inOneUpsert) return upsertRunEnd(status, usage);
+  upsertRunAttributes({ status });
+  upsertUsageAttributes(usage);
+}
+
 /**
  * Signals the parent by workflow id only, so it reaches the parent's current run. Runs in
  * a non-cancellable scope: a cancelled child still reports. A parent that no longer runs

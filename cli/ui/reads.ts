@@ -170,7 +170,7 @@ function runRow(info: WorkflowExecutionInfo): RunRow {
     kind,
     ...(sa.get(BambooParentSessionId) ? { parentSessionId: sa.get(BambooParentSessionId) } : {}),
     ...(sa.get(BambooRootSessionId) ? { rootSessionId: sa.get(BambooRootSessionId) } : {}),
-    status: closedSilently ? temporalStatusWord(executionStatus) : (bambooStatus ?? temporalStatusWord(executionStatus)),
+    status: closedSilently || bambooStatus === undefined ? temporalStatusWord(executionStatus) : bambooStatus,
     statusPublished: bambooStatus !== undefined,
     executionStatus,
     ...(sa.get(BambooModel) ? { model: sa.get(BambooModel) } : {}),
