@@ -67,7 +67,15 @@ export class TreeWatch {
         } else this.unreported.set(parent, { key, reads });
         for (const child of state.children) {
           const known = this.facts.get(child.childSessionId) ?? {};
-          this.facts.set(child.childSessionId, { ...known, ...(child.title ? { title: child.title } : {}), ...(child.error ? { error: child.error } : {}), status: child.status });
+          const run = latest.get(child.childSessionId)?.runId;
+          // A follow-up starting (`pending` again) does not undo the outcome of the run still listed.
+          const keep = known.statusOfRun === run && known.status !== undefined && !['running', 'pending'].includes(known.status) && ['running', 'pending'].includes(child.status);
+          this.facts.set(child.childSessionId, {
+            ...known,
+            ...(child.title ? { title: child.title } : {}),
+            ...(child.error ? { error: child.error } : {}),
+            ...(keep ? {} : { status: child.status, ...(run ? { statusOfRun: run } : {}) }),
+          });
         }
       }),
     );

@@ -9,8 +9,9 @@ import type { RunRow } from './reads';
 export interface ChildFacts {
   title?: string;
   error?: string;
-  /** The status the parent recorded for the child's last reported run. */
+  /** The status the parent recorded for the child's last reported run, and that run (the latest listed when it was read). */
   status?: string;
+  statusOfRun?: string;
 }
 
 export interface SessionNode {
@@ -51,7 +52,7 @@ export interface SessionTree {
  * still have ended `error`, `timeout` or `skipped`: its parent's record says which.
  */
 function statusOf(latest: RunRow, known: ChildFacts | undefined): string {
-  if (latest.statusPublished || latest.executionStatus !== 'COMPLETED' || !known?.status) return latest.status;
+  if (latest.statusPublished || latest.executionStatus !== 'COMPLETED' || !known?.status || known.statusOfRun !== latest.runId) return latest.status;
   return known.status === 'running' || known.status === 'pending' ? latest.status : known.status;
 }
 

@@ -86,3 +86,19 @@ test('a run that publishes its status keeps it, whatever its parent recorded', a
   const { reads } = readsOf(world);
   expect((await new TreeWatch(reads, 'r').read(100)).tree.sessions.find((s) => s.sessionId === 'c')).toMatchObject({ status: 'timeout' });
 });
+
+test('a follow-up starting (the parent says `pending` again) does not undo the outcome of the run still listed', async () => {
+  const world = { runs: [root, row('c', {})], recorded: { c: { status: 'error', error: 'no call made' } } as Record<string, { status: string; error?: string }> };
+  const { reads } = readsOf(world);
+  const watch = new TreeWatch(reads, 'r');
+  const node = async (id: string) => (await watch.read(100)).tree.sessions.find((s) => s.sessionId === id);
+  expect(await node('c')).toMatchObject({ status: 'error' });
+  // Another child appears (the parent is read again) while c's follow-up start is on its way.
+  world.runs = [root, row('c', {}), row('d', { runId: 'd-1', closeTime: undefined, executionStatus: 'RUNNING', status: 'running' })];
+  world.recorded = { c: { status: 'pending' }, d: { status: 'running' } };
+  expect(await node('c')).toMatchObject({ status: 'error', error: 'no call made' });
+  // The follow-up run is listed: it runs.
+  world.runs = [root, row('c', { runId: 'c-2', startTime: 30, closeTime: undefined, executionStatus: 'RUNNING', status: 'running' }), world.runs[2]];
+  world.recorded = { c: { status: 'running' }, d: { status: 'running' } };
+  expect(await node('c')).toMatchObject({ status: 'running' });
+});
